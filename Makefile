@@ -1,0 +1,34 @@
+# Two commands do all set-up on a fresh machine with Python 3.11:
+#   make demo   create .venv, install, run the happy demo on the embedded engine
+#   make test   create .venv, install, run the whole test suite (what .ci/run calls)
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo demos test traces clean
+
+$(STAMP): pyproject.toml requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "MAOO needs Python 3.11; set PYTHON=/path/to/python3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m cli demo happy
+
+demos: $(STAMP)
+	$(BIN)/python -m cli demo happy
+	$(BIN)/python -m cli demo refinement
+	-$(BIN)/python -m cli demo stop
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# regenerate examples/traces/ from the three demos
+traces: $(STAMP)
+	$(BIN)/python -m cli.export_examples examples/traces
+
+clean:
+	rm -rf $(VENV) runtime .pytest_cache

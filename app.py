@@ -1,0 +1,32 @@
+"""MAOO's Chalice app: one Lambda function per layer state and per tool.
+
+Every declaration is one line into ``chalicelib``. The state machine
+(``chalicelib/statemachine/maoo.asl.json``) binds ``${<Name>FunctionArn}`` to the function whose
+name is ``<name>`` in snake case, e.g. ``${ToolHttpGetFunctionArn}`` -> ``tool_http_get``.
+"""
+
+from chalice import Chalice
+
+from chalicelib.execution.layer import finalize as _finalize
+from chalicelib.execution.layer import next_step as _next_step
+from chalicelib.execution.layer import observe as _observe
+from chalicelib.handlers import layer_handler, tool_handler
+from chalicelib.perception.layer import perceive_state
+from chalicelib.planning.layer import plan_state
+
+app = Chalice(app_name="maoo")
+
+# ---- layers: perception, planning, execution
+perceive = app.lambda_function(name="perceive")(layer_handler("Perceive", perceive_state))
+plan = app.lambda_function(name="plan")(layer_handler("Plan", plan_state))
+next_step = app.lambda_function(name="next_step")(layer_handler("NextStep", _next_step))
+observe = app.lambda_function(name="observe")(layer_handler("Observe", _observe))
+finalize = app.lambda_function(name="finalize")(layer_handler("Finalize", _finalize))
+
+# ---- tools: one function each; the state machine's router is the allowlist
+tool_http_get = app.lambda_function(name="tool_http_get")(tool_handler("http_get"))
+tool_http_post = app.lambda_function(name="tool_http_post")(tool_handler("http_post"))
+tool_db_query = app.lambda_function(name="tool_db_query")(tool_handler("db_query"))
+tool_file_write = app.lambda_function(name="tool_file_write")(tool_handler("file_write"))
+tool_calc = app.lambda_function(name="tool_calc")(tool_handler("calc"))
+tool_summarize = app.lambda_function(name="tool_summarize")(tool_handler("summarize"))

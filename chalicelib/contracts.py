@@ -1,0 +1,216 @@
+"""Models that cross a state boundary.
+
+Everything the state machine carries from one state to the next is a `RunState`, serialised as
+JSON. Each Lambda parses its input with these models (``extra="forbid"``), so a malformed payload
+fails loudly at the boundary instead of deep inside a layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SideEffect = Literal["read", "write-idempotent", "write"]
+RunStatus = Literal["running", "succeeded", "failed", "stopped"]
+Signal = Literal[
+    "ok",
+    "transient",
+    "rate_limited",
+    "timeout",
+    "bad_args",
+    "auth",
+    "not_found",
+    "malformed_response",
+    "schema_drift",
+    "policy_denied",
+    "fatal",
+]
+Decision = Literal["continue", "retry", "patch_args", "replan", "abort"]
+Route = Literal["call", "finish"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- perception
+
+
+class Condition(Model):
+    """A comparison on an earlier result: ``<subject> <op> <value>``."""
+
+    subject: str
+    op: Literal[">", ">=", "<", "<=", "==", "!="]
+    value: float
+
+
+class SubTask(Model):
+    """One unit of what the user asked for, in the order they asked."""
+
+    kind: Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
+    text: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    condition: Condition | None = None
+    success_criteria: list[str] = Field(default_factory=list)
+
+
+class Constraints(Model):
+    max_steps: int | None = None
+    deadline_seconds: float | None = None
+    budget: float | None = None
+    read_only: bool = False
+    no_files: bool = False
+
+
+class PerceivedState(Model):
+    intent: str
+    task_type: Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
+    entities: dict[str, Any] = Field(default_factory=dict)
+    constraints: Constraints = Field(default_factory=Constraints)
+    success_criteria: list[str] = Field(default_factory=list)
+    subtasks: list[SubTask] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
+
+# ---------------------------------------------------------------- planning
+
+
+class Step(Model):
+    """A tool call in the plan.
+
+    Argument values may contain references to earlier results, written ``{{s1.field}}``; they
+    are resolved by the execution layer just before the call and validated again then.
+    """
+
+    id: str
+    tool: str
+    args: dict[str, Any]
+    depends_on: list[str] = Field(default_factory=list)
+    when: Condition | None = None
+    purpose: str = ""
+    alternative_of: str | None = None
+
+
+class Plan(Model):
+    steps: list[Step]
+    revision: int = 0
+    rationale: str = ""
+
+
+# ---------------------------------------------------------------- tools
+
+
+class ToolCall(Model):
+    """The event a tool Lambda receives."""
+
+    run_id: str
+    step_id: str
+    tool: str
+    args: dict[str, Any]
+    attempt: int = 1
+    idempotency_key: str | None = None
+
+
+class ToolError(Model):
+    kind: str
+    message: str
+    status_code: int | None = None
+    retry_after: float | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolResult(Model):
+    """What a tool Lambda returns. Failures are data: only platform faults raise."""
+
+    ok: bool
+    tool: str
+    output: Any = None
+    output_ref: str | None = None
+    error: ToolError | None = None
+    latency_ms: float = 0.0
+
+
+# ---------------------------------------------------------------- execution
+
+
+class ToolOutcome(Model):
+    """Where the CallX states put the tool Lambda's answer (``ResultSelector`` -> ``$.outcome``)."""
+
+    result: ToolResult
+
+
+class StepRecord(Model):
+    """One tool call as it happened: the execution log's line."""
+
+    step_id: str
+    tool: str
+    args: dict[str, Any]
+    attempt: int
+    ok: bool
+    signal: Signal
+    decision: Decision
+    reason: str = ""
+    latency_ms: float = 0.0
+    output_preview: Any = None
+    output_ref: str | None = None
+    error: ToolError | None = None
+    wait_seconds: float = 0.0
+
+
+class Guards(Model):
+    max_steps: int = 12
+    max_retries_per_step: int = 2
+    max_retries: int = 6
+    budget: float = 20.0
+    deadline_seconds: float = 120.0
+    non_progress_limit: int = 4
+
+
+class Counters(Model):
+    tool_calls: int = 0
+    retries: int = 0
+    replans: int = 0
+    patches: int = 0
+    cost: float = 0.0
+
+
+class Replan(Model):
+    step_id: str
+    tool: str
+    signal: Signal
+    reason: str
+    avoid: list[str] = Field(default_factory=list)
+
+
+class RunState(Model):
+    """The document that flows through the state machine."""
+
+    run_id: str
+    request: str
+    started_at: float
+    guards: Guards = Field(default_factory=Guards)
+    perception: PerceivedState | None = None
+    plan: Plan | None = None
+    plan_ok: bool = False
+    plan_notes: list[str] = Field(default_factory=list)
+    results: dict[str, Any] = Field(default_factory=dict)
+    skipped: list[str] = Field(default_factory=list)
+    attempts: dict[str, int] = Field(default_factory=dict)
+    failures: dict[str, int] = Field(default_factory=dict)
+    call: ToolCall | None = None
+    outcome: ToolOutcome | None = None
+    tool_crash: dict[str, Any] | None = None
+    steps: list[StepRecord] = Field(default_factory=list)
+    counters: Counters = Field(default_factory=Counters)
+    replan: Replan | None = None
+    avoid: list[str] = Field(default_factory=list)
+    route: Route | None = None
+    decision: Decision | None = None
+    wait_seconds: int = 0
+    status: RunStatus = "running"
+    stop_reason: str | None = None
+    stop_detail: str = ""
+    final_output: str | None = None
+    crash: dict[str, Any] | None = None

@@ -1,0 +1,50 @@
+"""One error hierarchy for MAOO.
+
+Names say what happened. ``MaooError`` subclasses are expected failures that reach the user as a
+clear message; ``PlatformError`` subclasses are raised out of a Lambda on purpose so that the state
+machine's native ``Retry``/``Catch`` handles them (their class name is the ASL error name).
+"""
+
+
+class MaooError(Exception):
+    """Base of every error MAOO raises on purpose."""
+
+
+class ConfigError(MaooError):
+    """A setting (an ``MAOO_*`` variable or a CLI option) has a value that is not accepted."""
+
+
+class BadRequestError(MaooError):
+    """Input from a user (a request, a run id, a scenario) is not accepted."""
+
+
+class RunNotFoundError(MaooError):
+    """No run with that id is stored."""
+
+
+class PolicyDeniedError(MaooError):
+    """A tool, host, path, query or expression is outside what the policy allows."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(message)
+        self.rule = rule
+
+
+class ToolArgumentsError(MaooError):
+    """Arguments do not validate against the tool's schema."""
+
+
+class UnknownToolError(MaooError):
+    """A tool name that is not in the registry."""
+
+
+class WorkflowError(MaooError):
+    """The state machine could not be started, or ended in a way MAOO does not recognise."""
+
+
+class PlatformError(Exception):
+    """Raised out of a handler for the state machine's own Retry/Catch to handle."""
+
+
+class StateContractError(PlatformError):
+    """A state's input does not match its contract: a bug or a corrupted payload, never retried."""

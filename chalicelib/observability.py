@@ -1,0 +1,91 @@
+"""Powertools Logger, Metrics and Tracer, created on first use.
+
+Locally, logs and EMF metrics go to ``runtime/logs/`` (``MAOO_LOG_DESTINATION=file``) so that the
+CLI's own output stays clean; in Lambda, set ``MAOO_LOG_DESTINATION=stdout`` and CloudWatch reads
+them. The Tracer (it imports the X-Ray SDK, about 200 ms) is only built when tracing is enabled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from functools import lru_cache
+from typing import Any, Callable
+
+from chalicelib.config import get_settings
+
+NAMESPACE = "MAOO"
+SERVICE = "maoo"
+_lock = threading.Lock()
+
+
+def _stream(name: str):
+    settings = get_settings()
+    if settings.log_destination == "stdout":
+        return sys.stdout
+    if settings.log_destination == "stderr":
+        return sys.stderr
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    return open(settings.logs_dir / name, "a", encoding="utf-8", buffering=1)
+
+
+@lru_cache(maxsize=1)
+def get_logger():
+    from aws_lambda_powertools import Logger
+
+    handler = logging.StreamHandler(_stream("maoo.jsonl"))
+    logger = Logger(service=SERVICE, logger_handler=handler, level=os.environ.get("MAOO_LOG_LEVEL", "INFO"))
+    logging.getLogger(SERVICE).propagate = False  # our handler only: never echoed by a root handler
+    return logger
+
+
+@lru_cache(maxsize=1)
+def _metrics_provider():
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(namespace=NAMESPACE, service=SERVICE), _stream("metrics.jsonl")
+
+
+def emit_metrics(counts: dict[str, float], **dimensions: str) -> None:
+    """Write one EMF document with these counters (zero counts are left out)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    counts = {name: value for name, value in counts.items() if value}
+    if not counts:
+        return
+    metrics, stream = _metrics_provider()
+    with _lock:
+        for key, value in dimensions.items():
+            metrics.add_dimension(name=key, value=value)
+        for name, value in counts.items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        document = metrics.serialize_metric_set()
+        metrics.clear_metrics()
+    stream.write(json.dumps(document) + "\n")
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").strip().lower() not in ("1", "true", "yes")
+
+
+def traced(handler: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
+    """Capture the handler with the Powertools Tracer when tracing is on; free when it is off."""
+
+    def wrapper(event: dict, context: Any) -> Any:
+        if not tracing_enabled():
+            return handler(event, context)
+        return _tracer().capture_lambda_handler(handler)(event, context)
+
+    wrapper.__name__ = getattr(handler, "__name__", "handler")
+    wrapper.__doc__ = handler.__doc__
+    return wrapper
+
+
+@lru_cache(maxsize=1)
+def _tracer():
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)

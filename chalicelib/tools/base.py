@@ -1,0 +1,63 @@
+"""What every tool declares, and the failures a tool reports as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.contracts import SideEffect
+
+
+class ToolArgs(BaseModel):
+    """Base of every tool's argument model: unknown arguments are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ToolFailure(Exception):
+    """A tool's expected failure, reported as ``ToolResult(ok=False)``, never raised out of a Lambda.
+
+    ``kind`` is what the monitor classifies: ``http_status``, ``timeout``, ``connection``,
+    ``malformed_response``, ``schema_drift``, ``bad_args``, ``policy_denied``, ``not_found``,
+    ``invalid_input``.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
+    ):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.details = details or {}
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as the registry knows it."""
+
+    name: str
+    description: str
+    args_model: type[ToolArgs]
+    side_effect: SideEffect
+    cost: float
+    run: Callable[[Any, "ToolContext"], Any]
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool may know about the call besides its arguments."""
+
+    run_id: str
+    step_id: str
+    attempt: int
+    idempotency_key: str | None

@@ -1,0 +1,39 @@
+"""``http_get``: read JSON from an allowlisted origin."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from chalicelib.tools import _http
+from chalicelib.tools.base import ToolArgs, ToolContext, ToolFailure, ToolSpec
+
+
+class HttpGetArgs(ToolArgs):
+    url: str = Field(min_length=1, max_length=2048)
+    params: dict[str, str | int | float] = Field(default_factory=dict)
+    expect_fields: list[str] = Field(default_factory=list, description="Fields the JSON body must have; a missing one is schema drift")
+
+
+def run(args: HttpGetArgs, ctx: ToolContext) -> dict:
+    result = _http.request("GET", args.url, params=args.params or None)
+    body = result["body"]
+    if args.expect_fields:
+        present = set(body) if isinstance(body, dict) else set()
+        missing = [name for name in args.expect_fields if name not in present]
+        if missing:
+            raise ToolFailure(
+                "schema_drift",
+                f"GET {args.url}: the response lacks {', '.join(missing)}",
+                details={"missing": missing, "present": sorted(present)},
+            )
+    return result
+
+
+SPEC = ToolSpec(
+    name="http_get",
+    description="GET a JSON resource from an allowlisted origin (the mock API by default).",
+    args_model=HttpGetArgs,
+    side_effect="read",
+    cost=1.0,
+    run=run,
+)

@@ -1,0 +1,30 @@
+"""``http_post``: send JSON to an allowlisted origin, with an ``Idempotency-Key`` header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from chalicelib.tools import _http
+from chalicelib.tools.base import ToolArgs, ToolContext, ToolSpec
+
+
+class HttpPostArgs(ToolArgs):
+    url: str = Field(min_length=1, max_length=2048)
+    json_body: dict[str, Any] = Field(default_factory=dict)
+
+
+def run(args: HttpPostArgs, ctx: ToolContext) -> dict:
+    headers = {"Idempotency-Key": ctx.idempotency_key} if ctx.idempotency_key else None
+    return _http.request("POST", args.url, body=args.json_body, headers=headers)
+
+
+SPEC = ToolSpec(
+    name="http_post",
+    description="POST JSON to an allowlisted origin; the write carries an Idempotency-Key.",
+    args_model=HttpPostArgs,
+    side_effect="write-idempotent",
+    cost=2.0,
+    run=run,
+)

@@ -1,0 +1,83 @@
+"""Start an execution, wait for it, read its history: plain boto3 Step Functions calls.
+
+Nothing here knows which engine answers; the same code drives the embedded engine, LocalStack
+and AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import WorkflowError
+
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+@dataclass
+class Execution:
+    arn: str
+    status: str
+    output: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]]
+
+
+class WorkflowRunner:
+    def __init__(self, sfn_client: Any, state_machine_arn: str, poll_seconds: float = 0.005):
+        self.sfn = sfn_client
+        self.state_machine_arn = state_machine_arn
+        self.poll_seconds = poll_seconds
+
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        response = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))
+        return response["executionArn"]
+
+    def wait(self, execution_arn: str, timeout_seconds: float = 960.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_seconds
+        delay = self.poll_seconds
+        while True:
+            described = self.sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] in TERMINAL:
+                return described
+            if time.monotonic() > deadline:
+                raise WorkflowError(f"execution {execution_arn} still {described['status']} after {timeout_seconds:g} s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def run(self, name: str, payload: dict[str, Any], timeout_seconds: float = 960.0) -> Execution:
+        arn = self.start(name, payload)
+        described = self.wait(arn, timeout_seconds)
+        output = json.loads(described["output"]) if described.get("output") else None
+        return Execution(arn=arn, status=described["status"], output=output, error=described.get("error"),
+                         cause=described.get("cause"), history=self.history(arn))
+
+
+def states_entered(history: list[dict[str, Any]]) -> list[str]:
+    """The names of the states an execution entered, in order."""
+    return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+
+
+def last_state_output(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last JSON document a state passed on: what a failed execution had reached."""
+    for event in reversed(history):
+        details = event.get("stateExitedEventDetails")
+        if details and details.get("output"):
+            try:
+                return json.loads(details["output"])
+            except json.JSONDecodeError:
+                continue
+    return None

@@ -1,0 +1,121 @@
+"""One run, end to end: start the execution, wait, read the history, keep the document and trace.
+
+The run document is what the CLI's ``--json`` prints and ``GET /runs/{id}`` returns. Whatever way
+the execution ends (succeeded, failed in a state, timed out), the document and the trace file are
+written: a run is never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib.config import Settings
+from chalicelib.contracts import Guards, RunState
+from chalicelib.errors import BadRequestError
+from chalicelib.memory.events import record_event
+from chalicelib.memory.store import get_run_store
+from chalicelib.workflow.runner import Execution, WorkflowRunner, last_state_output, states_entered
+
+MAX_REQUEST_CHARS = 2000
+
+
+def new_run_id() -> str:
+    return time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
+
+
+def initial_state(request: str, settings: Settings, guards: dict[str, Any] | None = None, run_id: str | None = None) -> RunState:
+    text = (request or "").strip()
+    if not text:
+        raise BadRequestError("the request is empty; describe an operations task, e.g. 'Fetch mock data, calculate 2 + 2, and summarize the result'")
+    if len(text) > MAX_REQUEST_CHARS:
+        raise BadRequestError(f"the request is {len(text)} characters; at most {MAX_REQUEST_CHARS} are accepted")
+    values = {**settings.guards_overrides, **(guards or {})}
+    try:
+        run_guards = Guards(**values)
+    except ValidationError as exc:
+        fields = ", ".join(f"{e['loc'][0]} ({e['msg']})" for e in exc.errors())
+        raise BadRequestError(f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}") from None
+    return RunState(run_id=run_id or new_run_id(), request=text, started_at=time.time(), guards=run_guards)
+
+
+def _write_json_atomic(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(value, handle, indent=2, default=str)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _final_state(start: RunState, execution: Execution) -> RunState:
+    if execution.status == "SUCCEEDED" and execution.output:
+        try:
+            return RunState.model_validate(execution.output)
+        except ValidationError:
+            pass
+    reached = last_state_output(execution.history)
+    try:
+        state = RunState.model_validate(reached) if reached else start
+    except ValidationError:
+        state = start
+    return state.model_copy(update={
+        "status": "failed",
+        "stop_reason": f"execution_{execution.status.lower()}",
+        "stop_detail": f"{execution.error or execution.status}: {execution.cause or 'no cause given'}"[:1000],
+    })
+
+
+def run_document(state: RunState, engine: str, execution: Execution | None, trace_file: Path | None) -> dict[str, Any]:
+    return {
+        "run_id": state.run_id,
+        "engine": engine,
+        "request": state.request,
+        "status": state.status,
+        "stop_reason": state.stop_reason if state.status != "succeeded" else None,
+        "stop_detail": state.stop_detail or None,
+        "perception": state.perception.model_dump(mode="json") if state.perception else None,
+        "plan": state.plan.model_dump(mode="json") if state.plan else None,
+        "plan_notes": state.plan_notes,
+        "steps": [s.model_dump(mode="json") for s in state.steps],
+        "skipped": state.skipped,
+        "counters": state.counters.model_dump(),
+        "guards": state.guards.model_dump(),
+        "final_output": state.final_output,
+        "states": states_entered(execution.history) if execution else [],
+        "execution_arn": execution.arn if execution else None,
+        "execution_status": execution.status if execution else None,
+        "created_at": state.started_at,
+        "duration_ms": round((time.time() - state.started_at) * 1000, 1),
+        "trace_file": str(trace_file) if trace_file else None,
+    }
+
+
+def execute(runner: WorkflowRunner, settings: Settings, start: RunState, engine: str) -> dict[str, Any]:
+    """Run ``start`` through the state machine; return the run document (also stored and exported)."""
+    store = get_run_store()
+    store.put_run({"run_id": start.run_id, "request": start.request, "status": "running", "created_at": start.started_at})
+    record_event(start.run_id, "start", "Runner", engine=engine, guards=start.guards.model_dump())
+    execution = runner.run(start.run_id, start.model_dump(mode="json"))
+    state = _final_state(start, execution)
+    if execution.status != "SUCCEEDED":
+        record_event(state.run_id, "execution_failed", "Runner", status=execution.status, error=execution.error, cause=execution.cause)
+    trace_file = settings.traces_dir / f"{state.run_id}.trace.json"
+    document = run_document(state, engine, execution, trace_file)
+    trace = {"run_id": state.run_id, "run": document, "events": store.events(state.run_id),
+             "execution": {"arn": execution.arn, "status": execution.status, "error": execution.error,
+                           "cause": execution.cause, "history": execution.history}}
+    _write_json_atomic(trace_file, trace)
+    store.put_run(document)
+    return document

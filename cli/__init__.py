@@ -1,0 +1,1 @@
+"""``python -m cli``: MAOO's command line (Typer + Rich)."""

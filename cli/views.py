@@ -1,0 +1,65 @@
+"""The seed's five views of a run, in Rich: request, perception, plan, execution log, final output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+_STATUS_STYLE = {"succeeded": "bold green", "stopped": "bold yellow", "failed": "bold red"}
+
+
+def _short(value: Any, limit: int = 70) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plan_table(plan: dict[str, Any] | None) -> Table:
+    table = Table(title=f"Plan (revision {plan['revision'] if plan else '-'})", expand=True)
+    for column in ("step", "tool", "arguments", "depends on", "when"):
+        table.add_column(column, overflow="fold")
+    for step in (plan or {}).get("steps", []):
+        when = step.get("when")
+        table.add_row(step["id"], step["tool"], _short(step["args"], 90), ", ".join(step.get("depends_on", [])) or "-",
+                      f"{when['subject']} {when['op']} {when['value']:g}" if when else "-")
+    return table
+
+
+def execution_table(steps: list[dict[str, Any]]) -> Table:
+    table = Table(title="Execution log", expand=True)
+    for column in ("#", "step", "tool", "arguments", "try", "outcome", "signal", "decision", "ms"):
+        table.add_column(column, overflow="fold")
+    for index, step in enumerate(steps, 1):
+        outcome = Text("ok", style="green") if step["ok"] else Text(_short((step.get("error") or {}).get("message", "error"), 40), style="red")
+        decision = step["decision"] + (f" (wait {step['wait_seconds']:g}s)" if step.get("wait_seconds") else "")
+        table.add_row(str(index), step["step_id"], step["tool"], _short(step["args"], 60), str(step["attempt"]), outcome,
+                      step["signal"], decision, f"{step['latency_ms']:.1f}")
+    return table
+
+
+def render_run(console: Console, doc: dict[str, Any], explains: str | None = None) -> None:
+    console.print(Panel(Text(doc["request"]), title="User request", subtitle=explains, subtitle_align="left"))
+    perception = doc.get("perception") or {}
+    console.print(Panel(Syntax(json.dumps(perception, indent=2), "json", word_wrap=True),
+                        title=f"Perceived intent: {perception.get('intent', '-')} ({perception.get('task_type', '-')})"))
+    console.print(plan_table(doc.get("plan")))
+    for note in doc.get("plan_notes", []):
+        console.print(f"  [dim]plan:[/dim] {note}")
+    console.print(execution_table(doc.get("steps", [])))
+    if doc.get("skipped"):
+        console.print(f"  [dim]skipped (condition false):[/dim] {', '.join(doc['skipped'])}")
+    style = _STATUS_STYLE.get(doc["status"], "bold")
+    status = Text(doc["status"].upper(), style=style)
+    if doc.get("stop_reason"):
+        status.append(f"  reason: {doc['stop_reason']}", style=style)
+    body = Group(Text(doc.get("final_output") or ""), Text(""), status)
+    console.print(Panel(body, title="Final output"))
+    c = doc.get("counters", {})
+    console.print(f"[dim]run {doc['run_id']} on {doc['engine']} · {c.get('tool_calls', 0)} tool calls · "
+                  f"{c.get('retries', 0)} retries · {c.get('replans', 0)} replans · {len(doc.get('states', []))} states · "
+                  f"{doc.get('duration_ms', 0):.0f} ms\ntrace: {doc.get('trace_file')}[/dim]")

@@ -1,0 +1,1 @@
+"""A local ops API that fails on demand, so MAOO's recovery paths can be exercised reproducibly."""
