@@ -14,7 +14,7 @@ from chalicelib.handlers import layer_handler, tool_handler
 from chalicelib.perception.layer import perceive_state
 from chalicelib.planning.layer import plan_state
 
-app = Chalice(app_name="maoo")
+app = Chalice(app_name="maoo", configure_logs=False)  # Powertools Logger owns logging
 
 # ---- layers: perception, planning, execution
 perceive = app.lambda_function(name="perceive")(layer_handler("Perceive", perceive_state))

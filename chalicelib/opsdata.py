@@ -26,12 +26,15 @@ AS_OF = "2025-06-02T12:00:00Z"
 
 WINDOWS = ("5m", "1h", "24h")
 
-_SERVICES = (
-    {"name": "payments", "tier": 1, "owner": "payments-team", "status": "healthy", "region": "us-east-1"},
-    {"name": "checkout", "tier": 1, "owner": "storefront-team", "status": "degraded", "region": "us-east-1"},
-    {"name": "search", "tier": 2, "owner": "discovery-team", "status": "degraded", "region": "eu-west-1"},
-    {"name": "auth", "tier": 1, "owner": "identity-team", "status": "healthy", "region": "us-east-1"},
-    {"name": "inventory", "tier": 2, "owner": "supply-team", "status": "healthy", "region": "us-west-2"},
+_SERVICES = tuple(
+    dict(zip(("name", "tier", "owner", "status", "region"), row))
+    for row in (
+        ("payments", 1, "payments-team", "healthy", "us-east-1"),
+        ("checkout", 1, "storefront-team", "degraded", "us-east-1"),
+        ("search", 2, "discovery-team", "degraded", "eu-west-1"),
+        ("auth", 1, "identity-team", "healthy", "us-east-1"),
+        ("inventory", 2, "supply-team", "healthy", "us-west-2"),
+    )
 )
 
 SERVICE_NAMES = tuple(service["name"] for service in _SERVICES)
@@ -61,7 +64,8 @@ _INCIDENTS = (
      "severity": "sev2", "status": "open", "opened_at": "2025-06-02T10:05:00Z"},
     {"id": "INC-1002", "service": "checkout", "title": "Intermittent 502s from the cart backend",
      "severity": "sev3", "status": "open", "opened_at": "2025-06-02T11:20:00Z"},
-    {"id": "INC-1003", "service": "search", "title": "Elevated search error rate after index rebuild",
+    {"id": "INC-1003", "service": "search",
+     "title": "Elevated search error rate after index rebuild",
      "severity": "sev2", "status": "open", "opened_at": "2025-06-02T11:42:00Z"},
     {"id": "INC-1004", "service": "payments", "title": "Card processor timeouts",
      "severity": "sev1", "status": "resolved", "opened_at": "2025-05-28T14:10:00Z"},

@@ -21,7 +21,13 @@ from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chalicelib import opsdata
-from mock_api.faults import CATALOGUE, ChaosIn, FaultController, FaultInjectionMiddleware, FaultPlanIn
+from mock_api.faults import (
+    CATALOGUE,
+    ChaosIn,
+    FaultController,
+    FaultInjectionMiddleware,
+    FaultPlanIn,
+)
 from mock_api.recorder import Recorder, SideEffectKind
 
 Window = Literal["5m", "1h", "24h"]
@@ -274,7 +280,8 @@ def send_notification(body: NotificationIn, request: Request, state: StateDep) -
 
 @ops.get("/deployments", response_model=DeploymentList)
 def list_deployments(state: StateDep, service: str | None = None) -> dict[str, Any]:
-    return {"deployments": [d for d in state.deployments if service is None or d["service"] == service]}
+    found = [d for d in state.deployments if service is None or d["service"] == service]
+    return {"deployments": found}
 
 
 # ---------------------------------------------------------------- admin routes (never faulted)
@@ -354,7 +361,8 @@ def _field_name(error: dict[str, Any]) -> str:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    fields = [{"field": _field_name(e), "message": str(e.get("msg", "invalid")).removeprefix("Value error, ")}
+    fields = [{"field": _field_name(e),
+               "message": str(e.get("msg", "invalid")).removeprefix("Value error, ")}
               for e in exc.errors()]
     return JSONResponse({"error": "validation", "fields": fields}, status_code=422)
 

@@ -42,6 +42,7 @@ FaultName = Literal[
 FAULT_NAMES: tuple[str, ...] = get_args(FaultName)
 FaultSource = Literal["header", "query", "plan", "chaos"]
 
+RawHeader = tuple[bytes, bytes]
 ADMIN_PREFIX = "/_admin"
 MAX_SECONDS = 120.0
 
@@ -104,7 +105,8 @@ def make_fault(name: str, params: Mapping[str, Any] | None = None) -> Fault:
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            raise FaultError(f"parameter {key!r} of {name!r} must be a number, got {raw!r}") from None
+            message = f"parameter {key!r} of {name!r} must be a number, not {raw!r}"
+            raise FaultError(message) from None
         if not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
             raise FaultError(f"parameter {key!r} of {name!r} must be within 0..{MAX_SECONDS:g}")
         resolved[key] = value
@@ -266,7 +268,7 @@ DRIFT_RENAMES = {
     "severity": "level",
     "items": "records",
 }
-_JSON = (b"content-type", b"application/json")
+_JSON: RawHeader = (b"content-type", b"application/json")
 
 
 def _seconds_text(value: float | str) -> str:
@@ -287,7 +289,7 @@ def drift(value: Any) -> Any:
     return value
 
 
-async def _send_body(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+async def _send_body(send: Send, status: int, headers: list[RawHeader], body: bytes) -> None:
     headers = [h for h in headers if h[0].lower() != b"content-length"]
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -301,7 +303,7 @@ async def send_json(
     await _send_body(send, status, [_JSON, *extra], _dumps(payload))
 
 
-async def _send_broken(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+async def _send_broken(send: Send, status: int, headers: list[RawHeader], body: bytes) -> None:
     """Promise more bytes than are sent, then stop: the client sees an incomplete response.
 
     Returning from the app with the response unfinished makes uvicorn close the connection
@@ -313,7 +315,9 @@ async def _send_broken(send: Send, status: int, headers: list[tuple[bytes, bytes
     await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
 
 
-async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list, bytes]:
+async def _capture(
+    app: ASGIApp, scope: Scope, receive: Receive
+) -> tuple[int, list[RawHeader], bytes]:
     """Run the app to completion without sending anything, and return its response."""
     start: Message = {}
     chunks: list[bytes] = []
@@ -329,7 +333,9 @@ async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, l
     return start["status"], list(start.get("headers", [])), b"".join(chunks)
 
 
-async def apply_fault(fault: Fault | None, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+async def apply_fault(
+    fault: Fault | None, app: ASGIApp, scope: Scope, receive: Receive, send: Send
+) -> None:
     """Answer the request as ``fault`` prescribes (normally when ``fault`` is None)."""
     name = fault.name if fault else None
     if fault is None:

@@ -78,7 +78,10 @@ class RunningMockApi:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -104,10 +107,15 @@ def start_in_thread(
     host = "127.0.0.1" if host.lower() == "localhost" else host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     bound_port = sock.getsockname()[1]
-    url = f"http://[{host}]:{bound_port}" if family == socket.AF_INET6 else f"http://{host}:{bound_port}"
+    url_host = f"[{host}]" if family == socket.AF_INET6 else host
+    url = f"http://{url_host}:{bound_port}"
 
     app = create_app()
     server = uvicorn.Server(_config(app, host, bound_port, log_config=None))
@@ -122,15 +130,17 @@ def start_in_thread(
         if not thread.is_alive() or time.monotonic() > deadline:
             running.stop()
             sock.close()
-            raise RuntimeError(f"mock API on {url} did not answer /health within {startup_timeout:g}s")
+            raise RuntimeError(
+                f"mock API on {url} did not answer /health within {startup_timeout:g}s")
         time.sleep(0.05)
     app.state.mock.recorder.clear()
     return running
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mock_api.server",
-                                     description="Serve the MAOO mock ops API with fault injection.")
+    parser = argparse.ArgumentParser(
+        prog="python -m mock_api.server",
+        description="Serve the MAOO mock ops API with fault injection.")
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     parser.add_argument("--allow-remote", action="store_true",

@@ -168,6 +168,9 @@ def observe(state: RunState) -> RunState:
         update["avoid"] = [*state.avoid, step.id]
         update["replan"] = Replan(step_id=step.id, tool=call.tool, signal=signal, reason=refinement.reason, avoid=update["avoid"])
     new_state = state.model_copy(update=update)
+    if refinement.decision == "retry" and (blocked := guard_rules.check_guards(new_state, call.tool, spec.cost, fp)):
+        # the retry could not be made: stop now rather than after a pointless wait
+        return _stop(new_state, *blocked, "Observe").model_copy(update={"decision": "abort", "wait_seconds": 0})
     emit_metrics({"ToolCalls": 1, "ToolFailures": int(not result.ok), "Retries": int(refinement.decision == "retry"),
                   "Replans": int(refinement.decision == "replan")}, tool=call.tool)
     if refinement.decision == "abort":

@@ -113,8 +113,7 @@ class _Builder:
                 sid, prefix = source
                 expression = f"round({{{{{sid}.{prefix}errors}}}} / {{{{{sid}.{prefix}requests}}}} * 100, 4)"
                 step = Step(id=base_id, tool="calc", args={"expression": expression}, depends_on=[sid], purpose=task.text)
-            self.by_task[index] = (step.id, "")
-            self.steps.append(step.model_copy(update={"when": when, "depends_on": sorted(set(step.depends_on + deps))}))
+            self._append(index, step, when, deps)
             return
         elif task.kind == "summarize":
             sources = [s.id for s in self.steps if s.tool not in ("file_write", "http_post")]
@@ -140,6 +139,11 @@ class _Builder:
                         "json_body": {"channel": task.params["channel"], "message": message}}, purpose=task.text)
         else:  # pragma: no cover - SubTask.kind is a closed Literal
             raise NoRouteError(f"no step for sub-task kind {task.kind!r}")
+        self._append(index, step, when, deps)
+
+    def _append(self, index: int, step: Step, when: Condition | None, deps: list[str]) -> None:
+        if step.id in self.avoid:
+            raise NoRouteError(f"{step.id} ({step.tool}) failed and has no alternative route")
         self.by_task[index] = (step.id, "")
         self.steps.append(step.model_copy(update={"when": when, "depends_on": sorted(set(step.depends_on + deps))}))
 
