@@ -79,6 +79,8 @@ class Settings:
     backoff_max_seconds: float
     log_destination: str
     guards_overrides: dict[str, float] = field(default_factory=dict)
+    tool_costs: dict[str, float] = field(default_factory=dict)
+    idempotent_origins_override: tuple[str, ...] | None = None
 
     @property
     def traces_dir(self) -> Path:
@@ -106,6 +108,26 @@ class Settings:
         if self.mock_api_url:
             origins.append(origin_of(self.mock_api_url))
         return tuple(dict.fromkeys(origins))
+
+    def idempotent_origins(self) -> tuple[str, ...]:
+        """Origins known to honour ``Idempotency-Key``: ``MAOO_IDEMPOTENT_ORIGINS``, else the mock API's."""
+        if self.idempotent_origins_override is not None:
+            return self.idempotent_origins_override
+        return (origin_of(self.mock_api_url),) if self.mock_api_url else ()
+
+
+def _tool_costs(raw: str) -> dict[str, float]:
+    costs: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            cost = float(value)
+        except ValueError:
+            cost = -1.0
+        if not sep or cost < 0:
+            raise ConfigError(f"MAOO_TOOL_COSTS entry {item!r} is not accepted; use tool=cost, e.g. http_get=1,calc=0.5")
+        costs[name.strip()] = cost
+    return costs
 
 
 _GUARD_VARS = {
@@ -141,6 +163,11 @@ def _load() -> Settings:
         backoff_max_seconds=_number("MAOO_BACKOFF_MAX_SECONDS", 8.0),
         log_destination=_choice("MAOO_LOG_DESTINATION", "file", ("file", "stdout", "stderr")),
         guards_overrides={k: v for k, v in guards.items() if v >= 0},
+        tool_costs=_tool_costs(os.environ.get("MAOO_TOOL_COSTS", "")),
+        idempotent_origins_override=(
+            tuple(origin_of(o.strip()) for o in os.environ["MAOO_IDEMPOTENT_ORIGINS"].split(",") if o.strip())
+            if "MAOO_IDEMPOTENT_ORIGINS" in os.environ else None
+        ),
     )
 
 

@@ -182,6 +182,7 @@ class Replan(Model):
     signal: Signal
     reason: str
     avoid: list[str] = Field(default_factory=list)
+    patched: list[str] = Field(default_factory=list)
 
 
 class RunState(Model):
@@ -206,6 +207,7 @@ class RunState(Model):
     counters: Counters = Field(default_factory=Counters)
     replan: Replan | None = None
     avoid: list[str] = Field(default_factory=list)
+    patched: list[str] = Field(default_factory=list)
     route: Route | None = None
     decision: Decision | None = None
     wait_seconds: int = 0

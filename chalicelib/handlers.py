@@ -47,7 +47,7 @@ def tool_handler(tool: str) -> Callable[[dict, Any], dict]:
         if call.tool != tool:
             raise StateContractError(f"the {tool} function was asked to run {call.tool!r}")
         get_logger().set_correlation_id(call.run_id)
-        return run_tool(call).model_dump(mode="json")
+        return run_tool(call, context).model_dump(mode="json")
 
     handler.__name__ = f"tool_{tool}_handler"
     return handler

@@ -14,6 +14,7 @@ from typing import Any
 from chalicelib.contracts import Replan, RunState, Step, StepRecord, ToolCall, ToolError, ToolResult
 from chalicelib.execution import guards as guard_rules
 from chalicelib.execution.monitor import classify
+from chalicelib.execution.patching import propose_patch
 from chalicelib.execution.refinement import decide
 from chalicelib.execution.refs import UnresolvedReferenceError, lookup, resolve
 from chalicelib.memory.events import record_event
@@ -21,7 +22,7 @@ from chalicelib.memory.store import get_run_store
 from chalicelib.observability import emit_metrics
 from chalicelib.planning.planner import NoRouteError, make_plan
 from chalicelib.tools import summarize as summarize_tool
-from chalicelib.tools.registry import get_tool
+from chalicelib.tools.registry import cost_of, side_effect_of
 
 BLOB_KEY = "$blob"
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
@@ -95,16 +96,15 @@ def next_step(state: RunState) -> RunState:
     if step is None:
         return state.model_copy(update={"route": "finish", "call": None})
 
-    spec = get_tool(step.tool)
     try:
         args = resolve(step.args, _get(state))
     except UnresolvedReferenceError as exc:
         return _stop(state, "unresolved_reference", f"{step.id}: {exc}", "NextStep")
     fp = guard_rules.fingerprint(step.tool, args)
-    if blocked := guard_rules.check_guards(state, step.tool, spec.cost, fp):
+    if blocked := guard_rules.check_guards(state, step.tool, cost_of(step.tool), fp):
         return _stop(state, *blocked, "NextStep")
     attempt = state.attempts.get(step.id, 0) + 1
-    key = _idempotency_key(state.run_id, step.id, args) if spec.side_effect != "read" else None
+    key = _idempotency_key(state.run_id, step.id, args) if side_effect_of(step.tool, args) != "read" else None
     call = ToolCall(run_id=state.run_id, step_id=step.id, tool=step.tool, args=args, attempt=attempt, idempotency_key=key)
     record_event(state.run_id, "tool_call", "NextStep", step_id=step.id, tool=step.tool, args=args, attempt=attempt,
                  idempotency_key=key)
@@ -135,17 +135,20 @@ def observe(state: RunState) -> RunState:
     if call is None or state.plan is None:
         return _stop(state, "invalid_state", "Observe ran without a pending call", "Observe")
     step = next(s for s in state.plan.steps if s.id == call.step_id)
-    spec = get_tool(call.tool)
+    cost = cost_of(call.tool)
     result = _tool_result(state)
     signal, evidence = classify(result)
-    refinement = decide(state, step, spec.side_effect, signal, result, call.attempt,
-                        has_alternative=signal != "ok" and _has_alternative(state, step))
+    patch = propose_patch(state.plan, step, signal, result) if step.id not in state.patched else None
+    refinement = decide(state, step, side_effect_of(call.tool, call.args), signal, result, call.attempt,
+                        has_alternative=signal != "ok" and _has_alternative(state, step),
+                        patch=patch.description if patch else None)
     fp = guard_rules.fingerprint(call.tool, call.args)
     counters = state.counters.model_copy(update={
         "tool_calls": state.counters.tool_calls + 1,
-        "cost": state.counters.cost + spec.cost,
+        "cost": state.counters.cost + cost,
         "retries": state.counters.retries + (refinement.decision == "retry"),
         "replans": state.counters.replans + (refinement.decision == "replan"),
+        "patches": state.counters.patches + (refinement.decision == "patch_args"),
     })
     preview = result.output if result.output_ref is None else {"preview": result.output}
     record = StepRecord(step_id=step.id, tool=call.tool, args=call.args, attempt=call.attempt, ok=result.ok, signal=signal,
@@ -164,11 +167,16 @@ def observe(state: RunState) -> RunState:
     if result.ok:
         stored = {BLOB_KEY: result.output_ref} if result.output_ref else result.output
         update["results"] = {**state.results, step.id: stored}
+    if refinement.decision == "patch_args" and patch is not None:
+        update["plan"] = patch.plan
+        update["patched"] = [*state.patched, step.id]
+        record_event(state.run_id, "patch", "Observe", step_id=step.id, description=patch.description,
+                     args=next(s.args for s in patch.plan.steps if s.id == step.id))
     if refinement.decision == "replan":
         update["avoid"] = [*state.avoid, step.id]
         update["replan"] = Replan(step_id=step.id, tool=call.tool, signal=signal, reason=refinement.reason, avoid=update["avoid"])
     new_state = state.model_copy(update=update)
-    if refinement.decision == "retry" and (blocked := guard_rules.check_guards(new_state, call.tool, spec.cost, fp)):
+    if refinement.decision == "retry" and (blocked := guard_rules.check_guards(new_state, call.tool, cost, fp)):
         # the retry could not be made: stop now rather than after a pointless wait
         return _stop(new_state, *blocked, "Observe").model_copy(update={"decision": "abort", "wait_seconds": 0})
     emit_metrics({"ToolCalls": 1, "ToolFailures": int(not result.ok), "Retries": int(refinement.decision == "retry"),

@@ -48,10 +48,13 @@ def backoff_seconds(state: RunState, step_id: str, attempt: int, retry_after: fl
 
 
 def decide(state: RunState, step: Step, side_effect: SideEffect, signal: Signal, result: ToolResult,
-           attempt: int, has_alternative: bool) -> Refinement:
+           attempt: int, has_alternative: bool, patch: str | None = None) -> Refinement:
+    """One decision for this outcome. ``patch`` describes an available argument patch, if any."""
     if signal == "ok":
         return Refinement("continue", "the step succeeded")
     guards = state.guards
+    if patch is not None:
+        return Refinement("patch_args", patch)
     if side_effect == "write" and signal in AMBIGUOUS:
         if has_alternative:
             return Refinement("replan", f"{step.tool} is a non-idempotent write and may have been applied; not retried blindly")

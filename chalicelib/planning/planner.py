@@ -37,7 +37,7 @@ def _fetch_routes(task: SubTask) -> list[_Route]:
     resource = p.get("resource")
     if resource == "mock_data":
         return [
-            _Route("", "http_get", {"url": f"{base}/data"}, "body."),
+            _Route("", "http_get", {"url": f"{base}/data", "expect_fields": ["items"]}, "body."),
             _Route("b", "db_query", {"sql": "SELECT id, name, value FROM mock_items ORDER BY id"}, ""),
         ]
     if resource == "metrics":

@@ -51,6 +51,8 @@ class ToolSpec:
     side_effect: SideEffect
     cost: float
     run: Callable[[Any, "ToolContext"], Any]
+    side_effect_for: Callable[[dict[str, Any]], SideEffect] | None = None
+    """For tools whose class depends on the call (``http_post``: does the origin honour keys?)."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ from typing import Any
 
 from pydantic import Field
 
+from chalicelib.config import get_settings, origin_of
+from chalicelib.contracts import SideEffect
+from chalicelib.errors import ConfigError
 from chalicelib.tools import _http
 from chalicelib.tools.base import ToolArgs, ToolContext, ToolSpec
 
@@ -20,6 +23,15 @@ def run(args: HttpPostArgs, ctx: ToolContext) -> dict:
     return _http.request("POST", args.url, body=args.json_body, headers=headers)
 
 
+def side_effect_for(args: dict) -> SideEffect:
+    """``write-idempotent`` where the origin honours ``Idempotency-Key``; a plain ``write`` elsewhere."""
+    try:
+        origin = origin_of(str(args.get("url", "")))
+    except ConfigError:
+        return "write"
+    return "write-idempotent" if origin in get_settings().idempotent_origins() else "write"
+
+
 SPEC = ToolSpec(
     name="http_post",
     description="POST JSON to an allowlisted origin; the write carries an Idempotency-Key.",
@@ -27,4 +39,5 @@ SPEC = ToolSpec(
     side_effect="write-idempotent",
     cost=2.0,
     run=run,
+    side_effect_for=side_effect_for,
 )

@@ -6,13 +6,17 @@ import json
 import time
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 from pydantic import ValidationError
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import ToolCall, ToolError, ToolResult
 from chalicelib.errors import UnknownToolError
 from chalicelib.memory.store import get_run_store
-from chalicelib.tools.base import ToolContext, ToolFailure
+from chalicelib.tools.base import ToolContext, ToolFailure, ToolSpec
 from chalicelib.tools.registry import get_tool
 
 
@@ -21,7 +25,37 @@ def _failure(tool: str, kind: str, message: str, started: float, **extra: Any) -
                       latency_ms=round((time.perf_counter() - started) * 1000, 3))
 
 
-def run_tool(call: ToolCall) -> ToolResult:
+def _run_once(spec: ToolSpec, args: Any, ctx: ToolContext, call: ToolCall, lambda_context: Any) -> Any:
+    """Run a write at most once per idempotency key (Powertools Idempotency).
+
+    A repeated call with the same key gets the saved result without running again; a failed run
+    saves nothing, so a retry runs again (and ``http_post`` resends the same ``Idempotency-Key``).
+    The same key with other arguments is refused.
+    """
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    from chalicelib.memory.idempotency import get_persistence_layer
+
+    config = IdempotencyConfig(event_key_jmespath="idempotency_key", payload_validation_jmespath="args",
+                               raise_on_no_idempotency_key=True, expires_after_seconds=24 * 3600)
+    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        config.register_lambda_context(lambda_context)  # an in-progress record expires with the invocation
+
+    @idempotent_function(data_keyword_argument="call", persistence_store=get_persistence_layer(), config=config,
+                         key_prefix=f"maoo.{spec.name}")
+    def once(call: dict) -> Any:
+        return spec.run(args, ctx)
+
+    try:
+        return once(call={"idempotency_key": call.idempotency_key, "args": call.args})
+    except IdempotencyValidationError:
+        raise ToolFailure("policy_denied", f"idempotency key {call.idempotency_key} was already used with other arguments",
+                          details={"rule": "idempotency.key_reuse"}) from None
+    except IdempotencyAlreadyInProgressError:
+        raise ToolFailure("connection", f"a call with idempotency key {call.idempotency_key} is still in progress") from None
+
+
+def run_tool(call: ToolCall, lambda_context: Any = None) -> ToolResult:
     started = time.perf_counter()
     try:
         spec = get_tool(call.tool)
@@ -34,7 +68,10 @@ def run_tool(call: ToolCall) -> ToolResult:
         return _failure(call.tool, "bad_args", f"{call.tool} arguments do not match its schema", started, details={"fields": fields})
     ctx = ToolContext(run_id=call.run_id, step_id=call.step_id, attempt=call.attempt, idempotency_key=call.idempotency_key)
     try:
-        output = spec.run(args, ctx)
+        if call.idempotency_key:  # set by NextStep for every write
+            output = _run_once(spec, args, ctx, call, lambda_context)
+        else:
+            output = spec.run(args, ctx)
     except ToolFailure as failure:
         return _failure(call.tool, failure.kind, failure.message, started, status_code=failure.status_code,
                         retry_after=failure.retry_after, details=failure.details)

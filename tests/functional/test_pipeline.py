@@ -117,13 +117,26 @@ def test_plan_outside_the_sandbox_is_denied_before_any_tool_runs(maoo):
     assert doc["steps"] == [] and maoo.requests_seen() == []
 
 
-def test_schema_drift_replans_to_the_database(maoo):
+def test_schema_drift_with_a_known_rename_is_patched_and_retried(maoo):
     doc = maoo.run("What is the error rate of the search service over the last hour?",
                    faults=[{"path": "/services/search/metrics", "fault": "schema_drift"}])
 
     assert doc["status"] == "succeeded"
+    assert [(s["tool"], s["attempt"], s["signal"], s["decision"]) for s in doc["steps"]] == [
+        ("http_get", 1, "schema_drift", "patch_args"), ("http_get", 2, "ok", "continue"), ("calc", 1, "ok", "continue")]
+    assert doc["steps"][1]["args"]["expect_fields"] == ["request_count", "error_count"]
+    assert "s1.body.error_count" in doc["plan"]["steps"][1]["args"]["expression"]
+    assert "6.5" in doc["final_output"]
+    assert doc["counters"]["patches"] == 1
+
+
+def test_not_found_replans_to_the_database(maoo):
+    doc = maoo.run("What is the error rate of the search service over the last hour?",
+                   faults=[{"path": "/services/search/metrics", "fault": "http_404"}])
+
+    assert doc["status"] == "succeeded"
     assert [(s["tool"], s["signal"], s["decision"]) for s in doc["steps"]] == [
-        ("http_get", "schema_drift", "replan"), ("db_query", "ok", "continue"), ("calc", "ok", "continue")]
+        ("http_get", "not_found", "replan"), ("db_query", "ok", "continue"), ("calc", "ok", "continue")]
     assert "6.5" in doc["final_output"]
 
 
