@@ -25,12 +25,15 @@ DEMOS: dict[str, Demo] = {
         ),
         Demo(
             name="refinement",
-            request="Fetch the payments service metrics, compute its error rate, and summarize the result",
-            explains=("The metrics endpoint answers 429 (Retry-After 1 s), then 503 twice: the run retries with "
-                      "backoff, then replans to the ops database and finishes."),
+            request=("Fetch the payments service metrics, compute its error rate, list open incidents for checkout, "
+                     "and summarize the result"),
+            explains=("The metrics endpoint answers 429 (Retry-After 1 s), then drifts its schema (errors -> "
+                      "error_count): the run retries, then patches the arguments. The incidents endpoint answers 503 "
+                      "every time: after two retries the run replans to the ops database."),
             faults=[
                 {"path": "/services/payments/metrics", "method": "GET", "fault": "http_429", "count": 1, "params": {"retry_after": 1}},
-                {"path": "/services/payments/metrics", "method": "GET", "fault": "http_503", "count": 2},
+                {"path": "/services/payments/metrics", "method": "GET", "fault": "schema_drift", "count": None},
+                {"path": "/incidents", "method": "GET", "fault": "http_503", "count": None},
             ],
         ),
         Demo(

@@ -19,33 +19,52 @@ def _short(value: Any, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _compact(value: Any) -> Any:
+    """Drop empty and null fields: the perceived state reads better without them."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v not in (None, [], {}, "", False)}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
 def plan_table(plan: dict[str, Any] | None) -> Table:
     table = Table(title=f"Plan (revision {plan['revision'] if plan else '-'})", expand=True)
-    for column in ("step", "tool", "arguments", "depends on", "when"):
-        table.add_column(column, overflow="fold")
+    for column in ("step", "tool"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("arguments", overflow="fold", ratio=1)
+    for column in ("after", "when"):
+        table.add_column(column, no_wrap=True)
     for step in (plan or {}).get("steps", []):
         when = step.get("when")
-        table.add_row(step["id"], step["tool"], _short(step["args"], 90), ", ".join(step.get("depends_on", [])) or "-",
+        table.add_row(step["id"], step["tool"], _short(step["args"], 120), ", ".join(step.get("depends_on", [])) or "-",
                       f"{when['subject']} {when['op']} {when['value']:g}" if when else "-")
     return table
 
 
 def execution_table(steps: list[dict[str, Any]]) -> Table:
-    table = Table(title="Execution log", expand=True)
-    for column in ("#", "step", "tool", "arguments", "try", "outcome", "signal", "decision", "ms"):
-        table.add_column(column, overflow="fold")
+    table = Table(title="Execution log (tool calls)", expand=True)
+    for column in ("#", "step", "tool", "try", "signal", "decision", "ms"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("arguments -> outcome", overflow="fold", ratio=1)
     for index, step in enumerate(steps, 1):
-        outcome = Text("ok", style="green") if step["ok"] else Text(_short((step.get("error") or {}).get("message", "error"), 40), style="red")
-        decision = step["decision"] + (f" (wait {step['wait_seconds']:g}s)" if step.get("wait_seconds") else "")
-        table.add_row(str(index), step["step_id"], step["tool"], _short(step["args"], 60), str(step["attempt"]), outcome,
-                      step["signal"], decision, f"{step['latency_ms']:.1f}")
+        detail = Text(_short(step["args"], 60) + "\n", style="dim")
+        if step["ok"]:
+            detail.append("ok", style="green")
+        else:
+            detail.append(_short((step.get("error") or {}).get("message", "error"), 90), style="red")
+        if step.get("reason") and step["decision"] != "continue":
+            detail.append(f"\n-> {step['reason']}", style="yellow")
+        decision = step["decision"] + (f" {step['wait_seconds']:g}s" if step.get("wait_seconds") else "")
+        table.add_row(str(index), step["step_id"], step["tool"], str(step["attempt"]), step["signal"], decision,
+                      f"{step['latency_ms']:.0f}", detail)
     return table
 
 
 def render_run(console: Console, doc: dict[str, Any], explains: str | None = None) -> None:
     console.print(Panel(Text(doc["request"]), title="User request", subtitle=explains, subtitle_align="left"))
-    perception = doc.get("perception") or {}
-    console.print(Panel(Syntax(json.dumps(perception, indent=2), "json", word_wrap=True),
+    perception = _compact(doc.get("perception") or {})
+    console.print(Panel(Syntax(json.dumps(perception, indent=1), "json", word_wrap=True),
                         title=f"Perceived intent: {perception.get('intent', '-')} ({perception.get('task_type', '-')})"))
     console.print(plan_table(doc.get("plan")))
     for note in doc.get("plan_notes", []):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import reload_settings
+from chalicelib.config import get_settings, reload_settings
 
 
 @pytest.fixture(autouse=True)
@@ -17,4 +17,4 @@ def isolated_runtime(tmp_path, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     reload_settings()
     yield tmp_path / "runtime"
-    reload_settings()
+    get_settings.cache_clear()  # the environment is restored after this fixture; read it afresh next time

@@ -1,12 +1,31 @@
 """``db_query``: one read-only SQL statement on the ops database.
 
-Safety comes from SQLite itself, not from reading the SQL text: the file is opened read-only, an
-authorizer allows only reads and a short list of functions, and a progress handler bounds the work.
+Safety comes from SQLite itself, never from reading the SQL text. Layer by layer:
+
+- the file is opened read-only (``mode=ro`` URI) and ``PRAGMA query_only`` is set, so no
+  statement can change it, whatever the other layers let through;
+- an authorizer, consulted by SQLite while it compiles the statement, allows only ``SELECT``,
+  reads of the ops tables (``OPS_TABLES``) and the functions on ``ALLOWED_FUNCTIONS``; it denies
+  writes, DDL, transactions, ``ATTACH``/``DETACH`` (hence ``VACUUM INTO``), ``PRAGMA``,
+  recursive CTEs, table-valued functions, ``load_extension`` and every other function;
+- Python's ``sqlite3`` compiles exactly one statement per call and refuses a second one before
+  running anything; a statement that returns no columns is reported as refused too;
+- values go in as bound ``?`` parameters, never into the SQL text;
+- ``sqlite3`` limits cap attached databases (0), value length, expression depth, compound
+  selects, LIKE patterns and bound variables; a progress handler stops a statement after
+  ``MAX_VM_STEPS`` virtual-machine steps or ``MAX_SECONDS`` of wall time; at most ``max_rows``
+  rows are fetched.
+
+Every refusal is a ``policy_denied`` failure whose ``details["rule"]`` names the layer:
+``sql.read_only``, ``sql.attach``, ``sql.pragma``, ``sql.function``, ``sql.table``,
+``sql.recursive``, ``sql.one_statement``, ``sql.select_only``, ``sql.time_limit`` or
+``sql.size_limit``. SQL that SQLite cannot compile is ``bad_args``.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from pydantic import Field
@@ -15,58 +34,130 @@ from chalicelib.config import get_settings
 from chalicelib.tools.base import ToolArgs, ToolContext, ToolFailure, ToolSpec
 
 MAX_ROWS = 500
+MAX_PARAMS = 100
 MAX_VM_STEPS = 2_000_000
-_ALLOWED_FUNCTIONS = {
+MAX_SECONDS = 5.0
+MAX_VALUE_BYTES = 1_000_000
+_PROGRESS_EVERY = 1000
+OPS_TABLES = frozenset({"services", "metrics", "incidents", "deployments", "mock_items"})
+ALLOWED_FUNCTIONS = frozenset({
     "count", "sum", "avg", "min", "max", "total", "round", "abs", "lower", "upper", "length",
-    "coalesce", "ifnull", "substr", "trim", "date", "datetime", "strftime", "cast", "printf",
+    "coalesce", "ifnull", "substr", "trim", "date", "datetime", "strftime", "printf",
     "instr", "replace", "nullif", "like", "glob", "group_concat",
+})
+_LIMITS = {
+    "SQLITE_LIMIT_ATTACHED": 0,
+    "SQLITE_LIMIT_LENGTH": MAX_VALUE_BYTES,
+    "SQLITE_LIMIT_SQL_LENGTH": 8000,
+    "SQLITE_LIMIT_EXPR_DEPTH": 100,
+    "SQLITE_LIMIT_COMPOUND_SELECT": 20,
+    "SQLITE_LIMIT_LIKE_PATTERN_LENGTH": 200,
+    "SQLITE_LIMIT_VARIABLE_NUMBER": MAX_PARAMS,
+    "SQLITE_LIMIT_TRIGGER_DEPTH": 0,
 }
+_RULE_BY_ACTION = {
+    "SQLITE_ATTACH": "sql.attach",
+    "SQLITE_DETACH": "sql.attach",
+    "SQLITE_PRAGMA": "sql.pragma",
+    "SQLITE_FUNCTION": "sql.function",
+    "SQLITE_READ": "sql.table",
+    "SQLITE_RECURSIVE": "sql.recursive",
+}
+_ACTION_NAMES = {getattr(sqlite3, name): name for name in (
+    "SQLITE_CREATE_INDEX", "SQLITE_CREATE_TABLE", "SQLITE_CREATE_TEMP_INDEX", "SQLITE_CREATE_TEMP_TABLE",
+    "SQLITE_CREATE_TEMP_TRIGGER", "SQLITE_CREATE_TEMP_VIEW", "SQLITE_CREATE_TRIGGER", "SQLITE_CREATE_VIEW",
+    "SQLITE_DELETE", "SQLITE_DROP_INDEX", "SQLITE_DROP_TABLE", "SQLITE_DROP_TEMP_INDEX", "SQLITE_DROP_TEMP_TABLE",
+    "SQLITE_DROP_TEMP_TRIGGER", "SQLITE_DROP_TEMP_VIEW", "SQLITE_DROP_TRIGGER", "SQLITE_DROP_VIEW", "SQLITE_INSERT",
+    "SQLITE_PRAGMA", "SQLITE_READ", "SQLITE_SELECT", "SQLITE_TRANSACTION", "SQLITE_UPDATE", "SQLITE_ATTACH",
+    "SQLITE_DETACH", "SQLITE_ALTER_TABLE", "SQLITE_REINDEX", "SQLITE_ANALYZE", "SQLITE_CREATE_VTABLE",
+    "SQLITE_DROP_VTABLE", "SQLITE_FUNCTION", "SQLITE_SAVEPOINT", "SQLITE_RECURSIVE",
+) if hasattr(sqlite3, name)}
 
 
 class DbQueryArgs(ToolArgs):
     sql: str = Field(min_length=1, max_length=4000, description="One SELECT statement; values as ? placeholders")
-    params: list[str | int | float | None] = Field(default_factory=list)
+    params: list[str | int | float | None] = Field(default_factory=list, max_length=MAX_PARAMS)
     max_rows: int = Field(default=100, ge=1, le=MAX_ROWS)
 
 
-def _authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
-    if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ):
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _ALLOWED_FUNCTIONS:
-        return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
+class _Guard:
+    """The authorizer and progress handler of one call; remembers the first thing it refused."""
+
+    def __init__(self) -> None:
+        self.denied: tuple[str, str] | None = None
+        self.selected = False
+        self.steps = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
+        self.stopped = False
+
+    def authorize(self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
+        name = _ACTION_NAMES.get(action, str(action))
+        if action == sqlite3.SQLITE_SELECT:
+            self.selected = True
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_READ and (arg1 or "").lower() in OPS_TABLES and db in ("main", None):
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in ALLOWED_FUNCTIONS:
+            return sqlite3.SQLITE_OK
+        if self.denied is None:
+            what = {"SQLITE_FUNCTION": f"function {arg2}()", "SQLITE_READ": f"table {arg1}",
+                    "SQLITE_PRAGMA": f"PRAGMA {arg1}", "SQLITE_ATTACH": "ATTACH"}.get(name, name.removeprefix("SQLITE_"))
+            self.denied = (_RULE_BY_ACTION.get(name, "sql.read_only"), what)
+        return sqlite3.SQLITE_DENY
+
+    def progress(self) -> int:
+        self.steps += _PROGRESS_EVERY
+        if self.steps > MAX_VM_STEPS or time.monotonic() > self.deadline:
+            self.stopped = True
+            return 1
+        return 0
 
 
-def _connect() -> sqlite3.Connection:
+def _deny(rule: str, message: str) -> ToolFailure:
+    return ToolFailure("policy_denied", message, details={"rule": rule})
+
+
+def _connect(guard: _Guard) -> sqlite3.Connection:
     from chalicelib import opsdata
 
     path = opsdata.build_ops_db(get_settings().ops_db_path)
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    conn.set_authorizer(_authorizer)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute("PRAGMA query_only = ON")
+    for name, value in _LIMITS.items():
+        conn.setlimit(getattr(sqlite3, name), value)
+    conn.set_authorizer(guard.authorize)
+    conn.set_progress_handler(guard.progress, _PROGRESS_EVERY)
     return conn
 
 
+def _refusal(guard: _Guard, exc: Exception) -> ToolFailure:
+    message = str(exc)
+    if guard.stopped or "interrupted" in message:
+        return _deny("sql.time_limit", f"db_query stopped the statement: it ran past {MAX_VM_STEPS} steps or {MAX_SECONDS:g} s")
+    if guard.denied is not None:
+        rule, what = guard.denied
+        return _deny(rule, f"db_query refused {what}: only SELECTs reading {', '.join(sorted(OPS_TABLES))} with the functions "
+                           f"{', '.join(sorted(ALLOWED_FUNCTIONS))} are allowed")
+    if "one statement" in message:
+        return _deny("sql.one_statement", f"db_query runs exactly one statement: {message}")
+    if "too big" in message or "too many" in message or "too large" in message:
+        return _deny("sql.size_limit", f"db_query refused the statement: {message}")
+    if "not authorized" in message or "readonly" in message or "read-only" in message or "query_only" in message:
+        return _deny("sql.read_only", f"db_query refused: {message} (only reads of the ops tables are allowed)")
+    return ToolFailure("bad_args", f"db_query failed: {message}", details={"field": "sql"})
+
+
 def run(args: DbQueryArgs, ctx: ToolContext) -> dict:
-    conn = _connect()
-    steps = {"n": 0}
-
-    def _progress() -> int:
-        steps["n"] += 1
-        return 1 if steps["n"] * 1000 > MAX_VM_STEPS else 0
-
-    conn.set_progress_handler(_progress, 1000)
+    guard = _Guard()
+    conn = _connect(guard)
     try:
         cursor = conn.execute(args.sql, args.params)
-        columns = [col[0] for col in cursor.description or ()]
+        if cursor.description is None or not guard.selected:
+            raise _deny("sql.select_only", "db_query runs SELECT statements only; this statement returns no rows")
+        columns = [col[0] for col in cursor.description]
         fetched = cursor.fetchmany(args.max_rows + 1)
-    except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
-        raise ToolFailure("policy_denied", f"db_query runs exactly one statement: {exc}", details={"rule": "sql.one_statement"}) from None
-    except sqlite3.DatabaseError as exc:
-        message = str(exc)
-        if "not authorized" in message or "readonly" in message or "interrupted" in message:
-            rule = "sql.time_limit" if "interrupted" in message else "sql.read_only"
-            raise ToolFailure("policy_denied", f"db_query refused: {message} (only reads of the ops tables are allowed)", details={"rule": rule}) from None
-        raise ToolFailure("bad_args", f"db_query failed: {message}", details={"field": "sql"}) from None
+    except (sqlite3.Error, sqlite3.Warning) as exc:
+        raise _refusal(guard, exc) from None
     finally:
         conn.close()
     rows: list[dict[str, Any]] = [dict(zip(columns, row)) for row in fetched[: args.max_rows]]

@@ -1,9 +1,22 @@
-"""``file_write``: write a text file under the sandbox folder, atomically."""
+"""``file_write``: write a text file under the sandbox folder, atomically.
+
+``sandbox_path`` is the whole policy, and it runs twice: at plan time (the policy engine) and in
+``run``. It judges the text first (no NUL, control character, backslash, ``%``, ``:``, empty,
+``.`` or ``..`` component, absolute or ``~`` path, hidden or Windows device name, nothing outside
+letters, digits and ``-_. ``, an allowed extension, at most ``MAX_DEPTH`` folders), then the
+file system: the path is resolved with every symlink followed and must still be inside the real
+sandbox folder, and an existing target must be a plain file with one link. ``run`` writes to a
+temporary file in the target's folder and renames it into place, so a reader sees the old file
+or the new one, never half of one, and re-checks that the folder is still inside the sandbox just
+before the rename.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+import unicodedata
 from pathlib import Path, PurePosixPath
 
 from pydantic import Field
@@ -12,8 +25,12 @@ from chalicelib.config import get_settings
 from chalicelib.tools.base import ToolArgs, ToolContext, ToolFailure, ToolSpec
 
 MAX_BYTES = 1_000_000
+MAX_DEPTH = 8
+MAX_COMPONENT_CHARS = 100
 ALLOWED_SUFFIXES = (".md", ".txt", ".json", ".csv", ".log")
-_DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+_DEVICE_NAMES = {"con", "prn", "aux", "nul", "conin$", "conout$", "clock$",
+                 *(f"{port}{n}" for port in ("com", "lpt") for n in (*"0123456789", "¹", "²", "³"))}
+_NAME_PUNCTUATION = set("-_. ")
 
 
 class FileWriteArgs(ToolArgs):
@@ -26,25 +43,59 @@ def _deny(rule: str, message: str) -> ToolFailure:
     return ToolFailure("policy_denied", message, details={"rule": rule})
 
 
-def sandbox_path(relative: str) -> Path:
-    """Resolve a relative path inside the sandbox, or raise a ``policy_denied`` failure."""
-    if "\x00" in relative or "\\" in relative:
-        raise _deny("file.path_syntax", f"path {relative!r} contains a NUL or a backslash")
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or relative.startswith("~"):
+def _check_text(relative: str) -> PurePosixPath:
+    """The path as a relative POSIX path, if its text passes every rule that needs no file system."""
+    if any(ch == "\x00" or ch == "\\" or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in relative):
+        raise _deny("file.path_syntax", f"path {relative!r} contains a NUL, a control character or a backslash")
+    if relative.startswith(("/", "~")) or PurePosixPath(relative).is_absolute():
         raise _deny("file.absolute", f"path {relative!r} is absolute; give a path relative to the sandbox")
-    if any(part in ("..", ".") for part in pure.parts) or not pure.parts:
+    parts = relative.split("/")
+    if any(part in ("..", ".") for part in parts):
         raise _deny("file.traversal", f"path {relative!r} leaves or names the sandbox folder itself")
-    if any(part.split(".")[0].lower() in _DEVICE_NAMES for part in pure.parts):
-        raise _deny("file.device_name", f"path {relative!r} uses a reserved device name")
+    if any(part == "" for part in parts):
+        raise _deny("file.path_syntax", f"path {relative!r} has an empty folder or file name")
+    if len(parts) > MAX_DEPTH + 1 or any(len(part) > MAX_COMPONENT_CHARS for part in parts):
+        raise _deny("file.path_syntax", f"path {relative!r} is deeper than {MAX_DEPTH} folders or has a name over {MAX_COMPONENT_CHARS} characters")
+    for part in parts:
+        if not all(ch.isalnum() or ch in _NAME_PUNCTUATION for ch in part) or part != part.strip(" "):
+            raise _deny("file.path_syntax", f"path {relative!r}: names may use letters, digits, '-', '_', '.' and inner spaces only")
+        if part.startswith("."):
+            raise _deny("file.hidden", f"path {relative!r} names a hidden file or folder")
+        if part.split(".")[0].rstrip(" ").lower() in _DEVICE_NAMES or part.endswith("."):
+            raise _deny("file.device_name", f"path {relative!r} uses a reserved device name or a name ending in a dot")
+    pure = PurePosixPath(relative)
     if pure.suffix.lower() not in ALLOWED_SUFFIXES:
         raise _deny("file.extension", f"path {relative!r} has extension {pure.suffix or '(none)'!r}; allowed: {', '.join(ALLOWED_SUFFIXES)}")
+    return pure
+
+
+def _root() -> Path:
     root = get_settings().files_dir
     root.mkdir(parents=True, exist_ok=True)
-    root = root.resolve()
+    return root.resolve(strict=True)
+
+
+def sandbox_path(relative: str) -> Path:
+    """Resolve a relative path inside the sandbox, or raise a ``policy_denied`` failure.
+
+    The returned path is real (no symlink in it), inside the real sandbox folder, and either
+    absent or a regular file with a single link. ``details["rule"]`` of a failure names the
+    rule: ``file.path_syntax``, ``file.absolute``, ``file.traversal``, ``file.hidden``,
+    ``file.device_name``, ``file.extension``, ``file.symlink_escape`` or ``file.not_regular``.
+    """
+    pure = _check_text(relative)
+    root = _root()
     target = (root / pure).resolve()
-    if not target.is_relative_to(root):
+    if target == root or not target.is_relative_to(root):
         raise _deny("file.symlink_escape", f"path {relative!r} resolves outside the sandbox")
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise _deny("file.not_regular", f"path {relative!r} cannot be inspected: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        raise _deny("file.not_regular", f"path {relative!r} exists and is not a plain file with a single link")
     return target
 
 
@@ -63,6 +114,8 @@ def run(args: FileWriteArgs, ctx: ToolContext) -> dict:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        if not Path(tmp).resolve().parent.is_relative_to(_root()):
+            raise _deny("file.symlink_escape", f"path {args.path!r} moved outside the sandbox while it was written")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -130,6 +130,10 @@ class EmbeddedEngine:
         context = LambdaContext(function_name=short, aws_request_id=str(uuid.uuid4()))
         try:
             result = self.handlers[name](event, context)
+        except SimulatedServiceError as exc:
+            from moto.awslambda.exceptions import LambdaClientError
+
+            raise LambdaClientError("ServiceException", str(exc)) from None
         except Exception as exc:  # an unhandled error: what Lambda reports as FunctionError
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({
@@ -138,6 +142,11 @@ class EmbeddedEngine:
                 "stackTrace": traceback.format_exception(exc)[-3:],
             }).encode()
         return json.dumps(result).encode()
+
+
+class SimulatedServiceError(Exception):
+    """Raised by a handler (in tests and drills) to make the invoke fail as Lambda's own service
+    fault, ``Lambda.ServiceException``, which the state machine's native Retry handles."""
 
 
 _engine: EmbeddedEngine | None = None

@@ -71,13 +71,12 @@ def states_entered(history: list[dict[str, Any]]) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
 
 
-def last_state_output(history: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The last JSON document a state passed on: what a failed execution had reached."""
+def state_outputs(history: list[dict[str, Any]]):
+    """The JSON documents states passed on, newest first: what a failed execution had reached."""
     for event in reversed(history):
         details = event.get("stateExitedEventDetails")
         if details and details.get("output"):
             try:
-                return json.loads(details["output"])
+                yield json.loads(details["output"])
             except json.JSONDecodeError:
                 continue
-    return None

@@ -22,7 +22,7 @@ from chalicelib.contracts import Guards, RunState
 from chalicelib.errors import BadRequestError
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
-from chalicelib.workflow.runner import Execution, WorkflowRunner, last_state_output, states_entered
+from chalicelib.workflow.runner import Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
 
@@ -65,11 +65,13 @@ def _final_state(start: RunState, execution: Execution) -> RunState:
             return RunState.model_validate(execution.output)
         except ValidationError:
             pass
-    reached = last_state_output(execution.history)
-    try:
-        state = RunState.model_validate(reached) if reached else start
-    except ValidationError:
-        state = start
+    state = start
+    for reached in state_outputs(execution.history):  # the newest state document that is still valid
+        try:
+            state = RunState.model_validate(reached)
+            break
+        except ValidationError:
+            continue
     return state.model_copy(update={
         "status": "failed",
         "stop_reason": f"execution_{execution.status.lower()}",
