@@ -5,7 +5,9 @@ Every declaration is one line into ``chalicelib``. The state machine
 name is ``<name>`` in snake case, e.g. ``${ToolHttpGetFunctionArn}`` -> ``tool_http_get``.
 """
 
-from chalice import Chalice
+from chalice import Chalice, Response
+
+from chalicelib import api
 
 from chalicelib.execution.layer import finalize as _finalize
 from chalicelib.execution.layer import next_step as _next_step
@@ -30,3 +32,44 @@ tool_db_query = app.lambda_function(name="tool_db_query")(tool_handler("db_query
 tool_file_write = app.lambda_function(name="tool_file_write")(tool_handler("file_write"))
 tool_calc = app.lambda_function(name="tool_calc")(tool_handler("calc"))
 tool_summarize = app.lambda_function(name="tool_summarize")(tool_handler("summarize"))
+
+# ---- HTTP API (chalice local, API Gateway): routes are one line each into chalicelib.api
+runs_service = api.RunService(lambda: app.handler_map)
+
+
+def _json(result: api.Response) -> Response:
+    status, body = result
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+@app.route("/health", methods=["GET"])
+def health():
+    return _json(api.health())
+
+
+@app.route("/tools", methods=["GET"])
+def list_tools():
+    return _json(api.tools())
+
+
+@app.route("/runs", methods=["POST"], content_types=["application/json"])
+def create_run():
+    return _json(runs_service.start(app.current_request.raw_body))
+
+
+@app.route("/runs", methods=["GET"])
+def list_runs():
+    limit = (app.current_request.query_params or {}).get("limit", "20")
+    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+        return _json(api.error(400, "bad_request", f"limit={limit!r} is not accepted; use a whole number from 1 to 500"))
+    return _json(runs_service.list(int(limit)))
+
+
+@app.route("/runs/{run_id}", methods=["GET"])
+def get_run(run_id):
+    return _json(runs_service.get(run_id))
+
+
+@app.route("/runs/{run_id}/trace", methods=["GET"])
+def get_trace(run_id):
+    return _json(runs_service.trace(run_id))

@@ -61,6 +61,7 @@ class Constraints(Model):
     budget: float | None = None
     read_only: bool = False
     no_files: bool = False
+    denied_tools: list[str] = Field(default_factory=list)
 
 
 class PerceivedState(Model):
@@ -71,7 +72,7 @@ class PerceivedState(Model):
     success_criteria: list[str] = Field(default_factory=list)
     subtasks: list[SubTask] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
-
+    unsupported: list[str] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- planning

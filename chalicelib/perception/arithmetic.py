@@ -50,7 +50,7 @@ def numbers_to_digits(text: str) -> str:
     out: list[str] = []
     i = 0
     while i < len(tokens):
-        run_end, value = _number_run(tokens, i)
+        run_end, value = _number_run(tokens, i) if not tokens[i].isspace() else (i, 0.0)
         if run_end > i:
             out.append(_format(value))
             i = run_end
@@ -111,7 +111,8 @@ def _number_run(tokens: list[str], start: int) -> tuple[int, float]:
 
 
 def _decimal_digits(tokens: list[str], start: int) -> tuple[str, int]:
-    digits, i = "", start
+    """The digits spelled after "point", and the index just past the last of them."""
+    digits, i, end = "", start, start
     while i < len(tokens):
         token = tokens[i].lower()
         if token.isspace():
@@ -120,9 +121,10 @@ def _decimal_digits(tokens: list[str], start: int) -> tuple[str, int]:
         if token in _UNITS and _UNITS[token] < 10:
             digits += str(_UNITS[token])
             i += 1
+            end = i
             continue
         break
-    return digits, i
+    return digits, end
 
 
 def _format(value: float) -> str:

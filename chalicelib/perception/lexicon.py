@@ -79,7 +79,7 @@ SEVERITY_WORDS = (
     (re.compile(r"\b(?:low|minor)\b", _I), "sev4"),
 )
 NOTIFY = re.compile(
-    r"\b(?:notify|alert|page|ping|inform|message|tell|warn)\b(?:\s+(?:the\s+)?(?P<channel>on[- ]?call|ops|sre|team|slack|email|"
+    r"\b(?:notify|alert|page|ping|inform|message|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>on[- ]?call|ops|sre|team|slack|email|"
     r"engineering|incident[- ]channel|owners?|#[\w-]+))?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
     r"(?:\s+to\s+(?:the\s+)?(?P<channel2>on[- ]?call|ops|sre|team|slack|email|engineering|#[\w-]+))?|\blet\s+(?:the\s+)?"
     r"(?P<channel3>on[- ]?call|ops|sre|team|engineering)\s+know\b", _I)
@@ -133,6 +133,9 @@ ANY_INCIDENTS = re.compile(
     r"^(?:there\s+(?:are|is)\s+(?:any\s+)?|(?P<service>\w+)\s+has\s+(?:any\s+)?)(?P<status>open|active|resolved|unresolved)?\s*"
     r"incidents?(?:\s+(?:for|on|in|against)\s+(?:the\s+)?(?P<service2>\w+)(?:\s+service)?)?"
     r"(?:\s*(?:,\s*|\s+)(?:then\s+)?(?P<action>\S.*))?$", _I)
+INCIDENTS_HAS = re.compile(
+    r"^(?P<service>\w+)\s+has\s+(?P<op>" + _COMPARATOR + r")\s+(?P<value>" + _NUMBER + r")\s+(?P<status>open|active|resolved|unresolved)?\s*"
+    r"incidents?(?:\s*(?:,\s*|\s+)(?:then\s+)?(?P<action>\S.*))?$", _I)
 INCIDENT_COUNT_SUBJECT = re.compile(r"\b(?:number|count)\s+of\s+(?P<status>open|active|resolved|unresolved)?\s*incidents\b|"
                                     r"\b(?:has|have)\s+(?P<status2>open|active|resolved|unresolved)?\s*incidents\b", _I)
 METRIC_FIELDS = (

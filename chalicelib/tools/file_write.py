@@ -61,8 +61,10 @@ def _check_text(relative: str) -> PurePosixPath:
             raise _deny("file.path_syntax", f"path {relative!r}: names may use letters, digits, '-', '_', '.' and inner spaces only")
         if part.startswith("."):
             raise _deny("file.hidden", f"path {relative!r} names a hidden file or folder")
-        if part.split(".")[0].rstrip(" ").lower() in _DEVICE_NAMES or part.endswith("."):
-            raise _deny("file.device_name", f"path {relative!r} uses a reserved device name or a name ending in a dot")
+        if part.endswith("."):
+            raise _deny("file.path_syntax", f"path {relative!r} has a name ending in a dot")
+        if part.split(".")[0].rstrip(" ").lower() in _DEVICE_NAMES:
+            raise _deny("file.device_name", f"path {relative!r} uses a reserved device name")
     pure = PurePosixPath(relative)
     if pure.suffix.lower() not in ALLOWED_SUFFIXES:
         raise _deny("file.extension", f"path {relative!r} has extension {pure.suffix or '(none)'!r}; allowed: {', '.join(ALLOWED_SUFFIXES)}")
@@ -85,7 +87,10 @@ def sandbox_path(relative: str) -> Path:
     """
     pure = _check_text(relative)
     root = _root()
-    target = (root / pure).resolve()
+    try:
+        target = (root / pure).resolve()
+    except (RuntimeError, OSError):
+        raise _deny("file.symlink_escape", f"path {relative!r} cannot be resolved (a symlink loop?)") from None
     if target == root or not target.is_relative_to(root):
         raise _deny("file.symlink_escape", f"path {relative!r} resolves outside the sandbox")
     try:

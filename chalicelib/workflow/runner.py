@@ -58,12 +58,18 @@ class WorkflowRunner:
                 return events
             kwargs["nextToken"] = page["nextToken"]
 
+    def collect(self, execution_arn: str, described: dict[str, Any]) -> Execution:
+        """A finished execution with its output and full history."""
+        output = json.loads(described["output"]) if described.get("output") else None
+        return Execution(arn=execution_arn, status=described["status"], output=output, error=described.get("error"),
+                         cause=described.get("cause"), history=self.history(execution_arn))
+
+    def describe(self, execution_arn: str) -> dict[str, Any]:
+        return self.sfn.describe_execution(executionArn=execution_arn)
+
     def run(self, name: str, payload: dict[str, Any], timeout_seconds: float = 960.0) -> Execution:
         arn = self.start(name, payload)
-        described = self.wait(arn, timeout_seconds)
-        output = json.loads(described["output"]) if described.get("output") else None
-        return Execution(arn=arn, status=described["status"], output=output, error=described.get("error"),
-                         cause=described.get("cause"), history=self.history(arn))
+        return self.collect(arn, self.wait(arn, timeout_seconds))
 
 
 def states_entered(history: list[dict[str, Any]]) -> list[str]:

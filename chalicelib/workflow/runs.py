@@ -22,7 +22,8 @@ from chalicelib.contracts import Guards, RunState
 from chalicelib.errors import BadRequestError
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
-from chalicelib.workflow.runner import Execution, WorkflowRunner, state_outputs, states_entered
+from chalicelib.redaction import redact
+from chalicelib.workflow.runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
 
@@ -104,20 +105,45 @@ def run_document(state: RunState, engine: str, execution: Execution | None, trac
     }
 
 
-def execute(runner: WorkflowRunner, settings: Settings, start: RunState, engine: str) -> dict[str, Any]:
-    """Run ``start`` through the state machine; return the run document (also stored and exported)."""
+def start_run(runner: WorkflowRunner, start: RunState, engine: str) -> str:
+    """Start the execution and record the run as running; returns the execution ARN."""
     store = get_run_store()
-    store.put_run({"run_id": start.run_id, "request": start.request, "status": "running", "created_at": start.started_at})
+    store.put_run({"run_id": start.run_id, "request": start.request, "status": "running", "engine": engine,
+                   "created_at": start.started_at, "start_state": start.model_dump(mode="json")})
     record_event(start.run_id, "start", "Runner", engine=engine, guards=start.guards.model_dump())
-    execution = runner.run(start.run_id, start.model_dump(mode="json"))
+    arn = runner.start(start.run_id, start.model_dump(mode="json"))
+    store.put_run({**store.get_run(start.run_id), "execution_arn": arn})
+    return arn
+
+
+def finish_run(runner: WorkflowRunner, settings: Settings, start: RunState, execution: Execution, engine: str) -> dict[str, Any]:
+    """Turn a finished execution into the run document; store it and export the trace."""
+    store = get_run_store()
     state = _final_state(start, execution)
     if execution.status != "SUCCEEDED":
         record_event(state.run_id, "execution_failed", "Runner", status=execution.status, error=execution.error, cause=execution.cause)
     trace_file = settings.traces_dir / f"{state.run_id}.trace.json"
-    document = run_document(state, engine, execution, trace_file)
-    trace = {"run_id": state.run_id, "run": document, "events": store.events(state.run_id),
+    document = redact(run_document(state, engine, execution, trace_file))  # secrets never leave in a document or trace
+    trace = redact({"run_id": state.run_id, "run": document, "events": store.events(state.run_id),
              "execution": {"arn": execution.arn, "status": execution.status, "error": execution.error,
-                           "cause": execution.cause, "history": execution.history}}
+                           "cause": execution.cause, "history": execution.history}})
     _write_json_atomic(trace_file, trace)
     store.put_run(document)
     return document
+
+
+def execute(runner: WorkflowRunner, settings: Settings, start: RunState, engine: str) -> dict[str, Any]:
+    """Run ``start`` through the state machine and wait; return the run document (also stored and exported)."""
+    arn = start_run(runner, start, engine)
+    return finish_run(runner, settings, start, runner.collect(arn, runner.wait(arn)), engine)
+
+
+def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:
+    """A stored run that is still ``running``: finish it if its execution has ended since."""
+    if document.get("status") != "running" or not document.get("execution_arn") or not document.get("start_state"):
+        return document
+    described = runner.describe(document["execution_arn"])
+    if described["status"] not in TERMINAL:
+        return document
+    start = RunState.model_validate(document["start_state"])
+    return finish_run(runner, settings, start, runner.collect(document["execution_arn"], described), document.get("engine", settings.engine))
