@@ -130,9 +130,23 @@ def get_persistence_layer() -> BasePersistenceLayer:
     with _layers_lock:
         if key not in _layers:
             if settings.store == "dynamodb":
+                import boto3
                 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-                _layers[key] = DynamoDBPersistenceLayer(table_name=key.split(":", 1)[1])
+                _layers[key] = DynamoDBPersistenceLayer(table_name=key.split(":", 1)[1],
+                                                        boto3_session=boto3.session.Session(region_name=settings.region))
             else:
                 _layers[key] = SqlitePersistenceLayer(key)
         return _layers[key]
+
+
+def ensure_dynamodb_table(client, table_name: str) -> None:
+    """Create the idempotency table Powertools expects (partition key ``id``) if it is missing.
+
+    For local and test use; in the cloud the template creates it, with TTL on ``expiration``.
+    """
+    try:
+        client.describe_table(TableName=table_name)
+    except client.exceptions.ResourceNotFoundException:
+        client.create_table(TableName=table_name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")

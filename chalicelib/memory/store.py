@@ -7,6 +7,7 @@ writes its trace events here, so a run that crashes half-way still leaves its tr
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -137,14 +138,29 @@ class SqliteRunStore:
         return json.loads(row[0])
 
 
-_stores: dict[Path, SqliteRunStore] = {}
+_stores: dict[str, RunStore] = {}
 _stores_lock = threading.Lock()
 
 
 def get_run_store() -> RunStore:
-    """The configured run store, created once per path (tests point ``MAOO_RUNTIME_DIR`` elsewhere)."""
-    path = get_settings().db_path
+    """The configured run store (``MAOO_STORE``), created once per location.
+
+    SQLite lives under ``MAOO_RUNTIME_DIR`` (tests point it elsewhere); DynamoDB uses the table
+    ``MAOO_RUNS_TABLE`` (default ``maoo-runs``).
+    """
+    settings = get_settings()
+    if settings.store == "dynamodb":
+        key = "dynamodb:" + os.environ.get("MAOO_RUNS_TABLE", "maoo-runs")
+    else:
+        key = str(settings.db_path)
     with _stores_lock:
-        if path not in _stores:
-            _stores[path] = SqliteRunStore(path)
-        return _stores[path]
+        if key not in _stores:
+            if settings.store == "dynamodb":
+                import boto3
+
+                from chalicelib.memory.dynamodb_store import DynamoRunStore
+
+                _stores[key] = DynamoRunStore(key.split(":", 1)[1], boto3.client("dynamodb", region_name=settings.region))
+            else:
+                _stores[key] = SqliteRunStore(key)
+        return _stores[key]

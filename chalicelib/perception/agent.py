@@ -277,12 +277,14 @@ class _Reader:
         t = numbers_to_digits(text)
         if m := lx.ANY_INCIDENTS.match(t):
             service = _known(m.group("service")) or _known(m.group("service2")) or self._context_service(hint)
+            self.service = service or self.service
             index = self._incident_count(service, m.group("status"), t)
             return Condition(subject=f"#{index}.count", op=">", value=0), m.group("action")
         if m := lx.INCIDENTS_HAS.match(t):
             service = _known(m.group("service"))
             if service is None:
                 return None
+            self.service = service
             index = self._incident_count(service, m.group("status"), t)
             return Condition(subject=f"#{index}.count", op=lx.COMPARATORS[m.group("op").lower()], value=float(m.group("value"))), m.group("action")
         m = lx.COMPARISON.match(t)
@@ -634,8 +636,8 @@ def _state(reader: _Reader, constraints: Constraints) -> PerceivedState:
     if severities:
         entities["severities"] = severities
 
-    unsupported = reader.unsupported or ([] if subtasks or missing else reader.unknown)
-    if unsupported or (not subtasks and not missing):
+    unsupported = reader.unsupported or ([] if subtasks or reader.missing else reader.unknown)
+    if unsupported:
         task_type, intent = "unsupported", "unsupported"
     elif missing or not subtasks:
         task_type, intent = "ambiguous", "ambiguous"

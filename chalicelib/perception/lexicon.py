@@ -54,7 +54,7 @@ SUMMARIZE_LEAD = re.compile(
     r"write (?:me )?(?:a |an )?(?:short |brief |quick )?(?:summary|recap|overview) of|(?:a |an )?(?:short |brief |quick )?(?:summary|recap|overview) of|"
     r"give (?:me )?(?:a |an )?(?:short |brief |quick )?(?:summary|recap|overview)|(?:produce|make|create|prepare) (?:a |an )?(?:short |brief |quick )?(?:summary|recap|overview)(?: of)?)\s*", _I)
 
-FILE_NAME = re.compile(r"['\"]?(?P<path>[\w][\w./-]*\.(?P<ext>md|txt|json|csv|log))['\"]?", _I)
+FILE_NAME = re.compile(r"['\"]?(?P<path>[^\s'\",;]+\.(?P<ext>[A-Za-z][A-Za-z0-9]{0,4}))['\"]?(?=$|[\s,;])", _I)
 SAVE = re.compile(r"^(?:save|write|store|export|dump|persist|record|put|output|keep)\b", _I)
 SAVE_ANYWHERE = re.compile(r"\b(?:save|write|store|export|dump|persist)\b.*?\b(?:to|as|in|into)\b", _I)
 FORMATS = {
@@ -65,7 +65,7 @@ FORMAT = re.compile(r"\b(?:as|in|to)\s+(?:an?\s+)?(?P<fmt>markdown|md|plain text
 NAMED = re.compile(r"\b(?:called|named|titled)\s+['\"]?(?P<name>[\w][\w-]*)['\"]?", _I)
 SAVE_TARGET = re.compile(
     r"\s*\b(?:to|as|in|into)\s+(?:a\s+|an\s+|the\s+)?(?:(?:markdown|md|plain text|text|txt|json|csv|log|spreadsheet)\s+)?(?:file\b|report\b|document\b)?"
-    r"(?:\s*(?:called|named|titled)\s+\S+)?\s*(?:['\"]?[\w][\w./-]*\.(?:md|txt|json|csv|log)['\"]?)?.*$|\s*\b(?:called|named)\s+\S+.*$", _I)
+    r"(?:\s*(?:called|named|titled)\s+\S+)?\s*(?:['\"]?[^\s'\"]+\.[A-Za-z]\w{0,4}['\"]?)?.*$|\s*\b(?:called|named)\s+\S+.*$", _I)
 
 CREATE_INCIDENT = re.compile(
     r"\b(?:open|create|file|raise|declare|log|start|cut|report)\s+(?:(?:a|an|one|new|another|the)\s+)?(?:new\s+)?"

@@ -72,6 +72,7 @@ _TRANSLATED_V6 = (
     ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64
 )
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_AUTHORITY_END = re.compile(r"[/?#]")
 _NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
 
 
@@ -160,16 +161,13 @@ def check_url(url: str) -> str:
     """
     if not isinstance(url, str) or "\\" in url or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
         raise _deny("http.url_syntax", f"URL {url!r} contains a backslash, a space or a control character")
-    scheme, sep, _ = url.partition("://")
+    scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in _DEFAULT_PORTS:
         raise _deny("http.scheme", f"URL {url!r} is not an http:// or https:// URL")
+    host, port, literal = _parse_authority(_AUTHORITY_END.split(rest, maxsplit=1)[0], url)
     try:
         parts = urlsplit(url)
-    except ValueError as exc:
-        raise _deny("http.url_syntax", f"URL {url!r} cannot be parsed: {exc}") from None
-    host, port, literal = _parse_authority(parts.netloc, url)
-    try:
         agrees = parts.scheme == scheme and (parts.hostname or "") == host and parts.port == port
     except ValueError:
         agrees = False

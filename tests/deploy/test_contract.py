@@ -1,0 +1,144 @@
+"""The ASL file, ``app.py``, ``chalicelib/errors.py`` and ``.chalice/`` agree with each other.
+
+No packaging here: these read the files and run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from typing import Any, Iterator
+
+import pytest
+
+import chalicelib.errors as errors
+from chalicelib.workflow.definition import function_name_for, load_definition, placeholders
+from cli.deploy import MERGE_TEMPLATE, PROJECT_DIR, STATE_MACHINE_ID, logical_id
+
+pytestmark = pytest.mark.deploy
+
+# Errors Step Functions itself raises (ASL spec, "Error names") and those of the Lambda service
+# integration (arn:aws:states:::lambda:invoke).
+STATES_ERRORS = {
+    "States.ALL", "States.DataLimitExceeded", "States.ExceedToleratedFailureThreshold", "States.HeartbeatTimeout",
+    "States.Http.Socket", "States.IntrinsicFailure", "States.ItemReaderFailed", "States.NoChoiceMatched",
+    "States.ParameterPathFailure", "States.Permissions", "States.QueryEvaluationError",
+    "States.ResultPathMatchFailure", "States.ResultWriterFailed", "States.Runtime", "States.TaskFailed",
+    "States.Timeout", "States.BranchFailed",
+}
+LAMBDA_ERRORS = {
+    "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException", "Lambda.Unknown",
+}
+LAMBDA_SERVICE_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                         "Lambda.TooManyRequestsException"}
+
+
+def _states() -> dict[str, dict[str, Any]]:
+    return load_definition()["States"]
+
+
+def _tasks() -> Iterator[tuple[str, dict[str, Any]]]:
+    return ((name, state) for name, state in _states().items() if state["Type"] == "Task")
+
+
+def _declared_functions() -> set[str]:
+    from app import app
+
+    return {function.name for function in app.pure_lambda_functions}
+
+
+def _chalice_config() -> dict[str, Any]:
+    return json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+
+
+def _merge_template() -> dict[str, Any]:
+    return json.loads((PROJECT_DIR / MERGE_TEMPLATE).read_text())
+
+
+# ---------------------------------------------------------------- ASL <-> app.py
+
+
+def test_every_placeholder_maps_to_a_function_declared_in_app_py():
+    declared = _declared_functions()
+
+    unbound = {name for name in placeholders() if function_name_for(name) not in declared}
+
+    assert unbound == set()
+
+
+def test_state_placeholder_and_function_names_line_up():
+    for name, state in _tasks():
+        placeholder = state["Parameters"]["FunctionName"]
+        stem = placeholder.removeprefix("${").removesuffix("FunctionArn}")
+        expected = "Tool" + name.removeprefix("Call") if name.startswith("Call") else name
+        assert stem == expected, f"{name} calls {placeholder}"
+        assert logical_id(function_name_for(stem + "FunctionArn")) == stem
+
+
+def test_every_error_named_in_retry_or_catch_exists():
+    ours = {name for name, value in vars(errors).items() if inspect.isclass(value) and issubclass(value, Exception)}
+    known = STATES_ERRORS | LAMBDA_ERRORS | ours
+
+    named = {error for _, state in _tasks() for rule in state.get("Retry", []) + state.get("Catch", [])
+             for error in rule["ErrorEquals"]}
+
+    assert named - known == set()
+
+
+def test_every_task_retries_lambda_service_errors():
+    for name, state in _tasks():
+        retried = {e for rule in state.get("Retry", []) for e in rule["ErrorEquals"]}
+        assert LAMBDA_SERVICE_ERRORS <= retried, name
+
+
+def test_platform_errors_are_not_retried_as_if_transient():
+    """A contract violation is a bug: a Retry on it would only repeat the failure."""
+    retried = {e for _, state in _tasks() for rule in state.get("Retry", []) for e in rule["ErrorEquals"]}
+
+    assert {"StateContractError", "PlatformError", "States.ALL"} & retried == set()
+
+
+# ---------------------------------------------------------------- .chalice/
+
+
+def test_every_declared_function_has_its_own_timeout_and_memory():
+    settings = _chalice_config()["lambda_functions"]
+
+    for function in _declared_functions():
+        assert {"lambda_timeout", "lambda_memory_size"} <= set(settings.get(function, {})), function
+
+
+def test_stages_choose_engine_store_and_logs():
+    stages = _chalice_config()["stages"]
+
+    assert set(stages) == {"local", "localstack", "prod"}
+    chosen = {name: {k: stage["environment_variables"][k] for k in ("MAOO_ENGINE", "MAOO_STORE", "MAOO_LOG_DESTINATION")}
+              for name, stage in stages.items()}
+    assert chosen == {
+        "local": {"MAOO_ENGINE": "embedded", "MAOO_STORE": "sqlite", "MAOO_LOG_DESTINATION": "file"},
+        "localstack": {"MAOO_ENGINE": "localstack", "MAOO_STORE": "dynamodb", "MAOO_LOG_DESTINATION": "stdout"},
+        "prod": {"MAOO_ENGINE": "aws", "MAOO_STORE": "dynamodb", "MAOO_LOG_DESTINATION": "stdout"},
+    }
+    assert _chalice_config()["environment_variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert stages["prod"]["environment_variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
+
+
+def test_localstack_stage_gives_each_function_the_same_tables_as_prod():
+    """The LocalStack stage names its tables in config.json; prod binds them in the merge template."""
+    localstack = _chalice_config()["stages"]["localstack"]["lambda_functions"]
+    merge = _merge_template()["Resources"]
+
+    for function in _declared_functions():
+        local_vars = set(localstack[function]["environment_variables"])
+        prod_vars = set(merge[logical_id(function)]["Properties"]["Environment"]["Variables"])
+        assert local_vars == prod_vars, function
+
+
+def test_merge_template_gives_every_declared_function_a_role():
+    merge = _merge_template()["Resources"]
+
+    for function in _declared_functions():
+        assert "Fn::GetAtt" in merge[logical_id(function)]["Properties"]["Role"], function
+    assert merge[STATE_MACHINE_ID]["Type"] == "AWS::StepFunctions::StateMachine"
+    assert "Definition" not in merge[STATE_MACHINE_ID]["Properties"], "the definition comes from the ASL file"

@@ -1,0 +1,251 @@
+"""What ``python -m cli.deploy package --stage prod`` produces is deployable as it is.
+
+cfn-lint checks the template's schema but not a ``GetAtt`` inside ``DefinitionSubstitutions`` nor
+the ASL's own transitions (both were checked by breaking them on purpose), so those have tests of
+their own here, and asl-validator reads the definition.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from importlib.util import find_spec
+from typing import Any, Iterator
+
+import pytest
+
+from chalicelib.workflow.definition import load_definition, placeholders, substitute
+from cli.deploy import STATE_MACHINE_ID, PackagingError, bind_definition, logical_id
+from tests.deploy.conftest import NODE_TOOLS
+
+pytestmark = pytest.mark.deploy
+
+LAYERS = {"Perceive", "Plan", "NextStep", "Observe", "Finalize"}
+READ_TOOLS = {"ToolHttpGet", "ToolDbQuery", "ToolCalc", "ToolSummarize"}
+WRITE_TOOLS = {"ToolHttpPost", "ToolFileWrite"}
+SUB_VARIABLE = re.compile(r"\$\{(?!!)([A-Za-z0-9_:]+)(?:\.[A-Za-z0-9_.]+)?\}")
+
+
+def _walk(value: Any) -> Iterator[Any]:
+    yield value
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+
+
+def _references(template: dict[str, Any]) -> set[str]:
+    """Every logical id or parameter named by ``Ref``, ``Fn::GetAtt`` or a ``Fn::Sub`` variable."""
+    names: set[str] = set()
+    for node in _walk(template):
+        if not isinstance(node, dict):
+            continue
+        if isinstance(node.get("Ref"), str):
+            names.add(node["Ref"])
+        get_att = node.get("Fn::GetAtt")
+        if get_att is not None:
+            names.add(get_att[0] if isinstance(get_att, list) else get_att.split(".", 1)[0])
+        sub = node.get("Fn::Sub")
+        if sub is not None:
+            text, local = (sub, {}) if isinstance(sub, str) else (sub[0], sub[1])
+            names.update(n for n in SUB_VARIABLE.findall(text) if n not in local)
+    return names
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for policy in role["Properties"].get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _tables_in(value: Any, tables: set[str]) -> set[str]:
+    return {name for name in _references({"v": value}) if name in tables}
+
+
+# ---------------------------------------------------------------- the package
+
+
+def test_package_writes_a_template_and_a_lambda_zip_with_linux_wheels(packaged):
+    zip_path = packaged.template_path.parent / "deployment.zip"
+
+    with zipfile.ZipFile(zip_path) as archive:
+        names = set(archive.namelist())
+
+    assert {"app.py", "chalicelib/statemachine/maoo.asl.json", "chalicelib/workflow/definition.py"} <= names
+    assert any(n.startswith("pydantic_core/") and n.endswith("x86_64-linux-gnu.so") for n in names)
+    assert not any(n.startswith(("tests/", "cli/", "mock_api/")) for n in names)
+
+
+def test_state_machine_definition_is_the_asl_file_unchanged(packaged):
+    properties = packaged.resources[STATE_MACHINE_ID]["Properties"]
+
+    assert properties["Definition"] == load_definition()
+    assert "DefinitionString" not in properties
+
+
+def test_every_placeholder_is_bound_to_its_function_arn(packaged):
+    substitutions = packaged.resources[STATE_MACHINE_ID]["Properties"]["DefinitionSubstitutions"]
+
+    assert set(substitutions) == placeholders()
+    for name, value in substitutions.items():
+        target = name.removesuffix("FunctionArn")
+        assert value == {"Fn::GetAtt": [target, "Arn"]}
+        assert packaged.resources[target]["Type"] == "AWS::Serverless::Function"
+
+
+def test_every_ref_and_getatt_names_a_resource_that_exists(packaged):
+    known = set(packaged.resources) | set(packaged.template.get("Parameters", {}))
+
+    dangling = {name for name in _references(packaged.template) if name not in known and not name.startswith("AWS::")}
+
+    assert dangling == set()
+
+
+def test_every_function_runs_under_a_role_of_the_template(packaged):
+    roles = {rid for rid, r in packaged.resources.items() if r["Type"] == "AWS::IAM::Role"}
+
+    for function_id, function in packaged.functions().items():
+        role = function["Properties"]["Role"]
+        assert isinstance(role, dict) and role["Fn::GetAtt"][0] in roles, function_id
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+def test_state_machine_role_may_invoke_exactly_its_functions(packaged):
+    machine = packaged.resources[STATE_MACHINE_ID]["Properties"]
+    role = packaged.resources[machine["RoleArn"]["Fn::GetAtt"][0]]
+    invoke = [s for s in _statements(role) if any(a.startswith("lambda:") for a in _as_list(s["Action"]))]
+
+    assert len(invoke) == 1 and _as_list(invoke[0]["Action"]) == ["lambda:InvokeFunction"]
+    granted = sorted(json.dumps(r, sort_keys=True) for r in _as_list(invoke[0]["Resource"]))
+    needed = sorted(json.dumps(v, sort_keys=True) for v in machine["DefinitionSubstitutions"].values())
+    assert granted == needed
+
+
+def test_each_function_reaches_only_the_tables_its_environment_names(packaged):
+    tables = {rid for rid, r in packaged.resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
+
+    for function_id, function in packaged.functions().items():
+        role = packaged.resources[function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        reachable = _tables_in(_statements(role), tables)
+        named = _tables_in(function["Properties"]["Environment"]["Variables"], tables)
+        assert reachable == named, function_id
+
+
+def test_tools_only_store_large_outputs_and_only_writes_keep_idempotency_records(packaged):
+    functions = packaged.functions()
+    assert set(functions) == LAYERS | READ_TOOLS | WRITE_TOOLS
+
+    for function_id in READ_TOOLS | WRITE_TOOLS:
+        role = packaged.resources[functions[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]]
+        for statement in _statements(role):
+            if _tables_in(statement, {"RunsTable"}):
+                assert _as_list(statement["Action"]) == ["dynamodb:PutItem"], function_id
+            if _tables_in(statement, {"IdempotencyTable"}):
+                assert function_id in WRITE_TOOLS
+            assert not _tables_in(statement, {"MemoryTable"}), function_id
+
+
+def test_idempotency_records_and_trace_items_expire(packaged):
+    ttl = {rid: r["Properties"].get("TimeToLiveSpecification") for rid, r in packaged.resources.items()
+           if r["Type"] == "AWS::DynamoDB::Table"}
+
+    assert ttl["IdempotencyTable"] == {"AttributeName": "expiration", "Enabled": True}
+    assert ttl["RunsTable"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert ttl["MemoryTable"] is None
+
+
+def test_prod_functions_log_to_stdout_trace_with_xray_and_use_dynamodb(packaged):
+    for function_id, function in packaged.functions().items():
+        properties = function["Properties"]
+        variables = properties["Environment"]["Variables"]
+        assert variables["MAOO_STORE"] == "dynamodb", function_id
+        assert variables["MAOO_LOG_DESTINATION"] == "stdout", function_id
+        assert variables["POWERTOOLS_TRACE_DISABLED"] == "false", function_id
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "maoo", function_id
+        assert properties["Tracing"] == "Active", function_id
+    memory = {fid: f["Properties"]["MemorySize"] for fid, f in packaged.functions().items()}
+    assert max(memory[f] for f in READ_TOOLS | WRITE_TOOLS) < min(memory[f] for f in LAYERS)
+
+
+# ---------------------------------------------------------------- validators
+
+
+def test_cfn_lint_accepts_the_template(packaged):
+    if find_spec("cfnlint") is None:
+        pytest.skip("cfn-lint is not installed (pip install cfn-lint)")
+
+    done = subprocess.run([sys.executable, "-m", "cfnlint", str(packaged.template_path)],
+                          capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _asl_validator() -> list[str]:
+    node = shutil.which("node")
+    script = NODE_TOOLS / "node_modules" / "asl-validator" / "dist" / "bin" / "asl-validator.js"
+    if node is None:
+        pytest.skip("node is not installed: asl-validator (npm) cannot run")
+    if not script.is_file():
+        pytest.skip(f"asl-validator is not installed: run `npm ci --prefix {NODE_TOOLS.relative_to(NODE_TOOLS.parents[1])}`")
+    return [node, str(script)]
+
+
+def _validate(command: list[str], definition: dict[str, Any], path) -> subprocess.CompletedProcess:
+    path.write_text(json.dumps(definition))
+    return subprocess.run(command + ["--json-path", str(path)], capture_output=True, text=True, timeout=120)
+
+
+def test_asl_validator_accepts_the_definition_as_deployed(packaged, tmp_path):
+    validator = _asl_validator()
+    properties = packaged.resources[STATE_MACHINE_ID]["Properties"]
+    arns = {name: f"arn:aws:lambda:us-east-1:123456789012:function:maoo-prod-{value['Fn::GetAtt'][0]}"
+            for name, value in properties["DefinitionSubstitutions"].items()}
+
+    as_file = _validate(validator, properties["Definition"], tmp_path / "maoo.asl.json")
+    as_deployed = _validate(validator, substitute(properties["Definition"], arns), tmp_path / "bound.asl.json")
+
+    assert as_file.returncode == 0, as_file.stdout + as_file.stderr
+    assert as_deployed.returncode == 0, as_deployed.stdout + as_deployed.stderr
+
+
+def test_asl_validator_rejects_a_transition_to_a_missing_state(tmp_path):
+    validator = _asl_validator()
+    broken = json.loads(json.dumps(load_definition()))
+    broken["States"]["Decide"]["Default"] = "NoSuchState"
+
+    done = _validate(validator, broken, tmp_path / "broken.asl.json")
+
+    assert done.returncode != 0
+    assert "NoSuchState" in done.stdout + done.stderr
+
+
+# ---------------------------------------------------------------- binding, without chalice
+
+
+def _template_with(*function_ids: str) -> dict[str, Any]:
+    resources: dict[str, Any] = {fid: {"Type": "AWS::Serverless::Function", "Properties": {}} for fid in function_ids}
+    resources[STATE_MACHINE_ID] = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": "r"}}
+    return {"Resources": resources}
+
+
+def test_binding_names_every_placeholder_that_has_no_function():
+    every = {name.removesuffix("FunctionArn") for name in placeholders()}
+    template = _template_with(*(every - {"ToolCalc", "Observe"}))
+
+    with pytest.raises(PackagingError, match=r"ObserveFunctionArn.*ToolCalcFunctionArn"):
+        bind_definition(template, load_definition())
+
+
+def test_logical_ids_follow_chalice_naming():
+    assert logical_id("tool_http_get") == "ToolHttpGet"
+    assert logical_id("next_step") == "NextStep"

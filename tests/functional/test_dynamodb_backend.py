@@ -1,0 +1,61 @@
+"""The same runs with DynamoDB (under moto) holding runs, traces and idempotency records."""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+
+from chalicelib.config import reload_settings
+from chalicelib.memory.dynamodb_store import DynamoRunStore
+from chalicelib.memory.idempotency import ensure_dynamodb_table
+from chalicelib.memory.store import get_run_store
+from chalicelib.workflow.embedded import SimulatedServiceError, get_embedded_engine
+
+
+@pytest.fixture
+def dynamodb_store(maoo, monkeypatch):
+    maoo.run("calculate 1 + 1")  # start the embedded engine: its moto backend serves DynamoDB too
+    suffix = uuid.uuid4().hex[:8]
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    DynamoRunStore(f"runs-{suffix}", client).ensure_table()
+    ensure_dynamodb_table(client, f"idem-{suffix}")
+    monkeypatch.setenv("MAOO_STORE", "dynamodb")
+    monkeypatch.setenv("MAOO_RUNS_TABLE", f"runs-{suffix}")
+    monkeypatch.setenv("MAOO_IDEMPOTENCY_TABLE", f"idem-{suffix}")
+    reload_settings()
+    return client, suffix
+
+
+def test_a_run_is_stored_and_traced_in_dynamodb(maoo, dynamodb_store):
+    doc = maoo.run("Fetch mock data, calculate 2 + 2, and summarize the result")
+
+    store = get_run_store()
+    assert isinstance(store, DynamoRunStore)
+    assert store.get_run(doc["run_id"])["final_output"] == doc["final_output"]
+    kinds = [e["kind"] for e in store.events(doc["run_id"])]
+    assert kinds[0] == "start" and kinds.count("tool_call") == 3 and kinds[-1] == "finalize"
+
+
+def test_platform_retry_of_a_write_is_answered_from_the_dynamodb_idempotency_table(maoo, dynamodb_store, monkeypatch):
+    client, suffix = dynamodb_store
+    engine = get_embedded_engine(None, {})
+    real = engine.handlers["tool_http_post"]
+    calls = {"n": 0}
+
+    def loses_first_response(event, context):
+        result = real(event, context)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise SimulatedServiceError("response lost")
+        return result
+
+    monkeypatch.setitem(engine.handlers, "tool_http_post", loses_first_response)
+    doc = maoo.run("Open a sev2 incident for search")
+
+    assert doc["status"] == "succeeded" and calls["n"] == 2
+    assert len(maoo.side_effects()) == 1
+    assert len([r for r in maoo.requests_seen() if r["method"] == "POST"]) == 1
+    records = client.scan(TableName=f"idem-{suffix}")["Items"]
+    assert len(records) == 1 and records[0]["status"]["S"] == "COMPLETED"
