@@ -9,8 +9,9 @@ machine's ``Definition`` to ``chalicelib/statemachine/maoo.asl.json`` as it is, 
 The ASL text itself is never edited.
 
 Offline packaging: chalice downloads Lambda-compatible wheels with pip. ``wheels`` fills a
-wheelhouse once (PyPI needed then); ``package --wheelhouse DIR`` then builds without any index.
-Deploy the result with ``aws cloudformation package`` / ``deploy`` (or ``sam deploy``).
+wheelhouse once (PyPI needed then; default ``~/.cache/maoo/wheelhouse``, outside the work tree so
+it is shared by clones and never committed); ``package --wheelhouse DIR`` then builds without any
+package index. Deploy the result with ``aws cloudformation package`` / ``deploy`` (or ``sam deploy``).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from chalicelib.workflow.definition import load_definition, placeholders
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MERGE_TEMPLATE = Path(".chalice") / "merge-template.json"
 STATE_MACHINE_ID = "MaooStateMachine"
-DEFAULT_WHEELHOUSE = PROJECT_DIR / ".chalice" / "wheelhouse"
+DEFAULT_WHEELHOUSE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "maoo" / "wheelhouse"
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 LAMBDA_PYTHON = "3.11"
+_STAMP = ".requirements.sha256"
 _FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Package MAOO for AWS (chalice package + the state machine).")
@@ -109,12 +111,18 @@ def package(stage: str, out_dir: str | Path, *, project_dir: str | Path = PROJEC
     project = Path(project_dir).resolve()
     out = Path(out_dir).resolve()
     env = dict(os.environ)
+    # chalice refuses to package without a region, yet writes none into the template (${AWS::Region})
+    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
     if wheelhouse is not None:
         env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(Path(wheelhouse).resolve()))
     _chalice_package(stage, out, project, env)
 
     template_path = out / "sam.json"
     template = json.loads(template_path.read_text(encoding="utf-8"))
+    untyped = sorted(rid for rid, resource in template.get("Resources", {}).items() if "Type" not in resource)
+    if untyped:
+        raise PackagingError(f"{MERGE_TEMPLATE} patches {', '.join(untyped)}, which chalice did not generate "
+                             "for this app; remove the patch")
     loose = unbound_roles(template)
     if loose:
         raise PackagingError(f"no role for {', '.join(loose)} in {MERGE_TEMPLATE}: give each function "
@@ -129,6 +137,13 @@ def _requirements_digest(requirements: Path) -> str:
     return hashlib.sha256(key).hexdigest()
 
 
+def wheelhouse_is_current(folder: str | Path, *, project_dir: str | Path = PROJECT_DIR) -> bool:
+    """Whether ``folder`` holds the wheels of the current ``requirements.txt``."""
+    stamp = Path(folder) / _STAMP
+    digest = _requirements_digest(Path(project_dir).resolve() / "requirements.txt")
+    return stamp.is_file() and stamp.read_text().strip() == digest
+
+
 def ensure_wheelhouse(dest: str | Path = DEFAULT_WHEELHOUSE, *, project_dir: str | Path = PROJECT_DIR) -> Path:
     """Download Lambda wheels for ``requirements.txt`` into ``dest`` unless they are already there.
 
@@ -137,9 +152,7 @@ def ensure_wheelhouse(dest: str | Path = DEFAULT_WHEELHOUSE, *, project_dir: str
     """
     folder = Path(dest).resolve()
     requirements = Path(project_dir).resolve() / "requirements.txt"
-    stamp = folder / ".requirements.sha256"
-    digest = _requirements_digest(requirements)
-    if stamp.is_file() and stamp.read_text().strip() == digest:
+    if wheelhouse_is_current(folder, project_dir=project_dir):
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     command = [
@@ -150,7 +163,7 @@ def ensure_wheelhouse(dest: str | Path = DEFAULT_WHEELHOUSE, *, project_dir: str
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise PackagingError(f"pip could not download the Lambda wheels:\n{(done.stderr or done.stdout).strip()[-2000:]}")
-    stamp.write_text(digest + "\n")
+    (folder / _STAMP).write_text(_requirements_digest(requirements) + "\n")
     return folder
 
 
@@ -159,9 +172,13 @@ def package_command(
     stage: str = typer.Option("prod", help="The chalice stage to package (.chalice/config.json)."),
     out: Path = typer.Option(Path("out"), help="Folder for sam.json and deployment.zip."),
     wheelhouse: Optional[Path] = typer.Option(
-        None, envvar="MAOO_WHEELHOUSE", help="Build from the wheels in this folder only (offline); see `wheels`."),
+        None, envvar="MAOO_WHEELHOUSE",
+        help="Build from the wheels in this folder only (offline). Default: the `wheels` folder when it is current, else PyPI."),
 ) -> None:
     """Run chalice package and bind the state machine definition into the template."""
+    if wheelhouse is None and wheelhouse_is_current(DEFAULT_WHEELHOUSE):
+        wheelhouse = DEFAULT_WHEELHOUSE
+    typer.echo(f"Lambda wheels from {wheelhouse or 'PyPI'}")
     try:
         template = package(stage, out, wheelhouse=wheelhouse)
     except PackagingError as exc:
@@ -172,7 +189,7 @@ def package_command(
 
 @cli.command("wheels")
 def wheels_command(
-    dest: Path = typer.Option(DEFAULT_WHEELHOUSE, help="Wheelhouse folder."),
+    dest: Path = typer.Option(DEFAULT_WHEELHOUSE, envvar="MAOO_WHEELHOUSE", help="Wheelhouse folder."),
 ) -> None:
     """Download the Lambda (manylinux, CPython 3.11) wheels for requirements.txt, once."""
     try:

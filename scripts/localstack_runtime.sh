@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # LocalStack's Python runtime on the host (no Docker): install | start | status | stop.
-#   scripts/localstack_runtime.sh install             # Python 3.13 venv in .venv-localstack/ (reused)
+#   scripts/localstack_runtime.sh install             # Python 3.13 venv in ~/.cache/maoo/ (reused; MAOO_LOCALSTACK_VENV)
 #   scripts/localstack_runtime.sh start [--port 4566] [--mock-config sfn-mocks.json]
 #   MAOO_ENGINE=localstack python -m cli ...          # talk to it
 #   scripts/localstack_runtime.sh stop

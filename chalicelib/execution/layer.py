@@ -18,8 +18,10 @@ from chalicelib.execution.patching import propose_patch
 from chalicelib.execution.refinement import decide
 from chalicelib.execution.refs import UnresolvedReferenceError, lookup, resolve
 from chalicelib.memory.events import record_event
+from chalicelib.memory.longterm import remember_run
 from chalicelib.memory.store import get_run_store
 from chalicelib.observability import emit_metrics
+from chalicelib.planning.critic import check_result
 from chalicelib.planning.planner import NoRouteError, make_plan
 from chalicelib.tools import summarize as summarize_tool
 from chalicelib.tools.registry import cost_of, side_effect_of
@@ -217,6 +219,8 @@ def finalize(state: RunState) -> RunState:
     emit_metrics({"Runs": 1, f"Runs{state.status.capitalize()}": 1})
     if state.stop_reason:
         emit_metrics({"Stops": 1}, stop_reason=state.stop_reason)
+    record_event(state.run_id, "criteria", "Finalize", unmet=check_result(state))
+    remember_run(state)
     record_event(state.run_id, "finalize", "Finalize", status=state.status, stop_reason=state.stop_reason,
                  final_output=state.final_output, counters=state.counters.model_dump())
     return state

@@ -70,6 +70,7 @@ class SqliteRunStore:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self.path, timeout=30)
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a crash of the process, no fsync per event
         try:
             with conn:
                 yield conn

@@ -1,11 +1,22 @@
-"""The critic: does the plan do what was asked, and nothing more?"""
+"""The critic: does the plan do what was asked, and nothing more? And did the run achieve it?
+
+``critique`` reviews a plan before anything runs: every sub-task (and so every success criterion)
+is covered by a step of the right tool, on the right target, under the condition the user set;
+no step has a side effect the request did not ask for. Each issue names the step and what to do
+about it, which is what the planner's one revision works from.
+
+``check_result`` reviews a finished run: for every sub-task, is there a result that meets its
+success criterion? A conditional step skipped because its condition did not hold counts as met.
+"""
 
 from __future__ import annotations
 
-from chalicelib.contracts import PerceivedState, Plan
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.contracts import PerceivedState, Plan, RunState, Step, SubTask
 from chalicelib.tools.registry import TOOLS
 
-_WRITE_KINDS = {"save", "create", "notify"}
 _TOOL_FOR_KIND = {
     "fetch": {"http_get", "db_query"},
     "query": {"db_query", "http_get"},
@@ -15,19 +26,128 @@ _TOOL_FOR_KIND = {
     "create": {"http_post"},
     "notify": {"http_post"},
 }
+_ENDPOINT_FOR_KIND = {"create": "/incidents", "notify": "/notifications"}
 
 
-def critique(plan: Plan, perception: PerceivedState) -> list[str]:
+@dataclass(frozen=True)
+class Issue:
+    """One reason to reject a plan. ``action`` is what a revision does: drop or replace the step."""
+
+    step_id: str
+    rule: str
+    message: str
+    action: str  # "drop" | "replace"
+
+    def __str__(self) -> str:
+        return f"{self.step_id}: {self.message} [{self.rule}]"
+
+
+def _criterion(task: SubTask) -> str:
+    return ", ".join(task.success_criteria) or task.kind
+
+
+def step_for(plan: Plan | None, index: int) -> Step | None:
+    """The step that carries out sub-task ``index``: ``s<n>`` or one of its alternatives."""
+    base = f"s{index + 1}"
+    return next((s for s in plan.steps if s.id == base or s.alternative_of == base), None) if plan else None
+
+
+def _target_problem(task: SubTask, step: Step) -> str | None:
+    args = step.args
+    body = args.get("json_body", {}) if isinstance(args.get("json_body"), dict) else {}
+    if task.kind in _ENDPOINT_FOR_KIND and not str(args.get("url", "")).endswith(_ENDPOINT_FOR_KIND[task.kind]):
+        return f"posts to {args.get('url')!r}, not to {_ENDPOINT_FOR_KIND[task.kind]}"
+    if task.kind == "create" and body.get("service") != task.params.get("service"):
+        return f"opens the incident for {body.get('service')!r}, but the request names {task.params.get('service')!r}"
+    if task.kind == "notify" and body.get("channel") != task.params.get("channel"):
+        return f"notifies {body.get('channel')!r}, but the request names {task.params.get('channel')!r}"
+    if task.kind == "save" and args.get("path") != task.params.get("path"):
+        return f"writes {args.get('path')!r}, but the request names {task.params.get('path')!r}"
+    if task.kind == "compute" and not args.get("expression"):
+        return "has no expression to compute"
+    return None
+
+
+def critique(plan: Plan, perception: PerceivedState) -> list[Issue]:
     """Reasons to reject the plan; empty when it covers every sub-task with no unasked side effect."""
-    issues: list[str] = []
-    tools = [step.tool for step in plan.steps]
+    issues: list[Issue] = []
+    covering: set[str] = set()
     for index, task in enumerate(perception.subtasks):
-        step_id = f"s{index + 1}"
-        step = next((s for s in plan.steps if s.id == step_id or s.alternative_of == step_id), None)
+        base = f"s{index + 1}"
+        step = step_for(plan, index)
         if step is None or step.tool not in _TOOL_FOR_KIND[task.kind]:
-            issues.append(f"sub-task {task.text!r} ({', '.join(task.success_criteria) or task.kind}) is not covered")
-    asked_writes = sum(1 for task in perception.subtasks if task.kind in _WRITE_KINDS)
-    planned_writes = sum(1 for tool in tools if TOOLS[tool].side_effect != "read")
-    if planned_writes > asked_writes:
-        issues.append(f"the plan has {planned_writes} writes but the request asked for {asked_writes}")
+            found = f" ({step.id} uses {step.tool})" if step else ""
+            issues.append(Issue(base, "critic.uncovered", f"sub-task {task.text!r} ({_criterion(task)}) is not covered{found}", "replace"))
+            continue
+        covering.add(step.id)
+        if problem := _target_problem(task, step):
+            issues.append(Issue(step.id, "critic.wrong_target", f"{step.tool} {problem}", "replace"))
+        if task.condition is not None and step.when is None:
+            c = task.condition
+            issues.append(Issue(step.id, "critic.unconditional", f"{step.tool} runs unconditionally, but the request asked for it "
+                                f"only when its condition holds ({c.op} {c.value:g})", "replace"))
+    for step in plan.steps:
+        if step.id not in covering and step.tool in TOOLS and TOOLS[step.tool].side_effect != "read":
+            issues.append(Issue(step.id, "critic.unasked_write", f"{step.tool} is a side effect the request did not ask for", "drop"))
     return issues
+
+
+# ---------------------------------------------------------------- the final check
+
+
+def _value(state: RunState, step_id: str) -> Any:
+    from chalicelib.execution.layer import result_value  # the execution layer imports the planner: import late
+
+    return result_value(state, step_id)
+
+
+def _unmet(task: SubTask, value: Any) -> str | None:
+    """Why ``value`` does not meet the sub-task's success criterion, or None when it does."""
+    if task.kind == "compute":
+        number = value.get("value") if isinstance(value, dict) else None
+        return None if isinstance(number, (int, float)) and not isinstance(number, bool) else "no numeric value"
+    if task.kind in ("fetch", "query"):
+        if not isinstance(value, dict):
+            return "no data"
+        data = value.get("body", value.get("rows"))
+        if data is None:
+            return "no data"
+        single = task.params.get("resource") in ("metrics", "service") or task.params.get("aggregate")
+        if single and isinstance(data, list) and not data:
+            return "no matching row"
+        return None
+    if task.kind == "summarize":
+        return None if isinstance(value, dict) and str(value.get("summary", "")).strip() else "an empty summary"
+    if task.kind == "save":
+        ok = isinstance(value, dict) and value.get("path") == task.params.get("path") and value.get("bytes", 0) > 0
+        return None if ok else "the file was not written"
+    body = value.get("body") if isinstance(value, dict) else None
+    return None if isinstance(body, dict) and body.get("id") else "no id came back"
+
+
+def check_result(state: RunState) -> list[str]:
+    """The success criteria the run did not meet, each with why; empty when all are met."""
+    perception = state.perception
+    if perception is None or not perception.subtasks:
+        return []
+    unmet: list[str] = []
+    for index, task in enumerate(perception.subtasks):
+        step = step_for(state.plan, index)
+        criterion = _criterion(task)
+        if step is None:
+            unmet.append(f"{criterion}: no step was planned")
+            continue
+        if step.id in state.skipped:
+            if task.condition is None:
+                unmet.append(f"{criterion}: {step.id} was skipped")
+            continue
+        if step.id not in state.results:
+            unmet.append(f"{criterion}: {step.id} has no result")
+            continue
+        try:
+            why = _unmet(task, _value(state, step.id))
+        except Exception as exc:  # a stored output that cannot be read is an unmet criterion, not a crash
+            why = f"its result cannot be read ({exc})"
+        if why:
+            unmet.append(f"{criterion}: {step.id} has {why}" if why.startswith("no") or why.startswith("an") else f"{criterion}: {why}")
+    return unmet

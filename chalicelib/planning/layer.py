@@ -1,24 +1,36 @@
-"""The Plan state: planner -> policy -> validator -> critic. Also the target of every replan.
+"""The Plan state: memory -> planner -> policy -> validator -> critic (one revision). Also the
+target of every replan.
 
-An unsupported or ambiguous request, a denied or invalid plan, and a replan with no route left
-all end the run here with a reason; none of them reaches a tool.
+An unsupported or ambiguous request, a denied or invalid plan, a plan the critic rejects twice,
+and a replan with no route left all end the run here with a reason; none of them reaches a tool.
+The trace shows each decision: what memory retrieved and changed (``memory``), the critic's
+verdict on the first plan and on its revision (``critic``), and the plan that runs (``plan``).
 """
 
 from __future__ import annotations
 
-from chalicelib.contracts import Guards, PerceivedState, RunState
+from chalicelib.contracts import Guards, PerceivedState, Plan, RunState
 from chalicelib.memory.events import record_event
-from chalicelib.planning.critic import critique
-from chalicelib.planning.planner import NoRouteError, make_plan
-from chalicelib.planning.policy import check_plan
-from chalicelib.planning.validator import validate_plan
 from chalicelib.perception.lexicon import KNOWN_SERVICES
+from chalicelib.planning.critic import critique
+from chalicelib.planning.planner import NoRouteError, make_plan, revise_plan
+from chalicelib.planning.policy import check_plan
+from chalicelib.planning.recall import advise
+from chalicelib.planning.validator import validate_plan
 
 CAPABILITIES = (
-    "fetch mock data, service status, metrics or incidents; compute arithmetic or a service's error rate; "
-    "list services or deployments; summarize results; save them to a file; open an incident; notify a channel "
-    f"(services: {', '.join(KNOWN_SERVICES)})"
+    "fetch mock data, a service's status or metrics, incidents or deployments; query the ops database; compute arithmetic "
+    "(in symbols or words) or a service's error rate; summarize results; save them to a file; open an incident; notify a "
+    f"channel; do any of these only if a condition holds (services: {', '.join(KNOWN_SERVICES)})"
 )
+
+
+class _Ended(Exception):
+    """A check refused the plan: the run stops with ``reason``."""
+
+    def __init__(self, reason: str, detail: str, plan: Plan):
+        super().__init__(detail)
+        self.reason, self.detail, self.plan = reason, detail, plan
 
 
 def _apply_constraints(guards: Guards, perception: PerceivedState) -> Guards:
@@ -39,10 +51,71 @@ def _ended(state: RunState, reason: str, detail: str, status: str = "stopped") -
                                     "replan": None, "plan_notes": [*state.plan_notes, detail]})
 
 
+def _steps(plan: Plan) -> list[dict]:
+    return [s.model_dump(exclude_defaults=True) for s in plan.steps]
+
+
+def _check(plan: Plan, perception: PerceivedState, guards: Guards, run_id: str) -> None:
+    """Policy, then validator; raises ``_Ended`` with the first that refuses."""
+    denials = check_plan(plan, perception)
+    if denials:
+        record_event(run_id, "policy", "Plan", denials=[d.__dict__ for d in denials])
+        raise _Ended("policy_denied", "; ".join(str(d) for d in denials), plan)
+    problems = validate_plan(plan, guards)
+    if problems:
+        raise _Ended("invalid_plan", "; ".join(problems), plan)
+
+
+def _review(plan: Plan, perception: PerceivedState, guards: Guards, avoid: set[str], run_id: str) -> tuple[Plan, str | None]:
+    """The plan that may run, after the checks and at most one revision the critic asked for."""
+    _check(plan, perception, guards, run_id)
+    issues = critique(plan, perception)
+    if not issues:
+        return plan, None
+    record_event(run_id, "critic", "Plan", attempt=1, verdict="rejected", issues=[str(i) for i in issues], steps=_steps(plan))
+    flagged = {i.step_id: i.action for i in issues}
+    try:
+        revised = revise_plan(plan, perception, flagged, avoid)
+    except NoRouteError as exc:
+        raise _Ended("critic_rejected", f"the critic rejected the plan ({'; '.join(map(str, issues))}) and no revision is possible: {exc}", plan)
+    _check(revised, perception, guards, run_id)
+    again = critique(revised, perception)
+    record_event(run_id, "critic", "Plan", attempt=2, verdict="rejected" if again else "accepted",
+                 issues=[str(i) for i in again], steps=_steps(revised))
+    if again:
+        raise _Ended("critic_rejected", f"the critic rejected the plan ({'; '.join(map(str, issues))}) and its revision "
+                                        f"({'; '.join(map(str, again))})", revised)
+    return revised, "critic: revised the plan (" + "; ".join(map(str, issues)) + ")"
+
+
+def _plan_with_memory(state: RunState, perception: PerceivedState, revision: int) -> tuple[Plan, set[str], list[str]]:
+    """The planner's plan, with memory's advice when it leaves every sub-task a route."""
+    first = state.plan is None and state.replan is None
+    advice = advise(perception)
+    notes: list[str] = []
+    avoid = set(state.avoid)
+    plan = None
+    if advice.avoid:
+        try:
+            plan = make_plan(perception, avoid | advice.avoid, revision)
+            avoid |= advice.avoid
+            notes = [n for n in (f"memory: {change}" for change in advice.changes) if n not in state.plan_notes]
+        except NoRouteError:
+            advice.changes = [f"advice not followed: every other route has failed ({', '.join(sorted(advice.avoid))})"]
+            advice.avoid = set()
+    if first or advice.changes or advice.error:
+        record_event(state.run_id, "memory", "Plan", **advice.event())
+    if plan is None:
+        plan = make_plan(perception, avoid, revision)
+    return plan, avoid, notes
+
+
 def plan_state(state: RunState) -> RunState:
     perception = state.perception
     if perception is None or perception.task_type == "unsupported":
-        return _ended(state, "unsupported_request", f"MAOO did not recognise an operations task in the request. It can: {CAPABILITIES}.")
+        what = f" MAOO cannot do: {'; '.join(repr(u) for u in perception.unsupported)}." if perception and perception.unsupported else ""
+        return _ended(state, "unsupported_request", f"MAOO did not recognise an operations task it can carry out in the request.{what} "
+                                                    f"It can: {CAPABILITIES}.")
     if perception.task_type == "ambiguous":
         return _ended(state, "ambiguous_request", "The request needs more detail: " + "; ".join(perception.missing) + ".")
 
@@ -50,30 +123,21 @@ def plan_state(state: RunState) -> RunState:
     guards = state.guards if replanning or state.plan else _apply_constraints(state.guards, perception)
     revision = state.plan.revision + 1 if state.plan else 0
     try:
-        plan = make_plan(perception, set(state.avoid), revision)
+        plan, avoid, notes = _plan_with_memory(state, perception, revision)
+        plan, critic_note = _review(plan, perception, guards, avoid, state.run_id)
     except NoRouteError as exc:
         return _ended(state, "no_route", str(exc))
-
-    denials = check_plan(plan, perception)
-    if denials:
-        detail = "; ".join(str(d) for d in denials)
-        record_event(state.run_id, "policy", "Plan", denials=[d.__dict__ for d in denials])
-        return _ended(state.model_copy(update={"plan": plan}), "policy_denied", detail)
-    problems = validate_plan(plan, guards)
-    if problems:
-        return _ended(state.model_copy(update={"plan": plan}), "invalid_plan", "; ".join(problems))
-    issues = critique(plan, perception)
-    if issues:
-        return _ended(state.model_copy(update={"plan": plan}), "critic_rejected", "; ".join(issues))
+    except _Ended as ended:
+        return _ended(state.model_copy(update={"plan": ended.plan}), ended.reason, ended.detail)
 
     kept = {}
     if state.plan:
         old_args = {s.id: s.args for s in state.plan.steps}
         kept = {s.id: state.results[s.id] for s in plan.steps if s.id in state.results and old_args.get(s.id) == s.args}
     note = f"revision {revision}" + (f": replanned around {state.replan.step_id} ({state.replan.reason})" if replanning else "")
-    record_event(state.run_id, "plan", "Plan", revision=revision, steps=[s.model_dump(exclude_defaults=True) for s in plan.steps],
+    record_event(state.run_id, "plan", "Plan", revision=revision, steps=_steps(plan),
                  replanned_around=state.replan.step_id if replanning else None, kept_results=sorted(kept))
     return state.model_copy(update={
         "plan": plan, "plan_ok": True, "guards": guards, "results": kept if state.plan else state.results,
-        "replan": None, "plan_notes": [*state.plan_notes, note], "decision": None,
+        "replan": None, "plan_notes": [*state.plan_notes, *notes, *([critic_note] if critic_note else []), note], "decision": None,
     })

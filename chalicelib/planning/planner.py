@@ -1,18 +1,29 @@
 """Rule-based planner: ``PerceivedState`` -> ``Plan``.
 
-Each sub-task becomes one step. A read has a primary route (the HTTP API) and, where the data
-also lives in the ops database, an alternative route; replanning swaps a failed route for its
-alternative, so the new plan never repeats the call that just failed. Step ids are stable across
-revisions (``s1`` primary, ``s1b`` alternative), so results already obtained are kept.
+Each sub-task becomes one step, in the order the user asked. A read has a primary route and,
+where the same data is reachable another way, an alternative: live data (a service's status and
+metrics, incidents, mock data) comes first from the HTTP API, with the ops database as the
+alternative; the static inventory (services, deployments) and anything the user asked of "the
+database" comes first from the database. Counts exist only in the database.
+
+Replanning passes ``avoid``, the step ids that failed (or that long-term memory advises against),
+and the planner picks the next route, so a new plan never repeats the call that just failed. Step
+ids are stable across revisions (``s1`` primary, ``s1b`` alternative), so results already
+obtained are kept. Data flow is explicit: computations, conditions, titles and messages refer to
+earlier results as ``{{sN.path}}``, and every such step depends on the steps it refers to.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Condition, PerceivedState, Plan, Step, SubTask
+from chalicelib.tools.registry import TOOLS
+
+WRITE_KINDS = frozenset({"save", "create", "notify"})
 
 
 class NoRouteError(Exception):
@@ -20,11 +31,14 @@ class NoRouteError(Exception):
 
 
 @dataclass(frozen=True)
-class _Route:
+class Route:
+    """One way to carry out a read: the tool, its arguments, and where the fields land."""
+
     suffix: str
     tool: str
     args: dict
     prefix: str  # where the resource's fields sit in this route's output, for references
+    endpoint: str | None = None  # "GET /services/payments/metrics": what long-term memory keys facts by
 
 
 def _base_url() -> str:
@@ -32,120 +46,191 @@ def _base_url() -> str:
     return url or "http://127.0.0.1:8765"
 
 
-def _fetch_routes(task: SubTask) -> list[_Route]:
-    base, p = _base_url(), task.params
-    resource = p.get("resource")
+def _http(path: str, prefix: str, params: dict | None = None, expect: list[str] | None = None) -> Route:
+    args: dict = {"url": f"{_base_url()}{path}"}
+    if params:
+        args["params"] = params
+    if expect:
+        args["expect_fields"] = expect
+    return Route("", "http_get", args, prefix, endpoint=f"GET {path}")
+
+
+def _db(sql: str, params: list, prefix: str) -> Route:
+    args: dict = {"sql": sql}
+    if params:
+        args["params"] = params
+    return Route("", "db_query", args, prefix)
+
+
+def _where(filters: dict) -> tuple[str, list]:
+    present = {k: v for k, v in filters.items() if v}
+    return (" WHERE " + " AND ".join(f"{k} = ?" for k in present) if present else ""), list(present.values())
+
+
+def _read_routes(task: SubTask) -> list[Route]:
+    """The routes for a read, best first (before the alternative suffixes are assigned)."""
+    p = task.params
+    resource, service = p.get("resource"), p.get("service")
+    if p.get("aggregate") == "count":
+        table = resource if resource in ("incidents", "deployments", "services") else "incidents"
+        where, values = _where({"service": service if table != "services" else None, "status": p.get("status")})
+        return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
-        return [
-            _Route("", "http_get", {"url": f"{base}/data", "expect_fields": ["items"]}, "body."),
-            _Route("b", "db_query", {"sql": "SELECT id, name, value FROM mock_items ORDER BY id"}, ""),
-        ]
-    if resource == "metrics":
-        service, window = p["service"], p.get("window", "1h")
-        return [
-            _Route("", "http_get", {"url": f"{base}/services/{quote(service)}/metrics", "params": {"window": window},
-                                    "expect_fields": ["requests", "errors"]}, "body."),
-            _Route("b", "db_query", {"sql": "SELECT service, window, requests, errors, p50_ms, p95_ms FROM metrics"
-                                            " WHERE service = ? AND window = ?", "params": [service, window]}, "rows.0."),
-        ]
-    if resource == "service":
-        service = p["service"]
-        return [
-            _Route("", "http_get", {"url": f"{base}/services/{quote(service)}"}, "body."),
-            _Route("b", "db_query", {"sql": "SELECT * FROM services WHERE name = ?", "params": [service]}, "rows.0."),
-        ]
-    if resource == "incidents":
-        params = {k: p[k] for k in ("service", "status") if p.get(k)}
-        where = " AND ".join(f"{k} = ?" for k in params) or "1 = 1"
-        return [
-            _Route("", "http_get", {"url": f"{base}/incidents", "params": params}, "body"),
-            _Route("b", "db_query", {"sql": f"SELECT * FROM incidents WHERE {where} ORDER BY id", "params": list(params.values())}, "rows"),
-        ]
-    raise NoRouteError(f"no route to fetch {resource!r}")
+        routes = [_http("/data", "body."), _db("SELECT id, name, value FROM mock_items ORDER BY id", [], "")]
+    elif resource == "metrics":
+        window = p.get("window", "1h")
+        routes = [_http(f"/services/{quote(service)}/metrics", "body.", {"window": window}, ["requests", "errors"]),
+                  _db("SELECT service, window, requests, errors, p50_ms, p95_ms FROM metrics WHERE service = ? AND window = ?",
+                      [service, window], "rows.0.")]
+    elif resource == "service":
+        routes = [_http(f"/services/{quote(service)}", "body."),
+                  _db("SELECT name, tier, owner, status, region FROM services WHERE name = ?", [service], "rows.0.")]
+    elif resource == "incidents":
+        filters = {"service": service, "status": p.get("status")}
+        where, values = _where(filters)
+        routes = [_http("/incidents", "body.incidents", {k: v for k, v in filters.items() if v}),
+                  _db(f"SELECT id, service, title, severity, status, opened_at FROM incidents{where} ORDER BY id", values, "rows")]
+    elif resource == "services":
+        where, values = _where({"status": p.get("status")})
+        routes = [_db(f"SELECT name, tier, owner, status, region FROM services{where} ORDER BY name", values, "rows")]
+        if not p.get("status"):
+            routes.append(_http("/services", "body.services"))
+        return _suffixed(routes)  # the inventory comes from the database first
+    elif resource == "deployments":
+        where, values = _where({"service": service, "status": p.get("status")})
+        routes = [_db(f"SELECT id, service, version, deployed_at, status FROM deployments{where} ORDER BY deployed_at DESC",
+                      values, "rows")]
+        if not p.get("status"):
+            routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
+        return _suffixed(routes)
+    else:
+        raise NoRouteError(f"no route to read {resource!r}")
+    if task.kind == "query":  # the user asked for the database
+        routes = [r for r in routes if r.tool == "db_query"] + [r for r in routes if r.tool != "db_query"]
+    return _suffixed(routes)
 
 
-def _query_routes(task: SubTask) -> list[_Route]:
-    table, service = task.params["table"], task.params.get("service")
-    if service:
-        column = "name" if table == "services" else "service"
-        return [_Route("", "db_query", {"sql": f"SELECT * FROM {table} WHERE {column} = ? ORDER BY 1", "params": [service]}, "rows")]
-    return [_Route("", "db_query", {"sql": f"SELECT * FROM {table} ORDER BY 1"}, "rows")]
+def _suffixed(routes: list[Route]) -> list[Route]:
+    return [Route("" if i == 0 else chr(ord("a") + i), r.tool, r.args, r.prefix, r.endpoint) for i, r in enumerate(routes)]
+
+
+def route_options(perception: PerceivedState) -> dict[str, list[Route]]:
+    """Every read's routes, best first, by base step id (``s1``): what memory advice works on."""
+    return {f"s{i + 1}": _read_routes(task) for i, task in enumerate(perception.subtasks) if task.kind in ("fetch", "query")}
 
 
 class _Builder:
     def __init__(self, perception: PerceivedState, avoid: set[str]):
         self.perception = perception
         self.avoid = avoid
+        self.denied = set(perception.constraints.denied_tools)
         self.steps: list[Step] = []
         self.by_task: dict[int, tuple[str, str]] = {}  # sub-task index -> (step id, field prefix)
-        self.last_data: tuple[str, str] | None = None
 
-    def _choose(self, base_id: str, routes: list[_Route], what: str) -> _Route:
-        for route in routes:
-            if f"{base_id}{route.suffix}" not in self.avoid:
-                return route
-        raise NoRouteError(f"every route for {what} failed ({', '.join(base_id + r.suffix for r in routes)})")
+    def _choose(self, base_id: str, routes: list[Route], what: str) -> Route:
+        open_routes = [r for r in routes if f"{base_id}{r.suffix}" not in self.avoid]
+        if not open_routes:
+            raise NoRouteError(f"every route for {what!r} failed ({', '.join(base_id + r.suffix for r in routes)})")
+        allowed = [r for r in open_routes if r.tool not in self.denied]
+        return (allowed or open_routes)[0]  # a denied tool left alone is for the policy to refuse, with its reason
+
+    def _ref(self, index: int, field: str | None) -> tuple[str, str]:
+        """``(reference path, step id)`` for a field of what sub-task ``index`` produced."""
+        step_id, prefix = self.by_task[index]
+        return f"{step_id}.{prefix}{field or 'value'}", step_id
 
     def _condition(self, cond: Condition | None) -> tuple[Condition | None, list[str]]:
         if cond is None:
             return None, []
-        index = int(cond.subject.lstrip("#"))
-        step_id, prefix = self.by_task[index]
-        return cond.model_copy(update={"subject": f"{step_id}.{prefix}value"}), [step_id]
+        index, _, field = cond.subject.lstrip("#").partition(".")
+        path, step_id = self._ref(int(index), field or None)
+        return cond.model_copy(update={"subject": path}), [step_id]
+
+    def _expression(self, task: SubTask) -> tuple[str, list[str]]:
+        expression, deps = task.params["expression"], []
+        for ref in sorted(task.params.get("refs", {}), key=len, reverse=True):
+            index, field = task.params["refs"][ref]
+            path, step_id = self._ref(int(index), field)
+            expression = expression.replace(ref, f"{{{{{path}}}}}")
+            deps.append(step_id)
+        return expression, deps
+
+    def _data_steps(self) -> list[Step]:
+        return [s for s in self.steps if TOOLS[s.tool].side_effect == "read"]
 
     def add(self, index: int, task: SubTask) -> None:
         base_id = f"s{index + 1}"
-        when, when_deps = self._condition(task.condition)
-        deps = list(when_deps)
+        when, deps = self._condition(task.condition)
+        prefix = ""
         if task.kind in ("fetch", "query"):
-            routes = _fetch_routes(task) if task.kind == "fetch" else _query_routes(task)
-            route = self._choose(base_id, routes, task.text)
+            route = self._choose(base_id, _read_routes(task), task.text)
             step = Step(id=base_id + route.suffix, tool=route.tool, args=route.args, purpose=task.text,
                         alternative_of=base_id if route.suffix else None)
-            self.last_data = (step.id, route.prefix)
+            prefix = route.prefix
         elif task.kind == "compute":
-            if "expression" in task.params:
-                step = Step(id=base_id, tool="calc", args={"expression": task.params["expression"]}, purpose=task.text)
-            else:
-                source = self.last_data
-                if source is None:
-                    raise NoRouteError(f"{task.text!r} needs metrics fetched first")
-                sid, prefix = source
-                expression = f"round({{{{{sid}.{prefix}errors}}}} / {{{{{sid}.{prefix}requests}}}} * 100, 4)"
-                step = Step(id=base_id, tool="calc", args={"expression": expression}, depends_on=[sid], purpose=task.text)
-            self._append(index, step, when, deps)
-            return
+            if "expression" not in task.params:
+                raise NoRouteError(f"{task.text!r}: nothing to compute")
+            expression, refs = self._expression(task)
+            step = Step(id=base_id, tool="calc", args={"expression": expression}, depends_on=refs, purpose=task.text)
         elif task.kind == "summarize":
-            sources = [s.id for s in self.steps if s.tool not in ("file_write", "http_post")]
-            step = Step(id=base_id, tool="summarize", args={"inputs": [f"{{{{{sid}}}}}" for sid in sources] or [self.perception.intent]},
+            sources = [s.id for s in self._data_steps()]
+            step = Step(id=base_id, tool="summarize", args={"inputs": [f"{{{{{sid}}}}}" for sid in sources] or [task.text]},
                         depends_on=sources, purpose=task.text)
-            self.last_data = (step.id, "")
         elif task.kind == "save":
-            last = self.steps[-1] if self.steps else None
-            if last is None:
-                raise NoRouteError(f"{task.text!r}: nothing to save yet")
-            content = f"{{{{{last.id}.summary}}}}" if last.tool == "summarize" else f"{{{{{last.id}|json}}}}"
-            step = Step(id=base_id, tool="file_write", args={"path": task.params["path"], "content": content},
-                        depends_on=[last.id], purpose=task.text)
+            step = self._save(base_id, task)
         elif task.kind == "create":
-            service = task.params["service"]
-            title = f"{service}: raised by MAOO ({task.text})"[:200]
-            step = Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/incidents",
-                        "json_body": {"service": service, "title": title, "severity": task.params.get("severity", "sev3")}},
-                        purpose=task.text)
+            step = self._incident(base_id, task, when)
         elif task.kind == "notify":
-            message = f"MAOO: {self.perception.intent} for {', '.join(self.perception.entities.get('services', [])) or 'ops'}"
-            step = Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/notifications",
-                        "json_body": {"channel": task.params["channel"], "message": message}}, purpose=task.text)
+            step = self._notification(base_id, task, when)
         else:  # pragma: no cover - SubTask.kind is a closed Literal
             raise NoRouteError(f"no step for sub-task kind {task.kind!r}")
-        self._append(index, step, when, deps)
-
-    def _append(self, index: int, step: Step, when: Condition | None, deps: list[str]) -> None:
         if step.id in self.avoid:
             raise NoRouteError(f"{step.id} ({step.tool}) failed and has no alternative route")
-        self.by_task[index] = (step.id, "")
+        self.by_task[index] = (step.id, prefix)
         self.steps.append(step.model_copy(update={"when": when, "depends_on": sorted(set(step.depends_on + deps))}))
+
+    def _save(self, base_id: str, task: SubTask) -> Step:
+        if not self.steps:
+            raise NoRouteError(f"{task.text!r}: nothing to save yet")
+        last = self.steps[-1]
+        path = task.params["path"]
+        if last.tool == "summarize" and not path.lower().endswith(".json"):
+            content = f"{{{{{last.id}.summary}}}}\n"
+        elif path.lower().endswith(".md"):
+            content = f"# {task.text}\n\n```json\n{{{{{last.id}|json}}}}\n```\n"
+        else:
+            content = f"{{{{{last.id}|json}}}}\n"
+        return Step(id=base_id, tool="file_write", args={"path": path, "content": content}, depends_on=[last.id], purpose=task.text)
+
+    def _incident(self, base_id: str, task: SubTask, when: Condition | None) -> Step:
+        service = task.params["service"]
+        title, deps = f"{service}: raised by MAOO ({task.text})", []
+        if when is not None:
+            title = f"{service}: {_describe(when.subject)} {{{{{when.subject}}}}} {when.op} {when.value:g} (raised by MAOO)"
+        return Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/incidents", "json_body": {
+            "service": service, "title": title[:200], "severity": task.params.get("severity", "sev3")}},
+            depends_on=deps, purpose=task.text)
+
+    def _notification(self, base_id: str, task: SubTask, when: Condition | None) -> Step:
+        service = task.params.get("service") or ", ".join(self.perception.entities.get("services", [])) or "ops"
+        message, deps = f"MAOO ({service}): {task.text}", []
+        if when is not None:
+            message += f". {_describe(when.subject).capitalize()} is {{{{{when.subject}}}}} ({when.op} {when.value:g})"
+        else:
+            computed = [s for s in self.steps if s.tool == "calc"]
+            if computed:
+                message += f". {computed[-1].purpose}: {{{{{computed[-1].id}.value}}}}"
+                deps.append(computed[-1].id)
+        return Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/notifications",
+                    "json_body": {"channel": task.params["channel"], "message": message[:2000]}}, depends_on=deps, purpose=task.text)
+
+
+_FIELD_WORDS = {"value": "the computed value", "count": "the incident count", "errors": "the error count",
+                "requests": "the request count", "p95_ms": "p95 latency (ms)", "p50_ms": "p50 latency (ms)"}
+
+
+def _describe(subject: str) -> str:
+    return _FIELD_WORDS.get(subject.rsplit(".", 1)[-1], subject)
 
 
 def make_plan(perception: PerceivedState, avoid: set[str] | None = None, revision: int = 0) -> Plan:
@@ -154,3 +239,42 @@ def make_plan(perception: PerceivedState, avoid: set[str] | None = None, revisio
     for index, task in enumerate(perception.subtasks):
         builder.add(index, task)
     return Plan(steps=builder.steps, revision=revision, rationale=f"one step per sub-task of {perception.intent}")
+
+
+def _base(step: Step) -> str:
+    return step.alternative_of or step.id
+
+
+def revise_plan(plan: Plan, perception: PerceivedState, flagged: dict[str, str], avoid: set[str] | None = None) -> Plan:
+    """The plan after the critic's reasons: flagged steps dropped or replaced by the planner's own.
+
+    ``flagged`` maps a step id (or a sub-task's base id) to what was wrong: ``"drop"`` (a side effect
+    nobody asked for: the step and whatever depends on it go) or ``"replace"`` (the sub-task is not
+    covered as asked: the planner's step for it takes the place). Raises ``NoRouteError`` like
+    ``make_plan``.
+    """
+    own = make_plan(perception, avoid, plan.revision)
+    dropped = {sid for sid, action in flagged.items() if action == "drop"}
+    changed = True
+    while changed:  # whatever depends on a dropped step cannot run either
+        before = len(dropped)
+        dropped |= {s.id for s in plan.steps if set(s.depends_on) & dropped}
+        changed = len(dropped) > before
+    replace = {sid for sid, action in flagged.items() if action == "replace"}
+    kept = {_base(s): s for s in plan.steps if s.id not in dropped and _base(s) not in replace}
+    steps: list[Step] = []
+    for step in own.steps:
+        steps.append(kept.pop(_base(step), step))
+    ordered_ids = {s.id for s in steps}
+    extras = [s for s in plan.steps if _base(s) in kept and s.id not in ordered_ids]
+    notes = ", ".join(f"{sid} {'dropped' if a == 'drop' else 'replaced'}" for sid, a in sorted(flagged.items()))
+    return Plan(steps=steps + extras, revision=plan.revision, rationale=f"{plan.rationale}; revised after the critic ({notes})")
+
+
+def endpoint_of(step: Step) -> str | None:
+    """``METHOD /path`` of an HTTP step, the key long-term memory keeps endpoint facts under."""
+    url = step.args.get("url") if isinstance(step.args, dict) else None
+    if step.tool not in ("http_get", "http_post") or not isinstance(url, str):
+        return None
+    path = re.sub(r"^[a-z]+://[^/]+", "", url).split("?")[0] or "/"
+    return f"{'GET' if step.tool == 'http_get' else 'POST'} {path}"

@@ -1,13 +1,23 @@
-"""The policy engine: what the plan may do, with a named rule for every denial."""
+"""The policy engine: what the plan may do, with a named rule for every denial.
+
+Rules come from three places: the platform (the tool allowlist, per-tool limits on writes), the
+tools themselves (allowlisted origins, the file sandbox), and the request's own hard constraints
+(read-only, no files, tools the user ruled out). A denial names its rule and says why.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from chalicelib.contracts import PerceivedState, Plan
 from chalicelib.tools import _http, file_write
 from chalicelib.tools.base import ToolFailure
 from chalicelib.tools.registry import TOOLS
+
+# At most this many calls of a tool in one plan: writes are where a wrong plan does harm, so a
+# request that would open six incidents at once is refused rather than carried out.
+TOOL_LIMITS: dict[str, int] = {"http_post": 4, "file_write": 3}
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,8 @@ def check_plan(plan: Plan, perception: PerceivedState) -> list[Denial]:
         if spec is None:
             denials.append(Denial(step.id, "tool.allowlist", f"tool {step.tool!r} is not allowlisted ({', '.join(TOOLS)})"))
             continue
+        if step.tool in constraints.denied_tools:
+            denials.append(Denial(step.id, "request.denied_tool", f"{step.tool} is needed, and the request ruled it out"))
         if constraints.read_only and spec.side_effect != "read":
             denials.append(Denial(step.id, "request.read_only", f"{step.tool} writes, and the request asked for read-only"))
         if constraints.no_files and step.tool == "file_write":
@@ -39,4 +51,9 @@ def check_plan(plan: Plan, perception: PerceivedState) -> list[Denial]:
                 file_write.sandbox_path(step.args["path"])
         except ToolFailure as failure:
             denials.append(Denial(step.id, failure.details.get("rule", "policy"), failure.message))
+    for tool, count in Counter(step.tool for step in plan.steps).items():
+        limit = TOOL_LIMITS.get(tool)
+        if limit is not None and count > limit:
+            last = [s.id for s in plan.steps if s.tool == tool][limit]
+            denials.append(Denial(last, "tool.limit", f"the plan calls {tool} {count} times; at most {limit} are allowed in one run"))
     return denials

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,13 +19,13 @@ import pytest
 
 from chalicelib.workflow.definition import load_definition, placeholders, substitute
 from cli.deploy import STATE_MACHINE_ID, PackagingError, bind_definition, logical_id
-from tests.deploy.conftest import NODE_TOOLS
 
 pytestmark = pytest.mark.deploy
 
 LAYERS = {"Perceive", "Plan", "NextStep", "Observe", "Finalize"}
 READ_TOOLS = {"ToolHttpGet", "ToolDbQuery", "ToolCalc", "ToolSummarize"}
 WRITE_TOOLS = {"ToolHttpPost", "ToolFileWrite"}
+API = {"APIHandler"}
 SUB_VARIABLE = re.compile(r"\$\{(?!!)([A-Za-z0-9_:]+)(?:\.[A-Za-z0-9_.]+)?\}")
 
 
@@ -143,7 +142,7 @@ def test_each_function_reaches_only_the_tables_its_environment_names(packaged):
 
 def test_tools_only_store_large_outputs_and_only_writes_keep_idempotency_records(packaged):
     functions = packaged.functions()
-    assert set(functions) == LAYERS | READ_TOOLS | WRITE_TOOLS
+    assert set(functions) - API == LAYERS | READ_TOOLS | WRITE_TOOLS
 
     for function_id in READ_TOOLS | WRITE_TOOLS:
         role = packaged.resources[functions[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]]
@@ -153,6 +152,19 @@ def test_tools_only_store_large_outputs_and_only_writes_keep_idempotency_records
             if _tables_in(statement, {"IdempotencyTable"}):
                 assert function_id in WRITE_TOOLS
             assert not _tables_in(statement, {"MemoryTable"}), function_id
+
+
+def test_api_may_start_and_follow_only_its_own_state_machine(packaged):
+    api = packaged.resources["APIHandler"]["Properties"]
+    role = packaged.resources[api["Role"]["Fn::GetAtt"][0]]
+    states = [s for s in _statements(role) if any(a.startswith("states:") for a in _as_list(s["Action"]))]
+
+    assert api["Environment"]["Variables"]["MAOO_STATE_MACHINE_ARN"] == {"Ref": STATE_MACHINE_ID}
+    assert states, "the API role grants no Step Functions action"
+    for statement in states:
+        named = {n for n in _references({"r": statement["Resource"]}) if not n.startswith("AWS::")}
+        assert named == {STATE_MACHINE_ID}, statement["Sid"]
+        assert not any(a.endswith("*") for a in _as_list(statement["Action"])), statement["Sid"]
 
 
 def test_idempotency_records_and_trace_items_expire(packaged):
@@ -184,20 +196,11 @@ def test_cfn_lint_accepts_the_template(packaged):
     if find_spec("cfnlint") is None:
         pytest.skip("cfn-lint is not installed (pip install cfn-lint)")
 
-    done = subprocess.run([sys.executable, "-m", "cfnlint", str(packaged.template_path)],
+    cfn_lint = "import sys; from cfnlint.runner import main; sys.exit(main())"
+    done = subprocess.run([sys.executable, "-c", cfn_lint, str(packaged.template_path)],
                           capture_output=True, text=True, timeout=300)
 
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _asl_validator() -> list[str]:
-    node = shutil.which("node")
-    script = NODE_TOOLS / "node_modules" / "asl-validator" / "dist" / "bin" / "asl-validator.js"
-    if node is None:
-        pytest.skip("node is not installed: asl-validator (npm) cannot run")
-    if not script.is_file():
-        pytest.skip(f"asl-validator is not installed: run `npm ci --prefix {NODE_TOOLS.relative_to(NODE_TOOLS.parents[1])}`")
-    return [node, str(script)]
 
 
 def _validate(command: list[str], definition: dict[str, Any], path) -> subprocess.CompletedProcess:
@@ -205,8 +208,8 @@ def _validate(command: list[str], definition: dict[str, Any], path) -> subproces
     return subprocess.run(command + ["--json-path", str(path)], capture_output=True, text=True, timeout=120)
 
 
-def test_asl_validator_accepts_the_definition_as_deployed(packaged, tmp_path):
-    validator = _asl_validator()
+def test_asl_validator_accepts_the_definition_as_deployed(packaged, node_tool, tmp_path):
+    validator = node_tool("asl-validator")
     properties = packaged.resources[STATE_MACHINE_ID]["Properties"]
     arns = {name: f"arn:aws:lambda:us-east-1:123456789012:function:maoo-prod-{value['Fn::GetAtt'][0]}"
             for name, value in properties["DefinitionSubstitutions"].items()}
@@ -218,8 +221,8 @@ def test_asl_validator_accepts_the_definition_as_deployed(packaged, tmp_path):
     assert as_deployed.returncode == 0, as_deployed.stdout + as_deployed.stderr
 
 
-def test_asl_validator_rejects_a_transition_to_a_missing_state(tmp_path):
-    validator = _asl_validator()
+def test_asl_validator_rejects_a_transition_to_a_missing_state(node_tool, tmp_path):
+    validator = node_tool("asl-validator")
     broken = json.loads(json.dumps(load_definition()))
     broken["States"]["Decide"]["Default"] = "NoSuchState"
 

@@ -1,10 +1,12 @@
 """LocalStack's Python runtime on the host: install it once, start it, stop it.
 
 ``localstack-core==2026.3.0`` (the last Apache-2.0 release) runs under Python 3.13 only, so it
-gets its own virtualenv, ``.venv-localstack/`` (``MAOO_LOCALSTACK_VENV`` to put it elsewhere),
-installed from the pinned lock file ``localstack/requirements-runtime-2026.3.0.txt``. The venv is
-reused while the lock file, the version and the interpreter are unchanged (a stamp holds their
-hash); anything else rebuilds it.
+gets its own virtualenv, installed from the pinned lock file
+``localstack/requirements-runtime-2026.3.0.txt``. The venv (about 500 MB) lives outside the work
+tree, in ``~/.cache/maoo/localstack-2026.3.0`` (``MAOO_LOCALSTACK_VENV`` to put it elsewhere,
+e.g. ``.venv-localstack``): every clone on the machine reuses it and it can never be committed.
+It is reused while the lock file, the version and the interpreter are unchanged (a stamp holds
+their hash); anything else rebuilds it.
 
 Standard library only, so that it runs before anything is installed::
 
@@ -47,7 +49,8 @@ class RuntimeUnavailable(RuntimeError):
 
 
 def venv_dir() -> Path:
-    return Path(os.environ.get("MAOO_LOCALSTACK_VENV") or ROOT / ".venv-localstack").resolve()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "maoo"
+    return Path(os.environ.get("MAOO_LOCALSTACK_VENV") or cache / f"localstack-{LOCALSTACK_VERSION}").resolve()
 
 
 def _runs(python: str) -> str | None:
@@ -87,7 +90,7 @@ def _venv_python(venv: Path) -> Path:
 @contextmanager
 def _install_lock(venv: Path) -> Iterator[None]:
     venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".{venv.name}.lock", "w") as handle:
+    with open(venv.parent / f"{venv.name.lstrip('.')}.install-lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -118,6 +121,9 @@ def ensure_installed(venv: Path | None = None) -> Path:
         if stamp.is_file() and stamp.read_text().strip() == digest and _venv_python(venv).exists():
             return _venv_python(venv)
         if venv.exists():
+            if any(venv.iterdir()) and not stamp.is_file():
+                raise RuntimeUnavailable(f"{venv} exists and was not made by this helper; "
+                                         "remove it or set MAOO_LOCALSTACK_VENV to another folder")
             shutil.rmtree(venv)
         venv.mkdir(parents=True)
         log = venv / "install.log"

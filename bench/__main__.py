@@ -1,0 +1,196 @@
+"""``python -m bench`` (or ``make bench``): measure, side by side, medians of several repetitions.
+
+Writes ``runtime/bench/results.json`` and ``runtime/bench/results.md`` and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+WORKLOADS = {
+    "happy": ("Fetch mock data, calculate 2 + 2, and summarize the result", {}),
+    "20-step": (", ".join(f"calculate {i} + {i}" for i in range(1, 21)), {"max_steps": 40, "budget": 100}),
+}
+
+
+class Timed:
+    """Wraps the handlers to add up the time spent inside them, per function."""
+
+    def __init__(self, handlers: dict[str, Any]):
+        self.real = dict(handlers)
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
+
+    def wrapped(self) -> dict[str, Any]:
+        def wrap(name, handler):
+            def timed(event, context):
+                started = time.perf_counter()
+                try:
+                    return handler(event, context)
+                finally:
+                    self.seconds[name] += time.perf_counter() - started
+                    self.calls[name] += 1
+            return timed
+        return {name: wrap(name, handler) for name, handler in self.real.items()}
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def measure_engines(repeat: int) -> dict[str, Any]:
+    from chalicelib.workflow.embedded import get_embedded_engine
+    from chalicelib.workflow.runner import WorkflowRunner
+    from chalicelib.workflow.runs import execute, initial_state
+    from cli.session import Session
+    from bench.drivers import build_langgraph, run_direct, run_langgraph
+
+    results: dict[str, Any] = {}
+    with Session() as session:
+        session.arm_faults([])
+        session.run("calculate 1 + 1")  # engine and mock API warm
+        engine = get_embedded_engine(None, {})
+        timed = Timed(engine.handlers)
+        engine.handlers.update(timed.wrapped())
+        runner = WorkflowRunner(engine.sfn(), engine.state_machine_arn)
+        try:
+            graph = build_langgraph(timed.wrapped())
+        except ImportError:
+            graph = None
+        for label, (request, guards) in WORKLOADS.items():
+            rows: dict[str, list[float]] = defaultdict(list)
+            per_function: dict[str, list[float]] = defaultdict(list)
+            calls: dict[str, int] = {}
+            for _ in range(repeat):
+                start = initial_state(request, session.settings, guards)
+                timed.reset()
+                t = time.perf_counter()
+                execution = runner.run(start.run_id, start.model_dump(mode="json"))
+                exec_s = time.perf_counter() - t
+                states = sum(1 for e in execution.history if "stateEnteredEventDetails" in e)
+                assert execution.status == "SUCCEEDED", execution.error
+                rows["embedded_execution_ms"].append(exec_s * 1000)
+                rows["embedded_per_state_overhead_ms"].append((exec_s - timed.total) / states * 1000)
+                rows["states"].append(states)
+                for name, seconds in timed.seconds.items():
+                    per_function[name].append(seconds / timed.calls[name] * 1000)
+                calls = dict(timed.calls)
+
+                t = time.perf_counter()
+                execute(runner, session.settings, initial_state(request, session.settings, guards), "embedded")
+                rows["embedded_run_ms"].append((time.perf_counter() - t) * 1000)
+
+                timed.reset()
+                t = time.perf_counter()
+                _, visited = run_direct(timed.real, initial_state(request, session.settings, guards).model_dump(mode="json"))
+                rows["direct_ms"].append((time.perf_counter() - t) * 1000)
+                rows["direct_states"].append(visited)
+
+                if graph is not None:
+                    timed.reset()
+                    t = time.perf_counter()
+                    run_langgraph(graph, initial_state(request, session.settings, guards).model_dump(mode="json"))
+                    rows["langgraph_ms"].append((time.perf_counter() - t) * 1000)
+                    rows["langgraph_per_state_overhead_ms"].append(((time.perf_counter() - t) - timed.total) / visited * 1000)
+            summary = {key: round(_median(values), 3) for key, values in rows.items()}
+            summary["embedded_over_direct"] = round(summary["embedded_execution_ms"] / summary["direct_ms"], 2)
+            if graph is not None:
+                summary["embedded_over_langgraph"] = round(summary["embedded_execution_ms"] / summary["langgraph_ms"], 2)
+            summary["handler_ms_per_call"] = {name: round(_median(v), 3) for name, v in per_function.items()}
+            summary["calls_per_run"] = calls
+            results[label] = summary
+        engine.handlers.update(timed.real)
+    return results
+
+
+def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
+    try:
+        from eval.runner import run_eval  # noqa: F401 - the eval harness may not exist yet
+    except ImportError:
+        return {"skipped": "the eval harness (eval.runner.run_eval) is not available"}
+    results = {}
+    for count in workers:
+        t = time.perf_counter()
+        summary = run_eval(workers=count, quiet=True)
+        elapsed = time.perf_counter() - t
+        total = summary["totals"]["scenarios"]
+        results[f"workers_{count}"] = {"scenarios": total, "seconds": round(elapsed, 2), "scenarios_per_second": round(total / elapsed, 2)}
+    return results
+
+
+def _markdown(data: dict[str, Any]) -> str:
+    lines = [f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.", ""]
+    lines += ["| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) | direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for label, row in data["engines"].items():
+        lines.append(f"| {label} | {row['states']:.0f} | {row['embedded_run_ms']:.1f} | {row['embedded_execution_ms']:.1f} | "
+                     f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | {row.get('langgraph_ms', float('nan')):.1f} | "
+                     f"{row['embedded_over_direct']:.1f}x | {row.get('embedded_over_langgraph', float('nan')):.1f}x |")
+    cold = data["cold_start"]
+    lines += ["", f"Cold start (fresh interpreter; interpreter alone {cold['interpreter_start_ms']:.0f} ms):", "",
+              "| handler | import (ms) | peak RSS (MB) |", "| --- | --- | --- |"]
+    for name, row in cold["handlers"].items():
+        lines.append(f"| {name} | {row['import_ms']:.0f} | {row['peak_rss_mb_after_import']:.0f} |")
+    lines += ["", f"AWS cost per 1,000 runs (prices {data['prices_as_of']}):", "",
+              "| workload | Lambda | Standard workflow | Express workflow | total (Standard) | total (Express) |", "| --- | --- | --- | --- | --- | --- |"]
+    for label, row in data["cost_per_1000_runs"].items():
+        lines.append(f"| {label} | ${row['lambda_usd']:.4f} | ${row['standard_workflow_usd']:.4f} | ${row['express_workflow_usd']:.4f} | "
+                     f"${row['total_standard_usd']:.4f} | ${row['total_express_usd']:.4f} |")
+    evals = data["eval"]
+    lines += ["", "Eval throughput: " + ("; ".join(f"{k.replace('_', ' ')}: {v['scenarios_per_second']} scenarios/s ({v['scenarios']} in {v['seconds']} s)"
+                                              for k, v in evals.items()) if "skipped" not in evals else evals["skipped"])]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    from bench import coldstart, cost
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--out", default=os.path.join(os.environ.get("MAOO_RUNTIME_DIR", "runtime"), "bench"))
+    parser.add_argument("--no-eval", action="store_true", help="skip the eval throughput measurement")
+    args = parser.parse_args()
+    os.environ.setdefault("MAOO_BACKOFF_BASE_SECONDS", "0")
+
+    engines = measure_engines(args.repeat)
+    data: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "python": platform.python_version(), "repeat": args.repeat, "engines": engines,
+        "cold_start": coldstart.measure(repeat=3),
+        "eval": {"skipped": "--no-eval"} if args.no_eval else measure_eval((1, 2)),
+        "prices_as_of": cost.PRICES_AS_OF,
+    }
+    data["cost_per_1000_runs"] = {
+        label: cost.per_thousand_runs(
+            transitions=row["states"],
+            invocations={name: (row["calls_per_run"][name], ms) for name, ms in row["handler_ms_per_call"].items()},
+            run_seconds=row["embedded_execution_ms"] / 1000,
+        )
+        for label, row in engines.items()
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
+    table = _markdown(data)
+    (out / "results.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

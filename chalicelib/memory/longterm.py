@@ -1,0 +1,324 @@
+"""Long-term memory: facts learned in past runs, retrieved to inform the next plan.
+
+A fact is a sentence a person can read ("endpoint GET /services/payments/metrics was rate-limited
+at 2025-06-02T12:00:03Z") plus the structured data a planner acts on (``{"ok": false, "signal":
+"rate_limited"}``), filed under a ``kind`` and a ``key`` (``endpoint`` / ``GET /services/...``).
+
+``LongTermMemory`` is the protocol; two implementations pass the same tests:
+
+- ``SqliteLongTermMemory``, the embedded default: a table in the runtime SQLite file with an FTS5
+  index over each fact's text and key; ``search`` ranks by bm25.
+- ``DynamoDBLongTermMemory``: one item per fact, partition key ``kind#key``, sort key the time, so
+  ``latest`` is one Query. ``search`` is a Scan scored in Python (the number of distinct query
+  terms a fact contains, newest first on ties): DynamoDB has no full-text index, and memory stays
+  small (a fact per endpoint, metric and run). Table name from ``MAOO_MEMORY_TABLE``.
+
+``remember_run(state)`` is what the Finalize state calls: it files the facts of a finished run
+(how each endpoint answered, the error rates computed, the request and its outcome). It never
+raises: a memory that cannot be written must not fail the run it describes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.config import get_settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from chalicelib.contracts import RunState
+
+DEFAULT_TABLE = "maoo-memory"
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from get give how i in is it its me of on or over please show the then to was what "
+    "which with".split()
+)
+
+
+class Fact(BaseModel):
+    """One thing MAOO learned, as stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=40)
+    key: str = Field(min_length=1, max_length=300)
+    text: str = Field(min_length=1, max_length=2000)
+    data: dict[str, Any] = Field(default_factory=dict)
+    run_id: str = ""
+    created_at: float = Field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """A fact that matched a search, with its relevance (higher is more relevant)."""
+
+    fact: Fact
+    score: float
+
+
+class LongTermMemory(Protocol):
+    def remember(self, facts: Iterable[Fact]) -> int:
+        """Store the facts; returns how many were stored."""
+
+    def search(self, query: str, *, kind: str | None = None, limit: int = 5) -> list[Recalled]:
+        """Facts relevant to ``query``, most relevant first; none when no term matches."""
+
+    def latest(self, kind: str, key: str) -> Fact | None:
+        """The newest fact filed under ``kind`` and ``key``."""
+
+
+def terms(text: str) -> list[str]:
+    """The words retrieval matches on: lower-case, no stop words, each once."""
+    return list(dict.fromkeys(t for t in re.findall(r"[a-z0-9_]+", text.lower()) if t not in _STOPWORDS))
+
+
+# ---------------------------------------------------------------- SQLite + FTS5
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS memory_facts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    text TEXT NOT NULL,
+    data TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS memory_facts_by_key ON memory_facts (kind, key, created_at DESC);
+CREATE VIRTUAL TABLE IF NOT EXISTS memory_fts USING fts5(text, key, content='memory_facts', content_rowid='id');
+CREATE TRIGGER IF NOT EXISTS memory_facts_indexed AFTER INSERT ON memory_facts BEGIN
+    INSERT INTO memory_fts (rowid, text, key) VALUES (new.id, new.text, new.key);
+END;
+"""
+_COLUMNS = "f.kind, f.key, f.text, f.data, f.run_id, f.created_at"
+
+
+def _fact(row: tuple) -> Fact:
+    kind, key, text, data, run_id, created_at = row
+    return Fact(kind=kind, key=key, text=text, data=json.loads(data), run_id=run_id, created_at=created_at)
+
+
+class SqliteLongTermMemory:
+    """Facts in SQLite, retrieved with FTS5 and ranked by bm25."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30)
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+
+    def remember(self, facts: Iterable[Fact]) -> int:
+        rows = [(f.kind, f.key, f.text, json.dumps(f.data, default=str), f.run_id, f.created_at) for f in facts]
+        with self._connect() as conn:
+            conn.executemany("INSERT INTO memory_facts (kind, key, text, data, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def search(self, query: str, *, kind: str | None = None, limit: int = 5) -> list[Recalled]:
+        words = terms(query)
+        if not words:
+            return []
+        match = " OR ".join(f'"{w}"' for w in words)
+        sql = (f"SELECT {_COLUMNS}, bm25(memory_fts) FROM memory_fts JOIN memory_facts f ON f.id = memory_fts.rowid"
+               " WHERE memory_fts MATCH ?" + (" AND f.kind = ?" if kind else "") +
+               " ORDER BY bm25(memory_fts), f.created_at DESC, f.id DESC LIMIT ?")
+        params: list[Any] = [match, *([kind] if kind else []), limit]
+        with self._connect() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [Recalled(_fact(row[:6]), -float(row[6])) for row in rows]
+
+    def latest(self, kind: str, key: str) -> Fact | None:
+        with self._connect() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM memory_facts f WHERE f.kind = ? AND f.key = ?"
+                               " ORDER BY f.created_at DESC, f.id DESC LIMIT 1", (kind, key)).fetchone()
+        return _fact(row) if row else None
+
+
+# ---------------------------------------------------------------- DynamoDB
+
+
+class DynamoDBLongTermMemory:
+    """Facts in a DynamoDB table (``pk`` = ``kind#key``, ``sk`` = time + id); search is a scored Scan."""
+
+    def __init__(self, table_name: str | None = None, client: Any = None):
+        self.table_name = table_name or os.environ.get("MAOO_MEMORY_TABLE", "").strip() or DEFAULT_TABLE
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3  # on first use: a Lambda that never touches memory does not pay for it
+
+            self._client = boto3.client("dynamodb", region_name=get_settings().region)
+        return self._client
+
+    def create_table(self) -> None:
+        """Create the table (on-demand billing). In the cloud the deployment template owns it."""
+        self.client.create_table(
+            TableName=self.table_name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    @staticmethod
+    def _item(fact: Fact) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"{fact.kind}#{fact.key}"},
+            "sk": {"S": f"{fact.created_at:020.6f}#{uuid.uuid4().hex[:8]}"},
+            "kind": {"S": fact.kind},
+            "key": {"S": fact.key},
+            "text": {"S": fact.text},
+            "data": {"S": json.dumps(fact.data, default=str)},
+            "run_id": {"S": fact.run_id},
+            "created_at": {"N": str(Decimal(repr(fact.created_at)))},
+        }
+
+    @staticmethod
+    def _fact(item: dict[str, Any]) -> Fact:
+        return Fact(kind=item["kind"]["S"], key=item["key"]["S"], text=item["text"]["S"], data=json.loads(item["data"]["S"]),
+                    run_id=item["run_id"]["S"], created_at=float(item["created_at"]["N"]))
+
+    def remember(self, facts: Iterable[Fact]) -> int:
+        count = 0
+        for fact in facts:
+            self.client.put_item(TableName=self.table_name, Item=self._item(fact))
+            count += 1
+        return count
+
+    def _scan(self, kind: str | None) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"TableName": self.table_name}
+        if kind:
+            kwargs.update(FilterExpression="#k = :k", ExpressionAttributeNames={"#k": "kind"},
+                          ExpressionAttributeValues={":k": {"S": kind}})
+        while True:
+            page = self.client.scan(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def search(self, query: str, *, kind: str | None = None, limit: int = 5) -> list[Recalled]:
+        words = set(terms(query))
+        if not words:
+            return []
+        scored = []
+        for item in self._scan(kind):
+            fact = self._fact(item)
+            hits = len(words & set(terms(f"{fact.text} {fact.key}")))
+            if hits:
+                scored.append(Recalled(fact, float(hits)))
+        scored.sort(key=lambda r: (-r.score, -r.fact.created_at))
+        return scored[:limit]
+
+    def latest(self, kind: str, key: str) -> Fact | None:
+        page = self.client.query(TableName=self.table_name, KeyConditionExpression="pk = :pk",
+                                 ExpressionAttributeValues={":pk": {"S": f"{kind}#{key}"}}, ScanIndexForward=False, Limit=1)
+        items = page.get("Items", [])
+        return self._fact(items[0]) if items else None
+
+
+_memories: dict[str, LongTermMemory] = {}
+_memories_lock = threading.Lock()
+
+
+def get_long_term_memory() -> LongTermMemory:
+    """The configured memory: SQLite in the runtime database (default) or DynamoDB (``MAOO_STORE=dynamodb``)."""
+    settings = get_settings()
+    if settings.store == "dynamodb":
+        key = f"dynamodb:{os.environ.get('MAOO_MEMORY_TABLE', '').strip() or DEFAULT_TABLE}"
+    else:
+        key = f"sqlite:{settings.db_path}"
+    with _memories_lock:
+        if key not in _memories:
+            _memories[key] = DynamoDBLongTermMemory() if settings.store == "dynamodb" else SqliteLongTermMemory(settings.db_path)
+        return _memories[key]
+
+
+# ---------------------------------------------------------------- what a run teaches
+
+_SIGNAL_WORDS = {
+    "ok": "healthy (it answered)", "rate_limited": "rate-limited", "transient": "failing with server errors",
+    "timeout": "timing out", "malformed_response": "answering malformed JSON", "schema_drift": "answering with a drifted schema",
+    "not_found": "answering 404", "auth": "refusing our credentials", "bad_args": "refusing the arguments",
+    "policy_denied": "denied by policy", "fatal": "failing",
+}
+
+
+def describe_signal(signal: str) -> str:
+    return _SIGNAL_WORDS.get(signal, signal)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def facts_for_run(state: RunState, now: float | None = None) -> list[Fact]:
+    """The facts a finished run teaches: endpoint health, computed error rates, the outcome."""
+    from chalicelib.planning.critic import step_for
+    from chalicelib.planning.planner import endpoint_of
+
+    now = time.time() if now is None else now
+    facts: list[Fact] = []
+    last_by_endpoint: dict[str, Any] = {}
+    signals: dict[str, list[str]] = {}
+    for record in state.steps:
+        step = next((s for s in state.plan.steps if s.id == record.step_id), None) if state.plan else None
+        endpoint = endpoint_of(step) if step else None
+        if endpoint:
+            last_by_endpoint[endpoint] = record
+            signals.setdefault(endpoint, []).append(record.signal)
+    for endpoint, record in last_by_endpoint.items():
+        seen = ", ".join(dict.fromkeys(signals[endpoint]))
+        facts.append(Fact(kind="endpoint", key=endpoint, run_id=state.run_id, created_at=now,
+                          text=f"endpoint {endpoint} was {describe_signal(record.signal)} at {_iso(now)} (signals seen: {seen})",
+                          data={"ok": record.ok, "signal": record.signal, "signals": signals[endpoint], "step_id": record.step_id}))
+    for index, task in enumerate(state.perception.subtasks if state.perception else []):
+        step = step_for(state.plan, index)
+        if task.params.get("metric") != "error_rate" or step is None or step.id not in state.results:
+            continue
+        value = state.results[step.id].get("value") if isinstance(state.results[step.id], dict) else None
+        if isinstance(value, (int, float)):
+            service, window = task.params.get("service"), task.params.get("window", "1h")
+            facts.append(Fact(kind="metric", key=f"error_rate {service} {window}", run_id=state.run_id, created_at=now,
+                              text=f"last known error rate of {service} {window} = {value:g} % (at {_iso(now)})",
+                              data={"service": service, "window": window, "value": value}))
+    tools = " -> ".join(s.tool for s in state.plan.steps) if state.plan else "no plan"
+    outcome = state.status + (f" ({state.stop_reason})" if state.stop_reason else "")
+    facts.append(Fact(kind="run", key=state.run_id, run_id=state.run_id, created_at=now,
+                      text=f"request {state.request[:300]!r} {outcome}; plan: {tools}",
+                      data={"status": state.status, "stop_reason": state.stop_reason,
+                            "intent": state.perception.intent if state.perception else None}))
+    return facts
+
+
+def remember_run(state: RunState) -> int:
+    """File what the run taught in long-term memory; returns how many facts. Never raises."""
+    try:
+        return get_long_term_memory().remember(facts_for_run(state))
+    except Exception as exc:  # memory is advice: losing it must not fail the run it describes
+        from chalicelib.observability import get_logger
+
+        get_logger().warning("long-term memory write failed", extra={"run_id": state.run_id, "error": repr(exc)})
+        return 0
