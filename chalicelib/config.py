@@ -140,12 +140,18 @@ _GUARD_VARS = {
 }
 
 
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    try:
+        return tuple(origin_of(item.strip()) for item in raw.split(",") if item.strip())
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}; give comma-separated http(s) origins like http://127.0.0.1:8765") from None
+
+
 def _load() -> Settings:
-    allowlist_raw = os.environ.get("MAOO_HTTP_ALLOWLIST", "")
-    allowlist = tuple(origin_of(item.strip()) for item in allowlist_raw.split(",") if item.strip())
+    allowlist = _origins("MAOO_HTTP_ALLOWLIST", os.environ.get("MAOO_HTTP_ALLOWLIST", ""))
     mock_url = os.environ.get("MAOO_MOCK_API_URL", "").strip() or None
     if mock_url:
-        origin_of(mock_url)
+        _origins("MAOO_MOCK_API_URL", mock_url)
     guards = {key: _number(var, -1.0, minimum=-1.0) for key, var in _GUARD_VARS.items()}
     return Settings(
         runtime_dir=Path(os.environ.get("MAOO_RUNTIME_DIR", "runtime")).resolve(),
@@ -165,7 +171,7 @@ def _load() -> Settings:
         guards_overrides={k: v for k, v in guards.items() if v >= 0},
         tool_costs=_tool_costs(os.environ.get("MAOO_TOOL_COSTS", "")),
         idempotent_origins_override=(
-            tuple(origin_of(o.strip()) for o in os.environ["MAOO_IDEMPOTENT_ORIGINS"].split(",") if o.strip())
+            _origins("MAOO_IDEMPOTENT_ORIGINS", os.environ["MAOO_IDEMPOTENT_ORIGINS"])
             if "MAOO_IDEMPOTENT_ORIGINS" in os.environ else None
         ),
     )

@@ -12,8 +12,9 @@ which secrets are replaced by ``REDACTED``. Two kinds of evidence are used:
   and Slack tokens, JWTs, the password in ``scheme://user:password@host`` and secret-named query
   parameters (``?api_key=...``).
 
-A string that holds a JSON object or array (the engine's execution history stores state input
-and output that way) is parsed, redacted as data and serialised again when anything changed.
+A string that holds JSON (an object, an array, or a JSON-encoded string: the engine's execution
+history stores state input and output that way, and error causes nest one more level) is parsed,
+redacted as data and serialised again when anything changed.
 The function is idempotent and never raises on JSON-like input; keys are never changed.
 """
 
@@ -31,7 +32,7 @@ _SECRET_WORDS = frozenset({
 })
 _SECRET_PAIRS = frozenset({
     ("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key"), ("session", "key"),
-    ("client", "secret"), ("auth", "token"), ("x", "api"), ("set", "cookie"),
+    ("client", "secret"), ("auth", "token"), ("x", "api"), ("set", "cookie"), ("session", "id"),
 })
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -74,12 +75,12 @@ def redact_text(text: str) -> str:
 
 def _redact_string(text: str) -> str:
     stripped = text.strip()
-    if len(stripped) > 1 and stripped[0] in "[{" and stripped[-1] in "]}":
+    if len(stripped) > 1 and (stripped[0], stripped[-1]) in (("{", "}"), ("[", "]"), ('"', '"')):
         try:
             parsed = json.loads(stripped)
         except ValueError:
             parsed = None
-        if isinstance(parsed, (dict, list)):
+        if isinstance(parsed, (dict, list, str)):
             cleaned = redact(parsed)
             return text if cleaned == parsed else json.dumps(cleaned, separators=(",", ":"), default=str)
     return redact_text(text)

@@ -68,7 +68,8 @@ def decide(state: RunState, step: Step, side_effect: SideEffect, signal: Signal,
             wait = backoff_seconds(state, step.id, attempt, retry_after)
             why = f"{signal} on attempt {attempt}; retry {attempt} of {guards.max_retries_per_step} after {wait} s"
             if retry_after is not None:
-                why += f" (Retry-After {retry_after:g} s honoured)"
+                capped = retry_after > get_settings().backoff_max_seconds
+                why += f" (Retry-After {retry_after:g} s, capped at MAOO_BACKOFF_MAX_SECONDS)" if capped else f" (Retry-After {retry_after:g} s honoured)"
             return Refinement("retry", why, wait_seconds=wait)
         if has_alternative:
             return Refinement("replan", f"{step.id} failed {attempt} times ({signal}); replanning around it")

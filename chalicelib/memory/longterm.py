@@ -284,8 +284,7 @@ def facts_for_run(state: RunState, now: float | None = None) -> list[Fact]:
     last_by_endpoint: dict[str, Any] = {}
     signals: dict[str, list[str]] = {}
     for record in state.steps:
-        step = next((s for s in state.plan.steps if s.id == record.step_id), None) if state.plan else None
-        endpoint = endpoint_of(step) if step else None
+        endpoint = endpoint_of(record.tool, record.args)
         if endpoint:
             last_by_endpoint[endpoint] = record
             signals.setdefault(endpoint, []).append(record.signal)

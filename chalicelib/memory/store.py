@@ -62,7 +62,6 @@ class SqliteRunStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
@@ -111,11 +110,12 @@ class SqliteRunStore:
         return [dict(zip(keys, row)) for row in rows]
 
     def append_event(self, run_id: str, kind: str, state: str, data: dict[str, Any]) -> None:
-        with self._lock, self._connect() as conn:
-            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM trace_events WHERE run_id = ?", (run_id,)).fetchone()
+        with self._connect() as conn:
+            # one statement: the next seq is chosen under SQLite's write lock, safe across processes
             conn.execute(
-                "INSERT INTO trace_events (run_id, seq, ts, kind, state, data) VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, seq, time.time(), kind, state, json.dumps(data, default=str)),
+                "INSERT INTO trace_events (run_id, seq, ts, kind, state, data)"
+                " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM trace_events WHERE run_id = ?",
+                (run_id, time.time(), kind, state, json.dumps(data, default=str), run_id),
             )
 
     def events(self, run_id: str) -> list[dict[str, Any]]:

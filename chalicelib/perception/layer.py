@@ -10,5 +10,7 @@ from chalicelib.perception.agent import perceive
 def perceive_state(state: RunState) -> RunState:
     perception = perceive(state.request)
     record_event(state.run_id, "perception", "Perceive", intent=perception.intent, task_type=perception.task_type,
-                 subtasks=[t.kind for t in perception.subtasks], missing=perception.missing)
+                 subtasks=[t.kind for t in perception.subtasks], entities=perception.entities,
+                 constraints=perception.constraints.model_dump(exclude_defaults=True), missing=perception.missing,
+                 unsupported=perception.unsupported)
     return state.model_copy(update={"perception": perception})

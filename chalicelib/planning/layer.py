@@ -110,6 +110,26 @@ def _plan_with_memory(state: RunState, perception: PerceivedState, revision: int
     return plan, avoid, notes
 
 
+def _keep_done(plan: Plan, state: RunState) -> tuple[Plan, dict]:
+    """The new plan with the steps that already ran kept as they ran, and their results.
+
+    A step keeps its result when it is still in the plan under the same id and everything it
+    depends on was kept too (its inputs are unchanged). It keeps the arguments it actually ran
+    with, which may be a refinement's patch of what the planner first wrote.
+    """
+    old = {s.id: s for s in state.plan.steps} if state.plan else {}
+    kept: dict = {}
+    steps = []
+    for step in plan.steps:
+        before = old.get(step.id)
+        if before is not None and step.id in state.results and all(dep in kept for dep in before.depends_on) \
+                and before.tool == step.tool:
+            kept[step.id] = state.results[step.id]
+            step = before
+        steps.append(step)
+    return plan.model_copy(update={"steps": steps}), kept
+
+
 def plan_state(state: RunState) -> RunState:
     perception = state.perception
     if perception is None or perception.task_type == "unsupported":
@@ -130,10 +150,9 @@ def plan_state(state: RunState) -> RunState:
     except _Ended as ended:
         return _ended(state.model_copy(update={"plan": ended.plan}), ended.reason, ended.detail)
 
-    kept = {}
+    kept: dict = {}
     if state.plan:
-        old_args = {s.id: s.args for s in state.plan.steps}
-        kept = {s.id: state.results[s.id] for s in plan.steps if s.id in state.results and old_args.get(s.id) == s.args}
+        plan, kept = _keep_done(plan, state)
     note = f"revision {revision}" + (f": replanned around {state.replan.step_id} ({state.replan.reason})" if replanning else "")
     record_event(state.run_id, "plan", "Plan", revision=revision, steps=_steps(plan),
                  replanned_around=state.replan.step_id if replanning else None, kept_results=sorted(kept))

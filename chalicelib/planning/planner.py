@@ -76,7 +76,7 @@ def _read_routes(task: SubTask) -> list[Route]:
         where, values = _where({"service": service if table != "services" else None, "status": p.get("status")})
         return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
-        routes = [_http("/data", "body."), _db("SELECT id, name, value FROM mock_items ORDER BY id", [], "")]
+        routes = [_http("/data", "body.", expect=["items"]), _db("SELECT id, name, value FROM mock_items ORDER BY id", [], "")]
     elif resource == "metrics":
         window = p.get("window", "1h")
         routes = [_http(f"/services/{quote(service)}/metrics", "body.", {"window": window}, ["requests", "errors"]),
@@ -126,6 +126,7 @@ class _Builder:
         self.denied = set(perception.constraints.denied_tools)
         self.steps: list[Step] = []
         self.by_task: dict[int, tuple[str, str]] = {}  # sub-task index -> (step id, field prefix)
+        self.labels: dict[str, str] = {}  # condition subject path -> what it is, in words
 
     def _choose(self, base_id: str, routes: list[Route], what: str) -> Route:
         open_routes = [r for r in routes if f"{base_id}{r.suffix}" not in self.avoid]
@@ -144,6 +145,7 @@ class _Builder:
             return None, []
         index, _, field = cond.subject.lstrip("#").partition(".")
         path, step_id = self._ref(int(index), field or None)
+        self.labels[path] = _label(self.perception.subtasks[int(index)], field or "value")
         return cond.model_copy(update={"subject": path}), [step_id]
 
     def _expression(self, task: SubTask) -> tuple[str, list[str]]:
@@ -190,14 +192,22 @@ class _Builder:
         self.steps.append(step.model_copy(update={"when": when, "depends_on": sorted(set(step.depends_on + deps))}))
 
     def _save(self, base_id: str, task: SubTask) -> Step:
+        """A file of what the last step produced: its summary as text, anything else as JSON.
+
+        Text always has a heading line: a string that is one whole reference would become the
+        referenced value itself, and the validator checks the content is a string.
+        """
         if not self.steps:
             raise NoRouteError(f"{task.text!r}: nothing to save yet")
         last = self.steps[-1]
         path = task.params["path"]
-        if last.tool == "summarize" and not path.lower().endswith(".json"):
-            content = f"{{{{{last.id}.summary}}}}\n"
-        elif path.lower().endswith(".md"):
-            content = f"# {task.text}\n\n```json\n{{{{{last.id}|json}}}}\n```\n"
+        suffix = path.rsplit(".", 1)[-1].lower()
+        sources = [s.purpose for s in self._data_steps() if s.tool != "summarize" and s.purpose]
+        title = "MAOO: " + ("; ".join(dict.fromkeys(sources)) or task.text)
+        if last.tool == "summarize" and suffix in ("md", "txt", "log"):
+            content = f"{'# ' if suffix == 'md' else ''}{title}\n\n{{{{{last.id}.summary}}}}\n"
+        elif suffix == "md":
+            content = f"# {title}\n\n```json\n{{{{{last.id}|json}}}}\n```\n"
         else:
             content = f"{{{{{last.id}|json}}}}\n"
         return Step(id=base_id, tool="file_write", args={"path": path, "content": content}, depends_on=[last.id], purpose=task.text)
@@ -206,7 +216,7 @@ class _Builder:
         service = task.params["service"]
         title, deps = f"{service}: raised by MAOO ({task.text})", []
         if when is not None:
-            title = f"{service}: {_describe(when.subject)} {{{{{when.subject}}}}} {when.op} {when.value:g} (raised by MAOO)"
+            title = f"{service}: {self.labels.get(when.subject, 'value')} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
         return Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/incidents", "json_body": {
             "service": service, "title": title[:200], "severity": task.params.get("severity", "sev3")}},
             depends_on=deps, purpose=task.text)
@@ -215,7 +225,8 @@ class _Builder:
         service = task.params.get("service") or ", ".join(self.perception.entities.get("services", [])) or "ops"
         message, deps = f"MAOO ({service}): {task.text}", []
         if when is not None:
-            message += f". {_describe(when.subject).capitalize()} is {{{{{when.subject}}}}} ({when.op} {when.value:g})"
+            label = self.labels.get(when.subject, "the value")
+            message += f". {label[:1].upper()}{label[1:]} is {{{{{when.subject}}}}} ({when.op} {when.value:g})"
         else:
             computed = [s for s in self.steps if s.tool == "calc"]
             if computed:
@@ -225,12 +236,20 @@ class _Builder:
                     "json_body": {"channel": task.params["channel"], "message": message[:2000]}}, depends_on=deps, purpose=task.text)
 
 
-_FIELD_WORDS = {"value": "the computed value", "count": "the incident count", "errors": "the error count",
-                "requests": "the request count", "p95_ms": "p95 latency (ms)", "p50_ms": "p50 latency (ms)"}
+_FIELD_WORDS = {"errors": "error count", "requests": "request count", "p95_ms": "p95 latency (ms)", "p50_ms": "p50 latency (ms)"}
 
 
-def _describe(subject: str) -> str:
-    return _FIELD_WORDS.get(subject.rsplit(".", 1)[-1], subject)
+def _label(task: SubTask, field: str) -> str:
+    """What a condition compares, in words: "the error rate of search over 1h (%)"."""
+    p = task.params
+    if p.get("metric") == "error_rate":
+        return f"the error rate of {p.get('service')} over {p.get('window', '1h')} (%)"
+    if p.get("aggregate") == "count":
+        what = " ".join(x for x in (p.get("status"), p.get("resource", "incidents")) if x)
+        return f"the number of {what}" + (f" of {p['service']}" if p.get("service") else "")
+    if field in _FIELD_WORDS:
+        return f"the {_FIELD_WORDS[field]} of {p.get('service')}"
+    return "the computed value"
 
 
 def make_plan(perception: PerceivedState, avoid: set[str] | None = None, revision: int = 0) -> Plan:
@@ -271,10 +290,10 @@ def revise_plan(plan: Plan, perception: PerceivedState, flagged: dict[str, str],
     return Plan(steps=steps + extras, revision=plan.revision, rationale=f"{plan.rationale}; revised after the critic ({notes})")
 
 
-def endpoint_of(step: Step) -> str | None:
-    """``METHOD /path`` of an HTTP step, the key long-term memory keeps endpoint facts under."""
-    url = step.args.get("url") if isinstance(step.args, dict) else None
-    if step.tool not in ("http_get", "http_post") or not isinstance(url, str):
+def endpoint_of(tool: str, args: dict) -> str | None:
+    """``METHOD /path`` of an HTTP call, the key long-term memory keeps endpoint facts under."""
+    url = args.get("url") if isinstance(args, dict) else None
+    if tool not in ("http_get", "http_post") or not isinstance(url, str):
         return None
     path = re.sub(r"^[a-z]+://[^/]+", "", url).split("?")[0] or "/"
-    return f"{'GET' if step.tool == 'http_get' else 'POST'} {path}"
+    return f"{'GET' if tool == 'http_get' else 'POST'} {path}"

@@ -46,10 +46,10 @@ def advise(perception: PerceivedState, memory: LongTermMemory | None = None, now
     now = time.time() if now is None else now
     options = route_options(perception)
     endpoints = [r.endpoint for routes in options.values() for r in routes[:1] if r.endpoint]
-    advice = Advice(query=" ".join([*(t.text for t in perception.subtasks), *endpoints]))
+    advice = Advice(query=" ".join(dict.fromkeys([*(t.text for t in perception.subtasks), *endpoints])))
     try:
         memory = memory or get_long_term_memory()
-        advice.retrieved = [{"kind": r.fact.kind, "key": r.fact.key, "text": r.fact.text, "score": round(r.score, 3),
+        advice.retrieved = [{"kind": r.fact.kind, "key": r.fact.key, "text": r.fact.text, "score": float(f"{r.score:.3g}"),
                              "age_seconds": round(now - r.fact.created_at, 1)}
                             for r in memory.search(advice.query, limit=RETRIEVE_LIMIT)]
         for base, routes in options.items():

@@ -9,7 +9,7 @@ metadata endpoint, the private network). The URL is judged twice, at two moments
    or non-ASCII bytes in the authority, any IPv4 spelling other than canonical dotted decimal
    (``2130706433``, ``0x7f.1``, ``0177.0.0.1``, ``127.1``), metadata addresses, and any origin
    (scheme + host + port) that is not on the allowlist.
-2. At connect time, a urllib3 connection class (``_pinned_connection_classes``) re-checks the
+2. At connect time, a urllib3 connection class (built by ``_adapter_class``) re-checks the
    origin the socket is really for, resolves the host itself with ``socket.getaddrinfo``, vets
    every address the name has, and opens the socket to a vetted IP. The request therefore goes
    to exactly the address that was checked: a DNS answer that changes between the check and the

@@ -24,9 +24,17 @@ class SummarizeArgs(ToolArgs):
 
 
 def _scalar(value: Any) -> str:
+    """Numbers as written, never in exponent notation; floats to at most 4 decimals."""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) >= 1e-4 else repr(value)
     return str(value)
+
+
+def _first_upper(text: str) -> str:
+    """Capitalise the first letter only: names later in the sentence keep their case."""
+    return text[:1].upper() + text[1:]
 
 
 def _describe_list(items: list[Any], noun: str = "items") -> str:
@@ -50,7 +58,7 @@ def _describe(value: Any) -> list[str]:
     if isinstance(value, (int, float, bool)):
         return [f"The value is {_scalar(value)}."]
     if isinstance(value, list):
-        return [_describe_list(value).capitalize() + "."]
+        return [_first_upper(_describe_list(value)) + "."]
     if not isinstance(value, dict):
         return [str(value)]
     if "expression" in value and "value" in value:
@@ -63,7 +71,7 @@ def _describe(value: Any) -> list[str]:
         rows = value["rows"]
         if len(rows) == 1 and isinstance(rows[0], dict):
             return [", ".join(f"{k}: {_scalar(v)}" for k, v in rows[0].items()) + "."]
-        return [_describe_list(rows, "rows").capitalize() + "."]
+        return [_first_upper(_describe_list(rows, "rows")) + "."]
     if "path" in value and "bytes" in value:
         return [f"Wrote {value['bytes']} bytes to {value['path']}."]
     sentences = []
@@ -72,7 +80,7 @@ def _describe(value: Any) -> list[str]:
         sentences.append("; ".join(f"{k}: {_scalar(v)}" for k, v in list(scalars.items())[:8]) + ".")
     for key, item in value.items():
         if isinstance(item, list):
-            sentences.append(f"{key.replace('_', ' ').capitalize()}: {_describe_list(item, key.replace('_', ' '))}.")
+            sentences.append(f"{_first_upper(key.replace('_', ' '))}: {_describe_list(item, key.replace('_', ' '))}.")
     return sentences
 
 

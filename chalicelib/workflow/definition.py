@@ -35,7 +35,7 @@ def _walk(value: Any):
 
 def placeholders(definition: dict[str, Any] | None = None) -> set[str]:
     """Every placeholder name in the definition, e.g. ``ToolHttpGetFunctionArn``."""
-    return {m.group("name") for v in _walk(definition or load_definition()) if isinstance(v, str) and (m := PLACEHOLDER.match(v))}
+    return {m.group("name") for v in _walk(load_definition() if definition is None else definition) if isinstance(v, str) and (m := PLACEHOLDER.match(v))}
 
 
 def function_name_for(placeholder: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.contracts import ToolCall, ToolResult
 from chalicelib.tools.runner import run_tool
-from tests.functional.conftest import Harness, maoo, mock_api  # noqa: F401  (re-exported fixtures)
+from tests.functional.conftest import maoo, mock_api  # noqa: F401  (the functional fixtures, for runs through the state machine)
 
 
 class Canary:

@@ -28,13 +28,18 @@ def _files() -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
 
 
+def _written_by_tools(top) -> dict[str, str]:
+    """Files a tool could have written: the sandbox, and anything beside the runtime folder."""
+    return {k: v for k, v in tree_snapshot(top).items() if not k.startswith("runtime/") or k.startswith("runtime/files/")}
+
+
 @pytest.mark.parametrize(("request_text", "rule"), [
     ("Fetch mock data and save it to ../../x.md", "file.traversal"),
     ("Fetch mock data and save it to /etc/x.md", "file.absolute"),
     ("Fetch mock data and save it to con.md", "file.device_name"),
 ])
 def test_plan_time_denial_stops_before_any_tool_runs(maoo, request_text, rule, isolated_runtime):
-    outside = tree_snapshot(isolated_runtime.parent)
+    before = _written_by_tools(isolated_runtime.parent)
 
     doc = maoo.run(request_text)
 
@@ -42,9 +47,7 @@ def test_plan_time_denial_stops_before_any_tool_runs(maoo, request_text, rule, i
     assert f"[{rule}]" in doc["stop_detail"]
     assert doc["steps"] == [] and "CallHttpGet" not in doc["states"]
     assert maoo.requests_seen() == []
-    assert _files() == []
-    assert {k: v for k, v in tree_snapshot(isolated_runtime.parent).items() if "/files/" in k} == \
-        {k: v for k, v in outside.items() if "/files/" in k}
+    assert _written_by_tools(isolated_runtime.parent) == before and _files() == []
 
 
 def test_tool_denial_at_run_time_stops_the_run_and_keeps_the_file(maoo):

@@ -1,0 +1,106 @@
+"""``run_tool``: validation, failures as data, large outputs by reference, writes at most once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.config import get_settings, reload_settings
+from chalicelib.contracts import ToolCall
+from chalicelib.memory.store import get_run_store
+from chalicelib.tools.runner import run_tool
+from chalicelib.tools.summarize import summarize
+
+
+class _LambdaContext:
+    """What the Lambda runtime passes; Powertools reads the time left to expire in-progress records."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def _call(tool: str, args: dict, step_id: str = "s1", idempotency_key: str | None = None) -> ToolCall:
+    return ToolCall(run_id="run-1", step_id=step_id, tool=tool, args=args, idempotency_key=idempotency_key)
+
+
+@pytest.fixture
+def small_outputs(monkeypatch):
+    monkeypatch.setenv("MAOO_LARGE_OUTPUT_BYTES", "256")
+    reload_settings()
+
+
+def test_unknown_tool_is_denied_by_the_allowlist():
+    result = run_tool(_call("shell", {"cmd": "rm -rf /"}))
+    assert result.ok is False
+    assert result.tool == "shell"
+    assert result.error.kind == "policy_denied"
+    assert result.error.details == {"rule": "tool.allowlist"}
+    assert "'shell'" in result.error.message
+
+
+def test_bad_arguments_report_the_offending_fields():
+    result = run_tool(_call("calc", {"expr": "2 + 2"}))
+    assert result.ok is False
+    assert result.error.kind == "bad_args"
+    assert {f["field"] for f in result.error.details["fields"]} == {"expression", "expr"}
+
+
+def test_tool_failure_is_returned_as_data():
+    result = run_tool(_call("calc", {"expression": "__import__('os')"}))
+    assert result.ok is False
+    assert result.error.kind == "policy_denied"
+    assert result.error.details["rule"].startswith("calc.")
+
+
+def test_small_output_travels_inline():
+    result = run_tool(_call("calc", {"expression": "2 + 2"}))
+    assert result.ok is True
+    assert result.output == {"expression": "2 + 2", "value": 4}
+    assert result.output_ref is None
+
+
+def test_large_summary_is_stored_by_reference(small_outputs):
+    # given inputs whose summary is well over 256 bytes
+    inputs = [f"Service number {n} reported a steady error rate during the last hour of traffic." for n in range(6)]
+    # when summarize runs
+    result = run_tool(_call("summarize", {"inputs": inputs, "max_sentences": 6}))
+    # then the state carries a short preview and a reference to the full output
+    assert result.ok is True
+    assert result.output_ref is not None
+    assert isinstance(result.output, str) and len(result.output) <= 500
+    stored = get_run_store().get_blob(result.output_ref)
+    assert stored["summary"] == summarize(inputs, 6)
+    assert result.output == json.dumps(stored)[:500]
+
+
+def test_large_query_result_is_stored_by_reference(small_outputs):
+    result = run_tool(_call("db_query", {"sql": "SELECT service, window, requests, errors FROM metrics ORDER BY service, window"}))
+    assert result.ok is True
+    assert result.output_ref is not None
+    stored = get_run_store().get_blob(result.output_ref)
+    assert stored["row_count"] == len(stored["rows"]) == 15
+    assert {"service": "payments", "window": "1h", "requests": 12000, "errors": 240} in stored["rows"]
+
+
+def test_write_repeated_with_same_idempotency_key_returns_the_first_output():
+    # given a file write that completed
+    call = _call("file_write", {"path": "reports/incidents.md", "content": "# Incidents\n"}, idempotency_key="run-1:s1:abc")
+    first = run_tool(call, _LambdaContext())
+    # when the same call is delivered again
+    second = run_tool(call, _LambdaContext())
+    # then the saved output comes back: replayed stays False, so the tool did not run again
+    assert first.ok and second.ok
+    assert first.output == {"path": "reports/incidents.md", "bytes": 12, "replayed": False}
+    assert second.output == first.output
+    assert (get_settings().files_dir / "reports" / "incidents.md").read_text() == "# Incidents\n"
+
+
+def test_write_reusing_an_idempotency_key_with_other_arguments_is_refused():
+    run_tool(_call("file_write", {"path": "a.md", "content": "first"}, idempotency_key="run-1:s1:abc"), _LambdaContext())
+    result = run_tool(_call("file_write", {"path": "a.md", "content": "second", "overwrite": True},
+                            idempotency_key="run-1:s1:abc"), _LambdaContext())
+    assert result.ok is False
+    assert result.error.kind == "policy_denied"
+    assert result.error.details == {"rule": "idempotency.key_reuse"}
+    assert (get_settings().files_dir / "a.md").read_text() == "first"
