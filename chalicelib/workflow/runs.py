@@ -60,6 +60,23 @@ def _write_json_atomic(path: Path, value: Any) -> None:
         raise
 
 
+def _salvage(document: Any) -> RunState | None:
+    """A state document as a ``RunState``, dropping the top-level fields that no longer validate
+    (a failed execution may end on a document a handler corrupted); ``None`` if that is not enough."""
+    if not isinstance(document, dict):
+        return None
+    try:
+        return RunState.model_validate(document)
+    except ValidationError as exc:
+        bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
+        if bad & {"run_id", "request", "started_at"}:
+            return None
+        try:
+            return RunState.model_validate({k: v for k, v in document.items() if k not in bad})
+        except ValidationError:
+            return None
+
+
 def _final_state(start: RunState, execution: Execution) -> RunState:
     if execution.status == "SUCCEEDED" and execution.output:
         try:
@@ -67,12 +84,10 @@ def _final_state(start: RunState, execution: Execution) -> RunState:
         except ValidationError:
             pass
     state = start
-    for reached in state_outputs(execution.history):  # the newest state document that is still valid
-        try:
-            state = RunState.model_validate(reached)
+    for reached in state_outputs(execution.history):  # the newest state document that can still be read
+        if (salvaged := _salvage(reached)) is not None:
+            state = salvaged
             break
-        except ValidationError:
-            continue
     return state.model_copy(update={
         "status": "failed",
         "stop_reason": f"execution_{execution.status.lower()}",
@@ -108,8 +123,8 @@ def run_document(state: RunState, engine: str, execution: Execution | None, trac
 def start_run(runner: WorkflowRunner, start: RunState, engine: str) -> str:
     """Start the execution and record the run as running; returns the execution ARN."""
     store = get_run_store()
-    store.put_run({"run_id": start.run_id, "request": start.request, "status": "running", "engine": engine,
-                   "created_at": start.started_at, "start_state": start.model_dump(mode="json")})
+    store.put_run(redact({"run_id": start.run_id, "request": start.request, "status": "running", "engine": engine,
+                          "created_at": start.started_at, "start_state": start.model_dump(mode="json")}))
     record_event(start.run_id, "start", "Runner", engine=engine, guards=start.guards.model_dump())
     arn = runner.start(start.run_id, start.model_dump(mode="json"))
     store.put_run({**store.get_run(start.run_id), "execution_arn": arn})

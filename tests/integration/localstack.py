@@ -184,7 +184,9 @@ class LocalStackRuntime:
             env["SFN_MOCK_CONFIG"] = str(Path(self.mock_config).resolve())
         return env
 
-    def start(self, timeout: float = READY_TIMEOUT_SECONDS) -> str:
+    def start(self, timeout: float = READY_TIMEOUT_SECONDS, *, detach: bool = False) -> str:
+        """Start and wait until ready. ``detach`` puts it in its own session, so that it outlives
+        the shell that ran ``start`` (and a Ctrl+C there); tests leave it attached."""
         if _ready(self.url):
             raise RuntimeUnavailable(f"something already answers on {self.url}; choose another port")
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -192,7 +194,7 @@ class LocalStackRuntime:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [str(self.python), "-m", "localstack.runtime.main"], env=self.environment(),
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach,
             )
         while not _ready(self.url):
             if self.process.poll() is not None or time.monotonic() - began > timeout:
@@ -260,7 +262,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
         return 1
     runtime = LocalStackRuntime(ensure_installed(), venv_dir() / "run", port=args.port,
                                 mock_config=args.mock_config, services=args.services)
-    runtime.start()
+    runtime.start(detach=True)
     assert runtime.process is not None
     _pid_file().write_text(f"{runtime.process.pid}\n")
     print(f"LocalStack ready on {runtime.url} after {runtime.ready_seconds:.1f} s "
@@ -269,14 +271,26 @@ def _cmd_start(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        done = subprocess.run(["ps", "-p", str(pid), "-o", "command="], capture_output=True, text=True)
+        return done.stdout
+
+
 def _cmd_stop(args: argparse.Namespace) -> int:
     pid_file = _pid_file()
     if not pid_file.is_file():
         print("not started")
         return 0
-    _terminate(int(pid_file.read_text()), 15.0)
+    pid = int(pid_file.read_text())
+    if "localstack.runtime.main" in _command_line(pid):  # the pid may have been reused since
+        _terminate(pid, 15.0)
+        print("stopped")
+    else:
+        print(f"pid {pid} is no longer LocalStack; nothing to stop")
     pid_file.unlink()
-    print("stopped")
     return 0
 
 
