@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demos test traces clean
+.PHONY: demo demos test traces bench package localstack-up localstack-down clean
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "MAOO needs Python 3.11; set PYTHON=/path/to/python3.11"'
@@ -29,6 +29,22 @@ test: $(STAMP)
 # regenerate examples/traces/ from the three demos
 traces: $(STAMP)
 	$(BIN)/python -m cli.export_examples examples/traces
+
+# benchmarks: embedded engine vs direct calls vs LangGraph, cold start, AWS cost (README "Benchmarks")
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench
+
+# AWS: a CloudFormation template with the state machine, tables and roles (README "Deploy")
+package: $(STAMP)
+	$(BIN)/python -m cli.deploy wheels
+	$(BIN)/python -m cli.deploy package --stage prod --out out/
+
+localstack-up:
+	scripts/localstack_runtime.sh start
+
+localstack-down:
+	scripts/localstack_runtime.sh stop
 
 clean:
 	rm -rf $(VENV) runtime .pytest_cache

@@ -2,8 +2,10 @@
 # LocalStack's Python runtime on the host (no Docker): install | start | status | stop.
 #   scripts/localstack_runtime.sh install             # Python 3.13 venv in ~/.cache/maoo/ (reused; MAOO_LOCALSTACK_VENV)
 #   scripts/localstack_runtime.sh start [--port 4566] [--mock-config sfn-mocks.json]
-#   MAOO_ENGINE=localstack python -m cli ...          # talk to it
+#   scripts/localstack_runtime.sh status [--port 4566]
 #   scripts/localstack_runtime.sh stop
+# On the host LocalStack runs Step Functions (Lambda Tasks answered from the mock config), not our
+# Python Lambdas: tests/integration/test_localstack_sfn.py shows how; localstack-compose.yml runs all.
 # The logic is tests/integration/localstack.py (standard library only, any python3 runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -102,27 +102,23 @@ def _value(state: RunState, step_id: str) -> Any:
 
 
 def _unmet(task: SubTask, value: Any) -> str | None:
-    """Why ``value`` does not meet the sub-task's success criterion, or None when it does."""
+    """Why ``value`` does not meet the sub-task's success criterion ("has no data"), or None when it does."""
     if task.kind == "compute":
         number = value.get("value") if isinstance(value, dict) else None
-        return None if isinstance(number, (int, float)) and not isinstance(number, bool) else "no numeric value"
+        return None if isinstance(number, (int, float)) and not isinstance(number, bool) else "has no numeric value"
     if task.kind in ("fetch", "query"):
-        if not isinstance(value, dict):
-            return "no data"
-        data = value.get("body", value.get("rows"))
+        data = value.get("body", value.get("rows")) if isinstance(value, dict) else None
         if data is None:
-            return "no data"
+            return "has no data"
         single = task.params.get("resource") in ("metrics", "service") or task.params.get("aggregate")
-        if single and isinstance(data, list) and not data:
-            return "no matching row"
-        return None
+        return "has no matching row" if single and isinstance(data, list) and not data else None
     if task.kind == "summarize":
-        return None if isinstance(value, dict) and str(value.get("summary", "")).strip() else "an empty summary"
+        return None if isinstance(value, dict) and str(value.get("summary", "")).strip() else "has an empty summary"
     if task.kind == "save":
         ok = isinstance(value, dict) and value.get("path") == task.params.get("path") and value.get("bytes", 0) > 0
-        return None if ok else "the file was not written"
+        return None if ok else "did not write the file"
     body = value.get("body") if isinstance(value, dict) else None
-    return None if isinstance(body, dict) and body.get("id") else "no id came back"
+    return None if isinstance(body, dict) and body.get("id") else "returned no id"
 
 
 def check_result(state: RunState) -> list[str]:
@@ -147,7 +143,7 @@ def check_result(state: RunState) -> list[str]:
         try:
             why = _unmet(task, _value(state, step.id))
         except Exception as exc:  # a stored output that cannot be read is an unmet criterion, not a crash
-            why = f"its result cannot be read ({exc})"
+            why = f"has a result that cannot be read ({exc})"
         if why:
-            unmet.append(f"{criterion}: {step.id} has {why}" if why.startswith("no") or why.startswith("an") else f"{criterion}: {why}")
+            unmet.append(f"{criterion}: {step.id} {why}")
     return unmet

@@ -13,7 +13,10 @@ from chalicelib.workflow.runner import WorkflowRunner
 def _remote_runner(settings: Settings, endpoint_url: str | None) -> WorkflowRunner:
     import boto3
 
-    sfn = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=endpoint_url)
+    credentials = {}
+    if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
+        credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}  # LocalStack accepts any
+    sfn = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=endpoint_url, **credentials)
     arn = os.environ.get("MAOO_STATE_MACHINE_ARN")
     if not arn:
         try:

@@ -267,7 +267,9 @@ def _cmd_start(args: argparse.Namespace) -> int:
     _pid_file().write_text(f"{runtime.process.pid}\n")
     print(f"LocalStack ready on {runtime.url} after {runtime.ready_seconds:.1f} s "
           f"(pid {runtime.process.pid}, log {runtime.log_path})")
-    print(f"use it with: MAOO_ENGINE=localstack MAOO_LOCALSTACK_URL={runtime.url}")
+    print(f"endpoint: MAOO_LOCALSTACK_URL={runtime.url}. On the host it runs state machines whose Lambda "
+          "Tasks are answered from --mock-config (SFN_MOCK_CONFIG); it cannot run the Python Lambdas themselves "
+          "(for that, use localstack-compose.yml).")
     return 0
 
 

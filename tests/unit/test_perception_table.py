@@ -8,14 +8,17 @@ critic accepts the planner's own plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
 from chalicelib.config import reload_settings
+from chalicelib.execution.refs import lookup, resolve
 from chalicelib.perception.agent import perceive
 from chalicelib.planning.critic import critique
 from chalicelib.planning.planner import make_plan
+from chalicelib.tools.calc import evaluate
+from chalicelib.tools.summarize import summarize
 
 GET, POST, DB, CALC, SUM, FILE = "http_get", "http_post", "db_query", "calc", "summarize", "file_write"
 INCIDENT, NOTIFICATION = "incident_created", "notification_sent"
@@ -33,6 +36,12 @@ class Case:
     says: tuple[str, ...] = ()  # text the user reads: in the final output (which holds the stop detail when stopped)
     skipped: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()  # side effects the mock API records, in order
+    e2e: bool = True  # False: fully checked here (arithmetic is evaluated by calc's own evaluator), not run again
+
+
+def here_only(case: Case) -> Case:
+    """A phrasing whose run would only repeat what this file checks: not run through the engine."""
+    return replace(case, e2e=False)
 
 
 def ok(id, request, task_type, intent, tools, *says, skipped=(), effects=()):
@@ -47,14 +56,14 @@ CASES = [
     # ---- fetch: service status, metrics, incidents, mock data (HTTP first)
     ok("mock-data", "Fetch mock data", "single", "fetch", [GET], "4 items"),
     ok("status", "Get the status of payments", "single", "fetch", [GET], "healthy"),
-    ok("healthy-question", "Is search healthy?", "single", "fetch", [GET], "degraded"),
-    ok("how-is", "How is checkout doing?", "single", "fetch", [GET], "storefront-team"),
+    here_only(ok("healthy-question", "Is search healthy?", "single", "fetch", [GET], "degraded")),
+    here_only(ok("how-is", "How is checkout doing?", "single", "fetch", [GET], "storefront-team")),
     ok("metrics-5m", "Show me the search metrics for the last 5 minutes", "single", "fetch", [GET], "requests: 700"),
-    ok("latency-24h", "Pull the latency numbers for auth over the past 24 hours", "single", "fetch", [GET], "p95_ms: 39"),
-    ok("p95-question", "What is the p95 latency of checkout?", "single", "fetch", [GET], "p95_ms: 1200"),
+    here_only(ok("latency-24h", "Pull the latency numbers for auth over the past 24 hours", "single", "fetch", [GET], "p95_ms: 39")),
+    here_only(ok("p95-question", "What is the p95 latency of checkout?", "single", "fetch", [GET], "p95_ms: 1200")),
     ok("open-incidents", "List open incidents for checkout", "single", "fetch", [GET], "2 incidents"),
     ok("resolved-incidents", "Show resolved incidents", "single", "fetch", [GET], "3 incidents"),
-    ok("incidents-question", "Which incidents are open for search?", "single", "fetch", [GET], "Elevated search error rate"),
+    here_only(ok("incidents-question", "Which incidents are open for search?", "single", "fetch", [GET], "Elevated search error rate")),
     ok("two-services", "Give me the status of auth and checkout", "multi_step", "fetch", [GET, GET], "identity-team", "storefront-team"),
     # ---- query: the inventory and anything asked of the database (database first)
     ok("services", "List all services", "single", "query", [DB], "5 rows"),
@@ -62,34 +71,34 @@ CASES = [
     ok("deployments", "Show recent deployments for search", "single", "query", [DB], "5.2.0"),
     ok("failed-deploys", "List failed deployments", "single", "query", [DB], "inventory"),
     ok("db-metrics", "Query the ops database for the p95 latency of checkout over the last 24 hours", "single", "query", [DB], "p95_ms: 980"),
-    ok("db-service", "Look up payments in the database", "single", "query", [DB], "payments-team"),
+    here_only(ok("db-service", "Look up payments in the database", "single", "query", [DB], "payments-team")),
     ok("count-incidents", "How many open incidents does checkout have?", "single", "query", [DB], "count: 2"),
-    ok("count-services", "How many services are degraded?", "single", "query", [DB], "count: 2"),
+    here_only(ok("count-services", "How many services are degraded?", "single", "query", [DB], "count: 2")),
     ok("health-and-deploys", "Check the health of inventory and list its deployments", "multi_step", "fetch+query", [GET, DB], "supply-team", "4.0.2"),
     # ---- compute: symbols and words
     ok("symbols", "calculate 2 + 2", "single", "compute", [CALC], "2 + 2 = 4"),
     ok("words-plus", "What is two plus two?", "single", "compute", [CALC], "= 4"),
-    ok("percent-of", "What is 15% of 80?", "single", "compute", [CALC], "= 12"),
-    ok("sum-of", "Compute the sum of 3, 4 and 5", "single", "compute", [CALC], "3 + 4 + 5 = 12"),
-    ok("times", "What is 17 times 23?", "single", "compute", [CALC], "17 * 23 = 391"),
-    ok("average", "What is the average of 10, 20 and 30?", "single", "compute", [CALC], "= 20"),
-    ok("divide", "Divide 144 by 12", "single", "compute", [CALC], "144 / 12 = 12"),
-    ok("subtract", "Subtract 58 from 100", "single", "compute", [CALC], "100 - 58 = 42"),
-    ok("sqrt", "What is the square root of 144?", "single", "compute", [CALC], "= 12"),
-    ok("number-words", "How much is one hundred minus thirty seven?", "single", "compute", [CALC], "100 - 37 = 63"),
-    ok("power", "Work out 2 to the power of 10", "single", "compute", [CALC], "= 1024"),
-    ok("percentage-of-total", "What percentage of 12000 is 240?", "single", "compute", [CALC], "= 2"),
-    ok("parentheses", "calculate (3 * 4) / 2", "single", "compute", [CALC], "= 6"),
-    ok("add-words", "Add 3 and 4", "single", "compute", [CALC], "= 7"),
+    here_only(ok("percent-of", "What is 15% of 80?", "single", "compute", [CALC], "= 12")),
+    here_only(ok("sum-of", "Compute the sum of 3, 4 and 5", "single", "compute", [CALC], "3 + 4 + 5 = 12")),
+    here_only(ok("times", "What is 17 times 23?", "single", "compute", [CALC], "17 * 23 = 391")),
+    here_only(ok("average", "What is the average of 10, 20 and 30?", "single", "compute", [CALC], "= 20")),
+    here_only(ok("divide", "Divide 144 by 12", "single", "compute", [CALC], "144 / 12 = 12")),
+    here_only(ok("subtract", "Subtract 58 from 100", "single", "compute", [CALC], "100 - 58 = 42")),
+    here_only(ok("sqrt", "What is the square root of 144?", "single", "compute", [CALC], "= 12")),
+    here_only(ok("number-words", "How much is one hundred minus thirty seven?", "single", "compute", [CALC], "100 - 37 = 63")),
+    here_only(ok("power", "Work out 2 to the power of 10", "single", "compute", [CALC], "= 1024")),
+    here_only(ok("percentage-of-total", "What percentage of 12000 is 240?", "single", "compute", [CALC], "= 2")),
+    here_only(ok("parentheses", "calculate (3 * 4) / 2", "single", "compute", [CALC], "= 6")),
+    here_only(ok("add-words", "Add 3 and 4", "single", "compute", [CALC], "= 7")),
     ok("chained", "Multiply 6 by 7, then add 8 to the result", "multi_step", "compute", [CALC, CALC], "6 * 7 = 42", "42 + 8 = 50"),
     # ---- error rates and explicit data flow
     ok("error-rate", "What is the error rate of the payments service over the last hour?", "multi_step", "fetch+compute", [GET, CALC], "= 2"),
-    ok("error-rate-24h", "Compute the error rate of search for the last 24 hours", "multi_step", "fetch+compute", [GET, CALC], "= 4"),
+    here_only(ok("error-rate-24h", "Compute the error rate of search for the last 24 hours", "multi_step", "fetch+compute", [GET, CALC], "= 4")),
     ok("error-rate-context", "Fetch the payments metrics, then compute the error rate", "multi_step", "fetch+compute", [GET, CALC], "= 2"),
     ok("divide-fields", "Get the error count and the request count for checkout, then divide the errors by the requests",
        "multi_step", "fetch+compute", [GET, CALC], "72 / 9600 = 0.0075"),
     ok("compare", "Compare the error rates of payments and search", "multi_step", "fetch+compute", [GET, CALC, GET, CALC], "= 2.", "= 6.5"),
-    ok("tell-me", "Tell me the error rate of inventory for the last day", "multi_step", "fetch+compute", [GET, CALC], "576 / 115200"),
+    here_only(ok("tell-me", "Tell me the error rate of inventory for the last day", "multi_step", "fetch+compute", [GET, CALC], "576 / 115200")),
     ok("no-api", "Fetch the payments error rate without calling the API", "multi_step", "fetch+compute", [DB, CALC], "= 2"),
     # ---- several parts: summarize and save
     ok("seed", "Fetch mock data, calculate 2 + 2, and summarize the result", "multi_step", "fetch+compute+summarize",
@@ -104,13 +113,13 @@ CASES = [
     ok("export-csv", "Export the open incidents as CSV called open-incidents", "multi_step", "fetch+save", [GET, FILE], "open-incidents.csv"),
     ok("summarize-object", "Summarize the open incidents for checkout", "multi_step", "fetch+summarize", [GET, SUM], "Checkout latency"),
     ok("summarize-services", "List all services and summarize them", "multi_step", "query+summarize", [DB, SUM], "payments"),
-    ok("two-sentences", "Fetch mock data. Then summarize it.", "multi_step", "fetch+summarize", [GET, SUM], "4 items"),
+    here_only(ok("two-sentences", "Fetch mock data. Then summarize it.", "multi_step", "fetch+summarize", [GET, SUM], "4 items")),
     ok("polite", "Please fetch the mock data and then give me a quick summary", "multi_step", "fetch+summarize", [GET, SUM], "alpha"),
     ok("four-parts", "Get the search metrics, compute the error rate, and write a summary to search.md", "multi_step",
        "fetch+compute+summarize+save", [GET, CALC, SUM, FILE], "= 6.5"),
     # ---- writes, and conditions
     ok("incident", "Open a sev2 incident for search", "single", "create", [POST], "INC-1007", "sev2", effects=[INCIDENT]),
-    ok("incident-p1", "Raise a P1 incident for auth", "single", "create", [POST], "sev1", effects=[INCIDENT]),
+    here_only(ok("incident-p1", "Raise a P1 incident for auth", "single", "create", [POST], "sev1", effects=[INCIDENT])),
     ok("notify", "Notify oncall that the payments deploy finished", "single", "notify", [POST], "NTF-0001", effects=[NOTIFICATION]),
     ok("notify-about", "Send a notification to slack about the checkout error rate", "multi_step", "fetch+compute+notify",
        [GET, CALC, POST], "0.75", effects=[NOTIFICATION]),
@@ -158,14 +167,14 @@ CASES = [
     # ---- out of domain
     stop("cake", "Bake me a chocolate cake", "unsupported", "unsupported", [], "unsupported_request", "Bake me a chocolate cake"),
     stop("weather", "What's the weather in Paris?", "unsupported", "unsupported", [], "unsupported_request", "weather"),
-    stop("restart", "Restart the payments service", "unsupported", "unsupported", [], "unsupported_request", "Restart"),
+    here_only(stop("restart", "Restart the payments service", "unsupported", "unsupported", [], "unsupported_request", "Restart")),
     stop("partly-unsupported", "Check payments and restart it", "unsupported", "unsupported", [], "unsupported_request", "'restart it'"),
-    stop("joke", "Tell me a joke", "unsupported", "unsupported", [], "unsupported_request", "It can:"),
-    stop("delete", "Delete all incidents", "unsupported", "unsupported", [], "unsupported_request", "Delete all incidents"),
+    here_only(stop("joke", "Tell me a joke", "unsupported", "unsupported", [], "unsupported_request", "It can:")),
+    here_only(stop("delete", "Delete all incidents", "unsupported", "unsupported", [], "unsupported_request", "Delete all incidents")),
     # ---- ambiguous: what is missing is named
     stop("no-service", "open an incident", "ambiguous", "ambiguous", [], "ambiguous_request", "which service"),
     stop("compute-it", "compute it", "ambiguous", "ambiguous", [], "ambiguous_request", "what to compute in 'compute it'"),
-    stop("summarize-it", "Summarize it", "ambiguous", "ambiguous", [], "ambiguous_request", "what to summarize"),
+    here_only(stop("summarize-it", "Summarize it", "ambiguous", "ambiguous", [], "ambiguous_request", "what to summarize")),
     stop("window", "Get search metrics over the last week", "ambiguous", "ambiguous", [], "ambiguous_request", "'last week'"),
     stop("file-name", "Fetch mock data and save it", "ambiguous", "ambiguous", [], "ambiguous_request", "a file name"),
     stop("condition-service", "If the error rate is above 5 %, notify oncall", "ambiguous", "ambiguous", [], "ambiguous_request",
@@ -197,3 +206,16 @@ def test_request_is_perceived_and_planned_as_expected(planning_settings, case):
     assert tuple(step.tool for step in plan.steps) == case.tools
     assert critique(plan, perception) == []
     assert len(perception.success_criteria) >= len(perception.subtasks)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.tools and set(c.tools) == {CALC}], ids=lambda c: c.id)
+def test_arithmetic_gives_the_answer_the_user_reads(planning_settings, case):
+    """Pure arithmetic, evaluated the way the calc tool does and summarized the way the final output is."""
+    results: dict = {}
+    for step in make_plan(perceive(case.request)).steps:
+        expression = resolve(step.args, lambda sid, path: lookup(results, sid, path))["expression"]
+        results[step.id] = {"expression": expression, "value": evaluate(expression)}
+
+    answer = summarize(list(results.values()))
+    for text in case.says:
+        assert text in answer

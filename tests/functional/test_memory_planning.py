@@ -1,0 +1,50 @@
+"""Long-term memory informs the next plan: a route that just failed is not tried first again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RATE_LIMITED = [{"path": "/services/payments/metrics", "method": "GET", "fault": "http_429", "count": None,
+                 "params": {"retry_after": 0}}]
+
+
+def _events(doc: dict, kind: str) -> list[dict]:
+    return [e["data"] for e in json.loads(Path(doc["trace_file"]).read_text())["events"] if e["kind"] == kind]
+
+
+def test_a_rate_limited_endpoint_is_planned_around_in_the_next_similar_run(maoo):
+    first = maoo.run("What is the error rate of payments over the last hour?", faults=RATE_LIMITED)
+    second = maoo.run("Compute the payments error rate for the last hour")
+
+    assert first["status"] == "succeeded"
+    assert [(s["step_id"], s["signal"], s["decision"]) for s in first["steps"]] == [
+        ("s1", "rate_limited", "retry"), ("s1", "rate_limited", "retry"), ("s1", "rate_limited", "replan"),
+        ("s1b", "ok", "continue"), ("s2", "ok", "continue")]
+    assert second["status"] == "succeeded" and "= 2" in second["final_output"]
+    assert [(s["step_id"], s["tool"]) for s in second["steps"]] == [("s1b", "db_query"), ("s2", "calc")]
+    assert second["counters"]["replans"] == 0 and second["states"].count("Plan") == 1
+    assert not any(r["path"] == "/services/payments/metrics" for r in maoo.requests_seen())
+    (memory,) = _events(second, "memory")
+    assert memory["avoid"] == ["s1"]
+    assert "GET /services/payments/metrics was rate-limited" in memory["changes"][0]
+    assert first["run_id"] in memory["changes"][0]
+    assert any("rate-limited" in fact["text"] for fact in memory["retrieved"])
+    assert any(note.startswith("memory: s1: planned s1b (db_query) first") for note in second["plan_notes"])
+
+
+def test_memory_of_one_endpoint_leaves_other_requests_alone(maoo):
+    maoo.run("What is the error rate of payments over the last hour?", faults=RATE_LIMITED)
+
+    other = maoo.run("Get the status of payments")
+
+    assert [s["tool"] for s in other["steps"]] == ["http_get"]
+    assert _events(other, "memory")[0]["changes"] == []
+
+
+def test_the_first_run_with_an_empty_memory_plans_the_usual_route_and_says_so(maoo):
+    doc = maoo.run("What is the error rate of payments over the last hour?")
+
+    assert [s["tool"] for s in doc["steps"]] == ["http_get", "calc"]
+    (memory,) = _events(doc, "memory")
+    assert memory["retrieved"] == [] and memory["avoid"] == []
