@@ -6,8 +6,10 @@ Exit codes: 0 the run succeeded; 1 it failed or was stopped; 2 bad input or usag
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -36,6 +38,65 @@ def _finish(doc: dict[str, Any], as_json: bool, explains: str | None = None) -> 
     raise typer.Exit(0 if doc["status"] == "succeeded" else 1)
 
 
+ENGINE_HELP = (
+    "Engine for this command: embedded (in-process, the default), localstack (MAOO_LOCALSTACK_URL, default "
+    "http://127.0.0.1:4566; deploy first with `python -m cli deploy --target localstack`) or aws "
+    "(MAOO_STATE_MACHINE_ARN). Sets MAOO_ENGINE. On every engine the mock API starts in-process unless "
+    "MAOO_MOCK_API_URL is set; Lambdas running inside Docker cannot reach a loopback mock API, so for them set "
+    "MAOO_MOCK_API_URL to the compose mock-api service (http://172.30.213.10:8765)."
+)
+_DEPLOY_HINTS = {
+    "localstack": "deploy it first: python -m cli deploy --target localstack",
+    "aws": 'deploy it first (README "Deploy") and set MAOO_STATE_MACHINE_ARN',
+}
+_UNREACHABLE_HINTS = {
+    "localstack": "start LocalStack first (`make localstack-up`, or `docker compose -f localstack-compose.yml up -d "
+                  "localstack`) or set MAOO_LOCALSTACK_URL",
+    "aws": "check the AWS credentials, region (MAOO_REGION) and network",
+}
+
+
+def _remote_failure(engine: str, exc: Exception) -> str:
+    """What a user must do when a remote engine cannot run the request."""
+    text = str(exc).rstrip(".")
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    if "no state machine" in text or code == "StateMachineDoesNotExist":
+        return f"{text}; {_DEPLOY_HINTS[engine]}"
+    if code:
+        return f"the {engine} engine refused {getattr(exc, 'operation_name', 'the call')}: {text}"
+    if "cannot reach" in text or type(exc).__module__.startswith("botocore"):
+        return f"{text}; {_UNREACHABLE_HINTS[engine]}"
+    return text
+
+
+@contextmanager
+def _engine(choice: Optional[str]) -> Iterator[None]:
+    """``MAOO_ENGINE`` set to ``choice`` for one command (restored after); a remote engine's failures exit 2."""
+    from chalicelib.config import ENGINES, get_settings
+    from chalicelib.errors import WorkflowError
+
+    before = os.environ.get("MAOO_ENGINE")
+    engine = (choice if choice is not None else before or "embedded").strip().lower()
+    if choice is not None:
+        if engine not in ENGINES:
+            _fail_usage(f"--engine {choice!r} is not accepted; use one of: {', '.join(ENGINES)}")
+        os.environ["MAOO_ENGINE"] = engine
+    try:
+        yield
+    except Exception as exc:
+        remote = engine in _DEPLOY_HINTS
+        if remote and (isinstance(exc, WorkflowError) or type(exc).__module__.startswith("botocore")):
+            _fail_usage(_remote_failure(engine, exc))
+        raise
+    finally:
+        if choice is not None:
+            if before is None:
+                os.environ.pop("MAOO_ENGINE", None)
+            else:
+                os.environ["MAOO_ENGINE"] = before
+            get_settings.cache_clear()
+
+
 def _guards(max_steps: Optional[int], max_retries: Optional[int], budget: Optional[float]) -> dict[str, Any]:
     values = {"max_steps": max_steps, "max_retries_per_step": max_retries, "budget": budget}
     return {k: v for k, v in values.items() if v is not None}
@@ -45,8 +106,9 @@ def _guards(max_steps: Optional[int], max_retries: Optional[int], budget: Option
 def demo(
     name: str = typer.Argument(..., help="happy | refinement | stop"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
-    """Run one of the three demos on the embedded engine."""
+    """Run one of the three demos (on the embedded engine unless --engine says otherwise)."""
     from cli.demos import DEMOS
     from cli.session import Session
 
@@ -54,7 +116,7 @@ def demo(
     if chosen is None:
         _fail_usage(f"unknown demo {name!r}; choose one of: {', '.join(DEMOS)}")
     try:
-        with Session() as session:
+        with _engine(engine), Session() as session:
             session.arm_faults(chosen.faults)
             doc = session.run(chosen.request, chosen.guards)
     except MaooError as exc:
@@ -69,12 +131,13 @@ def run(
     max_steps: Optional[int] = typer.Option(None, min=1, help="Stop after this many tool calls."),
     max_retries: Optional[int] = typer.Option(None, min=0, help="Retries allowed per step."),
     budget: Optional[float] = typer.Option(None, min=0, help="Cost units the run may spend."),
+    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Run a request of your own."""
     from cli.session import Session
 
     try:
-        with Session() as session:
+        with _engine(engine), Session() as session:
             doc = session.run(request, _guards(max_steps, max_retries, budget))
     except MaooError as exc:
         _fail_usage(str(exc))
@@ -171,6 +234,34 @@ def eval_(
     files = write_reports(run, get_settings().traces_dir)
     render_eval(console, run, files)
     raise typer.Exit(0 if run.ok else 1)
+
+
+@app.command()
+def deploy(
+    target: str = typer.Option(..., "--target", help='Where to deploy: localstack. (AWS: `make package`, then CloudFormation; README "Deploy".)'),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="LocalStack's URL [default: MAOO_LOCALSTACK_URL, else http://127.0.0.1:4566]."),
+    stage: str = typer.Option("localstack", "--stage", help="The chalice stage whose settings the functions get (.chalice/config.json)."),
+    out: str = typer.Option("out/localstack", "--out", help="Folder for the chalice package (sam.json, deployment.zip)."),
+) -> None:
+    """Deploy the Lambda functions, IAM roles, DynamoDB tables and the state machine to LocalStack.
+
+    Re-running it updates code and definition. Exit code 2 when the endpoint cannot be reached or
+    lacks a service, 1 when a step fails.
+    """
+    from cli import localstack_deploy as target_localstack
+
+    if target.strip().lower() not in target_localstack.TARGETS:
+        _fail_usage(f"--target {target!r} is not accepted; use: {', '.join(target_localstack.TARGETS)}. For AWS run "
+                    "`make package`, then `aws cloudformation package` and `aws cloudformation deploy` (README \"Deploy\")")
+    url = endpoint or os.environ.get("MAOO_LOCALSTACK_URL") or target_localstack.DEFAULT_ENDPOINT
+    try:
+        deployment = target_localstack.deploy(url, stage, out, echo=err.print)
+    except (target_localstack.EndpointError, target_localstack.UnknownStageError) as exc:
+        _fail_usage(str(exc))
+    except target_localstack.DeployError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}")
+        raise typer.Exit(1)
+    target_localstack.render(console, deployment)
 
 
 def main() -> None:

@@ -139,7 +139,7 @@ ul.checks{list-style:none;padding:0;margin:6px 0;columns:2;column-gap:24px}ul.ch
 .d-retry{color:#b45309;font-weight:700}.d-replan{color:#6d28d9;font-weight:700}.d-patch_args{color:#0369a1;font-weight:700}
 .d-abort{color:#c81e1e;font-weight:700}.d-continue{color:#17803d}
 table.tl td{font-size:13px}table.tl tr.f td{background:#fff6f6}pre{white-space:pre-wrap;word-break:break-word;background:#f8f9fb;border-radius:6px;padding:8px 10px;margin:6px 0;font-size:12.5px}
-.grid{display:grid;grid-template-columns:1fr 1fr;gap:4px 20px}.lbl{font-size:12px;text-transform:uppercase;color:#6b7280;letter-spacing:.04em;margin-top:10px}
+.args{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:11px;color:#6b7280;word-break:break-all}.lbl{font-size:12px;text-transform:uppercase;color:#6b7280;letter-spacing:.04em;margin-top:10px}
 """
 
 
@@ -191,6 +191,11 @@ def state_path_html(states: list[str], steps: list[dict[str, Any]]) -> str:
     return '<div class="path">' + "".join(f"<div>{arrow.join(line)}</div>" for line in lines if line) + "</div>"
 
 
+def _args(args: Any, limit: int = 110) -> str:
+    text = json.dumps(args, default=str) if args else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _timeline(steps: list[dict[str, Any]]) -> str:
     if not steps:
         return '<p class="muted">No tool was called.</p>'
@@ -203,11 +208,12 @@ def _timeline(steps: list[dict[str, Any]]) -> str:
         wait = f'{s.get("wait_seconds", 0):g}s' if s.get("wait_seconds") else ""
         rows.append(
             f'<tr class="{"" if s.get("ok") else "f"}"><td class="num">{index}</td><td>{_e(s.get("step_id"))}</td>'
-            f'<td><b>{_e(s.get("tool"))}</b></td><td class="num">{_e(s.get("attempt"))}</td>'
+            f'<td><b>{_e(s.get("tool"))}</b><div class="args">{_e(_args(s.get("args")))}</div></td>'
+            f'<td class="num">{_e(s.get("attempt"))}</td>'
             f'<td>{"✓" if s.get("ok") else "✗"} {_e(s.get("signal"))}</td>'
             f'<td><span class="d-{_e(s.get("decision"))}">{_e(s.get("decision"))}</span> {wait}</td>'
             f'<td class="num">{float(s.get("latency_ms") or 0):.0f}</td><td>{note}</td></tr>')
-    return ('<table class="tl"><tr><th class="num">#</th><th>step</th><th>tool</th><th class="num">try</th><th>signal</th>'
+    return ('<table class="tl"><tr><th class="num">#</th><th>step</th><th>tool (arguments)</th><th class="num">try</th><th>signal</th>'
             '<th>decision</th><th class="num">ms</th><th>error / reason</th></tr>' + "".join(rows) + "</table>")
 
 

@@ -2,12 +2,14 @@
 
 Each scenario runs the way ``python -m cli run`` does (``cli.session.Session``, on the engine
 ``MAOO_ENGINE`` selects, embedded by default), in a runtime folder of its own
-(``<runtime>/eval/<scenario id>/``), so that long-term memory, idempotency records and sandbox
+(``<runtime>/eval/<scenario id>-<random>/``), so that long-term memory, idempotency records and sandbox
 files never leak from one scenario into the next. Around each scenario the runner sets
 ``MAOO_RUNTIME_DIR``, ``MAOO_BACKOFF_BASE_SECONDS=0`` (unless the scenario overrides it) and the
-scenario's own ``MAOO_*`` overrides, and restores the environment afterwards.
+scenario's own ``MAOO_*`` overrides, and restores the environment afterwards. On the localstack
+and aws engines the Lambdas read their own settings: a scenario's overrides reach only this
+process, and ``files`` expectations fail, since the sandbox is not local.
 
-Results: ``passed``; ``failed`` (a check failed); ``error`` (the run could not be made);
+Results: ``passed``; ``failed`` (a check failed); ``error`` (the run could not be made, known gap or not);
 ``known_gap`` (a scenario marked ``known_gap`` fails, as expected for now); ``unexpected_pass`` (a
 scenario marked ``known_gap`` passes: remove the marker). ``failed``, ``error`` and
 ``unexpected_pass`` make the eval fail; ``known_gap`` does not, and is reported on its own.
@@ -23,6 +25,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,11 +88,11 @@ class ScenarioOutcome:
 
 def judge(checks: list[Check], known_gap: str | None, error: str | None = None) -> Result:
     """The scenario's result from its checks and its ``known_gap`` marker."""
-    met = error is None and bool(checks) and all(c.passed for c in checks)
+    if error is not None:  # a run that cannot be made is an error, known gap or not
+        return "error"
+    met = bool(checks) and all(c.passed for c in checks)
     if known_gap:
         return "unexpected_pass" if met else "known_gap"
-    if error is not None:
-        return "error"
     return "passed" if met else "failed"
 
 
@@ -159,7 +162,10 @@ class EvalContext:
 
     # -- one scenario
     def scenario_env(self, scenario: Scenario) -> dict[str, str]:
-        return {"MAOO_RUNTIME_DIR": str(self.runtime_dir / "eval" / scenario.id), "MAOO_MOCK_API_URL": self.mock_api_url or "",
+        """The settings a scenario runs with. Its runtime folder is new on every run: stores stay open
+        in the process, so a folder is never reused (``run_scenarios`` clears ``<runtime>/eval`` first)."""
+        folder = self.runtime_dir / "eval" / f"{scenario.id}-{uuid.uuid4().hex[:6]}"
+        return {"MAOO_RUNTIME_DIR": str(folder), "MAOO_MOCK_API_URL": self.mock_api_url or "",
                 "MAOO_BACKOFF_BASE_SECONDS": "0", **scenario.overrides.env}
 
     def run_scenario(self, scenario: Scenario) -> ScenarioOutcome:
@@ -167,7 +173,6 @@ class EvalContext:
         from cli.session import Session
 
         env = self.scenario_env(scenario)
-        shutil.rmtree(env["MAOO_RUNTIME_DIR"], ignore_errors=True)
         started = time.perf_counter()
         doc: dict[str, Any] | None = None
         setup: list[dict[str, Any]] = []
@@ -247,6 +252,7 @@ def run_scenarios(scenarios: list[Scenario], *, workers: int = 1, runtime_dir: P
     """Run ``scenarios`` (in parallel processes when ``workers > 1``); outcomes in the given order."""
     settings = get_settings()
     runtime_dir = Path(runtime_dir) if runtime_dir else settings.runtime_dir
+    shutil.rmtree(runtime_dir / "eval", ignore_errors=True)  # the previous eval's scratch folders
     started = time.perf_counter()
     by_id: dict[str, ScenarioOutcome] = {}
     if workers <= 1:

@@ -15,7 +15,7 @@ from chalicelib.contracts import Replan, RunState, Step, StepRecord, ToolCall, T
 from chalicelib.execution import guards as guard_rules
 from chalicelib.execution.monitor import classify
 from chalicelib.execution.patching import propose_patch
-from chalicelib.execution.refinement import decide
+from chalicelib.execution.refinement import Refinement, decide
 from chalicelib.execution.refs import UnresolvedReferenceError, lookup, resolve
 from chalicelib.memory.events import record_event
 from chalicelib.memory.longterm import remember_run
@@ -145,6 +145,13 @@ def observe(state: RunState) -> RunState:
                         has_alternative=signal != "ok" and _has_alternative(state, step),
                         patch=patch.description if patch else None)
     fp = guard_rules.fingerprint(call.tool, call.args)
+    failures = guard_rules.note_outcome(state, fp, signal)
+    if refinement.decision == "retry":
+        # a retry that a guard would refuse is not scheduled: stop now rather than after a pointless wait
+        after = state.model_copy(update={"failures": failures, "counters": state.counters.model_copy(update={
+            "tool_calls": state.counters.tool_calls + 1, "cost": state.counters.cost + cost})})
+        if blocked := guard_rules.check_guards(after, call.tool, cost, fp):
+            refinement = Refinement("abort", f"no retry: {blocked[1]}", stop_reason=blocked[0])
     counters = state.counters.model_copy(update={
         "tool_calls": state.counters.tool_calls + 1,
         "cost": state.counters.cost + cost,
@@ -163,7 +170,7 @@ def observe(state: RunState) -> RunState:
                  wait_seconds=refinement.wait_seconds)
     update: dict[str, Any] = {
         "outcome": None, "tool_crash": None, "counters": counters, "steps": [*state.steps, record],
-        "attempts": {**state.attempts, step.id: call.attempt}, "failures": guard_rules.note_outcome(state, fp, signal),
+        "attempts": {**state.attempts, step.id: call.attempt}, "failures": failures,
         "decision": refinement.decision, "wait_seconds": refinement.wait_seconds,
     }
     if result.ok:
@@ -178,9 +185,6 @@ def observe(state: RunState) -> RunState:
         update["avoid"] = [*state.avoid, step.id]
         update["replan"] = Replan(step_id=step.id, tool=call.tool, signal=signal, reason=refinement.reason, avoid=update["avoid"])
     new_state = state.model_copy(update=update)
-    if refinement.decision == "retry" and (blocked := guard_rules.check_guards(new_state, call.tool, cost, fp)):
-        # the retry could not be made: stop now rather than after a pointless wait
-        return _stop(new_state, *blocked, "Observe").model_copy(update={"decision": "abort", "wait_seconds": 0})
     emit_metrics({"ToolCalls": 1, "ToolFailures": int(not result.ok), "Retries": int(refinement.decision == "retry"),
                   "Replans": int(refinement.decision == "replan")}, tool=call.tool)
     if refinement.decision == "abort":

@@ -114,7 +114,7 @@ def test_numbers_are_extracted_from_the_final_output(text, numbers):
     (False, None, None, "failed"),
     (False, None, "boom", "error"),
     (False, "perception gap", None, "known_gap"),
-    (False, "perception gap", "boom", "known_gap"),
+    (False, "perception gap", "boom", "error"),
     (True, "perception gap", None, "unexpected_pass"),
 ])
 def test_a_scenario_result_follows_its_checks_and_known_gap(passed, gap, error, result):

@@ -1,11 +1,15 @@
 """Every request of the perception table, end to end through the embedded state machine.
 
 For each: how the run ends (status and stop reason), what the user reads in the final output,
-which conditional steps were skipped, and the side effects the mock API recorded. A run that
-stops at planning reaches no tool at all.
+which conditional steps were skipped, the side effects the mock API recorded, the guards the
+request's constraints set, the files written, and the final check of the success criteria (all
+met when the run succeeded). A run that stops at planning reaches no tool at all.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +24,7 @@ def test_at_least_sixty_requests_run_end_to_end():
 
 
 @pytest.mark.parametrize("case", END_TO_END, ids=[case.id for case in END_TO_END])
-def test_request_runs_end_to_end(maoo, case):
+def test_request_runs_end_to_end(maoo, isolated_runtime, case):
     doc = maoo.run(case.request)
 
     assert (doc["status"], doc["stop_reason"]) == (case.status, case.stop_reason), doc["stop_detail"]
@@ -33,24 +37,23 @@ def test_request_runs_end_to_end(maoo, case):
     else:
         assert [step["tool"] for step in doc["steps"]] == [tool for i, tool in enumerate(case.tools)
                                                               if f"s{i + 1}" not in case.skipped]
+    for guard, value in case.guards:
+        assert doc["guards"][guard] == value
+    if case.file:
+        path, text = case.file
+        assert text in (isolated_runtime / "files" / path).read_text()
+    if case.status == "succeeded":
+        assert _criteria_event(doc) == {"unmet": []}
 
 
-def test_constraints_from_the_request_become_the_run_guards(maoo):
-    limited = maoo.run("Fetch the payments metrics in at most 2 steps")
-    timed = maoo.run("Check the error rate of payments within 30 seconds")
-    budgeted = maoo.run("Get the status of payments with a budget of 4")
-
-    assert limited["guards"]["max_steps"] == 2
-    assert timed["guards"]["deadline_seconds"] == 30
-    assert budgeted["guards"]["budget"] == 4
-    assert all(doc["status"] == "succeeded" for doc in (limited, timed, budgeted))
+def _criteria_event(doc: dict) -> dict:
+    (event,) = [e["data"] for e in json.loads(Path(doc["trace_file"]).read_text())["events"] if e["kind"] == "criteria"]
+    return event
 
 
-def test_files_are_written_where_asked_in_the_format_asked(maoo, isolated_runtime):
-    import json
+def test_the_final_check_names_the_criteria_a_stopped_run_did_not_meet(maoo):
+    doc = maoo.run("Fetch mock data, calculate 2 + 2, and summarize the result",
+                   faults=[{"path": "/data", "fault": "http_503", "count": 1}], max_steps=3)
 
-    doc = maoo.run("Fetch mock data and save it to data.json")
-
-    assert doc["status"] == "succeeded"
-    saved = json.loads((isolated_runtime / "files" / "data.json").read_text())
-    assert [item["name"] for item in saved["body"]["items"]] == ["alpha", "beta", "gamma", "delta"]
+    assert doc["stop_reason"] == "max_steps" and [s["step_id"] for s in doc["steps"]] == ["s1", "s1", "s2"]
+    assert _criteria_event(doc) == {"unmet": ["a summary of the results: s3 has no result"]}

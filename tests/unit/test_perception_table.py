@@ -36,6 +36,8 @@ class Case:
     says: tuple[str, ...] = ()  # text the user reads: in the final output (which holds the stop detail when stopped)
     skipped: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()  # side effects the mock API records, in order
+    guards: tuple[tuple[str, float], ...] = ()  # guard values the request's constraints must set
+    file: tuple[str, str] | None = None  # (path under the sandbox, text it must hold)
     e2e: bool = True  # False: fully checked here (arithmetic is evaluated by calc's own evaluator), not run again
 
 
@@ -44,8 +46,9 @@ def here_only(case: Case) -> Case:
     return replace(case, e2e=False)
 
 
-def ok(id, request, task_type, intent, tools, *says, skipped=(), effects=()):
-    return Case(id, request, task_type, intent, tuple(tools), says=says, skipped=tuple(skipped), effects=tuple(effects))
+def ok(id, request, task_type, intent, tools, *says, skipped=(), effects=(), guards=(), file=None):
+    return Case(id, request, task_type, intent, tuple(tools), says=says, skipped=tuple(skipped), effects=tuple(effects),
+                guards=tuple(guards), file=file)
 
 
 def stop(id, request, task_type, intent, tools, reason, *says):
@@ -106,11 +109,12 @@ CASES = [
     ok("demo-refinement", "Fetch the payments service metrics, compute its error rate, and summarize the result",
        "multi_step", "fetch+compute+summarize", [GET, CALC, SUM], "= 2"),
     ok("save-incidents", "List open incidents for checkout and save them to incidents.md", "multi_step", "fetch+save",
-       [GET, FILE], "incidents.md"),
+       [GET, FILE], "incidents.md", file=("incidents.md", "Intermittent 502s from the cart backend")),
     ok("save-summary", "Fetch mock data and save a summary to report.md", "multi_step", "fetch+summarize+save",
-       [GET, SUM, FILE], "4 items"),
-    ok("save-result", "Calculate 17 times 23 and save the result to result.txt", "multi_step", "compute+save", [CALC, FILE], "result.txt"),
-    ok("export-csv", "Export the open incidents as CSV called open-incidents", "multi_step", "fetch+save", [GET, FILE], "open-incidents.csv"),
+       [GET, SUM, FILE], "4 items", file=("report.md", "# MAOO: Fetch mock data")),
+    ok("save-result", "Calculate 17 times 23 and save the result to result.txt", "multi_step", "compute+save", [CALC, FILE], "result.txt", file=("result.txt", '"value": 391')),
+    ok("export-csv", "Export the open incidents as CSV called open-incidents", "multi_step", "fetch+save", [GET, FILE], "open-incidents.csv",
+       file=("open-incidents.csv", "INC-1003")),
     ok("summarize-object", "Summarize the open incidents for checkout", "multi_step", "fetch+summarize", [GET, SUM], "Checkout latency"),
     ok("summarize-services", "List all services and summarize them", "multi_step", "query+summarize", [DB, SUM], "payments"),
     here_only(ok("two-sentences", "Fetch mock data. Then summarize it.", "multi_step", "fetch+summarize", [GET, SUM], "4 items")),
@@ -149,8 +153,11 @@ CASES = [
        "open a high severity incident and notify oncall, then summarize everything", "conditional",
        "fetch+compute+create+notify+summarize", [GET, CALC, POST, POST, SUM], "0.75", effects=[INCIDENT, NOTIFICATION]),
     # ---- constraints the request sets
-    ok("step-limit-fits", "Fetch the payments metrics in at most 2 steps", "single", "fetch", [GET], "requests: 12000"),
-    ok("deadline", "Check the error rate of payments within 30 seconds", "multi_step", "fetch+compute", [GET, CALC], "= 2"),
+    ok("step-limit-fits", "Fetch the payments metrics in at most 2 steps", "single", "fetch", [GET], "requests: 12000",
+       guards=[("max_steps", 2)]),
+    ok("deadline", "Check the error rate of payments within 30 seconds", "multi_step", "fetch+compute", [GET, CALC], "= 2",
+       guards=[("deadline_seconds", 30)]),
+    ok("budget-fits", "Get the status of payments with a budget of 4", "single", "fetch", [GET], "healthy", guards=[("budget", 4)]),
     stop("step-limit", "Fetch mock data, calculate 2 + 2, and summarize the result in at most 2 steps", "multi_step",
          "fetch+compute+summarize", [GET, CALC, SUM], "invalid_plan", "3 steps exceed max_steps 2"),
     stop("budget", "Compare the error rates of payments and search with a budget of 2", "multi_step", "fetch+compute",
