@@ -18,20 +18,28 @@ from chalicelib.planning.layer import plan_state
 
 app = Chalice(app_name="maoo", configure_logs=False)  # Powertools Logger owns logging
 
+
+def _function(name: str, handler):
+    """Declare a Lambda function. Chalice's handler string is ``app.<__name__>``, so the handler
+    is named after the module attribute it is assigned to (the same as the function's name)."""
+    handler.__name__ = name
+    return app.lambda_function(name=name)(handler)
+
+
 # ---- layers: perception, planning, execution
-perceive = app.lambda_function(name="perceive")(layer_handler("Perceive", perceive_state))
-plan = app.lambda_function(name="plan")(layer_handler("Plan", plan_state))
-next_step = app.lambda_function(name="next_step")(layer_handler("NextStep", _next_step))
-observe = app.lambda_function(name="observe")(layer_handler("Observe", _observe))
-finalize = app.lambda_function(name="finalize")(layer_handler("Finalize", _finalize))
+perceive = _function("perceive", layer_handler("Perceive", perceive_state))
+plan = _function("plan", layer_handler("Plan", plan_state))
+next_step = _function("next_step", layer_handler("NextStep", _next_step))
+observe = _function("observe", layer_handler("Observe", _observe))
+finalize = _function("finalize", layer_handler("Finalize", _finalize))
 
 # ---- tools: one function each; the state machine's router is the allowlist
-tool_http_get = app.lambda_function(name="tool_http_get")(tool_handler("http_get"))
-tool_http_post = app.lambda_function(name="tool_http_post")(tool_handler("http_post"))
-tool_db_query = app.lambda_function(name="tool_db_query")(tool_handler("db_query"))
-tool_file_write = app.lambda_function(name="tool_file_write")(tool_handler("file_write"))
-tool_calc = app.lambda_function(name="tool_calc")(tool_handler("calc"))
-tool_summarize = app.lambda_function(name="tool_summarize")(tool_handler("summarize"))
+tool_http_get = _function("tool_http_get", tool_handler("http_get"))
+tool_http_post = _function("tool_http_post", tool_handler("http_post"))
+tool_db_query = _function("tool_db_query", tool_handler("db_query"))
+tool_file_write = _function("tool_file_write", tool_handler("file_write"))
+tool_calc = _function("tool_calc", tool_handler("calc"))
+tool_summarize = _function("tool_summarize", tool_handler("summarize"))
 
 # ---- HTTP API (chalice local, API Gateway): routes are one line each into chalicelib.api
 runs_service = api.RunService(lambda: app.handler_map)

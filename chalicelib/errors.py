@@ -42,6 +42,10 @@ class WorkflowError(MaooError):
     """The state machine could not be started, or ended in a way MAOO does not recognise."""
 
 
+class StateMachineNotFoundError(WorkflowError):
+    """The engine has no MAOO state machine: it has not been deployed there."""
+
+
 class PlatformError(Exception):
     """Raised out of a handler for the state machine's own Retry/Catch to handle."""
 

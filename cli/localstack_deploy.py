@@ -35,6 +35,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
 from cli.deploy import DEFAULT_WHEELHOUSE, PROJECT_DIR, logical_id, wheelhouse_is_current
@@ -51,6 +52,7 @@ _PROJECT_FILES = ("app.py", "requirements.txt", "chalicelib", ".chalice/config.j
 _NEEDED_SERVICES = ("iam", "lambda", "stepfunctions")
 _ABSENT = ("disabled", "error")
 SETTLE_SECONDS = 120.0
+START_HOST = "`scripts/localstack_runtime.sh start --services stepfunctions,iam,sts,lambda`"
 
 
 class DeployError(RuntimeError):
@@ -97,6 +99,7 @@ class Deployment:
     actions: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, name, what happened)
     warnings: list[str] = field(default_factory=list)
     state_machine_arn: str | None = None
+    mock_api_url: str | None = None
     seconds: float = 0.0
 
     def did(self, kind: str, name: str, what: str) -> None:
@@ -119,12 +122,10 @@ def probe(endpoint: str, timeout: float = 5.0) -> dict[str, str] | None:
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise EndpointUnreachableError(
-            f"nothing answers at {endpoint} ({reason}). Start LocalStack first: `make localstack-up` "
-            "(the host runtime; add `--services stepfunctions,iam,sts,lambda` via "
-            "scripts/localstack_runtime.sh start) or `docker compose -f localstack-compose.yml up -d localstack`, "
-            "or pass --endpoint"
+            f"nothing answers at {endpoint} ({reason}). Start LocalStack first: {START_HOST} (the host runtime) "
+            "or `docker compose -f localstack-compose.yml up -d localstack`, or pass --endpoint"
         ) from None
-    except ValueError:
+    except (ValueError, AttributeError):  # an answer, but not LocalStack's health document
         return None
 
 
@@ -161,6 +162,8 @@ def _copy_project(project: Path, dest: Path) -> None:
 def _wheel_env(wheelhouse: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))  # chalice refuses to package without one
+    if wheelhouse is None and os.environ.get("MAOO_WHEELHOUSE"):
+        wheelhouse = Path(os.environ["MAOO_WHEELHOUSE"])
     if wheelhouse is None and wheelhouse_is_current(DEFAULT_WHEELHOUSE):
         wheelhouse = DEFAULT_WHEELHOUSE
     if wheelhouse is not None:
@@ -303,7 +306,7 @@ def _put_function(lam: Any, function_name: str, spec: FunctionSpec, role_arn: st
         try:
             lam.delete_function(FunctionName=function_name)
         except ClientError as exc:
-            return f"left as it is: Failed, and this LocalStack can neither update nor delete it ({exc.response['Error']['Code']})"
+            return f"left as it is (Failed; this LocalStack can neither update nor delete it: {exc.response['Error']['Code']})"
         lam.create_function(FunctionName=function_name, Code={"ZipFile": code}, **settings)
         return "recreated (was Failed)"
     if current is None:
@@ -350,14 +353,17 @@ def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out
 
     began = time.monotonic()
     endpoint = endpoint.rstrip("/")
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EndpointError(f"--endpoint {endpoint!r} is not an http(s) URL; e.g. {DEFAULT_ENDPOINT}")
     known = stages(project_dir)
     if stage not in known:
         raise UnknownStageError(f"--stage {stage!r} is not in .chalice/config.json; use one of: {', '.join(known)}")
     services = probe(endpoint)
     missing = [s for s in _NEEDED_SERVICES if _has(services, s) is False]
     if missing:
-        raise EndpointError(f"LocalStack at {endpoint} does not run {', '.join(missing)}; start it with them, e.g. "
-                          "scripts/localstack_runtime.sh start --services stepfunctions,iam,sts,lambda")
+        raise EndpointError(f"LocalStack at {endpoint} does not run {', '.join(missing)}; start it with them, "
+                            f"e.g. {START_HOST}")
     deployment = Deployment(endpoint, stage)
 
     echo(f"packaging stage {stage!r} with chalice ...")
@@ -371,6 +377,7 @@ def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out
     region = env_any.get("MAOO_REGION") or os.environ.get("MAOO_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
     prefix = env_any.get("MAOO_FUNCTION_PREFIX") or f"maoo-{stage}-"
     machine_name = env_any.get("MAOO_STATE_MACHINE_NAME") or "maoo"
+    deployment.mock_api_url = env_any.get("MAOO_MOCK_API_URL")
     role_arns = {f.role_arn for f in packaged.functions.values() if f.role_arn}
     lambda_role = (sorted(role_arns)[0].rsplit("/", 1)[-1] if role_arns else f"maoo-{stage}")
     function_arns = {name: f"arn:aws:lambda:{region}:{ACCOUNT}:function:{prefix}{name}" for name in packaged.functions}
@@ -412,9 +419,9 @@ def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out
         if failed:
             reason = next(iter(failed.values()))
             deployment.warnings.append(
-                f"{len(failed)} of {len(settled)} functions are Failed on this LocalStack ({reason}): it cannot run "
-                "Python Lambdas here (the host runtime has no Docker). Executions reach the state machine, but its "
-                "Lambda tasks fail; use the Docker compose LocalStack to run them")
+                f"{len(failed)} of {len(settled)} functions are Failed on this LocalStack ({reason}). LocalStack's "
+                "host runtime cannot run Python Lambdas (they need Docker): executions reach the state machine, but "
+                "its Lambda tasks fail; the Docker compose LocalStack runs them")
 
         definition = substitute(load_definition(), {p: function_arns[function_name_for(p)] for p in placeholders()})
         deployment.state_machine_arn = _put_state_machine(clients["stepfunctions"], machine_name, definition,
@@ -440,5 +447,7 @@ def render(console: Any, deployment: Deployment) -> None:
     for warning in deployment.warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
     console.print(f"state machine: {deployment.state_machine_arn}")
+    if deployment.mock_api_url:
+        console.print(f"the functions reach the mock API at {deployment.mock_api_url} (the stage's MAOO_MOCK_API_URL)")
     console.print(f"run through it: MAOO_LOCALSTACK_URL={deployment.endpoint} python -m cli run --engine localstack "
                   "--request \"Fetch mock data, calculate 2 + 2, and summarize the result\"")

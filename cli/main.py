@@ -60,8 +60,10 @@ def _remote_failure(engine: str, exc: Exception) -> str:
     """What a user must do when a remote engine cannot run the request."""
     text = str(exc).rstrip(".")
     code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-    if "no state machine" in text or code == "StateMachineDoesNotExist":
-        return f"{text}; {_DEPLOY_HINTS[engine]}"
+    from chalicelib.errors import StateMachineNotFoundError
+
+    if isinstance(exc, StateMachineNotFoundError) or code == "StateMachineDoesNotExist":
+        return f"{text.split('; deploy it first')[0]}; {_DEPLOY_HINTS[engine]} (or set MAOO_STATE_MACHINE_ARN)"
     if code:
         return f"the {engine} engine refused {getattr(exc, 'operation_name', 'the call')}: {text}"
     if "cannot reach" in text or type(exc).__module__.startswith("botocore"):
@@ -239,14 +241,13 @@ def eval_(
 @app.command()
 def deploy(
     target: str = typer.Option(..., "--target", help='Where to deploy: localstack. (AWS: `make package`, then CloudFormation; README "Deploy".)'),
-    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="LocalStack's URL [default: MAOO_LOCALSTACK_URL, else http://127.0.0.1:4566]."),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="LocalStack's URL (default: MAOO_LOCALSTACK_URL, else http://127.0.0.1:4566)."),
     stage: str = typer.Option("localstack", "--stage", help="The chalice stage whose settings the functions get (.chalice/config.json)."),
     out: str = typer.Option("out/localstack", "--out", help="Folder for the chalice package (sam.json, deployment.zip)."),
 ) -> None:
     """Deploy the Lambda functions, IAM roles, DynamoDB tables and the state machine to LocalStack.
 
-    Re-running it updates code and definition. Exit code 2 when the endpoint cannot be reached or
-    lacks a service, 1 when a step fails.
+    Re-running it updates what exists. Exit code 2: the endpoint is unreachable or lacks a service.
     """
     from cli import localstack_deploy as target_localstack
 

@@ -9,7 +9,7 @@ at 2025-06-02T12:00:03Z") plus the structured data a planner acts on (``{"ok": f
 - ``SqliteLongTermMemory``, the embedded default: a table in the runtime SQLite file with an FTS5
   index over each fact's text and key; ``search`` ranks by bm25.
 - ``DynamoDBLongTermMemory``: one item per fact, partition key ``kind#key``, sort key the time, so
-  ``latest`` is one Query. ``search`` is a Scan scored in Python (the number of distinct query
+  ``latest`` is one Query. ``search`` and ``recent`` are a Scan, ``search`` scored in Python (the number of distinct query
   terms a fact contains, newest first on ties): DynamoDB has no full-text index, and memory stays
   small (a fact per endpoint, metric and run). Table name from ``MAOO_MEMORY_TABLE``.
 
@@ -78,6 +78,9 @@ class LongTermMemory(Protocol):
 
     def latest(self, kind: str, key: str) -> Fact | None:
         """The newest fact filed under ``kind`` and ``key``."""
+
+    def recent(self, kind: str, limit: int = 10) -> list[Fact]:
+        """The newest facts of ``kind``, newest first."""
 
 
 def terms(text: str) -> list[str]:
@@ -153,6 +156,12 @@ class SqliteLongTermMemory:
             row = conn.execute(f"SELECT {_COLUMNS} FROM memory_facts f WHERE f.kind = ? AND f.key = ?"
                                " ORDER BY f.created_at DESC, f.id DESC LIMIT 1", (kind, key)).fetchone()
         return _fact(row) if row else None
+
+    def recent(self, kind: str, limit: int = 10) -> list[Fact]:
+        with self._connect() as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM memory_facts f WHERE f.kind = ?"
+                                " ORDER BY f.created_at DESC, f.id DESC LIMIT ?", (kind, limit)).fetchall()
+        return [_fact(row) for row in rows]
 
 
 # ---------------------------------------------------------------- DynamoDB
@@ -238,6 +247,10 @@ class DynamoDBLongTermMemory:
         items = page.get("Items", [])
         return self._fact(items[0]) if items else None
 
+    def recent(self, kind: str, limit: int = 10) -> list[Fact]:
+        items = sorted(self._scan(kind), key=lambda item: item["sk"]["S"], reverse=True)
+        return [self._fact(item) for item in items[:limit]]
+
 
 _memories: dict[str, LongTermMemory] = {}
 _memories_lock = threading.Lock()
@@ -307,7 +320,7 @@ def facts_for_run(state: RunState, now: float | None = None) -> list[Fact]:
     outcome = state.status + (f" ({state.stop_reason})" if state.stop_reason else "")
     facts.append(Fact(kind="run", key=state.run_id, run_id=state.run_id, created_at=now,
                       text=f"request {state.request[:300]!r} {outcome}; plan: {tools}",
-                      data={"status": state.status, "stop_reason": state.stop_reason,
+                      data={"request": state.request, "status": state.status, "stop_reason": state.stop_reason,
                             "intent": state.perception.intent if state.perception else None}))
     return facts
 

@@ -1,14 +1,44 @@
-"""The Perceive state: request -> perceived intent and structured state."""
+"""The Perceive state: request -> perceived intent and structured state.
+
+A request that only points back ("do the same as last time", "again") is resolved from long-term
+memory: the newest remembered run that was not itself such a pointer is perceived instead, and
+the trace says which. With nothing remembered the request is ambiguous, never guessed.
+"""
 
 from __future__ import annotations
 
-from chalicelib.contracts import RunState
+from chalicelib.contracts import PerceivedState, RunState
 from chalicelib.memory.events import record_event
-from chalicelib.perception.agent import perceive
+from chalicelib.memory.longterm import get_long_term_memory
+from chalicelib.perception.agent import perceive, refers_to_earlier_run
+
+
+def _earlier_request(run_id: str) -> tuple[str, str] | None:
+    """``(request, run id)`` of the newest remembered run this one can repeat."""
+    for fact in get_long_term_memory().recent("run", 20):
+        request = fact.data.get("request")
+        if fact.run_id != run_id and isinstance(request, str) and request.strip() and not refers_to_earlier_run(request):
+            return request, fact.run_id
+    return None
+
+
+def _resolve(state: RunState) -> PerceivedState:
+    try:
+        earlier = _earlier_request(state.run_id)
+        error = None
+    except Exception as exc:  # a memory that cannot be read leaves the request unresolved, not the run crashed
+        earlier, error = None, f"{type(exc).__name__}: {exc}"
+    record_event(state.run_id, "memory", "Perceive", refers_to_earlier_run=True,
+                 resolved_to=earlier[0] if earlier else None, from_run=earlier[1] if earlier else None,
+                 **({"error": error} if error else {}))
+    if earlier is None:
+        return PerceivedState(intent="ambiguous", task_type="ambiguous",
+                              missing=[f"which earlier request {state.request!r} refers to: no earlier run is remembered"])
+    return perceive(earlier[0])
 
 
 def perceive_state(state: RunState) -> RunState:
-    perception = perceive(state.request)
+    perception = _resolve(state) if refers_to_earlier_run(state.request) else perceive(state.request)
     record_event(state.run_id, "perception", "Perceive", intent=perception.intent, task_type=perception.task_type,
                  subtasks=[t.kind for t in perception.subtasks], entities=perception.entities,
                  constraints=perception.constraints.model_dump(exclude_defaults=True), missing=perception.missing,

@@ -103,6 +103,19 @@ FILLER = re.compile(
     r"i'd like to|go ahead and|just|quickly|(?:and\s+)?then)[\s,:]+)+", _I)
 FILLER_TAIL = re.compile(r"(?:[\s,]+(?:please|for me|thanks|thank you|as well|too|right now|now))+$", _I)
 
+URL = re.compile(r"(?P<url>\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+)", _I)
+URL_LEAD = re.compile(r"^(?:fetch|get|grab|retrieve|pull|load|read|download|open|call|request|query|hit|check|show)\b", _I)
+RAW_SQL = re.compile(
+    r"(?:\b(?:run|execute|exec)\s+(?:the\s+|this\s+|a\s+|an\s+)?(?:following\s+)?(?:sql|query|statement|sql query|sql statement)"
+    r"|\b(?:query|ask)\s+(?:the\s+)?(?:ops\s+)?(?:database|db)|\bsql)\s*:?\s*"
+    r"(?P<sql>(?:select\b.+\bfrom\b|select\s+[\d'(*]|insert|update|delete|drop|create|alter|pragma|attach|detach|replace|with|vacuum|reindex)\b.*)$",
+    _I | re.S)
+RAW_EXPRESSION = re.compile(r"^(?:calculate|compute|evaluate|eval|solve)\s*:?\s*(?P<expr>.*[()\[\]'\"_=;{}].*)$", _I)
+REPEAT = re.compile(
+    r"^(?:please\s+)?(?:(?:do|run|repeat|redo)\s+(?:the\s+same(?:\s+thing)?|that|it|this|the\s+last\s+(?:request|run|one|thing))"
+    r"(?:\s+(?:again|as\s+(?:last\s+time|before)|one\s+more\s+time))?|(?:same|again|same\s+again|repeat(?:\s+the)?\s+last"
+    r"(?:\s+(?:request|run))?))\s*[.!]*$", _I)
+
 UNSUPPORTED_ACTION = re.compile(
     r"^(?P<verb>restart|reboot|deploy|redeploy|roll back|rollback|scale(?: up| down| out)?|delete|drop|remove|kill|shut down|"
     r"stop|update|modify|change|close|resolve|acknowledge|ack|migrate|upgrade|downgrade|patch|purge|truncate|reset|disable|"

@@ -15,15 +15,12 @@ earlier results as ``{{sN.path}}``, and every such step depends on the steps it 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Condition, PerceivedState, Plan, Step, SubTask
 from chalicelib.tools.registry import TOOLS
-
-WRITE_KINDS = frozenset({"save", "create", "notify"})
 
 
 class NoRouteError(Exception):
@@ -71,6 +68,10 @@ def _read_routes(task: SubTask) -> list[Route]:
     """The routes for a read, best first (before the alternative suffixes are assigned)."""
     p = task.params
     resource, service = p.get("resource"), p.get("service")
+    if resource == "url":  # a URL the user gave: one route, and the policy decides whether it may be reached
+        return [Route("", "http_get", {"url": p["url"]}, "body.", endpoint=endpoint_of("http_get", {"url": p["url"]}))]
+    if resource == "sql":  # SQL the user gave: run as written, read-only; the database refuses anything else
+        return [_db(p["sql"], [], "rows")]
     if p.get("aggregate") == "count":
         table = resource if resource in ("incidents", "deployments", "services") else "incidents"
         where, values = _where({"service": service if table != "services" else None, "status": p.get("status")})
@@ -291,9 +292,15 @@ def revise_plan(plan: Plan, perception: PerceivedState, flagged: dict[str, str],
 
 
 def endpoint_of(tool: str, args: dict) -> str | None:
-    """``METHOD /path`` of an HTTP call, the key long-term memory keeps endpoint facts under."""
+    """``METHOD /path`` of an HTTP call, the key long-term memory keeps endpoint facts under.
+
+    Calls to the ops API are keyed by path alone (the API's address changes between sessions);
+    any other origin stays in the key, so a failing stranger never speaks for the ops API.
+    """
     url = args.get("url") if isinstance(args, dict) else None
     if tool not in ("http_get", "http_post") or not isinstance(url, str):
         return None
-    path = re.sub(r"^[a-z]+://[^/]+", "", url).split("?")[0] or "/"
-    return f"{'GET' if tool == 'http_get' else 'POST'} {path}"
+    method = "GET" if tool == "http_get" else "POST"
+    if url.startswith(_base_url() + "/"):
+        return f"{method} {url[len(_base_url()):].split('?')[0]}"
+    return f"{method} {url.split('?')[0]}"

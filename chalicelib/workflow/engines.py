@@ -6,7 +6,7 @@ import os
 from typing import Any, Callable
 
 from chalicelib.config import Settings
-from chalicelib.errors import WorkflowError
+from chalicelib.errors import StateMachineNotFoundError, WorkflowError
 from chalicelib.workflow.runner import WorkflowRunner
 
 
@@ -25,7 +25,7 @@ def _remote_runner(settings: Settings, endpoint_url: str | None) -> WorkflowRunn
             raise WorkflowError(f"cannot reach Step Functions at {endpoint_url or 'AWS'}: {exc}") from None
         arn = next((m["stateMachineArn"] for m in machines if m["name"] == settings.state_machine_name), None)
     if not arn:
-        raise WorkflowError(
+        raise StateMachineNotFoundError(
             f"no state machine named {settings.state_machine_name!r} on the {settings.engine} engine; "
             "deploy it first or set MAOO_STATE_MACHINE_ARN"
         )

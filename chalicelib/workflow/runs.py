@@ -88,10 +88,15 @@ def _final_state(start: RunState, execution: Execution) -> RunState:
         if (salvaged := _salvage(reached)) is not None:
             state = salvaged
             break
+    detail = f"{execution.error or execution.status}: {execution.cause or 'no cause given'}"
+    first = next((e for e in execution.history if e.get("taskFailedEventDetails") or e.get("lambdaFunctionFailedEventDetails")), None)
+    if first:
+        failed = first.get("taskFailedEventDetails") or first.get("lambdaFunctionFailedEventDetails")
+        detail += f" (first task failure: {failed.get('error', '?')}: {str(failed.get('cause', ''))[:300]})"
     return state.model_copy(update={
         "status": "failed",
         "stop_reason": f"execution_{execution.status.lower()}",
-        "stop_detail": f"{execution.error or execution.status}: {execution.cause or 'no cause given'}"[:1000],
+        "stop_detail": detail[:1000],
     })
 
 
@@ -126,7 +131,13 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str) -> str:
     store.put_run(redact({"run_id": start.run_id, "request": start.request, "status": "running", "engine": engine,
                           "created_at": start.started_at, "start_state": start.model_dump(mode="json")}))
     record_event(start.run_id, "start", "Runner", engine=engine, guards=start.guards.model_dump())
-    arn = runner.start(start.run_id, start.model_dump(mode="json"))
+    try:
+        arn = runner.start(start.run_id, start.model_dump(mode="json"))
+    except Exception as exc:  # the engine refused: the run ends here, not "running" forever
+        record_event(start.run_id, "execution_failed", "Runner", status="NOT_STARTED", error=type(exc).__name__, cause=str(exc))
+        store.put_run(redact({**run_document(start.model_copy(update={
+            "status": "failed", "stop_reason": "execution_not_started", "stop_detail": str(exc)[:1000]}), engine, None, None)}))
+        raise
     store.put_run({**store.get_run(start.run_id), "execution_arn": arn})
     return arn
 

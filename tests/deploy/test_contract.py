@@ -156,3 +156,14 @@ def test_merge_template_gives_every_declared_function_a_role():
         assert "Fn::GetAtt" in merge[_logical_id(function)]["Properties"]["Role"], function
     assert merge[STATE_MACHINE_ID]["Type"] == "AWS::StepFunctions::StateMachine"
     assert "Definition" not in merge[STATE_MACHINE_ID]["Properties"], "the definition comes from the ASL file"
+
+
+def test_every_function_handler_string_names_an_attribute_of_app():
+    """Lambda loads ``app.<handler>``: a handler string that names nothing fails every cold start."""
+    import app as app_module
+
+    functions = app_module.app.pure_lambda_functions
+    assert len(functions) == 11
+    for function in functions:
+        module, _, attribute = function.handler_string.partition(".")
+        assert module == "app" and attribute == function.name and hasattr(app_module, attribute), function.handler_string

@@ -48,3 +48,21 @@ def test_the_first_run_with_an_empty_memory_plans_the_usual_route_and_says_so(ma
     assert [s["tool"] for s in doc["steps"]] == ["http_get", "calc"]
     (memory,) = _events(doc, "memory")
     assert memory["retrieved"] == [] and memory["avoid"] == []
+
+
+def test_do_the_same_as_last_time_repeats_the_remembered_request(maoo):
+    first = maoo.run("What is the error rate of the search service over the last hour?")
+
+    again = maoo.run("Do the same as last time")
+
+    assert again["status"] == "succeeded" and "= 6.5" in again["final_output"]
+    assert [s["tool"] for s in again["steps"]] == ["http_get", "calc"]
+    (memory,) = [e for e in _events(again, "memory") if e.get("refers_to_earlier_run")]
+    assert memory["from_run"] == first["run_id"] and memory["resolved_to"] == first["request"]
+
+
+def test_do_the_same_with_nothing_remembered_asks_which_request(maoo):
+    doc = maoo.run("Do the same as last time")
+
+    assert (doc["status"], doc["stop_reason"]) == ("stopped", "ambiguous_request")
+    assert "no earlier run is remembered" in doc["final_output"] and doc["steps"] == []

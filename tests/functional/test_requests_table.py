@@ -32,7 +32,9 @@ def test_request_runs_end_to_end(maoo, isolated_runtime, case):
         assert text in doc["final_output"], doc["final_output"]
     assert doc["skipped"] == list(case.skipped)
     assert [effect["kind"] for effect in maoo.side_effects()] == list(case.effects)
-    if case.stop_reason in PLAN_STAGE_STOPS:
+    if case.ran is not None:
+        assert [step["tool"] for step in doc["steps"]] == list(case.ran)
+    elif case.stop_reason in PLAN_STAGE_STOPS:
         assert doc["steps"] == [] and maoo.requests_seen() == []
     else:
         assert [step["tool"] for step in doc["steps"]] == [tool for i, tool in enumerate(case.tools)

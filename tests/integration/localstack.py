@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_VERSION = "2026.3.0"
 LOCK_FILE = ROOT / "localstack" / f"requirements-runtime-{LOCALSTACK_VERSION}.txt"
 DEFAULT_PORT = 4566
-DEFAULT_SERVICES = "stepfunctions,iam,sts"
+DEFAULT_SERVICES = "stepfunctions,iam,sts,lambda"
 READY_TIMEOUT_SECONDS = 90.0
 INSTALL_TIMEOUT_SECONDS = 900.0
 

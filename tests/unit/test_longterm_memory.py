@@ -69,6 +69,15 @@ def test_latest_of_a_key_never_filed_is_none(memory):
     assert memory.latest("metric", "GET /data") is None  # same key, other kind
 
 
+def test_recent_lists_the_newest_facts_of_a_kind_first(memory):
+    memory.remember([Fact(kind="run", key=f"run-{n}", text=f"request number {n}", created_at=float(n)) for n in (3, 1, 2)])
+    memory.remember(RATES)
+
+    assert [f.key for f in memory.recent("run")] == ["run-3", "run-2", "run-1"]
+    assert [f.key for f in memory.recent("run", limit=2)] == ["run-3", "run-2"]
+    assert memory.recent("nothing") == []
+
+
 def test_search_puts_the_most_relevant_fact_first_and_leaves_out_unrelated_ones(memory):
     memory.remember(RATES)
 
@@ -140,6 +149,7 @@ def test_a_finished_run_files_endpoint_health_error_rates_and_its_outcome():
     assert memory.latest("metric", "error_rate payments 1h").data["value"] == 2
     outcome = memory.latest("run", "run-42")
     assert "succeeded" in outcome.text and "db_query -> calc" in outcome.text
+    assert outcome.data["request"] == "What is the error rate of payments over the last hour?"
 
 
 def test_a_memory_that_cannot_be_written_does_not_fail_the_run(monkeypatch):

@@ -38,6 +38,7 @@ class Case:
     effects: tuple[str, ...] = ()  # side effects the mock API records, in order
     guards: tuple[tuple[str, float], ...] = ()  # guard values the request's constraints must set
     file: tuple[str, str] | None = None  # (path under the sandbox, text it must hold)
+    ran: tuple[str, ...] | None = None  # tools called, when not simply the plan's (minus skipped steps)
     e2e: bool = True  # False: fully checked here (arithmetic is evaluated by calc's own evaluator), not run again
 
 
@@ -51,8 +52,9 @@ def ok(id, request, task_type, intent, tools, *says, skipped=(), effects=(), gua
                 guards=tuple(guards), file=file)
 
 
-def stop(id, request, task_type, intent, tools, reason, *says):
-    return Case(id, request, task_type, intent, tuple(tools), status="stopped", stop_reason=reason, says=says)
+def stop(id, request, task_type, intent, tools, reason, *says, ran=None):
+    return Case(id, request, task_type, intent, tuple(tools), status="stopped", stop_reason=reason, says=says,
+                ran=None if ran is None else tuple(ran))
 
 
 CASES = [
@@ -78,6 +80,8 @@ CASES = [
     ok("count-incidents", "How many open incidents does checkout have?", "single", "query", [DB], "count: 2"),
     here_only(ok("count-services", "How many services are degraded?", "single", "query", [DB], "count: 2")),
     ok("health-and-deploys", "Check the health of inventory and list its deployments", "multi_step", "fetch+query", [GET, DB], "supply-team", "4.0.2"),
+    ok("raw-sql", "Run the SQL: SELECT name FROM services WHERE status = 'degraded' ORDER BY name", "single", "query", [DB],
+       "checkout; search"),
     # ---- compute: symbols and words
     ok("symbols", "calculate 2 + 2", "single", "compute", [CALC], "2 + 2 = 4"),
     ok("words-plus", "What is two plus two?", "single", "compute", [CALC], "= 4"),
@@ -171,6 +175,12 @@ CASES = [
          [POST] * 5, "policy_denied", "tool.limit"),
     stop("traversal", "Fetch mock data and save it to ../../outside.md", "multi_step", "fetch+save", [GET, FILE], "policy_denied",
          "file.traversal"),
+    stop("url-not-allowed", "Fetch https://example.com/status", "single", "fetch", [GET], "policy_denied", "http.allowlist"),
+    stop("sql-delete", "Run the SQL: DELETE FROM incidents", "single", "query", [DB], "policy_denied", "sql.read_only", ran=[DB]),
+    stop("sql-two-statements", "Query the database: SELECT 1; DROP TABLE services", "single", "query", [DB], "policy_denied",
+         "sql.one_statement", ran=[DB]),
+    stop("calc-code", "calculate __import__('os').system('ls')", "single", "compute", [CALC], "policy_denied", "calc.ast_allowlist",
+         ran=[CALC]),
     # ---- out of domain
     stop("cake", "Bake me a chocolate cake", "unsupported", "unsupported", [], "unsupported_request", "Bake me a chocolate cake"),
     stop("weather", "What's the weather in Paris?", "unsupported", "unsupported", [], "unsupported_request", "weather"),
@@ -215,7 +225,7 @@ def test_request_is_perceived_and_planned_as_expected(planning_settings, case):
     assert len(perception.success_criteria) >= len(perception.subtasks)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.tools and set(c.tools) == {CALC}], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in CASES if c.status == "succeeded" and set(c.tools) == {CALC}], ids=lambda c: c.id)
 def test_arithmetic_gives_the_answer_the_user_reads(planning_settings, case):
     """Pure arithmetic, evaluated the way the calc tool does and summarized the way the final output is."""
     results: dict = {}
