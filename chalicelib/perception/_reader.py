@@ -447,12 +447,11 @@ class Reader:
 
     def _notify(self, text: str, m: re.Match, condition: Condition | None) -> bool:
         channel = _channel(m)
-        rest_match = lx.NOTIFY_REST.search(text[m.end():])
-        if rest_match and not lx.RESULT_PRONOUN.match(rest_match.group("rest").strip()):
-            reported = len(self.missing)
-            if not self._data(rest_match.group("rest"), _services(rest_match.group("rest")), _window(rest_match.group("rest")), condition) \
-                    and len(self.missing) == reported:
-                pass  # free text about the notification: it becomes part of the message
+        about = lx.NOTIFY_REST.search(text[m.end():])
+        rest = about.group("rest").strip() if about else ""
+        if rest and not lx.RESULT_PRONOUN.match(rest):
+            # data the message is about ("about the checkout error rate") is read first; free text stays in the message
+            self._data(rest, _services(rest), _window(rest), condition)
         named = _services(text)
         self._add(SubTask(kind="notify", text=text, params={"channel": channel, "service": named[0] if named else self.service},
                           success_criteria=[f"{channel} notified"]), condition)

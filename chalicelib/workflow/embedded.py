@@ -9,6 +9,8 @@ why moto's version is pinned.
 
 from __future__ import annotations
 
+import copy
+import importlib
 import io
 import json
 import threading
@@ -16,6 +18,8 @@ import traceback
 import uuid
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from chalicelib.config import Settings
@@ -39,6 +43,38 @@ class LambdaContext:
         return self.timeout_ms
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+# moto's interpreter modules that deep-copy the execution's JSON documents on every state
+_DEEPCOPYING_MODULES = (
+    "moto.stepfunctions.parser.asl.eval.states",
+    "moto.stepfunctions.parser.asl.eval.event.event_manager",
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
+)
+
+
+def _json_copy(value: Any, memo: Any = None) -> Any:
+    """``copy.deepcopy`` for JSON documents (dicts, lists, scalars), several times faster; anything
+    else falls back to ``copy.deepcopy``. The execution's documents are plain JSON."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_json_copy(item) for item in value]
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    return copy.deepcopy(value)
+
+
+def _cached_jsonpath(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """moto's interpreter parses every JSONPath on every use (a fresh yacc parser each time); the
+    same paths recur on every state, so parse each once. Parsed paths are not mutated by ``find``."""
+    return lru_cache(maxsize=512)(parse)
+
+
 class EmbeddedEngine:
     """One moto Step Functions backend per process, with our state machine created in it."""
 
@@ -47,7 +83,7 @@ class EmbeddedEngine:
         self.handlers = dict(handlers)
         self._by_function: dict[str, str] = {}
         self._mock = None
-        self._patch = None
+        self._patches: list[Any] = []
         self.state_machine_arn: str | None = None
         self._sfn = None
 
@@ -57,23 +93,36 @@ class EmbeddedEngine:
 
         from moto import mock_aws
         from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+        from moto.stepfunctions.parser.asl.utils import json_path
 
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         self._mock.start()
         engine = self
 
-        def invoke(backend, function_name, qualifier, body, headers, response_headers):
-            return engine._invoke(function_name, body, response_headers)
+        def backend_invoke(backend, function_name, qualifier, body, headers, response_headers):
+            return engine._backend_invoke(function_name, body, response_headers)
 
-        self._patch = mock.patch.object(LambdaSimpleBackend, "invoke", invoke)
-        self._patch.start()
+        def client_for(region: str, service: str, state_credentials: Any = None):
+            return _InProcessLambdaClient(engine) if service == "lambda" else original_client_for(region, service, state_credentials)
+
+        original_client_for = lambda_eval_utils.boto_client_for
+        self._patches = [
+            mock.patch.object(LambdaSimpleBackend, "invoke", backend_invoke),
+            mock.patch.object(lambda_eval_utils, "boto_client_for", client_for),
+            mock.patch.object(json_path, "parse", _cached_jsonpath(json_path.parse)),
+            *(mock.patch.object(importlib.import_module(name), "copy", SimpleNamespace(deepcopy=_json_copy))
+              for name in _DEEPCOPYING_MODULES),
+        ]
+        for patch in self._patches:
+            patch.start()
         self._deploy()
         return self
 
     def stop(self) -> None:
-        if self._patch is not None:
-            self._patch.stop()
-            self._patch = None
+        for patch in reversed(self._patches):
+            patch.stop()
+        self._patches = []
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -119,29 +168,67 @@ class EmbeddedEngine:
     def sfn(self):
         return self._sfn
 
-    # -- the seam: moto's Lambda invoke -> our handler
-    def _invoke(self, function_name: str, body: Any, response_headers: dict) -> bytes:
+    # -- the seams: a Lambda invoke -> our handler
+    def dispatch(self, function_name: str, payload: bytes | str | None) -> tuple[bytes, str | None]:
+        """Run the handler behind ``function_name`` (a name or an ARN) on ``payload``.
+
+        Returns ``(response payload, FunctionError or None)`` the way Lambda does: a handler that
+        raises is an ``Unhandled`` function error whose ``errorType`` is the exception's class name.
+        ``SimulatedServiceError`` escapes, for the caller to turn into Lambda's own service fault.
+        """
         short = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
         name = self._by_function.get(short)
         if name is None:
-            response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": f"no function {short}"}).encode()
-        event = json.loads(body) if body else {}
+            return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": f"no function {short}"}).encode(), "Unhandled"
+        event = json.loads(payload) if payload else {}
         context = LambdaContext(function_name=short, aws_request_id=str(uuid.uuid4()))
         try:
             result = self.handlers[name](event, context)
-        except SimulatedServiceError as exc:
-            from moto.awslambda.exceptions import LambdaClientError
-
-            raise LambdaClientError("ServiceException", str(exc)) from None
+        except SimulatedServiceError:
+            raise
         except Exception as exc:  # an unhandled error: what Lambda reports as FunctionError
-            response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({
                 "errorType": type(exc).__name__,
                 "errorMessage": str(exc),
                 "stackTrace": traceback.format_exception(exc)[-3:],
-            }).encode()
-        return json.dumps(result).encode()
+            }).encode(), "Unhandled"
+        return json.dumps(result).encode(), None
+
+    def _backend_invoke(self, function_name: str, body: Any, response_headers: dict) -> bytes:
+        """Seam 1, ``LambdaSimpleBackend.invoke``: serves any boto3 ``lambda.invoke`` made under the mock."""
+        try:
+            payload, error = self.dispatch(function_name, body)
+        except SimulatedServiceError as exc:
+            from moto.awslambda.exceptions import LambdaClientError
+
+            raise LambdaClientError("ServiceException", str(exc)) from None
+        if error:
+            response_headers["x-amz-function-error"] = error
+        return payload
+
+
+class _InProcessLambdaClient:
+    """Seam 2: the Lambda client moto's interpreter uses for ``lambda:invoke`` Tasks.
+
+    The same answer as seam 1 without serialising each call through botocore and moto's HTTP
+    layer, which cost several milliseconds per Task state.
+    """
+
+    def __init__(self, engine: EmbeddedEngine):
+        self.engine = engine
+
+    def invoke(self, FunctionName: str, Payload: bytes | str | None = None, **_: Any) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        try:
+            payload, error = self.engine.dispatch(FunctionName, Payload)
+        except SimulatedServiceError as exc:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "ServiceException", "Message": str(exc)},
+                               "ResponseMetadata": {"HTTPStatusCode": 500, "RequestId": str(uuid.uuid4())}}, "Invoke") from None
+        response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": io.BytesIO(payload)}
+        if error:
+            response["FunctionError"] = error
+        return response
 
 
 class SimulatedServiceError(Exception):

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.config import reload_settings
 from chalicelib.execution.refs import lookup, resolve
 from chalicelib.perception.agent import perceive
 from chalicelib.planning.critic import critique
-from chalicelib.planning.planner import make_plan
+from chalicelib.planning.planner import NoRouteError, make_plan
 from chalicelib.tools.calc import evaluate
 from chalicelib.tools.summarize import summarize
 
@@ -236,3 +238,24 @@ def test_arithmetic_gives_the_answer_the_user_reads(planning_settings, case):
     answer = summarize(list(results.values()))
     for text in case.says:
         assert text in answer
+
+
+WORDS = ["fetch", "the", "error rate", "of", "payments", "search", "if", "above", "5 %", ",", "and", "then", "open an incident",
+         "notify oncall", "save it to", "report.md", "summarize", "it", "two plus two", "otherwise", "in at most 3 steps",
+         "read only", "last hour", "compute", "15% of 80", "list", "incidents", "deployments", "database", ".", "restart"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=120), st.lists(st.sampled_from(WORDS), max_size=14).map(" ".join)))
+def test_any_text_is_perceived_without_crashing_and_what_is_actionable_can_be_planned(text):
+    perception = perceive(text)
+
+    if perception.task_type in ("unsupported", "ambiguous"):
+        assert perception.unsupported or perception.missing or not perception.subtasks
+        return
+    assert perception.subtasks
+    try:
+        plan = make_plan(perception)
+    except NoRouteError:
+        return  # e.g. "save it" with nothing before: the Plan state ends the run with no_route and says why
+    assert critique(plan, perception) == []
