@@ -24,6 +24,7 @@ class RunRequest(Model):
     request: str = Field(min_length=1, max_length=2000)
     guards: dict[str, float] = Field(default_factory=dict)
     wait: bool = Field(default=True, description="Wait for the run to end (embedded engine), else answer 202 at once")
+    use_memory: bool = Field(default=True, description="Let long-term memory inform the plan")
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -66,7 +67,7 @@ class RunService:
         try:
             body = parse_run_request(raw_body)
             settings = get_settings()
-            state = initial_state(body.request, settings, body.guards)
+            state = initial_state(body.request, settings, body.guards, use_memory=body.use_memory)
         except MaooError as exc:
             return error(400, "bad_request", str(exc))
         runner = self._get_runner()

@@ -193,6 +193,7 @@ class RunState(Model):
     request: str
     started_at: float
     guards: Guards = Field(default_factory=Guards)
+    use_memory: bool = True
     perception: PerceivedState | None = None
     plan: Plan | None = None
     plan_ok: bool = False

@@ -13,6 +13,8 @@ class Demo:
     explains: str
     faults: list[dict[str, Any]] = field(default_factory=list)
     guards: dict[str, Any] = field(default_factory=dict)
+    use_memory: bool = False
+    """Demos do not consult long-term memory, so that each shows the same thing every time."""
 
 
 DEMOS: dict[str, Demo] = {

@@ -19,7 +19,7 @@ def export(target: Path) -> list[Path]:
     with Session() as session:
         for name, demo in DEMOS.items():
             session.arm_faults(demo.faults)
-            doc = session.run(demo.request, demo.guards)
+            doc = session.run(demo.request, demo.guards, use_memory=demo.use_memory)
             destination = target / f"{name}.trace.json"
             shutil.copyfile(doc["trace_file"], destination)
             written.append(destination)

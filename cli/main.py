@@ -120,7 +120,7 @@ def demo(
     try:
         with _engine(engine), Session() as session:
             session.arm_faults(chosen.faults)
-            doc = session.run(chosen.request, chosen.guards)
+            doc = session.run(chosen.request, chosen.guards, use_memory=chosen.use_memory)
     except MaooError as exc:
         _fail_usage(str(exc))
     _finish(doc, as_json, chosen.explains)
@@ -134,13 +134,14 @@ def run(
     max_retries: Optional[int] = typer.Option(None, min=0, help="Retries allowed per step."),
     budget: Optional[float] = typer.Option(None, min=0, help="Cost units the run may spend."),
     engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+    memory: bool = typer.Option(True, "--memory/--no-memory", help="Let long-term memory of past runs inform the plan."),
 ) -> None:
     """Run a request of your own."""
     from cli.session import Session
 
     try:
         with _engine(engine), Session() as session:
-            doc = session.run(request, _guards(max_steps, max_retries, budget))
+            doc = session.run(request, _guards(max_steps, max_retries, budget), use_memory=memory)
     except MaooError as exc:
         _fail_usage(str(exc))
     _finish(doc, as_json)

@@ -51,8 +51,8 @@ class Session:
         if rules:
             requests.post(f"{self.mock_api_url}/_admin/faults", json={"rules": rules}, timeout=5).raise_for_status()
 
-    def run(self, request: str, guards: dict[str, Any] | None = None) -> dict[str, Any]:
-        start = initial_state(request, self.settings, guards)
+    def run(self, request: str, guards: dict[str, Any] | None = None, use_memory: bool = True) -> dict[str, Any]:
+        start = initial_state(request, self.settings, guards, use_memory=use_memory)
         if self._runner is None:
             self._runner = open_runner(self.settings, _handlers)
         return execute(self._runner, self.settings, start, self.settings.engine)

@@ -91,6 +91,10 @@ def _review(plan: Plan, perception: PerceivedState, guards: Guards, avoid: set[s
 def _plan_with_memory(state: RunState, perception: PerceivedState, revision: int) -> tuple[Plan, set[str], list[str]]:
     """The planner's plan, with memory's advice when it leaves every sub-task a route."""
     first = state.plan is None and state.replan is None
+    if not state.use_memory:
+        if first:
+            record_event(state.run_id, "memory", "Plan", retrieved=[], changes=["memory not consulted: this run asked for none"])
+        return make_plan(perception, set(state.avoid), revision), set(state.avoid), []
     advice = advise(perception)
     notes: list[str] = []
     avoid = set(state.avoid)

@@ -32,7 +32,8 @@ def new_run_id() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
 
 
-def initial_state(request: str, settings: Settings, guards: dict[str, Any] | None = None, run_id: str | None = None) -> RunState:
+def initial_state(request: str, settings: Settings, guards: dict[str, Any] | None = None, run_id: str | None = None,
+                  use_memory: bool = True) -> RunState:
     text = (request or "").strip()
     if not text:
         raise BadRequestError("the request is empty; describe an operations task, e.g. 'Fetch mock data, calculate 2 + 2, and summarize the result'")
@@ -44,7 +45,7 @@ def initial_state(request: str, settings: Settings, guards: dict[str, Any] | Non
     except ValidationError as exc:
         fields = ", ".join(f"{e['loc'][0]} ({e['msg']})" for e in exc.errors())
         raise BadRequestError(f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}") from None
-    return RunState(run_id=run_id or new_run_id(), request=text, started_at=time.time(), guards=run_guards)
+    return RunState(run_id=run_id or new_run_id(), request=text, started_at=time.time(), guards=run_guards, use_memory=use_memory)
 
 
 def _write_json_atomic(path: Path, value: Any) -> None:
