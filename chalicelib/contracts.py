@@ -31,7 +31,7 @@ Route = Literal["call", "finish"]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built on first use: cold starts stay short
 
 
 # ---------------------------------------------------------------- perception

@@ -3,20 +3,32 @@
 ``app.py`` declares the functions; these adapters keep each declaration to one line, and make
 every handler behave alike: the input is validated, the run id is the log correlation id, and a
 contract violation raises ``StateContractError`` for the state machine's Catch.
+
+Every function is packaged with the whole app, but each imports only what it runs, on its first
+invocation: the calc tool's cold start does not pay for perception's lexicon or pydantic's
+schemas of the planner. ``import app`` itself stays light.
 """
 
 from __future__ import annotations
 
+import importlib
+from functools import lru_cache
 from typing import Any, Callable
 
-from pydantic import ValidationError
-
-from chalicelib.contracts import RunState, ToolCall
 from chalicelib.errors import StateContractError
-from chalicelib.observability import get_logger, traced
+from chalicelib.observability import traced
+
+
+@lru_cache(maxsize=None)
+def _resolve(target: str) -> Callable[..., Any]:
+    """``"package.module:function"`` -> the function, imported once."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _parse(model, event: Any, where: str):
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(event)
     except ValidationError as exc:
@@ -24,30 +36,34 @@ def _parse(model, event: Any, where: str):
         raise StateContractError(f"{where}: input is not a {model.__name__}: {problems}") from None
 
 
-def layer_handler(state_name: str, step: Callable[[RunState], RunState]) -> Callable[[dict, Any], dict]:
-    """A Lambda handler for one layer state (Perceive, Plan, NextStep, Observe, Finalize)."""
+def layer_handler(state_name: str, target: str) -> Callable[[dict, Any], dict]:
+    """A Lambda handler for one layer state; ``target`` names its step function, ``module:function``."""
 
     @traced
     def handler(event: dict, context: Any) -> dict:
+        from chalicelib.contracts import RunState
+        from chalicelib.observability import get_logger
+
         state = _parse(RunState, event, state_name)
         get_logger().set_correlation_id(state.run_id)
-        return step(state).model_dump(mode="json")
+        return _resolve(target)(state).model_dump(mode="json")
 
-    handler.__name__ = f"{state_name}_handler"
     return handler
 
 
 def tool_handler(tool: str) -> Callable[[dict, Any], dict]:
     """A Lambda handler for one tool. Tool failures come back as data, never as exceptions."""
-    from chalicelib.tools.runner import run_tool
 
     @traced
     def handler(event: dict, context: Any) -> dict:
+        from chalicelib.contracts import ToolCall
+        from chalicelib.observability import get_logger
+        from chalicelib.tools.runner import run_tool
+
         call = _parse(ToolCall, event, f"tool {tool}")
         if call.tool != tool:
             raise StateContractError(f"the {tool} function was asked to run {call.tool!r}")
         get_logger().set_correlation_id(call.run_id)
         return run_tool(call, context).model_dump(mode="json")
 
-    handler.__name__ = f"tool_{tool}_handler"
     return handler

@@ -51,7 +51,7 @@ _STOPWORDS = frozenset(
 class Fact(BaseModel):
     """One thing MAOO learned, as stored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built on first use: cold starts stay short
 
     kind: str = Field(min_length=1, max_length=40)
     key: str = Field(min_length=1, max_length=300)

@@ -13,7 +13,7 @@ from chalicelib.contracts import SideEffect
 class ToolArgs(BaseModel):
     """Base of every tool's argument model: unknown arguments are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built on first use: cold starts stay short
 
 
 class ToolFailure(Exception):

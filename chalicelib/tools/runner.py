@@ -6,10 +6,6 @@ import json
 import time
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from pydantic import ValidationError
 
 from chalicelib.config import get_settings
@@ -32,7 +28,12 @@ def _run_once(spec: ToolSpec, args: Any, ctx: ToolContext, call: ToolCall, lambd
     saves nothing, so a retry runs again (and ``http_post`` resends the same ``Idempotency-Key``).
     The same key with other arguments is refused.
     """
+    # imported here: Powertools' idempotency package imports boto3 (~150 ms), which reads never need
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
 
     from chalicelib.memory.idempotency import get_persistence_layer
 
