@@ -43,3 +43,33 @@ def maoo(mock_api, monkeypatch):
     reload_settings()
     requests.post(f"{mock_api.url}/_admin/reset", timeout=5).raise_for_status()
     return Harness(Session(), mock_api.url)
+
+
+@pytest.fixture
+def engine(maoo):
+    """The process's embedded engine (started by a first run); tests swap its handlers with monkeypatch."""
+    from chalicelib.workflow.embedded import get_embedded_engine
+
+    maoo.run("calculate 1 + 1")
+    return get_embedded_engine(None, {})
+
+
+def lose_first_response(engine, monkeypatch, function: str) -> dict[str, int]:
+    """Make ``function`` run for real but lose its first response as a Lambda service fault.
+
+    Returns the live call counter. The state machine's native Retry re-invokes the function.
+    """
+    from chalicelib.workflow.embedded import SimulatedServiceError
+
+    real = engine.handlers[function]
+    calls = {"n": 0}
+
+    def handler(event, context):
+        result = real(event, context)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise SimulatedServiceError("the function ran but its response was lost")
+        return result
+
+    monkeypatch.setitem(engine.handlers, function, handler)
+    return calls

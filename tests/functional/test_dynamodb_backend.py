@@ -11,12 +11,12 @@ from chalicelib.config import reload_settings
 from chalicelib.memory.dynamodb_store import DynamoRunStore
 from chalicelib.memory.idempotency import ensure_dynamodb_table
 from chalicelib.memory.store import get_run_store
-from chalicelib.workflow.embedded import SimulatedServiceError, get_embedded_engine
+from tests.functional.conftest import lose_first_response
 
 
 @pytest.fixture
-def dynamodb_store(maoo, monkeypatch):
-    maoo.run("calculate 1 + 1")  # start the embedded engine: its moto backend serves DynamoDB too
+def dynamodb_store(engine, monkeypatch):
+    """Tables in the embedded engine's moto backend, which serves DynamoDB too."""
     suffix = uuid.uuid4().hex[:8]
     client = boto3.client("dynamodb", region_name="us-east-1")
     DynamoRunStore(f"runs-{suffix}", client).ensure_table()
@@ -38,20 +38,9 @@ def test_a_run_is_stored_and_traced_in_dynamodb(maoo, dynamodb_store):
     assert kinds[0] == "start" and kinds.count("tool_call") == 3 and kinds[-1] == "finalize"
 
 
-def test_platform_retry_of_a_write_is_answered_from_the_dynamodb_idempotency_table(maoo, dynamodb_store, monkeypatch):
+def test_platform_retry_of_a_write_is_answered_from_the_dynamodb_idempotency_table(maoo, engine, dynamodb_store, monkeypatch):
     client, suffix = dynamodb_store
-    engine = get_embedded_engine(None, {})
-    real = engine.handlers["tool_http_post"]
-    calls = {"n": 0}
-
-    def loses_first_response(event, context):
-        result = real(event, context)
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise SimulatedServiceError("response lost")
-        return result
-
-    monkeypatch.setitem(engine.handlers, "tool_http_post", loses_first_response)
+    calls = lose_first_response(engine, monkeypatch, "tool_http_post")
     doc = maoo.run("Open a sev2 incident for search")
 
     assert doc["status"] == "succeeded" and calls["n"] == 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.workflow.embedded import SimulatedServiceError, get_embedded_engine
+from tests.functional.conftest import lose_first_response
 
 INCIDENT = "Open a sev2 incident for search"
 
@@ -21,20 +21,8 @@ def test_write_applied_but_response_lost_is_retried_with_the_same_key_and_applie
     assert len(maoo.side_effects()) == 1
 
 
-def test_lambda_service_fault_after_the_write_is_retried_by_the_platform_without_a_second_call(maoo, monkeypatch):
-    maoo.run("calculate 1 + 1")  # the engine exists once a run has happened
-    engine = get_embedded_engine(None, {})
-    real = engine.handlers["tool_http_post"]
-    calls = {"n": 0}
-
-    def loses_first_response(event, context):
-        result = real(event, context)
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise SimulatedServiceError("the function ran but its response was lost")
-        return result
-
-    monkeypatch.setitem(engine.handlers, "tool_http_post", loses_first_response)
+def test_lambda_service_fault_after_the_write_is_retried_by_the_platform_without_a_second_call(maoo, engine, monkeypatch):
+    calls = lose_first_response(engine, monkeypatch, "tool_http_post")
     doc = maoo.run(INCIDENT)
 
     assert doc["status"] == "succeeded" and calls["n"] == 2

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from cli.demos import DEMOS
-from chalicelib.workflow.embedded import get_embedded_engine
 
 SEED = "Fetch mock data, calculate 2 + 2, and summarize the result"
 STEP_LOOP = ["NextStep", "Route"]
@@ -169,9 +168,7 @@ def test_large_tool_output_travels_by_reference(maoo, monkeypatch):
     assert doc["status"] == "succeeded" and "payments" in doc["final_output"]
 
 
-def test_a_crashing_tool_lambda_becomes_a_fatal_signal(maoo, monkeypatch):
-    maoo.run("calculate 1 + 1")  # make sure the engine exists
-    engine = get_embedded_engine(None, {})
+def test_a_crashing_tool_lambda_becomes_a_fatal_signal(maoo, engine, monkeypatch):
 
     def broken(event, context):
         raise RuntimeError("boom")
@@ -184,9 +181,7 @@ def test_a_crashing_tool_lambda_becomes_a_fatal_signal(maoo, monkeypatch):
     assert "CallCalc" in doc["states"]
 
 
-def test_a_crashing_layer_is_caught_and_the_run_still_finalizes(maoo, monkeypatch):
-    maoo.run("calculate 1 + 1")
-    engine = get_embedded_engine(None, {})
+def test_a_crashing_layer_is_caught_and_the_run_still_finalizes(maoo, engine, monkeypatch):
 
     def broken(event, context):
         raise RuntimeError("planner exploded")

@@ -6,16 +6,9 @@ import json
 from pathlib import Path
 
 from chalicelib.workflow.definition import load_definition
-from chalicelib.workflow.embedded import get_embedded_engine
 
 
-def _engine(maoo):
-    maoo.run("calculate 1 + 1")  # the embedded engine exists once a run has happened
-    return get_embedded_engine(None, {})
-
-
-def test_a_tool_that_is_not_a_state_cannot_be_called(maoo, monkeypatch):
-    engine = _engine(maoo)
+def test_a_tool_that_is_not_a_state_cannot_be_called(maoo, engine, monkeypatch):
     real = engine.handlers["next_step"]
 
     def smuggles_a_tool(event, context):
@@ -34,8 +27,7 @@ def test_a_tool_that_is_not_a_state_cannot_be_called(maoo, monkeypatch):
     assert trace["execution"]["status"] == "FAILED" and trace["events"][-1]["kind"] == "execution_failed"
 
 
-def test_an_unknown_decision_goes_to_a_fail_state_never_ignored(maoo, monkeypatch):
-    engine = _engine(maoo)
+def test_an_unknown_decision_goes_to_a_fail_state_never_ignored(maoo, engine, monkeypatch):
     real = engine.handlers["observe"]
 
     def invents_a_decision(event, context):
