@@ -81,6 +81,28 @@ class Settings:
     guards_overrides: dict[str, float] = field(default_factory=dict)
     tool_costs: dict[str, float] = field(default_factory=dict)
     idempotent_origins_override: tuple[str, ...] | None = None
+    # LLM mode (MAOO_NO_LLM_MODE=false): an OpenAI-compatible endpoint, checked when loaded
+    openai_base_url: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)  # never printed with the settings
+    openai_model: str | None = None
+    llm_timeout_seconds: float = 20.0
+    llm_max_retries: int = 2
+    llm_backoff_seconds: float = 0.5
+    llm_backoff_max_seconds: float = 4.0
+    llm_max_tokens: int = 2000
+
+    def llm_missing(self) -> list[str]:
+        """The endpoint variables LLM mode needs and does not have (empty when it can run)."""
+        return [name for key, name in _LLM_VARS.items() if not getattr(self, key)]
+
+    @property
+    def llm_requested(self) -> bool:
+        """``MAOO_NO_LLM_MODE=false``: the model is asked first, the rules remain the fallback.
+
+        With an endpoint variable missing the run stays rule-based and the trace says which one is
+        missing (an ``llm`` event with outcome ``fallback``): a run is never refused for it.
+        """
+        return not self.no_llm_mode
 
     @property
     def traces_dir(self) -> Path:
@@ -137,6 +159,7 @@ _GUARD_VARS = {
     "budget": "MAOO_BUDGET",
     "deadline_seconds": "MAOO_DEADLINE_SECONDS",
     "non_progress_limit": "MAOO_NON_PROGRESS_LIMIT",
+    "llm_token_budget": "MAOO_LLM_TOKEN_BUDGET",
 }
 
 
@@ -145,6 +168,31 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
         return tuple(origin_of(item.strip()) for item in raw.split(",") if item.strip())
     except ConfigError as exc:
         raise ConfigError(f"{name}: {exc}; give comma-separated http(s) origins like http://127.0.0.1:8765") from None
+
+
+_LLM_VARS = {"openai_base_url": "MAOO_OPENAI_BASE_URL", "openai_api_key": "MAOO_OPENAI_API_KEY",
+             "openai_model": "MAOO_OPENAI_MODEL"}
+
+
+def _llm_endpoint() -> dict[str, str | None]:
+    """The endpoint settings. Missing ones are not an error here: see ``Settings.llm_missing``."""
+    values = {key: (os.environ.get(name) or "").strip() or None for key, name in _LLM_VARS.items()}
+    base_url = values["openai_base_url"]
+    if base_url:
+        try:
+            origin_of(base_url)
+        except ConfigError:
+            raise ConfigError(f"MAOO_OPENAI_BASE_URL={base_url!r} is not an http(s) URL; give the API root, "
+                              "e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1") from None
+        values["openai_base_url"] = base_url.rstrip("/")
+    return values
+
+
+def _integer(name: str, default: int, minimum: int) -> int:
+    value = _number(name, default, minimum=minimum)
+    if not float(value).is_integer():
+        raise ConfigError(f"{name}={os.environ.get(name)!r} is not a whole number")
+    return int(value)
 
 
 def _load() -> Settings:
@@ -174,6 +222,12 @@ def _load() -> Settings:
             _origins("MAOO_IDEMPOTENT_ORIGINS", os.environ["MAOO_IDEMPOTENT_ORIGINS"])
             if "MAOO_IDEMPOTENT_ORIGINS" in os.environ else None
         ),
+        **_llm_endpoint(),
+        llm_timeout_seconds=_number("MAOO_LLM_TIMEOUT_SECONDS", 20.0, minimum=0.05),
+        llm_max_retries=_integer("MAOO_LLM_MAX_RETRIES", 2, minimum=0),
+        llm_backoff_seconds=_number("MAOO_LLM_BACKOFF_SECONDS", 0.5),
+        llm_backoff_max_seconds=_number("MAOO_LLM_BACKOFF_MAX_SECONDS", 4.0),
+        llm_max_tokens=_integer("MAOO_LLM_MAX_TOKENS", 2000, minimum=16),
     )
 
 

@@ -167,6 +167,7 @@ class Guards(Model):
     budget: float = 20.0
     deadline_seconds: float = 120.0
     non_progress_limit: int = 4
+    llm_token_budget: int = Field(default=50_000, ge=0)  # model tokens per run (LLM mode); past it the run stops
 
 
 class Counters(Model):
@@ -175,6 +176,7 @@ class Counters(Model):
     replans: int = 0
     patches: int = 0
     cost: float = 0.0
+    llm_tokens: int = 0
 
 
 class Replan(Model):

@@ -28,6 +28,7 @@ from mock_api.faults import (
     FaultInjectionMiddleware,
     FaultPlanIn,
 )
+from mock_api.llm import router as llm_router
 from mock_api.recorder import Recorder, SideEffectKind
 
 Window = Literal["5m", "1h", "24h"]
@@ -381,6 +382,7 @@ def create_app() -> FastAPI:
     app.state.mock = state
     app.include_router(ops)
     app.include_router(admin)
+    app.include_router(llm_router)  # scripted OpenAI-compatible /v1/chat/completions (+ /_admin/llm/*)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(FaultInjectionMiddleware, controller=state.faults, recorder=state.recorder)

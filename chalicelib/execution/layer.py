@@ -31,7 +31,7 @@ _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operato
 # stop reasons that mean "a guard or the policy ended the run"; any other ends it as failed
 STOPPED_REASONS = frozenset({
     "max_steps", "max_retries", "budget", "deadline", "non_progress", "policy_denied", "unsupported_request",
-    "ambiguous_request", "invalid_plan", "critic_rejected", "unsafe_retry", "no_route",
+    "ambiguous_request", "invalid_plan", "critic_rejected", "unsafe_retry", "no_route", "llm_token_budget",
 })
 
 

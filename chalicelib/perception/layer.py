@@ -3,10 +3,14 @@
 A request that only points back ("do the same as last time", "again") is resolved from long-term
 memory: the newest remembered run that was not itself such a pointer is perceived instead, and
 the trace says which. With nothing remembered the request is ambiguous, never guessed.
+
+In LLM mode (``MAOO_NO_LLM_MODE=false``) a direct request is also put to the model; its answer
+replaces the rule-based perception only when it validates and is usable (``chalicelib.llm``).
 """
 
 from __future__ import annotations
 
+from chalicelib.config import get_settings
 from chalicelib.contracts import PerceivedState, RunState
 from chalicelib.memory.events import record_event
 from chalicelib.memory.longterm import get_long_term_memory
@@ -38,7 +42,12 @@ def _resolve(state: RunState) -> PerceivedState:
 
 
 def perceive_state(state: RunState) -> RunState:
-    perception = _resolve(state) if refers_to_earlier_run(state.request) else perceive(state.request)
+    earlier = refers_to_earlier_run(state.request)
+    perception = _resolve(state) if earlier else perceive(state.request)
+    if get_settings().llm_requested and not earlier:
+        from chalicelib.llm.perceive import perceive_with_model
+
+        perception, state = perceive_with_model(state, perception)
     record_event(state.run_id, "perception", "Perceive", intent=perception.intent, task_type=perception.task_type,
                  subtasks=[t.kind for t in perception.subtasks], entities=perception.entities,
                  constraints=perception.constraints.model_dump(exclude_defaults=True), missing=perception.missing,

@@ -5,10 +5,15 @@ An unsupported or ambiguous request, a denied or invalid plan, a plan the critic
 and a replan with no route left all end the run here with a reason; none of them reaches a tool.
 The trace shows each decision: what memory retrieved and changed (``memory``), the critic's
 verdict on the first plan and on its revision (``critic``), and the plan that runs (``plan``).
+
+In LLM mode the model is one more source of the plan: the rule-based plan is made as always and
+kept as the fallback, and a usable model plan takes its place before the policy, the validator and
+the critic, which treat it exactly like a rule-based one (``chalicelib.llm.plan``).
 """
 
 from __future__ import annotations
 
+from chalicelib.config import get_settings
 from chalicelib.contracts import Guards, PerceivedState, Plan, RunState
 from chalicelib.memory.events import record_event
 from chalicelib.perception.lexicon import KNOWN_SERVICES
@@ -135,6 +140,8 @@ def _keep_done(plan: Plan, state: RunState) -> tuple[Plan, dict]:
 
 
 def plan_state(state: RunState) -> RunState:
+    if state.status != "running":  # stopped before planning (LLM mode: the token budget ran out in Perceive)
+        return state.model_copy(update={"plan_ok": False, "replan": None})
     perception = state.perception
     if perception is None or perception.task_type == "unsupported":
         what = f" MAOO cannot do: {'; '.join(repr(u) for u in perception.unsupported)}." if perception and perception.unsupported else ""
@@ -148,6 +155,12 @@ def plan_state(state: RunState) -> RunState:
     revision = state.plan.revision + 1 if state.plan else 0
     try:
         plan, avoid, notes = _plan_with_memory(state, perception, revision)
+        if get_settings().llm_requested:
+            from chalicelib.llm.plan import plan_with_model
+
+            plan, state = plan_with_model(state, perception, plan, avoid, revision)
+            if state.status != "running":
+                return state
         plan, critic_note = _review(plan, perception, guards, avoid, state.run_id)
     except NoRouteError as exc:
         return _ended(state, "no_route", str(exc))
