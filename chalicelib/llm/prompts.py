@@ -86,7 +86,7 @@ def _tool_catalogue() -> list[dict[str, Any]]:
              "args_schema": spec.args_model.model_json_schema()} for spec in TOOLS.values()]
 
 
-def _plan_example(base_url: str) -> str:
+def _plan_example() -> str:
     from chalicelib.perception.agent import perceive
     from chalicelib.planning.planner import make_plan
 
@@ -101,7 +101,7 @@ def plan_messages(perception: PerceivedState, avoid: set[str], revision: int, ba
     tools = _tool_catalogue()
     system = (f"{_PLAN_RULES.format(tools=', '.join(t['name'] for t in tools), base_url=base_url)}\n"
               f"Tools:\n{json.dumps(tools, separators=(',', ':'))}\n\n"
-              f"JSON schema (Plan):\n{_schema(Plan)}\n\nExample:\n{_plan_example(base_url)}\n")
+              f"JSON schema (Plan):\n{_schema(Plan)}\n\nExample:\n{_plan_example()}\n")
     user = json.dumps({"perception": perception.model_dump(mode="json", exclude_defaults=True),
                        "avoid": sorted(avoid), "revision": revision}, separators=(",", ":"))
     return system, user
