@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -58,8 +59,11 @@ def _key_words(key: str) -> list[str]:
 
 def is_secret_key(key: Any) -> bool:
     """True when a mapping key names a secret (``api_key``, ``Authorization``, ``clientSecret``...)."""
-    if not isinstance(key, str):
-        return False
+    return isinstance(key, str) and _is_secret_key_name(key)
+
+
+@lru_cache(maxsize=4096)  # keys repeat across every event of a trace
+def _is_secret_key_name(key: str) -> bool:
     words = _key_words(key)
     if any(word in _SECRET_WORDS or word.endswith(("token", "secret", "password")) for word in words):
         return True
@@ -68,11 +72,14 @@ def is_secret_key(key: Any) -> bool:
 
 def redact_text(text: str) -> str:
     """``text`` with every credential-shaped piece replaced."""
+    if len(text) < 8:  # shorter than any pattern can match
+        return text
     for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 
 
+@lru_cache(maxsize=2048)  # an execution history repeats each state document (output of one = input of the next)
 def _redact_string(text: str) -> str:
     stripped = text.strip()
     if len(stripped) > 1 and (stripped[0], stripped[-1]) in (("{", "}"), ("[", "]"), ('"', '"')):

@@ -38,7 +38,7 @@ def open_runner(settings: Settings, handlers: Callable[[], dict[str, Any]]) -> W
         from chalicelib.workflow.embedded import get_embedded_engine
 
         engine = get_embedded_engine(settings, handlers())
-        return WorkflowRunner(engine.sfn(), engine.state_machine_arn)
+        return WorkflowRunner(engine.sfn(), engine.state_machine_arn, max_poll_seconds=0.01)
     if settings.engine == "localstack":
         return _remote_runner(settings, os.environ.get("MAOO_LOCALSTACK_URL", "http://127.0.0.1:4566"))
     return _remote_runner(settings, None)

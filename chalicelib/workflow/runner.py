@@ -27,10 +27,11 @@ class Execution:
 
 
 class WorkflowRunner:
-    def __init__(self, sfn_client: Any, state_machine_arn: str, poll_seconds: float = 0.005):
+    def __init__(self, sfn_client: Any, state_machine_arn: str, poll_seconds: float = 0.005, max_poll_seconds: float = 0.25):
         self.sfn = sfn_client
         self.state_machine_arn = state_machine_arn
         self.poll_seconds = poll_seconds
+        self.max_poll_seconds = max_poll_seconds  # how late the runner may notice the end; in-process, keep it short
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
         response = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))
@@ -46,7 +47,7 @@ class WorkflowRunner:
             if time.monotonic() > deadline:
                 raise WorkflowError(f"execution {execution_arn} still {described['status']} after {timeout_seconds:g} s")
             time.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
+            delay = min(delay * 1.5, self.max_poll_seconds)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
