@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Model
-from chalicelib.errors import BadRequestError, MaooError, RunNotFoundError
+from chalicelib.errors import BadRequestError, MaooError
 from chalicelib.memory.store import get_run_store
 
 Response = tuple[int, dict[str, Any]]

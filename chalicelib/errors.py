@@ -18,20 +18,7 @@ class BadRequestError(MaooError):
     """Input from a user (a request, a run id, a scenario) is not accepted."""
 
 
-class RunNotFoundError(MaooError):
-    """No run with that id is stored."""
 
-
-class PolicyDeniedError(MaooError):
-    """A tool, host, path, query or expression is outside what the policy allows."""
-
-    def __init__(self, rule: str, message: str):
-        super().__init__(message)
-        self.rule = rule
-
-
-class ToolArgumentsError(MaooError):
-    """Arguments do not validate against the tool's schema."""
 
 
 class UnknownToolError(MaooError):
