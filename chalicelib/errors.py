@@ -18,9 +18,6 @@ class BadRequestError(MaooError):
     """Input from a user (a request, a run id, a scenario) is not accepted."""
 
 
-
-
-
 class UnknownToolError(MaooError):
     """A tool name that is not in the registry."""
 
