@@ -78,6 +78,13 @@ class Settings:
     backoff_base_seconds: float
     backoff_max_seconds: float
     log_destination: str
+    log_level: str = "INFO"
+    runs_table: str = "maoo-runs"
+    idempotency_table: str = "maoo-idempotency"
+    memory_table: str = "maoo-memory"
+    trace_ttl_days: float = 30.0
+    localstack_url: str = "http://127.0.0.1:4566"
+    state_machine_arn: str | None = None
     guards_overrides: dict[str, float] = field(default_factory=dict)
     tool_costs: dict[str, float] = field(default_factory=dict)
     idempotent_origins_override: tuple[str, ...] | None = None
@@ -216,6 +223,13 @@ def _load() -> Settings:
         backoff_base_seconds=_number("MAOO_BACKOFF_BASE_SECONDS", 1.0),
         backoff_max_seconds=_number("MAOO_BACKOFF_MAX_SECONDS", 8.0),
         log_destination=_choice("MAOO_LOG_DESTINATION", "file", ("file", "stdout", "stderr")),
+        log_level=_choice("MAOO_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+        runs_table=os.environ.get("MAOO_RUNS_TABLE", "").strip() or "maoo-runs",
+        idempotency_table=os.environ.get("MAOO_IDEMPOTENCY_TABLE", "").strip() or "maoo-idempotency",
+        memory_table=os.environ.get("MAOO_MEMORY_TABLE", "").strip() or "maoo-memory",
+        trace_ttl_days=_number("MAOO_TRACE_TTL_DAYS", 30.0, minimum=1.0),
+        localstack_url=os.environ.get("MAOO_LOCALSTACK_URL", "").strip() or "http://127.0.0.1:4566",
+        state_machine_arn=os.environ.get("MAOO_STATE_MACHINE_ARN", "").strip() or None,
         guards_overrides={k: v for k, v in guards.items() if v >= 0},
         tool_costs=_tool_costs(os.environ.get("MAOO_TOOL_COSTS", "")),
         idempotent_origins_override=(

@@ -37,7 +37,7 @@ def get_logger():
     from aws_lambda_powertools import Logger
 
     handler = logging.StreamHandler(_stream("maoo.jsonl"))
-    logger = Logger(service=SERVICE, logger_handler=handler, level=os.environ.get("MAOO_LOG_LEVEL", "INFO"))
+    logger = Logger(service=SERVICE, logger_handler=handler, level=get_settings().log_level)
     logging.getLogger(SERVICE).propagate = False  # our handler only: never echoed by a root handler
     return logger
 

@@ -10,12 +10,10 @@ the run counts one operator keeps; a GSI on ``created_at`` is the step up when i
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from typing import Any
 
-TTL_DAYS = float(os.environ.get("MAOO_TRACE_TTL_DAYS", "30"))
 
 
 class DynamoRunStore:
@@ -40,7 +38,9 @@ class DynamoRunStore:
             )
 
     def _expiry(self) -> dict[str, str]:
-        return {"N": str(int(time.time() + TTL_DAYS * 86400))}
+        from chalicelib.config import get_settings
+
+        return {"N": str(int(time.time() + get_settings().trace_ttl_days * 86400))}
 
     def put_run(self, document: dict[str, Any]) -> None:
         now = time.time()

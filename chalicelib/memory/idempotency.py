@@ -8,7 +8,6 @@ semantics as the DynamoDB one).
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -124,7 +123,7 @@ def get_persistence_layer() -> BasePersistenceLayer:
     """The configured idempotency store: DynamoDB when ``MAOO_STORE=dynamodb``, else SQLite."""
     settings = get_settings()
     if settings.store == "dynamodb":
-        key = "dynamodb:" + os.environ.get("MAOO_IDEMPOTENCY_TABLE", "maoo-idempotency")
+        key = "dynamodb:" + settings.idempotency_table
     else:
         key = str(settings.runtime_dir / "idempotency.sqlite3")
     with _layers_lock:

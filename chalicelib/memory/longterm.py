@@ -21,7 +21,6 @@ raises: a memory that cannot be written must not fail the run it describes.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import threading
@@ -41,7 +40,6 @@ from chalicelib.config import get_settings
 if TYPE_CHECKING:  # pragma: no cover
     from chalicelib.contracts import RunState
 
-DEFAULT_TABLE = "maoo-memory"
 _STOPWORDS = frozenset(
     "a an and are as at be by for from get give how i in is it its me of on or over please show the then to was what "
     "which with".split()
@@ -171,7 +169,7 @@ class DynamoDBLongTermMemory:
     """Facts in a DynamoDB table (``pk`` = ``kind#key``, ``sk`` = time + id); search is a scored Scan."""
 
     def __init__(self, table_name: str | None = None, client: Any = None):
-        self.table_name = table_name or os.environ.get("MAOO_MEMORY_TABLE", "").strip() or DEFAULT_TABLE
+        self.table_name = table_name or get_settings().memory_table
         self._client = client
 
     @property
@@ -260,7 +258,7 @@ def get_long_term_memory() -> LongTermMemory:
     """The configured memory: SQLite in the runtime database (default) or DynamoDB (``MAOO_STORE=dynamodb``)."""
     settings = get_settings()
     if settings.store == "dynamodb":
-        key = f"dynamodb:{os.environ.get('MAOO_MEMORY_TABLE', '').strip() or DEFAULT_TABLE}"
+        key = f"dynamodb:{settings.memory_table}"
     else:
         key = f"sqlite:{settings.db_path}"
     with _memories_lock:

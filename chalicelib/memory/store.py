@@ -7,7 +7,6 @@ writes its trace events here, so a run that crashes half-way still leaves its tr
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -151,7 +150,7 @@ def get_run_store() -> RunStore:
     """
     settings = get_settings()
     if settings.store == "dynamodb":
-        key = "dynamodb:" + os.environ.get("MAOO_RUNS_TABLE", "maoo-runs")
+        key = "dynamodb:" + settings.runs_table
     else:
         key = str(settings.db_path)
     with _stores_lock:

@@ -17,7 +17,7 @@ def _remote_runner(settings: Settings, endpoint_url: str | None) -> WorkflowRunn
     if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
         credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}  # LocalStack accepts any
     sfn = boto3.client("stepfunctions", region_name=settings.region, endpoint_url=endpoint_url, **credentials)
-    arn = os.environ.get("MAOO_STATE_MACHINE_ARN")
+    arn = settings.state_machine_arn
     if not arn:
         try:
             machines = sfn.list_state_machines().get("stateMachines", [])
@@ -40,5 +40,5 @@ def open_runner(settings: Settings, handlers: Callable[[], dict[str, Any]]) -> W
         engine = get_embedded_engine(settings, handlers())
         return WorkflowRunner(engine.sfn(), engine.state_machine_arn, max_poll_seconds=0.01)
     if settings.engine == "localstack":
-        return _remote_runner(settings, os.environ.get("MAOO_LOCALSTACK_URL", "http://127.0.0.1:4566"))
+        return _remote_runner(settings, settings.localstack_url)
     return _remote_runner(settings, None)
