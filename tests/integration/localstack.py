@@ -33,7 +33,7 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_VERSION = "2026.3.0"
@@ -218,6 +218,28 @@ class LocalStackRuntime:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def running_for_tests(folder: Path, mocks: dict[str, Any]) -> Iterator[LocalStackRuntime]:
+    """A LocalStack runtime for one test module, answering Lambda tasks from ``mocks``; skips the
+    module with the reason when the runtime cannot be had here, or when MAOO_LOCALSTACK_TESTS=0."""
+    import pytest
+
+    if os.environ.get("MAOO_LOCALSTACK_TESTS", "1").strip().lower() in ("0", "false", "no", "off"):
+        pytest.skip("MAOO_LOCALSTACK_TESTS=0")
+    try:
+        python = ensure_installed()
+    except RuntimeUnavailable as exc:
+        pytest.skip(f"LocalStack's runtime is not available: {exc}")
+    mock_file = folder / "sfn-mocks.json"
+    mock_file.write_text(json.dumps(mocks, indent=2))
+    runtime = LocalStackRuntime(python, folder, port=free_port(), mock_config=mock_file)
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
 
 
 def _terminate(pid: int, timeout: float, process: subprocess.Popen | None = None) -> None:

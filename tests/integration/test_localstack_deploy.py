@@ -26,7 +26,7 @@ import pytest
 
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders
 from cli.deploy import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, ensure_wheelhouse
-from tests.integration.localstack import DEFAULT_SERVICES, LocalStackRuntime, RuntimeUnavailable, ensure_installed, free_port
+from tests.integration.localstack import free_port, running_for_tests
 from tests.integration.test_localstack_sfn import mock_config
 
 pytestmark = pytest.mark.integration
@@ -59,21 +59,8 @@ def wheelhouse() -> str:
 
 @pytest.fixture(scope="module")
 def localstack(tmp_path_factory, wheelhouse):
-    if os.environ.get("MAOO_LOCALSTACK_TESTS", "1").strip().lower() in ("0", "false", "no", "off"):
-        pytest.skip("MAOO_LOCALSTACK_TESTS=0")
-    try:
-        python = ensure_installed()
-    except RuntimeUnavailable as exc:
-        pytest.skip(f"LocalStack's runtime is not available: {exc}")
-    folder = tmp_path_factory.mktemp("localstack-deploy")
-    mocks = folder / "sfn-mocks.json"
-    mocks.write_text(json.dumps(mock_config(), indent=2))
-    runtime = LocalStackRuntime(python, folder, port=free_port(), mock_config=mocks, services=f"{DEFAULT_SERVICES},lambda")
-    runtime.start()
-    try:
+    with running_for_tests(tmp_path_factory.mktemp("localstack-deploy"), mock_config()) as runtime:
         yield runtime
-    finally:
-        runtime.stop()
 
 
 @pytest.fixture(scope="module")

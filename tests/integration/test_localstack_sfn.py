@@ -22,7 +22,7 @@ import pytest
 from chalicelib.contracts import Plan, RunState, Step, ToolCall, ToolError, ToolOutcome, ToolResult
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
 from chalicelib.workflow.runner import Execution, WorkflowRunner, states_entered
-from tests.integration.localstack import LocalStackRuntime, RuntimeUnavailable, ensure_installed, free_port
+from tests.integration.localstack import running_for_tests
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
@@ -130,21 +130,8 @@ def mock_config() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def localstack(tmp_path_factory):
-    if os.environ.get("MAOO_LOCALSTACK_TESTS", "1").strip().lower() in ("0", "false", "no", "off"):
-        pytest.skip("MAOO_LOCALSTACK_TESTS=0")
-    try:
-        python = ensure_installed()
-    except RuntimeUnavailable as exc:
-        pytest.skip(f"LocalStack's runtime is not available: {exc}")
-    folder = tmp_path_factory.mktemp("localstack")
-    mocks = folder / "sfn-mocks.json"
-    mocks.write_text(json.dumps(mock_config(), indent=2))
-    runtime = LocalStackRuntime(python, folder, port=free_port(), mock_config=mocks)
-    runtime.start()
-    try:
+    with running_for_tests(tmp_path_factory.mktemp("localstack"), mock_config()) as runtime:
         yield runtime
-    finally:
-        runtime.stop()
 
 
 @pytest.fixture(scope="module")
