@@ -22,22 +22,38 @@ SERVICE = "maoo"
 _lock = threading.Lock()
 
 
+_files: dict[str, Any] = {}
+
+
 def _stream(name: str):
+    """Where log lines and metrics go under the current settings (files opened once per path)."""
     settings = get_settings()
     if settings.log_destination == "stdout":
         return sys.stdout
     if settings.log_destination == "stderr":
         return sys.stderr
-    settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    return open(settings.logs_dir / name, "a", encoding="utf-8", buffering=1)
+    path = settings.logs_dir / name
+    with _lock:
+        if str(path) not in _files:
+            settings.logs_dir.mkdir(parents=True, exist_ok=True)
+            _files[str(path)] = open(path, "a", encoding="utf-8", buffering=1)
+        return _files[str(path)]
+
+
+class _SettingsStreamHandler(logging.StreamHandler):
+    """Writes where the settings say at the time of each record, so a process whose
+    ``MAOO_RUNTIME_DIR`` changes (tests, the eval's per-scenario folders) logs to the right place."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(_stream("maoo.jsonl"))
+        super().emit(record)
 
 
 @lru_cache(maxsize=1)
 def get_logger():
     from aws_lambda_powertools import Logger
 
-    handler = logging.StreamHandler(_stream("maoo.jsonl"))
-    logger = Logger(service=SERVICE, logger_handler=handler, level=get_settings().log_level)
+    logger = Logger(service=SERVICE, logger_handler=_SettingsStreamHandler(), level=get_settings().log_level)
     logging.getLogger(SERVICE).propagate = False  # our handler only: never echoed by a root handler
     return logger
 
@@ -46,7 +62,7 @@ def get_logger():
 def _metrics_provider():
     from aws_lambda_powertools import Metrics
 
-    return Metrics(namespace=NAMESPACE, service=SERVICE), _stream("metrics.jsonl")
+    return Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
 def emit_metrics(counts: dict[str, float], **dimensions: str) -> None:
@@ -56,7 +72,7 @@ def emit_metrics(counts: dict[str, float], **dimensions: str) -> None:
     counts = {name: value for name, value in counts.items() if value}
     if not counts:
         return
-    metrics, stream = _metrics_provider()
+    metrics = _metrics_provider()
     with _lock:
         for key, value in dimensions.items():
             metrics.add_dimension(name=key, value=value)
@@ -64,7 +80,7 @@ def emit_metrics(counts: dict[str, float], **dimensions: str) -> None:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         document = metrics.serialize_metric_set()
         metrics.clear_metrics()
-    stream.write(json.dumps(document) + "\n")
+    _stream("metrics.jsonl").write(json.dumps(document) + "\n")
 
 
 def tracing_enabled() -> bool:
