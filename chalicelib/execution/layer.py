@@ -186,7 +186,8 @@ def observe(state: RunState) -> RunState:
         update["replan"] = Replan(step_id=step.id, tool=call.tool, signal=signal, reason=refinement.reason, avoid=update["avoid"])
     new_state = state.model_copy(update=update)
     emit_metrics({"ToolCalls": 1, "ToolFailures": int(not result.ok), "Retries": int(refinement.decision == "retry"),
-                  "Replans": int(refinement.decision == "replan")}, tool=call.tool)
+                  "Replans": int(refinement.decision == "replan"), "Patches": int(refinement.decision == "patch_args")},
+                 tool=call.tool)
     if refinement.decision == "abort":
         return _stop(new_state, refinement.stop_reason or "tool_failed", refinement.reason, "Observe").model_copy(update={"decision": "abort"})
     return new_state
@@ -211,7 +212,8 @@ def final_output(state: RunState) -> str:
 
 
 def finalize(state: RunState) -> RunState:
-    """Close the run: its status, its final output, its record in the run store."""
+    """Close the run: its status, its final output, the check of its success criteria, and what
+    long-term memory keeps of it. The runner then stores the run document and exports the trace."""
     update: dict[str, Any] = {"route": None, "call": None}
     if state.crash is not None:
         update.update(status="failed", stop_reason="crash",
