@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.console import Console, Group
@@ -14,8 +15,13 @@ from rich.text import Text
 _STATUS_STYLE = {"succeeded": "bold green", "stopped": "bold yellow", "failed": "bold red"}
 
 
+_LOOPBACK_ORIGIN = re.compile(r"https?://(?:127\.0\.0\.1|localhost)(?::\d+)?")
+
+
 def _short(value: Any, limit: int = 70) -> str:
+    """Compact text for a table cell; the local mock API's origin is left out (paths read better)."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = _LOOPBACK_ORIGIN.sub("", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -42,13 +48,18 @@ def plan_table(plan: dict[str, Any] | None) -> Table:
     return table
 
 
-def execution_table(steps: list[dict[str, Any]]) -> Table:
+def execution_table(steps: list[dict[str, Any]], plan: dict[str, Any] | None = None) -> Table:
+    """One row per tool call. Long resolved arguments are shown as planned (with their ``{{refs}}``)."""
+    planned = {step["id"]: step["args"] for step in (plan or {}).get("steps", [])}
     table = Table(title="Execution log (tool calls)", expand=True)
     for column in ("#", "step", "tool", "try", "signal", "decision", "ms"):
         table.add_column(column, no_wrap=True)
     table.add_column("arguments -> outcome", overflow="fold", ratio=1)
     for index, step in enumerate(steps, 1):
-        detail = Text(_short(step["args"], 60) + "\n", style="dim")
+        args = step["args"]
+        if len(json.dumps(args, default=str)) > 60 and step["step_id"] in planned:
+            args = planned[step["step_id"]]
+        detail = Text(_short(args, 60) + "\n", style="dim")
         if step["ok"]:
             detail.append("ok", style="green")
         else:
@@ -69,7 +80,7 @@ def render_run(console: Console, doc: dict[str, Any], explains: str | None = Non
     console.print(plan_table(doc.get("plan")))
     for note in doc.get("plan_notes", []):
         console.print(f"  [dim]plan:[/dim] {note}")
-    console.print(execution_table(doc.get("steps", [])))
+    console.print(execution_table(doc.get("steps", []), doc.get("plan")))
     if doc.get("skipped"):
         console.print(f"  [dim]skipped (condition false):[/dim] {', '.join(doc['skipped'])}")
     style = _STATUS_STYLE.get(doc["status"], "bold")
