@@ -56,7 +56,6 @@ def _median(values: list[float]) -> float:
 
 def measure_engines(repeat: int) -> dict[str, Any]:
     from chalicelib.workflow.embedded import get_embedded_engine
-    from chalicelib.workflow.runner import WorkflowRunner
     from chalicelib.workflow.runs import execute, initial_state
     from cli.session import Session
     from bench.drivers import build_langgraph, run_direct, run_langgraph
@@ -68,7 +67,7 @@ def measure_engines(repeat: int) -> dict[str, Any]:
         engine = get_embedded_engine(None, {})
         timed = Timed(engine.handlers)
         engine.handlers.update(timed.wrapped())
-        runner = WorkflowRunner(engine.sfn(), engine.state_machine_arn, max_poll_seconds=0.01)
+        runner = engine.runner()
         try:
             graph = build_langgraph(timed.wrapped())
         except ImportError:

@@ -9,8 +9,6 @@ why moto's version is pinned.
 
 from __future__ import annotations
 
-import copy
-import importlib
 import io
 import json
 import threading
@@ -18,12 +16,11 @@ import traceback
 import uuid
 import zipfile
 from dataclasses import dataclass
-from functools import lru_cache
-from types import SimpleNamespace
 from typing import Any, Callable
 
 from chalicelib.config import Settings
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
+from chalicelib.workflow.runner import WorkflowRunner
 
 ACCOUNT_ID = "123456789012"
 Handler = Callable[[dict, Any], Any]
@@ -43,38 +40,6 @@ class LambdaContext:
         return self.timeout_ms
 
 
-_JSON_SCALARS = (str, int, float, bool, type(None))
-
-# moto's interpreter modules that deep-copy the execution's JSON documents on every state
-_DEEPCOPYING_MODULES = (
-    "moto.stepfunctions.parser.asl.eval.states",
-    "moto.stepfunctions.parser.asl.eval.event.event_manager",
-    "moto.stepfunctions.parser.asl.component.common.string.string_expression",
-    "moto.stepfunctions.parser.asl.component.common.path.result_path",
-    "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
-)
-
-
-def _json_copy(value: Any, memo: Any = None) -> Any:
-    """``copy.deepcopy`` for JSON documents (dicts, lists, scalars), several times faster; anything
-    else falls back to ``copy.deepcopy``. The execution's documents are plain JSON."""
-    kind = type(value)
-    if kind is dict:
-        return {key: _json_copy(item) for key, item in value.items()}
-    if kind is list:
-        return [_json_copy(item) for item in value]
-    if isinstance(value, _JSON_SCALARS):
-        return value
-    return copy.deepcopy(value)
-
-
-def _cached_jsonpath(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """moto's interpreter parses every JSONPath on every use (a fresh yacc parser each time); the
-    same paths recur on every state, so parse each once. Parsed paths are not mutated by ``find``."""
-    return lru_cache(maxsize=512)(parse)
-
-
 class EmbeddedEngine:
     """One moto Step Functions backend per process, with our state machine created in it."""
 
@@ -86,6 +51,8 @@ class EmbeddedEngine:
         self._patches: list[Any] = []
         self.state_machine_arn: str | None = None
         self._sfn = None
+        self._ends: dict[str, threading.Event] = {}
+        self._ends_lock = threading.Lock()
 
     # -- lifecycle
     def start(self) -> EmbeddedEngine:
@@ -93,8 +60,10 @@ class EmbeddedEngine:
 
         from moto import mock_aws
         from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-        from moto.stepfunctions.parser.asl.utils import json_path
+
+        from chalicelib.workflow import interpreter_speedups
 
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         self._mock.start()
@@ -106,13 +75,17 @@ class EmbeddedEngine:
         def client_for(region: str, service: str, state_credentials: Any = None):
             return _InProcessLambdaClient(engine) if service == "lambda" else original_client_for(region, service, state_credentials)
 
+        def terminated(communication):
+            original_terminated(communication)
+            engine._ended(communication.execution.exec_arn)
+
         original_client_for = lambda_eval_utils.boto_client_for
+        original_terminated = BaseExecutionWorkerCommunication.terminated
         self._patches = [
             mock.patch.object(LambdaSimpleBackend, "invoke", backend_invoke),
+            mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated),
             mock.patch.object(lambda_eval_utils, "boto_client_for", client_for),
-            mock.patch.object(json_path, "parse", _cached_jsonpath(json_path.parse)),
-            *(mock.patch.object(importlib.import_module(name), "copy", SimpleNamespace(deepcopy=_json_copy))
-              for name in _DEEPCOPYING_MODULES),
+            *interpreter_speedups.patches(load_definition()),
         ]
         for patch in self._patches:
             patch.start()
@@ -167,6 +140,29 @@ class EmbeddedEngine:
 
     def sfn(self):
         return self._sfn
+
+    def runner(self) -> WorkflowRunner:
+        """A runner on this engine that learns of an execution's end from the interpreter itself."""
+        return WorkflowRunner(self._sfn, self.state_machine_arn, max_poll_seconds=0.25, until_ended=self.wait_for_end)
+
+    # -- the end of an execution, without polling
+    def _end_event(self, execution_arn: str) -> threading.Event:
+        with self._ends_lock:
+            return self._ends.setdefault(execution_arn, threading.Event())
+
+    def _ended(self, execution_arn: str) -> None:
+        """Seam 3, the interpreter thread's last act: the execution's status is final."""
+        self._end_event(execution_arn).set()
+
+    def wait_for_end(self, execution_arn: str, timeout_seconds: float) -> bool:
+        """Block until the interpreter reports that ``execution_arn`` ended, or ``timeout_seconds``
+        pass. Polling ``DescribeExecution`` instead costs the interpreter thread the GIL for a few
+        milliseconds per call: about half of the per-state overhead measured before this seam."""
+        ended = self._end_event(execution_arn).wait(timeout_seconds)
+        if ended:
+            with self._ends_lock:
+                self._ends.pop(execution_arn, None)
+        return ended
 
     # -- the seams: a Lambda invoke -> our handler
     def dispatch(self, function_name: str, payload: bytes | str | None) -> tuple[bytes, str | None]:

@@ -38,7 +38,7 @@ def open_runner(settings: Settings, handlers: Callable[[], dict[str, Any]]) -> W
         from chalicelib.workflow.embedded import get_embedded_engine
 
         engine = get_embedded_engine(settings, handlers())
-        return WorkflowRunner(engine.sfn(), engine.state_machine_arn, max_poll_seconds=0.01)
+        return engine.runner()
     if settings.engine == "localstack":
         return _remote_runner(settings, settings.localstack_url)
     return _remote_runner(settings, None)

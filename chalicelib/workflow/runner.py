@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib.errors import WorkflowError
 
@@ -27,11 +27,17 @@ class Execution:
 
 
 class WorkflowRunner:
-    def __init__(self, sfn_client: Any, state_machine_arn: str, poll_seconds: float = 0.005, max_poll_seconds: float = 0.25):
+    """``until_ended(execution_arn, seconds)``, when an engine offers it, blocks until the execution
+    may have ended (or ``seconds`` pass) so that ``wait`` need not poll; ``DescribeExecution`` still
+    says whether it did."""
+
+    def __init__(self, sfn_client: Any, state_machine_arn: str, poll_seconds: float = 0.005, max_poll_seconds: float = 0.25,
+                 until_ended: Callable[[str, float], Any] | None = None):
         self.sfn = sfn_client
         self.state_machine_arn = state_machine_arn
         self.poll_seconds = poll_seconds
-        self.max_poll_seconds = max_poll_seconds  # how late the runner may notice the end; in-process, keep it short
+        self.max_poll_seconds = max_poll_seconds  # how late the runner may notice the end when it polls
+        self.until_ended = until_ended
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
         response = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))
@@ -44,8 +50,12 @@ class WorkflowRunner:
             described = self.sfn.describe_execution(executionArn=execution_arn)
             if described["status"] in TERMINAL:
                 return described
-            if time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining < 0:
                 raise WorkflowError(f"execution {execution_arn} still {described['status']} after {timeout_seconds:g} s")
+            if self.until_ended is not None:
+                self.until_ended(execution_arn, min(remaining, self.max_poll_seconds))
+                continue
             time.sleep(delay)
             delay = min(delay * 1.5, self.max_poll_seconds)
 

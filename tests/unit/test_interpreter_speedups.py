@@ -1,0 +1,108 @@
+"""What the embedded engine changes in moto's interpreter keeps its results (see
+``tests/functional/test_document_flow.py`` for the same through whole executions)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from chalicelib.workflow import interpreter_speedups as speedups
+from chalicelib.workflow.definition import load_definition
+
+
+def _edited(edit) -> dict:
+    definition = copy.deepcopy(load_definition())
+    edit(definition["States"])
+    return definition
+
+
+def test_the_shipped_definition_stays_inside_what_sharing_is_exact_for():
+    assert speedups.shares_safely(load_definition()) == []
+
+
+@pytest.mark.parametrize(("edit", "reason"), [
+    (lambda states: states.update(Each={"Type": "Map", "ItemProcessor": {}, "End": True}), "state Each: Type Map"),
+    (lambda states: states["CallCalc"].update(ResultPath="$.outcome.nested"), "state CallCalc: ResultPath $.outcome.nested"),
+    (lambda states: states["CallCalc"]["Catch"][0].update(ResultPath="$.a[0]"), "state CallCalc: ResultPath $.a[0]"),
+    (lambda states: states["Perceive"]["Parameters"].update({"Payload.$": "$$.Execution.Input"}), "state Perceive: $$.Execution.Input"),
+    (lambda states: states["Perceive"]["Parameters"].update({"Payload.$": "States.JsonMerge($, $, false)"}), "state Perceive: States.JsonMerge"),
+    (lambda states: states["Perceive"].update(Resource="arn:aws:states:::dynamodb:putItem"), "state Perceive: Resource arn:aws:states:::dynamodb:putItem"),
+    (lambda states: states["Perceive"].update(Assign={"x": 1}), "state Perceive: Assign"),
+])
+def test_a_definition_outside_that_set_is_named_and_gets_full_copies(edit, reason):
+    definition = _edited(edit)
+
+    reasons = speedups.shares_safely(definition)
+    assert any(line.startswith(reason) for line in reasons), reasons
+    patches = speedups.patches(definition)
+    copiers = {p.new.deepcopy for p in patches if p.attribute == "copy"}
+    assert copiers == {speedups.copy_document}
+    assert {p.new.deepcopy for p in speedups.patches(load_definition()) if p.attribute == "copy"} == {
+        speedups.share_document, speedups.copy_document}
+
+
+def test_share_document_gives_a_new_top_level_over_the_same_items():
+    nested = {"steps": [1, 2]}
+    document = {"a": nested, "b": "text"}
+
+    shared = speedups.share_document(document)
+    shared["outcome"] = {"result": 4}  # what ResultPath "$.outcome" does
+    assert "outcome" not in document and shared["a"] is nested
+    stack = [document]
+    frame = speedups.share_document(stack)
+    frame.pop()
+    assert stack == [document]
+    assert speedups.share_document("text") == "text"
+
+
+def test_copy_document_is_a_deep_copy_that_keeps_shared_references():
+    inner = {"x": [1, 2]}
+    document = {"a": inner, "b": inner, "when": None}
+
+    copied = speedups.copy_document(document)
+    copied["a"]["x"].append(3)
+    assert inner == {"x": [1, 2]} and copied["b"]["x"] == [1, 2, 3]
+
+
+def test_copy_document_falls_back_to_deepcopy_for_what_pickle_refuses():
+    document = {"handler": lambda: 1, "items": [1]}
+
+    copied = speedups.copy_document(document)
+    assert copied["handler"] is document["handler"] and copied["items"] == [1] and copied["items"] is not document["items"]
+
+
+def test_a_cached_jsonpath_is_parsed_once_and_reads_like_a_fresh_one():
+    calls = []
+
+    def parse(path):
+        calls.append(path)
+        from jsonpath_ng import parse as real
+        return real(path)
+
+    cached = speedups.cached_jsonpath(parse)
+    document = {"outcome": {"result": 4}}
+    assert [m.value for m in cached("$.outcome.result").find(document)] == [4]
+    assert [m.value for m in cached("$.outcome.result").find({"outcome": {"result": 5}})] == [5]
+    assert calls == ["$.outcome.result"]
+
+
+def test_a_definition_is_parsed_once_and_its_components_shared_only_when_they_are_declarations():
+    plain = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    mapped = json.dumps({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": True, "ItemProcessor": {
+        "StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}}}})
+
+    first, tree = speedups.parse_definition(plain)
+    second, same_tree = speedups.parse_definition(plain)
+    assert first is second and tree is same_tree
+    first, tree = speedups.parse_definition(mapped)
+    second, same_tree = speedups.parse_definition(mapped)
+    assert first is not second and tree is same_tree
+
+
+def test_a_definition_with_a_syntax_error_is_still_refused():
+    from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
+
+    with pytest.raises(ASLParserException):
+        speedups.parse_definition('{"StartAt": "Done", "States": {"Done": {"Type": "Nope"}}}')
