@@ -1,22 +1,37 @@
 """What the embedded engine changes in moto's Step Functions interpreter, for speed alone.
 
 moto's interpreter (LocalStack's, vendored) redoes pure work on every execution and every state:
-it parses the whole ASL definition with ANTLR for each execution (about 45 ms here), builds a
-yacc parser for each JSONPath it meets, and deep-copies the execution's JSON documents a dozen
-times per state (about 1.8 ms per state on a 15 KB document, most of what the engine costs).
-Each change below keeps what an execution does and removes only the repeated work:
+it parses the whole ASL definition with ANTLR for each execution and each ``DescribeExecution``
+(about 45 ms here), builds a yacc parser for each JSONPath it meets, deep-copies the execution's
+JSON documents a dozen times per state (about 1.8 ms per state on a 15 KB document, most of what
+the engine cost), and starts a thread per Task state to time it out. Each change below keeps
+what an execution does and removes only the repeated work.
 
-- ``parse_definition``: a definition is parsed once, not once per execution (and once more per
-  ``DescribeExecution``); its evaluation components are shared by its executions when they are
-  declarations only (see the function).
+Changes that hold for any definition:
+
+- ``parse_definition``: a definition is parsed once; the ANTLR tree is kept.
 - ``cached_jsonpath``: a JSONPath is parsed once; a parsed path is not changed by its use.
+- ``copy_document``: the deep copies are made by ``pickle``, a copy by the same rules as
+  ``copy.deepcopy`` (shared references stay shared) done in C.
+- variable references (what ``DescribeExecution`` reports) are worked out once per definition.
+
+Changes that hold for the definitions ``unproven_features`` accepts (Task, Choice, Wait, Pass,
+Succeed and Fail states; Tasks that invoke a Lambda function, with no timeout of their own;
+JSONPath into the state's input; ResultPaths of at most one field), which ours is:
+
 - ``share_document``: the interpreter's copies share what nobody changes. moto copies a document
-  whenever it reads one so that no reader can change what another holds; with the states our
-  definition uses, the only change made in place is ``ResultPath`` setting one field at the top
-  of the state's input, and the Lambda integration replacing top-level parameters (it turns
-  ``Payload`` into JSON bytes). A copy of the top level keeps both exact. ``shares_safely``
-  says whether a definition stays inside that set; when it does not, ``copy_document`` (a full
-  deep copy, done in C by pickle) is used instead.
+  whenever it reads one so that no reader can change what another holds; with these states the
+  only changes made in place are ``ResultPath`` setting one field at the top of the state's
+  input, and the Lambda integration replacing top-level parameters (it turns ``Payload`` into
+  JSON bytes). A new top level over the same items keeps both exact.
+- evaluation components are shared by a definition's executions: the interpreter keeps an
+  execution's state in its ``Environment``, and no component of these states assigns to itself
+  while it evaluates.
+- ``InlineThread``: a Task with no ``TimeoutSeconds`` waits for its evaluation without a time
+  limit, so the thread moto starts to time it is replaced by running it where it is.
+
+For any other definition the interpreter keeps its deep copies (made by ``copy_document``), its
+components per execution and its Task threads.
 
 They are patched in by ``EmbeddedEngine.start`` and out by ``stop``; the versions they rely on
 are pinned with moto in ``pyproject.toml``. Importing this module imports moto's interpreter: only
@@ -36,15 +51,21 @@ from typing import Any, Callable
 from unittest import mock
 
 from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.eval.event import event_manager
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_analyser import (
+    VariableReferencesStaticAnalyser,
+)
 from moto.stepfunctions.parser.asl.utils import json_path
+from moto.stepfunctions.parser.backend import execution_worker
 
 _original_parse = AmazonStateLanguageParser.parse
+_original_variable_references = VariableReferencesStaticAnalyser.process_and_get
 
 # moto's interpreter modules that deep-copy the execution's JSON documents on every state
-SHARING_MODULES = (
+COPYING_MODULES = (
     "moto.stepfunctions.parser.asl.eval.states",
     "moto.stepfunctions.parser.asl.component.common.string.string_expression",
     "moto.stepfunctions.parser.asl.component.common.path.result_path",
@@ -52,11 +73,43 @@ SHARING_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
 )
 _IMMUTABLE = (str, int, float, bool, type(None))
-# what ``share_document`` is proven for: these state types, Tasks that invoke a Lambda function,
-# paths into the state's input only, and ResultPaths of at most one field
-SHARING_STATE_TYPES = frozenset({"Task", "Choice", "Wait", "Succeed", "Fail", "Pass"})
+PROVEN_STATE_TYPES = frozenset({"Task", "Choice", "Wait", "Succeed", "Fail", "Pass"})
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 _ONE_FIELD = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+_UNPROVEN_KEYS = ("Assign", "QueryLanguage", "Arguments", "Output",
+                  "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath")
+
+
+def unproven_features(definition: dict[str, Any]) -> list[str]:
+    """Why the definition-dependent changes would not be exact for ``definition``: one line per
+    feature outside the set they are proven for (see the module's docstring). Empty: exact."""
+    reasons: list[str] = []
+    if definition.get("QueryLanguage", "JSONPath") != "JSONPath":
+        reasons.append(f"QueryLanguage {definition['QueryLanguage']}")
+    for name, state in definition.get("States", {}).items():
+        kind = state.get("Type")
+        if kind not in PROVEN_STATE_TYPES:
+            reasons.append(f"state {name}: Type {kind}")
+        if kind == "Task" and state.get("Resource") != LAMBDA_INVOKE:
+            reasons.append(f"state {name}: Resource {state.get('Resource')}")
+        reasons += [f"state {name}: {key}" for key in _UNPROVEN_KEYS if key in state]
+        result_paths = [state.get("ResultPath")] + [catch.get("ResultPath") for catch in state.get("Catch", [])]
+        reasons += [f"state {name}: ResultPath {path}" for path in result_paths if path is not None and not _ONE_FIELD.match(path)]
+        reasons += [f"state {name}: {path}" for path in _dynamic_values(state) if path.startswith(("$$", "States."))]
+    return reasons
+
+
+def _dynamic_values(value: Any):
+    """Every path or intrinsic a state evaluates: the values of ``*.$`` and ``*Path`` keys."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and (key.endswith(".$") or key.endswith("Path")):
+                yield item
+            else:
+                yield from _dynamic_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _dynamic_values(item)
 
 
 def copy_document(value: Any, memo: Any = None) -> Any:
@@ -87,44 +140,6 @@ def share_document(value: Any, memo: Any = None) -> Any:
     return copy.deepcopy(value, memo)
 
 
-def shares_safely(definition: dict[str, Any]) -> list[str]:
-    """Why ``share_document`` would not be exact for ``definition``: one line per feature outside
-    the set it is proven for (see the module's docstring). An empty list: sharing is exact."""
-    reasons: list[str] = []
-    if definition.get("QueryLanguage", "JSONPath") != "JSONPath":
-        reasons.append(f"QueryLanguage {definition['QueryLanguage']}")
-    for name, state in definition.get("States", {}).items():
-        kind = state.get("Type")
-        if kind not in SHARING_STATE_TYPES:
-            reasons.append(f"state {name}: Type {kind}")
-        if kind == "Task" and state.get("Resource") != LAMBDA_INVOKE:
-            reasons.append(f"state {name}: Resource {state.get('Resource')}")
-        for key in ("Assign", "QueryLanguage", "Arguments", "Output"):
-            if key in state:
-                reasons.append(f"state {name}: {key}")
-        result_paths = [state.get("ResultPath")] + [catch.get("ResultPath") for catch in state.get("Catch", [])]
-        for path in result_paths:
-            if path is not None and not _ONE_FIELD.match(path):
-                reasons.append(f"state {name}: ResultPath {path}")
-        for path in _dynamic_values(state):
-            if path.startswith("$$") or path.startswith("States."):
-                reasons.append(f"state {name}: {path}")
-    return reasons
-
-
-def _dynamic_values(value: Any):
-    """Every path or intrinsic a state evaluates: the values of ``*.$`` and ``*Path`` keys."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, str) and (key.endswith(".$") or key.endswith("Path")):
-                yield item
-            else:
-                yield from _dynamic_values(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _dynamic_values(item)
-
-
 def cached_jsonpath(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """``parse`` with each path parsed once. moto parses every JSONPath on every use, building a
     fresh yacc parser each time; parsed paths are not mutated by ``find`` or ``update_or_create``."""
@@ -134,32 +149,74 @@ def cached_jsonpath(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 @lru_cache(maxsize=16)
 def _parsed(definition: str) -> tuple[Any, Any, bool]:
     program, tree = _original_parse(definition)
-    return program, tree, not shares_safely(json.loads(definition))
+    return program, tree, not unproven_features(json.loads(definition))
 
 
 def parse_definition(definition: str) -> tuple[Any, Any]:
-    """``AmazonStateLanguageParser.parse``, each definition parsed once.
-
-    The interpreter keeps all of an execution's state in its ``Environment``; the evaluation
-    components of the states ``shares_safely`` accepts hold only what the definition declares (no
-    component assigns to itself while it evaluates), so executions share them. For any other
-    definition each call gets components of its own, built afresh from the kept parse tree.
-    Syntax errors still raise ``ASLParserException`` (an error is not kept)."""
-    program, tree, shareable = _parsed(definition)
-    if shareable:
+    """``AmazonStateLanguageParser.parse``, each definition parsed once. A proven definition's
+    executions share its evaluation components; any other gets components of its own, built
+    afresh from the kept tree. Syntax errors still raise ``ASLParserException`` (not kept)."""
+    program, tree, shared = _parsed(definition)
+    if shared:
         return program, tree
     return Preprocessor().visit(tree), tree
+
+
+@lru_cache(maxsize=16)
+def _variable_references(definition: str) -> Any:
+    return _original_variable_references(definition)
+
+
+def variable_references(definition: str) -> Any:
+    """``VariableReferencesStaticAnalyser.process_and_get`` worked out once per definition (each
+    caller gets its own copy of the small answer)."""
+    return copy.deepcopy(_variable_references(definition))
+
+
+class InlineThread:
+    """Stands in for the ``threading.Thread`` moto starts to time a Task's evaluation: ``start``
+    runs the evaluation in the calling thread. Only patched in for definitions whose Tasks have no
+    timeout, which moto waits for without a time limit (an execution's own ``TimeoutSeconds`` is
+    timed by another thread, which still runs)."""
+
+    def __init__(self, target: Callable[[], None], daemon: bool | None = None):
+        self._target: Callable[[], None] | None = target
+
+    def start(self) -> None:
+        target, self._target = self._target, None  # as Thread does: keep nothing alive once run
+        if target is not None:
+            target()
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def is_alive(self) -> bool:
+        return False
+
+
+class _Discard(list):
+    """moto appends every thread it starts to a module-level list nobody reads, so it grows by one
+    per Task state for the life of the process; this list keeps none of them."""
+
+    def append(self, item: Any) -> None:
+        return None
 
 
 def patches(definition: dict[str, Any]) -> list[Any]:
     """The ``mock.patch`` objects that apply the changes above to executions of ``definition``;
     start them to apply them."""
-    copier = copy_document if shares_safely(definition) else share_document
-    return [
+    proven = not unproven_features(definition)
+    copier = share_document if proven else copy_document
+    applied = [
         mock.patch.object(json_path, "parse", cached_jsonpath(json_path.parse)),
         mock.patch.object(result_path, "parse", cached_jsonpath(result_path.parse)),
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse_definition)),
-        *(mock.patch.object(importlib.import_module(name), "copy", SimpleNamespace(deepcopy=copier))
-          for name in SHARING_MODULES),
+        mock.patch.object(VariableReferencesStaticAnalyser, "process_and_get", staticmethod(variable_references)),
+        *(mock.patch.object(importlib.import_module(name), "copy", SimpleNamespace(deepcopy=copier)) for name in COPYING_MODULES),
         mock.patch.object(event_manager, "copy", SimpleNamespace(deepcopy=copy_document)),
+        mock.patch.object(execute_state, "TMP_THREADS", _Discard()),
+        mock.patch.object(execution_worker, "TMP_THREADS", _Discard()),
     ]
+    if proven:
+        applied.append(mock.patch.object(execute_state, "Thread", InlineThread))
+    return applied

@@ -27,17 +27,23 @@ class Execution:
 
 
 class WorkflowRunner:
-    """``until_ended(execution_arn, seconds)``, when an engine offers it, blocks until the execution
-    may have ended (or ``seconds`` pass) so that ``wait`` need not poll; ``DescribeExecution`` still
-    says whether it did."""
+    """Engines may offer two shortcuts, each answering what the plain call would:
+
+    - ``until_ended(execution_arn, seconds)`` blocks until the execution may have ended (or
+      ``seconds`` pass), so that ``wait`` need not poll; ``DescribeExecution`` still says whether
+      it did.
+    - ``read_history(execution_arn)`` returns the events ``GetExecutionHistory`` would.
+    """
 
     def __init__(self, sfn_client: Any, state_machine_arn: str, poll_seconds: float = 0.005, max_poll_seconds: float = 0.25,
-                 until_ended: Callable[[str, float], Any] | None = None):
+                 until_ended: Callable[[str, float], Any] | None = None,
+                 read_history: Callable[[str], list[dict[str, Any]]] | None = None):
         self.sfn = sfn_client
         self.state_machine_arn = state_machine_arn
         self.poll_seconds = poll_seconds
         self.max_poll_seconds = max_poll_seconds  # how late the runner may notice the end when it polls
         self.until_ended = until_ended
+        self.read_history = read_history
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
         response = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))
@@ -46,6 +52,8 @@ class WorkflowRunner:
     def wait(self, execution_arn: str, timeout_seconds: float = 960.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_seconds
         delay = self.poll_seconds
+        if self.until_ended is not None:
+            self.until_ended(execution_arn, min(timeout_seconds, self.max_poll_seconds))
         while True:
             described = self.sfn.describe_execution(executionArn=execution_arn)
             if described["status"] in TERMINAL:
@@ -60,6 +68,8 @@ class WorkflowRunner:
             delay = min(delay * 1.5, self.max_poll_seconds)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        if self.read_history is not None:
+            return self.read_history(execution_arn)
         events: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
         while True:

@@ -5,7 +5,8 @@ nobody changes instead of deep-copying them on every state. These tests read the
 (our source of truth) and what each Lambda function received, on runs that retry, wait, patch,
 replan and catch crashes: every state must get what the state before it passed on, every tool
 Task must add its outcome (or its crash) and change nothing else, and every function must receive its state's
-input as it was when the state was entered.
+input as it was when the state was entered. The engine's history read is compared with
+``GetExecutionHistory``'s answer on the same runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 
 import pytest
 
+from chalicelib.workflow.runner import WorkflowRunner
 from cli.demos import DEMOS
 
 TOOL_STATES = {"CallHttpGet", "CallHttpPost", "CallDbQuery", "CallFileWrite", "CallCalc", "CallSummarize"}
@@ -68,6 +70,11 @@ def _assert_exact_flow(engine, doc: dict, received: list[tuple[str, dict]]) -> l
     return states
 
 
+def _api_history(engine, doc: dict) -> list[dict]:
+    """The history through ``GetExecutionHistory`` itself, not the engine's shortcut."""
+    return WorkflowRunner(engine.sfn(), engine.state_machine_arn).history(doc["execution_arn"])
+
+
 def test_a_run_that_retries_patches_and_replans_passes_every_document_on_exactly(maoo, engine, received):
     demo = DEMOS["refinement"]
     doc = maoo.run(demo.request, faults=demo.faults, **demo.guards)
@@ -75,6 +82,7 @@ def test_a_run_that_retries_patches_and_replans_passes_every_document_on_exactly
     states = _assert_exact_flow(engine, doc, received)
     names = [name for name, _, _ in states]
     assert doc["status"] == "succeeded" and names.count("Backoff") == 3 and names.count("Plan") == 2
+    assert _history(engine, doc) == _api_history(engine, doc)
 
 
 def test_a_caught_tool_crash_passes_the_documents_on_exactly(maoo, engine, received, monkeypatch):
@@ -89,6 +97,16 @@ def test_a_caught_tool_crash_passes_the_documents_on_exactly(maoo, engine, recei
     assert doc["status"] == "failed" and doc["stop_reason"] == "tool_failed"
     observed = next(given for name, given, _ in states if name == "Observe")
     assert "boom" in json.dumps(observed["tool_crash"]) and observed.get("outcome") is None
+    fast, api = _history(engine, doc), _api_history(engine, doc)
+    assert fast == api and [list(event) for event in fast] == [list(event) for event in api]  # same keys, same order
+
+
+def test_the_engine_s_history_read_answers_an_unknown_execution_as_the_api_does(engine):
+    from botocore.exceptions import ClientError
+
+    unknown = engine.state_machine_arn.replace(":stateMachine:", ":execution:") + ":no-such-run"
+    with pytest.raises(ClientError, match="ExecutionDoesNotExist"):
+        engine.runner().history(unknown)
 
 
 def test_runs_after_each_other_do_not_see_each_others_documents(maoo, engine, received):

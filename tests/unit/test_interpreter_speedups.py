@@ -19,7 +19,7 @@ def _edited(edit) -> dict:
 
 
 def test_the_shipped_definition_stays_inside_what_sharing_is_exact_for():
-    assert speedups.shares_safely(load_definition()) == []
+    assert speedups.unproven_features(load_definition()) == []
 
 
 @pytest.mark.parametrize(("edit", "reason"), [
@@ -30,17 +30,18 @@ def test_the_shipped_definition_stays_inside_what_sharing_is_exact_for():
     (lambda states: states["Perceive"]["Parameters"].update({"Payload.$": "States.JsonMerge($, $, false)"}), "state Perceive: States.JsonMerge"),
     (lambda states: states["Perceive"].update(Resource="arn:aws:states:::dynamodb:putItem"), "state Perceive: Resource arn:aws:states:::dynamodb:putItem"),
     (lambda states: states["Perceive"].update(Assign={"x": 1}), "state Perceive: Assign"),
+    (lambda states: states["CallCalc"].update(TimeoutSeconds=30), "state CallCalc: TimeoutSeconds"),
 ])
-def test_a_definition_outside_that_set_is_named_and_gets_full_copies(edit, reason):
+def test_a_definition_outside_the_proven_set_is_named_and_keeps_moto_s_copies_and_threads(edit, reason):
     definition = _edited(edit)
 
-    reasons = speedups.shares_safely(definition)
+    reasons = speedups.unproven_features(definition)
     assert any(line.startswith(reason) for line in reasons), reasons
-    patches = speedups.patches(definition)
-    copiers = {p.new.deepcopy for p in patches if p.attribute == "copy"}
-    assert copiers == {speedups.copy_document}
-    assert {p.new.deepcopy for p in speedups.patches(load_definition()) if p.attribute == "copy"} == {
-        speedups.share_document, speedups.copy_document}
+    patched = [(p.attribute, getattr(p.new, "deepcopy", p.new)) for p in speedups.patches(definition)]
+    assert ("copy", speedups.share_document) not in patched and ("copy", speedups.copy_document) in patched
+    assert ("Thread", speedups.InlineThread) not in patched
+    proven = [(p.attribute, getattr(p.new, "deepcopy", p.new)) for p in speedups.patches(load_definition())]
+    assert ("copy", speedups.share_document) in proven and ("Thread", speedups.InlineThread) in proven
 
 
 def test_share_document_gives_a_new_top_level_over_the_same_items():
@@ -106,3 +107,21 @@ def test_a_definition_with_a_syntax_error_is_still_refused():
 
     with pytest.raises(ASLParserException):
         speedups.parse_definition('{"StartAt": "Done", "States": {"Done": {"Type": "Nope"}}}')
+
+
+def test_an_inline_thread_runs_its_target_once_at_start_and_keeps_nothing():
+    calls = []
+    thread = speedups.InlineThread(target=lambda: calls.append(1), daemon=True)
+
+    thread.start()
+    thread.start()
+    thread.join(1)
+    assert calls == [1] and not thread.is_alive()
+
+
+def test_variable_references_are_worked_out_once_and_each_caller_gets_a_copy():
+    text = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+
+    first = speedups.variable_references(text)
+    first["mine"] = ["x"]
+    assert "mine" not in speedups.variable_references(text)
