@@ -207,6 +207,7 @@ def patches(definition: dict[str, Any]) -> list[Any]:
     start them to apply them."""
     proven = not unproven_features(definition)
     copier = share_document if proven else copy_document
+    _parsed.cache_clear()  # each start decides afresh which definitions share their components
     applied = [
         mock.patch.object(json_path, "parse", cached_jsonpath(json_path.parse)),
         mock.patch.object(result_path, "parse", cached_jsonpath(result_path.parse)),

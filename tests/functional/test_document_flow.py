@@ -117,3 +117,25 @@ def test_runs_after_each_other_do_not_see_each_others_documents(maoo, engine, re
     first_states, second_states = _states(_history(engine, first)), _states(_history(engine, second))
     assert first_states[0][1]["run_id"] == first["run_id"] and second_states[0][1]["run_id"] == second["run_id"]
     assert all(given["run_id"] == second["run_id"] for _, given, _ in second_states)
+
+
+def test_a_definition_outside_the_proven_set_runs_with_moto_s_own_copies_and_threads(maoo, monkeypatch, caplog):
+    from chalicelib.workflow import embedded, interpreter_speedups
+
+    monkeypatch.setattr(interpreter_speedups, "unproven_features", lambda definition: ["state X: Type Map (forced by this test)"])
+    embedded.reset_embedded_engine()
+    try:
+        demo = DEMOS["refinement"]
+        doc = maoo.run(demo.request, faults=demo.faults, **demo.guards)
+        engine = embedded.get_embedded_engine(None, {})
+
+        assert engine.unproven_features == ["state X: Type Map (forced by this test)"]
+        assert "moto's deep copies and Task threads are kept" in caplog.text
+        from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+        assert execute_state.Thread is not interpreter_speedups.InlineThread
+        assert doc["status"] == "succeeded" and doc["counters"]["replans"] == 1
+        states = _states(_history(engine, doc))
+        assert [name for name, _, _ in states] == doc["states"]
+        assert _history(engine, doc) == _api_history(engine, doc)
+    finally:
+        embedded.reset_embedded_engine()  # the next test gets the usual engine
