@@ -61,6 +61,9 @@ class EmbeddedEngine:
     def start(self) -> EmbeddedEngine:
         from unittest import mock
 
+        from chalicelib.workflow.deferred_imports import defer_package_init
+
+        defer_package_init("moto.batch")  # before moto's interpreter imports it: see deferred_imports
         from moto import mock_aws
         from moto.awslambda_simple.models import LambdaSimpleBackend
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
