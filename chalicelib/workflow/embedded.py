@@ -239,7 +239,8 @@ class EmbeddedEngine:
 
 def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:
     """A history event as boto3 returns it: the timestamp as an aware ``datetime`` (moto keeps the
-    ISO text it sends), and the keys in the API's order."""
+    ISO text it sends), and the event's keys in the API's order. Inside an event's details the
+    keys keep moto's order, which may differ from boto3's; the values are the same."""
     stamp = event["timestamp"]
     if isinstance(stamp, str):
         stamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
