@@ -11,7 +11,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 ASL_PATH = Path(__file__).resolve().parent.parent / "statemachine" / "maoo.asl.json"
 PLACEHOLDER = re.compile(r"^\$\{(?P<name>[A-Za-z0-9]+)\}$")
@@ -22,20 +22,20 @@ def load_definition() -> dict[str, Any]:
     return json.loads(ASL_PATH.read_text(encoding="utf-8"))
 
 
-def _walk(value: Any):
+def walk(value: Any) -> Iterator[Any]:
+    """Every node of a JSON document, the document itself first, then depth-first."""
+    yield value
     if isinstance(value, dict):
         for item in value.values():
-            yield from _walk(item)
+            yield from walk(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _walk(item)
-    else:
-        yield value
+            yield from walk(item)
 
 
 def placeholders(definition: dict[str, Any] | None = None) -> set[str]:
     """Every placeholder name in the definition, e.g. ``ToolHttpGetFunctionArn``."""
-    return {m.group("name") for v in _walk(load_definition() if definition is None else definition) if isinstance(v, str) and (m := PLACEHOLDER.match(v))}
+    return {m.group("name") for v in walk(load_definition() if definition is None else definition) if isinstance(v, str) and (m := PLACEHOLDER.match(v))}
 
 
 def function_name_for(placeholder: str) -> str:

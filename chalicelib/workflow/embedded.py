@@ -85,17 +85,18 @@ class EmbeddedEngine:
             original_terminated(communication)
             engine._ended(communication.execution.exec_arn)
 
+        definition = load_definition()
+        self.unproven_features = interpreter_speedups.unproven_features(definition)
         original_client_for = lambda_eval_utils.boto_client_for
         original_terminated = BaseExecutionWorkerCommunication.terminated
         self._patches = [
             mock.patch.object(LambdaSimpleBackend, "invoke", backend_invoke),
             mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated),
             mock.patch.object(lambda_eval_utils, "boto_client_for", client_for),
-            *interpreter_speedups.patches(load_definition()),
+            *interpreter_speedups.patches(definition),
         ]
         for patch in self._patches:
             patch.start()
-        self.unproven_features = interpreter_speedups.unproven_features(load_definition())
         if self.unproven_features:
             logging.getLogger("maoo").warning(
                 "embedded engine: the definition uses %s; moto's deep copies and Task threads are kept for it",

@@ -13,11 +13,11 @@ import subprocess
 import sys
 import zipfile
 from importlib.util import find_spec
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from chalicelib.workflow.definition import load_definition, placeholders, substitute
+from chalicelib.workflow.definition import load_definition, placeholders, substitute, walk
 from cli.deploy import STATE_MACHINE_ID, PackagingError, bind_definition, logical_id
 
 pytestmark = pytest.mark.deploy
@@ -29,20 +29,10 @@ API = {"APIHandler"}
 SUB_VARIABLE = re.compile(r"\$\{(?!!)([A-Za-z0-9_:]+)(?:\.[A-Za-z0-9_.]+)?\}")
 
 
-def _walk(value: Any) -> Iterator[Any]:
-    yield value
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _walk(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk(item)
-
-
 def _references(template: dict[str, Any]) -> set[str]:
     """Every logical id or parameter named by ``Ref``, ``Fn::GetAtt`` or a ``Fn::Sub`` variable."""
     names: set[str] = set()
-    for node in _walk(template):
+    for node in walk(template):
         if not isinstance(node, dict):
             continue
         if isinstance(node.get("Ref"), str):
