@@ -55,7 +55,7 @@ def _median(values: list[float]) -> float:
 
 
 def measure_engines(repeat: int) -> dict[str, Any]:
-    from chalicelib.workflow.embedded import get_embedded_engine
+    from embedded_engine import get_embedded_engine
     from chalicelib.workflow.runs import execute, initial_state
     from cli.session import Session
     from bench.drivers import build_langgraph, run_direct, run_langgraph

@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from chalicelib.workflow.embedded import LambdaContext
+from embedded_engine import LambdaContext
 
 Handlers = dict[str, Callable[[dict, Any], Any]]
 

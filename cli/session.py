@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.config import Settings, reload_settings
 from chalicelib.workflow.engines import open_runner
 from chalicelib.workflow.runs import execute, initial_state
+from embedded_engine import open_embedded_runner
 
 
 def _handlers() -> dict[str, Any]:
@@ -54,5 +55,5 @@ class Session:
     def run(self, request: str, guards: dict[str, Any] | None = None, use_memory: bool = True) -> dict[str, Any]:
         start = initial_state(request, self.settings, guards, use_memory=use_memory)
         if self._runner is None:
-            self._runner = open_runner(self.settings, _handlers)
+            self._runner = open_runner(self.settings, _handlers, embedded=open_embedded_runner)
         return execute(self._runner, self.settings, start, self.settings.engine)

@@ -23,7 +23,7 @@ from chalicelib.errors import BadRequestError
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import redact
-from chalicelib.workflow.runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
+from chalicelib.workflow.sfn_runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
 

@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from chalicelib.workflow.runner import WorkflowRunner
+from chalicelib.workflow.sfn_runner import WorkflowRunner
 from cli.demos import DEMOS
 
 TOOL_STATES = {"CallHttpGet", "CallHttpPost", "CallDbQuery", "CallFileWrite", "CallCalc", "CallSummarize"}
@@ -120,7 +120,8 @@ def test_runs_after_each_other_do_not_see_each_others_documents(maoo, engine, re
 
 
 def test_a_definition_outside_the_proven_set_runs_with_moto_s_own_copies_and_threads(maoo, monkeypatch, caplog):
-    from chalicelib.workflow import embedded, interpreter_speedups
+    from embedded_engine import engine as embedded
+    from embedded_engine import interpreter_speedups
 
     monkeypatch.setattr(interpreter_speedups, "unproven_features", lambda definition: ["state X: Type Map (forced by this test)"])
     embedded.reset_embedded_engine()

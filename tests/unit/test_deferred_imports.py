@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.workflow.deferred_imports import defer_package_init
+from embedded_engine.deferred_imports import defer_package_init
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,8 +21,9 @@ from datetime import datetime
 from typing import Any, Callable
 
 from chalicelib.config import Settings
+from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
-from chalicelib.workflow.runner import WorkflowRunner
+from chalicelib.workflow.sfn_runner import WorkflowRunner
 
 Handler = Callable[[dict, Any], Any]
 _MAX_ENDS_KEPT = 1024
@@ -61,15 +62,19 @@ class EmbeddedEngine:
     def start(self) -> EmbeddedEngine:
         from unittest import mock
 
-        from chalicelib.workflow.deferred_imports import defer_package_init
+        from embedded_engine.deferred_imports import defer_package_init
 
         defer_package_init("moto.batch")  # before moto's interpreter imports it: see deferred_imports
         from moto import mock_aws
+
+        from embedded_engine.moto_version import check_moto_version
+
+        check_moto_version()  # before any patch: the seams below are internal to this version
         from moto.awslambda_simple.models import LambdaSimpleBackend
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
         from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
-        from chalicelib.workflow import interpreter_speedups
+        from embedded_engine import interpreter_speedups
 
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         self._mock.start()
@@ -273,7 +278,7 @@ class _InProcessLambdaClient:
         return response
 
 
-class SimulatedServiceError(Exception):
+class SimulatedServiceError(MaooError):
     """Raised by a handler (in tests and drills) to make the invoke fail as Lambda's own service
     fault, ``Lambda.ServiceException``, which the state machine's native Retry handles."""
 
@@ -289,6 +294,12 @@ def get_embedded_engine(settings: Settings, handlers: dict[str, Handler]) -> Emb
         if _engine is None:
             _engine = EmbeddedEngine(settings, handlers).start()
         return _engine
+
+
+def open_embedded_runner(settings: Settings, handlers: dict[str, Handler]) -> WorkflowRunner:
+    """The factory ``chalicelib.workflow.engines.open_runner`` takes for the ``embedded`` engine:
+    a runner on the process's engine, started on first use."""
+    return get_embedded_engine(settings, handlers).runner()
 
 
 def reset_embedded_engine() -> None:
