@@ -1,6 +1,6 @@
 """The embedded engine passes documents on exactly, although it shares what moto would copy.
 
-``chalicelib.workflow.interpreter_speedups`` lets moto's interpreter share the parts of a document
+``embedded_engine.interpreter_speedups`` lets moto's interpreter share the parts of a document
 nobody changes instead of deep-copying them on every state. These tests read the execution history
 (our source of truth) and what each Lambda function received, on runs that retry, wait, patch,
 replan and catch crashes: every state must get what the state before it passed on, every tool
