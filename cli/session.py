@@ -18,7 +18,11 @@ def _handlers() -> dict[str, Any]:
 
 
 class Session:
-    """Starts the mock API in-process on a free loopback port unless ``MAOO_MOCK_API_URL`` is set."""
+    """Serves the mock API in-process on a free loopback port unless ``MAOO_MOCK_API_URL`` is set.
+
+    The port is bound at once (its origin is what gets allowlisted); the server itself starts on
+    the first connection (``cli.mock_on_demand``), so a run that calls no HTTP tool never waits
+    for it."""
 
     def __init__(self) -> None:
         self.mock = None
@@ -27,9 +31,9 @@ class Session:
 
     def __enter__(self) -> Session:
         if not self.settings.mock_api_url:
-            from mock_api.server import start_in_thread
+            from cli.mock_on_demand import MockApiOnDemand
 
-            self.mock = start_in_thread()
+            self.mock = MockApiOnDemand()
             os.environ["MAOO_MOCK_API_URL"] = self.mock.url
             self.settings = reload_settings()
         return self
@@ -46,6 +50,10 @@ class Session:
 
     def arm_faults(self, rules: list[dict[str, Any]]) -> None:
         """Reset the mock API, then arm this fault plan on it."""
+        if self.mock is not None:
+            if not self.mock.started and not rules:
+                return  # a server that has not started has nothing to reset
+            self.mock.ensure_started()
         import requests
 
         requests.post(f"{self.mock_api_url}/_admin/reset", timeout=5).raise_for_status()

@@ -1,10 +1,10 @@
 """The embedded engine: moto's Step Functions interpreter in this process, Lambda Tasks answered
 by our handlers in-process. No Docker, no server, no network.
 
-moto runs Lambda code only in Docker. With ``use_docker`` off its "simple" backend answers every
-invoke with a canned payload; ``LambdaSimpleBackend.invoke`` is the seam we take over, routing the
-call to the handler registered under the function's name. That seam is internal to moto, which is
-why moto's version is pinned.
+moto runs Lambda code only in Docker. Its interpreter asks ``lambda_eval_utils.boto_client_for``
+for the client its ``lambda:invoke`` Tasks call; that is the seam we take over, answering with a
+client that calls the handler registered under the function's name. The seam is internal to
+moto, which is why moto's version is pinned and checked when the engine starts.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import threading
 import traceback
 import uuid
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
@@ -57,6 +57,7 @@ class EmbeddedEngine:
         self.unproven_features: list[str] = []  # why the definition-dependent speed-ups are off, if they are
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
+        self.account = ""
 
     # -- lifecycle
     def start(self) -> EmbeddedEngine:
@@ -69,19 +70,16 @@ class EmbeddedEngine:
 
         from embedded_engine.moto_version import check_moto_version
 
-        check_moto_version()  # before any patch: the seams below are internal to this version
-        from moto.awslambda_simple.models import LambdaSimpleBackend
+        moto_version = check_moto_version()  # before any patch: the seams below are internal to this version
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
         from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
         from embedded_engine import interpreter_speedups
+        from embedded_engine.definition_cache import DefinitionCache
 
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         self._mock.start()
         engine = self
-
-        def backend_invoke(backend, function_name, qualifier, body, headers, response_headers):
-            return engine._backend_invoke(function_name, body, response_headers)
 
         def client_for(region: str, service: str, state_credentials: Any = None):
             return _InProcessLambdaClient(engine) if service == "lambda" else original_client_for(region, service, state_credentials)
@@ -92,13 +90,13 @@ class EmbeddedEngine:
 
         definition = load_definition()
         self.unproven_features = interpreter_speedups.unproven_features(definition)
+        cache = DefinitionCache(self.settings.runtime_dir / "cache", moto_version) if self.settings else None
         original_client_for = lambda_eval_utils.boto_client_for
         original_terminated = BaseExecutionWorkerCommunication.terminated
         self._patches = [
-            mock.patch.object(LambdaSimpleBackend, "invoke", backend_invoke),
             mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated),
             mock.patch.object(lambda_eval_utils, "boto_client_for", client_for),
-            *interpreter_speedups.patches(definition),
+            *interpreter_speedups.patches(definition, cache),
         ]
         for patch in self._patches:
             patch.start()
@@ -124,36 +122,40 @@ class EmbeddedEngine:
         self.stop()
 
     # -- the state machine and its functions
-    def client(self, service: str):
-        import boto3
+    def _backend(self, region: str | None = None, account: str | None = None) -> Any:
+        """moto's Step Functions backend, the object its API handlers call."""
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-        return boto3.client(service, region_name=self.settings.region)
+        return stepfunctions_parser_backends[account or self.account][region or self.settings.region]
 
     def _deploy(self) -> None:
-        lam = self.client("lambda")
-        role = self.client("iam").create_role(
-            RoleName=f"maoo-embedded-{uuid.uuid4().hex[:8]}",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
-        zipped = io.BytesIO()
-        with zipfile.ZipFile(zipped, "w") as archive:
-            archive.writestr("app.py", "# code runs in-process in the embedded engine\n")
+        """Create the state machine in moto's backend, each placeholder bound to a function ARN.
+
+        No Lambda function or IAM role is created in moto: the interpreter's ``lambda:invoke``
+        Tasks reach our handlers through seam 2 by the function's name, and nothing else invokes
+        a function. The state machine is created with the backend call moto's own
+        ``CreateStateMachine`` handler makes (the definition is validated the same way), saving a
+        client and a round trip through botocore and moto's HTTP layer; executions are still
+        started, described and read through boto3, as on LocalStack and AWS."""
+        import boto3
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        self.account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
+        region = self.settings.region
         arns: dict[str, str] = {}
         for placeholder in sorted(placeholders()):
             name = function_name_for(placeholder)
             if name not in self.handlers:
                 raise KeyError(f"the state machine needs function {name!r} (for ${{{placeholder}}}), which app.py does not declare")
             function_name = f"{self.settings.function_prefix}{name}"
-            arns[placeholder] = lam.create_function(
-                FunctionName=function_name, Runtime="python3.11", Role=role, Handler=f"app.{name}",
-                Code={"ZipFile": zipped.getvalue()}, Timeout=60, MemorySize=256,
-            )["FunctionArn"]
+            arns[placeholder] = f"arn:aws:lambda:{region}:{self.account}:function:{function_name}"
             self._by_function[function_name] = name
         definition = substitute(load_definition(), arns)
-        self._sfn = self.client("stepfunctions")
-        self.state_machine_arn = self._sfn.create_state_machine(
-            name=self.settings.state_machine_name, definition=json.dumps(definition), roleArn=role,
-        )["stateMachineArn"]
+        self.state_machine_arn = self._backend().create_state_machine(
+            name=self.settings.state_machine_name, definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::{self.account}:role/maoo-embedded",
+        ).arn
+        self._sfn = boto3.client("stepfunctions", region_name=region)
 
     def sfn(self):
         return self._sfn
@@ -230,18 +232,6 @@ class EmbeddedEngine:
             }).encode(), "Unhandled"
         return json.dumps(result).encode(), None
 
-    def _backend_invoke(self, function_name: str, body: Any, response_headers: dict) -> bytes:
-        """Seam 1, ``LambdaSimpleBackend.invoke``: serves any boto3 ``lambda.invoke`` made under the mock."""
-        try:
-            payload, error = self.dispatch(function_name, body)
-        except SimulatedServiceError as exc:
-            from moto.awslambda.exceptions import LambdaClientError
-
-            raise LambdaClientError("ServiceException", str(exc)) from None
-        if error:
-            response_headers["x-amz-function-error"] = error
-        return payload
-
 
 def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:
     """A history event as boto3 returns it: the timestamp as an aware ``datetime`` (moto keeps the
@@ -257,8 +247,8 @@ def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:
 class _InProcessLambdaClient:
     """Seam 2: the Lambda client moto's interpreter uses for ``lambda:invoke`` Tasks.
 
-    The same answer as seam 1 without serialising each call through botocore and moto's HTTP
-    layer, which cost several milliseconds per Task state.
+    Lambda's answer without serialising each call through botocore and moto's HTTP layer, which
+    cost several milliseconds per Task state.
     """
 
     def __init__(self, engine: EmbeddedEngine):

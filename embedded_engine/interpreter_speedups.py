@@ -14,6 +14,8 @@ Changes that hold for any definition:
 - ``copy_document``: the deep copies are made by ``pickle``, a copy by the same rules as
   ``copy.deepcopy`` (shared references stay shared) done in C.
 - variable references (what ``DescribeExecution`` reports) are worked out once per definition.
+- with a ``DefinitionCache``, the parse and the variable references of a proven definition are
+  kept between processes (``definition_cache``), so a cold process does not run ANTLR at all.
 
 Changes that hold for the definitions ``unproven_features`` accepts (Task, Choice, Wait, Pass,
 Succeed and Fail states; Tasks that invoke a Lambda function, with no timeout of their own;
@@ -60,6 +62,8 @@ from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_an
 )
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution_worker
+
+from embedded_engine.definition_cache import DefinitionCache, ParsedDefinition
 
 _original_parse = AmazonStateLanguageParser.parse
 _original_variable_references = VariableReferencesStaticAnalyser.process_and_get
@@ -146,10 +150,41 @@ def cached_jsonpath(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return lru_cache(maxsize=512)(parse)
 
 
+_disk: DefinitionCache | None = None  # set by ``patches``: where parsed definitions outlive the process
+_loaded_references: dict[str, Any] = {}  # variable references that came from ``_disk``
+
+
+class _TreeOnDemand:
+    """Stands for the ANTLR tree of a definition whose components came from the disk cache: moto
+    reads the tree only in static analysers, and the one it runs is answered from the cache too.
+    Anything else that asks gets the real tree, parsed then."""
+
+    def __init__(self, definition: str):
+        self._definition = definition
+        self._tree: Any = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        if self._tree is None:
+            self._tree = _original_parse(self._definition)[1]
+        return getattr(self._tree, attribute)
+
+
 @lru_cache(maxsize=16)
 def _parsed(definition: str) -> tuple[Any, Any, bool]:
+    shared = not unproven_features(json.loads(definition))
+    if shared and _disk is not None and (cached := _disk.load(definition)) is not None:
+        _loaded_references[definition] = cached.variable_references
+        return cached.program, _TreeOnDemand(definition), True
     program, tree = _original_parse(definition)
-    return program, tree, not unproven_features(json.loads(definition))
+    if shared and _disk is not None:  # keep what this parse gave for the next process
+        analyser = VariableReferencesStaticAnalyser()
+        analyser.visit(tree)  # what process_and_get does after its own parse
+        references = analyser.get_variable_references()
+        _loaded_references[definition] = references
+        _disk.store(definition, ParsedDefinition(program=program, variable_references=references))
+    return program, tree, shared
 
 
 def parse_definition(definition: str) -> tuple[Any, Any]:
@@ -164,6 +199,9 @@ def parse_definition(definition: str) -> tuple[Any, Any]:
 
 @lru_cache(maxsize=16)
 def _variable_references(definition: str) -> Any:
+    _parsed(definition)  # a cached or kept parse brings its variable references along
+    if definition in _loaded_references:
+        return _loaded_references[definition]
     return _original_variable_references(definition)
 
 
@@ -202,12 +240,16 @@ class _Discard(list):
         return None
 
 
-def patches(definition: dict[str, Any]) -> list[Any]:
+def patches(definition: dict[str, Any], cache: DefinitionCache | None = None) -> list[Any]:
     """The ``mock.patch`` objects that apply the changes above to executions of ``definition``;
-    start them to apply them."""
+    start them to apply them. ``cache`` keeps parsed definitions between processes."""
+    global _disk
     proven = not unproven_features(definition)
     copier = share_document if proven else copy_document
     _parsed.cache_clear()  # each start decides afresh which definitions share their components
+    _variable_references.cache_clear()
+    _loaded_references.clear()
+    _disk = cache
     applied = [
         mock.patch.object(json_path, "parse", cached_jsonpath(json_path.parse)),
         mock.patch.object(result_path, "parse", cached_jsonpath(result_path.parse)),
