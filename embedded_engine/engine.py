@@ -16,6 +16,7 @@ import os
 import threading
 import traceback
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
@@ -46,6 +47,8 @@ class LambdaContext:
 class EmbeddedEngine:
     """One moto Step Functions backend per process, with our state machine created in it."""
 
+    keep_finished = 0  # finished executions kept after their run is stored (see ``forget``)
+
     def __init__(self, settings: Settings, handlers: dict[str, Handler]):
         self.settings = settings
         self.handlers = dict(handlers)
@@ -57,6 +60,7 @@ class EmbeddedEngine:
         self.unproven_features: list[str] = []  # why the definition-dependent speed-ups are off, if they are
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
+        self._finished: deque[str] = deque()
         self.account = ""
 
     # -- lifecycle
@@ -164,7 +168,44 @@ class EmbeddedEngine:
         """A runner on this engine that learns of an execution's end, and reads its history, from
         the interpreter itself."""
         return WorkflowRunner(self._sfn, self.state_machine_arn, max_poll_seconds=0.25,
-                              until_ended=self.wait_for_end, read_history=self.read_history)
+                              until_ended=self.wait_for_end, read_history=self.read_history, forget=self.forget)
+
+    # -- forgetting finished executions
+    def forget(self, execution_arn: str) -> None:
+        """Drop a finished execution whose run document and trace are stored: from moto's backend
+        (its history, input and output with it) and from the end events. The newest
+        ``keep_finished`` are kept (none by default; tests that read moto's own history raise it)."""
+        with self._ends_lock:
+            self._ends.pop(execution_arn, None)
+            self._finished.append(execution_arn)
+            dropping = []
+            while len(self._finished) > self.keep_finished:
+                dropping.append(self._finished.popleft())
+        for arn in dropping:
+            self._drop_execution(arn)
+
+    def _drop_execution(self, execution_arn: str) -> None:
+        _, _, _, region, account, *_ = execution_arn.split(":") + [""] * 6
+        try:
+            machines = list(self._backend(region, account).state_machines)
+        except KeyError:
+            return
+        for machine in machines:
+            for execution in list(machine.executions):
+                if execution.execution_arn == execution_arn:
+                    try:
+                        machine.executions.remove(execution)  # one list operation: safe beside start_execution
+                    except ValueError:
+                        pass
+                    return
+
+    def held(self) -> dict[str, int]:
+        """What the engine holds now: executions in moto's backend, end events not yet collected,
+        and finished executions kept on purpose (``keep_finished``)."""
+        machines = list(self._backend().state_machines) if self.state_machine_arn else []
+        with self._ends_lock:
+            return {"executions": sum(len(m.executions) for m in machines), "end_events": len(self._ends),
+                    "kept_finished": len(self._finished)}
 
     def read_history(self, execution_arn: str) -> list[dict[str, Any]]:
         """The events ``GetExecutionHistory`` returns for ``execution_arn``, read where moto keeps

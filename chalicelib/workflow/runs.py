@@ -156,6 +156,7 @@ def finish_run(runner: WorkflowRunner, settings: Settings, start: RunState, exec
                            "cause": execution.cause, "history": execution.history}})
     _write_json_atomic(trace_file, trace)
     store.put_run(document)
+    runner.release(execution.arn)  # document and trace are stored: the engine need not keep the execution
     return document
 
 

@@ -33,17 +33,23 @@ class WorkflowRunner:
       ``seconds`` pass), so that ``wait`` need not poll; ``DescribeExecution`` still says whether
       it did.
     - ``read_history(execution_arn)`` returns the events ``GetExecutionHistory`` would.
+
+    and one duty: ``forget(execution_arn)``, called by ``release`` once the run's document and
+    trace are stored, lets an in-process engine drop the finished execution (a long-lived server
+    would otherwise hold every execution it ever ran). LocalStack and AWS keep their own.
     """
 
     def __init__(self, sfn_client: Any, state_machine_arn: str, poll_seconds: float = 0.005, max_poll_seconds: float = 0.25,
                  until_ended: Callable[[str, float], Any] | None = None,
-                 read_history: Callable[[str], list[dict[str, Any]]] | None = None):
+                 read_history: Callable[[str], list[dict[str, Any]]] | None = None,
+                 forget: Callable[[str], None] | None = None):
         self.sfn = sfn_client
         self.state_machine_arn = state_machine_arn
         self.poll_seconds = poll_seconds
         self.max_poll_seconds = max_poll_seconds  # how late the runner may notice the end when it polls
         self.until_ended = until_ended
         self.read_history = read_history
+        self.forget = forget
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
         response = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))
@@ -84,6 +90,11 @@ class WorkflowRunner:
         output = json.loads(described["output"]) if described.get("output") else None
         return Execution(arn=execution_arn, status=described["status"], output=output, error=described.get("error"),
                          cause=described.get("cause"), history=self.history(execution_arn))
+
+    def release(self, execution_arn: str) -> None:
+        """The execution's record is stored elsewhere now: the engine may let go of it."""
+        if self.forget is not None:
+            self.forget(execution_arn)
 
     def describe(self, execution_arn: str) -> dict[str, Any]:
         return self.sfn.describe_execution(executionArn=execution_arn)

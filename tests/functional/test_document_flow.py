@@ -22,6 +22,14 @@ from cli.demos import DEMOS
 TOOL_STATES = {"CallHttpGet", "CallHttpPost", "CallDbQuery", "CallFileWrite", "CallCalc", "CallSummarize"}
 
 
+@pytest.fixture(autouse=True)
+def keep_executions(monkeypatch):
+    """These tests compare moto's own history after a run, so the engine keeps recent executions."""
+    from embedded_engine import EmbeddedEngine
+
+    monkeypatch.setattr(EmbeddedEngine, "keep_finished", 8)
+
+
 @pytest.fixture
 def received(engine, monkeypatch):
     """Every event each Lambda function receives, in order, as it was when received."""
