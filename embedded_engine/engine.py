@@ -18,6 +18,7 @@ import traceback
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime
 from typing import Any, Callable
 
@@ -61,6 +62,7 @@ class EmbeddedEngine:
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
         self._finished: deque[str] = deque()
+        self._cache_dir: Path | None = None
         self.account = ""
 
     # -- lifecycle
@@ -94,7 +96,8 @@ class EmbeddedEngine:
 
         definition = load_definition()
         self.unproven_features = interpreter_speedups.unproven_features(definition)
-        cache = DefinitionCache(self.settings.runtime_dir / "cache", moto_version) if self.settings else None
+        self._cache_dir = self.settings.runtime_dir / "cache" if self.settings else None
+        cache = DefinitionCache(self._cache_dir, moto_version) if self._cache_dir else None
         original_client_for = lambda_eval_utils.boto_client_for
         original_terminated = BaseExecutionWorkerCommunication.terminated
         self._patches = [
@@ -102,6 +105,12 @@ class EmbeddedEngine:
             mock.patch.object(lambda_eval_utils, "boto_client_for", client_for),
             *interpreter_speedups.patches(definition, cache),
         ]
+        if self._cache_dir is not None:  # moto's serialiser loads its service models through this
+            from moto.core import utils as moto_utils
+
+            from embedded_engine.service_models import moto_models
+
+            self._patches.append(mock.patch.object(moto_utils, "create_loader", moto_models(self._cache_dir, moto_version)))
         for patch in self._patches:
             patch.start()
         if self.unproven_features:
@@ -142,6 +151,7 @@ class EmbeddedEngine:
         client and a round trip through botocore and moto's HTTP layer; executions are still
         started, described and read through boto3, as on LocalStack and AWS."""
         import boto3
+        import botocore.session
         from moto.core.models import DEFAULT_ACCOUNT_ID
 
         self.account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
@@ -159,7 +169,12 @@ class EmbeddedEngine:
             name=self.settings.state_machine_name, definition=json.dumps(definition),
             roleArn=f"arn:aws:iam::{self.account}:role/maoo-embedded",
         ).arn
-        self._sfn = boto3.client("stepfunctions", region_name=region)
+        session = botocore.session.get_session()
+        if self._cache_dir is not None:
+            from embedded_engine.service_models import BotocoreModels
+
+            session.register_component("data_loader", BotocoreModels(self._cache_dir))
+        self._sfn = boto3.session.Session(botocore_session=session, region_name=region).client("stepfunctions")
 
     def sfn(self):
         return self._sfn
