@@ -47,8 +47,13 @@ def _peer(request: str) -> list[str]:
 
 def _sample(row: Row, env: dict[str, str], record: bool) -> None:
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, *row.argv], cwd=row.cwd, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, *row.argv],
+        cwd=row.cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed_ms = (time.perf_counter() - started) * 1000
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -99,8 +104,13 @@ def measure(repeat: int = 7, baseline: Path | None = None) -> dict[str, Any]:
     rows = rows_for(baseline)
     with tempfile.TemporaryDirectory(prefix="maoo-bench-cold-") as folder:
         env = {key: value for key, value in os.environ.items() if key != "MAOO_MOCK_API_URL"}
-        env.update({"POWERTOOLS_TRACE_DISABLED": "true", "PYTHONDONTWRITEBYTECODE": "",
-                    "MAOO_BACKOFF_BASE_SECONDS": "0"})
+        env.update(
+            {
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "PYTHONDONTWRITEBYTECODE": "",
+                "MAOO_BACKOFF_BASE_SECONDS": "0",
+            }
+        )
         for row in rows:  # one untimed run each: .pyc files and each checkout's own runtime folder
             row_env = {**env, "MAOO_RUNTIME_DIR": str(Path(folder) / row.cwd.name)}
             _sample(row, row_env, record=False)
@@ -115,23 +125,41 @@ def measure(repeat: int = 7, baseline: Path | None = None) -> dict[str, Any]:
         "demo_happy_over_peer_seed": _ratio(summary["cli demo happy cold"], peer_seed),
     }
     if baseline is not None:
-        ratios.update({
-            "baseline_over_peer_calc": _ratio(summary["baseline cli run cold: calc"], peer_calc),
-            "baseline_over_peer_seed": _ratio(summary["baseline cli run cold: seed request"], peer_seed),
-            "baseline_demo_happy_over_peer_seed": _ratio(summary["baseline cli demo happy cold"], peer_seed),
-        })
-    return {"repeat": repeat, "rows": summary, "ratios": ratios, "baseline": str(baseline) if baseline else None}
+        ratios.update(
+            {
+                "baseline_over_peer_calc": _ratio(summary["baseline cli run cold: calc"], peer_calc),
+                "baseline_over_peer_seed": _ratio(summary["baseline cli run cold: seed request"], peer_seed),
+                "baseline_demo_happy_over_peer_seed": _ratio(
+                    summary["baseline cli demo happy cold"], peer_seed
+                ),
+            }
+        )
+    return {
+        "repeat": repeat,
+        "rows": summary,
+        "ratios": ratios,
+        "baseline": str(baseline) if baseline else None,
+    }
 
 
 def markdown(data: dict[str, Any]) -> list[str]:
     """The README's table: one line per row, then the ratios."""
-    lines = [f"Cold CLI against the LangGraph peer (fresh process each; median of {data['repeat']}, interleaved):", "",
-             "| command | median (ms) | fastest (ms) | peak RSS (MB) |", "| --- | --- | --- | --- |"]
+    lines = [
+        f"Cold CLI against the LangGraph peer (fresh process each; median of {data['repeat']}, interleaved):",
+        "",
+        "| command | median (ms) | fastest (ms) | peak RSS (MB) |",
+        "| --- | --- | --- | --- |",
+    ]
     for label, row in data["rows"].items():
-        lines.append(f"| {label} | {row['median_ms']} | {row['min_ms']} | {row['peak_rss_mb']} |"
-                     + (f" ({row['failures']} failed)" if row["failures"] else ""))
-    lines += ["", "Ratios (median over the peer's median): "
-              + "; ".join(f"{name.replace('_', ' ')} {value}" for name, value in data["ratios"].items())]
+        lines.append(
+            f"| {label} | {row['median_ms']} | {row['min_ms']} | {row['peak_rss_mb']} |"
+            + (f" ({row['failures']} failed)" if row["failures"] else "")
+        )
+    lines += [
+        "",
+        "Ratios (median over the peer's median): "
+        + "; ".join(f"{name.replace('_', ' ')} {value}" for name, value in data["ratios"].items()),
+    ]
     return lines
 
 
@@ -141,7 +169,9 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(prog="python -m bench.cold_cli", description=__doc__)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--baseline", type=Path, default=None, help="another checkout to measure side by side")
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="another checkout to measure side by side"
+    )
     args = parser.parse_args()
     result = measure(args.repeat, args.baseline)
     print(json.dumps(result, indent=2))

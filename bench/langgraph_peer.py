@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         final = run_langgraph(graph, initial_state(args.request, settings).model_dump(mode="json"))
     finally:
         mock.stop()
-    sys.stdout.write(json.dumps({"status": final.get("status"), "final_output": final.get("final_output")}) + "\n")
+    sys.stdout.write(
+        json.dumps({"status": final.get("status"), "final_output": final.get("final_output")}) + "\n"
+    )
     return 0 if final.get("status") == "succeeded" else 1
 
 

@@ -33,6 +33,7 @@ def soak(runs: int, settle: int) -> dict[str, Any]:
 
     from app import app
     from chalicelib.api import RunService
+    from chalicelib.config import get_settings
     from cli.mock_on_demand import MockApiOnDemand
     from embedded_engine import get_embedded_engine, open_embedded_runner
 
@@ -48,30 +49,48 @@ def soak(runs: int, settle: int) -> dict[str, Any]:
             if number % settle == 0 or number == runs:
                 gc.collect()
                 samples.append((number, round(_rss_mb(), 1)))
-        held = get_embedded_engine(None, {}).held()
+        held = get_embedded_engine(get_settings(), {}).held()
     finally:
         mock.stop()
     after_settle = next(rss for number, rss in samples if number >= settle)
-    return {"runs": runs, "settle": settle, "failed": failed, "rss_mb_after_settle": after_settle,
-            "rss_mb_at_end": samples[-1][1], "growth_mb": round(samples[-1][1] - after_settle, 1),
-            "samples": samples, "held": held}
+    return {
+        "runs": runs,
+        "settle": settle,
+        "failed": failed,
+        "rss_mb_after_settle": after_settle,
+        "rss_mb_at_end": samples[-1][1],
+        "growth_mb": round(samples[-1][1] - after_settle, 1),
+        "samples": samples,
+        "held": held,
+    }
 
 
 def measure(runs: int = 1000, settle: int = 100) -> dict[str, Any]:
     """``soak`` in a fresh process with its own runtime folder."""
     with tempfile.TemporaryDirectory(prefix="maoo-bench-soak-") as folder:
         env = {key: value for key, value in os.environ.items() if key != "MAOO_MOCK_API_URL"}
-        env.update({"MAOO_RUNTIME_DIR": folder, "POWERTOOLS_TRACE_DISABLED": "true", "MAOO_LOG_LEVEL": "warning"})
-        done = subprocess.run([sys.executable, "-m", "bench.soak", "--runs", str(runs), "--settle", str(settle), "--here"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        env.update(
+            {"MAOO_RUNTIME_DIR": folder, "POWERTOOLS_TRACE_DISABLED": "true", "MAOO_LOG_LEVEL": "warning"}
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.soak", "--runs", str(runs), "--settle", str(settle), "--here"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def markdown(data: dict[str, Any]) -> list[str]:
-    return [f"Long-lived process ({data['runs']} runs of {REQUEST!r} through RunService, as `chalice local` serves "
-            f"POST /runs): {data['rss_mb_after_settle']} MB after the first {data['settle']}, "
-            f"{data['rss_mb_at_end']} MB after the last: growth {data['growth_mb']} MB; "
-            f"the engine holds {data['held']['executions']} executions at the end; {data['failed']} runs failed."]
+    return [
+        f"Long-lived process ({data['runs']} runs of {REQUEST!r} through RunService, "
+        f"as `chalice local` serves POST /runs): "
+        f"{data['rss_mb_after_settle']} MB after the first {data['settle']}, "
+        f"{data['rss_mb_at_end']} MB after the last: growth {data['growth_mb']} MB; "
+        f"the engine holds {data['held']['executions']} executions at the end; {data['failed']} runs failed."
+    ]
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class MockApiOnDemand:
             self._sock.close()
             raise
         self.url = f"http://{host}:{self._sock.getsockname()[1]}"
+        self._listening = self._sock.fileno()
         self._running: Any = None  # mock_api.server.RunningMockApi once started
         self._lock = threading.Lock()
         self._wake_read, self._wake_write = os.pipe()
@@ -49,10 +50,10 @@ class MockApiOnDemand:
 
     def _watch(self) -> None:
         try:
-            readable, _, _ = select.select([self._sock, self._wake_read], [], [])
+            readable, _, _ = select.select([self._listening, self._wake_read], [], [])
         except (OSError, ValueError):  # closed under us: stop() ran
             return
-        if self._sock in readable:
+        if self._listening in readable:
             self._start()
 
     def _start(self) -> None:

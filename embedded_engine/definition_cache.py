@@ -79,11 +79,16 @@ class DefinitionCache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-asl-", suffix=".pickle")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    pickle.dump({"key": cache_key(definition, self.moto_version), "parsed": parsed}, handle,
-                                protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(
+                        {"key": cache_key(definition, self.moto_version), "parsed": parsed},
+                        handle,
+                        protocol=pickle.HIGHEST_PROTOCOL,
+                    )
                 os.replace(tmp, path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
-            _log.warning("embedded engine: could not cache the parsed definition in %s (%s)", path.parent, exc)
+            _log.warning(
+                "embedded engine: could not cache the parsed definition in %s (%s)", path.parent, exc
+            )

@@ -27,8 +27,9 @@ def check_moto_version(installed: str | None = None) -> str:
         installed = str(getattr(moto, "__version__", "unknown"))
     if installed != MOTO_VERSION:
         raise MotoVersionError(
-            f"the embedded engine needs moto=={MOTO_VERSION} (it patches moto's internals), but moto {installed} "
-            f"is installed; run `pip install 'moto[stepfunctions,awslambda,dynamodb]=={MOTO_VERSION}'` "
+            f"the embedded engine needs moto=={MOTO_VERSION} (it patches moto's internals), "
+            f"but moto {installed} is installed; "
+            f"run `pip install 'moto[stepfunctions,awslambda,dynamodb]=={MOTO_VERSION}'` "
             "(or `make .venv/.installed` after `rm -rf .venv`), or use --engine localstack / aws"
         )
     return installed

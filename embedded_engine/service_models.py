@@ -49,7 +49,9 @@ class DiskStore:
         except FileNotFoundError:
             pass
         except Exception as exc:  # noqa: BLE001 - an unreadable cache is a miss, rewritten at exit
-            _log.warning("embedded engine: ignoring the unreadable service-model cache %s (%s)", self.file, exc)
+            _log.warning(
+                "embedded engine: ignoring the unreadable service-model cache %s (%s)", self.file, exc
+            )
         atexit.register(self.save)
 
     def through(self, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
@@ -74,7 +76,11 @@ class DiskStore:
             fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".tmp-models-", suffix=".pickle")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    pickle.dump({"identity": self.identity, "entries": entries}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(
+                        {"identity": self.identity, "entries": entries},
+                        handle,
+                        protocol=pickle.HIGHEST_PROTOCOL,
+                    )
                 os.replace(tmp, self.file)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
@@ -83,26 +89,29 @@ class DiskStore:
             _log.warning("embedded engine: could not cache service models in %s (%s)", self.file.parent, exc)
 
 
-class _ThroughDisk:
+class _ThroughDisk(Loader):
     """Loader methods that read botocore's files, answered from a ``DiskStore`` first."""
 
     store: DiskStore
 
     @instance_cache
     def list_available_services(self, type_name: str) -> Any:
-        return self.store.through(("services", type_name),
-                                  lambda: super(_ThroughDisk, self).list_available_services(type_name))  # type: ignore[misc]
+        return self.store.through(
+            ("services", type_name), lambda: super(_ThroughDisk, self).list_available_services(type_name)
+        )
 
     @instance_cache
     def list_api_versions(self, service_name: str, type_name: str) -> Any:
-        return self.store.through(("versions", service_name, type_name),
-                                  lambda: super(_ThroughDisk, self).list_api_versions(service_name, type_name))  # type: ignore[misc]
+        return self.store.through(
+            ("versions", service_name, type_name),
+            lambda: super(_ThroughDisk, self).list_api_versions(service_name, type_name),
+        )
 
     @instance_cache
     def load_data_with_path(self, name: str) -> Any:
         def read() -> Any:
             try:
-                return super(_ThroughDisk, self).load_data_with_path(name)  # type: ignore[misc]
+                return super(_ThroughDisk, self).load_data_with_path(name)
             except DataNotFoundError:
                 return _NOT_FOUND  # extras most services lack: looked for once, not on every start
 
@@ -112,7 +121,7 @@ class _ThroughDisk:
         return found
 
 
-class BotocoreModels(_ThroughDisk, Loader):
+class BotocoreModels(_ThroughDisk):
     """botocore's own loader, for the session the engine's boto3 client comes from."""
 
     def __init__(self, folder: Path):
@@ -129,11 +138,13 @@ def moto_models(folder: Path, moto_version: str) -> Callable[[], Loader]:
     from moto.core.loaders import Loader as MotoLoader
     from moto.core.loaders import moto_root
 
-    class MotoModels(_ThroughDisk, MotoLoader):  # type: ignore[misc, valid-type]
+    class MotoModels(_ThroughDisk, MotoLoader):
         pass
 
     first = MotoModels(extra_search_paths=[moto_root])
-    store = DiskStore(folder, f"botocore {botocore.__version__} moto {moto_version}", list(first.search_paths))
+    store = DiskStore(
+        folder, f"botocore {botocore.__version__} moto {moto_version}", list(first.search_paths)
+    )
 
     def create_loader() -> Loader:
         loader = MotoModels(extra_search_paths=[moto_root])

@@ -8,7 +8,8 @@ it (the CLI, ``chalice local`` through ``app.py``, the eval, the benchmark) pass
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import StateMachineNotFoundError, WorkflowError

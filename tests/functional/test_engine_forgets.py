@@ -32,8 +32,9 @@ def test_a_run_answered_at_once_is_forgotten_when_its_background_finish_stores_i
     assert status == 202
 
     deadline = time.monotonic() + 60  # the background thread stores the document, then releases the execution
-    while (service.get(body["run_id"])[1]["status"] == "running" or engine.held()["executions"]) \
-            and time.monotonic() < deadline:
+    while (
+        service.get(body["run_id"])[1]["status"] == "running" or engine.held()["executions"]
+    ) and time.monotonic() < deadline:
         time.sleep(0.05)
 
     assert service.get(body["run_id"])[1]["status"] == "succeeded"

@@ -29,7 +29,9 @@ def test_a_stored_parse_loads_back_only_for_its_own_definition_and_moto(tmp_path
     cache.store(DEFINITION, ParsedDefinition(program={"components": 1}, variable_references={"x": []}))
 
     loaded = cache.load(DEFINITION)
-    assert loaded is not None and loaded.program == {"components": 1} and loaded.variable_references == {"x": []}
+    assert (
+        loaded is not None and loaded.program == {"components": 1} and loaded.variable_references == {"x": []}
+    )
     assert DefinitionCache(tmp_path, "5.2.6").load(DEFINITION) is None
     assert cache.load(DEFINITION + " ") is None
 
@@ -76,8 +78,15 @@ def test_a_second_process_runs_from_the_cached_parse(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "MAOO_RUNTIME_DIR": str(tmp_path), "POWERTOOLS_TRACE_DISABLED": "true"}
     seen = []
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True, capture_output=True, text=True,
-                             timeout=180, env=env).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
+        ).stdout
         seen.append(json.loads(out.strip().splitlines()[-1]))
 
     assert seen == [{"status": "succeeded", "from_cache": False}, {"status": "succeeded", "from_cache": True}]

@@ -33,7 +33,9 @@ def _imported_modules(path: Path) -> set[str]:
 
 def test_chalicelib_never_imports_the_embedded_engine_nor_moto():
     offenders = {
-        str(path.relative_to(ROOT)): sorted(n for n in _imported_modules(path) if n.split(".")[0] in {"embedded_engine", "moto"})
+        str(path.relative_to(ROOT)): sorted(
+            n for n in _imported_modules(path) if n.split(".")[0] in {"embedded_engine", "moto"}
+        )
         for path in (ROOT / "chalicelib").rglob("*.py")
     }
 
@@ -49,7 +51,7 @@ def test_the_installed_moto_is_the_pinned_one():
     pins = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
 
     assert check_moto_version() == embedded_engine.MOTO_VERSION
-    assert f"]=={embedded_engine.MOTO_VERSION}\"" in pins
+    assert f']=={embedded_engine.MOTO_VERSION}"' in pins
 
 
 def test_another_moto_version_is_an_error_naming_both_versions_and_the_fix():
@@ -63,7 +65,9 @@ def test_another_moto_version_is_an_error_naming_both_versions_and_the_fix():
 
 def test_cli_run_on_another_moto_exits_2_with_the_message_and_no_traceback(monkeypatch):
     monkeypatch.setattr("embedded_engine.moto_version.MOTO_VERSION", "0.0.1")
-    monkeypatch.setenv("MAOO_MOCK_API_URL", "http://127.0.0.1:9")  # no mock API needed: the engine refuses first
+    monkeypatch.setenv(
+        "MAOO_MOCK_API_URL", "http://127.0.0.1:9"
+    )  # no mock API needed: the engine refuses first
     embedded_engine.reset_embedded_engine()
     try:
         result = CliRunner().invoke(app, ["run", "--request", "calculate 2 + 2", "--json"])

@@ -25,7 +25,9 @@ def test_a_second_loader_answers_from_the_cache_without_reading_botocore_s_files
     cached = _client(second)
 
     assert cached.meta.service_model.operation_names == plain and "StartExecution" in plain
-    assert second.load_service_model("stepfunctions", "service-2") == first.load_service_model("stepfunctions", "service-2")
+    assert second.load_service_model("stepfunctions", "service-2") == first.load_service_model(
+        "stepfunctions", "service-2"
+    )
 
 
 def test_a_cache_for_other_versions_or_unreadable_is_ignored(tmp_path):
