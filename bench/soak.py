@@ -27,15 +27,19 @@ def _rss_mb() -> float:
     return kb / 1024
 
 
-def soak(runs: int, settle: int) -> dict[str, Any]:
-    """Run in this process: ``runs`` requests, resident memory sampled every ``settle`` runs."""
+def soak(runs: int, settle: int, forget: bool = True) -> dict[str, Any]:
+    """Run in this process: ``runs`` requests, resident memory sampled every ``settle`` runs.
+    ``forget=False`` keeps every execution, as the engine did before it forgot them."""
     import gc
 
     from app import app
     from chalicelib.api import RunService
     from chalicelib.config import get_settings
     from cli.mock_on_demand import MockApiOnDemand
-    from embedded_engine import get_embedded_engine, open_embedded_runner
+    from embedded_engine import EmbeddedEngine, get_embedded_engine, open_embedded_runner
+
+    if not forget:
+        EmbeddedEngine.keep_finished = runs
 
     mock = MockApiOnDemand()
     os.environ["MAOO_MOCK_API_URL"] = mock.url
@@ -65,7 +69,7 @@ def soak(runs: int, settle: int) -> dict[str, Any]:
     }
 
 
-def measure(runs: int = 1000, settle: int = 100) -> dict[str, Any]:
+def measure(runs: int = 1000, settle: int = 100, forget: bool = True) -> dict[str, Any]:
     """``soak`` in a fresh process with its own runtime folder."""
     with tempfile.TemporaryDirectory(prefix="maoo-bench-soak-") as folder:
         env = {key: value for key, value in os.environ.items() if key != "MAOO_MOCK_API_URL"}
@@ -73,7 +77,8 @@ def measure(runs: int = 1000, settle: int = 100) -> dict[str, Any]:
             {"MAOO_RUNTIME_DIR": folder, "POWERTOOLS_TRACE_DISABLED": "true", "MAOO_LOG_LEVEL": "warning"}
         )
         done = subprocess.run(
-            [sys.executable, "-m", "bench.soak", "--runs", str(runs), "--settle", str(settle), "--here"],
+            [sys.executable, "-m", "bench.soak", "--runs", str(runs), "--settle", str(settle), "--here"]
+            + ([] if forget else ["--keep-executions"]),
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -100,6 +105,10 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--settle", type=int, default=100)
     parser.add_argument("--here", action="store_true", help="run in this process (what measure() starts)")
+    parser.add_argument(
+        "--keep-executions", action="store_true", help="keep every execution (the engine before)"
+    )
     args = parser.parse_args()
-    result = soak(args.runs, args.settle) if args.here else measure(args.runs, args.settle)
+    forget = not args.keep_executions
+    result = soak(args.runs, args.settle, forget) if args.here else measure(args.runs, args.settle, forget)
     print(json.dumps(result))
