@@ -34,6 +34,7 @@ class Row:
     cwd: Path
     walls_ms: list[float] = field(default_factory=list)
     peaks_mb: list[float] = field(default_factory=list)
+    cpus_ms: list[float] = field(default_factory=list)
     failures: int = 0
 
 
@@ -64,6 +65,7 @@ def _sample(row: Row, env: dict[str, str], record: bool) -> None:
         return
     row.walls_ms.append(elapsed_ms)
     row.peaks_mb.append(usage.ru_maxrss / 1024)  # kilobytes on Linux
+    row.cpus_ms.append((usage.ru_utime + usage.ru_stime) * 1000)  # what load on the machine does not stretch
 
 
 def rows_for(baseline: Path | None) -> list[Row]:
@@ -88,6 +90,7 @@ def _summary(row: Row) -> dict[str, Any]:
         "median_ms": round(statistics.median(row.walls_ms), 1) if row.walls_ms else None,
         "min_ms": round(min(row.walls_ms), 1) if row.walls_ms else None,
         "peak_rss_mb": round(statistics.median(row.peaks_mb), 1) if row.peaks_mb else None,
+        "cpu_ms": round(statistics.median(row.cpus_ms), 1) if row.cpus_ms else None,
         "samples": len(row.walls_ms),
         "failures": row.failures,
     }
@@ -147,12 +150,12 @@ def markdown(data: dict[str, Any]) -> list[str]:
     lines = [
         f"Cold CLI against the LangGraph peer (fresh process each; median of {data['repeat']}, interleaved):",
         "",
-        "| command | median (ms) | fastest (ms) | peak RSS (MB) |",
-        "| --- | --- | --- | --- |",
+        "| command | median (ms) | fastest (ms) | CPU, median (ms) | peak RSS (MB) |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for label, row in data["rows"].items():
         lines.append(
-            f"| {label} | {row['median_ms']} | {row['min_ms']} | {row['peak_rss_mb']} |"
+            f"| {label} | {row['median_ms']} | {row['min_ms']} | {row['cpu_ms']} | {row['peak_rss_mb']} |"
             + (f" ({row['failures']} failed)" if row["failures"] else "")
         )
     lines += [
