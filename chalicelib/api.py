@@ -14,15 +14,20 @@ from pydantic import Field, ValidationError
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Model
-from chalicelib.errors import BadRequestError, MaooError
+from chalicelib.errors import BadRequestError, MaooError, PayloadTooLargeError
 from chalicelib.memory.store import get_run_store
 
 Response = tuple[int, dict[str, Any]]
 
 
+MAX_BODY_BYTES = 64 * 1024
+"""A run request is at most 2,000 characters of text and a few guards: 64 KB is generous."""
+MAX_LIST_LIMIT = 500
+
+
 class RunRequest(Model):
     request: str = Field(min_length=1, max_length=2000)
-    guards: dict[str, float] = Field(default_factory=dict)
+    guards: dict[str, Any] = Field(default_factory=dict, description="Guard overrides, each within its range (see README)")
     wait: bool = Field(default=True, description="Wait for the run to end (embedded engine), else answer 202 at once")
     use_memory: bool = Field(default=True, description="Let long-term memory inform the plan")
 
@@ -31,18 +36,44 @@ def error(status: int, code: str, message: str, **extra: Any) -> Response:
     return status, {"error": code, "message": message, **extra}
 
 
-def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json_body(raw_body: bytes | str | None) -> Any:
+    """The body as JSON, refusing what ``json.loads`` would otherwise let through or crash on.
+
+    Over ``MAX_BODY_BYTES`` is a ``PayloadTooLargeError`` (413); ``NaN``/``Infinity`` (not JSON),
+    bad UTF-8 and nesting deeper than the interpreter can parse are a ``BadRequestError`` (400).
+    """
+    size = len(raw_body or b"")
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"the body is {size} bytes; at most {MAX_BODY_BYTES} are accepted")
     try:
-        body = json.loads(raw_body or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequestError("the body is not JSON; send {\"request\": \"...\"}") from None
+        return json.loads(raw_body or b"", parse_constant=_no_constant)
+    except RecursionError:
+        raise BadRequestError("the body is nested too deeply; send {\"request\": \"...\"}") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise BadRequestError(f"the body is not JSON ({exc}); send {{\"request\": \"...\"}}") from None
+
+
+def parse_limit(raw: str | None) -> int:
+    """``?limit=`` as a whole number from 1 to ``MAX_LIST_LIMIT`` (ASCII digits only: ``'²'.isdigit()``)."""
+    text = "20" if raw is None else raw
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIST_LIMIT:
+        raise BadRequestError(f"limit={text!r} is not accepted; use a whole number from 1 to {MAX_LIST_LIMIT}")
+    return int(text)
+
+
+def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
+    body = parse_json_body(raw_body)
     if not isinstance(body, dict):
         raise BadRequestError("the body must be a JSON object like {\"request\": \"...\"}")
     try:
         return RunRequest.model_validate(body)
     except ValidationError as exc:
         fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise BadRequestError(f"invalid run request: {fields} (accepted fields: request, guards, wait)") from None
+        raise BadRequestError(f"invalid run request: {fields} (accepted fields: {', '.join(RunRequest.model_fields)})") from None
 
 
 class RunService:
@@ -68,6 +99,8 @@ class RunService:
             body = parse_run_request(raw_body)
             settings = get_settings()
             state = initial_state(body.request, settings, body.guards, use_memory=body.use_memory)
+        except PayloadTooLargeError as exc:
+            return error(413, "payload_too_large", str(exc))
         except MaooError as exc:
             return error(400, "bad_request", str(exc))
         runner = self._get_runner()

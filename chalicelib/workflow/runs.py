@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chalicelib.bounds import guard_problem
 from chalicelib.config import Settings
 from chalicelib.contracts import Guards, RunState
 from chalicelib.errors import BadRequestError
@@ -40,6 +41,9 @@ def initial_state(request: str, settings: Settings, guards: dict[str, Any] | Non
     if len(text) > MAX_REQUEST_CHARS:
         raise BadRequestError(f"the request is {len(text)} characters; at most {MAX_REQUEST_CHARS} are accepted")
     values = {**settings.guards_overrides, **(guards or {})}
+    problems = [p for name, value in (guards or {}).items() if (p := guard_problem(name, value))]
+    if problems:
+        raise BadRequestError("guard values not accepted: " + "; ".join(problems))
     try:
         run_guards = Guards(**values)
     except ValidationError as exc:
