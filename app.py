@@ -9,7 +9,10 @@ from chalice import Chalice, Response
 
 from chalicelib.handlers import layer_handler, tool_handler
 
+from chalicelib.localdev import harden_chalice_local
+
 app = Chalice(app_name="maoo", configure_logs=False)  # Powertools Logger owns logging
+harden_chalice_local()  # `chalice local` only: loopback, a listen queue for bursts; a no-op in Lambda
 
 
 def _function(name: str, handler):
@@ -52,6 +55,12 @@ def _runs():
     return _service
 
 
+@app.middleware("http")
+def _errors_in_one_shape(event, get_response):
+    """Every error body is ``{"error", "message"}``, also those Chalice writes itself (415, 405, 500)."""
+    return _api().reshape_error(get_response, event)
+
+
 def _json(result) -> Response:
     status, body = result
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
@@ -74,10 +83,7 @@ def create_run():
 
 @app.route("/runs", methods=["GET"])
 def list_runs():
-    limit = (app.current_request.query_params or {}).get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 500:
-        return _json(_api().error(400, "bad_request", f"limit={limit!r} is not accepted; use a whole number from 1 to 500"))
-    return _json(_runs().list(int(limit)))
+    return _json(_api().list_runs(_runs(), app.current_request.query_params))
 
 
 @app.route("/runs/{run_id}", methods=["GET"])

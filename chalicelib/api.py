@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Model
-from chalicelib.errors import BadRequestError, MaooError, PayloadTooLargeError
+from chalicelib.errors import BadRequestError, ConfigError, MaooError, PayloadTooLargeError
 from chalicelib.memory.store import get_run_store
 
 Response = tuple[int, dict[str, Any]]
@@ -30,6 +30,32 @@ class RunRequest(Model):
     guards: dict[str, Any] = Field(default_factory=dict, description="Guard overrides, each within its range (see README)")
     wait: bool = Field(default=True, description="Wait for the run to end (embedded engine), else answer 202 at once")
     use_memory: bool = Field(default=True, description="Let long-term memory inform the plan")
+
+
+DEFAULT_OPS_API = "http://127.0.0.1:8765"
+"""Where the rule-based planner sends ops-API calls when ``MAOO_MOCK_API_URL`` is not set."""
+MOCK_API_HINT = (
+    "this request calls the ops API, and MAOO_MOCK_API_URL is not set, so nothing would answer it. "
+    "Start the mock API (python -m mock_api.server --port 8765) and start the server again with "
+    "MAOO_MOCK_API_URL=http://127.0.0.1:8765 (chalice local --stage local); the CLI starts one for you"
+)
+
+
+def needs_default_ops_api(request: str) -> bool:
+    """Would the rule-based plan of ``request`` call the ops API at its unconfigured default URL?
+
+    ``chalice local`` does not start the mock API the way the CLI does; such a run would only stop
+    with a ``policy_denied`` on an address nobody allowlisted, which reads as a security denial for
+    what is a set-up step. A request that cannot be planned here is left to the run to explain.
+    """
+    from chalicelib.perception.agent import perceive
+    from chalicelib.planning.planner import NoRouteError, make_plan
+
+    try:
+        plan = make_plan(perceive(request))
+    except (NoRouteError, MaooError, ValueError):
+        return False
+    return any(str(step.args.get("url", "")).startswith(DEFAULT_OPS_API) for step in plan.steps)
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -101,8 +127,12 @@ class RunService:
             state = initial_state(body.request, settings, body.guards, use_memory=body.use_memory)
         except PayloadTooLargeError as exc:
             return error(413, "payload_too_large", str(exc))
+        except ConfigError as exc:  # the server's settings, not the caller's input
+            return error(503, "server_misconfigured", str(exc))
         except MaooError as exc:
             return error(400, "bad_request", str(exc))
+        if settings.engine == "embedded" and not settings.mock_api_url and needs_default_ops_api(body.request):
+            return error(503, "mock_api_not_configured", MOCK_API_HINT)
         runner = self._get_runner()
         if body.wait:
             return 200, execute(runner, settings, state, settings.engine)
@@ -140,6 +170,37 @@ class RunService:
 
     def list(self, limit: int = 20) -> Response:
         return 200, {"runs": get_run_store().list_runs(limit)}
+
+
+def list_runs(service: RunService, query: dict[str, str] | None) -> Response:
+    """``GET /runs?limit=``: a bad limit is a 400 naming what is accepted."""
+    try:
+        limit = parse_limit((query or {}).get("limit"))
+    except BadRequestError as exc:
+        return error(400, "bad_request", str(exc))
+    return service.list(limit)
+
+
+_CHALICE_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                  413: "payload_too_large", 415: "unsupported_media_type", 500: "internal_error"}
+
+
+def reshape_error(get_response: Callable[[Any], Any], event: Any) -> Any:
+    """Chalice middleware body: the response, with an error Chalice wrote itself in our shape.
+
+    Chalice answers some requests before our routes run (a 415 for a content type the route does
+    not accept, a 405, a 500 from an exception, which Chalice logs) with ``{"Code", "Message"}``.
+    Clients of this API read one shape, so such a body becomes ``{"error", "message"}``.
+    """
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        message = str(body["Message"])
+        if response.status_code == 415:
+            message += "; send the body as JSON with Content-Type: application/json"
+        response.body = {"error": _CHALICE_CODES.get(response.status_code, "error"), "message": message}
+        response.headers = {**response.headers, "Content-Type": "application/json"}
+    return response
 
 
 def tools() -> Response:

@@ -70,9 +70,10 @@ def guard_problem(name: str, value: object) -> str | None:
     """Why ``value`` is not accepted for guard ``name`` (a sentence), or ``None`` when it is."""
     bound = GUARD_BOUNDS.get(name)
     if bound is None:
-        return f"{name!r} is not a guard; accepted: {', '.join(GUARD_BOUNDS)}"
+        return f"guards.{name[:100]!r} is not a guard; accepted: {', '.join(GUARD_BOUNDS)}"
+    shown = repr(value)[:100]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"{name}={value!r} is not a number; use {bound.describe()}"
+        return f"guards.{name}={shown} is not a number; use {bound.describe()}"
     if not bound.accepts(float(value)):
-        return f"{name}={value!r} is not accepted; use {bound.describe()}"
+        return f"guards.{name}={shown} is not accepted; use {bound.describe()}"
     return None

@@ -119,6 +119,24 @@ class Settings:
         """
         return not self.no_llm_mode
 
+    def check_runtime_dir(self) -> Path:
+        """Create the runtime folder if needed and prove it is writable, or raise ``ConfigError``.
+
+        Called before a run starts, so that a folder that is a file, read-only or under ``/proc``
+        is one clear message naming ``MAOO_RUNTIME_DIR`` instead of a traceback from a store.
+        """
+        path = self.runtime_dir
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / f".write-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            reason = "it is not a folder" if path.exists() and not path.is_dir() else (exc.strerror or type(exc).__name__)
+            raise ConfigError(f"MAOO_RUNTIME_DIR={str(path)!r} cannot be used ({reason}); set MAOO_RUNTIME_DIR to a "
+                              "folder this process can create and write (the default is ./runtime)") from None
+        return path
+
     @property
     def traces_dir(self) -> Path:
         return self.runtime_dir / "traces"
