@@ -5,7 +5,7 @@ Every declaration is one line into ``chalicelib``. The state machine
 name is ``<name>`` in snake case, e.g. ``${ToolHttpGetFunctionArn}`` -> ``tool_http_get``.
 """
 
-from chalice import Chalice, Response
+from chalice import Chalice, IAMAuthorizer, Response
 
 from chalicelib.handlers import layer_handler, tool_handler
 
@@ -38,6 +38,10 @@ tool_calc = _function("tool_calc", tool_handler("calc"))
 tool_summarize = _function("tool_summarize", tool_handler("summarize"))
 
 # ---- HTTP API (chalice local, API Gateway): routes are one line each into chalicelib.api
+# Every route requires IAM (SigV4) authorization in API Gateway: only principals whose IAM policy
+# allows execute-api:Invoke on this API may call it (README "Who may call the API").
+# `chalice local` does not check it, and therefore listens on loopback only (chalicelib/localdev.py).
+iam = IAMAuthorizer()
 _service = None
 
 
@@ -66,31 +70,31 @@ def _json(result) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
-@app.route("/health", methods=["GET"])
+@app.route("/health", methods=["GET"], authorizer=iam)
 def health():
     return _json(_api().health())
 
 
-@app.route("/tools", methods=["GET"])
+@app.route("/tools", methods=["GET"], authorizer=iam)
 def list_tools():
     return _json(_api().tools())
 
 
-@app.route("/runs", methods=["POST"], content_types=["application/json"])
+@app.route("/runs", methods=["POST"], content_types=["application/json"], authorizer=iam)
 def create_run():
     return _json(_runs().start(app.current_request.raw_body))
 
 
-@app.route("/runs", methods=["GET"])
+@app.route("/runs", methods=["GET"], authorizer=iam)
 def list_runs():
     return _json(_api().list_runs(_runs(), app.current_request.query_params))
 
 
-@app.route("/runs/{run_id}", methods=["GET"])
+@app.route("/runs/{run_id}", methods=["GET"], authorizer=iam)
 def get_run(run_id):
     return _json(_runs().get(run_id))
 
 
-@app.route("/runs/{run_id}/trace", methods=["GET"])
+@app.route("/runs/{run_id}/trace", methods=["GET"], authorizer=iam)
 def get_trace(run_id):
     return _json(_runs().trace(run_id))

@@ -28,7 +28,7 @@ MAX_LIST_LIMIT = 500
 class RunRequest(Model):
     request: str = Field(min_length=1, max_length=2000)
     guards: dict[str, Any] = Field(default_factory=dict, description="Guard overrides, each within its range (see README)")
-    wait: bool = Field(default=True, description="Wait for the run to end (embedded engine), else answer 202 at once")
+    wait: bool = Field(default=True, description="Wait for the run to end (local engines); else, and always on the aws engine, answer 202 with the run URL")
     use_memory: bool = Field(default=True, description="Let long-term memory inform the plan")
 
 
@@ -134,7 +134,7 @@ class RunService:
         if settings.engine == "embedded" and not settings.mock_api_url and needs_default_ops_api(body.request):
             return error(503, "mock_api_not_configured", MOCK_API_HINT)
         runner = self._get_runner()
-        if body.wait:
+        if body.wait and settings.engine != "aws":  # API Gateway cuts a request at 29 s: the cloud never waits
             return 200, execute(runner, settings, state, settings.engine)
         arn = start_run(runner, state, settings.engine)
         if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
