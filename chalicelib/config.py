@@ -7,6 +7,7 @@ rule-based mode, the embedded engine, SQLite under ``runtime/``.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -128,9 +129,8 @@ class Settings:
         path = self.runtime_dir
         try:
             path.mkdir(parents=True, exist_ok=True)
-            probe = path / f".write-probe-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".write-probe-"):
+                pass  # created and removed: the folder takes files
         except OSError as exc:
             reason = "it is not a folder" if path.exists() and not path.is_dir() else (exc.strerror or type(exc).__name__)
             raise ConfigError(f"MAOO_RUNTIME_DIR={str(path)!r} cannot be used ({reason}); set MAOO_RUNTIME_DIR to a "
