@@ -28,7 +28,8 @@ MAX_LIST_LIMIT = 500
 class RunRequest(Model):
     request: str = Field(min_length=1, max_length=2000)
     guards: dict[str, Any] = Field(default_factory=dict, description="Guard overrides, each within its range (see README)")
-    wait: bool = Field(default=True, description="Wait for the run to end (local engines); else, and always on the aws engine, answer 202 with the run URL")
+    wait: bool = Field(default=True, description=("Wait for the run to end (local engines); else, and always on "
+                                                   "the aws engine, answer 202 with the run URL"))
     use_memory: bool = Field(default=True, description="Let long-term memory inform the plan")
 
 
@@ -87,7 +88,8 @@ def parse_limit(raw: str | None) -> int:
     """``?limit=`` as a whole number from 1 to ``MAX_LIST_LIMIT`` (ASCII digits only: ``'²'.isdigit()``)."""
     text = "20" if raw is None else raw
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIST_LIMIT:
-        raise BadRequestError(f"limit={text!r} is not accepted; use a whole number from 1 to {MAX_LIST_LIMIT}")
+        raise BadRequestError(f"limit={text!r} is not accepted; use a whole number from 1 to "
+                              f"{MAX_LIST_LIMIT}")
     return int(text)
 
 
@@ -99,7 +101,8 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
         return RunRequest.model_validate(body)
     except ValidationError as exc:
         fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise BadRequestError(f"invalid run request: {fields} (accepted fields: {', '.join(RunRequest.model_fields)})") from None
+        accepted = ", ".join(RunRequest.model_fields)
+        raise BadRequestError(f"invalid run request: {fields} (accepted fields: {accepted})") from None
 
 
 class RunService:
@@ -134,7 +137,7 @@ class RunService:
         if settings.engine == "embedded" and not settings.mock_api_url and needs_default_ops_api(body.request):
             return error(503, "mock_api_not_configured", MOCK_API_HINT)
         runner = self._get_runner()
-        if body.wait and settings.engine != "aws":  # API Gateway cuts a request at 29 s: the cloud never waits
+        if body.wait and settings.engine != "aws":  # API Gateway cuts a request at 29 s: no wait there
             return 200, execute(runner, settings, state, settings.engine)
         arn = start_run(runner, state, settings.engine)
         if settings.engine == "embedded":  # nobody else will collect it: finish it in the background

@@ -132,7 +132,8 @@ class Settings:
             with tempfile.NamedTemporaryFile(dir=path, prefix=".write-probe-"):
                 pass  # created and removed: the folder takes files
         except OSError as exc:
-            reason = "it is not a folder" if path.exists() and not path.is_dir() else (exc.strerror or type(exc).__name__)
+            not_folder = path.exists() and not path.is_dir()
+            reason = "it is not a folder" if not_folder else (exc.strerror or type(exc).__name__)
             raise ConfigError(f"MAOO_RUNTIME_DIR={str(path)!r} cannot be used ({reason}); set MAOO_RUNTIME_DIR to a "
                               "folder this process can create and write (the default is ./runtime)") from None
         return path

@@ -160,7 +160,8 @@ def runs(limit: int = typer.Option(20, min=1, max=500, help="How many recent run
     for column in ("run id", "status", "reason", "request"):
         table.add_column(column, overflow="fold")
     for row in get_run_store().list_runs(limit):
-        table.add_row(Text(row["run_id"]), Text(row["status"]), Text(row["stop_reason"] or "-"), Text(row["request"]))
+        table.add_row(Text(row["run_id"]), Text(row["status"]), Text(row["stop_reason"] or "-"),
+                      Text(row["request"]))
     console.print(table)
 
 
@@ -196,7 +197,8 @@ def tools(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
         props = tool["args_schema"].get("properties", {})
         required = set(tool["args_schema"].get("required", []))
         args = ", ".join(f"{k}{'' if k in required else '?'}" for k in props)
-        table.add_row(Text(tool["name"]), Text(tool["side_effect"]), f"{tool['cost']:g}", Text(args), Text(tool["description"]))
+        table.add_row(Text(tool["name"]), Text(tool["side_effect"]), f"{tool['cost']:g}", Text(args),
+                      Text(tool["description"]))
     console.print(table)
 
 

@@ -27,7 +27,9 @@ MAX_SENTENCE_CHARS = 400
 
 
 def _clip(sentence: str) -> str:
-    return sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[: MAX_SENTENCE_CHARS - 3].rstrip() + "..."
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return sentence
+    return sentence[: MAX_SENTENCE_CHARS - 3].rstrip() + "..."
 
 
 def _scalar(value: Any) -> str:

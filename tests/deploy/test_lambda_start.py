@@ -71,7 +71,9 @@ class _DynamoDBOnLoopback:
                 headers = HTTPHeaders()
                 for key, value in self.headers.items():
                     headers[key] = value
-                request = AWSPreparedRequest("POST", "https://dynamodb.us-east-1.amazonaws.com/", headers, body, False)
+                request = AWSPreparedRequest(
+                    "POST", "https://dynamodb.us-east-1.amazonaws.com/", headers, body, False
+                )
                 status, answer_headers, answer = botocore_stubber.process_request(request) or (404, {}, b"")
                 data = answer.encode() if isinstance(answer, str) else answer
                 self.send_response(status)
@@ -102,12 +104,17 @@ def dynamodb_url(packaged):
 
     with mock_aws():
         server = _DynamoDBOnLoopback()
-        client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="testing",
-                              aws_secret_access_key="testing")
+        client = boto3.client(
+            "dynamodb", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
         for logical_id, name in TABLES.items():
             props = packaged.resources[logical_id]["Properties"]
-            client.create_table(TableName=name, KeySchema=props["KeySchema"],
-                                AttributeDefinitions=props["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST")
+            client.create_table(
+                TableName=name,
+                KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"],
+                BillingMode="PAY_PER_REQUEST",
+            )
         yield server.url
         server.close()
 
@@ -124,17 +131,35 @@ def unzipped(packaged, tmp_path_factory) -> Path:
 def _resolve(value: Any) -> str:
     """A template environment value as Lambda would see it (a table's Ref is its name)."""
     if isinstance(value, dict) and "Ref" in value:
-        return TABLES.get(value["Ref"], STATE_MACHINE_ARN if value["Ref"] == "MaooStateMachine" else value["Ref"])
+        return TABLES.get(
+            value["Ref"], STATE_MACHINE_ARN if value["Ref"] == "MaooStateMachine" else value["Ref"]
+        )
     return str(value)
 
 
 def _event(name: str) -> dict[str, Any]:
     if name == "api_handler":  # API Gateway's proxy event for GET /health
-        return {"resource": "/health", "path": "/health", "httpMethod": "GET", "headers": {"Host": "example"},
-                "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
-                "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
-                "requestContext": {"resourcePath": "/health", "httpMethod": "GET", "path": "/api/health",
-                                   "stage": "api", "requestId": "req-api", "identity": {"sourceIp": "127.0.0.1"}}}
+        return {
+            "resource": "/health",
+            "path": "/health",
+            "httpMethod": "GET",
+            "headers": {"Host": "example"},
+            "multiValueHeaders": {},
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "body": None,
+            "isBase64Encoded": False,
+            "requestContext": {
+                "resourcePath": "/health",
+                "httpMethod": "GET",
+                "path": "/api/health",
+                "stage": "api",
+                "requestId": "req-api",
+                "identity": {"sourceIp": "127.0.0.1"},
+            },
+        }
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
@@ -154,23 +179,35 @@ def test_the_template_declares_every_function_this_test_invokes(packaged):
 
 
 @pytest.mark.parametrize("name", sorted({p.stem for p in EVENTS.glob("*.json")} | {"api_handler"}))
-def test_every_function_starts_from_the_package_with_the_prod_environment(packaged, unzipped, dynamodb_url,
-                                                                         tmp_path, name):
+def test_every_function_starts_from_the_package_with_the_prod_environment(
+    packaged, unzipped, dynamodb_url, tmp_path, name
+):
     properties = _functions(packaged)[name]
-    variables = {key: _resolve(value) for key, value in properties.get("Environment", {}).get("Variables", {}).items()}
+    variables = {
+        key: _resolve(value) for key, value in properties.get("Environment", {}).get("Variables", {}).items()
+    }
     assert variables.get("POWERTOOLS_TRACE_DISABLED") == "false"  # prod traces: Tracer() needs aws_xray_sdk
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin"),
         **variables,
         "MAOO_RUNTIME_DIR": str(tmp_path / "lambda-tmp"),  # /tmp/maoo in Lambda; here, this test's own folder
-        "AWS_ENDPOINT_URL": dynamodb_url, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": dynamodb_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_LAMBDA_FUNCTION_NAME": f"maoo-prod-{name}",
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",  # no X-Ray daemon here: segments are dropped, not sent
     }
 
-    done = subprocess.run([sys.executable, "-S", "-c", _INVOKE, str(unzipped), name, json.dumps(_event(name))],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", _INVOKE, str(unzipped), name, json.dumps(_event(name))],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("MAOO-RESULT "))
@@ -186,7 +223,12 @@ def test_every_function_starts_from_the_package_with_the_prod_environment(packag
     else:
         assert result["run_id"] == _event(name)["run_id"]
     logs = [json.loads(x) for x in done.stdout.splitlines() if x.startswith("{") and '"level"' in x]
-    if not name.startswith("tool_"):  # a layer always logs its state; a tool only when it has something to say
+    if not name.startswith(
+        "tool_"
+    ):  # a layer always logs its state; a tool only when it has something to say
         assert logs, "the function logged nothing to stdout"
-    assert all(entry.get("function_request_id") == f"req-{name}" and "cold_start" in entry for entry in logs
-               if entry.get("service") == "maoo"), logs[:3]
+    assert all(
+        entry.get("function_request_id") == f"req-{name}" and "cold_start" in entry
+        for entry in logs
+        if entry.get("service") == "maoo"
+    ), logs[:3]

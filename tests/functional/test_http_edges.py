@@ -35,9 +35,24 @@ def _free_port() -> int:
 
 def _chalice_local(host: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", "from chalice.cli import main; main()", "local", "--host", host, "--port", str(port),
-         "--stage", "local", "--no-autoreload"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from chalice.cli import main; main()",
+            "local",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--stage",
+            "local",
+            "--no-autoreload",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -68,7 +83,9 @@ def test_fifty_concurrent_posts_to_chalice_local_get_fifty_answers(local_server)
     def post(index: int) -> tuple[int, str]:
         barrier.wait(timeout=30)  # every client connects at the same moment
         try:
-            response = requests.post(f"{local_server}/runs", json={"request": f"calculate {index} + 1"}, timeout=300)
+            response = requests.post(
+                f"{local_server}/runs", json={"request": f"calculate {index} + 1"}, timeout=300
+            )
         except requests.RequestException as exc:
             return -1, type(exc).__name__
         return response.status_code, response.json().get("final_output", "")
@@ -81,7 +98,9 @@ def test_fifty_concurrent_posts_to_chalice_local_get_fifty_answers(local_server)
 
 
 def test_chalice_local_refuses_to_listen_beyond_loopback(isolated_runtime):
-    process = _chalice_local("0.0.0.0", _free_port(), {**os.environ, "MAOO_RUNTIME_DIR": str(isolated_runtime)})
+    process = _chalice_local(
+        "0.0.0.0", _free_port(), {**os.environ, "MAOO_RUNTIME_DIR": str(isolated_runtime)}
+    )
     try:
         output, _ = process.communicate(timeout=120)
     finally:
@@ -113,8 +132,11 @@ def test_on_the_cloud_engine_post_runs_answers_202_with_the_run_url_even_when_as
     monkeypatch.setattr(_runs(), "_runner", runner)
 
     with Client(app, stage_name="local") as client:
-        response = client.http.post("/runs", headers={"Content-Type": "application/json"},
-                                    body=json.dumps({"request": "calculate 2 + 2", "wait": True}))
+        response = client.http.post(
+            "/runs",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"request": "calculate 2 + 2", "wait": True}),
+        )
 
     assert response.status_code == 202
     body = json.loads(response.body)

@@ -42,23 +42,41 @@ def _runs_listed(client) -> list:
     return json.loads(client.http.get("/runs").body)["runs"]
 
 
-@pytest.mark.parametrize("raw, needles", [
-    ('{"request": "calculate 1 + 1", "guards": {"budget": Infinity}}', ["Infinity", "not a JSON number"]),
-    ('{"request": "calculate 1 + 1", "guards": {"budget": NaN}}', ["NaN"]),
-    ('{"request": "calculate 1 + 1", "guards": {"budget": 1e999}}', ["guards.budget", "greater than 0 and at most 10000"]),
-    ('{"request": "calculate 1 + 1", "guards": {"budget": 0}}', ["guards.budget", "greater than 0"]),
-    ('{"request": "calculate 1 + 1", "guards": {"max_steps": -5}}', ["guards.max_steps", "whole number from 1 to 200"]),
-    ('{"request": "calculate 1 + 1", "guards": {"max_steps": 2.5}}', ["guards.max_steps", "whole number"]),
-    ('{"request": "calculate 1 + 1", "guards": {"max_steps": true}}', ["guards.max_steps", "not a number"]),
-    ('{"request": "calculate 1 + 1", "guards": {"deadline_seconds": 100000}}', ["guards.deadline_seconds", "840"]),
-    ('{"request": "calculate 1 + 1", "guards": [1]}', ["guards"]),
-    ('{"request": 5}', ["request"]),
-    ('{"request": "calculate 1 + 1", "wait": [1]}', ["wait"]),
-    ('{"request": "calculate 1 + 1", "colour": "red"}', ["colour", "accepted fields"]),
-    ("[" * 30_000 + "]" * 30_000, ["nested too deeply"]),
-    ('{"request": ' + '{"a": ' * 5_000 + "1" + "}" * 5_000 + "}", ["nested too deeply"]),
-    (b'{"request": "\xff\xfe"}', ["not JSON"]),
-])
+@pytest.mark.parametrize(
+    "raw, needles",
+    [
+        ('{"request": "calculate 1 + 1", "guards": {"budget": Infinity}}', ["Infinity", "not a JSON number"]),
+        ('{"request": "calculate 1 + 1", "guards": {"budget": NaN}}', ["NaN"]),
+        (
+            '{"request": "calculate 1 + 1", "guards": {"budget": 1e999}}',
+            ["guards.budget", "greater than 0 and at most 10000"],
+        ),
+        ('{"request": "calculate 1 + 1", "guards": {"budget": 0}}', ["guards.budget", "greater than 0"]),
+        (
+            '{"request": "calculate 1 + 1", "guards": {"max_steps": -5}}',
+            ["guards.max_steps", "whole number from 1 to 200"],
+        ),
+        (
+            '{"request": "calculate 1 + 1", "guards": {"max_steps": 2.5}}',
+            ["guards.max_steps", "whole number"],
+        ),
+        (
+            '{"request": "calculate 1 + 1", "guards": {"max_steps": true}}',
+            ["guards.max_steps", "not a number"],
+        ),
+        (
+            '{"request": "calculate 1 + 1", "guards": {"deadline_seconds": 100000}}',
+            ["guards.deadline_seconds", "840"],
+        ),
+        ('{"request": "calculate 1 + 1", "guards": [1]}', ["guards"]),
+        ('{"request": 5}', ["request"]),
+        ('{"request": "calculate 1 + 1", "wait": [1]}', ["wait"]),
+        ('{"request": "calculate 1 + 1", "colour": "red"}', ["colour", "accepted fields"]),
+        ("[" * 30_000 + "]" * 30_000, ["nested too deeply"]),
+        ('{"request": ' + '{"a": ' * 5_000 + "1" + "}" * 5_000 + "}", ["nested too deeply"]),
+        (b'{"request": "\xff\xfe"}', ["not JSON"]),
+    ],
+)
 def test_hostile_body_is_a_400_naming_what_is_wrong_and_no_run_starts(client, raw, needles):
     response = _post(client, raw)
 
@@ -80,8 +98,12 @@ def test_list_limit_that_is_not_ascii_digits_in_range_is_a_400(client, limit):
 
 
 def test_what_chalice_rejects_itself_comes_back_in_the_project_shape(client):
-    _assert_error(_post(client, "request=x", content_type="text/plain"), 415, "unsupported_media_type",
-                  "application/json")
+    _assert_error(
+        _post(client, "request=x", content_type="text/plain"),
+        415,
+        "unsupported_media_type",
+        "application/json",
+    )
     _assert_error(client.http.delete("/runs"), 405, "method_not_allowed", "DELETE")
 
 
@@ -108,12 +130,15 @@ def test_ops_api_run_without_a_mock_api_url_is_refused_with_how_to_start_it(isol
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("variable, value, needles", [
-    ("MAOO_BUDGET", "inf", ["MAOO_BUDGET", "'inf'", "greater than 0 and at most 10000"]),
-    ("MAOO_BUDGET", "nan", ["MAOO_BUDGET", "'nan'"]),
-    ("MAOO_MAX_STEPS", "-1", ["MAOO_MAX_STEPS", "'-1'", "from 1 to 200"]),
-    ("MAOO_HTTP_TIMEOUT_SECONDS", "inf", ["MAOO_HTTP_TIMEOUT_SECONDS", "from 0.05 to 60"]),
-])
+@pytest.mark.parametrize(
+    "variable, value, needles",
+    [
+        ("MAOO_BUDGET", "inf", ["MAOO_BUDGET", "'inf'", "greater than 0 and at most 10000"]),
+        ("MAOO_BUDGET", "nan", ["MAOO_BUDGET", "'nan'"]),
+        ("MAOO_MAX_STEPS", "-1", ["MAOO_MAX_STEPS", "'-1'", "from 1 to 200"]),
+        ("MAOO_HTTP_TIMEOUT_SECONDS", "inf", ["MAOO_HTTP_TIMEOUT_SECONDS", "from 0.05 to 60"]),
+    ],
+)
 def test_setting_outside_its_range_is_exit_2_naming_the_variable(maoo, monkeypatch, variable, value, needles):
     monkeypatch.setenv(variable, value)
 
@@ -127,7 +152,9 @@ def test_setting_outside_its_range_is_exit_2_naming_the_variable(maoo, monkeypat
 
 
 @pytest.mark.parametrize("make", ["file", "proc"])
-def test_runtime_folder_that_cannot_be_written_is_exit_2_naming_the_variable(maoo, monkeypatch, tmp_path, make):
+def test_runtime_folder_that_cannot_be_written_is_exit_2_naming_the_variable(
+    maoo, monkeypatch, tmp_path, make
+):
     if make == "file":
         target = tmp_path / "a-file"
         target.write_text("not a folder")

@@ -110,7 +110,9 @@ def test_a_276_kb_answer_saved_as_json_arrives_whole_in_the_file(maoo, big_api):
 def test_a_reference_to_another_runs_stored_value_is_refused(isolated_runtime):
     ref = get_run_store().put_blob("run-other", "a secret of another run")
 
-    result = run_tool(ToolCall(run_id="run-mine", step_id="s1", tool="summarize", args={"inputs": [{BLOB_KEY: ref}]}))
+    result = run_tool(
+        ToolCall(run_id="run-mine", step_id="s1", tool="summarize", args={"inputs": [{BLOB_KEY: ref}]})
+    )
 
     assert not result.ok and result.error is not None
     assert (result.error.kind, result.error.details.get("rule")) == ("policy_denied", "blob.reference")
