@@ -51,7 +51,7 @@ GUARD_BOUNDS: dict[str, Bound] = {
 
 SETTING_BOUNDS: dict[str, Bound] = {
     "MAOO_LARGE_OUTPUT_BYTES": Bound(256, 200_000, whole=True),
-    "MAOO_HTTP_TIMEOUT_SECONDS": Bound(0.05, 60),
+    "MAOO_HTTP_TIMEOUT_SECONDS": Bound(0.05, 12),  # a call ends inside the HTTP tools' 15 s Lambda timeout
     "MAOO_BACKOFF_BASE_SECONDS": Bound(0, 60),
     "MAOO_BACKOFF_MAX_SECONDS": Bound(0, 300),
     "MAOO_TRACE_TTL_DAYS": Bound(1, 3650),

@@ -33,8 +33,9 @@ Requests are sent from a session with ``trust_env=False`` (no proxy from the env
 ``.netrc`` credentials), redirects are never followed (a 3xx is reported with its ``Location``),
 the body is read as sent (``Accept-Encoding: identity``; a compressed body is refused) up to
 ``MAX_RESPONSE_BYTES``, and the whole exchange, from the connect to the last byte of the body, is
-bounded by ``MAOO_HTTP_TIMEOUT_SECONDS`` of wall-clock time (``_CallDeadline``): a server that
-trickles its status line, headers or body one byte at a time cannot hold a tool open past it.
+bounded by ``MAOO_HTTP_TIMEOUT_SECONDS`` of wall-clock time (``wallclock.CallDeadline``): a
+server that trickles its status line, headers or body one byte at a time cannot hold a tool open
+past it.
 """
 
 from __future__ import annotations
@@ -43,14 +44,13 @@ import ipaddress
 import json
 import re
 import socket
-import threading
-import time
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.config import get_settings
 from chalicelib.tools.base import ToolFailure
+from chalicelib.wallclock import CallDeadline as _CallDeadline
 
 MAX_RESPONSE_BYTES = 1_000_000
 _CHUNK_BYTES = 64 * 1024
@@ -216,64 +216,6 @@ def vet_connection(scheme: str, host: str, port: int) -> list[str]:
     if not addresses:
         raise socket.gaierror(socket.EAI_NONAME, f"{host} has no address")
     return addresses
-
-
-class _CallDeadline:
-    """The wall-clock limit of one HTTP call, enforced on every socket the call opens.
-
-    A per-read socket timeout does not bound a call: a server sending one byte per second never
-    lets a read time out. So a timer shuts down every socket of the call when the limit is
-    reached; a blocked read then returns at once, and ``request`` reports the limit that was hit.
-    """
-
-    _active = threading.local()
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.ends_at = time.monotonic() + seconds
-        self.expired = False
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _CallDeadline:
-        _CallDeadline._active.current = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-        _CallDeadline._active.current = None
-
-    @classmethod
-    def current(cls) -> _CallDeadline | None:
-        return getattr(cls._active, "current", None)
-
-    def remaining(self) -> float:
-        return max(0.0, self.ends_at - time.monotonic())
-
-    def watch(self, sock: socket.socket) -> None:
-        """Shut ``sock`` down when the limit is reached (at once if it already was)."""
-        with self._lock:
-            self._sockets.append(sock)
-            expired = self.expired
-        if expired:
-            _shutdown(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shutdown(sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed: nothing is blocked on it
 
 
 @lru_cache(maxsize=1)

@@ -133,3 +133,16 @@ def test_a_retry_wait_that_would_pass_the_deadline_is_not_scheduled(maoo, monkey
     assert (doc["status"], doc["stop_reason"]) == ("stopped", "deadline")
     assert "Backoff" not in doc["states"]
     assert "deadline" in doc["stop_detail"]
+
+
+def test_model_endpoint_that_trickles_its_answer_is_cut_off_at_the_llm_limit(trickle):
+    from chalicelib.llm.client import ChatClient
+    from chalicelib.llm.errors import LLMTimeoutError
+
+    chat = ChatClient(f"{trickle.url}/v1", "sk-test", "scripted", timeout_seconds=1, max_retries=0)
+
+    with pytest.raises(LLMTimeoutError) as raised:
+        chat.complete_json(system="s", user="u", schema_name="x", schema={"type": "object"})
+
+    assert "within 1 s" in str(raised.value)
+    assert trickle.connections == 1
