@@ -41,11 +41,9 @@ BODIES = {"/big": _payload(HTTP_CAP - 2_000), "/medium": _payload(276 * 1024)}
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        body = BODIES.get(self.path.split("?")[0])
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
+        path = self.path.split("?")[0]
+        body = BODIES.get(path) or BODIES["/big"]
+        self.send_response(200 if path in BODIES else 404)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -116,3 +114,12 @@ def test_a_reference_to_another_runs_stored_value_is_refused(isolated_runtime):
 
     assert not result.ok and result.error is not None
     assert (result.error.kind, result.error.details.get("rule")) == ("policy_denied", "blob.reference")
+
+
+def test_a_megabyte_error_page_ends_the_run_with_its_reason_not_a_crash(maoo, big_api):
+    doc = maoo.run(f"Fetch {big_api}/missing")
+
+    assert doc["status"] != "succeeded" and doc["stop_reason"] != "crash", doc["stop_detail"]
+    error = doc["steps"][-1]["error"]
+    assert error["status_code"] == 404 and error["details"]["truncated_bytes"] > 990_000
+    assert _largest_state_document(doc) < STATE_LIMIT
