@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chalicelib.errors import MaooError
 from mock_api.recorder import Recorder
 
 FaultName = Literal[
@@ -77,7 +78,7 @@ CATALOGUE: dict[str, FaultSpec] = {
 assert set(CATALOGUE) == set(FAULT_NAMES)
 
 
-class FaultError(ValueError):
+class FaultError(MaooError, ValueError):
     """A fault name or parameter the catalogue does not accept."""
 
 

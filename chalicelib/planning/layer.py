@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Guards, PerceivedState, Plan, RunState
+from chalicelib.errors import MaooError
 from chalicelib.memory.events import record_event
 from chalicelib.perception.lexicon import KNOWN_SERVICES
 from chalicelib.planning.critic import critique
@@ -30,7 +31,7 @@ CAPABILITIES = (
 )
 
 
-class _Ended(Exception):
+class _Ended(MaooError):
     """A check refused the plan: the run stops with ``reason``."""
 
     def __init__(self, reason: str, detail: str, plan: Plan):

@@ -20,10 +20,11 @@ from urllib.parse import quote
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Condition, PerceivedState, Plan, Step, SubTask
+from chalicelib.errors import MaooError
 from chalicelib.tools.registry import TOOLS
 
 
-class NoRouteError(Exception):
+class NoRouteError(MaooError):
     """Every route for a sub-task has failed or is excluded."""
 
 

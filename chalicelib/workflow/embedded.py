@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from chalicelib.config import Settings
+from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
 from chalicelib.workflow.runner import WorkflowRunner
 
@@ -273,7 +274,7 @@ class _InProcessLambdaClient:
         return response
 
 
-class SimulatedServiceError(Exception):
+class SimulatedServiceError(MaooError):
     """Raised by a handler (in tests and drills) to make the invoke fail as Lambda's own service
     fault, ``Lambda.ServiceException``, which the state machine's native Retry handles."""
 

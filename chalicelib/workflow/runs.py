@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from chalicelib.config import Settings
 from chalicelib.contracts import Guards, RunState
-from chalicelib.errors import BadRequestError
+from chalicelib.errors import BadRequestError, validation_problems
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import redact
@@ -43,7 +43,7 @@ def initial_state(request: str, settings: Settings, guards: dict[str, Any] | Non
     try:
         run_guards = Guards(**values)
     except ValidationError as exc:
-        fields = ", ".join(f"{e['loc'][0]} ({e['msg']})" for e in exc.errors())
+        fields = ", ".join(f"{field} ({message})" for field, message in validation_problems(exc))
         raise BadRequestError(f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}") from None
     return RunState(run_id=run_id or new_run_id(), request=text, started_at=time.time(), guards=run_guards, use_memory=use_memory)
 
