@@ -131,7 +131,8 @@ def _read_body(response: Any, label: str, deadline: float, timeout: float) -> by
         chunks.append(chunk)
 
 
-def request(method: str, url: str, *, params: dict | None = None, body: Any = None, headers: dict | None = None) -> dict:
+def request(method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
+            headers: dict[str, str] | None = None) -> dict[str, Any]:
     """One HTTP request under the policy above: no redirects followed, size and time bounded.
 
     Returns ``{"status", "body"}`` for a 2xx; raises ``ToolFailure`` for everything else.

@@ -147,7 +147,7 @@ def _refusal(guard: _Guard, exc: Exception) -> ToolFailure:
     return ToolFailure("bad_args", f"db_query failed: {message}", details={"field": "sql"})
 
 
-def run(args: DbQueryArgs, ctx: ToolContext) -> dict:
+def run(args: DbQueryArgs, ctx: ToolContext) -> dict[str, Any]:
     guard = _Guard()
     conn = _connect(guard)
     try:

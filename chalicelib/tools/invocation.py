@@ -43,8 +43,8 @@ def _run_once(spec: ToolSpec, args: Any, ctx: ToolContext, call: ToolCall, lambd
         config.register_lambda_context(lambda_context)  # an in-progress record expires with the invocation
 
     @idempotent_function(data_keyword_argument="call", persistence_store=get_persistence_layer(), config=config,
-                         key_prefix=f"maoo.{spec.name}")
-    def once(call: dict) -> Any:
+                         key_prefix=f"maoo.{spec.name}")  # type: ignore[untyped-decorator]  # Powertools: no types
+    def once(call: dict[str, Any]) -> Any:
         return spec.run(args, ctx)
 
     try:

@@ -93,7 +93,7 @@ def summarize(inputs: list[Any], max_sentences: int = 6) -> str:
     return " ".join(sentences[:max_sentences]) or "Nothing to summarize."
 
 
-def run(args: SummarizeArgs, ctx: ToolContext) -> dict:
+def run(args: SummarizeArgs, ctx: ToolContext) -> dict[str, Any]:
     text = summarize(args.inputs, args.max_sentences)
     return {"summary": text, "sentences": len(_SENTENCE.split(text))}
 
