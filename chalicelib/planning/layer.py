@@ -41,7 +41,7 @@ class _Ended(MaooError):
 
 def _apply_constraints(guards: Guards, perception: PerceivedState) -> Guards:
     c = perception.constraints
-    update = {}
+    update: dict[str, float] = {}
     if c.max_steps is not None:
         update["max_steps"] = min(guards.max_steps, c.max_steps)
     if c.budget is not None:
@@ -171,9 +171,9 @@ def plan_state(state: RunState) -> RunState:
     kept: dict = {}
     if state.plan:
         plan, kept = _keep_done(plan, state)
-    note = f"revision {revision}" + (f": replanned around {state.replan.step_id} ({state.replan.reason})" if replanning else "")
+    note = f"revision {revision}" + (f": replanned around {state.replan.step_id} ({state.replan.reason})" if state.replan else "")
     record_event(state.run_id, "plan", "Plan", revision=revision, steps=_steps(plan),
-                 replanned_around=state.replan.step_id if replanning else None, kept_results=sorted(kept))
+                 replanned_around=state.replan.step_id if state.replan else None, kept_results=sorted(kept))
     return state.model_copy(update={
         "plan": plan, "plan_ok": True, "guards": guards, "results": kept if state.plan else state.results,
         "replan": None, "plan_notes": [*state.plan_notes, *notes, *([critic_note] if critic_note else []), note], "decision": None,

@@ -81,11 +81,11 @@ def _read_routes(task: SubTask) -> list[Route]:
         routes = [_http("/data", "body.", expect=["items"]), _db("SELECT id, name, value FROM mock_items ORDER BY id", [], "")]
     elif resource == "metrics":
         window = p.get("window", "1h")
-        routes = [_http(f"/services/{quote(service)}/metrics", "body.", {"window": window}, ["requests", "errors"]),
+        routes = [_http(f"/services/{quote(p['service'])}/metrics", "body.", {"window": window}, ["requests", "errors"]),
                   _db("SELECT service, window, requests, errors, p50_ms, p95_ms FROM metrics WHERE service = ? AND window = ?",
                       [service, window], "rows.0.")]
     elif resource == "service":
-        routes = [_http(f"/services/{quote(service)}", "body."),
+        routes = [_http(f"/services/{quote(p['service'])}", "body."),
                   _db("SELECT name, tier, owner, status, region FROM services WHERE name = ?", [service], "rows.0.")]
     elif resource == "incidents":
         filters = {"service": service, "status": p.get("status")}
@@ -216,7 +216,7 @@ class _Builder:
 
     def _incident(self, base_id: str, task: SubTask, when: Condition | None) -> Step:
         service = task.params["service"]
-        title, deps = f"{service}: raised by MAOO ({task.text})", []
+        title, deps = f"{service}: raised by MAOO ({task.text})", list[str]()
         if when is not None:
             title = f"{service}: {self.labels.get(when.subject, 'value')} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
         return Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/incidents", "json_body": {

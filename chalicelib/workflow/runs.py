@@ -92,7 +92,7 @@ def _final_state(start: RunState, execution: Execution) -> RunState:
     detail = f"{execution.error or execution.status}: {execution.cause or 'no cause given'}"
     first = next((e for e in execution.history if e.get("taskFailedEventDetails") or e.get("lambdaFunctionFailedEventDetails")), None)
     if first:
-        failed = first.get("taskFailedEventDetails") or first.get("lambdaFunctionFailedEventDetails")
+        failed = first.get("taskFailedEventDetails") or first.get("lambdaFunctionFailedEventDetails") or {}
         detail += f" (first task failure: {failed.get('error', '?')}: {str(failed.get('cause', ''))[:300]})"
     return state.model_copy(update={
         "status": "failed",
@@ -139,7 +139,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str) -> str:
         store.put_run(redact({**run_document(start.model_copy(update={
             "status": "failed", "stop_reason": "execution_not_started", "stop_detail": str(exc)[:1000]}), engine, None, None)}))
         raise
-    store.put_run({**store.get_run(start.run_id), "execution_arn": arn})
+    store.put_run({**(store.get_run(start.run_id) or {}), "execution_arn": arn})
     return arn
 
 
