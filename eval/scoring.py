@@ -60,7 +60,7 @@ def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def score(expect: Expectations, seen: Observed) -> list[Check]:
     """One ``Check`` per expectation that the scenario states, in a stable order."""
-    doc, checks = seen.doc, []
+    doc, checks = seen.doc, list[Check]()
     add = checks.append
     steps = _steps(doc)
     tools = [s["tool"] for s in steps]
@@ -123,8 +123,8 @@ def score(expect: Expectations, seen: Observed) -> list[Check]:
         missing = [t for t in expect.plan_notes_contains if t.lower() not in notes.lower()]
         add(Check("plan_notes_contains", not missing, f"plan notes lack {missing} (they read {_short(notes)})" if missing
                   else f"plan notes mention {expect.plan_notes_contains}"))
-    for name, wanted in sorted(expect.files.items()):
-        checks.append(_file(seen.files_dir, name, wanted))
+    for name, lines in sorted(expect.files.items()):
+        checks.append(_file(seen.files_dir, name, lines))
     return checks
 
 
