@@ -27,7 +27,7 @@ AS_OF = "2025-06-02T12:00:00Z"
 WINDOWS = ("5m", "1h", "24h")
 
 _SERVICES = tuple(
-    dict(zip(("name", "tier", "owner", "status", "region"), row))
+    dict(zip(("name", "tier", "owner", "status", "region"), row, strict=True))
     for row in (
         ("payments", 1, "payments-team", "healthy", "us-east-1"),
         ("checkout", 1, "storefront-team", "degraded", "us-east-1"),

@@ -262,7 +262,7 @@ def deploy(
         _fail_usage(str(exc))
     except target_localstack.DeployError as exc:
         err.print(f"[bold red]error:[/bold red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     target_localstack.render(console, deployment)
 
 

@@ -326,7 +326,7 @@ class Reader:
         if refs:
             params["refs"] = refs
         shown = expression
-        for ref, (index, field) in refs.items():
+        for ref, (_index, field) in refs.items():
             shown = shown.replace(ref, field if field != "value" else "the previous result")
         self.last_compute = self._add(SubTask(kind="compute", text=text, params=params,
                                               success_criteria=[f"{shown} computed"]), condition)

@@ -83,7 +83,7 @@ def _review(plan: Plan, perception: PerceivedState, guards: Guards, avoid: set[s
     try:
         revised = revise_plan(plan, perception, flagged, avoid)
     except NoRouteError as exc:
-        raise _Ended("critic_rejected", f"the critic rejected the plan ({'; '.join(map(str, issues))}) and no revision is possible: {exc}", plan)
+        raise _Ended("critic_rejected", f"the critic rejected the plan ({'; '.join(map(str, issues))}) and no revision is possible: {exc}", plan) from None
     _check(revised, perception, guards, run_id)
     again = critique(revised, perception)
     record_event(run_id, "critic", "Plan", attempt=2, verdict="rejected" if again else "accepted",

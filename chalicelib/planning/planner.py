@@ -65,6 +65,22 @@ def _where(filters: dict) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(f"{k} = ?" for k in present) if present else ""), list(present.values())
 
 
+def _inventory_routes(resource: str, service: str | None, status: str | None) -> list[Route]:
+    """Routes for the services or deployments inventory: the database first, whatever the task's kind."""
+    if resource == "services":
+        where, values = _where({"status": status})
+        routes = [_db(f"SELECT name, tier, owner, status, region FROM services{where} ORDER BY name", values, "rows")]
+        if not status:
+            routes.append(_http("/services", "body.services"))
+        return _suffixed(routes)
+    where, values = _where({"service": service, "status": status})
+    routes = [_db(f"SELECT id, service, version, deployed_at, status FROM deployments{where} ORDER BY deployed_at DESC",
+                  values, "rows")]
+    if not status:
+        routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
+    return _suffixed(routes)
+
+
 def _read_routes(task: SubTask) -> list[Route]:
     """The routes for a read, best first (before the alternative suffixes are assigned)."""
     p = task.params
@@ -92,19 +108,8 @@ def _read_routes(task: SubTask) -> list[Route]:
         where, values = _where(filters)
         routes = [_http("/incidents", "body.incidents", {k: v for k, v in filters.items() if v}),
                   _db(f"SELECT id, service, title, severity, status, opened_at FROM incidents{where} ORDER BY id", values, "rows")]
-    elif resource == "services":
-        where, values = _where({"status": p.get("status")})
-        routes = [_db(f"SELECT name, tier, owner, status, region FROM services{where} ORDER BY name", values, "rows")]
-        if not p.get("status"):
-            routes.append(_http("/services", "body.services"))
-        return _suffixed(routes)  # the inventory comes from the database first
-    elif resource == "deployments":
-        where, values = _where({"service": service, "status": p.get("status")})
-        routes = [_db(f"SELECT id, service, version, deployed_at, status FROM deployments{where} ORDER BY deployed_at DESC",
-                      values, "rows")]
-        if not p.get("status"):
-            routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
-        return _suffixed(routes)
+    elif resource in ("services", "deployments"):
+        return _inventory_routes(resource, service, p.get("status"))
     else:
         raise NoRouteError(f"no route to read {resource!r}")
     if task.kind == "query":  # the user asked for the database

@@ -160,7 +160,7 @@ def run(args: DbQueryArgs, ctx: ToolContext) -> dict[str, Any]:
         raise _refusal(guard, exc) from None
     finally:
         conn.close()
-    rows: list[dict[str, Any]] = [dict(zip(columns, row)) for row in fetched[: args.max_rows]]
+    rows: list[dict[str, Any]] = [dict(zip(columns, row, strict=True)) for row in fetched[: args.max_rows]]
     return {"columns": columns, "rows": rows, "row_count": len(rows), "truncated": len(fetched) > args.max_rows}
 
 

@@ -101,6 +101,17 @@ def address_refusal(ip: IPAddress) -> tuple[str, str] | None:
     return ("http.private_address", kind) if kind else None
 
 
+def _bracketed_authority(netloc: str, url: str) -> tuple[str, str | None, IPAddress]:
+    """``(host, port text or None, address)`` of an ``[IPv6]:port`` authority."""
+    host, bracket, rest = netloc[1:].partition("]")
+    if not bracket or (rest and not rest.startswith(":")):
+        raise denial("http.host_syntax", f"URL {url!r} has a malformed IPv6 host")
+    try:
+        return host, rest[1:] if rest else None, ipaddress.IPv6Address(host)
+    except ValueError:
+        raise denial("http.host_syntax", f"URL {url!r} has a malformed IPv6 host") from None
+
+
 def _parse_authority(netloc: str, url: str) -> tuple[str, int | None, IPAddress | None]:
     """``(host, port, ip literal or None)`` of an authority, or a ``policy_denied`` failure."""
     if not netloc:
@@ -109,15 +120,9 @@ def _parse_authority(netloc: str, url: str) -> tuple[str, int | None, IPAddress 
         raise denial("http.userinfo", f"URL {url!r} carries userinfo (user:password@), which is refused")
     if "%" in netloc or not netloc.isascii():
         raise denial("http.host_syntax", f"URL {url!r} has a percent-encoded or non-ASCII host; give the host in plain ASCII")
+    literal: IPAddress | None
     if netloc.startswith("["):
-        host, bracket, rest = netloc[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise denial("http.host_syntax", f"URL {url!r} has a malformed IPv6 host")
-        port_text = rest[1:] if rest else None
-        try:
-            literal: IPAddress | None = ipaddress.IPv6Address(host)
-        except ValueError:
-            raise denial("http.host_syntax", f"URL {url!r} has a malformed IPv6 host") from None
+        host, port_text, literal = _bracketed_authority(netloc, url)
     else:
         host, colon, port_text_raw = netloc.partition(":")
         port_text = port_text_raw if colon else None
