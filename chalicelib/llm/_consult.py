@@ -18,8 +18,9 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.config import get_settings
 from chalicelib.contracts import RunState
 from chalicelib.errors import describe_validation_error
-from chalicelib.llm.client import ChatClient, Usage
+from chalicelib.llm.client import ChatClient
 from chalicelib.llm.errors import LLMError, LLMSchemaError
+from chalicelib.llm.usage import Usage
 from chalicelib.memory.events import record_event
 from chalicelib.observability import emit_metrics
 
