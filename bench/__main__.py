@@ -145,11 +145,13 @@ def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
 
 def _markdown(data: dict[str, Any]) -> str:
     lines = [f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.", ""]
-    lines += ["| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) | direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
+    lines += ["| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) "
+              "| direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for label, row in data["engines"].items():
         lines.append(f"| {label} | {row['states']:.0f} | {row['embedded_run_ms']:.1f} | {row['embedded_execution_ms']:.1f} | "
-                     f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | {row.get('langgraph_ms', float('nan')):.1f} | "
+                     f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | "
+                     f"{row.get('langgraph_ms', float('nan')):.1f} | "
                      f"{row['embedded_over_direct']:.1f}x | {row.get('embedded_over_langgraph', float('nan')):.1f}x |")
     cold = data["cold_start"]
     lines += ["", f"Cold start (fresh interpreter; interpreter alone {cold['interpreter_start_ms']:.0f} ms):", "",

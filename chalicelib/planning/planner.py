@@ -223,7 +223,8 @@ class _Builder:
         service = task.params["service"]
         title, deps = f"{service}: raised by MAOO ({task.text})", list[str]()
         if when is not None:
-            title = f"{service}: {self.labels.get(when.subject, 'value')} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
+            label = self.labels.get(when.subject, "value")
+            title = f"{service}: {label} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
         return Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/incidents", "json_body": {
             "service": service, "title": title[:200], "severity": task.params.get("severity", "sev3")}},
             depends_on=deps, purpose=task.text)

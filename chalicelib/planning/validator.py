@@ -29,7 +29,8 @@ def validate_plan(plan: Plan, guards: Guards) -> list[str]:
         cost += spec.cost
         later = [dep for dep in step.depends_on if dep not in seen]
         if later:
-            problems.append(f"{step.id}: depends on {', '.join(later)}, which do not come before it (dependencies must be acyclic and earlier)")
+            problems.append(f"{step.id}: depends on {', '.join(later)}, which do not come before it "
+                            "(dependencies must be acyclic and earlier)")
         refs = referenced_steps(step.args) | ({step.when.subject.split(".")[0]} if step.when else set())
         unknown = refs - seen
         if unknown:
