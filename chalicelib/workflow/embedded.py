@@ -170,7 +170,8 @@ class EmbeddedEngine:
 
         _, _, _, region, account, *_ = execution_arn.split(":") + [""] * 6
         try:
-            worker = stepfunctions_parser_backends[account][region].describe_execution(execution_arn).exec_worker  # type: ignore[attr-defined]  # set outside __init__
+            execution = stepfunctions_parser_backends[account][region].describe_execution(execution_arn)
+            worker = execution.exec_worker  # type: ignore[attr-defined]  # moto sets it outside __init__
         except (ExecutionDoesNotExist, KeyError):  # the API's own answer: the ClientError boto3 raises
             return WorkflowRunner(self._sfn, self.state_machine_arn).history(execution_arn)
         if worker is None or getattr(worker, "env", None) is None:  # not started: nothing recorded yet
