@@ -8,7 +8,6 @@ name is ``<name>`` in snake case, e.g. ``${ToolHttpGetFunctionArn}`` -> ``tool_h
 from chalice import Chalice, IAMAuthorizer, Response
 
 from chalicelib.handlers import layer_handler, tool_handler
-
 from chalicelib.localdev import harden_chalice_local
 
 app = Chalice(app_name="maoo", configure_logs=False)  # Powertools Logger owns logging

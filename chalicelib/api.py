@@ -14,7 +14,13 @@ from pydantic import Field, ValidationError
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Model
-from chalicelib.errors import BadRequestError, ConfigError, MaooError, PayloadTooLargeError
+from chalicelib.errors import (
+    BadRequestError,
+    ConfigError,
+    MaooError,
+    PayloadTooLargeError,
+    describe_validation_error,
+)
 from chalicelib.memory.store import get_run_store
 
 Response = tuple[int, dict[str, Any]]
@@ -100,7 +106,7 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
     try:
         return RunRequest.model_validate(body)
     except ValidationError as exc:
-        fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        fields = describe_validation_error(exc, root="body")
         accepted = ", ".join(RunRequest.model_fields)
         raise BadRequestError(f"invalid run request: {fields} (accepted fields: {accepted})") from None
 

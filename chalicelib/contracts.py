@@ -30,6 +30,9 @@ Signal = Literal[
 ]
 Decision = Literal["continue", "retry", "patch_args", "replan", "abort"]
 Route = Literal["call", "finish"]
+Comparator = Literal[">", ">=", "<", "<=", "==", "!="]
+SubTaskKind = Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
+TaskType = Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
 
 
 class Model(BaseModel):
@@ -43,14 +46,14 @@ class Condition(Model):
     """A comparison on an earlier result: ``<subject> <op> <value>``."""
 
     subject: str
-    op: Literal[">", ">=", "<", "<=", "==", "!="]
+    op: Comparator
     value: float
 
 
 class SubTask(Model):
     """One unit of what the user asked for, in the order they asked."""
 
-    kind: Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
+    kind: SubTaskKind
     text: str
     params: dict[str, Any] = Field(default_factory=dict)
     condition: Condition | None = None
@@ -68,7 +71,7 @@ class Constraints(Model):
 
 class PerceivedState(Model):
     intent: str
-    task_type: Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
+    task_type: TaskType
     entities: dict[str, Any] = Field(default_factory=dict)
     constraints: Constraints = Field(default_factory=Constraints)
     success_criteria: list[str] = Field(default_factory=list)
@@ -165,8 +168,9 @@ class StepRecord(Model):
 def _bounded(name: str, default: float) -> Any:
     """A guard field limited to its range in ``bounds.GUARD_BOUNDS`` (finite, never inf or nan)."""
     bound = GUARD_BOUNDS[name]
-    low = {"gt": bound.minimum} if bound.above else {"ge": bound.minimum}
-    return Field(default=default, le=bound.maximum, allow_inf_nan=False, **low)
+    if bound.above:
+        return Field(default=default, gt=bound.minimum, le=bound.maximum, allow_inf_nan=False)
+    return Field(default=default, ge=bound.minimum, le=bound.maximum, allow_inf_nan=False)
 
 
 class Guards(Model):

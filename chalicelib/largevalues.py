@@ -1,7 +1,7 @@
 """Large values travel between states by reference, never inside the state document.
 
 Step Functions caps a state document at 256 KB. A tool output over ``MAOO_LARGE_OUTPUT_BYTES`` is
-kept in the run store and the state carries ``{"$blob": ref}`` (see ``tools.runner``). This module
+kept in the run store and the state carries ``{"$blob": ref}`` (see ``tools.invocation``). This module
 is the other half: when NextStep resolves a step's arguments, any argument value over the same
 threshold (a large earlier result, or text that interpolates one) is stored too, and the tool call
 carries ``{"$blob": ref}`` in its place. The tool Lambda reads it back from the run store just
@@ -18,12 +18,13 @@ import json
 from typing import Any
 
 from chalicelib.config import get_settings
+from chalicelib.errors import MaooError
 from chalicelib.memory.store import get_run_store
 
 BLOB_KEY = "$blob"
 
 
-class BlobReferenceError(Exception):
+class BlobReferenceError(MaooError):
     """A ``{"$blob": ...}`` argument that names another run's blob, or one that is not stored."""
 
 

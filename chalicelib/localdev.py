@@ -43,9 +43,11 @@ def harden_chalice_local() -> None:
     def server_bind(self: Any) -> None:
         host = str(self.server_address[0])
         if not is_loopback(host):
-            raise SystemExit(f"MAOO: chalice local serves without authentication and binds to loopback only; "
-                             f"--host {host} is refused (use --host 127.0.0.1, the default). "
-                             "Deploy with `make package` to serve other machines behind IAM authorization.")
+            raise SystemExit(
+                f"MAOO: chalice local serves without authentication and binds to loopback only; "
+                f"--host {host} is refused (use --host 127.0.0.1, the default). "
+                "Deploy with `make package` to serve other machines behind IAM authorization."
+            )
         original_bind(self)
 
     server_cls.server_bind = server_bind

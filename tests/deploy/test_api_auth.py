@@ -19,11 +19,18 @@ def test_every_method_of_the_packaged_api_requires_sigv4(packaged):
     body = _api(packaged)["DefinitionBody"]
     scheme = body["securityDefinitions"]["sigv4"]
     assert scheme["x-amazon-apigateway-authtype"] == "awsSigv4" and scheme["name"] == "Authorization"
-    methods = [(path, method, spec) for path, item in body["paths"].items() for method, spec in item.items()
-               if method in HTTP_METHODS]
+    methods = [
+        (path, method, spec)
+        for path, item in body["paths"].items()
+        for method, spec in item.items()
+        if method in HTTP_METHODS
+    ]
     assert {path for path, _, _ in methods} >= {"/runs", "/runs/{run_id}", "/health", "/tools"}
-    open_methods = [f"{method.upper()} {path}" for path, method, spec in methods
-                    if {"sigv4": []} not in spec.get("security", []) and method != "options"]
+    open_methods = [
+        f"{method.upper()} {path}"
+        for path, method, spec in methods
+        if {"sigv4": []} not in spec.get("security", []) and method != "options"
+    ]
     assert open_methods == [], f"methods anyone may call: {open_methods}"
 
 

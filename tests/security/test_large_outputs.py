@@ -20,7 +20,7 @@ from chalicelib.config import get_settings, reload_settings
 from chalicelib.contracts import ToolCall
 from chalicelib.largevalues import BLOB_KEY
 from chalicelib.memory.store import get_run_store
-from chalicelib.tools.runner import run_tool
+from chalicelib.tools.invocation import run_tool
 
 STATE_LIMIT = 256 * 1024
 HTTP_CAP = 1_000_000

@@ -17,8 +17,10 @@ from chalicelib.config import reload_settings
 from tests.security.conftest import call_tool
 
 _BODY = b'{"status": "ok", "note": "' + b"slow " * 20 + b'"}'
-_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-         b"Content-Length: %d\r\n\r\n" % len(_BODY))
+_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    b"Content-Length: %d\r\n\r\n" % len(_BODY)
+)
 
 
 class TrickleServer:
@@ -127,8 +129,11 @@ def test_a_retry_wait_that_would_pass_the_deadline_is_not_scheduled(maoo, monkey
     monkeypatch.setenv("MAOO_BACKOFF_MAX_SECONDS", "30")
     reload_settings()
 
-    doc = maoo.run("Fetch mock data", faults=[{"path": "/data", "method": "GET", "fault": "http_503"}],
-                   deadline_seconds=5)
+    doc = maoo.run(
+        "Fetch mock data",
+        faults=[{"path": "/data", "method": "GET", "fault": "http_503"}],
+        deadline_seconds=5,
+    )
 
     assert (doc["status"], doc["stop_reason"]) == ("stopped", "deadline")
     assert "Backoff" not in doc["states"]
