@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.bounds import GUARD_BOUNDS
+
 SideEffect = Literal["read", "write-idempotent", "write"]
 RunStatus = Literal["running", "succeeded", "failed", "stopped"]
 Signal = Literal[
@@ -28,6 +30,9 @@ Signal = Literal[
 ]
 Decision = Literal["continue", "retry", "patch_args", "replan", "abort"]
 Route = Literal["call", "finish"]
+Comparator = Literal[">", ">=", "<", "<=", "==", "!="]
+SubTaskKind = Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
+TaskType = Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
 
 
 class Model(BaseModel):
@@ -41,14 +46,14 @@ class Condition(Model):
     """A comparison on an earlier result: ``<subject> <op> <value>``."""
 
     subject: str
-    op: Literal[">", ">=", "<", "<=", "==", "!="]
+    op: Comparator
     value: float
 
 
 class SubTask(Model):
     """One unit of what the user asked for, in the order they asked."""
 
-    kind: Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
+    kind: SubTaskKind
     text: str
     params: dict[str, Any] = Field(default_factory=dict)
     condition: Condition | None = None
@@ -66,7 +71,7 @@ class Constraints(Model):
 
 class PerceivedState(Model):
     intent: str
-    task_type: Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
+    task_type: TaskType
     entities: dict[str, Any] = Field(default_factory=dict)
     constraints: Constraints = Field(default_factory=Constraints)
     success_criteria: list[str] = Field(default_factory=list)
@@ -160,14 +165,24 @@ class StepRecord(Model):
     wait_seconds: float = 0.0
 
 
+def _bounded(name: str, default: float) -> Any:
+    """A guard field limited to its range in ``bounds.GUARD_BOUNDS`` (finite, never inf or nan)."""
+    bound = GUARD_BOUNDS[name]
+    if bound.above:
+        return Field(default=default, gt=bound.minimum, le=bound.maximum, allow_inf_nan=False)
+    return Field(default=default, ge=bound.minimum, le=bound.maximum, allow_inf_nan=False)
+
+
 class Guards(Model):
-    max_steps: int = 12
-    max_retries_per_step: int = 2
-    max_retries: int = 6
-    budget: float = 20.0
-    deadline_seconds: float = 120.0
-    non_progress_limit: int = 4
-    llm_token_budget: int = Field(default=50_000, ge=0)  # model tokens per run (LLM mode); past it the run stops
+    """The stop guards of one run; each within its documented range (``chalicelib/bounds.py``)."""
+
+    max_steps: int = _bounded("max_steps", 12)
+    max_retries_per_step: int = _bounded("max_retries_per_step", 2)
+    max_retries: int = _bounded("max_retries", 6)
+    budget: float = _bounded("budget", 20.0)
+    deadline_seconds: float = _bounded("deadline_seconds", 120.0)
+    non_progress_limit: int = _bounded("non_progress_limit", 4)
+    llm_token_budget: int = _bounded("llm_token_budget", 50_000)  # model tokens per run (LLM mode); past it the run stops
 
 
 class Counters(Model):

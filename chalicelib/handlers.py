@@ -15,8 +15,8 @@ import importlib
 from functools import lru_cache
 from typing import Any, Callable
 
-from chalicelib.errors import StateContractError
-from chalicelib.observability import traced
+from chalicelib.errors import StateContractError, describe_validation_error
+from chalicelib.observability import lambda_logged, traced
 
 
 @lru_cache(maxsize=None)
@@ -32,7 +32,7 @@ def _parse(model, event: Any, where: str):
     try:
         return model.model_validate(event)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        problems = describe_validation_error(exc, root="", limit=5)
         raise StateContractError(f"{where}: input is not a {model.__name__}: {problems}") from None
 
 
@@ -40,6 +40,7 @@ def layer_handler(state_name: str, target: str) -> Callable[[dict, Any], dict]:
     """A Lambda handler for one layer state; ``target`` names its step function, ``module:function``."""
 
     @traced
+    @lambda_logged
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import RunState
         from chalicelib.observability import get_logger
@@ -55,10 +56,11 @@ def tool_handler(tool: str) -> Callable[[dict, Any], dict]:
     """A Lambda handler for one tool. Tool failures come back as data, never as exceptions."""
 
     @traced
+    @lambda_logged
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import ToolCall
         from chalicelib.observability import get_logger
-        from chalicelib.tools.runner import run_tool
+        from chalicelib.tools.invocation import run_tool
 
         call = _parse(ToolCall, event, f"tool {tool}")
         if call.tool != tool:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, reload_settings
 from chalicelib.workflow.engines import open_runner
 from chalicelib.workflow.runs import execute, initial_state
 from embedded_engine import open_embedded_runner
+
+if TYPE_CHECKING:
+    from cli.mock_on_demand import MockApiOnDemand
 
 
 def _handlers() -> dict[str, Any]:
@@ -25,16 +28,17 @@ class Session:
     for it."""
 
     def __init__(self) -> None:
-        self.mock = None
+        self.mock: MockApiOnDemand | None = None
         self.settings: Settings = reload_settings()
-        self._runner = None
+        self._runner: Any = None  # the engine's WorkflowRunner, opened on the first run
 
     def __enter__(self) -> Session:
         if not self.settings.mock_api_url:
             from cli.mock_on_demand import MockApiOnDemand
 
-            self.mock = MockApiOnDemand()
-            os.environ["MAOO_MOCK_API_URL"] = self.mock.url
+            mock = MockApiOnDemand()
+            self.mock = mock
+            os.environ["MAOO_MOCK_API_URL"] = mock.url
             self.settings = reload_settings()
         return self
 

@@ -17,10 +17,11 @@ import threading
 import traceback
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import datetime
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import MaooError
@@ -54,10 +55,10 @@ class EmbeddedEngine:
         self.settings = settings
         self.handlers = dict(handlers)
         self._by_function: dict[str, str] = {}
-        self._mock = None
+        self._mock: Any = None  # moto's mock_aws, while started
         self._patches: list[Any] = []
-        self.state_machine_arn: str | None = None
-        self._sfn = None
+        self.state_machine_arn = ""  # set by start()
+        self._sfn: Any = None  # a boto3 Step Functions client, once started
         self.unproven_features: list[str] = []  # why the definition-dependent speed-ups are off, if they are
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
@@ -83,12 +84,18 @@ class EmbeddedEngine:
         from embedded_engine import interpreter_speedups
         from embedded_engine.definition_cache import DefinitionCache
 
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
         self._mock.start()
         engine = self
 
         def client_for(region: str, service: str, state_credentials: Any = None):
-            return _InProcessLambdaClient(engine) if service == "lambda" else original_client_for(region, service, state_credentials)
+            return (
+                _InProcessLambdaClient(engine)
+                if service == "lambda"
+                else original_client_for(region, service, state_credentials)
+            )
 
         def terminated(communication):
             original_terminated(communication)
@@ -110,13 +117,16 @@ class EmbeddedEngine:
 
             from embedded_engine.service_models import moto_models
 
-            self._patches.append(mock.patch.object(moto_utils, "create_loader", moto_models(self._cache_dir, moto_version)))
+            self._patches.append(
+                mock.patch.object(moto_utils, "create_loader", moto_models(self._cache_dir, moto_version))
+            )
         for patch in self._patches:
             patch.start()
         if self.unproven_features:
             logging.getLogger("maoo").warning(
                 "embedded engine: the definition uses %s; moto's deep copies and Task threads are kept for it",
-                "; ".join(self.unproven_features))
+                "; ".join(self.unproven_features),
+            )
         self._deploy()
         return self
 
@@ -160,21 +170,30 @@ class EmbeddedEngine:
         for placeholder in sorted(placeholders()):
             name = function_name_for(placeholder)
             if name not in self.handlers:
-                raise KeyError(f"the state machine needs function {name!r} (for ${{{placeholder}}}), which app.py does not declare")
+                raise KeyError(
+                    f"the state machine needs function {name!r} (for ${{{placeholder}}}), which app.py does not declare"
+                )
             function_name = f"{self.settings.function_prefix}{name}"
             arns[placeholder] = f"arn:aws:lambda:{region}:{self.account}:function:{function_name}"
             self._by_function[function_name] = name
         definition = substitute(load_definition(), arns)
-        self.state_machine_arn = self._backend().create_state_machine(
-            name=self.settings.state_machine_name, definition=json.dumps(definition),
-            roleArn=f"arn:aws:iam::{self.account}:role/maoo-embedded",
-        ).arn
+        self.state_machine_arn = (
+            self._backend()
+            .create_state_machine(
+                name=self.settings.state_machine_name,
+                definition=json.dumps(definition),
+                roleArn=f"arn:aws:iam::{self.account}:role/maoo-embedded",
+            )
+            .arn
+        )
         session = botocore.session.get_session()
         if self._cache_dir is not None:
             from embedded_engine.service_models import BotocoreModels
 
             session.register_component("data_loader", BotocoreModels(self._cache_dir))
-        self._sfn = boto3.session.Session(botocore_session=session, region_name=region).client("stepfunctions")
+        self._sfn = boto3.session.Session(botocore_session=session, region_name=region).client(
+            "stepfunctions"
+        )
 
     def sfn(self):
         return self._sfn
@@ -182,8 +201,14 @@ class EmbeddedEngine:
     def runner(self) -> WorkflowRunner:
         """A runner on this engine that learns of an execution's end, and reads its history, from
         the interpreter itself."""
-        return WorkflowRunner(self._sfn, self.state_machine_arn, max_poll_seconds=0.25,
-                              until_ended=self.wait_for_end, read_history=self.read_history, forget=self.forget)
+        return WorkflowRunner(
+            self._sfn,
+            self.state_machine_arn,
+            max_poll_seconds=0.25,
+            until_ended=self.wait_for_end,
+            read_history=self.read_history,
+            forget=self.forget,
+        )
 
     # -- forgetting finished executions
     def forget(self, execution_arn: str) -> None:
@@ -209,7 +234,9 @@ class EmbeddedEngine:
             for execution in list(machine.executions):
                 if execution.execution_arn == execution_arn:
                     try:
-                        machine.executions.remove(execution)  # one list operation: safe beside start_execution
+                        machine.executions.remove(
+                            execution
+                        )  # one list operation: safe beside start_execution
                     except ValueError:
                         pass
                     return
@@ -219,8 +246,11 @@ class EmbeddedEngine:
         and finished executions kept on purpose (``keep_finished``)."""
         machines = list(self._backend().state_machines) if self.state_machine_arn else []
         with self._ends_lock:
-            return {"executions": sum(len(m.executions) for m in machines), "end_events": len(self._ends),
-                    "kept_finished": len(self._finished)}
+            return {
+                "executions": sum(len(m.executions) for m in machines),
+                "end_events": len(self._ends),
+                "kept_finished": len(self._finished),
+            }
 
     def read_history(self, execution_arn: str) -> list[dict[str, Any]]:
         """The events ``GetExecutionHistory`` returns for ``execution_arn``, read where moto keeps
@@ -232,7 +262,8 @@ class EmbeddedEngine:
 
         _, _, _, region, account, *_ = execution_arn.split(":") + [""] * 6
         try:
-            worker = stepfunctions_parser_backends[account][region].describe_execution(execution_arn).exec_worker
+            execution = stepfunctions_parser_backends[account][region].describe_execution(execution_arn)
+            worker = execution.exec_worker  # type: ignore[attr-defined]  # moto sets it outside __init__
         except (ExecutionDoesNotExist, KeyError):  # the API's own answer: the ClientError boto3 raises
             return WorkflowRunner(self._sfn, self.state_machine_arn).history(execution_arn)
         if worker is None or getattr(worker, "env", None) is None:  # not started: nothing recorded yet
@@ -249,7 +280,9 @@ class EmbeddedEngine:
         self._end_event(execution_arn).set()
         with self._ends_lock:  # executions nobody waited for (HTTP API runs) leave a set event behind
             if len(self._ends) > _MAX_ENDS_KEPT:
-                for arn in [arn for arn, event in self._ends.items() if event.is_set()][: len(self._ends) // 2]:
+                for arn in [arn for arn, event in self._ends.items() if event.is_set()][
+                    : len(self._ends) // 2
+                ]:
                     del self._ends[arn]
 
     def wait_for_end(self, execution_arn: str, timeout_seconds: float) -> bool:
@@ -273,7 +306,9 @@ class EmbeddedEngine:
         short = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
         name = self._by_function.get(short)
         if name is None:
-            return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": f"no function {short}"}).encode(), "Unhandled"
+            return json.dumps(
+                {"errorType": "ResourceNotFoundException", "errorMessage": f"no function {short}"}
+            ).encode(), "Unhandled"
         event = json.loads(payload) if payload else {}
         context = LambdaContext(function_name=short, aws_request_id=str(uuid.uuid4()))
         try:
@@ -281,11 +316,13 @@ class EmbeddedEngine:
         except SimulatedServiceError:
             raise
         except Exception as exc:  # an unhandled error: what Lambda reports as FunctionError
-            return json.dumps({
-                "errorType": type(exc).__name__,
-                "errorMessage": str(exc),
-                "stackTrace": traceback.format_exception(exc)[-3:],
-            }).encode(), "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc)[-3:],
+                }
+            ).encode(), "Unhandled"
         return json.dumps(result).encode(), None
 
 
@@ -296,7 +333,10 @@ def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:
     stamp = event["timestamp"]
     if isinstance(stamp, str):
         stamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    head = {"timestamp": stamp, **{key: event[key] for key in ("type", "id", "previousEventId") if key in event}}
+    head: dict[str, Any] = {
+        "timestamp": stamp,
+        **{key: event[key] for key in ("type", "id", "previousEventId") if key in event},
+    }
     return {**head, **{key: value for key, value in event.items() if key not in head}}
 
 
@@ -316,9 +356,18 @@ class _InProcessLambdaClient:
         except SimulatedServiceError as exc:
             from botocore.exceptions import ClientError
 
-            raise ClientError({"Error": {"Code": "ServiceException", "Message": str(exc)},
-                               "ResponseMetadata": {"HTTPStatusCode": 500, "RequestId": str(uuid.uuid4())}}, "Invoke") from None
-        response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": io.BytesIO(payload)}
+            raise ClientError(
+                {
+                    "Error": {"Code": "ServiceException", "Message": str(exc)},
+                    "ResponseMetadata": {"HTTPStatusCode": 500, "RequestId": str(uuid.uuid4())},
+                },
+                "Invoke",
+            ) from None
+        response: dict[str, Any] = {
+            "StatusCode": 200,
+            "ExecutedVersion": "$LATEST",
+            "Payload": io.BytesIO(payload),
+        }
         if error:
             response["FunctionError"] = error
         return response

@@ -47,9 +47,10 @@ import importlib
 import json
 import pickle
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 from unittest import mock
 
 from moto.stepfunctions.parser.asl.component.common.path import result_path
@@ -80,8 +81,16 @@ _IMMUTABLE = (str, int, float, bool, type(None))
 PROVEN_STATE_TYPES = frozenset({"Task", "Choice", "Wait", "Succeed", "Fail", "Pass"})
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 _ONE_FIELD = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-_UNPROVEN_KEYS = ("Assign", "QueryLanguage", "Arguments", "Output",
-                  "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath")
+_UNPROVEN_KEYS = (
+    "Assign",
+    "QueryLanguage",
+    "Arguments",
+    "Output",
+    "TimeoutSeconds",
+    "TimeoutSecondsPath",
+    "HeartbeatSeconds",
+    "HeartbeatSecondsPath",
+)
 
 
 def unproven_features(definition: dict[str, Any]) -> list[str]:
@@ -97,9 +106,17 @@ def unproven_features(definition: dict[str, Any]) -> list[str]:
         if kind == "Task" and state.get("Resource") != LAMBDA_INVOKE:
             reasons.append(f"state {name}: Resource {state.get('Resource')}")
         reasons += [f"state {name}: {key}" for key in _UNPROVEN_KEYS if key in state]
-        result_paths = [state.get("ResultPath")] + [catch.get("ResultPath") for catch in state.get("Catch", [])]
-        reasons += [f"state {name}: ResultPath {path}" for path in result_paths if path is not None and not _ONE_FIELD.match(path)]
-        reasons += [f"state {name}: {path}" for path in _dynamic_values(state) if path.startswith(("$$", "States."))]
+        result_paths = [state.get("ResultPath")] + [
+            catch.get("ResultPath") for catch in state.get("Catch", [])
+        ]
+        reasons += [
+            f"state {name}: ResultPath {path}"
+            for path in result_paths
+            if path is not None and not _ONE_FIELD.match(path)
+        ]
+        reasons += [
+            f"state {name}: {path}" for path in _dynamic_values(state) if path.startswith(("$$", "States."))
+        ]
     return reasons
 
 
@@ -254,8 +271,13 @@ def patches(definition: dict[str, Any], cache: DefinitionCache | None = None) ->
         mock.patch.object(json_path, "parse", cached_jsonpath(json_path.parse)),
         mock.patch.object(result_path, "parse", cached_jsonpath(result_path.parse)),
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse_definition)),
-        mock.patch.object(VariableReferencesStaticAnalyser, "process_and_get", staticmethod(variable_references)),
-        *(mock.patch.object(importlib.import_module(name), "copy", SimpleNamespace(deepcopy=copier)) for name in COPYING_MODULES),
+        mock.patch.object(
+            VariableReferencesStaticAnalyser, "process_and_get", staticmethod(variable_references)
+        ),
+        *(
+            mock.patch.object(importlib.import_module(name), "copy", SimpleNamespace(deepcopy=copier))
+            for name in COPYING_MODULES
+        ),
         mock.patch.object(event_manager, "copy", SimpleNamespace(deepcopy=copy_document)),
         mock.patch.object(execute_state, "TMP_THREADS", _Discard()),
         mock.patch.object(execution_worker, "TMP_THREADS", _Discard()),

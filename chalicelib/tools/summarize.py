@@ -23,6 +23,15 @@ class SummarizeArgs(ToolArgs):
     focus: str = Field(default="", max_length=200)
 
 
+MAX_SENTENCE_CHARS = 400
+
+
+def _clip(sentence: str) -> str:
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return sentence
+    return sentence[: MAX_SENTENCE_CHARS - 3].rstrip() + "..."
+
+
 def _scalar(value: Any) -> str:
     """Numbers as written, never in exponent notation; floats to at most 4 decimals."""
     if isinstance(value, float):
@@ -61,6 +70,11 @@ def _describe(value: Any) -> list[str]:
         return [_first_upper(_describe_list(value)) + "."]
     if not isinstance(value, dict):
         return [str(value)]
+    return _describe_dict(value)
+
+
+def _describe_dict(value: dict[str, Any]) -> list[str]:
+    """Sentences for a tool's output object: its known shapes first, else its scalars and lists."""
     if "expression" in value and "value" in value:
         return [f"{value['expression']} = {_scalar(value['value'])}."]
     if "summary" in value and isinstance(value["summary"], str):
@@ -85,15 +99,17 @@ def _describe(value: Any) -> list[str]:
 
 
 def summarize(inputs: list[Any], max_sentences: int = 6) -> str:
+    """At most ``max_sentences`` sentences of at most ``MAX_SENTENCE_CHARS`` each: a summary of a
+    megabyte stays small enough to travel in the state document."""
     sentences: list[str] = []
     for value in inputs:
-        for sentence in _describe(value):
+        for sentence in map(_clip, _describe(value)):
             if sentence not in sentences:
                 sentences.append(sentence)
     return " ".join(sentences[:max_sentences]) or "Nothing to summarize."
 
 
-def run(args: SummarizeArgs, ctx: ToolContext) -> dict:
+def run(args: SummarizeArgs, ctx: ToolContext) -> dict[str, Any]:
     text = summarize(args.inputs, args.max_sentences)
     return {"summary": text, "sentences": len(_SENTENCE.split(text))}
 
