@@ -194,7 +194,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
         "python": platform.python_version(), "repeat": args.repeat, "engines": engines,
         "cold_start": coldstart.measure(repeat=3),
-        "cold_cli": cold_cli.measure(args.cold_repeat, args.baseline),
+        "cold_cli": cold_cli.measure_apart(args.cold_repeat, args.baseline),
         "eval": {"skipped": "--no-eval"} if args.no_eval else measure_eval((1, 2)),
         "prices_as_of": cost.PRICES_AS_OF,
     }

@@ -102,6 +102,20 @@ def _ratio(numerator: dict[str, Any], denominator: dict[str, Any]) -> float | No
     return round(numerator["median_ms"] / denominator["median_ms"], 2)
 
 
+def measure_apart(repeat: int = 7, baseline: Path | None = None) -> dict[str, Any]:
+    """``measure`` run from a fresh, small process. A child's peak RSS counts its parent's size
+    when it was forked (the pages are shared until exec), so a large parent (the benchmark with
+    its engine loaded) would show in every row."""
+    import json
+
+    argv = [sys.executable, "-m", "bench.cold_cli", "--repeat", str(repeat), "--json"]
+    if baseline is not None:
+        argv += ["--baseline", str(baseline)]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def measure(repeat: int = 7, baseline: Path | None = None) -> dict[str, Any]:
     """Medians of ``repeat`` cold samples per row, and the ratios the issue asks for."""
     rows = rows_for(baseline)
@@ -175,7 +189,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--baseline", type=Path, default=None, help="another checkout to measure side by side"
     )
+    parser.add_argument("--json", action="store_true", help="print the result as one line of JSON only")
     args = parser.parse_args()
     result = measure(args.repeat, args.baseline)
-    print(json.dumps(result, indent=2))
-    print("\n".join(markdown(result)))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+        print("\n".join(markdown(result)))
