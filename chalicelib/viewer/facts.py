@@ -114,13 +114,15 @@ class _Docs:
         return self._index[key]
 
 
-def _short(value: Any) -> Any:
+def _short(value: Any) -> str:
+    """A value as JSON text, cut to ``VALUE_CHARS`` (the page shows it as it is)."""
     text = json.dumps(value, default=str)
-    return value if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
 
 
 def diff(before: Any, after: Any, path: str = "$") -> list[dict[str, Any]]:
-    """What changed from ``before`` to ``after``: one entry per added, removed or changed path."""
+    """What changed from ``before`` to ``after``: one entry per added, removed or changed path
+    (values as short JSON text). Lists are compared item by item; extra items are added or removed."""
     if isinstance(before, dict) and isinstance(after, dict):
         out: list[dict[str, Any]] = []
         for key in list(before) + [k for k in after if k not in before]:
@@ -132,8 +134,11 @@ def diff(before: Any, after: Any, path: str = "$") -> list[dict[str, Any]]:
             else:
                 out.extend(diff(before[key], after[key], sub))
         return out
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [c for i, (b, a) in enumerate(zip(before, after)) for c in diff(b, a, f"{path}[{i}]")]
+    if isinstance(before, list) and isinstance(after, list):
+        out = [c for i, (b, a) in enumerate(zip(before, after)) for c in diff(b, a, f"{path}[{i}]")]
+        out += [{"path": f"{path}[{i}]", "op": "added", "after": _short(a)} for i, a in enumerate(after) if i >= len(before)]
+        out += [{"path": f"{path}[{i}]", "op": "removed", "before": _short(b)} for i, b in enumerate(before) if i >= len(after)]
+        return out
     if before == after:
         return []
     return [{"path": path, "op": "changed", "before": _short(before), "after": _short(after)}]

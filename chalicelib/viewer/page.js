@@ -29,8 +29,8 @@
       var row = el("tr");
       row.appendChild(el("td", {}, c.path));
       row.appendChild(el("td", {"class": "op-" + c.op}, c.op));
-      row.appendChild(el("td", {"class": "mono"}, c.before === undefined ? "" : JSON.stringify(c.before)));
-      row.appendChild(el("td", {"class": "mono"}, c.after === undefined ? "" : JSON.stringify(c.after)));
+      row.appendChild(el("td", {"class": "mono"}, c.before === undefined ? "" : c.before));
+      row.appendChild(el("td", {"class": "mono"}, c.after === undefined ? "" : c.after));
       table.appendChild(row);
     });
     return table;

@@ -49,15 +49,22 @@ def _route(t: Transition, nodes: dict[str, Node]) -> list[tuple[float, float]]:
     return points
 
 
-def _midpoint(points: list[tuple[float, float]]) -> tuple[float, float]:
+def _along(points: list[tuple[float, float]], fraction: float) -> tuple[float, float]:
+    """The point ``fraction`` of the way along a polyline."""
     lengths = [math.dist(a, b) for a, b in zip(points, points[1:])]
-    half = sum(lengths) / 2
+    left = sum(lengths) * fraction
     for (a, b), length in zip(zip(points, points[1:]), lengths):
-        if half <= length and length > 0:
-            r = half / length
+        if left <= length and length > 0:
+            r = left / length
             return (a[0] + (b[0] - a[0]) * r, a[1] + (b[1] - a[1]) * r)
-        half -= length
+        left -= length
     return points[len(points) // 2]
+
+
+def _label_at(group: list[Transition], layout: GraphLayout, points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Labels of a Choice with many branches sit near their targets, where the branches are apart."""
+    fan_out = sum(1 for t in layout.transitions if t.source == group[0].source)
+    return _along(points, 0.72 if fan_out > 3 and group[0].kind in ("choice", "default") else 0.5)
 
 
 def _edge_class(group: list[Transition], facts: RunFacts) -> str:
@@ -102,7 +109,7 @@ def _edges(layout: GraphLayout, facts: RunFacts) -> str:
         marker = "arrow-taken" if "taken" in cls else "arrow"
         paths.append(f'<path class="{cls}" d="{d}" marker-end="url(#{marker})" data-from="{_e(source)}" '
                      f'data-to="{_e(target)}"><title>{_e(source)} → {_e(target)}</title></path>')
-        labels.append(_edge_labels(group, facts, _midpoint(points)))
+        labels.append(_edge_labels(group, facts, _label_at(group, layout, points)))
     return "".join(paths) + "".join(labels)
 
 
