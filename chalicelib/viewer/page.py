@@ -65,6 +65,7 @@ def _approval(facts: RunFacts) -> str:
     return (f'<section id="approval" class="card approval"><h2>Awaiting approval</h2>'
             f'<p>Step <b>{_e(p.get("step_id", "?"))}</b> wants to call <b>{_e(p.get("tool", "?"))}</b> with:</p>'
             f'<pre>{_pretty(args)}</pre>'
+            f'{"<p>Why: " + _e(p.get("reason") or p.get("why")) + "</p>" if p.get("reason") or p.get("why") else ""}'
             f'<label>Reason <input id="approval-reason" type="text" placeholder="why (optional)"></label> '
             f'<button id="approve" data-decision="approve">Approve</button> '
             f'<button id="reject" data-decision="reject">Reject</button> <span id="approval-result" class="muted"></span>'

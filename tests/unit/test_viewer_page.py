@@ -1,0 +1,59 @@
+"""The run page made from a trace document alone (no engine): approval panel, escaping, partial traces."""
+
+from __future__ import annotations
+
+import re
+
+from chalicelib.viewer import facts_json, render_trace
+from chalicelib.workflow.definition import load_definition
+
+PAUSED = {
+    "run_id": "run-paused",
+    "run": {"run_id": "run-paused", "request": "Open a sev2 incident for search", "status": "awaiting_approval",
+            "engine": "embedded"},
+    "events": [
+        {"seq": 1, "ts": 100.0, "kind": "start", "state": "Runner", "data": {}},
+        {"seq": 2, "ts": 100.5, "kind": "pause", "state": "NextStep",
+         "data": {"step_id": "s1", "tool": "http_post", "args": {"url": "http://127.0.0.1:1/incidents", "json": {"severity": "sev2"}},
+                  "reason": "http_post is a write"}},
+    ],
+    "execution": None,
+}
+
+
+def test_a_run_awaiting_approval_shows_the_step_its_tool_arguments_and_the_buttons():
+    page = render_trace(PAUSED)
+
+    panel = re.search(r'<section id="approval".*?</section>', page, re.S)
+    assert panel is not None
+    assert "<b>s1</b>" in panel.group(0) and "<b>http_post</b>" in panel.group(0)
+    assert "&quot;severity&quot;: &quot;sev2&quot;" in panel.group(0)
+    assert 'id="approve" data-decision="approve"' in panel.group(0) and 'id="reject" data-decision="reject"' in panel.group(0)
+    assert "http_post is a write" in panel.group(0)
+    assert 'data-live="true"' in page
+    assert 'class="tl-item mark"' in page  # the pause is on the time axis
+
+
+def test_a_finished_run_has_no_approval_panel_and_is_not_live():
+    done = {**PAUSED, "run": {**PAUSED["run"], "status": "succeeded", "final_output": "ok"}}
+
+    page = render_trace(done)
+
+    assert 'id="approval"' not in page and 'data-live="false"' in page
+
+
+def test_text_from_the_run_cannot_break_out_of_the_page():
+    hostile = {**PAUSED, "run": {**PAUSED["run"], "request": "</script><script>alert(1)</script>", "status": "failed"}}
+
+    page = render_trace(hostile)
+
+    assert "<script>alert(1)" not in page
+    assert page.count("</script>") == 2  # the data block's and the page's own script's
+
+
+def test_a_trace_without_history_still_draws_every_state_and_names_the_pending_step():
+    seen = facts_json(PAUSED)
+
+    assert seen["states"] == list(load_definition()["States"])
+    assert seen["visits"] == [] and seen["pending"]["tool"] == "http_post"
+    assert seen["status"] == "awaiting_approval" and seen["live"] is True
