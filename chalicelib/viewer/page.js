@@ -38,8 +38,6 @@
 
   function showVisit(visit, all) {
     var body = document.getElementById("detail-body");
-    var hint = document.getElementById("detail-hint");
-    if (hint) hint.hidden = true;
     body.textContent = "";
     body.appendChild(el("h3", {"id": "detail-title"}, visit.name + " (" + visit.type + "), visit " +
       (all.indexOf(visit) + 1) + " of " + all.length + " · at +" + visit.at + " s" +
@@ -62,6 +60,7 @@
 
   function select(state, visitIndex) {
     selected = {state: state, visit: visitIndex};
+    document.getElementById("detail").hidden = false;
     document.querySelectorAll("#graph .node.selected").forEach(function (n) { n.classList.remove("selected"); });
     var node = document.querySelector('#graph .node[data-state="' + state + '"]');
     if (node) node.classList.add("selected");
@@ -90,6 +89,11 @@
         var visit = data.visits[index];
         if (visit) select(visit.name, index);
       });
+    });
+    document.getElementById("detail-close").addEventListener("click", function () {
+      document.getElementById("detail").hidden = true;
+      selected = null;
+      document.querySelectorAll("#graph .node.selected").forEach(function (n) { n.classList.remove("selected"); });
     });
     document.querySelectorAll("#approval button[data-decision]").forEach(function (button) {
       button.addEventListener("click", function () { decide(button.getAttribute("data-decision")); });

@@ -193,16 +193,14 @@ def render(facts: RunFacts, layout: GraphLayout) -> str:
 <body><main id="page" data-status="{_e(facts.status)}" data-live="{str(facts.live).lower()}">
 {_header(facts)}
 {_approval(facts)}
-<div class="grid">
 <section class="card graph"><h2>State machine</h2>
 <div class="legend"><span class="lg o-ok">ok</span><span class="lg o-warn">tool failed / retry / replan</span>
 <span class="lg o-fail">failed</span><span class="lg unvisited">not entered</span><span class="lg current">in flight</span>
-<span class="muted">numbers: times entered (nodes), times taken (edges). Click a state.</span></div>
+<span class="muted">numbers: times entered (nodes), times taken (edges). Click a state, or a bar on the
+timeline, to see its input and output documents and what changed.</span></div>
 {history_note}<div class="scroll">{graph_svg(layout, facts)}</div></section>
-<section class="card detail" id="detail"><h2>State documents</h2>
-<p class="muted" id="detail-hint">Click a state in the graph or a bar on the timeline to see its input and output documents and what changed.</p>
-<div id="detail-body"></div></section>
-</div>
+<aside class="card detail" id="detail" hidden><button type="button" id="detail-close" title="close">×</button>
+<h2>State documents</h2><div id="detail-body"></div></aside>
 <section class="card"><h2>Timeline</h2>{timeline_svg(facts)}{_timeline_rows(facts)}</section>
 {_views(facts)}
 <script type="application/json" id="run-data">{_json_block(_data(facts))}</script>
