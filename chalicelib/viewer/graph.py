@@ -151,9 +151,55 @@ def _node_width(name: str) -> float:
     return max(80.0, len(name) * CHAR_WIDTH + NODE_PAD)
 
 
+def _components(names: list[str], pairs: list[tuple[str, str]]) -> list[list[str]]:
+    """The connected groups of states, each in definition order.
+
+    Built here rather than by grandalf's ``Graph``, which keeps a component's edges in a set:
+    their order, and so the drawing, then changed from one process to the next."""
+    group = {name: {name} for name in names}
+    for a, b in pairs:
+        if group[a] is not group[b]:
+            merged = group[a] | group[b]
+            for name in merged:
+                group[name] = merged
+    seen: list[set[str]] = []
+    for name in names:
+        if not any(group[name] is g for g in seen):
+            seen.append(group[name])
+    return [[n for n in names if n in g] for g in seen]
+
+
+def _back_edges(roots: list[str], edges: dict[tuple[str, str], Any]) -> set[tuple[str, str]]:
+    """The edges that close a cycle, found by a depth-first walk from the roots in definition order.
+
+    grandalf can find them itself, but in an order that depends on object ids; this walk gives
+    the same layout in every process."""
+    successors: dict[str, list[str]] = {}
+    for source, target in edges:
+        successors.setdefault(source, []).append(target)
+    back: set[tuple[str, str]] = set()
+    done: set[str] = set()
+    on_path: list[str] = []
+
+    def walk(name: str) -> None:
+        on_path.append(name)
+        for target in successors.get(name, []):
+            if target in on_path:
+                back.add((name, target))
+            elif target not in done:
+                walk(target)
+        on_path.pop()
+        done.add(name)
+
+    for root in roots:
+        if root not in done:
+            walk(root)
+    return back
+
+
 def layout(definition: dict[str, Any]) -> GraphLayout:
     """Lay out ``definition`` top to bottom from ``StartAt``; every state and transition is kept."""
-    from grandalf.graphs import Edge, Graph, Vertex  # imported on first page, not at Lambda start
+    from grandalf.graphs import Edge, Vertex, graph_core  # imported on first page, not at Lambda start
     from grandalf.layouts import SugiyamaLayout
 
     states = definition["States"]
@@ -171,21 +217,24 @@ def layout(definition: dict[str, Any]) -> GraphLayout:
             edge = Edge(vertices[t.source], vertices[t.target])
             edge.view = _Path()
             edges[(t.source, t.target)] = edge
-    graph = Graph(list(vertices.values()), list(edges.values()))
     offset_x = 0.0
-    for component in graph.C:
+    for names in _components(list(states), list(edges)):
+        component = graph_core([vertices[n] for n in names], [e for (a, _), e in edges.items() if a in names])
         sugiyama = SugiyamaLayout(component)
         sugiyama.yspace = LAYER_GAP
         sugiyama.xspace = 28.0
-        roots = [vertices[definition["StartAt"]]] if vertices[definition["StartAt"]] in component.sV else None
-        sugiyama.init_all(roots=roots, optimize=True)
+        root = definition["StartAt"] if definition["StartAt"] in names else names[0]
+        backward = _back_edges([root], edges)
+        sugiyama.init_all(roots=[vertices[root]], inverted_edges=[e for key, e in edges.items() if key in backward
+                                                                  and key[0] in names], optimize=True)
         sugiyama.draw(3)
-        placed = list(component.sV)
+        placed = [vertices[n] for n in names]
         left = min(v.view.xy[0] - v.view.w / 2 for v in placed)
         for v in placed:
             v.view.xy = (v.view.xy[0] - left + offset_x, v.view.xy[1])
-        for e in component.sE:
-            e.view.points = [(x - left + offset_x, y) for x, y in e.view.points]
+        for (a, _), e in edges.items():
+            if a in names:
+                e.view.points = [(x - left + offset_x, y) for x, y in e.view.points]
         offset_x = max(v.view.xy[0] + v.view.w / 2 for v in placed) + 40.0
     points = [p for e in edges.values() for p in e.view.points]
     min_x = min([v.view.xy[0] - v.view.w / 2 for v in vertices.values()] + [p[0] for p in points]) - MARGIN
