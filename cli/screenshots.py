@@ -17,15 +17,24 @@ from pathlib import Path
 from chalicelib.errors import ConfigError
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "examples" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1360, "height": 960}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WIDTH, HEIGHT = 1360, 960
 
 
 def _chromium() -> str:
     binary = os.environ.get("MAOO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not binary:
-        raise ConfigError("no Chromium found: install Debian's chromium (`apt-get install chromium`) or set MAOO_CHROMIUM")
+        raise ConfigError(
+            "no Chromium found: install Debian's chromium (`apt-get install chromium`) or set MAOO_CHROMIUM"
+        )
     return binary
 
 
@@ -52,18 +61,26 @@ def take(folder: Path) -> list[Path]:
         page_file = refinement_page(Path(work))
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport=VIEWPORT)
+            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
             page.goto(page_file.as_uri())
-            shots = [folder / name for name in ("run-page-graph.png", "run-page-documents.png", "run-page-timeline.png")]
+            shots = [
+                folder / name
+                for name in ("run-page-graph.png", "run-page-documents.png", "run-page-timeline.png")
+            ]
             page.screenshot(path=str(shots[0]))
             page.locator('#graph .node[data-state="Plan"]').click()
             page.locator("#detail-body .visits button").nth(1).click()  # the plan revised after the replan
             page.screenshot(path=str(shots[1]))
             page.locator("#detail-close").click()
             page.locator("details.events > summary").click()
-            top = (page.locator("#timeline").bounding_box() or {"y": 0})["y"] + page.evaluate("window.scrollY")
-            page.screenshot(path=str(shots[2]), full_page=True,
-                            clip={"x": 0, "y": max(top - 50, 0), "width": VIEWPORT["width"], "height": 860})
+            top = (page.locator("#timeline").bounding_box() or {"y": 0})["y"] + page.evaluate(
+                "window.scrollY"
+            )
+            page.screenshot(
+                path=str(shots[2]),
+                full_page=True,
+                clip={"x": 0, "y": max(top - 50, 0), "width": WIDTH, "height": 860},
+            )
             browser.close()
     return shots
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from chalicelib.viewer.graph import GraphLayout, Transition
@@ -135,9 +136,19 @@ def diff(before: Any, after: Any, path: str = "$") -> list[dict[str, Any]]:
                 out.extend(diff(before[key], after[key], sub))
         return out
     if isinstance(before, list) and isinstance(after, list):
-        out = [c for i, (b, a) in enumerate(zip(before, after)) for c in diff(b, a, f"{path}[{i}]")]
-        out += [{"path": f"{path}[{i}]", "op": "added", "after": _short(a)} for i, a in enumerate(after) if i >= len(before)]
-        out += [{"path": f"{path}[{i}]", "op": "removed", "before": _short(b)} for i, b in enumerate(before) if i >= len(after)]
+        out = [
+            c for i, (b, a) in enumerate(zip(before, after, strict=False)) for c in diff(b, a, f"{path}[{i}]")
+        ]
+        out += [
+            {"path": f"{path}[{i}]", "op": "added", "after": _short(a)}
+            for i, a in enumerate(after)
+            if i >= len(before)
+        ]
+        out += [
+            {"path": f"{path}[{i}]", "op": "removed", "before": _short(b)}
+            for i, b in enumerate(before)
+            if i >= len(after)
+        ]
         return out
     if before == after:
         return []
@@ -152,8 +163,13 @@ def _visits(history: list[dict[str, Any]], docs: _Docs) -> list[Visit]:
         when = _ts(event.get("timestamp"))
         entered = event.get("stateEnteredEventDetails")
         if entered:
-            open_visit = Visit(len(visits), entered["name"], kind.removesuffix("StateEntered"), when,
-                               input_doc=docs.add(_loads(entered.get("input"))))
+            open_visit = Visit(
+                len(visits),
+                entered["name"],
+                kind.removesuffix("StateEntered"),
+                when,
+                input_doc=docs.add(_loads(entered.get("input"))),
+            )
             visits.append(open_visit)
             if kind == "FailStateEntered":
                 open_visit.outcome = "fail"
@@ -174,7 +190,9 @@ def _visits(history: list[dict[str, Any]], docs: _Docs) -> list[Visit]:
             open_visit.end = when
             if kind != "ExecutionSucceeded":
                 open_visit.outcome = "fail"
-                open_visit.error = open_visit.error or str((event.get("executionFailedEventDetails") or {}).get("error", kind))
+                open_visit.error = open_visit.error or str(
+                    (event.get("executionFailedEventDetails") or {}).get("error", kind)
+                )
     return visits
 
 
@@ -229,8 +247,17 @@ def _tool_calls(events: list[dict[str, Any]], visits: list[Visit]) -> list[ToolC
             visit = next(call_visits, None)
             start = visit.start if visit else float(event.get("ts") or 0)
             end = visit.end if visit else None
-            calls.append(ToolCall(str(data.get("step_id")), str(data.get("tool")), data.get("args"),
-                                  int(data.get("attempt") or 1), start, end, visit=visit.index if visit else None))
+            calls.append(
+                ToolCall(
+                    str(data.get("step_id")),
+                    str(data.get("tool")),
+                    data.get("args"),
+                    int(data.get("attempt") or 1),
+                    start,
+                    end,
+                    visit=visit.index if visit else None,
+                )
+            )
         elif calls and kind == "observation" and data.get("step_id") == calls[-1].step_id:
             calls[-1].ok, calls[-1].signal = data.get("ok"), data.get("signal")
             calls[-1].latency_ms = data.get("latency_ms")
@@ -255,7 +282,11 @@ def _outcomes(visits: list[Visit], docs: list[Any]) -> None:
             if output.get("tool_crash") or result.get("ok") is False:
                 v.outcome = "warn"
                 v.note = "the tool reported a failure"
-        elif v.name == "Observe" and isinstance(output, dict) and output.get("decision") in ("retry", "replan", "abort"):
+        elif (
+            v.name == "Observe"
+            and isinstance(output, dict)
+            and output.get("decision") in ("retry", "replan", "abort")
+        ):
             v.outcome = "warn"
             v.note = f"decision: {output.get('decision')}"
         if v.attempts > 1:
@@ -299,7 +330,7 @@ def collect(trace: dict[str, Any], graph: GraphLayout) -> RunFacts:
     elif live and not visits and events:
         current = str(events[-1].get("state") or "") or None
     edge_counts: dict[str, int] = {}
-    for source, target in zip(visits, visits[1:]):
+    for source, target in pairwise(visits):
         taken = _taken(source, target, graph, docs.items)
         if taken is not None:
             edge_counts[taken.key] = edge_counts.get(taken.key, 0) + 1
@@ -317,12 +348,35 @@ def collect(trace: dict[str, Any], graph: GraphLayout) -> RunFacts:
     t0 = min(times) if times else float(document.get("created_at") or 0)
     t1 = max(ends) if ends else t0
     perception = document.get("perception") or next(
-        (e.get("data") for e in events if e.get("kind") == "perception"), None)
+        (e.get("data") for e in events if e.get("kind") == "perception"), None
+    )
     return RunFacts(
-        run_id=str(trace.get("run_id") or document.get("run_id") or "?"), status=status, live=live, t0=t0, t1=max(t1, t0),
-        visits=visits, docs=docs.items, edge_counts=edge_counts, node_outcomes=node_outcomes, node_counts=node_counts,
-        current=current, tool_calls=_tool_calls(events, visits), waits=[v for v in visits if v.type == "Wait"],
-        approvals=[{"kind": e.get("kind"), "ts": float(e.get("ts") or t0), "state": e.get("state"), "data": e.get("data")}
-                   for e in events if any(w in str(e.get("kind", "")) for w in APPROVAL_WORDS)],
+        run_id=str(trace.get("run_id") or document.get("run_id") or "?"),
+        status=status,
+        live=live,
+        t0=t0,
+        t1=max(t1, t0),
+        visits=visits,
+        docs=docs.items,
+        edge_counts=edge_counts,
+        node_outcomes=node_outcomes,
+        node_counts=node_counts,
+        current=current,
+        tool_calls=_tool_calls(events, visits),
+        waits=[v for v in visits if v.type == "Wait"],
+        approvals=[
+            {
+                "kind": e.get("kind"),
+                "ts": float(e.get("ts") or t0),
+                "state": e.get("state"),
+                "data": e.get("data"),
+            }
+            for e in events
+            if any(w in str(e.get("kind", "")) for w in APPROVAL_WORDS)
+        ],
         plans=[e.get("data") or {} for e in events if e.get("kind") == "plan"],
-        perception=perception, document=document, pending=_pending(events, document), has_history=bool(history))
+        perception=perception,
+        document=document,
+        pending=_pending(events, document),
+        has_history=bool(history),
+    )

@@ -225,8 +225,11 @@ def layout(definition: dict[str, Any]) -> GraphLayout:
         sugiyama.xspace = 28.0
         root = definition["StartAt"] if definition["StartAt"] in names else names[0]
         backward = _back_edges([root], edges)
-        sugiyama.init_all(roots=[vertices[root]], inverted_edges=[e for key, e in edges.items() if key in backward
-                                                                  and key[0] in names], optimize=True)
+        sugiyama.init_all(
+            roots=[vertices[root]],
+            inverted_edges=[e for key, e in edges.items() if key in backward and key[0] in names],
+            optimize=True,
+        )
         sugiyama.draw(3)
         placed = [vertices[n] for n in names]
         left = min(v.view.xy[0] - v.view.w / 2 for v in placed)
@@ -243,18 +246,21 @@ def layout(definition: dict[str, Any]) -> GraphLayout:
     def shift(p: tuple[float, float]) -> tuple[float, float]:
         return (round(p[0] - min_x, 1), round(p[1] - min_y, 1))
 
-    nodes = {name: Node(name, states[name].get("Type", "?"), *shift(v.view.xy), v.view.w, v.view.h)
-             for name, v in vertices.items()}
+    nodes = {
+        name: Node(name, states[name].get("Type", "?"), *shift(v.view.xy), v.view.w, v.view.h)
+        for name, v in vertices.items()
+    }
     routed = []
     for t in transitions:
         edge = edges.get((t.source, t.target))
-        points = tuple(shift(p) for p in edge.view.points) if edge is not None else ()
-        routed.append(Transition(t.source, t.target, t.kind, t.label, t.rule, points))
+        path = tuple(shift(p) for p in edge.view.points) if edge is not None else ()
+        routed.append(Transition(t.source, t.target, t.kind, t.label, t.rule, path))
     shifted = [p for t in routed for p in t.points]
     width = max([n.x + n.w / 2 for n in nodes.values()] + [p[0] for p in shifted]) + MARGIN + 120.0  # labels
     height = max([n.y + n.h / 2 for n in nodes.values()] + [p[1] for p in shifted]) + MARGIN
-    return GraphLayout(nodes, routed, round(width, 1), round(height, 1), definition["StartAt"],
-                       definition.get("Comment", ""))
+    return GraphLayout(
+        nodes, routed, round(width, 1), round(height, 1), definition["StartAt"], definition.get("Comment", "")
+    )
 
 
 @lru_cache(maxsize=1)

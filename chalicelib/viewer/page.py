@@ -34,7 +34,9 @@ def _asset(name: str) -> str:
 
 def _json_block(value: Any) -> str:
     """JSON safe inside ``<script type="application/json">`` (no ``</script>`` can close it)."""
-    return json.dumps(value, default=str, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
+    return (
+        json.dumps(value, default=str, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
+    )
 
 
 def _pretty(value: Any) -> str:
@@ -44,17 +46,34 @@ def _pretty(value: Any) -> str:
 def _header(facts: RunFacts) -> str:
     doc = facts.document
     counters = doc.get("counters") or {}
-    tiles = [("status", facts.status), ("tool calls", counters.get("tool_calls", len(facts.tool_calls))),
-             ("retries", counters.get("retries", "-")), ("replans", counters.get("replans", "-")),
-             ("states entered", len(facts.visits)), ("duration", f"{facts.t1 - facts.t0:.2f} s")]
-    live = ('<span id="live" class="live">live: refreshes every 2 s while the run is '
-            f'{_e(facts.status.replace("_", " "))}</span>') if facts.live else ""
-    reason = f' · <b>{_e(doc.get("stop_reason"))}</b>' if doc.get("stop_reason") else ""
-    return (f'<header><h1>Run <code>{_e(facts.run_id)}</code></h1>'
-            f'<div><span id="status" class="status s-{_e(facts.status)}">{_e(facts.status)}</span>{reason} '
-            f'<span class="muted">engine {_e(doc.get("engine", "?"))}</span> {live}</div>'
-            f'<div class="tiles">{"".join(f"<div class=tile><b>{_e(v)}</b><span>{_e(k)}</span></div>" for k, v in tiles)}</div>'
-            f'</header>')
+    tiles = [
+        ("status", facts.status),
+        ("tool calls", counters.get("tool_calls", len(facts.tool_calls))),
+        ("retries", counters.get("retries", "-")),
+        ("replans", counters.get("replans", "-")),
+        ("states entered", len(facts.visits)),
+        ("duration", f"{facts.t1 - facts.t0:.2f} s"),
+    ]
+    live = (
+        (
+            '<span id="live" class="live">live: refreshes every 2 s while the run is '
+            f"{_e(facts.status.replace('_', ' '))}</span>"
+        )
+        if facts.live
+        else ""
+    )
+    reason = f" · <b>{_e(doc.get('stop_reason'))}</b>" if doc.get("stop_reason") else ""
+    return (
+        f"<header><h1>Run <code>{_e(facts.run_id)}</code></h1>"
+        f'<div><span id="status" class="status s-{_e(facts.status)}">{_e(facts.status)}</span>{reason} '
+        f'<span class="muted">engine {_e(doc.get("engine", "?"))}</span> {live}</div>'
+        f'<div class="tiles">{"".join(_tile(k, v) for k, v in tiles)}</div>'
+        f"</header>"
+    )
+
+
+def _tile(label: str, value: Any) -> str:
+    return f"<div class=tile><b>{_e(value)}</b><span>{_e(label)}</span></div>"
 
 
 def _approval(facts: RunFacts) -> str:
@@ -62,23 +81,32 @@ def _approval(facts: RunFacts) -> str:
         return ""
     p = facts.pending
     args = p.get("args") or p.get("resolved_args") or p.get("arguments")
-    return (f'<section id="approval" class="card approval"><h2>Awaiting approval</h2>'
-            f'<p>Step <b>{_e(p.get("step_id", "?"))}</b> wants to call <b>{_e(p.get("tool", "?"))}</b> with:</p>'
-            f'<pre>{_pretty(args)}</pre>'
-            f'{"<p>Why: " + _e(p.get("reason") or p.get("why")) + "</p>" if p.get("reason") or p.get("why") else ""}'
-            f'<label>Reason <input id="approval-reason" type="text" placeholder="why (optional)"></label> '
-            f'<button id="approve" data-decision="approve">Approve</button> '
-            f'<button id="reject" data-decision="reject">Reject</button> <span id="approval-result" class="muted"></span>'
-            f'</section>')
+    why = p.get("reason") or p.get("why")
+    return (
+        f'<section id="approval" class="card approval"><h2>Awaiting approval</h2>'
+        f"<p>Step <b>{_e(p.get('step_id', '?'))}</b> wants to call <b>{_e(p.get('tool', '?'))}</b> with:</p>"
+        f"<pre>{_pretty(args)}</pre>"
+        f"{'<p>Why: ' + _e(why) + '</p>' if why else ''}"
+        f'<label>Reason <input id="approval-reason" type="text" placeholder="why (optional)"></label> '
+        f'<button id="approve" data-decision="approve">Approve</button> '
+        f'<button id="reject" data-decision="reject">Reject</button> '
+        f'<span id="approval-result" class="muted"></span>'
+        f"</section>"
+    )
 
 
 def _plan_table(steps: list[dict[str, Any]]) -> str:
-    rows = "".join(f'<tr><td>{_e(s.get("id"))}</td><td><b>{_e(s.get("tool"))}</b></td>'
-                   f'<td class="mono">{_e(json.dumps(s.get("args"), default=str))}</td>'
-                   f'<td>{_e(", ".join(s.get("depends_on") or []) or "-")}</td><td>{_e(s.get("purpose") or "")}</td></tr>'
-                   for s in steps)
-    return ('<table><tr><th>step</th><th>tool</th><th>arguments</th><th>after</th><th>purpose</th></tr>'
-            f'{rows}</table>')
+    rows = "".join(
+        f"<tr><td>{_e(s.get('id'))}</td><td><b>{_e(s.get('tool'))}</b></td>"
+        f'<td class="mono">{_e(json.dumps(s.get("args"), default=str))}</td>'
+        f"<td>{_e(', '.join(s.get('depends_on') or []) or '-')}</td>"
+        f"<td>{_e(s.get('purpose') or '')}</td></tr>"
+        for s in steps
+    )
+    return (
+        "<table><tr><th>step</th><th>tool</th><th>arguments</th><th>after</th><th>purpose</th></tr>"
+        f"{rows}</table>"
+    )
 
 
 def _plans(facts: RunFacts) -> str:
@@ -91,9 +119,11 @@ def _plans(facts: RunFacts) -> str:
         revision = plan.get("revision", i)
         note = next((n for n in notes if str(n).startswith(f"revision {revision}")), "")
         label = f"revision {revision}" + (" (after a replan)" if i else "")
-        parts.append(f'<details class="plan"{" open" if i == len(revisions) - 1 else ""}><summary>{_e(label)}'
-                     f'{" · " + _e(note) if note and note != f"revision {revision}" else ""}</summary>'
-                     f'{_plan_table(plan.get("steps") or [])}</details>')
+        parts.append(
+            f'<details class="plan"{" open" if i == len(revisions) - 1 else ""}><summary>{_e(label)}'
+            f"{' · ' + _e(note) if note and note != f'revision {revision}' else ''}</summary>"
+            f"{_plan_table(plan.get('steps') or [])}</details>"
+        )
     return "".join(parts)
 
 
@@ -113,22 +143,31 @@ def _execution_log(facts: RunFacts) -> str:
     for i, row in enumerate(rows, 1):
         ok = _field(row, "ok")
         latency = _field(row, "latency_ms")
-        body.append(f'<tr class="{"f" if ok is False else ""}"><td class="num">{i}</td><td>{_e(_field(row, "step_id"))}</td>'
-                    f'<td><b>{_e(_field(row, "tool"))}</b><div class="mono">{_e(json.dumps(_field(row, "args"), default=str))}'
-                    f'</div></td><td class="num">{_e(_field(row, "attempt"))}</td>'
-                    f'<td>{"✓" if ok else ("✗" if ok is False else "…")} {_e(_field(row, "signal"))}</td>'
-                    f'<td><span class="d-{_e(_field(row, "decision"))}">{_e(_field(row, "decision"))}</span></td>'
-                    f'<td class="num">{"" if latency is None else f"{float(latency):.0f}"}</td>'
-                    f'<td class="muted">{_e(_field(row, "reason"))}</td></tr>')
-    return ('<table id="log"><tr><th class="num">#</th><th>step</th><th>tool (arguments)</th><th class="num">try</th>'
-            '<th>signal</th><th>decision</th><th class="num">ms</th><th>reason</th></tr>' + "".join(body) + "</table>")
+        body.append(
+            f'<tr class="{"f" if ok is False else ""}"><td class="num">{i}</td>'
+            f"<td>{_e(_field(row, 'step_id'))}</td>"
+            f"<td><b>{_e(_field(row, 'tool'))}</b>"
+            f'<div class="mono">{_e(json.dumps(_field(row, "args"), default=str))}'
+            f'</div></td><td class="num">{_e(_field(row, "attempt"))}</td>'
+            f"<td>{'✓' if ok else ('✗' if ok is False else '…')} {_e(_field(row, 'signal'))}</td>"
+            f'<td><span class="d-{_e(_field(row, "decision"))}">{_e(_field(row, "decision"))}</span></td>'
+            f'<td class="num">{"" if latency is None else f"{float(latency):.0f}"}</td>'
+            f'<td class="muted">{_e(_field(row, "reason"))}</td></tr>'
+        )
+    return (
+        '<table id="log"><tr><th class="num">#</th><th>step</th><th>tool (arguments)</th>'
+        '<th class="num">try</th>'
+        '<th>signal</th><th>decision</th><th class="num">ms</th><th>reason</th></tr>'
+        + "".join(body)
+        + "</table>"
+    )
 
 
 def _outcome(facts: RunFacts) -> str:
     doc = facts.document
     if facts.live:
         return f'<p class="muted">The run is {_e(facts.status.replace("_", " "))}; no final output yet.</p>'
-    parts = [f'<p>Status <b>{_e(facts.status)}</b>']
+    parts = [f"<p>Status <b>{_e(facts.status)}</b>"]
     if doc.get("stop_reason"):
         parts.append(f' · stop reason <b id="stop-reason">{_e(doc["stop_reason"])}</b>')
     parts.append("</p>")
@@ -140,62 +179,112 @@ def _outcome(facts: RunFacts) -> str:
 
 def _views(facts: RunFacts) -> str:
     doc = facts.document
-    return (f'<section class="card views"><h2>The five views</h2>'
-            f'<h3>1. Request</h3><blockquote id="request">{_e(doc.get("request"))}</blockquote>'
-            f'<h3>2. Perceived intent and structured state</h3><pre id="perception">{_pretty(facts.perception)}</pre>'
-            f'<h3>3. Plan</h3><div id="plans">{_plans(facts)}</div>'
-            f'<h3>4. Execution log</h3>{_execution_log(facts)}'
-            f'<h3>5. Final output</h3><div id="outcome">{_outcome(facts)}</div></section>')
+    return (
+        f'<section class="card views"><h2>The five views</h2>'
+        f'<h3>1. Request</h3><blockquote id="request">{_e(doc.get("request"))}</blockquote>'
+        f"<h3>2. Perceived intent and structured state</h3>"
+        f'<pre id="perception">{_pretty(facts.perception)}</pre>'
+        f'<h3>3. Plan</h3><div id="plans">{_plans(facts)}</div>'
+        f"<h3>4. Execution log</h3>{_execution_log(facts)}"
+        f'<h3>5. Final output</h3><div id="outcome">{_outcome(facts)}</div></section>'
+    )
 
 
 def _timeline_rows(facts: RunFacts) -> str:
     items: list[tuple[float, str]] = []
     for v in facts.visits:
-        items.append((v.start, f'<tr class="tl-row o-{v.outcome}" data-visit="{v.index}"><td class="num">+{v.start - facts.t0:.3f}</td>'
-                               f'<td>state</td><td><b>{_e(v.name)}</b></td><td class="num">'
-                               f'{"" if v.end is None else f"{(v.end - v.start) * 1000:.0f}"}</td><td>{_e(v.note)}</td></tr>'))
+        items.append(
+            (
+                v.start,
+                f'<tr class="tl-row o-{v.outcome}" data-visit="{v.index}">'
+                f'<td class="num">+{v.start - facts.t0:.3f}</td>'
+                f'<td>state</td><td><b>{_e(v.name)}</b></td><td class="num">'
+                f"{'' if v.end is None else f'{(v.end - v.start) * 1000:.0f}'}</td>"
+                f"<td>{_e(v.note)}</td></tr>",
+            )
+        )
     for c in facts.tool_calls:
-        detail = (f'{_e(c.step_id)} attempt {c.attempt} · {_e(c.signal or "…")} → '
-                  f'<span class="d-{_e(c.decision)}">{_e(c.decision or "…")}</span>'
-                  f'{f" · wait {c.wait_seconds:g} s" if c.wait_seconds else ""} '
-                  f'<span class="mono">{_e(json.dumps(c.args, default=str)[:200])}</span>')
+        detail = (
+            f"{_e(c.step_id)} attempt {c.attempt} · {_e(c.signal or '…')} → "
+            f'<span class="d-{_e(c.decision)}">{_e(c.decision or "…")}</span>'
+            f"{f' · wait {c.wait_seconds:g} s' if c.wait_seconds else ''} "
+            f'<span class="mono">{_e(json.dumps(c.args, default=str)[:200])}</span>'
+        )
         latency = "" if c.latency_ms is None else f"{float(c.latency_ms):.0f}"
         visit = f' data-visit="{c.visit}"' if c.visit is not None else ""
-        items.append((c.start + 1e-6, f'<tr class="tl-row call"{visit}><td class="num">+{c.start - facts.t0:.3f}</td>'
-                                      f'<td>tool call</td><td><b>{_e(c.tool)}</b></td><td class="num">{latency}</td>'
-                                      f'<td>{detail}</td></tr>'))
+        items.append(
+            (
+                c.start + 1e-6,
+                f'<tr class="tl-row call"{visit}><td class="num">+{c.start - facts.t0:.3f}</td>'
+                f'<td>tool call</td><td><b>{_e(c.tool)}</b></td><td class="num">{latency}</td>'
+                f"<td>{detail}</td></tr>",
+            )
+        )
     for a in facts.approvals:
-        items.append((a["ts"], f'<tr class="tl-row mark"><td class="num">+{a["ts"] - facts.t0:.3f}</td><td>{_e(a["kind"])}</td>'
-                               f'<td>{_e(a["state"])}</td><td></td><td class="mono">{_e(json.dumps(a["data"], default=str)[:200])}</td></tr>'))
+        items.append(
+            (
+                a["ts"],
+                f'<tr class="tl-row mark"><td class="num">+{a["ts"] - facts.t0:.3f}</td>'
+                f"<td>{_e(a['kind'])}</td>"
+                f"<td>{_e(a['state'])}</td><td></td>"
+                f'<td class="mono">{_e(json.dumps(a["data"], default=str)[:200])}</td></tr>',
+            )
+        )
     items.sort(key=lambda item: item[0])
-    return ('<details class="events"><summary>Every item on the timeline, in order</summary><table id="events">'
-            '<tr><th class="num">at (s)</th><th>kind</th><th>what</th><th class="num">ms</th><th>detail</th></tr>'
-            + "".join(row for _, row in items) + "</table></details>")
+    return (
+        '<details class="events"><summary>Every item on the timeline, in order</summary><table id="events">'
+        '<tr><th class="num">at (s)</th><th>kind</th><th>what</th><th class="num">ms</th><th>detail</th></tr>'
+        + "".join(row for _, row in items)
+        + "</table></details>"
+    )
 
 
 def _data(facts: RunFacts) -> dict[str, Any]:
     return {
-        "run_id": facts.run_id, "status": facts.status, "live": facts.live, "refresh_ms": REFRESH_MS,
+        "run_id": facts.run_id,
+        "status": facts.status,
+        "live": facts.live,
+        "refresh_ms": REFRESH_MS,
         "docs": facts.docs,
-        "visits": [{"index": v.index, "name": v.name, "type": v.type, "at": round(v.start - facts.t0, 3),
-                    "ms": None if v.end is None else round((v.end - v.start) * 1000, 1), "outcome": v.outcome,
-                    "note": v.note, "input": v.input_doc, "output": v.output_doc, "changes": v.changes} for v in facts.visits],
+        "visits": [
+            {
+                "index": v.index,
+                "name": v.name,
+                "type": v.type,
+                "at": round(v.start - facts.t0, 3),
+                "ms": None if v.end is None else round((v.end - v.start) * 1000, 1),
+                "outcome": v.outcome,
+                "note": v.note,
+                "input": v.input_doc,
+                "output": v.output_doc,
+                "changes": v.changes,
+            }
+            for v in facts.visits
+        ],
     }
 
 
 def render(facts: RunFacts, layout: GraphLayout) -> str:
     """The page for ``facts``."""
-    history_note = "" if facts.has_history else (
-        '<p class="muted">The engine\'s execution history is not available yet; the graph fills in as it is read.</p>')
+    history_note = (
+        ""
+        if facts.has_history
+        else (
+            '<p class="muted">The engine\'s execution history is not available yet; '
+            "the graph fills in as it is read.</p>"
+        )
+    )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>MAOO run {_e(facts.run_id)}: {_e(facts.status)}</title><style>{_asset("page.css")}</style></head>
 <body><main id="page" data-status="{_e(facts.status)}" data-live="{str(facts.live).lower()}">
 {_header(facts)}
 {_approval(facts)}
 <section class="card graph"><h2>State machine</h2>
 <div class="legend"><span class="lg o-ok">ok</span><span class="lg o-warn">tool failed / retry / replan</span>
-<span class="lg o-fail">failed</span><span class="lg unvisited">not entered</span><span class="lg current">in flight</span>
+<span class="lg o-fail">failed</span><span class="lg unvisited">not entered</span>
+<span class="lg current">in flight</span>
 <span class="muted">numbers: times entered (nodes), times taken (edges). Click a state, or a bar on the
 timeline, to see its input and output documents and what changed.</span></div>
 {history_note}<div class="scroll">{graph_svg(layout, facts)}</div></section>
@@ -218,6 +307,12 @@ def facts_json(trace: dict[str, Any]) -> dict[str, Any]:
     """The page's facts as one JSON document (``GET /runs/{id}/view?format=json``)."""
     layout = machine_layout()
     facts = collect(trace, layout)
-    return {**_data(facts), "states": list(layout.nodes), "edge_counts": facts.edge_counts,
-            "node_outcomes": facts.node_outcomes, "current": facts.current,
-            "tool_calls": [vars(c) for c in facts.tool_calls], "pending": facts.pending}
+    return {
+        **_data(facts),
+        "states": list(layout.nodes),
+        "edge_counts": facts.edge_counts,
+        "node_outcomes": facts.node_outcomes,
+        "current": facts.current,
+        "tool_calls": [vars(c) for c in facts.tool_calls],
+        "pending": facts.pending,
+    }

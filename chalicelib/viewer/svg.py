@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+from itertools import pairwise
 from typing import Any
 
 from chalicelib.viewer.facts import RunFacts
@@ -38,8 +39,9 @@ def _route(t: Transition, nodes: dict[str, Node]) -> list[tuple[float, float]]:
     source, target = nodes[t.source], nodes[t.target]
     points = list(t.points) or [(source.x, source.y), (target.x, target.y)]
     first, last = points[0], points[-1]
-    if math.dist(first, (target.x, target.y)) < math.dist(first, (source.x, source.y)) and \
-            math.dist(last, (source.x, source.y)) < math.dist(last, (target.x, target.y)):
+    if math.dist(first, (target.x, target.y)) < math.dist(first, (source.x, source.y)) and math.dist(
+        last, (source.x, source.y)
+    ) < math.dist(last, (target.x, target.y)):
         points.reverse()  # grandalf reverses an edge it turned around to break a cycle
     points[0] = (source.x, source.y)
     points[-1] = (target.x, target.y)
@@ -51,9 +53,9 @@ def _route(t: Transition, nodes: dict[str, Node]) -> list[tuple[float, float]]:
 
 def _along(points: list[tuple[float, float]], fraction: float) -> tuple[float, float]:
     """The point ``fraction`` of the way along a polyline."""
-    lengths = [math.dist(a, b) for a, b in zip(points, points[1:])]
+    lengths = [math.dist(a, b) for a, b in pairwise(points)]
     left = sum(lengths) * fraction
-    for (a, b), length in zip(zip(points, points[1:]), lengths):
+    for (a, b), length in zip(pairwise(points), lengths, strict=True):
         if left <= length and length > 0:
             r = left / length
             return (a[0] + (b[0] - a[0]) * r, a[1] + (b[1] - a[1]) * r)
@@ -61,7 +63,9 @@ def _along(points: list[tuple[float, float]], fraction: float) -> tuple[float, f
     return points[len(points) // 2]
 
 
-def _label_at(group: list[Transition], layout: GraphLayout, points: list[tuple[float, float]]) -> tuple[float, float]:
+def _label_at(
+    group: list[Transition], layout: GraphLayout, points: list[tuple[float, float]]
+) -> tuple[float, float]:
     """Labels of a Choice with many branches sit near their targets, where the branches are apart."""
     fan_out = sum(1 for t in layout.transitions if t.source == group[0].source)
     return _along(points, 0.72 if fan_out > 3 and group[0].kind in ("choice", "default") else 0.5)
@@ -87,13 +91,17 @@ def _edge_labels(group: list[Transition], facts: RunFacts, at: tuple[float, floa
         count = facts.edge_counts.get(t.key, 0)
         text = ("catch" if t.kind == "catch" else t.label) + (f" ×{count}" if count else "")
         cls = "elabel taken" if count else "elabel"
-        lines.append(f'<text class="{cls}" x="{at[0] + 6:.1f}" y="{at[1] + 4 + row * 12:.1f}" '
-                     f'data-edge="{_e(t.key)}" data-count="{count}"><title>{_e(t.label)}</title>{_e(text)}</text>')
+        lines.append(
+            f'<text class="{cls}" x="{at[0] + 6:.1f}" y="{at[1] + 4 + row * 12:.1f}" '
+            f'data-edge="{_e(t.key)}" data-count="{count}"><title>{_e(t.label)}</title>{_e(text)}</text>'
+        )
     untitled = [t for t in group if not t.label and facts.edge_counts.get(t.key)]
     for t in untitled:
         count = facts.edge_counts[t.key]
-        lines.append(f'<text class="elabel taken" x="{at[0] + 6:.1f}" y="{at[1] + 4 + len(lines) * 12:.1f}" '
-                     f'data-edge="{_e(t.key)}" data-count="{count}">×{count}</text>')
+        lines.append(
+            f'<text class="elabel taken" x="{at[0] + 6:.1f}" y="{at[1] + 4 + len(lines) * 12:.1f}" '
+            f'data-edge="{_e(t.key)}" data-count="{count}">×{count}</text>'
+        )
     return "".join(lines)
 
 
@@ -107,8 +115,10 @@ def _edges(layout: GraphLayout, facts: RunFacts) -> str:
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points)
         cls = _edge_class(group, facts)
         marker = "arrow-taken" if "taken" in cls else "arrow"
-        paths.append(f'<path class="{cls}" d="{d}" marker-end="url(#{marker})" data-from="{_e(source)}" '
-                     f'data-to="{_e(target)}"><title>{_e(source)} → {_e(target)}</title></path>')
+        paths.append(
+            f'<path class="{cls}" d="{d}" marker-end="url(#{marker})" data-from="{_e(source)}" '
+            f'data-to="{_e(target)}"><title>{_e(source)} → {_e(target)}</title></path>'
+        )
         labels.append(_edge_labels(group, facts, _label_at(group, layout, points)))
     return "".join(paths) + "".join(labels)
 
@@ -119,30 +129,42 @@ def _node(node: Node, facts: RunFacts) -> str:
     classes = ["node", f"t-{node.type.lower()}", f"o-{outcome}" if outcome else "unvisited"]
     if node.name == facts.current:
         classes.append("current")
-    shape = "rx=\"17\"" if node.type in ("Choice",) else "rx=\"6\""
+    shape = 'rx="17"' if node.type in ("Choice",) else 'rx="6"'
     badge = ""
     if count:
-        badge = (f'<g class="badge"><circle cx="{node.w / 2 - 2:.1f}" cy="{-node.h / 2 + 2:.1f}" r="10"/>'
-                 f'<text x="{node.w / 2 - 2:.1f}" y="{-node.h / 2 + 6:.1f}">{count}</text></g>')
+        badge = (
+            f'<g class="badge"><circle cx="{node.w / 2 - 2:.1f}" cy="{-node.h / 2 + 2:.1f}" r="10"/>'
+            f'<text x="{node.w / 2 - 2:.1f}" y="{-node.h / 2 + 6:.1f}">{count}</text></g>'
+        )
     title = f"{node.name} ({node.type})" + (f": entered {count}×" if count else ": not entered")
-    return (f'<g class="{" ".join(classes)}" data-state="{_e(node.name)}" data-count="{count}" '
-            f'transform="translate({node.x:.1f},{node.y:.1f})" tabindex="0" role="button">'
-            f'<title>{_e(title)}</title>'
-            f'<rect x="{-node.w / 2:.1f}" y="{-node.h / 2:.1f}" width="{node.w:.1f}" height="{node.h:.1f}" {shape}/>'
-            f'<text y="4">{_e(node.name)}</text>{badge}</g>')
+    return (
+        f'<g class="{" ".join(classes)}" data-state="{_e(node.name)}" data-count="{count}" '
+        f'transform="translate({node.x:.1f},{node.y:.1f})" tabindex="0" role="button">'
+        f"<title>{_e(title)}</title>"
+        f'<rect x="{-node.w / 2:.1f}" y="{-node.h / 2:.1f}" '
+        f'width="{node.w:.1f}" height="{node.h:.1f}" {shape}/>'
+        f'<text y="4">{_e(node.name)}</text>{badge}</g>'
+    )
 
 
 def graph_svg(layout: GraphLayout, facts: RunFacts) -> str:
     """The state machine with the run's path on it."""
-    defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
-            'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#9aa3b2"/></marker>'
-            '<marker id="arrow-taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="11" markerHeight="11" '
-            'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#2952cc"/></marker></defs>')
+    defs = (
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
+        'markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#9aa3b2"/></marker>'
+        '<marker id="arrow-taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="11" markerHeight="11" '
+        'markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#2952cc"/></marker></defs>'
+    )
     nodes = "".join(_node(n, facts) for n in layout.nodes.values())
-    return (f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {layout.width:.0f} {layout.height:.0f}" '
-            f'style="width:100%;height:auto;max-width:{layout.width:.0f}px" role="img" '
-            f'aria-label="state machine with this run\'s path">{defs}<g class="edges">{_edges(layout, facts)}</g>'
-            f'<g class="nodes">{nodes}</g></svg>')
+    return (
+        f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {layout.width:.0f} {layout.height:.0f}" '
+        f'style="width:100%;height:auto;max-width:{layout.width:.0f}px" role="img" '
+        f'aria-label="state machine with this run\'s path">{defs}<g class="edges">{_edges(layout, facts)}</g>'
+        f'<g class="nodes">{nodes}</g></svg>'
+    )
 
 
 def _bar(lane: int, x0: float, x1: float, cls: str, label: str, title: str, visit: int | None) -> str:
@@ -150,8 +172,11 @@ def _bar(lane: int, x0: float, x1: float, cls: str, label: str, title: str, visi
     width = max(x1 - x0, 3.0)
     data = f' data-visit="{visit}"' if visit is not None else ""
     text = f'<text x="{x0 + 3:.1f}" y="{y + 13:.1f}">{_e(label)}</text>' if width > len(label) * 6 else ""
-    return (f'<g class="tl-item {cls}"{data}><title>{_e(title)}</title>'
-            f'<rect x="{x0:.1f}" y="{y:.1f}" width="{width:.1f}" height="{LANE_HEIGHT - 8:.0f}" rx="3"/>{text}</g>')
+    return (
+        f'<g class="tl-item {cls}"{data}><title>{_e(title)}</title>'
+        f'<rect x="{x0:.1f}" y="{y:.1f}" width="{width:.1f}" '
+        f'height="{LANE_HEIGHT - 8:.0f}" rx="3"/>{text}</g>'
+    )
 
 
 def timeline_svg(facts: RunFacts) -> str:
@@ -165,34 +190,66 @@ def timeline_svg(facts: RunFacts) -> str:
     items: list[str] = []
     for v in facts.visits:
         if v.type != "Wait":
-            items.append(_bar(0, x(v.start), x(v.end or facts.t1), f"st o-{v.outcome}", v.name,
-                              f"{v.name} at +{v.start - facts.t0:.3f} s for {((v.end or facts.t1) - v.start) * 1000:.0f} ms",
-                              v.index))
+            items.append(
+                _bar(
+                    0,
+                    x(v.start),
+                    x(v.end or facts.t1),
+                    f"st o-{v.outcome}",
+                    v.name,
+                    f"{v.name} at +{v.start - facts.t0:.3f} s "
+                    f"for {((v.end or facts.t1) - v.start) * 1000:.0f} ms",
+                    v.index,
+                )
+            )
     for c in facts.tool_calls:
         cls = "call ok" if c.ok else ("call fail" if c.ok is False else "call")
         label = f"{c.tool} #{c.attempt}"
-        title = (f"{c.step_id} {c.tool} attempt {c.attempt}: {c.signal or '…'} → {c.decision or '…'}"
-                 f"{f' ({c.latency_ms:.0f} ms)' if c.latency_ms is not None else ''}")
+        title = (
+            f"{c.step_id} {c.tool} attempt {c.attempt}: {c.signal or '…'} → {c.decision or '…'}"
+            f"{f' ({c.latency_ms:.0f} ms)' if c.latency_ms is not None else ''}"
+        )
         items.append(_bar(1, x(c.start), x(c.end or facts.t1), cls, label, title, c.visit))
     for w in facts.waits:
         seconds = (w.end or facts.t1) - w.start
-        items.append(_bar(2, x(w.start), x(w.end or facts.t1), "wait", f"{seconds:.1f} s",
-                          f"Backoff waited {seconds:.2f} s", w.index))
+        items.append(
+            _bar(
+                2,
+                x(w.start),
+                x(w.end or facts.t1),
+                "wait",
+                f"{seconds:.1f} s",
+                f"Backoff waited {seconds:.2f} s",
+                w.index,
+            )
+        )
     for a in facts.approvals:
         px = x(a["ts"])
-        items.append(f'<g class="tl-item mark"><title>{_e(a["kind"])}</title><path d="M{px:.1f},{8 + 3 * LANE_HEIGHT:.1f} '
-                     f'l6,9 l-6,9 l-6,-9 z"/><text x="{px + 8:.1f}" y="{21 + 3 * LANE_HEIGHT:.1f}">{_e(a["kind"])}</text></g>')
+        items.append(
+            f'<g class="tl-item mark"><title>{_e(a["kind"])}</title>'
+            f'<path d="M{px:.1f},{8 + 3 * LANE_HEIGHT:.1f} '
+            f'l6,9 l-6,9 l-6,-9 z"/><text x="{px + 8:.1f}" y="{21 + 3 * LANE_HEIGHT:.1f}">'
+            f"{_e(a['kind'])}</text></g>"
+        )
     height = 8 + len(LANES) * LANE_HEIGHT + 22
     ticks = []
     step = _tick_step(span)
     t = 0.0
     while t <= span + 1e-9:
-        ticks.append(f'<line x1="{x(facts.t0 + t):.1f}" x2="{x(facts.t0 + t):.1f}" y1="4" y2="{height - 18}"/>'
-                     f'<text x="{x(facts.t0 + t):.1f}" y="{height - 4}">{t:g} s</text>')
+        ticks.append(
+            f'<line x1="{x(facts.t0 + t):.1f}" x2="{x(facts.t0 + t):.1f}" y1="4" y2="{height - 18}"/>'
+            f'<text x="{x(facts.t0 + t):.1f}" y="{height - 4}">{t:g} s</text>'
+        )
         t = round(t + step, 6)
-    lanes = "".join(f'<text class="lane" x="4" y="{21 + i * LANE_HEIGHT:.1f}">{name}</text>' for i, name in enumerate(LANES))
-    return (f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {TIMELINE_WIDTH:.0f} {height}" '
-            f'width="100%" role="img" aria-label="timeline"><g class="ticks">{"".join(ticks)}</g>{lanes}{"".join(items)}</svg>')
+    lanes = "".join(
+        f'<text class="lane" x="4" y="{21 + i * LANE_HEIGHT:.1f}">{name}</text>'
+        for i, name in enumerate(LANES)
+    )
+    return (
+        f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {TIMELINE_WIDTH:.0f} {height}" '
+        f'width="100%" role="img" aria-label="timeline"><g class="ticks">{"".join(ticks)}</g>'
+        f"{lanes}{''.join(items)}</svg>"
+    )
 
 
 def _tick_step(span: float) -> float:

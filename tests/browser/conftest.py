@@ -24,9 +24,18 @@ import requests
 from mock_api.server import start_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-INSTALL_HINT = "install Debian's chromium (`apt-get install chromium`) or set MAOO_CHROMIUM to a Chromium binary"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+INSTALL_HINT = (
+    "install Debian's chromium (`apt-get install chromium`) or set MAOO_CHROMIUM to a Chromium binary"
+)
 
 
 def chromium_path() -> str | None:
@@ -86,11 +95,15 @@ class Server:
     def arm_faults(self, rules: list[dict[str, Any]]) -> None:
         requests.post(f"{self.mock_url}/_admin/reset", timeout=5).raise_for_status()
         if rules:
-            requests.post(f"{self.mock_url}/_admin/faults", json={"rules": rules}, timeout=5).raise_for_status()
+            requests.post(
+                f"{self.mock_url}/_admin/faults", json={"rules": rules}, timeout=5
+            ).raise_for_status()
 
     def run(self, request: str, faults: list[dict[str, Any]] | None = None, **body: Any) -> dict[str, Any]:
         self.arm_faults(faults or [])
-        response = requests.post(f"{self.url}/runs", json={"request": request, "use_memory": False, **body}, timeout=120)
+        response = requests.post(
+            f"{self.url}/runs", json={"request": request, "use_memory": False, **body}, timeout=120
+        )
         assert response.status_code in (200, 202), response.text
         return response.json()
 
@@ -102,14 +115,35 @@ class Server:
 def server(mock_api, tmp_path_factory) -> Iterator[Server]:
     runtime = tmp_path_factory.mktemp("viewer-runtime")
     port = _free_port()
-    env = {**os.environ, "MAOO_RUNTIME_DIR": str(runtime), "MAOO_MOCK_API_URL": mock_api.url,
-           "MAOO_BACKOFF_BASE_SECONDS": "0", "POWERTOOLS_TRACE_DISABLED": "true"}
+    env = {
+        **os.environ,
+        "MAOO_RUNTIME_DIR": str(runtime),
+        "MAOO_MOCK_API_URL": mock_api.url,
+        "MAOO_BACKOFF_BASE_SECONDS": "0",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
     for name in ("MAOO_ENGINE", "MAOO_STORE", "MAOO_HTTP_ALLOWLIST"):
         env.pop(name, None)
     process = subprocess.Popen(
-        [sys.executable, "-c", "from chalice.cli import main; main()", "local", "--host", "127.0.0.1", "--port", str(port),
-         "--stage", "local", "--no-autoreload"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-c",
+            "from chalice.cli import main; main()",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--stage",
+            "local",
+            "--no-autoreload",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):  # bounded: at most ~60 s for the server to answer

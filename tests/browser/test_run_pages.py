@@ -36,7 +36,7 @@ def test_a_finished_run_shows_every_state_and_its_path(server, page):
     for state in STATES:
         assert page.locator(f'#graph .node[data-state="{state}"]').is_visible()
     entered = Counter(doc["states"])
-    shown = dict(zip(STATES, nodes.evaluate_all("ns => ns.map(n => Number(n.dataset.count))")))
+    shown = dict(zip(STATES, nodes.evaluate_all("ns => ns.map(n => Number(n.dataset.count))"), strict=True))
     assert shown == {s: entered.get(s, 0) for s in STATES}
     assert page.locator("#graph .node.unvisited").count() == len(set(STATES) - set(entered))
     assert page.locator("#status").inner_text() == "succeeded"
@@ -64,8 +64,8 @@ def test_a_replanned_run_shows_its_retries_replan_and_plan_revisions(server, pag
 
     assert page.locator("#graph .edge.taken.retry").is_visible()
     assert page.locator("#graph .edge.taken.replan").is_visible()
-    assert page.locator('#graph text.elabel.taken', has_text=f"decision = retry ×{retries}").count() == 1
-    assert page.locator('#graph text.elabel.taken', has_text="decision = replan ×1").count() == 1
+    assert page.locator("#graph text.elabel.taken", has_text=f"decision = retry ×{retries}").count() == 1
+    assert page.locator("#graph text.elabel.taken", has_text="decision = replan ×1").count() == 1
     assert page.locator("#plans details").count() == 2
 
     page.locator('#graph .node[data-state="Plan"]').click()  # entered twice: the strip picks a visit
@@ -90,8 +90,11 @@ def test_a_stopped_run_gives_its_stop_reason(server, page):
 
 
 def test_a_running_run_refreshes_itself_until_it_ends(server, page):
-    started = server.run("Fetch mock data", [{"path": "/data", "method": "GET", "fault": "http_429", "count": 1,
-                                              "params": {"retry_after": 4}}], wait=False)
+    started = server.run(
+        "Fetch mock data",
+        [{"path": "/data", "method": "GET", "fault": "http_429", "count": 1, "params": {"retry_after": 4}}],
+        wait=False,
+    )
     page.goto(server.view_url(started["run_id"]))
     page.evaluate("window.sameDocument = true")
 
@@ -99,7 +102,9 @@ def test_a_running_run_refreshes_itself_until_it_ends(server, page):
     assert page.locator("#live").is_visible()
     page.locator("#graph .node.current").first.wait_for(timeout=30 * SECONDS)  # the state in flight pulses
 
-    page.wait_for_function("document.getElementById('status').textContent === 'succeeded'", timeout=60 * SECONDS)
+    page.wait_for_function(
+        "document.getElementById('status').textContent === 'succeeded'", timeout=60 * SECONDS
+    )
     assert page.evaluate("window.sameDocument") is True  # refreshed in place, not reloaded
     assert page.locator("#live").count() == 0 and page.locator("#graph .node.current").count() == 0
     only_its_own_origin(page, server.url)
@@ -125,7 +130,9 @@ def test_approve_resumes_a_run_awaiting_approval(server, page):
     from app import app
 
     if "/runs/{run_id}/approval" not in app.routes:
-        pytest.skip("approval test skipped: the app has no POST /runs/{run_id}/approval route yet (durable runs)")
+        pytest.skip(
+            "approval test skipped: the app has no POST /runs/{run_id}/approval route yet (durable runs)"
+        )
     doc = server.run("Open a sev2 incident for search", approve="writes")
     assert doc["status"] == "awaiting_approval", doc
     page.goto(server.view_url(doc["run_id"]))
@@ -134,5 +141,7 @@ def test_approve_resumes_a_run_awaiting_approval(server, page):
     assert "http_post" in page.locator("#approval").inner_text()
     page.locator("#approve").click()
 
-    page.wait_for_function("document.getElementById('status').textContent === 'succeeded'", timeout=60 * SECONDS)
+    page.wait_for_function(
+        "document.getElementById('status').textContent === 'succeeded'", timeout=60 * SECONDS
+    )
     assert page.locator("#approval").count() == 0

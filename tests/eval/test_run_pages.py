@@ -12,10 +12,22 @@ from chalicelib.workflow.definition import load_definition
 from cli.main import app
 
 SCENARIOS = [
-    {"id": "calc-42", "category": "happy_path", "request": "calculate 6 * 7",
-     "expect": {"status": "succeeded", "tools_sequence": ["calc"], "final_output": {"numbers": [{"value": 42}]}}},
-    {"id": "cake", "category": "unsupported", "request": "Bake me a chocolate cake",
-     "expect": {"status": "stopped", "stop_reason": "unsupported_request"}},
+    {
+        "id": "calc-42",
+        "category": "happy_path",
+        "request": "calculate 6 * 7",
+        "expect": {
+            "status": "succeeded",
+            "tools_sequence": ["calc"],
+            "final_output": {"numbers": [{"value": 42}]},
+        },
+    },
+    {
+        "id": "cake",
+        "category": "unsupported",
+        "request": "Bake me a chocolate cake",
+        "expect": {"status": "stopped", "stop_reason": "unsupported_request"},
+    },
 ]
 
 
@@ -38,5 +50,7 @@ def test_each_scenario_links_to_its_own_run_page(mock_api, isolated_runtime, mon
         page = (traces / href).read_text()
         assert run_id in page
         assert re.findall(r'data-state="([^"]+)" data-count', page) == list(load_definition()["States"])
-    stopped = (traces / f"runs/{json.loads((traces / 'cake.trace.json').read_text())['run']['run_id']}.html").read_text()
+    stopped = (
+        traces / f"runs/{json.loads((traces / 'cake.trace.json').read_text())['run']['run_id']}.html"
+    ).read_text()
     assert '<b id="stop-reason">unsupported_request</b>' in stopped

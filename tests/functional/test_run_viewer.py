@@ -46,7 +46,9 @@ def facts(client, run_id: str) -> dict:
 
 
 def node_classes(page: str) -> dict[str, str]:
-    return dict((m.group(2), m.group(1)) for m in re.finditer(r'<g class="([^"]+)" data-state="([^"]+)"', page))
+    return dict(
+        (m.group(2), m.group(1)) for m in re.finditer(r'<g class="([^"]+)" data-state="([^"]+)"', page)
+    )
 
 
 def test_a_finished_run_page_is_self_contained_and_draws_every_state(maoo, client):
@@ -54,12 +56,16 @@ def test_a_finished_run_page_is_self_contained_and_draws_every_state(maoo, clien
 
     page = view(client, doc["run_id"])
 
-    assert not re.search(r'<(script|img|iframe)[^>]+src=|<link |@import|url\((?!#)', page), "the page loads nothing"
+    assert not re.search(r"<(script|img|iframe)[^>]+src=|<link |@import|url\((?!#)", page), (
+        "the page loads nothing"
+    )
     assert not re.search(r'(href|src)="(https?:)?//', page)
     nodes = node_classes(page)
     assert list(nodes) == STATES
     entered = set(doc["states"])
-    assert all("unvisited" not in nodes[s] for s in entered) and all("unvisited" in nodes[s] for s in set(STATES) - entered)
+    assert all("unvisited" not in nodes[s] for s in entered) and all(
+        "unvisited" in nodes[s] for s in set(STATES) - entered
+    )
     assert doc["request"] in page and doc["final_output"].split(".")[0] in page
     assert 'data-live="false"' in page
 
@@ -122,10 +128,14 @@ def test_a_run_that_reached_a_fail_state_shows_it_failed(maoo, engine, monkeypat
 
 
 def test_a_running_run_page_is_live_until_the_run_ends(maoo, client):
-    maoo.session.arm_faults([{"path": "/data", "method": "GET", "fault": "http_429", "count": 1,
-                              "params": {"retry_after": 3}}])
-    started = client.http.post("/runs", headers={"Content-Type": "application/json"},
-                               body=json.dumps({"request": "Fetch mock data", "wait": False, "use_memory": False}))
+    maoo.session.arm_faults(
+        [{"path": "/data", "method": "GET", "fault": "http_429", "count": 1, "params": {"retry_after": 3}}]
+    )
+    started = client.http.post(
+        "/runs",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"request": "Fetch mock data", "wait": False, "use_memory": False}),
+    )
     run_id = started.json_body["run_id"]
 
     seen = facts(client, run_id)
@@ -181,6 +191,10 @@ def test_the_mock_api_saw_the_runs_the_pages_show(maoo, client):
     """A page shows what happened, not what was planned: its tool calls are the requests the API saw."""
     doc = demo(maoo, "stop")
     seen = facts(client, doc["run_id"])
-    posts = [r for r in requests.get(f"{maoo.url}/_admin/requests", timeout=5).json()["requests"] if r["method"] == "POST"]
+    posts = [
+        r
+        for r in requests.get(f"{maoo.url}/_admin/requests", timeout=5).json()["requests"]
+        if r["method"] == "POST"
+    ]
 
     assert len([c for c in seen["tool_calls"] if c["tool"] == "http_post"]) == len(posts) > 1

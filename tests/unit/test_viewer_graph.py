@@ -1,4 +1,5 @@
-"""The run viewer's graph: drawn from maoo.asl.json itself, every state and transition, laid out by grandalf."""
+"""The run viewer's graph: drawn from maoo.asl.json itself, every state and transition, laid out by
+grandalf."""
 
 from __future__ import annotations
 
@@ -44,24 +45,34 @@ def test_every_transition_is_an_edge_and_choice_branches_are_labelled():
 def test_no_two_states_overlap_in_the_layout():
     nodes = list(machine_layout().nodes.values())
     for i, a in enumerate(nodes):
-        for b in nodes[i + 1:]:
+        for b in nodes[i + 1 :]:
             apart_x = abs(a.x - b.x) >= (a.w + b.w) / 2
             apart_y = abs(a.y - b.y) >= (a.h + b.h) / 2
             assert apart_x or apart_y, f"{a.name} overlaps {b.name}"
 
 
 def test_the_layout_follows_the_definition_when_it_changes():
-    definition = {"StartAt": "A", "States": {
-        "A": {"Type": "Choice", "Choices": [{"Variable": "$.go", "BooleanEquals": True, "Next": "B"}], "Default": "C"},
-        "B": {"Type": "Pass", "Next": "A"},
-        "C": {"Type": "Succeed"},
-    }}
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.go", "BooleanEquals": True, "Next": "B"}],
+                "Default": "C",
+            },
+            "B": {"Type": "Pass", "Next": "A"},
+            "C": {"Type": "Succeed"},
+        },
+    }
 
     graph = layout(definition)
 
     assert set(graph.nodes) == {"A", "B", "C"}
     assert {(t.source, t.target, t.label) for t in graph.transitions} == {
-        ("A", "B", "go = true"), ("A", "C", "default"), ("B", "A", "")}
+        ("A", "B", "go = true"),
+        ("A", "C", "default"),
+        ("B", "A", ""),
+    }
     assert graph.nodes["A"].y < graph.nodes["C"].y  # the start is drawn first, top down
 
 
@@ -71,7 +82,12 @@ def test_transitions_of_reads_catch_rules_with_their_errors():
 
 
 def test_choice_rules_are_evaluated_as_the_definition_says():
-    rule = {"And": [{"Variable": "$.route", "StringEquals": "call"}, {"Variable": "$.call.tool", "StringEquals": "calc"}]}
+    rule = {
+        "And": [
+            {"Variable": "$.route", "StringEquals": "call"},
+            {"Variable": "$.call.tool", "StringEquals": "calc"},
+        ]
+    }
 
     assert rule_matches(rule, {"route": "call", "call": {"tool": "calc"}})
     assert not rule_matches(rule, {"route": "call", "call": {"tool": "http_get"}})
@@ -95,11 +111,16 @@ def test_the_layout_is_the_same_in_every_process():
     import subprocess
     import sys
 
-    show = ("from chalicelib.viewer.graph import machine_layout; import json; L = machine_layout(); "
-            "print(json.dumps([[n.name, n.x, n.y] for n in L.nodes.values()] + [list(t.points) for t in L.transitions]))")
+    show = (
+        "from chalicelib.viewer.graph import machine_layout; import json; L = machine_layout(); "
+        "print(json.dumps([[n.name, n.x, n.y] for n in L.nodes.values()] "
+        "+ [list(t.points) for t in L.transitions]))"
+    )
     drawings = set()
     for seed, first in (("1", ""), ("2", ""), ("3", "import app, moto, cli.session; ")):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = subprocess.run([sys.executable, "-c", first + show], capture_output=True, text=True, check=True, env=env)
+        done = subprocess.run(
+            [sys.executable, "-c", first + show], capture_output=True, text=True, check=True, env=env
+        )
         drawings.add(done.stdout)
     assert len(drawings) == 1 and json.loads(drawings.pop())

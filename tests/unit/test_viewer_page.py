@@ -9,13 +9,26 @@ from chalicelib.workflow.definition import load_definition
 
 PAUSED = {
     "run_id": "run-paused",
-    "run": {"run_id": "run-paused", "request": "Open a sev2 incident for search", "status": "awaiting_approval",
-            "engine": "embedded"},
+    "run": {
+        "run_id": "run-paused",
+        "request": "Open a sev2 incident for search",
+        "status": "awaiting_approval",
+        "engine": "embedded",
+    },
     "events": [
         {"seq": 1, "ts": 100.0, "kind": "start", "state": "Runner", "data": {}},
-        {"seq": 2, "ts": 100.5, "kind": "pause", "state": "NextStep",
-         "data": {"step_id": "s1", "tool": "http_post", "args": {"url": "http://127.0.0.1:1/incidents", "json": {"severity": "sev2"}},
-                  "reason": "http_post is a write"}},
+        {
+            "seq": 2,
+            "ts": 100.5,
+            "kind": "pause",
+            "state": "NextStep",
+            "data": {
+                "step_id": "s1",
+                "tool": "http_post",
+                "args": {"url": "http://127.0.0.1:1/incidents", "json": {"severity": "sev2"}},
+                "reason": "http_post is a write",
+            },
+        },
     ],
     "execution": None,
 }
@@ -28,7 +41,9 @@ def test_a_run_awaiting_approval_shows_the_step_its_tool_arguments_and_the_butto
     assert panel is not None
     assert "<b>s1</b>" in panel.group(0) and "<b>http_post</b>" in panel.group(0)
     assert "&quot;severity&quot;: &quot;sev2&quot;" in panel.group(0)
-    assert 'id="approve" data-decision="approve"' in panel.group(0) and 'id="reject" data-decision="reject"' in panel.group(0)
+    assert 'id="approve" data-decision="approve"' in panel.group(
+        0
+    ) and 'id="reject" data-decision="reject"' in panel.group(0)
     assert "http_post is a write" in panel.group(0)
     assert 'data-live="true"' in page
     assert 'class="tl-item mark"' in page  # the pause is on the time axis
@@ -43,7 +58,10 @@ def test_a_finished_run_has_no_approval_panel_and_is_not_live():
 
 
 def test_text_from_the_run_cannot_break_out_of_the_page():
-    hostile = {**PAUSED, "run": {**PAUSED["run"], "request": "</script><script>alert(1)</script>", "status": "failed"}}
+    hostile = {
+        **PAUSED,
+        "run": {**PAUSED["run"], "request": "</script><script>alert(1)</script>", "status": "failed"},
+    }
 
     page = render_trace(hostile)
 
