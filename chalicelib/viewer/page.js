@@ -95,9 +95,15 @@
       selected = null;
       document.querySelectorAll("#graph .node.selected").forEach(function (n) { n.classList.remove("selected"); });
     });
+    var served = /^https?:$/.test(window.location.protocol);
     document.querySelectorAll("#approval button[data-decision]").forEach(function (button) {
+      button.disabled = !served;
       button.addEventListener("click", function () { decide(button.getAttribute("data-decision")); });
     });
+    if (!served && document.getElementById("approval-result")) {
+      document.getElementById("approval-result").textContent =
+        "This page is a file: open it from the API (GET /runs/" + data.run_id + "/view) to approve or reject.";
+    }
   }
 
   function decide(decision) {

@@ -145,3 +145,17 @@ def test_approve_resumes_a_run_awaiting_approval(server, page):
         "document.getElementById('status').textContent === 'succeeded'", timeout=60 * SECONDS
     )
     assert page.locator("#approval").count() == 0
+
+
+def test_an_approval_page_opened_as_a_file_says_where_to_approve(page, tmp_path):
+    from chalicelib.viewer import render_trace
+    from tests.unit.test_viewer_page import PAUSED
+
+    target = tmp_path / "paused.html"
+    target.write_text(render_trace(PAUSED), encoding="utf-8")
+
+    page.goto(target.as_uri())
+
+    assert page.locator("#approval").is_visible() and "http_post" in page.locator("#approval").inner_text()
+    assert page.locator("#approve").is_disabled() and page.locator("#reject").is_disabled()
+    assert "GET /runs/run-paused/view" in page.locator("#approval-result").inner_text()
