@@ -21,6 +21,8 @@ from chalicelib.viewer.svg import graph_svg, timeline_svg
 
 _HERE = Path(__file__).resolve().parent
 REFRESH_MS = 2000
+DOCS_BUDGET_BYTES = 3_000_000
+LEFT_OUT = "(left out: this page keeps at most 3 MB of state documents; GET /runs/{id}/trace has them all)"
 
 
 def _e(value: Any) -> str:
@@ -239,13 +241,30 @@ def _timeline_rows(facts: RunFacts) -> str:
     )
 
 
+def kept_documents(docs: list[Any], budget: int = DOCS_BUDGET_BYTES) -> list[Any]:
+    """The state documents the page carries, newest first until ``budget`` bytes of JSON.
+
+    A Lambda answers at most 6 MB, so a long run's page keeps its latest documents; each one
+    left out says where to read it."""
+    kept: list[Any] = [None] * len(docs)
+    left = budget
+    for index in range(len(docs) - 1, -1, -1):
+        size = len(json.dumps(docs[index], default=str))
+        if size <= left:
+            kept[index] = docs[index]
+            left -= size
+        else:
+            kept[index] = LEFT_OUT
+    return kept
+
+
 def _data(facts: RunFacts) -> dict[str, Any]:
     return {
         "run_id": facts.run_id,
         "status": facts.status,
         "live": facts.live,
         "refresh_ms": REFRESH_MS,
-        "docs": facts.docs,
+        "docs": kept_documents(facts.docs),
         "visits": [
             {
                 "index": v.index,

@@ -92,7 +92,7 @@ def test_a_stopped_run_gives_its_stop_reason(server, page):
 def test_a_running_run_refreshes_itself_until_it_ends(server, page):
     started = server.run(
         "Fetch mock data",
-        [{"path": "/data", "method": "GET", "fault": "http_429", "count": 1, "params": {"retry_after": 4}}],
+        [{"path": "/data", "method": "GET", "fault": "http_429", "count": 1, "params": {"retry_after": 6}}],
         wait=False,
     )
     page.goto(server.view_url(started["run_id"]))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from chalicelib.viewer import facts_json, render_trace
+from chalicelib.viewer.page import DOCS_BUDGET_BYTES, LEFT_OUT
 from chalicelib.workflow.definition import load_definition
 
 PAUSED = {
@@ -75,3 +77,42 @@ def test_a_trace_without_history_still_draws_every_state_and_names_the_pending_s
     assert seen["states"] == list(load_definition()["States"])
     assert seen["visits"] == [] and seen["pending"]["tool"] == "http_post"
     assert seen["status"] == "awaiting_approval" and seen["live"] is True
+
+
+def _history(documents: list[dict]) -> list[dict]:
+    """An execution history that passes each document through one Pass state."""
+    events: list[dict] = [{"type": "ExecutionStarted", "timestamp": 100.0}]
+    for i, doc in enumerate(documents):
+        text = json.dumps(doc)
+        events.append(
+            {
+                "type": "PassStateEntered",
+                "timestamp": 100.0 + i,
+                "stateEnteredEventDetails": {"name": "Perceive", "input": text},
+            }
+        )
+        events.append(
+            {
+                "type": "PassStateExited",
+                "timestamp": 100.5 + i,
+                "stateExitedEventDetails": {"name": "Perceive", "output": text},
+            }
+        )
+    return events
+
+
+def test_a_long_run_keeps_its_newest_documents_within_the_page_budget():
+    big = [{"n": i, "blob": "x" * 400_000} for i in range(12)]  # 4.8 MB of documents
+    trace = {
+        "run_id": "run-big",
+        "run": {"run_id": "run-big", "status": "succeeded"},
+        "events": [],
+        "execution": {"history": _history(big)},
+    }
+
+    page = render_trace(trace)
+    docs = facts_json(trace)["docs"]
+
+    assert len(page) < DOCS_BUDGET_BYTES + 200_000
+    assert docs[-1]["n"] == 11 and docs[0] == LEFT_OUT
+    assert "GET /runs/{id}/trace has them all" in page
