@@ -197,6 +197,21 @@ def _back_edges(roots: list[str], edges: dict[tuple[str, str], Any]) -> set[tupl
     return back
 
 
+def _ranked_pairs(transitions: list[Transition]) -> list[tuple[str, str]]:
+    """The (source, target) pairs the layout ranks, once each, in definition order.
+
+    A Catch from every Task to one state (``Finalize``) would drag the ranking, so a Catch is
+    ranked only when nothing else reaches its target; the others are drawn along straight lines."""
+    reached_otherwise = {t.target for t in transitions if t.kind != "catch"}
+    pairs: list[tuple[str, str]] = []
+    for t in transitions:
+        if t.kind == "catch" and t.target in reached_otherwise:
+            continue
+        if (t.source, t.target) not in pairs and t.source != t.target:
+            pairs.append((t.source, t.target))
+    return pairs
+
+
 def layout(definition: dict[str, Any]) -> GraphLayout:
     """Lay out ``definition`` top to bottom from ``StartAt``; every state and transition is kept."""
     from grandalf.graphs import Edge, Vertex, graph_core  # imported on first page, not at Lambda start
@@ -208,15 +223,9 @@ def layout(definition: dict[str, Any]) -> GraphLayout:
         vertex.view = _Box(_node_width(name), NODE_HEIGHT)
     transitions = transitions_of(definition)
     edges: dict[tuple[str, str], Any] = {}
-    ranked = {(t.source, t.target) for t in transitions if t.kind != "catch"}
-    reached_otherwise = {target for _, target in ranked}
-    for t in transitions:
-        if t.kind == "catch" and t.target in reached_otherwise:
-            continue  # a Catch from every Task to one state would drag the ranking; it is drawn straight
-        if (t.source, t.target) not in edges and t.source != t.target:
-            edge = Edge(vertices[t.source], vertices[t.target])
-            edge.view = _Path()
-            edges[(t.source, t.target)] = edge
+    for pair in _ranked_pairs(transitions):
+        edges[pair] = Edge(vertices[pair[0]], vertices[pair[1]])
+        edges[pair].view = _Path()
     offset_x = 0.0
     for names in _components(list(states), list(edges)):
         component = graph_core([vertices[n] for n in names], [e for (a, _), e in edges.items() if a in names])

@@ -179,13 +179,29 @@ def _outcome(facts: RunFacts) -> str:
     return "".join(parts)
 
 
+def _compact(value: Any) -> Any:
+    """The perceived state without its empty fields (as the CLI shows it)."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v not in (None, [], {}, "", False)}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
+def _intent(perception: Any) -> str:
+    if not isinstance(perception, dict) or not perception.get("intent"):
+        return ""
+    kind = f" · task type <b>{_e(perception['task_type'])}</b>" if perception.get("task_type") else ""
+    return f'<p id="intent">intent <b>{_e(perception["intent"])}</b>{kind}</p>'
+
+
 def _views(facts: RunFacts) -> str:
     doc = facts.document
     return (
         f'<section class="card views"><h2>The five views</h2>'
         f'<h3>1. Request</h3><blockquote id="request">{_e(doc.get("request"))}</blockquote>'
-        f"<h3>2. Perceived intent and structured state</h3>"
-        f'<pre id="perception">{_pretty(facts.perception)}</pre>'
+        f"<h3>2. Perceived intent and structured state</h3>{_intent(facts.perception)}"
+        f'<pre id="perception">{_pretty(_compact(facts.perception))}</pre>'
         f'<h3>3. Plan</h3><div id="plans">{_plans(facts)}</div>'
         f"<h3>4. Execution log</h3>{_execution_log(facts)}"
         f'<h3>5. Final output</h3><div id="outcome">{_outcome(facts)}</div></section>'
