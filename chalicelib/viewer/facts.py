@@ -236,15 +236,28 @@ def _taken(source: Visit, target: Visit, graph: GraphLayout, docs: list[Any]) ->
     return next((t for t in candidates if t.kind == wanted), candidates[0])
 
 
-def _tool_calls(events: list[dict[str, Any]], visits: list[Visit]) -> list[ToolCall]:
-    """Each ``tool_call`` event joined to its observation and decision, and to its ``Call*`` visit."""
+def _call_visits(visits: list[Visit], docs: list[Any]) -> dict[tuple[str, int], list[Visit]]:
+    """The ``Call*`` visits by the (step, attempt) their input's ``call`` names, in order."""
+    found: dict[tuple[str, int], list[Visit]] = {}
+    for v in visits:
+        document = docs[v.input_doc] if v.input_doc is not None else None
+        call = document.get("call") if isinstance(document, dict) else None
+        if v.name.startswith("Call") and isinstance(call, dict):
+            found.setdefault((str(call.get("step_id")), int(call.get("attempt") or 1)), []).append(v)
+    return found
+
+
+def _tool_calls(events: list[dict[str, Any]], visits: list[Visit], docs: list[Any]) -> list[ToolCall]:
+    """Each ``tool_call`` event joined to its observation and decision, and to the ``Call*`` visit
+    that made it (matched by step and attempt, so a history that starts later still lines up)."""
     calls: list[ToolCall] = []
-    call_visits = iter(v for v in visits if v.name.startswith("Call"))
+    by_call = _call_visits(visits, docs)
     for event in events:
         data = event.get("data") or {}
         kind = event.get("kind")
         if kind == "tool_call":
-            visit = next(call_visits, None)
+            queue = by_call.get((str(data.get("step_id")), int(data.get("attempt") or 1)))
+            visit = queue.pop(0) if queue else None
             start = visit.start if visit else float(event.get("ts") or 0)
             end = visit.end if visit else None
             calls.append(
@@ -362,7 +375,7 @@ def collect(trace: dict[str, Any], graph: GraphLayout) -> RunFacts:
         node_outcomes=node_outcomes,
         node_counts=node_counts,
         current=current,
-        tool_calls=_tool_calls(events, visits),
+        tool_calls=_tool_calls(events, visits, docs.items),
         waits=[v for v in visits if v.type == "Wait"],
         approvals=[
             {

@@ -85,6 +85,9 @@ def test_the_refinement_page_counts_retries_and_the_replan_on_their_edges(maoo, 
     assert re.search(r'class="edge taken retry"', page) and re.search(r'class="edge taken replan"', page)
     assert "revision 1 (after a replan)" in page
     assert [c["attempt"] for c in seen["tool_calls"] if c["step_id"] == "s3"] == [1, 2, 3]
+    for call in seen["tool_calls"]:  # each call is joined to the Task state that made it
+        state = "Call" + "".join(part.title() for part in call["tool"].split("_"))
+        assert seen["visits"][call["visit"]]["name"] == state
 
 
 def test_a_state_visit_carries_its_input_output_and_what_changed(maoo, client):
