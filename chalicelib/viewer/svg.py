@@ -65,10 +65,23 @@ def _along(points: list[tuple[float, float]], fraction: float) -> tuple[float, f
 
 def _label_at(
     group: list[Transition], layout: GraphLayout, points: list[tuple[float, float]]
-) -> tuple[float, float]:
-    """Labels of a Choice with many branches sit near their targets, where the branches are apart."""
-    fan_out = sum(1 for t in layout.transitions if t.source == group[0].source)
-    return _along(points, 0.72 if fan_out > 3 and group[0].kind in ("choice", "default") else 0.5)
+) -> tuple[float, float, str]:
+    """Where an edge's labels go (x, y of the first line, text anchor).
+
+    The branches of a Choice with many of them (the tool router) run close together near the
+    Choice, so their labels sit just above each target, every other one a line higher."""
+    first = group[0]
+    siblings = sorted(
+        {t.target for t in layout.transitions if t.source == first.source},
+        key=lambda name: layout.nodes[name].x,
+    )
+    if len(siblings) > 3 and first.kind in ("choice", "default"):
+        target = layout.nodes[first.target]
+        rank = siblings.index(first.target)
+        lines = sum(1 for t in group if t.label)
+        return (target.x, target.y - target.h / 2 - 8 - (rank % 2) * 12 - (lines - 1) * 12, "middle")
+    x, y = _along(points, 0.5)
+    return (x + 6, y + 4, "start")
 
 
 def _edge_class(group: list[Transition], facts: RunFacts) -> str:
@@ -85,22 +98,19 @@ def _edge_class(group: list[Transition], facts: RunFacts) -> str:
     return " ".join(classes)
 
 
-def _edge_labels(group: list[Transition], facts: RunFacts, at: tuple[float, float]) -> str:
+def _edge_labels(group: list[Transition], facts: RunFacts, at: tuple[float, float, str]) -> str:
+    x, y, anchor = at
     lines = []
-    for row, t in enumerate(t for t in group if t.label):
+    for t in group:
         count = facts.edge_counts.get(t.key, 0)
+        if not count and (not t.label or t.kind == "catch"):
+            continue  # an unused Catch is the dashed line alone; its rule is in the line's tooltip
         text = ("catch" if t.kind == "catch" else t.label) + (f" ×{count}" if count else "")
         cls = "elabel taken" if count else "elabel"
+        title = f"<title>{_e(t.label)}</title>" if t.label else ""
         lines.append(
-            f'<text class="{cls}" x="{at[0] + 6:.1f}" y="{at[1] + 4 + row * 12:.1f}" '
-            f'data-edge="{_e(t.key)}" data-count="{count}"><title>{_e(t.label)}</title>{_e(text)}</text>'
-        )
-    untitled = [t for t in group if not t.label and facts.edge_counts.get(t.key)]
-    for t in untitled:
-        count = facts.edge_counts[t.key]
-        lines.append(
-            f'<text class="elabel taken" x="{at[0] + 6:.1f}" y="{at[1] + 4 + len(lines) * 12:.1f}" '
-            f'data-edge="{_e(t.key)}" data-count="{count}">×{count}</text>'
+            f'<text class="{cls}" x="{x:.1f}" y="{y + len(lines) * 12:.1f}" text-anchor="{anchor}" '
+            f'data-edge="{_e(t.key)}" data-count="{count}">{title}{_e(text.strip())}</text>'
         )
     return "".join(lines)
 
@@ -115,9 +125,11 @@ def _edges(layout: GraphLayout, facts: RunFacts) -> str:
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points)
         cls = _edge_class(group, facts)
         marker = "arrow-taken" if "taken" in cls else "arrow"
+        rules = "; ".join(t.label for t in group if t.label)
+        title = f"{source} → {target}" + (f" ({rules})" if rules else "")
         paths.append(
             f'<path class="{cls}" d="{d}" marker-end="url(#{marker})" data-from="{_e(source)}" '
-            f'data-to="{_e(target)}"><title>{_e(source)} → {_e(target)}</title></path>'
+            f'data-to="{_e(target)}"><title>{_e(title)}</title></path>'
         )
         labels.append(_edge_labels(group, facts, _label_at(group, layout, points)))
     return "".join(paths) + "".join(labels)
