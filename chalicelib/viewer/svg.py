@@ -68,18 +68,23 @@ def _label_at(
 ) -> tuple[float, float, str]:
     """Where an edge's labels go (x, y of the first line, text anchor).
 
-    The branches of a Choice with many of them (the tool router) run close together near the
-    Choice, so their labels sit just above each target, every other one a line higher."""
+    The branches of a Choice that fans out to many states of one row (the tool router) run close
+    together near the Choice, so their labels sit just above each target, every other one a line
+    higher. Other labels sit half-way along their edge."""
     first = group[0]
-    siblings = sorted(
-        {t.target for t in layout.transitions if t.source == first.source},
+    target = layout.nodes[first.target]
+    row = sorted(
+        {
+            t.target
+            for t in layout.transitions
+            if t.source == first.source and layout.nodes[t.target].y == target.y
+        },
         key=lambda name: layout.nodes[name].x,
     )
-    if len(siblings) > 3 and first.kind in ("choice", "default"):
-        target = layout.nodes[first.target]
-        rank = siblings.index(first.target)
+    if len(row) > 3 and first.kind in ("choice", "default"):
         lines = sum(1 for t in group if t.label)
-        return (target.x, target.y - target.h / 2 - 8 - (rank % 2) * 12 - (lines - 1) * 12, "middle")
+        lift = 8 + (row.index(first.target) % 2) * 12 + (lines - 1) * 12
+        return (target.x, target.y - target.h / 2 - lift, "middle")
     x, y = _along(points, 0.5)
     return (x + 6, y + 4, "start")
 
