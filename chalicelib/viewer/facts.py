@@ -312,13 +312,13 @@ _RANK = {"ok": 0, "warn": 1, "fail": 2}
 
 
 def _pending(events: list[dict[str, Any]], document: dict[str, Any]) -> dict[str, Any] | None:
-    """The step waiting for approval: from the run document if it names one, else the newest
-    pause event (the durable runs' ``awaiting_approval``), else the newest tool call planned."""
+    """The step waiting for approval: from the run document if a field of it names a tool, else
+    the newest pause event (the durable runs' ``awaiting_approval``), else the newest tool call."""
     if document.get("status") != "awaiting_approval":
         return None
-    for key in ("pending", "pending_step", "approval"):
-        if isinstance(document.get(key), dict):
-            return dict(document[key])
+    for value in document.values():  # whichever field holds it: a dict that names a tool
+        if isinstance(value, dict) and "tool" in value:
+            return dict(value)
     for event in reversed(events):
         if any(word in str(event.get("kind", "")) for word in ("pause", "await")):
             return dict(event.get("data") or {})

@@ -116,3 +116,14 @@ def test_a_long_run_keeps_its_newest_documents_within_the_page_budget():
     assert len(page) < DOCS_BUDGET_BYTES + 200_000
     assert docs[-1]["n"] == 11 and docs[0] == LEFT_OUT
     assert "GET /runs/{id}/trace has them all" in page
+
+
+def test_the_pending_step_is_read_from_the_run_document_when_it_names_one():
+    document = {
+        **PAUSED["run"],
+        "approval": {"step_id": "s2", "tool": "file_write", "args": {"path": "x.md"}},
+    }
+
+    seen = facts_json({**PAUSED, "run": document})
+
+    assert seen["pending"]["step_id"] == "s2" and seen["pending"]["tool"] == "file_write"
