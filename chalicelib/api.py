@@ -108,7 +108,8 @@ class RunService:
     def view(self, run_id: str, fmt: str = "html") -> tuple[int, Any, str]:
         """The run page (``fmt`` html) or its facts (json): ``(status, body, content type)``.
 
-        A live run's page also shows the engine's history so far, when the engine can give it."""
+        When the trace holds no execution history (a run still in flight, or one whose trace file
+        is on another machine, as on AWS), the engine is asked for it."""
         from chalicelib.viewer import facts_json, render_trace
 
         if fmt not in ("html", "json"):
@@ -118,15 +119,15 @@ class RunService:
         if status != 200:
             return status, found, "application/json"
         trace = self.trace(run_id)[1]
-        if found.get("status") not in ("succeeded", "failed", "stopped") and found.get("execution_arn") and not trace.get("execution"):
-            trace = {**trace, "execution": self._live_execution(found["execution_arn"])}
+        if found.get("execution_arn") and not trace.get("execution"):
+            trace = {**trace, "execution": self._engine_history(found["execution_arn"])}
         if fmt == "json":
             return 200, facts_json(trace), "application/json"
         return 200, render_trace(trace), "text/html; charset=utf-8"
 
-    def _live_execution(self, execution_arn: str) -> dict[str, Any] | None:
-        """The history of an execution still in flight; ``None`` if the engine cannot give it now
-        (the page then shows MAOO's own events, and the next refresh tries again)."""
+    def _engine_history(self, execution_arn: str) -> dict[str, Any] | None:
+        """The execution's history as the engine gives it now; ``None`` if it cannot (the page then
+        shows MAOO's own events, and a live page's next refresh tries again)."""
         try:
             return {"arn": execution_arn, "history": self._get_runner().history(execution_arn)}
         except Exception:  # noqa: BLE001 - any engine fault only makes the page show less

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -201,3 +202,16 @@ def test_the_mock_api_saw_the_runs_the_pages_show(maoo, client):
     ]
 
     assert len([c for c in seen["tool_calls"] if c["tool"] == "http_post"]) == len(posts) > 1
+
+
+def test_a_run_whose_trace_file_is_gone_gets_its_path_from_the_engine(maoo, client):
+    """As on AWS, where the trace file is on another machine: the page asks the engine for the history."""
+    doc = client.http.post(
+        "/runs", headers={"Content-Type": "application/json"}, body=json.dumps({"request": "calculate 2 + 2"})
+    ).json_body
+    Path(doc["trace_file"]).unlink()
+
+    seen = facts(client, doc["run_id"])
+
+    assert [v["name"] for v in seen["visits"]] == doc["states"]
+    assert seen["node_outcomes"]["Done"] == "ok"
