@@ -105,7 +105,7 @@ def _edge_class(group: list[Transition], facts: RunFacts) -> str:
 
 def _edge_labels(group: list[Transition], facts: RunFacts, at: tuple[float, float, str]) -> str:
     x, y, anchor = at
-    lines = []
+    lines: list[str] = []
     for t in group:
         count = facts.edge_counts.get(t.key, 0)
         if not count and (not t.label or t.kind == "catch"):
