@@ -93,5 +93,6 @@ def get_trace(run_id):
 @app.route("/runs/{run_id}/view", methods=["GET"])
 def view_run(run_id):
     """The run's page (self-contained HTML); ``?format=json`` gives the same facts as JSON."""
-    status, body, content_type = _runs().view(run_id, (app.current_request.query_params or {}).get("format", "html"))
+    fmt = (app.current_request.query_params or {}).get("format", "html")
+    status, body, content_type = _runs().view(run_id, fmt)
     return Response(body=body, status_code=status, headers={"Content-Type": content_type})

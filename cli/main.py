@@ -166,7 +166,9 @@ def runs(limit: int = typer.Option(20, min=1, max=500, help="How many recent run
 def show(
     run_id: str = typer.Argument(..., help="A run id from `python -m cli runs`."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    html_file: Optional[str] = typer.Option(None, "--html", help="Write the run's page (self-contained HTML) to this file."),
+    html_file: Optional[str] = typer.Option(
+        None, "--html", help="Write the run's page (self-contained HTML) to this file."
+    ),
 ) -> None:
     """Show a past run with the same views (or JSON), or write its HTML page with --html FILE."""
     from chalicelib.memory.store import get_run_store
