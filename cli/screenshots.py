@@ -30,7 +30,10 @@ WIDTH, HEIGHT = 1360, 960
 
 
 def _chromium() -> str:
-    binary = os.environ.get("MAOO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    named = os.environ.get("MAOO_CHROMIUM")
+    binary = named if named and Path(named).is_file() else None
+    if not named:
+        binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if not binary:
         raise ConfigError(
             "no Chromium found: install Debian's chromium (`apt-get install chromium`) or set MAOO_CHROMIUM"
@@ -92,6 +95,12 @@ def main(argv: list[str]) -> int:
             print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError:
+        print(
+            "error: playwright is not installed; install the dev extra: pip install -e '.[dev]'",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
