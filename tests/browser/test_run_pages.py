@@ -126,7 +126,7 @@ def test_the_page_written_by_the_cli_works_from_a_file(server, page, monkeypatch
     only_its_own_origin(page, target.as_uri())
 
 
-def test_approve_resumes_a_run_awaiting_approval(server, page):
+def _paused_run(server) -> dict:
     from app import app
 
     if "/runs/{run_id}/approval" not in app.routes:
@@ -135,6 +135,11 @@ def test_approve_resumes_a_run_awaiting_approval(server, page):
         )
     doc = server.run("Open a sev2 incident for search", approve="writes")
     assert doc["status"] == "awaiting_approval", doc
+    return doc
+
+
+def test_approve_resumes_a_run_awaiting_approval(server, page):
+    doc = _paused_run(server)
     page.goto(server.view_url(doc["run_id"]))
 
     assert page.locator("#approval").is_visible()
@@ -145,6 +150,20 @@ def test_approve_resumes_a_run_awaiting_approval(server, page):
         "document.getElementById('status').textContent === 'succeeded'", timeout=60 * SECONDS
     )
     assert page.locator("#approval").count() == 0
+
+
+def test_reject_stops_a_run_awaiting_approval_with_the_reason(server, page):
+    doc = _paused_run(server)
+    page.goto(server.view_url(doc["run_id"]))
+
+    page.locator("#approval-reason").fill("not during the freeze")
+    page.locator("#reject").click()
+
+    page.wait_for_function(
+        "document.getElementById('status').textContent === 'stopped'", timeout=60 * SECONDS
+    )
+    assert page.locator("#stop-reason").inner_text() == "rejected"
+    assert "not during the freeze" in page.locator("#page").inner_text()
 
 
 def test_an_approval_page_opened_as_a_file_says_where_to_approve(page, tmp_path):
