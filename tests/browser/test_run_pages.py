@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 from typer.testing import CliRunner
@@ -39,6 +40,10 @@ def test_a_finished_run_shows_every_state_and_its_path(server, page):
     shown = dict(zip(STATES, nodes.evaluate_all("ns => ns.map(n => Number(n.dataset.count))"), strict=True))
     assert shown == {s: entered.get(s, 0) for s in STATES}
     assert page.locator("#graph .node.unvisited").count() == len(set(STATES) - set(entered))
+    for source, target in set(pairwise(doc["states"])):  # every step of the path is a drawn, taken edge
+        edge = page.locator(f'#graph path.edge.taken[data-from="{source}"][data-to="{target}"]')
+        assert edge.count() == 1 and edge.evaluate("e => e.getTotalLength()") > 0, f"{source} -> {target}"
+    assert page.locator("#graph path.edge.taken").count() == len(set(pairwise(doc["states"])))
     assert page.locator("#status").inner_text() == "succeeded"
     assert page.locator("#final-output").inner_text().strip() == doc["final_output"]
     only_its_own_origin(page, server.url)
@@ -62,8 +67,8 @@ def test_a_replanned_run_shows_its_retries_replan_and_plan_revisions(server, pag
     retries = sum(1 for s in doc["steps"] if s["decision"] == "retry")
     page.goto(server.view_url(doc["run_id"]))
 
-    assert page.locator("#graph .edge.taken.retry").is_visible()
-    assert page.locator("#graph .edge.taken.replan").is_visible()
+    assert page.locator("#graph .edge.taken.retry").count() == 1  # drawn thick, in its own colour
+    assert page.locator("#graph .edge.taken.replan").count() == 1
     assert page.locator("#graph text.elabel.taken", has_text=f"decision = retry ×{retries}").count() == 1
     assert page.locator("#graph text.elabel.taken", has_text="decision = replan ×1").count() == 1
     assert page.locator("#plans details").count() == 2
