@@ -69,6 +69,16 @@ def test_a_replanned_run_shows_its_retries_replan_and_plan_revisions(server, pag
 
     assert page.locator("#graph .edge.taken.retry").count() == 1  # drawn thick, in its own colour
     assert page.locator("#graph .edge.taken.replan").count() == 1
+
+    def stroke(selector: str) -> tuple[float, str]:
+        return page.locator(selector).first.evaluate(
+            "e => [parseFloat(getComputedStyle(e).strokeWidth), getComputedStyle(e).stroke]"
+        )
+
+    plain = stroke("#graph path.edge.taken:not(.retry):not(.replan)")
+    retry, replan = stroke("#graph .edge.taken.retry"), stroke("#graph .edge.taken.replan")
+    assert retry[0] > plain[0] and replan[0] > plain[0]  # they stand out: thicker, each in its own colour
+    assert len({plain[1], retry[1], replan[1]}) == 3
     assert page.locator("#graph text.elabel.taken", has_text=f"decision = retry ×{retries}").count() == 1
     assert page.locator("#graph text.elabel.taken", has_text="decision = replan ×1").count() == 1
     assert page.locator("#plans details").count() == 2
