@@ -116,6 +116,8 @@ def test_a_running_run_refreshes_itself_until_it_ends(server, page):
     assert page.locator("#status").inner_text() == "running"
     assert page.locator("#live").is_visible()
     page.locator("#graph .node.current").first.wait_for(timeout=30 * SECONDS)  # the state in flight pulses
+    pulse = page.locator("#graph .node.current rect").first.evaluate("e => getComputedStyle(e).animationName")
+    assert pulse == "pulse"
 
     page.wait_for_function(
         "document.getElementById('status').textContent === 'succeeded'", timeout=60 * SECONDS
