@@ -40,8 +40,9 @@ def _remote_runner(settings: Settings, endpoint_url: str | None) -> WorkflowRunn
     return WorkflowRunner(sfn, arn, poll_seconds=0.2)
 
 
-def open_runner(settings: Settings, handlers: Callable[[], dict[str, Any]],
-                embedded: EmbeddedFactory | None = None) -> WorkflowRunner:
+def open_runner(
+    settings: Settings, handlers: Callable[[], dict[str, Any]], embedded: EmbeddedFactory | None = None
+) -> WorkflowRunner:
     """A runner for ``settings.engine``. ``handlers`` supplies the Lambda handlers and ``embedded``
     the runner factory for the embedded engine; without a factory that engine is refused."""
     if settings.engine == "embedded":

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.errors import WorkflowError
 
@@ -39,10 +40,16 @@ class WorkflowRunner:
     would otherwise hold every execution it ever ran). LocalStack and AWS keep their own.
     """
 
-    def __init__(self, sfn_client: Any, state_machine_arn: str, poll_seconds: float = 0.005, max_poll_seconds: float = 0.25,
-                 until_ended: Callable[[str, float], Any] | None = None,
-                 read_history: Callable[[str], list[dict[str, Any]]] | None = None,
-                 forget: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        sfn_client: Any,
+        state_machine_arn: str,
+        poll_seconds: float = 0.005,
+        max_poll_seconds: float = 0.25,
+        until_ended: Callable[[str, float], Any] | None = None,
+        read_history: Callable[[str], list[dict[str, Any]]] | None = None,
+        forget: Callable[[str], None] | None = None,
+    ):
         self.sfn = sfn_client
         self.state_machine_arn = state_machine_arn
         self.poll_seconds = poll_seconds
@@ -52,7 +59,9 @@ class WorkflowRunner:
         self.forget = forget
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
-        response = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))
+        response = self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
+        )
         return response["executionArn"]
 
     def wait(self, execution_arn: str, timeout_seconds: float = 960.0) -> dict[str, Any]:
@@ -66,7 +75,9 @@ class WorkflowRunner:
                 return described
             remaining = deadline - time.monotonic()
             if remaining < 0:
-                raise WorkflowError(f"execution {execution_arn} still {described['status']} after {timeout_seconds:g} s")
+                raise WorkflowError(
+                    f"execution {execution_arn} still {described['status']} after {timeout_seconds:g} s"
+                )
             if self.until_ended is not None:
                 self.until_ended(execution_arn, min(remaining, self.max_poll_seconds))
                 continue
@@ -88,8 +99,14 @@ class WorkflowRunner:
     def collect(self, execution_arn: str, described: dict[str, Any]) -> Execution:
         """A finished execution with its output and full history."""
         output = json.loads(described["output"]) if described.get("output") else None
-        return Execution(arn=execution_arn, status=described["status"], output=output, error=described.get("error"),
-                         cause=described.get("cause"), history=self.history(execution_arn))
+        return Execution(
+            arn=execution_arn,
+            status=described["status"],
+            output=output,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            history=self.history(execution_arn),
+        )
 
     def release(self, execution_arn: str) -> None:
         """The execution's record is stored elsewhere now: the engine may let go of it."""
