@@ -6,7 +6,8 @@
 the state machine resource. Chalice cannot read the ASL file, so ``package`` then sets the state
 machine's ``Definition`` to ``chalicelib/statemachine/maoo.asl.json`` as it is, and binds every
 ``${XxxFunctionArn}`` placeholder through ``DefinitionSubstitutions`` to ``Fn::GetAtt [Xxx, Arn]``.
-The ASL text itself is never edited.
+The ASL text itself is never edited. Last, two parameters (``cli/template_conditions.py``) let a
+target that cannot run DynamoDB or Python Lambdas leave them out of this same template.
 
 Offline packaging: chalice downloads Lambda-compatible wheels with pip. ``wheels`` fills a
 wheelhouse once (PyPI needed then; default ``~/.cache/maoo/wheelhouse``, outside the work tree so
@@ -28,6 +29,7 @@ from typing import Any, Optional
 import typer
 
 from chalicelib.workflow.definition import load_definition, placeholders
+from cli.template_conditions import ConditionError, add_conditions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MERGE_TEMPLATE = Path(".chalice") / "merge-template.json"
@@ -128,6 +130,10 @@ def package(stage: str, out_dir: str | Path, *, project_dir: str | Path = PROJEC
         raise PackagingError(f"no role for {', '.join(loose)} in {MERGE_TEMPLATE}: give each function "
                              '"Properties": {"Role": {"Fn::GetAtt": [<a role>, "Arn"]}}')
     bound = bind_definition(template, load_definition())
+    try:
+        bound = add_conditions(bound)
+    except ConditionError as exc:
+        raise PackagingError(str(exc)) from None
     template_path.write_text(json.dumps(bound, indent=2) + "\n", encoding="utf-8")
     return template_path
 

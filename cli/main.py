@@ -246,11 +246,14 @@ def deploy(
     stage: str = typer.Option("localstack", "--stage", help="The chalice stage whose settings the functions get (.chalice/config.json)."),
     out: str = typer.Option("out/localstack", "--out", help="Folder for the chalice package (sam.json, deployment.zip)."),
 ) -> None:
-    """Deploy the Lambda functions, IAM roles, DynamoDB tables and the state machine to LocalStack.
+    """Package the stage as `make package` does and deploy that template as the CloudFormation stack maoo-<stage>.
 
-    Re-running it updates what exists. Exit code 2: the endpoint is unreachable or lacks a service.
+    Re-running it updates the stack. What the LocalStack cannot run (DynamoDB, Python Lambdas on its host
+    runtime) is left out by the template's parameters. Exit code 2: the endpoint is unreachable or lacks a
+    service; 1: the stack failed (its events are printed).
     """
     from cli import localstack_deploy as target_localstack
+    from cli.cloudformation import StackError, StackFailedError, failure_lines
 
     if target.strip().lower() not in target_localstack.TARGETS:
         _fail_usage(f"--target {target!r} is not accepted; use: {', '.join(target_localstack.TARGETS)}. For AWS run "
@@ -260,9 +263,14 @@ def deploy(
         deployment = target_localstack.deploy(url, stage, out, echo=err.print)
     except (target_localstack.EndpointError, target_localstack.UnknownStageError) as exc:
         _fail_usage(str(exc))
-    except target_localstack.DeployError as exc:
+    except StackFailedError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}; the stack's failed events:")
+        for line in failure_lines(exc.events) or ["(none reported)"]:
+            err.print(f"  {line}", markup=False)
+        raise typer.Exit(1) from None
+    except (target_localstack.DeployError, StackError) as exc:
         err.print(f"[bold red]error:[/bold red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     target_localstack.render(console, deployment)
 
 
