@@ -4,10 +4,10 @@
 1. ``upload_artifacts``: each ``CodeUri`` that names a local file (chalice writes
    ``./deployment.zip``) is uploaded to a bucket under its SHA-256, and the template points at it;
    the template itself goes there too (it is near CloudFormation's 51,200-byte limit for a body).
-2. ``deploy_stack``: ``create_stack``, or ``update_stack`` when the stack exists (a stack left in
-   ``ROLLBACK_COMPLETE`` by a failed first attempt is deleted first, since it cannot be updated),
-   then waits for the end state. A failure raises ``StackFailedError`` carrying the stack's events
-   of this attempt, for the caller to print.
+2. ``deploy_stack``: ``create_stack``, or ``update_stack`` when the stack exists,
+   then waits for the end state (a stack whose first creation failed is deleted first: it cannot
+   be updated). A failure raises ``StackFailedError`` carrying the stack's events of this attempt,
+   for the caller to print.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAN
 POLL_SECONDS = 1.0
 STACK_TIMEOUT_SECONDS = 600.0
 _NO_UPDATES = "No updates are to be performed"
+# a first creation that failed leaves a stack that can only be deleted
+_NOT_UPDATABLE = ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED")
 
 
 class StackError(MaooError):
@@ -141,8 +143,8 @@ def deploy_stack(cfn: Any, name: str, template_url: str, parameters: dict[str, s
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())],
     }
     current = _stack(cfn, name)
-    if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
-        echo(f"stack {name} is ROLLBACK_COMPLETE from an earlier attempt: deleting it first")
+    if current is not None and current["StackStatus"] in _NOT_UPDATABLE:
+        echo(f"stack {name} is {current['StackStatus']} from an earlier attempt: deleting it first")
         cfn.delete_stack(StackName=name)
         _wait(cfn, name, timeout)
         current = None

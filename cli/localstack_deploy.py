@@ -55,6 +55,10 @@ class UnknownStageError(DeployError):
     """The stage is not in ``.chalice/config.json``."""
 
 
+class ParameterError(DeployError):
+    """A ``--parameter`` that is not one of the template's, or not one of its values."""
+
+
 @dataclass
 class LocalStackInfo:
     services: dict[str, str]
@@ -173,9 +177,28 @@ def _stage_environment(template: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the whole deployment
 
 
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """``["DeployTables=true"]`` -> ``{"DeployTables": "true"}``; anything else is a ``DeployError``
+    naming what is accepted."""
+    from cli.template_conditions import PARAMETERS
+
+    chosen: dict[str, str] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        spec = PARAMETERS.get(key.strip())
+        if spec is None or value.strip() not in spec["AllowedValues"]:
+            accepted = "; ".join(f"{k}={'|'.join(s['AllowedValues'])}" for k, s in PARAMETERS.items())
+            raise ParameterError(f"--parameter {pair!r} is not accepted; use one of: {accepted}")
+        chosen[key.strip()] = value.strip()
+    return chosen
+
+
 def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out/localstack", *,
-           wheelhouse: str | Path | None = None, echo: Callable[[str], None] = lambda line: None) -> Deployment:
-    """Package ``stage`` and create or update the stack ``maoo-<stage>`` on the LocalStack at ``endpoint``."""
+           overrides: dict[str, str] | None = None, wheelhouse: str | Path | None = None,
+           echo: Callable[[str], None] = lambda line: None) -> Deployment:
+    """Package ``stage`` and create or update the stack ``maoo-<stage>`` on the LocalStack at ``endpoint``.
+
+    ``overrides`` replace the template parameters chosen from what the LocalStack runs."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from cli import cloudformation
@@ -193,6 +216,9 @@ def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out
         raise EndpointError(f"LocalStack at {endpoint} does not run {', '.join(missing)}; start it with them, "
                             f"e.g. {START_HOST}")
     parameters, warnings = target_parameters(info)
+    if overrides:
+        parameters.update(overrides)
+        warnings.append("parameters set by --parameter: " + ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())))
 
     if wheelhouse is None:
         wheelhouse = os.environ.get("MAOO_WHEELHOUSE") or (

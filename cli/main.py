@@ -245,6 +245,9 @@ def deploy(
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="LocalStack's URL (default: MAOO_LOCALSTACK_URL, else http://127.0.0.1:4566)."),
     stage: str = typer.Option("localstack", "--stage", help="The chalice stage whose settings the functions get (.chalice/config.json)."),
     out: str = typer.Option("out/localstack", "--out", help="Folder for the chalice package (sam.json, deployment.zip)."),
+    parameter: Optional[list[str]] = typer.Option(
+        None, "--parameter", help="KEY=VALUE, repeatable: a template parameter (DeployTables, DeployFunctions: "
+                                  "true|false) instead of the one chosen from what LocalStack runs."),
 ) -> None:
     """Package the stage as `make package` does and deploy that template as the CloudFormation stack maoo-<stage>.
 
@@ -260,8 +263,10 @@ def deploy(
                     "`make package`, then `aws cloudformation package` and `aws cloudformation deploy` (README \"Deploy\")")
     url = endpoint or os.environ.get("MAOO_LOCALSTACK_URL") or target_localstack.DEFAULT_ENDPOINT
     try:
-        deployment = target_localstack.deploy(url, stage, out, echo=err.print)
-    except (target_localstack.EndpointError, target_localstack.UnknownStageError) as exc:
+        overrides = target_localstack.parse_overrides(parameter or [])
+        deployment = target_localstack.deploy(url, stage, out, overrides=overrides, echo=err.print)
+    except (target_localstack.EndpointError, target_localstack.UnknownStageError,
+            target_localstack.ParameterError) as exc:
         _fail_usage(str(exc))
     except StackFailedError as exc:
         err.print(f"[bold red]error:[/bold red] {exc}; the stack's failed events:")
