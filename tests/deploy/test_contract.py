@@ -204,3 +204,13 @@ def test_every_function_handler_string_names_an_attribute_of_app():
     for function in functions:
         module, _, attribute = function.handler_string.partition(".")
         assert module == "app" and attribute == function.name and hasattr(app_module, attribute), function.handler_string
+
+
+def test_state_machine_logging_and_tracing_are_set_on_purpose_with_their_cost():
+    machine = _merge_template()["Resources"][STATE_MACHINE_ID]
+    logging = machine["Properties"]["LoggingConfiguration"]
+
+    assert (logging["Level"], logging["IncludeExecutionData"]) == ("ERROR", False)
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    comment = machine["Metadata"]["Comment"]
+    assert "LoggingConfiguration" in comment and "TracingConfiguration" in comment and "$" in comment

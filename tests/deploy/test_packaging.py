@@ -80,14 +80,45 @@ def test_state_machine_definition_is_the_asl_file_unchanged(packaged):
     assert "DefinitionString" not in properties
 
 
+def _deployed(value: Any) -> Any:
+    """What an ``Fn::If`` on ``DeployFunctions``/``DeployTables`` gives with the defaults (AWS): its true branch."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        assert value["Fn::If"][0] in ("WithFunctions", "WithTables")
+        return value["Fn::If"][1]
+    return value
+
+
 def test_every_placeholder_is_bound_to_its_function_arn(packaged):
     substitutions = packaged.resources[STATE_MACHINE_ID]["Properties"]["DefinitionSubstitutions"]
 
     assert set(substitutions) == placeholders()
     for name, value in substitutions.items():
         target = name.removesuffix("FunctionArn")
-        assert value == {"Fn::GetAtt": [target, "Arn"]}
+        assert _deployed(value) == {"Fn::GetAtt": [target, "Arn"]}
         assert packaged.resources[target]["Type"] == "AWS::Serverless::Function"
+
+
+def test_the_parameters_leave_out_tables_and_functions_and_default_to_deploying_them(packaged):
+    parameters = packaged.template["Parameters"]
+    assert {name: p["Default"] for name, p in parameters.items() if name.startswith("Deploy")} == {
+        "DeployTables": "true", "DeployFunctions": "true"}
+
+    for rid, resource in packaged.resources.items():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            assert resource.get("Condition") == "WithTables", rid
+        if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Lambda::Permission"):
+            assert resource.get("Condition") == "WithFunctions", rid
+    for rid in ("MaooStateMachine", "StateMachineRole", "LayerRole", "StateMachineLogGroup"):
+        assert "Condition" not in packaged.resources[rid], f"{rid} must deploy on every target"
+
+
+def test_without_functions_the_state_machine_still_names_an_arn_for_each(packaged):
+    substitutions = packaged.resources[STATE_MACHINE_ID]["Properties"]["DefinitionSubstitutions"]
+
+    for name, value in substitutions.items():
+        condition, _, fallback = value["Fn::If"]
+        assert condition == "WithFunctions"
+        assert fallback["Fn::Sub"].endswith(f":function:${{AWS::StackName}}-{name.removesuffix('FunctionArn')}")
 
 
 def test_every_ref_and_getatt_names_a_resource_that_exists(packaged):
@@ -201,7 +232,7 @@ def _validate(command: list[str], definition: dict[str, Any], path) -> subproces
 def test_asl_validator_accepts_the_definition_as_deployed(packaged, node_tool, tmp_path):
     validator = node_tool("asl-validator")
     properties = packaged.resources[STATE_MACHINE_ID]["Properties"]
-    arns = {name: f"arn:aws:lambda:us-east-1:123456789012:function:maoo-prod-{value['Fn::GetAtt'][0]}"
+    arns = {name: f"arn:aws:lambda:us-east-1:123456789012:function:maoo-prod-{_deployed(value)['Fn::GetAtt'][0]}"
             for name, value in properties["DefinitionSubstitutions"].items()}
 
     as_file = _validate(validator, properties["Definition"], tmp_path / "maoo.asl.json")
