@@ -88,3 +88,8 @@ def get_run(run_id):
 @app.route("/runs/{run_id}/trace", methods=["GET"])
 def get_trace(run_id):
     return _json(_runs().trace(run_id))
+
+
+@app.route("/openapi.json", methods=["GET"])
+def openapi():
+    return _json(_api().openapi(app.routes))

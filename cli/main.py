@@ -239,6 +239,27 @@ def eval_(
     raise typer.Exit(0 if run.ok else 1)
 
 
+@app.command("openapi")
+def openapi_(
+    out: Optional[str] = typer.Option(None, "--out", help="Write the document to this file (default: print it)."),
+) -> None:
+    """The HTTP API's OpenAPI 3.1 document, generated from app.py's routes and their pydantic models."""
+    from app import app as chalice_app
+    from chalicelib.http_contract import openapi_document, undescribed_routes
+
+    routes = [(path, method) for path, methods in chalice_app.routes.items() for method in methods]
+    text = json.dumps(openapi_document(routes), indent=2) + "\n"
+    for path, method in undescribed_routes(routes):
+        err.print(f"[bold yellow]warning:[/bold yellow] {method} {path} has no models in chalicelib/http_contract.py; "
+                  "it is listed as answering any JSON")
+    if out is None:
+        sys.stdout.write(text)
+        return
+    with open(out, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    err.print(f"wrote {out}")
+
+
 @app.command()
 def deploy(
     target: str = typer.Option(..., "--target", help='Where to deploy: localstack. (AWS: `make package`, then CloudFormation; README "Deploy".)'),
