@@ -137,6 +137,24 @@ def test_every_function_runs_under_a_role_of_the_template(packaged):
         assert isinstance(role, dict) and role["Fn::GetAtt"][0] in roles, function_id
 
 
+def test_the_packaged_api_carries_the_request_and_response_models_of_the_openapi_document(packaged):
+    from chalicelib.http_contract import operations
+
+    body = packaged.resources["RestAPI"]["Properties"]["DefinitionBody"]
+    definitions = body["definitions"]
+
+    run = body["paths"]["/runs"]["post"]
+    assert [p["schema"] for p in run["parameters"] if p["in"] == "body"] == [{"$ref": "#/definitions/RunRequest"}]
+    assert run["responses"]["200"]["schema"] == {"$ref": "#/definitions/RunDocument"}
+    assert body["paths"]["/health"]["get"]["responses"]["200"]["schema"] == {"$ref": "#/definitions/Health"}
+    for path, methods in body["paths"].items():
+        for method in methods:
+            assert (path, method.upper()) in operations(), f"{method} {path} has no models"
+    refs = {node["$ref"] for node in walk(body) if isinstance(node, dict) and isinstance(node.get("$ref"), str)}
+    assert {ref.removeprefix("#/definitions/") for ref in refs} <= set(definitions)
+    assert "const" not in json.dumps(definitions)  # API Gateway's models are JSON Schema draft 4
+
+
 # ---------------------------------------------------------------- least privilege
 
 
