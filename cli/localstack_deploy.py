@@ -207,6 +207,9 @@ def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out
     began = time.monotonic()
     endpoint = endpoint.rstrip("/")
     session = localstack_session(endpoint)
+    if not (PROJECT_DIR / ".chalice" / "config.json").is_file():
+        raise UnknownStageError(f"deploy packages the project with chalice, and {PROJECT_DIR} has no .chalice/config.json: "
+                                "run it from a source checkout of MAOO (`python -m cli deploy ...` there)")
     known = _stages(PROJECT_DIR)
     if stage not in known:
         raise UnknownStageError(f"--stage {stage!r} is not in .chalice/config.json; use one of: {', '.join(known)}")
