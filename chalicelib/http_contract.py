@@ -10,8 +10,9 @@ route with no entry in ``OPERATIONS`` is listed as answering any JSON, and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -122,13 +123,22 @@ def _operations() -> dict[tuple[str, str], Operation]:
     return {
         ("/health", "GET"): Operation("Engine, store and mode", {200: Health}),
         ("/tools", "GET"): Operation("Every tool's JSON schema, side-effect class and cost", {200: ToolList}),
-        ("/runs", "POST"): Operation("Start a run; with wait, answer when it ends",
-                                     {200: RunDocument, 202: RunAccepted, 400: ErrorBody}, request=RunRequest),
-        ("/runs", "GET"): Operation("Recent runs, newest first", {200: RunList, 400: ErrorBody},
-                                    query={"limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 20}}),
-        ("/runs/{run_id}", "GET"): Operation("One run, as `python -m cli run --json` prints it",
-                                             {200: RunDocument, **not_found}),
-        ("/runs/{run_id}/trace", "GET"): Operation("The run's exported trace", {200: TraceDocument, **not_found}),
+        ("/runs", "POST"): Operation(
+            "Start a run; with wait, answer when it ends",
+            {200: RunDocument, 202: RunAccepted, 400: ErrorBody},
+            request=RunRequest,
+        ),
+        ("/runs", "GET"): Operation(
+            "Recent runs, newest first",
+            {200: RunList, 400: ErrorBody},
+            query={"limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 20}},
+        ),
+        ("/runs/{run_id}", "GET"): Operation(
+            "One run, as `python -m cli run --json` prints it", {200: RunDocument, **not_found}
+        ),
+        ("/runs/{run_id}/trace", "GET"): Operation(
+            "The run's exported trace", {200: TraceDocument, **not_found}
+        ),
         ("/runs/{run_id}/view", "GET"): Operation("The run as an HTML page", {200: HTML, **not_found}),
         ("/openapi.json", "GET"): Operation("This document (OpenAPI 3.1)", {200: JSON}),
     }
@@ -151,8 +161,10 @@ def model_schemas(models: Iterable[type[BaseModel]], ref_template: str) -> dict[
     """Each model's JSON schema by name, nested models included, with ``$ref`` made from ``ref_template``."""
     from pydantic.json_schema import models_json_schema
 
-    _, top = models_json_schema([(m, "validation" if m.__name__ == "RunRequest" else "serialization")
-                                 for m in models], ref_template=ref_template)
+    _, top = models_json_schema(
+        [(m, "validation" if m.__name__ == "RunRequest" else "serialization") for m in models],
+        ref_template=ref_template,
+    )
     return dict(top.get("$defs", {}))
 
 
@@ -163,35 +175,52 @@ def _content(answer: type[BaseModel] | str) -> dict[str, Any]:
 
 
 def _operation(path: str, method: str, operation: Operation | None) -> dict[str, Any]:
-    described: dict[str, Any] = {"operationId": f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '') or 'root'}"}
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-                  for name in _path_names(path)]
+    words = path.strip("/").replace("{", "").replace("}", "").replace(".", "_").split("/")
+    described: dict[str, Any] = {"operationId": "_".join([method.lower(), *filter(None, words)])}
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in _path_names(path)
+    ]
     if operation is None:
-        described.update(summary="Not described yet (" + OPERATIONS_NOTE + ")",
-                         responses={"default": {"description": "any JSON", "content": {JSON: {"schema": {}}}}})
+        described.update(
+            summary="Not described yet (" + OPERATIONS_NOTE + ")",
+            responses={"default": {"description": "any JSON", "content": {JSON: {"schema": {}}}}},
+        )
     else:
         described["summary"] = operation.summary
-        parameters += [{"name": name, "in": "query", "required": False, "schema": schema}
-                       for name, schema in operation.query.items()]
+        parameters += [
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in operation.query.items()
+        ]
         if operation.request is not None:
-            described["requestBody"] = {"required": True, "content": {
-                JSON: {"schema": {"$ref": f"#/components/schemas/{operation.request.__name__}"}}}}
-        described["responses"] = {str(code): {"description": _REASONS.get(code, "answer"), "content": _content(answer)}
-                                  for code, answer in sorted(operation.responses.items())}
+            described["requestBody"] = {
+                "required": True,
+                "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{operation.request.__name__}"}}},
+            }
+        described["responses"] = {
+            str(code): {"description": _REASONS.get(code, "answer"), "content": _content(answer)}
+            for code, answer in sorted(operation.responses.items())
+        }
     if parameters:
         described["parameters"] = parameters
     return described
 
 
-_REASONS = {200: "OK", 202: "Accepted: the run goes on", 400: "Bad input: what was wrong and what is accepted",
-            404: "No such run"}
+_REASONS = {
+    200: "OK",
+    202: "Accepted: the run goes on",
+    400: "Bad input: what was wrong and what is accepted",
+    404: "No such run",
+}
 
 
 def _path_names(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
 
 
-def openapi_document(routes: Iterable[tuple[str, str]], title: str = "MAOO", version: str = "0.1.0") -> dict[str, Any]:
+def openapi_document(
+    routes: Iterable[tuple[str, str]], title: str = "MAOO", version: str = "0.1.0"
+) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``routes`` (``(path, method)`` pairs, as ``app.routes`` declares them)."""
     known = operations()
     paths: dict[str, dict[str, Any]] = {}
@@ -206,9 +235,12 @@ def openapi_document(routes: Iterable[tuple[str, str]], title: str = "MAOO", ver
     ordered = sorted(used, key=lambda m: m.__name__)
     return {
         "openapi": OPENAPI_VERSION,
-        "info": {"title": title, "version": version,
-                 "description": "MAOO's HTTP API (chalice local, API Gateway). Generated from the pydantic models in "
-                                "chalicelib/http_contract.py and chalicelib/api.py: `python -m cli openapi`."},
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "MAOO's HTTP API (chalice local, API Gateway). Generated from the pydantic "
+            "models in chalicelib/http_contract.py and chalicelib/api.py: `python -m cli openapi`.",
+        },
         "paths": paths,
         "components": {"schemas": model_schemas(ordered, "#/components/schemas/{model}")},
     }

@@ -60,15 +60,22 @@ def with_models(template: dict[str, Any]) -> dict[str, Any]:
                 if operation is None or not isinstance(swagger_operation, dict):
                     continue
                 swagger_operation["summary"] = operation.summary
-                swagger_operation["responses"] = {str(code): _response(code, answer)
-                                                  for code, answer in sorted(operation.responses.items())}
+                swagger_operation["responses"] = {
+                    str(code): _response(code, answer) for code, answer in sorted(operation.responses.items())
+                }
                 used.update(a for a in operation.responses.values() if not isinstance(a, str))
                 if operation.request is not None:
                     used.add(operation.request)
                     swagger_operation["parameters"] = [
                         p for p in swagger_operation.get("parameters", []) if p.get("in") != "body"
-                    ] + [{"in": "body", "name": operation.request.__name__, "required": True,
-                          "schema": {"$ref": f"#/definitions/{operation.request.__name__}"}}]
+                    ] + [
+                        {
+                            "in": "body",
+                            "name": operation.request.__name__,
+                            "required": True,
+                            "schema": {"$ref": f"#/definitions/{operation.request.__name__}"},
+                        }
+                    ]
         definitions = body.setdefault("definitions", {})
         schemas = model_schemas(sorted(used, key=lambda m: m.__name__), "#/definitions/{model}")
         definitions.update(_draft4(schemas))

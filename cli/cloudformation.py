@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.errors import MaooError
 
@@ -131,15 +132,23 @@ def _wait(cfn: Any, name: str, timeout: float) -> dict[str, Any]:
         time.sleep(POLL_SECONDS)
 
 
-def deploy_stack(cfn: Any, name: str, template_url: str, parameters: dict[str, str], *,
-                 echo: Callable[[str], None] = lambda _: None,
-                 timeout: float = STACK_TIMEOUT_SECONDS) -> StackResult:
+def deploy_stack(
+    cfn: Any,
+    name: str,
+    template_url: str,
+    parameters: dict[str, str],
+    *,
+    echo: Callable[[str], None] = lambda _: None,
+    timeout: float = STACK_TIMEOUT_SECONDS,
+) -> StackResult:
     """Create or update stack ``name`` from ``template_url`` and wait for the end state."""
     from botocore.exceptions import ClientError
 
     began, started = time.monotonic(), time.time()
     arguments: dict[str, Any] = {
-        "StackName": name, "TemplateURL": template_url, "Capabilities": CAPABILITIES,
+        "StackName": name,
+        "TemplateURL": template_url,
+        "Capabilities": CAPABILITIES,
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())],
     }
     current = _stack(cfn, name)
@@ -157,10 +166,17 @@ def deploy_stack(cfn: Any, name: str, template_url: str, parameters: dict[str, s
             action = "updated"
     except ClientError as exc:
         if _NO_UPDATES in str(exc):
-            return StackResult(name, "unchanged", current["StackStatus"] if current else "",
-                               _outputs(current or {}), seconds=time.monotonic() - began)
-        raise StackError(f"CloudFormation refused the template for stack {name}: "
-                         f"{exc.response['Error'].get('Message', exc)}") from None
+            return StackResult(
+                name,
+                "unchanged",
+                current["StackStatus"] if current else "",
+                _outputs(current or {}),
+                seconds=time.monotonic() - began,
+            )
+        raise StackError(
+            f"CloudFormation refused the template for stack {name}: "
+            f"{exc.response['Error'].get('Message', exc)}"
+        ) from None
     echo(f"stack {name}: {'create' if action == 'created' else 'update'} started, waiting")
     stack = _wait(cfn, name, timeout)
     status = stack["StackStatus"]
@@ -176,5 +192,8 @@ def _outputs(stack: dict[str, Any]) -> dict[str, str]:
 
 def failure_lines(events: list[dict[str, Any]]) -> list[str]:
     """One line per failed resource event: ``logical id  status  reason``."""
-    return [f"{e['LogicalResourceId']}  {e['ResourceStatus']}  {e.get('ResourceStatusReason', '')}".rstrip()
-            for e in events if e["ResourceStatus"].endswith("_FAILED")]
+    return [
+        f"{e['LogicalResourceId']}  {e['ResourceStatus']}  {e.get('ResourceStatusReason', '')}".rstrip()
+        for e in events
+        if e["ResourceStatus"].endswith("_FAILED")
+    ]

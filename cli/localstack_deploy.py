@@ -1,4 +1,4 @@
-"""``python -m cli deploy --target localstack``: the packaged template, deployed by LocalStack's CloudFormation.
+"""``python -m cli deploy --target localstack``: the packaged template, via LocalStack's CloudFormation.
 
 What goes to LocalStack is what goes to AWS: ``cli.deploy.package`` (``make package``'s step:
 chalice package, the merge template, the ASL bound by ``DefinitionSubstitutions``), deployed as
@@ -22,9 +22,10 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.errors import MaooError
@@ -109,8 +110,9 @@ def probe(endpoint: str, timeout: float = 5.0) -> LocalStackInfo | None:
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise EndpointUnreachableError(
-            f"nothing answers at {endpoint} ({reason}). Start LocalStack first: {START_HOST} (the host runtime) "
-            "or `docker compose -f localstack-compose.yml up -d localstack`, or pass --endpoint"
+            f"nothing answers at {endpoint} ({reason}). Start LocalStack first: {START_HOST} "
+            "(the host runtime) or `docker compose -f localstack-compose.yml up -d localstack`, "
+            "or pass --endpoint"
         ) from None
     if health is None or not isinstance(health.get("services"), dict):
         return None
@@ -126,16 +128,25 @@ def localstack_session(endpoint: str, region: str = REGION) -> Any:
         raise EndpointError(f"--endpoint {endpoint!r} is not an http(s) URL; e.g. {DEFAULT_ENDPOINT}")
     os.environ.setdefault("USE_SSL", "1" if parts.scheme == "https" else "0")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    return Session(aws_access_key_id="test", aws_secret_access_key="test", aws_session_token="test",
-                   region_name=region, localstack_host=f"{parts.hostname}:{port}")
+    return Session(
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        aws_session_token="test",
+        region_name=region,
+        localstack_host=f"{parts.hostname}:{port}",
+    )
 
 
 def client(session: Any, service: str) -> Any:
     """A client of ``session`` with the settings LocalStack needs (no host prefixes) and short retries."""
     from botocore.config import Config
 
-    config = Config(inject_host_prefix=False, retries={"max_attempts": 2, "mode": "standard"},
-                    connect_timeout=5, read_timeout=120)
+    config = Config(
+        inject_host_prefix=False,
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=120,
+    )
     return session.client(service, config=config)
 
 
@@ -149,15 +160,19 @@ def target_parameters(info: LocalStackInfo | None) -> tuple[dict[str, str], list
         return parameters, warnings
     if not info.has("dynamodb"):
         parameters[TABLES_PARAMETER] = "false"
-        warnings.append("this LocalStack has no DynamoDB (its host runtime cannot run it): the stack has no "
-                        f"tables ({TABLES_PARAMETER}=false)")
+        warnings.append(
+            "this LocalStack has no DynamoDB (its host runtime cannot run it): the stack has no "
+            f"tables ({TABLES_PARAMETER}=false)"
+        )
     if not info.in_docker or not info.has("lambda"):
         parameters[FUNCTIONS_PARAMETER] = "false"
-        warnings.append("this LocalStack cannot run Python Lambdas (its host runtime has no Docker): the stack has "
-                        f"no functions and no REST API ({FUNCTIONS_PARAMETER}=false). The state machine names "
-                        "their ARNs: a run fails in its first Task, unless its Lambda tasks are answered from an "
-                        "SFN_MOCK_CONFIG test case (MAOO_STATE_MACHINE_ARN=<machine arn>#<test case>). "
-                        "localstack-compose.yml deploys everything")
+        warnings.append(
+            "this LocalStack cannot run Python Lambdas (its host runtime has no Docker): the stack has "
+            f"no functions and no REST API ({FUNCTIONS_PARAMETER}=false). The state machine names "
+            "their ARNs: a run fails in its first Task, unless its Lambda tasks are answered from an "
+            "SFN_MOCK_CONFIG test case (MAOO_STATE_MACHINE_ARN=<machine arn>#<test case>). "
+            "localstack-compose.yml deploys everything"
+        )
     return parameters, warnings
 
 
@@ -193,9 +208,15 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
     return chosen
 
 
-def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out/localstack", *,
-           overrides: dict[str, str] | None = None, wheelhouse: str | Path | None = None,
-           echo: Callable[[str], None] = lambda line: None) -> Deployment:
+def deploy(
+    endpoint: str,
+    stage: str = DEFAULT_STAGE,
+    out_dir: str | Path = "out/localstack",
+    *,
+    overrides: dict[str, str] | None = None,
+    wheelhouse: str | Path | None = None,
+    echo: Callable[[str], None] = lambda line: None,
+) -> Deployment:
     """Package ``stage`` and create or update the stack ``maoo-<stage>`` on the LocalStack at ``endpoint``.
 
     ``overrides`` replace the template parameters chosen from what the LocalStack runs."""
@@ -208,24 +229,33 @@ def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out
     endpoint = endpoint.rstrip("/")
     session = localstack_session(endpoint)
     if not (PROJECT_DIR / ".chalice" / "config.json").is_file():
-        raise UnknownStageError(f"deploy packages the project with chalice, and {PROJECT_DIR} has no .chalice/config.json: "
-                                "run it from a source checkout of MAOO (`python -m cli deploy ...` there)")
+        raise UnknownStageError(
+            f"deploy packages the project with chalice, and {PROJECT_DIR} has no .chalice/config.json: "
+            "run it from a source checkout of MAOO (`python -m cli deploy ...` there)"
+        )
     known = _stages(PROJECT_DIR)
     if stage not in known:
-        raise UnknownStageError(f"--stage {stage!r} is not in .chalice/config.json; use one of: {', '.join(known)}")
+        raise UnknownStageError(
+            f"--stage {stage!r} is not in .chalice/config.json; use one of: {', '.join(known)}"
+        )
     info = probe(endpoint)
     missing = [s for s in ALWAYS_NEEDED if info is not None and not info.has(s)]
     if missing:
-        raise EndpointError(f"LocalStack at {endpoint} does not run {', '.join(missing)}; start it with them, "
-                            f"e.g. {START_HOST}")
+        raise EndpointError(
+            f"LocalStack at {endpoint} does not run {', '.join(missing)}; start it with them, "
+            f"e.g. {START_HOST}"
+        )
     parameters, warnings = target_parameters(info)
     if overrides:
         parameters.update(overrides)
-        warnings.append("parameters set by --parameter: " + ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())))
+        warnings.append(
+            "parameters set by --parameter: " + ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+        )
 
     if wheelhouse is None:
         wheelhouse = os.environ.get("MAOO_WHEELHOUSE") or (
-            DEFAULT_WHEELHOUSE if wheelhouse_is_current(DEFAULT_WHEELHOUSE) else None)
+            DEFAULT_WHEELHOUSE if wheelhouse_is_current(DEFAULT_WHEELHOUSE) else None
+        )
     echo(f"packaging stage {stage!r} as `make package` does (Lambda wheels from {wheelhouse or 'PyPI'}) ...")
     try:
         template_path = package(stage, out_dir, wheelhouse=wheelhouse)
@@ -242,8 +272,9 @@ def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out
         echo(f"uploading the code and the template to s3://{bucket} ...")
         template = cloudformation.upload_artifacts(template, template_path.parent, s3, bucket)
         url = cloudformation.upload_template(template, s3, bucket, endpoint)
-        result = cloudformation.deploy_stack(client(session, "cloudformation"), stack_name, url, parameters,
-                                             echo=echo)
+        result = cloudformation.deploy_stack(
+            client(session, "cloudformation"), stack_name, url, parameters, echo=echo
+        )
     except cloudformation.StackError:
         raise
     except BotoCoreError as exc:
@@ -251,8 +282,15 @@ def deploy(endpoint: str, stage: str = DEFAULT_STAGE, out_dir: str | Path = "out
     except ClientError as exc:
         raise DeployError(f"LocalStack at {endpoint} refused {exc.operation_name}: {exc}") from None
     mock_url = environment.get("MAOO_MOCK_API_URL")
-    return Deployment(endpoint, stage, result, parameters, warnings,
-                      mock_url if isinstance(mock_url, str) else None, time.monotonic() - began)
+    return Deployment(
+        endpoint,
+        stage,
+        result,
+        parameters,
+        warnings,
+        mock_url if isinstance(mock_url, str) else None,
+        time.monotonic() - began,
+    )
 
 
 def render(console: Any, deployment: Deployment) -> None:
@@ -260,8 +298,10 @@ def render(console: Any, deployment: Deployment) -> None:
     from rich.table import Table
 
     stack = deployment.stack
-    table = Table(title=f"Stack {stack.name} on {deployment.endpoint}: {stack.action} ({stack.status}) "
-                        f"in {deployment.seconds:.1f} s")
+    table = Table(
+        title=f"Stack {stack.name} on {deployment.endpoint}: {stack.action} ({stack.status}) "
+        f"in {deployment.seconds:.1f} s"
+    )
     for column in ("", "name", "value"):
         table.add_column(column, overflow="fold")
     for key, value in sorted(deployment.parameters.items()):
@@ -273,6 +313,10 @@ def render(console: Any, deployment: Deployment) -> None:
         console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
     console.print(f"state machine: {deployment.state_machine_arn}")
     if deployment.mock_api_url:
-        console.print(f"the functions reach the mock API at {deployment.mock_api_url} (the stage's MAOO_MOCK_API_URL)")
-    console.print(f"run through it: MAOO_LOCALSTACK_URL={deployment.endpoint} python -m cli run --engine localstack "
-                  "--request \"Fetch mock data, calculate 2 + 2, and summarize the result\"")
+        console.print(
+            f"the functions reach the mock API at {deployment.mock_api_url} (the stage's MAOO_MOCK_API_URL)"
+        )
+    console.print(
+        f"run through it: MAOO_LOCALSTACK_URL={deployment.endpoint} python -m cli run --engine localstack "
+        '--request "Fetch mock data, calculate 2 + 2, and summarize the result"'
+    )

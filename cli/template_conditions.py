@@ -27,14 +27,18 @@ WITH_TABLES = "WithTables"
 WITH_FUNCTIONS = "WithFunctions"
 PARAMETERS: dict[str, dict[str, Any]] = {
     TABLES_PARAMETER: {
-        "Type": "String", "AllowedValues": ["true", "false"], "Default": "true",
+        "Type": "String",
+        "AllowedValues": ["true", "false"],
+        "Default": "true",
         "Description": "false where DynamoDB cannot run (LocalStack's host runtime): no tables, and the "
-                       "functions get no table names",
+        "functions get no table names",
     },
     FUNCTIONS_PARAMETER: {
-        "Type": "String", "AllowedValues": ["true", "false"], "Default": "true",
-        "Description": "false where Python Lambdas cannot run (LocalStack's host runtime, no Docker): no functions "
-                       "and no REST API; the state machine still names each function's ARN",
+        "Type": "String",
+        "AllowedValues": ["true", "false"],
+        "Default": "true",
+        "Description": "false where Python Lambdas cannot run (LocalStack's host runtime, no Docker): "
+        "no functions and no REST API; the state machine still names each function's ARN",
     },
 }
 CONDITIONS: dict[str, Any] = {
@@ -48,9 +52,10 @@ _SEEDS = {
 }
 # resources that exist only for the resource they name: they go when it goes
 _ATTACHED = {"AWS::Logs::LogGroup", "AWS::Lambda::Permission", "AWS::Serverless::Api"}
+_ARN_PREFIX = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:"
 _ARN_FORMATS = {
-    WITH_TABLES: "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-%s",
-    WITH_FUNCTIONS: "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-%s",
+    WITH_TABLES: _ARN_PREFIX % "dynamodb" + "table/${AWS::StackName}-%s",
+    WITH_FUNCTIONS: _ARN_PREFIX % "lambda" + "function:${AWS::StackName}-%s",
 }
 _SUB_NAME = re.compile(r"\$\{(?!!)([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 
@@ -100,7 +105,11 @@ def conditions_of(resources: dict[str, Any]) -> dict[str, str]:
 
 def _fallback(node: dict[str, Any], target: str, condition: str) -> Any:
     if "Ref" in node:
-        return {"Ref": "AWS::NoValue"} if condition == WITH_TABLES else {"Fn::Sub": f"${{AWS::StackName}}-{target}"}
+        return (
+            {"Ref": "AWS::NoValue"}
+            if condition == WITH_TABLES
+            else {"Fn::Sub": f"${{AWS::StackName}}-{target}"}
+        )
     attribute = node["Fn::GetAtt"][1] if isinstance(node["Fn::GetAtt"], list) else ""
     if attribute != "Arn":
         raise ConditionError(f"no fallback for Fn::GetAtt {target}.{attribute} when {target} is left out")
@@ -122,8 +131,10 @@ def _guard(value: Any, chosen: dict[str, str], own: str | None, where: str) -> A
     if "Fn::Sub" in value:
         outside = sorted(n for n in _named(value) if n in chosen and chosen[n] != own)
         if outside:
-            raise ConditionError(f"{where} names {', '.join(outside)} inside Fn::Sub; use Ref or Fn::GetAtt "
-                                 "so that it can fall back when they are left out")
+            raise ConditionError(
+                f"{where} names {', '.join(outside)} inside Fn::Sub; use Ref or Fn::GetAtt "
+                "so that it can fall back when they are left out"
+            )
     return {key: _guard(item, chosen, own, where) for key, item in value.items()}
 
 

@@ -23,7 +23,17 @@ from cli.deploy import PROJECT_DIR
 
 pytestmark = pytest.mark.deploy
 
-SOURCES = ("pyproject.toml", "README.md", "requirements.txt", "app.py", "chalicelib", "cli", "mock_api", "eval", "bench")
+SOURCES = (
+    "pyproject.toml",
+    "README.md",
+    "requirements.txt",
+    "app.py",
+    "chalicelib",
+    "cli",
+    "mock_api",
+    "eval",
+    "bench",
+)
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
@@ -39,15 +49,31 @@ def test_a_fresh_non_editable_install_runs_maoo_demo_happy_and_maoo_eval(tmp_pat
         else:
             source.mkdir(exist_ok=True)
             shutil.copy2(origin, source / name)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MAOO_", "PYTHON", "VIRTUAL_ENV", "PIP_NO_CACHE"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MAOO_", "PYTHON", "VIRTUAL_ENV", "PIP_NO_CACHE"))
+    }
     venv = tmp_path / "venv"
     made = _run([sys.executable, "-m", "venv", str(venv)], tmp_path, env, 300)
     assert made.returncode == 0, made.stderr
-    installed = _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                      str(source)], tmp_path, env, 1200)
-    if installed.returncode != 0 and ("No matching distribution" in installed.stderr
-                                      or "Could not find a version" in installed.stderr):
+    installed = _run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(source),
+        ],
+        tmp_path,
+        env,
+        1200,
+    )
+    if installed.returncode != 0 and (
+        "No matching distribution" in installed.stderr or "Could not find a version" in installed.stderr
+    ):
         pytest.skip(f"the dependencies cannot be installed here: {installed.stderr.strip()[-500:]}")
     assert installed.returncode == 0, installed.stderr[-3000:]
 
@@ -69,8 +95,16 @@ def test_a_fresh_non_editable_install_runs_maoo_demo_happy_and_maoo_eval(tmp_pat
     assert summary_total(summary) == count
 
     # what was imported came from the install, not from the project's folders
-    where = _run([str(venv / "bin" / "python"), "-c", "import cli, eval.models; print(cli.__file__); "
-                  "print(eval.models.DEFAULT_SCENARIOS)"], elsewhere, env, 120)
+    where = _run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import cli, eval.models; print(cli.__file__); print(eval.models.DEFAULT_SCENARIOS)",
+        ],
+        elsewhere,
+        env,
+        120,
+    )
     assert all(str(venv) in line for line in where.stdout.split()), where.stdout
 
 

@@ -60,23 +60,33 @@ def test_every_route_is_in_the_document_with_its_models():
 
     document = openapi_document(_routes())
 
-    assert {(path, method.upper()) for path, ops in document["paths"].items() for method in ops} == set(_routes())
+    assert {(path, method.upper()) for path, ops in document["paths"].items() for method in ops} == set(
+        _routes()
+    )
     assert undescribed_routes(_routes()) == []
     run = document["paths"]["/runs"]["post"]
-    assert run["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RunRequest"}
+    assert run["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RunRequest"
+    }
     assert {"200", "202", "400"} <= set(run["responses"])
 
 
 def test_the_committed_document_is_what_the_command_writes(tmp_path):
     written = tmp_path / "openapi.json"
 
-    done = subprocess.run([sys.executable, "-m", "cli", "openapi", "--out", str(written)], cwd=PROJECT_DIR,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "openapi", "--out", str(written)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert done.returncode == 0, done.stderr
     committed = PROJECT_DIR / "examples" / "openapi.json"
-    assert json.loads(written.read_text()) == json.loads(committed.read_text()), \
+    assert json.loads(written.read_text()) == json.loads(committed.read_text()), (
         "examples/openapi.json is stale: python -m cli openapi --out examples/openapi.json"
+    )
 
 
 # ---------------------------------------------------------------- fuzzing chalice local
@@ -104,12 +114,30 @@ def api_url(tmp_path_factory) -> Iterator[str]:
     port = free_port()
     log = folder / "chalice-local.log"
     with start_in_thread() as mock:
-        env = {**os.environ, "MAOO_MOCK_API_URL": mock.url, "MAOO_RUNTIME_DIR": str(folder / "runtime"),
-               "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"}
-        command = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())",
-                   "local", "--stage", "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"]
+        env = {
+            **os.environ,
+            "MAOO_MOCK_API_URL": mock.url,
+            "MAOO_RUNTIME_DIR": str(folder / "runtime"),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        command = [
+            sys.executable,
+            "-c",
+            "import sys; from chalice.cli import main; sys.exit(main())",
+            "local",
+            "--stage",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-autoreload",
+        ]
         with open(log, "w") as out:
-            process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(url, process, log)
@@ -131,14 +159,19 @@ def _document() -> dict:
 # chalice local is Python's http.server, which answers a method it has no handler for (TRACE, QUERY)
 # with its own 501 page before our app sees the request; API Gateway answers those itself. The
 # other methods an operation does not declare still reach the app and are probed.
-CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {
-    "unexpected-methods": ["get", "put", "post", "delete", "options", "patch"]}}})
+CONFIG = SchemathesisConfig.from_dict(
+    {"phases": {"coverage": {"unexpected-methods": ["get", "put", "post", "delete", "options", "patch"]}}}
+)
 # the document the server serves (test_the_api_serves_the_document_the_command_writes checks they are equal)
 schema = schemathesis.openapi.from_dict(_document(), config=CONFIG)
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 def test_fuzzed_requests_get_no_server_error_and_no_answer_outside_the_document(case, api_url):
     case.call_and_validate(base_url=api_url, checks=CHECKS, timeout=60)

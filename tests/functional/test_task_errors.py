@@ -26,7 +26,9 @@ def _always(engine: Any, monkeypatch: Any, function: str, error: Exception) -> d
     return calls
 
 
-def test_a_lambda_service_fault_that_never_clears_is_retried_then_caught_as_a_fatal_tool_failure(maoo, engine, monkeypatch):
+def test_a_lambda_service_fault_that_never_clears_is_retried_then_caught_as_a_fatal_tool_failure(
+    maoo, engine, monkeypatch
+):
     from chalicelib.workflow.embedded import SimulatedServiceError
 
     calls = _always(engine, monkeypatch, "tool_calc", SimulatedServiceError("the Lambda service is down"))
@@ -42,7 +44,9 @@ def test_a_lambda_service_fault_that_never_clears_is_retried_then_caught_as_a_fa
 
 
 def test_a_broken_contract_in_a_tool_is_caught_without_a_retry(maoo, engine, monkeypatch):
-    calls = _always(engine, monkeypatch, "tool_calc", StateContractError("tool calc: input is not a ToolCall"))
+    calls = _always(
+        engine, monkeypatch, "tool_calc", StateContractError("tool calc: input is not a ToolCall")
+    )
 
     doc = maoo.run("calculate 2 + 2")
 

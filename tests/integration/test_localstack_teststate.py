@@ -28,8 +28,14 @@ pytestmark = pytest.mark.integration
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/maoo-state-machine"
 STATES = load_definition()["States"]
-TOOLS = {"http_get": "CallHttpGet", "http_post": "CallHttpPost", "db_query": "CallDbQuery",
-         "file_write": "CallFileWrite", "calc": "CallCalc", "summarize": "CallSummarize"}
+TOOLS = {
+    "http_get": "CallHttpGet",
+    "http_post": "CallHttpPost",
+    "db_query": "CallDbQuery",
+    "file_write": "CallFileWrite",
+    "calc": "CallCalc",
+    "summarize": "CallSummarize",
+}
 
 BRANCHES: dict[str, list[tuple[str, dict[str, Any], str]]] = {
     "PlanOK?": [
@@ -43,12 +49,27 @@ BRANCHES: dict[str, list[tuple[str, dict[str, Any], str]]] = {
     ],
     "Decide": [
         (decision, _state(plan_ok=True, decision=decision), target)
-        for decision, target in (("continue", "NextStep"), ("patch_args", "NextStep"), ("retry", "Backoff"),
-                                  ("replan", "Plan"), ("abort", "Finalize"))
-    ] + [("a decision Decide does not know", {**_state(plan_ok=True), "decision": "improvise"}, "UnknownDecision")],
+        for decision, target in (
+            ("continue", "NextStep"),
+            ("patch_args", "NextStep"),
+            ("retry", "Backoff"),
+            ("replan", "Plan"),
+            ("abort", "Finalize"),
+        )
+    ]
+    + [
+        (
+            "a decision Decide does not know",
+            {**_state(plan_ok=True), "decision": "improvise"},
+            "UnknownDecision",
+        )
+    ],
 }
-CASES = [pytest.param(name, given, expected, id=f"{name}: {label}")
-         for name, rows in BRANCHES.items() for label, given, expected in rows]
+CASES = [
+    pytest.param(name, given, expected, id=f"{name}: {label}")
+    for name, rows in BRANCHES.items()
+    for label, given, expected in rows
+]
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +104,15 @@ def test_a_choice_state_sends_each_input_to_its_branch(sfn, name, given, expecte
     assert json.loads(answer["output"]) == given  # a Choice decides, it changes nothing
 
 
-@pytest.mark.xfail(strict=True, reason="LocalStack 2026.3.0's TestState cannot run a Wait state (InternalError)")
+@pytest.mark.xfail(
+    strict=True, reason="LocalStack 2026.3.0's TestState cannot run a Wait state (InternalError)"
+)
 def test_backoff_through_test_state(sfn):
-    answer = sfn.test_state(definition=json.dumps(STATES["Backoff"]), roleArn=ROLE,
-                            input=json.dumps(_state(plan_ok=True, decision="retry", wait_seconds=0)))
+    answer = sfn.test_state(
+        definition=json.dumps(STATES["Backoff"]),
+        roleArn=ROLE,
+        input=json.dumps(_state(plan_ok=True, decision="retry", wait_seconds=0)),
+    )
 
     assert (answer["status"], answer["nextState"]) == ("SUCCEEDED", "NextStep")
 
@@ -96,11 +122,16 @@ def _run_alone(sfn, state_name: str, given: dict[str, Any]) -> tuple[str, list[d
     state of the same name; returns the execution's status and history."""
     state = STATES[state_name]
     definition = {"StartAt": state_name, "States": {state_name: state, state["Next"]: {"Type": "Succeed"}}}
-    machine = sfn.create_state_machine(name=f"alone-{state_name.lower()}-{time.monotonic_ns()}",
-                                       definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+    machine = sfn.create_state_machine(
+        name=f"alone-{state_name.lower()}-{time.monotonic_ns()}",
+        definition=json.dumps(definition),
+        roleArn=ROLE,
+    )["stateMachineArn"]
     arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(given))["executionArn"]
     deadline = time.monotonic() + 60
-    while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING" and time.monotonic() < deadline:
+    while (
+        status := sfn.describe_execution(executionArn=arn)["status"]
+    ) == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.1)
     return status, sfn.get_execution_history(executionArn=arn)["events"]
 
@@ -112,7 +143,9 @@ def test_backoff_waits_the_seconds_observe_chose_then_passes_the_state_on_unchan
 
     assert status == "SUCCEEDED"
     kinds = [e["type"] for e in history]
-    assert kinds.index("WaitStateEntered") < kinds.index("WaitStateExited") < kinds.index("SucceedStateEntered")
+    assert (
+        kinds.index("WaitStateEntered") < kinds.index("WaitStateExited") < kinds.index("SucceedStateEntered")
+    )
     next_input = next(e["stateEnteredEventDetails"] for e in history if e["type"] == "SucceedStateEntered")
     assert next_input["name"] == "NextStep" and json.loads(next_input["input"]) == given
 

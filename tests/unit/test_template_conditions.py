@@ -13,16 +13,33 @@ def _template(**extra: Any) -> dict[str, Any]:
     return {
         "Resources": {
             "RunsTable": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
-            "ToolCalc": {"Type": "AWS::Serverless::Function", "Properties": {
-                "Environment": {"Variables": {"MAOO_RUNS_TABLE": {"Ref": "RunsTable"}}}}},
-            "ToolCalcLogGroup": {"Type": "AWS::Logs::LogGroup",
-                                 "Properties": {"LogGroupName": {"Fn::Sub": "/aws/lambda/${ToolCalc}"}}},
-            "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [
-                {"Resource": [{"Fn::GetAtt": ["RunsTable", "Arn"]}, {"Fn::GetAtt": ["ToolCalc", "Arn"]}]}]}},
+            "ToolCalc": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"Environment": {"Variables": {"MAOO_RUNS_TABLE": {"Ref": "RunsTable"}}}},
+            },
+            "ToolCalcLogGroup": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": {"Fn::Sub": "/aws/lambda/${ToolCalc}"}},
+            },
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "Policies": [
+                        {
+                            "Resource": [
+                                {"Fn::GetAtt": ["RunsTable", "Arn"]},
+                                {"Fn::GetAtt": ["ToolCalc", "Arn"]},
+                            ]
+                        }
+                    ]
+                },
+            },
             **extra,
         },
-        "Outputs": {"Calc": {"Value": {"Fn::GetAtt": ["ToolCalc", "Arn"]}},
-                    "RoleArn": {"Value": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Outputs": {
+            "Calc": {"Value": {"Fn::GetAtt": ["ToolCalc", "Arn"]}},
+            "RoleArn": {"Value": {"Fn::GetAtt": ["Role", "Arn"]}},
+        },
     }
 
 
@@ -40,8 +57,12 @@ def test_a_left_out_table_drops_out_of_the_environment_and_an_arn_falls_back_to_
     variables = result["Resources"]["ToolCalc"]["Properties"]["Environment"]["Variables"]
     table_arn, function_arn = result["Resources"]["Role"]["Properties"]["Policies"][0]["Resource"]
 
-    assert variables["MAOO_RUNS_TABLE"] == {"Fn::If": ["WithTables", {"Ref": "RunsTable"}, {"Ref": "AWS::NoValue"}]}
-    assert table_arn["Fn::If"][0] == "WithTables" and table_arn["Fn::If"][2]["Fn::Sub"].endswith(":table/${AWS::StackName}-RunsTable")
+    assert variables["MAOO_RUNS_TABLE"] == {
+        "Fn::If": ["WithTables", {"Ref": "RunsTable"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert table_arn["Fn::If"][0] == "WithTables" and table_arn["Fn::If"][2]["Fn::Sub"].endswith(
+        ":table/${AWS::StackName}-RunsTable"
+    )
     assert function_arn["Fn::If"][0] == "WithFunctions"
     assert function_arn["Fn::If"][1] == {"Fn::GetAtt": ["ToolCalc", "Arn"]}
     assert result["Outputs"]["Calc"]["Condition"] == "WithFunctions"
@@ -49,7 +70,12 @@ def test_a_left_out_table_drops_out_of_the_environment_and_an_arn_falls_back_to_
 
 
 def test_a_sub_that_names_a_left_out_resource_is_refused_with_its_name():
-    extra = {"Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": {"Fn::Sub": "${ToolCalc}-errors"}}}}
+    extra = {
+        "Alarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {"AlarmName": {"Fn::Sub": "${ToolCalc}-errors"}},
+        }
+    }
 
     with pytest.raises(ConditionError, match=r"Alarm names ToolCalc inside Fn::Sub"):
         add_conditions(_template(**extra))
@@ -58,4 +84,6 @@ def test_a_sub_that_names_a_left_out_resource_is_refused_with_its_name():
 def test_the_defaults_deploy_everything():
     parameters = add_conditions(_template())["Parameters"]
 
-    assert parameters["DeployTables"]["Default"] == "true" and parameters["DeployFunctions"]["Default"] == "true"
+    assert (
+        parameters["DeployTables"]["Default"] == "true" and parameters["DeployFunctions"]["Default"] == "true"
+    )
