@@ -120,21 +120,34 @@ def probe(endpoint: str, timeout: float = 5.0) -> LocalStackInfo | None:
 
 
 def localstack_session(endpoint: str, region: str = REGION) -> Any:
-    """A localstack-client session whose clients all talk to ``endpoint``."""
+    """A localstack-client session whose clients all talk to ``endpoint``.
+
+    localstack-client takes the scheme from ``USE_SSL`` and lets ``AWS_ENDPOINT_URL`` win over the
+    host it is given; both are set from ``endpoint`` while the session is made, then restored.
+    """
     from localstack_client.session import Session
 
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise EndpointError(f"--endpoint {endpoint!r} is not an http(s) URL; e.g. {DEFAULT_ENDPOINT}")
-    os.environ.setdefault("USE_SSL", "1" if parts.scheme == "https" else "0")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    return Session(
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        aws_session_token="test",
-        region_name=region,
-        localstack_host=f"{parts.hostname}:{port}",
-    )
+    saved = {name: os.environ.get(name) for name in ("USE_SSL", "AWS_ENDPOINT_URL")}
+    os.environ["USE_SSL"] = "1" if parts.scheme == "https" else "0"
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    try:
+        return Session(
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            aws_session_token="test",
+            region_name=region,
+            localstack_host=f"{parts.hostname}:{port}",
+        )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def client(session: Any, service: str) -> Any:
