@@ -19,12 +19,14 @@ _API_TYPE = "AWS::Serverless::Api"
 
 
 def _draft4(value: Any) -> Any:
-    """``const`` -> ``enum``; a numeric ``exclusiveMinimum``/``exclusiveMaximum`` -> the draft-4 pair."""
+    """``const`` -> ``enum``; a numeric ``exclusiveMinimum``/``exclusiveMaximum`` -> the draft-4 pair;
+    nulls dropped."""
     if isinstance(value, list):
         return [_draft4(item) for item in value]
     if not isinstance(value, dict):
         return value
-    result = {key: _draft4(item) for key, item in value.items()}
+    # a null (pydantic writes "default": null) is not a value CloudFormation takes in a template
+    result = {key: _draft4(item) for key, item in value.items() if item is not None}
     if "const" in result:
         result["enum"] = [result.pop("const")]
     for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):

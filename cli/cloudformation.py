@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,7 @@ def deploy_stack(
 
     began, started = time.monotonic(), time.time()
     arguments: dict[str, Any] = {
+        "ClientRequestToken": f"maoo-{uuid.uuid4()}",  # a retried request is the same request
         "StackName": name,
         "TemplateURL": template_url,
         "Capabilities": CAPABILITIES,

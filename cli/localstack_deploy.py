@@ -150,13 +150,16 @@ def localstack_session(endpoint: str, region: str = REGION) -> Any:
                 os.environ[name] = value
 
 
-def client(session: Any, service: str) -> Any:
-    """A client of ``session`` with the settings LocalStack needs (no host prefixes) and short retries."""
+def client(session: Any, service: str, *, attempts: int = 3) -> Any:
+    """A client of ``session`` with the settings LocalStack needs (no host prefixes) and short retries.
+
+    ``attempts=1`` for calls that must not be sent twice: a retried ``CreateStack`` whose first try
+    failed inside LocalStack answers "already exists" and hides the first error."""
     from botocore.config import Config
 
     config = Config(
         inject_host_prefix=False,
-        retries={"max_attempts": 2, "mode": "standard"},
+        retries={"total_max_attempts": attempts, "mode": "standard"},
         connect_timeout=5,
         read_timeout=120,
     )
@@ -286,7 +289,7 @@ def deploy(
         template = cloudformation.upload_artifacts(template, template_path.parent, s3, bucket)
         url = cloudformation.upload_template(template, s3, bucket, endpoint)
         result = cloudformation.deploy_stack(
-            client(session, "cloudformation"), stack_name, url, parameters, echo=echo
+            client(session, "cloudformation", attempts=1), stack_name, url, parameters, echo=echo
         )
     except cloudformation.StackError:
         raise

@@ -155,6 +155,11 @@ def test_the_packaged_api_carries_the_request_and_response_models_of_the_openapi
     assert "const" not in json.dumps(definitions)  # API Gateway's models are JSON Schema draft 4
 
 
+def test_the_template_holds_no_null(packaged):
+    """CloudFormation takes no null value (LocalStack's engine answers an InternalError)."""
+    assert not [node for node in walk(packaged.template) if node is None]
+
+
 # ---------------------------------------------------------------- least privilege
 
 
