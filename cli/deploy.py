@@ -29,6 +29,7 @@ from typing import Any, Optional
 
 import typer
 
+from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import load_definition, placeholders
 from cli.api_models import with_models
 from cli.template_conditions import ConditionError, add_conditions
@@ -45,7 +46,7 @@ _FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Package MAOO for AWS (chalice package + the state machine).")
 
 
-class PackagingError(RuntimeError):
+class PackagingError(MaooError, RuntimeError):
     """``chalice package`` failed, or its template cannot carry the state machine."""
 
 

@@ -40,7 +40,7 @@ _ABSENT = ("disabled", "error")
 START_HOST = "`scripts/localstack_runtime.sh start --services " + ",".join(ALWAYS_NEEDED + ("lambda",)) + "`"
 
 
-class DeployError(MaooError):
+class DeployError(MaooError, RuntimeError):
     """The deployment could not be made; the message says what and what to do."""
 
 
