@@ -92,4 +92,6 @@ def get_trace(run_id):
 
 @app.route("/openapi.json", methods=["GET"])
 def openapi():
-    return _json(_api().openapi(app.routes))
+    from chalicelib.http_contract import served_document
+
+    return _json(served_document(app.routes))

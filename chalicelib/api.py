@@ -120,8 +120,4 @@ def health() -> Response:
     return 200, {"status": "ok", "engine": settings.engine, "store": settings.store, "no_llm_mode": settings.no_llm_mode}
 
 
-def openapi(routes: dict[str, Any]) -> Response:
-    """The OpenAPI document of ``routes`` (``app.routes``: path -> method -> entry)."""
-    from chalicelib.http_contract import openapi_document
 
-    return 200, openapi_document((path, method) for path, methods in routes.items() for method in methods)

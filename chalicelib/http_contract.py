@@ -244,3 +244,8 @@ def openapi_document(
         "paths": paths,
         "components": {"schemas": model_schemas(ordered, "#/components/schemas/{model}")},
     }
+
+
+def served_document(routes: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """``GET /openapi.json``: the document of ``routes`` (``app.routes``: path -> method -> entry)."""
+    return 200, openapi_document((path, method) for path, methods in routes.items() for method in methods)

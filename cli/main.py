@@ -241,7 +241,7 @@ def eval_(
 
 @app.command("openapi")
 def openapi_(
-    out: Optional[str] = typer.Option(None, "--out", help="Write the document to this file (default: print it)."),
+    out: str | None = typer.Option(None, "--out", help="Write the document to this file (default: print it)."),
 ) -> None:
     """The HTTP API's OpenAPI 3.1 document, generated from app.py's routes and their pydantic models."""
     from app import app as chalice_app
@@ -266,7 +266,7 @@ def deploy(
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="LocalStack's URL (default: MAOO_LOCALSTACK_URL, else http://127.0.0.1:4566)."),
     stage: str = typer.Option("localstack", "--stage", help="The chalice stage whose settings the functions get (.chalice/config.json)."),
     out: str = typer.Option("out/localstack", "--out", help="Folder for the chalice package (sam.json, deployment.zip)."),
-    parameter: Optional[list[str]] = typer.Option(
+    parameter: list[str] | None = typer.Option(
         None, "--parameter", help="KEY=VALUE, repeatable: a template parameter (DeployTables, DeployFunctions: "
                                   "true|false) instead of the one chosen from what LocalStack runs."),
 ) -> None:
