@@ -99,7 +99,7 @@ def get_trace(run_id):
     return _json(_runs().trace(run_id))
 
 
-@app.route("/openapi.json", methods=["GET"])
+@app.route("/openapi.json", methods=["GET"], authorizer=iam)
 def openapi():
     from chalicelib.http_contract import served_document
 

@@ -120,12 +120,13 @@ def _operations() -> dict[tuple[str, str], Operation]:
     from chalicelib.api import RunRequest
 
     not_found = {404: ErrorBody}
+    body_errors = {400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody}
     return {
         ("/health", "GET"): Operation("Engine, store and mode", {200: Health}),
         ("/tools", "GET"): Operation("Every tool's JSON schema, side-effect class and cost", {200: ToolList}),
         ("/runs", "POST"): Operation(
             "Start a run; with wait, answer when it ends",
-            {200: RunDocument, 202: RunAccepted, 400: ErrorBody},
+            {200: RunDocument, 202: RunAccepted, **body_errors},
             request=RunRequest,
         ),
         ("/runs", "GET"): Operation(
@@ -211,6 +212,9 @@ _REASONS = {
     202: "Accepted: the run goes on",
     400: "Bad input: what was wrong and what is accepted",
     404: "No such run",
+    413: "The body is over 64 KB",
+    415: "The body is not application/json",
+    503: "The server's own settings are wrong, or the mock API it needs is not set",
 }
 
 
@@ -242,7 +246,20 @@ def openapi_document(
             "models in chalicelib/http_contract.py and chalicelib/api.py: `python -m cli openapi`.",
         },
         "paths": paths,
-        "components": {"schemas": model_schemas(ordered, "#/components/schemas/{model}")},
+        # API Gateway checks a SigV4 signature on every route (IAMAuthorizer); chalice local does not
+        "security": [{"sigv4": []}],
+        "components": {
+            "schemas": model_schemas(ordered, "#/components/schemas/{model}"),
+            "securitySchemes": {
+                "sigv4": {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "description": 'AWS Signature Version 4 for execute-api (README "Who may call it")',
+                    "x-amazon-apigateway-authtype": "awsSigv4",
+                }
+            },
+        },
     }
 
 
