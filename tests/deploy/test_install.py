@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -23,17 +24,25 @@ from cli.deploy import PROJECT_DIR
 
 pytestmark = pytest.mark.deploy
 
-SOURCES = (
-    "pyproject.toml",
-    "README.md",
-    "requirements.txt",
-    "app.py",
-    "chalicelib",
-    "cli",
-    "mock_api",
-    "eval",
-    "bench",
-)
+FILES = ("pyproject.toml", "README.md", "requirements.txt")
+
+
+def _sources() -> list[str]:
+    """The files a build reads: pyproject's own, its ``py-modules`` and every folder its
+    ``packages.find`` patterns include (so a package added there is copied too)."""
+    import tomllib
+
+    setuptools = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["tool"]["setuptools"]
+    modules = [f"{name}.py" for name in setuptools.get("py-modules", [])]
+    patterns = setuptools.get("packages", {}).get("find", {}).get("include", [])
+    folders = sorted(
+        entry.name
+        for entry in PROJECT_DIR.iterdir()
+        if entry.is_dir()
+        and (entry / "__init__.py").is_file()
+        and any(fnmatch(entry.name, p) for p in patterns)
+    )
+    return [*FILES, *modules, *folders]
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
@@ -42,7 +51,7 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> 
 
 def test_a_fresh_non_editable_install_runs_maoo_demo_happy_and_maoo_eval(tmp_path):
     source = tmp_path / "source"
-    for name in SOURCES:
+    for name in _sources():
         origin = PROJECT_DIR / name
         if origin.is_dir():
             shutil.copytree(origin, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
