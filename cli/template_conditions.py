@@ -21,6 +21,8 @@ import copy
 import re
 from typing import Any
 
+from chalicelib.errors import MaooError
+
 TABLES_PARAMETER = "DeployTables"
 FUNCTIONS_PARAMETER = "DeployFunctions"
 WITH_TABLES = "WithTables"
@@ -60,7 +62,7 @@ _ARN_FORMATS = {
 _SUB_NAME = re.compile(r"\$\{(?!!)([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 
 
-class ConditionError(ValueError):
+class ConditionError(MaooError, ValueError):
     """A resource that stays names a left-out resource in a way that has no fallback."""
 
 
