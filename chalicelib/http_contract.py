@@ -111,7 +111,7 @@ class TraceDocument(_Growing):
 @dataclass(frozen=True)
 class Operation:
     summary: str
-    responses: dict[int, type[BaseModel] | str]  # a model, or a media type for a non-JSON answer
+    responses: dict[int, type[BaseModel] | str]  # a model, or media types (space-separated) without a model
     request: type[BaseModel] | None = None
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -140,7 +140,11 @@ def _operations() -> dict[tuple[str, str], Operation]:
         ("/runs/{run_id}/trace", "GET"): Operation(
             "The run's exported trace", {200: TraceDocument, **not_found}
         ),
-        ("/runs/{run_id}/view", "GET"): Operation("The run as an HTML page", {200: HTML, **not_found}),
+        ("/runs/{run_id}/view", "GET"): Operation(
+            "The run's page (HTML), or with format=json the same facts as JSON",
+            {200: f"{HTML} {JSON}", 400: ErrorBody, **not_found},
+            query={"format": {"type": "string", "enum": ["html", "json"], "default": "html"}},
+        ),
         ("/openapi.json", "GET"): Operation("This document (OpenAPI 3.1)", {200: JSON}),
     }
 
@@ -170,8 +174,12 @@ def model_schemas(models: Iterable[type[BaseModel]], ref_template: str) -> dict[
 
 
 def _content(answer: type[BaseModel] | str) -> dict[str, Any]:
+    """A model is JSON of that schema; a string names one or more media types (space-separated)."""
     if isinstance(answer, str):
-        return {answer: {"schema": {"type": "string"} if answer == HTML else {"type": "object"}}}
+        return {
+            kind: {"schema": {"type": "string"} if kind == HTML else {"type": "object"}}
+            for kind in answer.split()
+        }
     return {JSON: {"schema": {"$ref": f"#/components/schemas/{answer.__name__}"}}}
 
 
