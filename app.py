@@ -21,10 +21,11 @@ def _function(name: str, handler):
 
 # ---- layers: perception, planning, execution
 perceive = _function("perceive", layer_handler("Perceive", "chalicelib.perception.layer:perceive_state"))
-plan = _function("plan", layer_handler("Plan", "chalicelib.planning.layer:plan_state"))
-next_step = _function("next_step", layer_handler("NextStep", "chalicelib.execution.layer:next_step"))
-observe = _function("observe", layer_handler("Observe", "chalicelib.execution.layer:observe"))
-finalize = _function("finalize", layer_handler("Finalize", "chalicelib.execution.layer:finalize"))
+plan = _function("plan", layer_handler("Plan", "chalicelib.planning.plan_state:plan_state"))
+next_step = _function("next_step", layer_handler("NextStep", "chalicelib.execution.next_step:next_step"))
+observe = _function("observe", layer_handler("Observe", "chalicelib.execution.observe:observe"))
+finalize = _function("finalize", layer_handler("Finalize", "chalicelib.execution.finalize:finalize",
+                                                    effects=("chalicelib.memory.longterm:remember_run",)))
 
 # ---- tools: one function each; the state machine's router is the allowlist
 tool_http_get = _function("tool_http_get", tool_handler("http_get"))

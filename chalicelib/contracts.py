@@ -12,7 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SideEffect = Literal["read", "write-idempotent", "write"]
-RunStatus = Literal["running", "succeeded", "failed", "stopped"]
+# "awaiting_approval": the execution ended in AwaitingApproval; "interrupted" is never in a RunState, only in
+# what the run store shows for a "running" run whose owner is gone (see chalicelib.durable)
+RunStatus = Literal["running", "succeeded", "failed", "stopped", "awaiting_approval"]
+Approval = Literal["none", "writes"]
 Signal = Literal[
     "ok",
     "transient",
@@ -27,7 +30,7 @@ Signal = Literal[
     "fatal",
 ]
 Decision = Literal["continue", "retry", "patch_args", "replan", "abort"]
-Route = Literal["call", "finish"]
+Route = Literal["call", "finish", "await_approval"]
 
 
 class Model(BaseModel):
@@ -188,6 +191,18 @@ class Replan(Model):
     patched: list[str] = Field(default_factory=list)
 
 
+class ApprovalRequest(Model):
+    """A call held for a person's decision: the run ended in ``AwaitingApproval`` until then."""
+
+    step_id: str
+    tool: str
+    args: dict[str, Any]
+    side_effect: SideEffect
+    idempotency_key: str | None = None
+    reason: str
+    requested_at: float
+
+
 class RunState(Model):
     """The document that flows through the state machine."""
 
@@ -220,3 +235,9 @@ class RunState(Model):
     stop_detail: str = ""
     final_output: str | None = None
     crash: dict[str, Any] | None = None
+    # durable runs: which calls wait for approval, the keys approved so far, the call held now, and
+    # (on a resumed execution only) the state the entry Choice sends the run to
+    approve: Approval = "none"
+    approved: list[str] = Field(default_factory=list)
+    pending_approval: ApprovalRequest | None = None
+    resume_at: str | None = None

@@ -36,3 +36,17 @@ class PlatformError(Exception):
 
 class StateContractError(PlatformError):
     """A state's input does not match its contract: a bug or a corrupted payload, never retried."""
+
+
+class StoreError(MaooError):
+    """The run store cannot be read or written (disk full, a read-only file, a lock held too long).
+
+    The run is left ``interrupted`` at its last checkpoint; ``cli resume`` finishes it later."""
+
+
+class ResumeRefusedError(BadRequestError):
+    """A resume, an approval or a rejection that does not apply to the run as it is now."""
+
+
+class IdempotencyConflictError(BadRequestError):
+    """An idempotency key already used for a request with another body."""
