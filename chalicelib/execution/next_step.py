@@ -79,7 +79,8 @@ def _hold_for_approval(state: RunState, call: ToolCall, side_effect: str) -> Run
     record_event(state.run_id, "approval_requested", "NextStep", step_id=call.step_id, tool=call.tool, args=call.args,
                  side_effect=side_effect, reason=request.reason)
     return state.model_copy(update={"route": "await_approval", "status": "awaiting_approval", "call": call,
-                                    "pending_approval": request, "decision": None, "wait_seconds": 0})
+                                    "pending_approval": request, "decision": None, "wait_seconds": 0,
+                                    "final_output": f"Waiting for approval of step {call.step_id} ({call.tool}, {side_effect})."})
 
 
 def next_step(state: RunState) -> RunState:
@@ -104,7 +105,7 @@ def next_step(state: RunState) -> RunState:
     side_effect = side_effect_of(step.tool, args)
     key = idempotency_key(state.run_id, step.id, args) if side_effect != "read" else None
     call = ToolCall(run_id=state.run_id, step_id=step.id, tool=step.tool, args=args, attempt=attempt, idempotency_key=key)
-    if state.approve == "writes" and side_effect != "read" and key not in state.approved:
+    if state.approve == "writes" and side_effect != "read" and f"{step.id}:{step.tool}" not in state.approved:
         return _hold_for_approval(state, call, side_effect)
     record_event(state.run_id, "tool_call", "NextStep", step_id=step.id, tool=step.tool, args=args, attempt=attempt,
                  idempotency_key=key)

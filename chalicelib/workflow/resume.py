@@ -142,8 +142,8 @@ def decide(runner: WorkflowRunner, settings: Settings, run_id: str, decision: st
         return _run_from(runner, settings, stop(state, "rejected", detail, "Approval"), "Finalize", engine, "rejection")
     record_event(run_id, "approval", "Approval", **where, idempotency_key=pending.idempotency_key)
     approved = state.model_copy(update={
-        "status": "running", "route": None, "call": None, "pending_approval": None,
-        "approved": [*state.approved, pending.idempotency_key or pending.step_id],
+        "status": "running", "route": None, "call": None, "pending_approval": None, "final_output": None,
+        "approved": [*state.approved, f"{pending.step_id}:{pending.tool}"],  # NextStep resolves its arguments again
     })
     return _run_from(runner, settings, approved, "NextStep", engine, "approval")
 
