@@ -70,7 +70,8 @@ def list_tools():
 
 @app.route("/runs", methods=["POST"], content_types=["application/json"])
 def create_run():
-    return _json(_runs().start(app.current_request.raw_body))
+    request = app.current_request
+    return _json(_runs().start(request.raw_body, (request.headers or {}).get("idempotency-key")))
 
 
 @app.route("/runs", methods=["GET"])
@@ -84,6 +85,16 @@ def list_runs():
 @app.route("/runs/{run_id}", methods=["GET"])
 def get_run(run_id):
     return _json(_runs().get(run_id))
+
+
+@app.route("/runs/{run_id}/resume", methods=["POST"])
+def resume_run(run_id):
+    return _json(_runs().resume(run_id))
+
+
+@app.route("/runs/{run_id}/approval", methods=["POST"], content_types=["application/json"])
+def decide_approval(run_id):
+    return _json(_runs().approval(run_id, app.current_request.raw_body))
 
 
 @app.route("/runs/{run_id}/trace", methods=["GET"])

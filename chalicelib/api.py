@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from pydantic import Field, ValidationError
 
@@ -25,6 +25,13 @@ class RunRequest(Model):
     guards: dict[str, float] = Field(default_factory=dict)
     wait: bool = Field(default=True, description="Wait for the run to end (embedded engine), else answer 202 at once")
     use_memory: bool = Field(default=True, description="Let long-term memory inform the plan")
+    approve: Literal["none", "writes"] | None = Field(
+        default=None, description="Hold every write for a person's approval (writes), or none; default MAOO_APPROVAL")
+
+
+class ApprovalDecision(Model):
+    decision: Literal["approve", "reject"]
+    reason: str = Field(default="", max_length=2000)
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -42,7 +49,7 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
         return RunRequest.model_validate(body)
     except ValidationError as exc:
         fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise BadRequestError(f"invalid run request: {fields} (accepted fields: request, guards, wait)") from None
+        raise BadRequestError(f"invalid run request: {fields} (accepted fields: request, guards, wait, use_memory, approve)") from None
 
 
 class RunService:
@@ -61,13 +68,22 @@ class RunService:
                 self._runner = open_runner(get_settings(), self._handlers)
             return self._runner
 
-    def start(self, raw_body: bytes | str | None) -> Response:
+    def start(self, raw_body: bytes | str | None, idempotency_key: str | None = None) -> Response:
+        from chalicelib.errors import IdempotencyConflictError
         from chalicelib.workflow.runs import execute, finish_run, initial_state, start_run
 
         try:
             body = parse_run_request(raw_body)
             settings = get_settings()
-            state = initial_state(body.request, settings, body.guards, use_memory=body.use_memory)
+            state = initial_state(body.request, settings, body.guards, use_memory=body.use_memory, approve=body.approve)
+            if idempotency_key is not None:
+                from chalicelib.workflow.request_keys import claim
+
+                earlier = claim(idempotency_key, body.model_dump(mode="json"), state.run_id)
+                if earlier is not None:  # a retried POST: the run it started, not a second run
+                    return self.get(earlier)
+        except IdempotencyConflictError as exc:
+            return error(409, "idempotency_key_reused", str(exc))
         except MaooError as exc:
             return error(400, "bad_request", str(exc))
         runner = self._get_runner()
@@ -89,6 +105,40 @@ class RunService:
             document = refresh_run(self._get_runner(), get_settings(), document)
         document.pop("start_state", None)
         return 200, document
+
+    def resume(self, run_id: str) -> Response:
+        """``POST /runs/{id}/resume``: finish an interrupted run from its last checkpoint."""
+        from chalicelib.workflow.resume import resume
+
+        return self._continue(run_id, lambda runner, settings: resume(runner, settings, run_id))
+
+    def approval(self, run_id: str, raw_body: bytes | str | None) -> Response:
+        """``POST /runs/{id}/approval`` with ``{"decision": "approve"|"reject", "reason": "..."}``."""
+        from chalicelib.workflow.resume import decide
+
+        try:
+            body = json.loads(raw_body or b"")
+            decision = ApprovalDecision.model_validate(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return error(400, "bad_request", 'the body is not JSON; send {"decision": "approve"} or {"decision": "reject", "reason": "..."}')
+        except ValidationError as exc:
+            fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+            return error(400, "bad_request", f"invalid approval: {fields} (accepted: decision approve|reject, reason)")
+        return self._continue(run_id, lambda runner, settings: decide(runner, settings, run_id, decision.decision, decision.reason))
+
+    def _continue(self, run_id: str, action: Callable[[Any, Any], dict[str, Any]]) -> Response:
+        from chalicelib.errors import ResumeRefusedError, StoreError
+
+        if get_run_store().get_run(run_id) is None:
+            return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
+        try:
+            return 200, action(self._get_runner(), get_settings())
+        except ResumeRefusedError as exc:
+            return error(409, "conflict", str(exc))
+        except StoreError as exc:
+            return error(503, "store_unavailable", str(exc))
+        except MaooError as exc:
+            return error(400, "bad_request", str(exc))
 
     def trace(self, run_id: str) -> Response:
         store = get_run_store()
