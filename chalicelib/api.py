@@ -103,8 +103,10 @@ class RunService:
             return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
         if document.get("status") == "running" and get_settings().engine != "embedded":
             document = refresh_run(self._get_runner(), get_settings(), document)
+        from chalicelib.durable.status import as_seen
+
         document.pop("start_state", None)
-        return 200, document
+        return 200, as_seen(document)
 
     def resume(self, run_id: str) -> Response:
         """``POST /runs/{id}/resume``: finish an interrupted run from its last checkpoint."""
@@ -156,7 +158,9 @@ class RunService:
                      "events": store.events(run_id), "execution": None}
 
     def list(self, limit: int = 20) -> Response:
-        return 200, {"runs": get_run_store().list_runs(limit)}
+        from chalicelib.durable.status import listed_as_seen
+
+        return 200, {"runs": listed_as_seen(get_run_store().list_runs(limit), get_run_store())}
 
 
 def tools() -> Response:

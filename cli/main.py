@@ -228,8 +228,10 @@ def runs(
     from chalicelib.errors import StoreError
     from chalicelib.memory.store import get_run_store
 
+    from chalicelib.durable.status import listed_as_seen
+
     try:
-        listed = get_run_store().list_runs(limit)
+        listed = listed_as_seen(get_run_store().list_runs(limit), get_run_store())
     except StoreError as exc:
         _store_failed(exc)
     if as_json:
@@ -251,14 +253,15 @@ def show(
     """Show a past run with the same views (or JSON)."""
     from chalicelib.memory.store import get_run_store
 
+    from chalicelib.durable.status import as_seen
+    from chalicelib.workflow.runs import checkpointed_document
+
     doc = get_run_store().get_run(run_id)
     if doc is None:
         _fail_usage(f"no run {run_id!r}; list runs with `python -m cli runs`")
     if "steps" not in doc:  # not finished: running, or interrupted at its last checkpoint
-        doc = {k: v for k, v in doc.items() if k != "start_state"}
-        if doc.get("status") == "interrupted":
-            doc["final_output"] = f"Interrupted: the process running it is gone. Finish it with `python -m cli resume {run_id}`."
-    _finish(doc, as_json)
+        doc = checkpointed_document(doc)
+    _finish(as_seen(doc), as_json)
 
 
 @app.command()

@@ -141,6 +141,25 @@ def claim(run_id: str, settings: Settings) -> None:
     get_run_store().claim_owner(run_id, os.getpid(), socket.gethostname(), time.time() + settings.lease_seconds)
 
 
+def checkpointed_document(stored: dict[str, Any]) -> dict[str, Any]:
+    """A run that has not finished, as far as its last checkpoint got: the views of a finished run."""
+    from chalicelib.durable import checkpoints
+
+    last, _ = checkpoints.latest(stored["run_id"])
+    state = RunState.model_validate(last["document"]) if last else None
+    if state is None and stored.get("start_state"):
+        state = RunState.model_validate(stored["start_state"])
+    if state is None:
+        return {k: v for k, v in stored.items() if k != "start_state"}
+    document = run_document(state, stored.get("engine", "embedded"), None, None)
+    document.update(status=stored["status"], created_at=stored.get("created_at", state.started_at),
+                    execution_arn=stored.get("execution_arn"), last_checkpoint=last["state"] if last else None)
+    if stored["status"] == "interrupted":
+        document["final_output"] = (f"Interrupted after {last['state'] if last else 'its start'}: the process running it "
+                                    f"is gone. Finish it with `python -m cli resume {state.run_id}`.")
+    return redact(document)
+
+
 def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_name: str | None = None) -> str:
     """Start the execution and record the run as running; returns the execution ARN.
 

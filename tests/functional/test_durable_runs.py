@@ -176,3 +176,34 @@ def test_a_store_locked_past_its_timeout_ends_the_cli_with_exit_1_and_no_traceba
     assert result.exit_code == 1
     assert "run store" in result.output and "database is locked" in result.output and "MAOO_RUNTIME_DIR" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_show_of_an_interrupted_run_shows_how_far_its_checkpoints_got(maoo):
+    doc = maoo.run(SEED)
+    store = get_run_store()
+    cut = [r["seq"] for r in store.checkpoints(doc["run_id"]) if r["state"] == "Observe"][1]  # after two tool calls
+    store._connection().execute("DELETE FROM checkpoints WHERE run_id = ? AND seq > ?", (doc["run_id"], cut))
+    store.put_run({"run_id": doc["run_id"], "request": SEED, "status": "running", "engine": "embedded",
+                   "created_at": doc["created_at"]})
+    store.claim_owner(doc["run_id"], 2 ** 22 + 12345, os.uname().nodename, 2.0)
+    shown = runner.invoke(cli_app, ["show", doc["run_id"], "--json"])
+    seen = json.loads(shown.stdout)
+    assert shown.exit_code == 1 and seen["status"] == "interrupted" and seen["last_checkpoint"] == "Observe"
+    assert [s["tool"] for s in seen["steps"]] == ["http_get", "calc"]
+    assert f"python -m cli resume {doc['run_id']}" in seen["final_output"]
+    view = runner.invoke(cli_app, ["show", doc["run_id"]])
+    assert "INTERRUPTED" in view.stdout and "calc" in view.stdout
+
+
+def test_an_approval_past_its_ttl_reads_expired_and_the_next_decision_ends_it(client, maoo, monkeypatch):
+    held = _post(client, {"request": WRITE, "approve": "writes", "use_memory": False}).json_body
+    monkeypatch.setenv("MAOO_APPROVAL_TTL_SECONDS", "0")
+    reload_settings()
+    seen = client.http.get(f"/runs/{held['run_id']}").json_body
+    assert (seen["status"], seen["stop_reason"]) == ("stopped", "approval_expired")
+    assert client.http.get("/runs").json_body["runs"][0]["stop_reason"] == "approval_expired"
+    listed = json.loads(runner.invoke(cli_app, ["runs", "--json"]).stdout)["runs"][0]
+    assert (listed["status"], listed["stop_reason"]) == ("stopped", "approval_expired")
+    ended = runner.invoke(cli_app, ["approve", held["run_id"], "--json"])
+    assert ended.exit_code == 1 and json.loads(ended.stdout)["stop_reason"] == "approval_expired"
+    assert maoo.side_effects() == []
