@@ -19,13 +19,26 @@ from chalicelib.durable import drills
 from chalicelib.memory.store import Event, get_run_store
 
 # where the engine goes after each layer state: the resume's entry Choice routes there
-NEXT_STATE = {"Perceive": "Plan", "Plan": "PlanOK?", "NextStep": "Route", "Observe": "Decide", "Finalize": "Done"}
+NEXT_STATE = {
+    "Perceive": "Plan",
+    "Plan": "PlanOK?",
+    "NextStep": "Route",
+    "Observe": "Decide",
+    "Finalize": "Done",
+}
 # the states a resumed execution may start at (the entry Choice's rules, in the definition)
 RESUMABLE = ("Plan", "PlanOK?", "NextStep", "Route", "Observe", "Decide", "Finalize", "Done")
 
 
-def save(run_id: str, kind: str, state: str, next_state: str, document: dict[str, Any], events: list[Event],
-         entry: int = 1) -> int:
+def save(
+    run_id: str,
+    kind: str,
+    state: str,
+    next_state: str,
+    document: dict[str, Any],
+    events: list[Event],
+    entry: int = 1,
+) -> int:
     """Write one checkpoint with the events its state produced, and renew the run's lease."""
     store = get_run_store()
     if drills.store_fails_at(state, entry):

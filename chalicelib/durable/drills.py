@@ -46,4 +46,4 @@ def crash_point(state_name: str, entry: int, phase: str) -> None:
 def store_fails_at(state_name: str, entry: int) -> bool:
     """Whether the store-failure drill names this state's checkpoint."""
     spec = os.environ.get(STORE_FAIL_VAR)
-    return bool(spec) and _parse(spec)[:2] == (state_name, entry)
+    return spec is not None and _parse(spec)[:2] == (state_name, entry)

@@ -19,7 +19,10 @@ def approval_expired(document: dict[str, Any], now: float | None = None) -> bool
     if document.get("status") != "awaiting_approval":
         return False
     requested = (document.get("pending_approval") or {}).get("requested_at")
-    return requested is not None and (now or time.time()) - float(requested) > get_settings().approval_ttl_seconds
+    return (
+        requested is not None
+        and (now or time.time()) - float(requested) > get_settings().approval_ttl_seconds
+    )
 
 
 def as_seen(document: dict[str, Any]) -> dict[str, Any]:
@@ -27,9 +30,14 @@ def as_seen(document: dict[str, Any]) -> dict[str, Any]:
     if not approval_expired(document):
         return document
     pending = document["pending_approval"]
-    return {**document, "status": "stopped", "stop_reason": "approval_expired",
-            "stop_detail": f"step {pending['step_id']} ({pending['tool']}) waited longer than MAOO_APPROVAL_TTL_SECONDS "
-                           f"({get_settings().approval_ttl_seconds:g} s) for an approval; nothing was written"}
+    return {
+        **document,
+        "status": "stopped",
+        "stop_reason": "approval_expired",
+        "stop_detail": f"step {pending['step_id']} ({pending['tool']}) waited longer than "
+        "MAOO_APPROVAL_TTL_SECONDS "
+        f"({get_settings().approval_ttl_seconds:g} s) for an approval; nothing was written",
+    }
 
 
 def listed_as_seen(rows: list[dict[str, Any]], store: RunStore) -> list[dict[str, Any]]:

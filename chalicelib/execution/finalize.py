@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.contracts import RunState
-from chalicelib.memory.events import record_event
 from chalicelib.execution.results import result_value
+from chalicelib.memory.events import record_event
 from chalicelib.observability import emit_metrics
 from chalicelib.planning.critic import check_result
 from chalicelib.tools import summarize as summarize_tool
@@ -26,7 +26,9 @@ def final_output(state: RunState) -> str:
     values = [result_value(state, sid) for sid in state.results]
     if not values:
         return "Nothing was done."
-    return summarize_tool.summarize(values) + (f" Skipped: {', '.join(state.skipped)}." if state.skipped else "")
+    return summarize_tool.summarize(values) + (
+        f" Skipped: {', '.join(state.skipped)}." if state.skipped else ""
+    )
 
 
 def finalize(state: RunState) -> RunState:
@@ -35,8 +37,11 @@ def finalize(state: RunState) -> RunState:
     exports the trace."""
     update: dict[str, Any] = {"route": None, "call": None}
     if state.crash is not None:
-        update.update(status="failed", stop_reason="crash",
-                      stop_detail=f"{state.crash.get('Error', 'error')}: {str(state.crash.get('Cause', ''))[:500]}")
+        update.update(
+            status="failed",
+            stop_reason="crash",
+            stop_detail=f"{state.crash.get('Error', 'error')}: {str(state.crash.get('Cause', ''))[:500]}",
+        )
     elif state.status == "running":
         update["status"] = "succeeded"
     state = state.model_copy(update=update)
@@ -45,6 +50,13 @@ def finalize(state: RunState) -> RunState:
     if state.stop_reason:
         emit_metrics({"Stops": 1}, stop_reason=state.stop_reason)
     record_event(state.run_id, "criteria", "Finalize", unmet=check_result(state))
-    record_event(state.run_id, "finalize", "Finalize", status=state.status, stop_reason=state.stop_reason,
-                 final_output=state.final_output, counters=state.counters.model_dump())
+    record_event(
+        state.run_id,
+        "finalize",
+        "Finalize",
+        status=state.status,
+        stop_reason=state.stop_reason,
+        final_output=state.final_output,
+        counters=state.counters.model_dump(),
+    )
     return state

@@ -21,7 +21,14 @@ from chalicelib.execution.stops import stop
 from chalicelib.memory.events import record_event
 from chalicelib.tools.registry import cost_of, side_effect_of
 
-_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
+_COMPARE = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 
 def _get(state: RunState):
@@ -29,6 +36,7 @@ def _get(state: RunState):
         if step not in state.results:
             raise UnresolvedReferenceError(f"{{{{{step}{path}}}}}: step {step} has no result")
         return lookup({step: result_value(state, step)}, step, path)
+
     return get
 
 
@@ -51,19 +59,30 @@ def _next_runnable(state: RunState) -> tuple[RunState, Step | None]:
     while (step := _ready(state)) is not None:
         skipped_dep = next((dep for dep in step.depends_on if dep in state.skipped), None)
         if skipped_dep:
-            record_event(state.run_id, "skip", "NextStep", step_id=step.id, reason=f"depends on skipped {skipped_dep}")
+            record_event(
+                state.run_id, "skip", "NextStep", step_id=step.id, reason=f"depends on skipped {skipped_dep}"
+            )
             state = state.model_copy(update={"skipped": [*state.skipped, step.id]})
             continue
         if step.when is not None:
             subject = step.when.subject
             head = subject.split(".")[0]
             try:
-                actual = _get(state)(head, subject[len(head):])
+                actual = _get(state)(head, subject[len(head) :])
                 holds = _COMPARE[step.when.op](float(actual), step.when.value)
             except (UnresolvedReferenceError, TypeError, ValueError) as exc:
                 raise UnresolvedReferenceError(f"{step.id}: condition cannot be evaluated: {exc}") from None
-            record_event(state.run_id, "condition", "NextStep", step_id=step.id, subject=subject, actual=actual,
-                         op=step.when.op, value=step.when.value, holds=holds)
+            record_event(
+                state.run_id,
+                "condition",
+                "NextStep",
+                step_id=step.id,
+                subject=subject,
+                actual=actual,
+                op=step.when.op,
+                value=step.when.value,
+                holds=holds,
+            )
             if not holds:
                 state = state.model_copy(update={"skipped": [*state.skipped, step.id]})
                 continue
@@ -72,15 +91,37 @@ def _next_runnable(state: RunState) -> tuple[RunState, Step | None]:
 
 
 def _hold_for_approval(state: RunState, call: ToolCall, side_effect: str) -> RunState:
-    request = ApprovalRequest(step_id=call.step_id, tool=call.tool, args=call.args, side_effect=side_effect,  # type: ignore[arg-type]
-                              idempotency_key=call.idempotency_key, requested_at=time.time(),
-                              reason=f"{call.tool} is a {side_effect} tool and this run asked for approval of every write "
-                                     "(--approve writes)")
-    record_event(state.run_id, "approval_requested", "NextStep", step_id=call.step_id, tool=call.tool, args=call.args,
-                 side_effect=side_effect, reason=request.reason)
-    return state.model_copy(update={"route": "await_approval", "status": "awaiting_approval", "call": call,
-                                    "pending_approval": request, "decision": None, "wait_seconds": 0,
-                                    "final_output": f"Waiting for approval of step {call.step_id} ({call.tool}, {side_effect})."})
+    request = ApprovalRequest(
+        step_id=call.step_id,
+        tool=call.tool,
+        args=call.args,
+        side_effect=side_effect,  # type: ignore[arg-type]
+        idempotency_key=call.idempotency_key,
+        requested_at=time.time(),
+        reason=f"{call.tool} is a {side_effect} tool and this run asked for approval of every write "
+        "(--approve writes)",
+    )
+    record_event(
+        state.run_id,
+        "approval_requested",
+        "NextStep",
+        step_id=call.step_id,
+        tool=call.tool,
+        args=call.args,
+        side_effect=side_effect,
+        reason=request.reason,
+    )
+    return state.model_copy(
+        update={
+            "route": "await_approval",
+            "status": "awaiting_approval",
+            "call": call,
+            "pending_approval": request,
+            "decision": None,
+            "wait_seconds": 0,
+            "final_output": f"Waiting for approval of step {call.step_id} ({call.tool}, {side_effect}).",
+        }
+    )
 
 
 def next_step(state: RunState) -> RunState:
@@ -104,9 +145,19 @@ def next_step(state: RunState) -> RunState:
     attempt = state.attempts.get(step.id, 0) + 1
     side_effect = side_effect_of(step.tool, args)
     key = idempotency_key(state.run_id, step.id, args) if side_effect != "read" else None
-    call = ToolCall(run_id=state.run_id, step_id=step.id, tool=step.tool, args=args, attempt=attempt, idempotency_key=key)
+    call = ToolCall(
+        run_id=state.run_id, step_id=step.id, tool=step.tool, args=args, attempt=attempt, idempotency_key=key
+    )
     if state.approve == "writes" and side_effect != "read" and f"{step.id}:{step.tool}" not in state.approved:
         return _hold_for_approval(state, call, side_effect)
-    record_event(state.run_id, "tool_call", "NextStep", step_id=step.id, tool=step.tool, args=args, attempt=attempt,
-                 idempotency_key=key)
+    record_event(
+        state.run_id,
+        "tool_call",
+        "NextStep",
+        step_id=step.id,
+        tool=step.tool,
+        args=args,
+        attempt=attempt,
+        idempotency_key=key,
+    )
     return state.model_copy(update={"route": "call", "call": call, "decision": None, "wait_seconds": 0})

@@ -8,9 +8,10 @@ an event is written at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any
 
 from chalicelib.memory.store import Event, get_run_store
 from chalicelib.observability import get_logger

@@ -24,11 +24,16 @@ def body_hash(body: dict[str, Any]) -> str:
 def claim(key: str, body: dict[str, Any], run_id: str) -> str | None:
     """Bind ``key`` to ``run_id``; if it was bound before to the same body, return that run's id."""
     if not _KEY.match(key):
-        raise BadRequestError(f"idempotency key {key[:40]!r} is not accepted; use 1 to 200 printable ASCII characters, no spaces")
+        raise BadRequestError(
+            f"idempotency key {key[:40]!r} is not accepted; "
+            "use 1 to 200 printable ASCII characters, no spaces"
+        )
     earlier = get_run_store().claim_request_key(key, body_hash(body), run_id)
     if earlier is None:
         return None
     if earlier["body_hash"] != body_hash(body):
-        raise IdempotencyConflictError(f"idempotency key {key!r} was already used for run {earlier['run_id']} with another "
-                                       "request; use a new key for a new request")
+        raise IdempotencyConflictError(
+            f"idempotency key {key!r} was already used for run {earlier['run_id']} with another "
+            "request; use a new key for a new request"
+        )
     return str(earlier["run_id"])

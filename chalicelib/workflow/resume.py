@@ -46,32 +46,45 @@ def _execution_name(run_id: str) -> str:
 def _refuse_unless_interrupted(document: dict[str, Any]) -> None:
     run_id, status = document["run_id"], document.get("status")
     if status in ENDED:
-        raise ResumeRefusedError(f"run {run_id} already ended {status}"
-                                 f"{' (' + document['stop_reason'] + ')' if document.get('stop_reason') else ''}; "
-                                 "only an interrupted run can be resumed")
+        raise ResumeRefusedError(
+            f"run {run_id} already ended {status}"
+            f"{' (' + document['stop_reason'] + ')' if document.get('stop_reason') else ''}; "
+            "only an interrupted run can be resumed"
+        )
     if status == "awaiting_approval":
-        raise ResumeRefusedError(f"run {run_id} is waiting for an approval; decide with `python -m cli approve {run_id}` "
-                                 f"or `python -m cli reject {run_id} --reason \"...\"`")
+        raise ResumeRefusedError(
+            f"run {run_id} is waiting for an approval; decide with `python -m cli approve {run_id}` "
+            f'or `python -m cli reject {run_id} --reason "..."`'
+        )
     if status == "running":
         owner = get_run_store().get_owner(run_id) or {}
-        raise ResumeRefusedError(f"run {run_id} is still running (process {owner.get('pid', '?')} on "
-                                 f"{owner.get('host', '?')}); only an interrupted run can be resumed")
+        raise ResumeRefusedError(
+            f"run {run_id} is still running (process {owner.get('pid', '?')} on "
+            f"{owner.get('host', '?')}); only an interrupted run can be resumed"
+        )
 
 
 def _in_flight(state: RunState, after: list[dict[str, Any]]) -> tuple[RunState, str]:
     """The run stopped between NextStep and Observe: where its call got to decides where it resumes."""
     call = state.call
     assert call is not None
-    mine = [r for r in after if r["document"]["call"]["step_id"] == call.step_id
-            and r["document"]["call"]["attempt"] == call.attempt]
+    mine = [
+        r
+        for r in after
+        if r["document"]["call"]["step_id"] == call.step_id
+        and r["document"]["call"]["attempt"] == call.attempt
+    ]
     finished = [r for r in mine if r["kind"] == "tool"]
     if finished:
         result = ToolResult.model_validate(finished[-1]["document"]["result"])
         return state.model_copy(update={"outcome": ToolOutcome(result=result)}), "Observe"
     if any(r["kind"] == "tool_started" for r in mine):
-        detail = (f"step {call.step_id} ({call.tool}, a plain write) was in flight when the run was interrupted; it may or "
-                  "may not have been applied, and a plain write is never repeated blindly. Check the target, then run "
-                  "the request again if it was not applied")
+        detail = (
+            f"step {call.step_id} ({call.tool}, a plain write) was in flight when the run was interrupted; "
+            "it may or may not have been applied, and a plain write is never repeated blindly. "
+            "Check the target, then run "
+            "the request again if it was not applied"
+        )
         return stop(state, "unsafe_retry", detail, "Resume"), "Finalize"
     return state, "Route"  # re-run with the same idempotency key
 
@@ -90,11 +103,22 @@ def resume_point(run_id: str, start_state: dict[str, Any] | None) -> tuple[RunSt
     return state, target
 
 
-def _run_from(runner: WorkflowRunner, settings: Settings, state: RunState, target: str | None, engine: str,
-              kind: str, **data: Any) -> dict[str, Any]:
+def _run_from(
+    runner: WorkflowRunner,
+    settings: Settings,
+    state: RunState,
+    target: str | None,
+    engine: str,
+    kind: str,
+    **data: Any,
+) -> dict[str, Any]:
     name = _execution_name(state.run_id)
-    record_event(state.run_id, "resume", "Runner", execution=name, resume_at=target or "Perceive", cause=kind, **data)
-    return execute(runner, settings, state.model_copy(update={"resume_at": target}), engine, execution_name=name)
+    record_event(
+        state.run_id, "resume", "Runner", execution=name, resume_at=target or "Perceive", cause=kind, **data
+    )
+    return execute(
+        runner, settings, state.model_copy(update={"resume_at": target}), engine, execution_name=name
+    )
 
 
 def resume(runner: WorkflowRunner, settings: Settings, run_id: str) -> dict[str, Any]:
@@ -108,8 +132,14 @@ def resume(runner: WorkflowRunner, settings: Settings, run_id: str) -> dict[str,
 def _held(run_id: str) -> tuple[dict[str, Any], RunState]:
     document = _document(run_id)
     if document.get("status") != "awaiting_approval":
-        hint = f"; resume it with `python -m cli resume {run_id}`" if document.get("status") == "interrupted" else ""
-        raise ResumeRefusedError(f"run {run_id} is {document.get('status')}, not waiting for an approval{hint}")
+        hint = (
+            f"; resume it with `python -m cli resume {run_id}`"
+            if document.get("status") == "interrupted"
+            else ""
+        )
+        raise ResumeRefusedError(
+            f"run {run_id} is {document.get('status')}, not waiting for an approval{hint}"
+        )
     state, target = resume_point(run_id, document.get("start_state"))
     if state.pending_approval is None or target != "Route":
         raise ResumeRefusedError(f"run {run_id} holds no call for approval at its last checkpoint")
@@ -121,7 +151,9 @@ def expired(state: RunState, settings: Settings, now: float | None = None) -> bo
     return pending is not None and (now or time.time()) - pending.requested_at > settings.approval_ttl_seconds
 
 
-def decide(runner: WorkflowRunner, settings: Settings, run_id: str, decision: str, reason: str = "") -> dict[str, Any]:
+def decide(
+    runner: WorkflowRunner, settings: Settings, run_id: str, decision: str, reason: str = ""
+) -> dict[str, Any]:
     """Approve or reject the call a run holds, from any process; an approval past its TTL expires the run."""
     if decision not in ("approve", "reject"):
         raise BadRequestError(f"decision {decision!r} is not accepted; use approve or reject")
@@ -131,20 +163,42 @@ def decide(runner: WorkflowRunner, settings: Settings, run_id: str, decision: st
     engine = document.get("engine", settings.engine)
     where = {"step_id": pending.step_id, "tool": pending.tool}
     if expired(state, settings):
-        detail = (f"step {pending.step_id} ({pending.tool}) waited longer than MAOO_APPROVAL_TTL_SECONDS "
-                  f"({settings.approval_ttl_seconds:g} s) for an approval; nothing was written")
-        record_event(run_id, "approval_expired", "Approval", **where, ttl_seconds=settings.approval_ttl_seconds)
-        return _run_from(runner, settings, stop(state, "approval_expired", detail, "Approval"), "Finalize", engine,
-                         "approval_expired")
+        detail = (
+            f"step {pending.step_id} ({pending.tool}) waited longer than MAOO_APPROVAL_TTL_SECONDS "
+            f"({settings.approval_ttl_seconds:g} s) for an approval; nothing was written"
+        )
+        record_event(
+            run_id, "approval_expired", "Approval", **where, ttl_seconds=settings.approval_ttl_seconds
+        )
+        return _run_from(
+            runner,
+            settings,
+            stop(state, "approval_expired", detail, "Approval"),
+            "Finalize",
+            engine,
+            "approval_expired",
+        )
     if decision == "reject":
-        detail = f"step {pending.step_id} ({pending.tool}) was rejected: {reason or 'no reason given'}; nothing was written"
+        why = reason or "no reason given"
+        detail = f"step {pending.step_id} ({pending.tool}) was rejected: {why}; nothing was written"
         record_event(run_id, "rejection", "Approval", **where, reason=reason)
-        return _run_from(runner, settings, stop(state, "rejected", detail, "Approval"), "Finalize", engine, "rejection")
+        return _run_from(
+            runner, settings, stop(state, "rejected", detail, "Approval"), "Finalize", engine, "rejection"
+        )
     record_event(run_id, "approval", "Approval", **where, idempotency_key=pending.idempotency_key)
-    approved = state.model_copy(update={
-        "status": "running", "route": None, "call": None, "pending_approval": None, "final_output": None,
-        "approved": [*state.approved, f"{pending.step_id}:{pending.tool}"],  # NextStep resolves its arguments again
-    })
+    approved = state.model_copy(
+        update={
+            "status": "running",
+            "route": None,
+            "call": None,
+            "pending_approval": None,
+            "final_output": None,
+            "approved": [
+                *state.approved,
+                f"{pending.step_id}:{pending.tool}",
+            ],  # NextStep resolves its arguments again
+        }
+    )
     return _run_from(runner, settings, approved, "NextStep", engine, "approval")
 
 

@@ -21,8 +21,19 @@ from mock_api.server import start_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 # a read (with a 429 and its Retry-After wait), a write-idempotent step, and a summary
-REQUEST = "Fetch the checkout service status, open an incident for checkout with severity high, and summarize the result"
-FAULTS = [{"path": "/services/checkout", "method": "GET", "fault": "http_429", "count": 1, "params": {"retry_after": 1}}]
+REQUEST = (
+    "Fetch the checkout service status, open an incident for checkout with severity high, "
+    "and summarize the result"
+)
+FAULTS = [
+    {
+        "path": "/services/checkout",
+        "method": "GET",
+        "fault": "http_429",
+        "count": 1,
+        "params": {"retry_after": 1},
+    }
+]
 WRITE_REQUEST = "Open an incident for the checkout service with severity high"
 
 
@@ -36,10 +47,24 @@ class Cli:
 
     def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess:
         full = {k: v for k, v in os.environ.items() if not k.startswith("MAOO_")}
-        full.update({"MAOO_RUNTIME_DIR": str(self.runtime), "MAOO_MOCK_API_URL": self.mock_url,
-                     "MAOO_BACKOFF_BASE_SECONDS": "0", "POWERTOOLS_TRACE_DISABLED": "true", **self.env, **env})
-        return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=full, capture_output=True, text=True,
-                              timeout=300)
+        full.update(
+            {
+                "MAOO_RUNTIME_DIR": str(self.runtime),
+                "MAOO_MOCK_API_URL": self.mock_url,
+                "MAOO_BACKOFF_BASE_SECONDS": "0",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                **self.env,
+                **env,
+            }
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "cli", *args],
+            cwd=ROOT,
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     def doc(self, *args: str, **env: str) -> tuple[int, dict[str, Any]]:
         done = self(*args, "--json", **env)
@@ -63,7 +88,9 @@ class Cli:
     def arm(self, rules: list[dict[str, Any]]) -> None:
         requests.post(f"{self.mock_url}/_admin/reset", timeout=5).raise_for_status()
         if rules:
-            requests.post(f"{self.mock_url}/_admin/faults", json={"rules": rules}, timeout=5).raise_for_status()
+            requests.post(
+                f"{self.mock_url}/_admin/faults", json={"rules": rules}, timeout=5
+            ).raise_for_status()
 
 
 @pytest.fixture

@@ -14,7 +14,10 @@ def _held(cli, **env: str) -> dict:
     code, doc = cli.doc("run", "--request", WRITE_REQUEST, "--no-memory", "--approve", "writes", **env)
     assert code == 3, doc.get("stop_detail")
     assert doc["status"] == "awaiting_approval" and doc["states"][-1] == "AwaitingApproval"
-    assert doc["pending_approval"]["tool"] == "http_post" and doc["pending_approval"]["side_effect"] == "write-idempotent"
+    assert (
+        doc["pending_approval"]["tool"] == "http_post"
+        and doc["pending_approval"]["side_effect"] == "write-idempotent"
+    )
     assert cli.side_effects() == []  # nothing is written before the approval
     return doc
 
@@ -49,7 +52,9 @@ def test_an_approval_given_too_late_expires_the_run(cli):
 
 
 def test_a_run_resumed_after_a_crash_still_asks_and_then_writes_once(cli):
-    killed = cli("run", "--request", WRITE_REQUEST, "--no-memory", "--approve", "writes", MAOO_TEST_CRASH_AT="NextStep")
+    killed = cli(
+        "run", "--request", WRITE_REQUEST, "--no-memory", "--approve", "writes", MAOO_TEST_CRASH_AT="NextStep"
+    )
     assert killed.returncode == CRASH_EXIT_CODE
     run_id = cli.only_run()["run_id"]
     code, doc = cli.doc("resume", run_id)

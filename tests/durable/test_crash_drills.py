@@ -18,8 +18,19 @@ pytestmark = pytest.mark.functional
 # wait, 3: the write, 4: the summary), CallHttpGet (1: 429, 2: ok), Observe, CallHttpPost,
 # CallSummarize, Finalize; ":after" dies once the state ran but before its checkpoint was written
 CRASH_POINTS = [
-    "Perceive", "Plan", "NextStep#1", "CallHttpGet#1", "Observe#1", "CallHttpGet#2", "NextStep#3", "CallHttpPost",
-    "CallHttpPost:after", "Observe#3", "CallSummarize", "Finalize", "Finalize:after",
+    "Perceive",
+    "Plan",
+    "NextStep#1",
+    "CallHttpGet#1",
+    "Observe#1",
+    "CallHttpGet#2",
+    "NextStep#3",
+    "CallHttpPost",
+    "CallHttpPost:after",
+    "Observe#3",
+    "CallSummarize",
+    "Finalize",
+    "Finalize:after",
 ]
 STORE_FAILURES = ["Plan", "CallHttpPost", "Observe#3"]
 
@@ -41,11 +52,15 @@ def uninterrupted(tmp_path_factory):
 def _assert_same_run(cli, resumed: dict, uninterrupted: dict) -> None:
     assert resumed["status"] == "succeeded", resumed.get("stop_detail")
     assert resumed["final_output"] == uninterrupted["final_output"]
+
     def calls(doc: dict) -> list[tuple]:
         return [(s["step_id"], s["tool"], s["signal"], s["decision"]) for s in doc["steps"]]
+
     assert calls(resumed) == calls(uninterrupted)  # every step ran as it would have, none twice
     [incident] = cli.side_effects()  # the write was applied exactly once
-    assert incident["kind"] == "incident_created" and incident["idempotency_key"].startswith(resumed["run_id"] + ":s")
+    assert incident["kind"] == "incident_created" and incident["idempotency_key"].startswith(
+        resumed["run_id"] + ":s"
+    )
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
@@ -73,7 +88,11 @@ def test_a_store_that_fails_mid_run_interrupts_it_and_resume_finishes_it(cli, un
     failed = cli("run", "--request", REQUEST, "--no-memory", MAOO_TEST_STORE_FAIL_AT=point)
     # then the CLI says which store failed and where to look, without a traceback, and exits 1
     assert failed.returncode == 1, failed.stdout[-2000:] + failed.stderr[-2000:]
-    assert "run store" in failed.stderr and "MAOO_RUNTIME_DIR" in failed.stderr and str(cli.runtime) in failed.stderr
+    assert (
+        "run store" in failed.stderr
+        and "MAOO_RUNTIME_DIR" in failed.stderr
+        and str(cli.runtime) in failed.stderr
+    )
     assert "Traceback" not in failed.stderr + failed.stdout
     listed = cli.only_run()
     assert listed["status"] == "interrupted"

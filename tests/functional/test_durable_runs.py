@@ -58,16 +58,29 @@ def test_the_store_keeps_one_wal_connection_per_process(maoo):
 def _orphan(run_id: str, status: str = "running") -> None:
     """A run left as a killed process leaves it: running, owned by a process that is gone."""
     store = get_run_store()
-    store.put_run({"run_id": run_id, "request": SEED, "status": status, "engine": "embedded", "created_at": 1.0,
-                   "start_state": None})
-    store.claim_owner(run_id, 2 ** 22 + 12345, os.uname().nodename, 2.0)
+    store.put_run(
+        {
+            "run_id": run_id,
+            "request": SEED,
+            "status": status,
+            "engine": "embedded",
+            "created_at": 1.0,
+            "start_state": None,
+        }
+    )
+    store.claim_owner(run_id, 2**22 + 12345, os.uname().nodename, 2.0)
 
 
 def test_a_run_whose_owner_is_gone_shows_interrupted_everywhere(client):
     _orphan("run-orphan")
     listed = runner.invoke(cli_app, ["runs", "--json"])
-    assert json.loads(listed.stdout)["runs"][0] == {"run_id": "run-orphan", "request": SEED, "status": "interrupted",
-                                                    "stop_reason": None, "created_at": 1.0}
+    assert json.loads(listed.stdout)["runs"][0] == {
+        "run_id": "run-orphan",
+        "request": SEED,
+        "status": "interrupted",
+        "stop_reason": None,
+        "created_at": 1.0,
+    }
     assert "interrupted" in runner.invoke(cli_app, ["runs"]).stdout
     shown = runner.invoke(cli_app, ["show", "run-orphan", "--json"])
     assert shown.exit_code == 1 and json.loads(shown.stdout)["status"] == "interrupted"
@@ -96,7 +109,7 @@ def test_an_interrupted_run_resumes_over_http_from_its_last_checkpoint(client, m
     cut = next(r["seq"] for r in rows if r["state"] == "NextStep")
     conn.execute("DELETE FROM checkpoints WHERE run_id = ? AND seq > ?", (doc["run_id"], cut))
     store.put_run({**doc, "status": "running"})
-    store.claim_owner(doc["run_id"], 2 ** 22 + 12345, os.uname().nodename, 2.0)
+    store.claim_owner(doc["run_id"], 2**22 + 12345, os.uname().nodename, 2.0)
     # when it is resumed over HTTP
     response = client.http.post(f"/runs/{doc['run_id']}/resume")
     # then it runs from Route, calls every tool once more from there, and ends as before
@@ -114,28 +127,45 @@ def test_approval_over_http_with_the_viewer_shape(client, maoo):
     held = _post(client, {"request": WRITE, "approve": "writes", "use_memory": False}).json_body
     assert held["status"] == "awaiting_approval" and held["pending_approval"]["step_id"] == "s1"
     assert maoo.side_effects() == []
-    bad = client.http.post(f"/runs/{held['run_id']}/approval", headers={"Content-Type": "application/json"},
-                           body=json.dumps({"decision": "maybe"}))
+    bad = client.http.post(
+        f"/runs/{held['run_id']}/approval",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"decision": "maybe"}),
+    )
     assert bad.status_code == 400 and "approve|reject" in bad.json_body["message"]
-    done = client.http.post(f"/runs/{held['run_id']}/approval", headers={"Content-Type": "application/json"},
-                            body=json.dumps({"decision": "approve"}))
+    done = client.http.post(
+        f"/runs/{held['run_id']}/approval",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"decision": "approve"}),
+    )
     assert done.status_code == 200 and done.json_body["status"] == "succeeded"
     assert len(maoo.side_effects()) == 1
-    again = client.http.post(f"/runs/{held['run_id']}/approval", headers={"Content-Type": "application/json"},
-                             body=json.dumps({"decision": "reject", "reason": "late"}))
+    again = client.http.post(
+        f"/runs/{held['run_id']}/approval",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"decision": "reject", "reason": "late"}),
+    )
     assert again.status_code == 409
 
 
 def test_rejection_over_http_stops_the_run_with_the_reason(client, maoo):
     held = _post(client, {"request": WRITE, "approve": "writes", "use_memory": False}).json_body
-    done = client.http.post(f"/runs/{held['run_id']}/approval", headers={"Content-Type": "application/json"},
-                            body=json.dumps({"decision": "reject", "reason": "change freeze"}))
+    done = client.http.post(
+        f"/runs/{held['run_id']}/approval",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"decision": "reject", "reason": "change freeze"}),
+    )
     assert done.status_code == 200
     assert (done.json_body["status"], done.json_body["stop_reason"]) == ("stopped", "rejected")
     assert "change freeze" in done.json_body["stop_detail"] and maoo.side_effects() == []
     trace = client.http.get(f"/runs/{held['run_id']}/trace").json_body
     kinds = [e["kind"] for e in trace["events"]]
-    assert kinds.index("approval_requested") < kinds.index("paused") < kinds.index("rejection") < kinds.index("resume")
+    assert (
+        kinds.index("approval_requested")
+        < kinds.index("paused")
+        < kinds.index("rejection")
+        < kinds.index("resume")
+    )
 
 
 def test_a_retried_post_with_the_same_key_returns_the_same_run(client, maoo):
@@ -174,18 +204,31 @@ def test_a_store_locked_past_its_timeout_ends_the_cli_with_exit_1_and_no_traceba
         holder.execute("ROLLBACK")
         holder.close()
     assert result.exit_code == 1
-    assert "run store" in result.output and "database is locked" in result.output and "MAOO_RUNTIME_DIR" in result.output
+    assert (
+        "run store" in result.output
+        and "database is locked" in result.output
+        and "MAOO_RUNTIME_DIR" in result.output
+    )
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def test_show_of_an_interrupted_run_shows_how_far_its_checkpoints_got(maoo):
     doc = maoo.run(SEED)
     store = get_run_store()
-    cut = [r["seq"] for r in store.checkpoints(doc["run_id"]) if r["state"] == "Observe"][1]  # after two tool calls
+    cut = [r["seq"] for r in store.checkpoints(doc["run_id"]) if r["state"] == "Observe"][
+        1
+    ]  # after two tool calls
     store._connection().execute("DELETE FROM checkpoints WHERE run_id = ? AND seq > ?", (doc["run_id"], cut))
-    store.put_run({"run_id": doc["run_id"], "request": SEED, "status": "running", "engine": "embedded",
-                   "created_at": doc["created_at"]})
-    store.claim_owner(doc["run_id"], 2 ** 22 + 12345, os.uname().nodename, 2.0)
+    store.put_run(
+        {
+            "run_id": doc["run_id"],
+            "request": SEED,
+            "status": "running",
+            "engine": "embedded",
+            "created_at": doc["created_at"],
+        }
+    )
+    store.claim_owner(doc["run_id"], 2**22 + 12345, os.uname().nodename, 2.0)
     shown = runner.invoke(cli_app, ["show", doc["run_id"], "--json"])
     seen = json.loads(shown.stdout)
     assert shown.exit_code == 1 and seen["status"] == "interrupted" and seen["last_checkpoint"] == "Observe"

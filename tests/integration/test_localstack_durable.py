@@ -22,41 +22,66 @@ from tests.integration.test_localstack_sfn import ACCOUNT, REGION, fake_function
 pytestmark = pytest.mark.integration
 MACHINE = "maoo-durable"
 RUN_ID = "run-durable"
-PLAN = Plan(steps=[Step(id="s1", tool="http_post", args={"url": "/incidents", "json_body": {"service": "checkout"}})])
-POST = ToolCall(run_id=RUN_ID, step_id="s1", tool="http_post", args=PLAN.steps[0].args, idempotency_key=f"{RUN_ID}:s1:abc")
+PLAN = Plan(
+    steps=[Step(id="s1", tool="http_post", args={"url": "/incidents", "json_body": {"service": "checkout"}})]
+)
+POST = ToolCall(
+    run_id=RUN_ID, step_id="s1", tool="http_post", args=PLAN.steps[0].args, idempotency_key=f"{RUN_ID}:s1:abc"
+)
 
 
 def _state(**fields: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"plan": PLAN, "plan_ok": True, **fields}
-    return RunState(run_id=RUN_ID, request="Open an incident for checkout", started_at=0.0, approve="writes",
-                    **values).model_dump(mode="json")
+    return RunState(
+        run_id=RUN_ID, request="Open an incident for checkout", started_at=0.0, approve="writes", **values
+    ).model_dump(mode="json")
 
 
 def _returns(*payloads: dict[str, Any]) -> dict[str, Any]:
     return {str(i): {"Return": {"StatusCode": 200, "Payload": p}} for i, p in enumerate(payloads)}
 
 
-HELD = _state(route="await_approval", status="awaiting_approval", call=POST, pending_approval=ApprovalRequest(
-    step_id="s1", tool="http_post", args=POST.args, side_effect="write-idempotent", reason="approval of writes",
-    requested_at=0.0))
+HELD = _state(
+    route="await_approval",
+    status="awaiting_approval",
+    call=POST,
+    pending_approval=ApprovalRequest(
+        step_id="s1",
+        tool="http_post",
+        args=POST.args,
+        side_effect="write-idempotent",
+        reason="approval of writes",
+        requested_at=0.0,
+    ),
+)
 MOCKED = {
     "Perceived": _returns(_state(plan=None, plan_ok=False)),
     "Planned": _returns(_state()),
     "Holds": _returns(HELD),
     "PostThenFinish": _returns(_state(route="call", call=POST), _state(route="finish")),
     "PostOk": _returns(ToolResult(ok=True, tool="http_post", output={"id": "INC-1"}).model_dump(mode="json")),
-    "ObservedContinue": _returns(_state(decision="continue", outcome=ToolOutcome(result=ToolResult(ok=True, tool="http_post")))),
+    "ObservedContinue": _returns(
+        _state(decision="continue", outcome=ToolOutcome(result=ToolResult(ok=True, tool="http_post")))
+    ),
     "Finalized": _returns(_state(status="succeeded", final_output="INC-1 opened")),
 }
 CASES = {
     # the first execution: the write is held, the execution ends in AwaitingApproval
     "Held": {"Perceive": "Perceived", "Plan": "Planned", "NextStep": "Holds"},
     # the approval's execution (RUN_ID-r1): resumed at NextStep, which now routes the call
-    "Approved": {"NextStep": "PostThenFinish", "CallHttpPost": "PostOk", "Observe": "ObservedContinue",
-                 "Finalize": "Finalized"},
+    "Approved": {
+        "NextStep": "PostThenFinish",
+        "CallHttpPost": "PostOk",
+        "Observe": "ObservedContinue",
+        "Finalize": "Finalized",
+    },
     # a run resumed after a crash between the tool and Observe: its checkpointed result goes to Observe
-    "ResumedAtObserve": {"Observe": "ObservedContinue", "NextStep": "PostThenFinish", "CallHttpPost": "PostOk",
-                         "Finalize": "Finalized"},
+    "ResumedAtObserve": {
+        "Observe": "ObservedContinue",
+        "NextStep": "PostThenFinish",
+        "CallHttpPost": "PostOk",
+        "Finalize": "Finalized",
+    },
 }
 
 
@@ -66,11 +91,19 @@ def sfn_machine(tmp_path_factory):
 
     config = {"StateMachines": {MACHINE: {"TestCases": CASES}}, "MockedResponses": MOCKED}
     with running_for_tests(tmp_path_factory.mktemp("localstack-durable"), config) as runtime:
-        sfn = boto3.client("stepfunctions", endpoint_url=runtime.url, region_name=REGION,
-                           aws_access_key_id="test", aws_secret_access_key="test")
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=runtime.url,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         definition = substitute(load_definition(), fake_function_arns())
-        arn = sfn.create_state_machine(name=MACHINE, definition=json.dumps(definition),
-                                       roleArn=f"arn:aws:iam::{ACCOUNT}:role/maoo-state-machine")["stateMachineArn"]
+        arn = sfn.create_state_machine(
+            name=MACHINE,
+            definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/maoo-state-machine",
+        )["stateMachineArn"]
         yield sfn, arn
 
 
@@ -82,21 +115,50 @@ def _run(sfn_machine, case: str, name: str, payload: dict[str, Any]) -> Executio
 def test_a_held_write_ends_the_execution_in_awaiting_approval_and_the_approval_runs_it(sfn_machine):
     held = _run(sfn_machine, "Held", RUN_ID, _state(plan=None, plan_ok=False))
     assert held.status == "SUCCEEDED"
-    assert states_entered(held.history) == ["ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "AwaitingApproval"]
+    assert states_entered(held.history) == [
+        "ResumeAt",
+        "Perceive",
+        "Plan",
+        "PlanOK?",
+        "NextStep",
+        "Route",
+        "AwaitingApproval",
+    ]
     assert held.output["status"] == "awaiting_approval" and held.output["pending_approval"]["step_id"] == "s1"
 
-    approved = RunState.model_validate(held.output).model_copy(update={
-        "status": "running", "route": None, "call": None, "pending_approval": None, "approved": ["s1:http_post"],
-        "resume_at": "NextStep"})
+    approved = RunState.model_validate(held.output).model_copy(
+        update={
+            "status": "running",
+            "route": None,
+            "call": None,
+            "pending_approval": None,
+            "approved": ["s1:http_post"],
+            "resume_at": "NextStep",
+        }
+    )
     after = _run(sfn_machine, "Approved", f"{RUN_ID}-r1", approved.model_dump(mode="json"))
     assert after.status == "SUCCEEDED"
-    assert states_entered(after.history) == ["ResumeAt", "NextStep", "Route", "CallHttpPost", "Observe", "Decide",
-                                             "NextStep", "Route", "Finalize", "Done"]
+    assert states_entered(after.history) == [
+        "ResumeAt",
+        "NextStep",
+        "Route",
+        "CallHttpPost",
+        "Observe",
+        "Decide",
+        "NextStep",
+        "Route",
+        "Finalize",
+        "Done",
+    ]
 
 
 def test_a_resumed_run_starts_at_its_checkpointed_state(sfn_machine):
-    checkpoint = _state(route="call", call=POST, outcome=ToolOutcome(result=ToolResult(ok=True, tool="http_post")),
-                        resume_at="Observe")
+    checkpoint = _state(
+        route="call",
+        call=POST,
+        outcome=ToolOutcome(result=ToolResult(ok=True, tool="http_post")),
+        resume_at="Observe",
+    )
     resumed = _run(sfn_machine, "ResumedAtObserve", f"{RUN_ID}-r2", checkpoint)
     assert resumed.status == "SUCCEEDED"
     assert states_entered(resumed.history)[:3] == ["ResumeAt", "Observe", "Decide"]
