@@ -11,6 +11,7 @@ import hashlib
 import json
 import operator
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.contracts import ApprovalRequest, RunState, Step, ToolCall
@@ -31,7 +32,7 @@ _COMPARE = {
 }
 
 
-def _get(state: RunState):
+def _get(state: RunState) -> Callable[[str, str], Any]:
     def get(step: str, path: str) -> Any:
         if step not in state.results:
             raise UnresolvedReferenceError(f"{{{{{step}{path}}}}}: step {step} has no result")
