@@ -104,7 +104,7 @@ def measure_engines(repeat: int) -> dict[str, Any]:
     with Session() as session:
         session.arm_faults([])
         session.run("calculate 1 + 1")  # engine and mock API warm
-        engine = get_embedded_engine(None, {})
+        engine = get_embedded_engine(session.settings, {})  # the engine the warm-up run started
         timed = Timed(engine.handlers)
         engine.handlers.update(timed.wrapped())
         runner = engine.runner()
@@ -162,7 +162,7 @@ def measure_engines(repeat: int) -> dict[str, Any]:
                     run_langgraph(durable_graph, initial_state(request, session.settings, guards).model_dump(mode="json"))
                     rows["langgraph_sqlite_ms"].append((time.perf_counter() - t) * 1000)
                 saves.restore()
-            summary = {key: round(_median(values), 3) for key, values in rows.items()}
+            summary: dict[str, Any] = {key: round(_median(values), 3) for key, values in rows.items()}
             summary["embedded_over_direct"] = round(summary["embedded_execution_ms"] / summary["direct_ms"], 2)
             if graph is not None:
                 summary["embedded_over_langgraph"] = round(summary["embedded_execution_ms"] / summary["langgraph_ms"], 2)
@@ -201,11 +201,13 @@ def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
 
 def _markdown(data: dict[str, Any]) -> str:
     lines = [f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.", ""]
-    lines += ["| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) | direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
+    lines += ["| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) "
+              "| direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for label, row in data["engines"].items():
         lines.append(f"| {label} | {row['states']:.0f} | {row['embedded_run_ms']:.1f} | {row['embedded_execution_ms']:.1f} | "
-                     f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | {row.get('langgraph_ms', float('nan')):.1f} | "
+                     f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | "
+                     f"{row.get('langgraph_ms', float('nan')):.1f} | "
                      f"{row['embedded_over_direct']:.1f}x | {row.get('embedded_over_langgraph', float('nan')):.1f}x |")
     lines += ["", "Durable runs: MAOO checkpoints after every Task state (SQLite, WAL, synchronous=NORMAL); LangGraph with "
               "langgraph-checkpoint-sqlite's SqliteSaver checkpoints after every super-step:", "",

@@ -31,6 +31,9 @@ Signal = Literal[
 ]
 Decision = Literal["continue", "retry", "patch_args", "replan", "abort"]
 Route = Literal["call", "finish", "await_approval"]
+Comparator = Literal[">", ">=", "<", "<=", "==", "!="]
+SubTaskKind = Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
+TaskType = Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
 
 
 class Model(BaseModel):
@@ -44,14 +47,14 @@ class Condition(Model):
     """A comparison on an earlier result: ``<subject> <op> <value>``."""
 
     subject: str
-    op: Literal[">", ">=", "<", "<=", "==", "!="]
+    op: Comparator
     value: float
 
 
 class SubTask(Model):
     """One unit of what the user asked for, in the order they asked."""
 
-    kind: Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
+    kind: SubTaskKind
     text: str
     params: dict[str, Any] = Field(default_factory=dict)
     condition: Condition | None = None
@@ -69,7 +72,7 @@ class Constraints(Model):
 
 class PerceivedState(Model):
     intent: str
-    task_type: Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
+    task_type: TaskType
     entities: dict[str, Any] = Field(default_factory=dict)
     constraints: Constraints = Field(default_factory=Constraints)
     success_criteria: list[str] = Field(default_factory=list)

@@ -27,7 +27,7 @@ AS_OF = "2025-06-02T12:00:00Z"
 WINDOWS = ("5m", "1h", "24h")
 
 _SERVICES = tuple(
-    dict(zip(("name", "tier", "owner", "status", "region"), row))
+    dict(zip(("name", "tier", "owner", "status", "region"), row, strict=True))
     for row in (
         ("payments", 1, "payments-team", "healthy", "us-east-1"),
         ("checkout", 1, "storefront-team", "degraded", "us-east-1"),
@@ -37,7 +37,7 @@ _SERVICES = tuple(
     )
 )
 
-SERVICE_NAMES = tuple(service["name"] for service in _SERVICES)
+SERVICE_NAMES = tuple(str(service["name"]) for service in _SERVICES)
 
 # (service, window): (requests, errors, p50_ms, p95_ms). Error rates over 1h are far apart on
 # purpose: search 6.5 %, payments 2.0 %, checkout 0.75 %, inventory 0.6 %, auth 0.3 %.

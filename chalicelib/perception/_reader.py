@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.contracts import Condition, SubTask
+from chalicelib.contracts import Condition, SubTask, SubTaskKind
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause
 from chalicelib.perception.arithmetic import numbers_to_digits, refs_in, to_expression
@@ -111,7 +111,7 @@ class Reader:
     def _reusable(self, index: int | None, condition: Condition | None) -> bool:
         return index is not None and self.tasks[index].condition in (None, condition)
 
-    def _metrics(self, service: str, window: str, text: str, condition: Condition | None, kind: str = "fetch") -> int:
+    def _metrics(self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch") -> int:
         index = self.fetched.get((service, window))
         if self._reusable(index, condition):
             return index  # type: ignore[return-value]
@@ -120,7 +120,7 @@ class Reader:
         self.fetched[(service, window)] = index
         return index
 
-    def _error_rate(self, service: str, window: str, text: str, condition: Condition | None, kind: str = "fetch") -> int:
+    def _error_rate(self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch") -> int:
         index = self.computed.get((service, window))
         if not self._reusable(index, condition):
             metrics = self._metrics(service, window, text, condition, kind)
@@ -269,7 +269,7 @@ class Reader:
     def _data(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         """Reads and computations: the sub-tasks a clause that only asks for data needs."""
         from_db = bool(lx.DATABASE.search(text))
-        kind = "query" if from_db else "fetch"
+        kind: SubTaskKind = "query" if from_db else "fetch"
         metric_services = named or (list(lx.KNOWN_SERVICES) if lx.ALL_SERVICES.search(text) else []) or \
             ([self.service] if self.service else [])
         if (lx.ERROR_RATE.search(text) or lx.METRICS.search(text)) and not window and (m := lx.OTHER_WINDOW.search(text)):
@@ -326,14 +326,14 @@ class Reader:
         if refs:
             params["refs"] = refs
         shown = expression
-        for ref, (index, field) in refs.items():
+        for ref, (_index, field) in refs.items():
             shown = shown.replace(ref, field if field != "value" else "the previous result")
         self.last_compute = self._add(SubTask(kind="compute", text=text, params=params,
                                               success_criteria=[f"{shown} computed"]), condition)
         return True
 
     def _resource(self, resource: str, text: str, named: list[str], metric_services: list[str], window: str | None,
-                  condition: Condition | None, kind: str) -> None:
+                  condition: Condition | None, kind: SubTaskKind) -> None:
         pronoun = lx.PRONOUN.search(text)
         service = named[0] if named else (self.service if pronoun else None)
         if resource == "metrics":

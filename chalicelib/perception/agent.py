@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.contracts import Constraints, PerceivedState, SubTask
+from chalicelib.contracts import Constraints, PerceivedState, SubTask, TaskType
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause, clauses, constraints_of, split_clauses, strip_constraints
 from chalicelib.perception._reader import Reader, clean
@@ -94,6 +94,7 @@ def _state(reader: Reader, constraints: Constraints) -> PerceivedState:
         entities["severities"] = severities
 
     unsupported = reader.unsupported or ([] if subtasks or reader.missing else reader.unknown)
+    task_type: TaskType
     if unsupported:
         task_type, intent = "unsupported", "unsupported"
     elif missing or not subtasks:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from chalicelib.contracts import Comparator
+
 KNOWN_SERVICES = ("payments", "checkout", "search", "auth", "inventory")
 WINDOWS_AVAILABLE = ("5m", "1h", "24h")
 
@@ -123,7 +125,7 @@ UNSUPPORTED_ACTION = re.compile(
 
 # ---------------------------------------------------------------- conditions
 
-COMPARATORS = {
+COMPARATORS: dict[str, Comparator] = {
     "is greater than or equal to": ">=", "greater than or equal to": ">=", "is at least": ">=", "at least": ">=",
     "reaches": ">=", "is no less than": ">=", "is less than or equal to": "<=", "less than or equal to": "<=",
     "is at most": "<=", "at most": "<=", "is no more than": "<=", "above": ">", "over": ">", "greater than": ">",

@@ -20,10 +20,11 @@ from urllib.parse import quote
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Condition, PerceivedState, Plan, Step, SubTask
+from chalicelib.errors import MaooError
 from chalicelib.tools.registry import TOOLS
 
 
-class NoRouteError(Exception):
+class NoRouteError(MaooError):
     """Every route for a sub-task has failed or is excluded."""
 
 
@@ -64,6 +65,22 @@ def _where(filters: dict) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(f"{k} = ?" for k in present) if present else ""), list(present.values())
 
 
+def _inventory_routes(resource: str, service: str | None, status: str | None) -> list[Route]:
+    """Routes for the services or deployments inventory: the database first, whatever the task's kind."""
+    if resource == "services":
+        where, values = _where({"status": status})
+        routes = [_db(f"SELECT name, tier, owner, status, region FROM services{where} ORDER BY name", values, "rows")]
+        if not status:
+            routes.append(_http("/services", "body.services"))
+        return _suffixed(routes)
+    where, values = _where({"service": service, "status": status})
+    routes = [_db(f"SELECT id, service, version, deployed_at, status FROM deployments{where} ORDER BY deployed_at DESC",
+                  values, "rows")]
+    if not status:
+        routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
+    return _suffixed(routes)
+
+
 def _read_routes(task: SubTask) -> list[Route]:
     """The routes for a read, best first (before the alternative suffixes are assigned)."""
     p = task.params
@@ -80,30 +97,19 @@ def _read_routes(task: SubTask) -> list[Route]:
         routes = [_http("/data", "body.", expect=["items"]), _db("SELECT id, name, value FROM mock_items ORDER BY id", [], "")]
     elif resource == "metrics":
         window = p.get("window", "1h")
-        routes = [_http(f"/services/{quote(service)}/metrics", "body.", {"window": window}, ["requests", "errors"]),
+        routes = [_http(f"/services/{quote(p['service'])}/metrics", "body.", {"window": window}, ["requests", "errors"]),
                   _db("SELECT service, window, requests, errors, p50_ms, p95_ms FROM metrics WHERE service = ? AND window = ?",
                       [service, window], "rows.0.")]
     elif resource == "service":
-        routes = [_http(f"/services/{quote(service)}", "body."),
+        routes = [_http(f"/services/{quote(p['service'])}", "body."),
                   _db("SELECT name, tier, owner, status, region FROM services WHERE name = ?", [service], "rows.0.")]
     elif resource == "incidents":
         filters = {"service": service, "status": p.get("status")}
         where, values = _where(filters)
         routes = [_http("/incidents", "body.incidents", {k: v for k, v in filters.items() if v}),
                   _db(f"SELECT id, service, title, severity, status, opened_at FROM incidents{where} ORDER BY id", values, "rows")]
-    elif resource == "services":
-        where, values = _where({"status": p.get("status")})
-        routes = [_db(f"SELECT name, tier, owner, status, region FROM services{where} ORDER BY name", values, "rows")]
-        if not p.get("status"):
-            routes.append(_http("/services", "body.services"))
-        return _suffixed(routes)  # the inventory comes from the database first
-    elif resource == "deployments":
-        where, values = _where({"service": service, "status": p.get("status")})
-        routes = [_db(f"SELECT id, service, version, deployed_at, status FROM deployments{where} ORDER BY deployed_at DESC",
-                      values, "rows")]
-        if not p.get("status"):
-            routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
-        return _suffixed(routes)
+    elif resource in ("services", "deployments"):
+        return _inventory_routes(resource, service, p.get("status"))
     else:
         raise NoRouteError(f"no route to read {resource!r}")
     if task.kind == "query":  # the user asked for the database
@@ -215,9 +221,10 @@ class _Builder:
 
     def _incident(self, base_id: str, task: SubTask, when: Condition | None) -> Step:
         service = task.params["service"]
-        title, deps = f"{service}: raised by MAOO ({task.text})", []
+        title, deps = f"{service}: raised by MAOO ({task.text})", list[str]()
         if when is not None:
-            title = f"{service}: {self.labels.get(when.subject, 'value')} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
+            label = self.labels.get(when.subject, "value")
+            title = f"{service}: {label} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
         return Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/incidents", "json_body": {
             "service": service, "title": title[:200], "severity": task.params.get("severity", "sev3")}},
             depends_on=deps, purpose=task.text)

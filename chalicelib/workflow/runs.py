@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from chalicelib.config import APPROVALS, Settings
 from chalicelib.contracts import Guards, RunState
-from chalicelib.errors import BadRequestError, StoreError
+from chalicelib.errors import BadRequestError, StoreError, validation_problems
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import redact
@@ -46,7 +46,7 @@ def initial_state(request: str, settings: Settings, guards: dict[str, Any] | Non
     try:
         run_guards = Guards(**values)
     except ValidationError as exc:
-        fields = ", ".join(f"{e['loc'][0]} ({e['msg']})" for e in exc.errors())
+        fields = ", ".join(f"{field} ({message})" for field, message in validation_problems(exc))
         raise BadRequestError(f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}") from None
     policy = (approve if approve is not None else settings.approval).strip().lower()
     if policy not in APPROVALS:
@@ -99,7 +99,7 @@ def _final_state(start: RunState, execution: Execution) -> RunState:
     detail = f"{execution.error or execution.status}: {execution.cause or 'no cause given'}"
     first = next((e for e in execution.history if e.get("taskFailedEventDetails") or e.get("lambdaFunctionFailedEventDetails")), None)
     if first:
-        failed = first.get("taskFailedEventDetails") or first.get("lambdaFunctionFailedEventDetails")
+        failed = first.get("taskFailedEventDetails") or first.get("lambdaFunctionFailedEventDetails") or {}
         detail += f" (first task failure: {failed.get('error', '?')}: {str(failed.get('cause', ''))[:300]})"
     return state.model_copy(update={
         "status": "failed",
@@ -180,7 +180,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
         store.put_run(redact({**run_document(start.model_copy(update={
             "status": "failed", "stop_reason": "execution_not_started", "stop_detail": str(exc)[:1000]}), engine, None, None)}))
         raise
-    store.put_run({**store.get_run(start.run_id), "execution_arn": arn})
+    store.put_run({**(store.get_run(start.run_id) or {}), "execution_arn": arn})
     return arn
 
 
