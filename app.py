@@ -25,7 +25,7 @@ plan = _function("plan", layer_handler("Plan", "chalicelib.planning.plan_state:p
 next_step = _function("next_step", layer_handler("NextStep", "chalicelib.execution.next_step:next_step"))
 observe = _function("observe", layer_handler("Observe", "chalicelib.execution.observe:observe"))
 finalize = _function("finalize", layer_handler("Finalize", "chalicelib.execution.finalize:finalize",
-                                                    effects=("chalicelib.memory.longterm:remember_run",)))
+                                                    facts="chalicelib.execution.lessons:facts_for_run"))
 
 # ---- tools: one function each; the state machine's router is the allowlist
 tool_http_get = _function("tool_http_get", tool_handler("http_get"))

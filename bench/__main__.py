@@ -80,13 +80,13 @@ class Checkpoints:
                 self.seconds += time.perf_counter() - started
                 self.count += 1
         self.seconds, self.count = 0.0, 0
-        self.module.save = save  # type: ignore[assignment]
+        self.module.save = save
 
     def off(self) -> None:
-        self.module.save = lambda *args, **kwargs: 0  # type: ignore[assignment]
+        self.module.save = lambda *args, **kwargs: 0
 
     def restore(self) -> None:
-        self.module.save = self.real  # type: ignore[assignment]
+        self.module.save = self.real
 
 
 def measure_engines(repeat: int) -> dict[str, Any]:
@@ -167,7 +167,8 @@ def measure_engines(repeat: int) -> dict[str, Any]:
             if graph is not None:
                 summary["embedded_over_langgraph"] = round(summary["embedded_execution_ms"] / summary["langgraph_ms"], 2)
             if durable_graph is not None:
-                summary["embedded_over_langgraph_sqlite"] = round(summary["embedded_execution_ms"] / summary["langgraph_sqlite_ms"], 2)
+                summary["embedded_over_langgraph_sqlite"] = round(
+                    summary["embedded_execution_ms"] / summary["langgraph_sqlite_ms"], 2)
             summary["handler_ms_per_call"] = {name: round(_median(v), 3) for name, v in per_function.items()}
             summary["calls_per_run"] = calls
             results[label] = summary

@@ -49,7 +49,8 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
         return RunRequest.model_validate(body)
     except ValidationError as exc:
         fields = describe_validation_error(exc, root="body")
-        raise BadRequestError(f"invalid run request: {fields} (accepted fields: request, guards, wait, use_memory, approve)") from None
+        raise BadRequestError(f"invalid run request: {fields} "
+                              "(accepted fields: request, guards, wait, use_memory, approve)") from None
 
 
 class RunService:
@@ -122,11 +123,13 @@ class RunService:
             body = json.loads(raw_body or b"")
             decision = ApprovalDecision.model_validate(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return error(400, "bad_request", 'the body is not JSON; send {"decision": "approve"} or {"decision": "reject", "reason": "..."}')
+            return error(400, "bad_request",
+                         'the body is not JSON; send {"decision": "approve"} or {"decision": "reject", "reason": "..."}')
         except ValidationError as exc:
             fields = describe_validation_error(exc, root="body")
             return error(400, "bad_request", f"invalid approval: {fields} (accepted: decision approve|reject, reason)")
-        return self._continue(run_id, lambda runner, settings: decide(runner, settings, run_id, decision.decision, decision.reason))
+        return self._continue(run_id, lambda runner, settings: decide(runner, settings, run_id, decision.decision,
+                                                                      decision.reason))
 
     def _continue(self, run_id: str, action: Callable[[Any, Any], dict[str, Any]]) -> Response:
         from chalicelib.errors import ResumeRefusedError, StoreError

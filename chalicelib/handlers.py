@@ -40,13 +40,13 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def layer_handler(state_name: str, target: str, effects: tuple[str, ...] = ()) -> Callable[[dict, Any], dict]:
+def layer_handler(state_name: str, target: str, facts: str | None = None) -> Callable[[dict, Any], dict]:
     """A Lambda handler for one layer state; ``target`` names its step function, ``module:function``.
 
-    The layer only computes the next ``RunState`` (and records events, which are collected). This
-    adapter does the I/O: ``effects`` (``module:function`` called with the new state, e.g. the
-    long-term memory write), then the checkpoint and the events, in one transaction, before the
-    engine moves on.
+    The layer only computes the next ``RunState`` (and records events, which are collected), and
+    ``facts`` (``module:function``) what that state teaches long-term memory. This adapter does the
+    I/O: it files the facts, then writes the checkpoint and the events, in one transaction, before
+    the engine moves on.
     """
 
     @traced
@@ -63,8 +63,10 @@ def layer_handler(state_name: str, target: str, effects: tuple[str, ...] = ()) -
         with collecting() as events:
             try:
                 after = _resolve(target)(state)
-                for effect in effects:
-                    _resolve(effect)(after)
+                if facts is not None:
+                    from chalicelib.memory.longterm import remember_facts
+
+                    remember_facts(after.run_id, _resolve(facts)(after))
             except Exception:
                 _keep_events(state.run_id, events)  # the trace keeps what the state did before it crashed
                 raise

@@ -220,7 +220,8 @@ def reject(
 @app.command()
 def runs(
     limit: int = typer.Option(20, min=1, max=500, help="How many recent runs."),
-    as_json: bool = typer.Option(False, "--json", help='Print {"runs": [...]} (run_id, status, stop_reason, request, created_at).'),
+    as_json: bool = typer.Option(False, "--json",
+                                 help='Print {"runs": [...]} (run_id, status, stop_reason, request, created_at).'),
 ) -> None:
     """List recent runs. A run whose process is gone shows as interrupted: finish it with `resume`."""
     from rich.table import Table

@@ -4,7 +4,8 @@ One table, keyed ``run_id`` (partition) + ``item`` (sort): ``run`` holds the run
 ``event#000042`` one trace event, ``blob#<ref>`` one large tool output, ``counter`` the event
 sequence, ``checkpoint#000007`` one state's checkpoint (``ckcounter`` their sequence), ``owner``
 the process that drives the run and its lease; a request's idempotency key is the item
-``request_key`` under the partition ``key#<key>``. Documents are stored as JSON strings, so floats need no Decimal conversion. Events and
+``request_key`` under the partition ``key#<key>``. Documents are stored as JSON strings, so floats
+need no Decimal conversion. Events and
 blobs carry ``expires_at`` for the table's TTL. ``list_runs`` scans for ``run`` items: fine for
 the run counts one operator keeps; a GSI on ``created_at`` is the step up when it is not.
 """
@@ -16,7 +17,7 @@ import time
 import uuid
 from typing import Any
 
-from chalicelib.memory.store import owner_alive
+from chalicelib.memory.owners import owner_alive
 
 
 

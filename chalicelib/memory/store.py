@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 from chalicelib.config import get_settings
+from chalicelib.memory.owners import owner_alive
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -250,7 +250,8 @@ class SqliteRunStore:
         with self._write() as conn:
             self._insert_events(conn, run_id, events)
             (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM checkpoints WHERE run_id = ?", (run_id,)).fetchone()
-            conn.execute("INSERT INTO checkpoints (run_id, seq, ts, kind, state, next_state, document) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO checkpoints (run_id, seq, ts, kind, state, next_state, document)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (run_id, seq, time.time(), kind, state, next_state, json.dumps(document, default=str)))
             if lease_until is not None:
                 conn.execute("UPDATE run_owners SET lease_until = MAX(lease_until, ?) WHERE run_id = ?", (lease_until, run_id))
@@ -258,7 +259,8 @@ class SqliteRunStore:
 
     def checkpoints(self, run_id: str) -> list[dict[str, Any]]:
         with self._read() as conn:
-            rows = conn.execute("SELECT seq, ts, kind, state, next_state, document FROM checkpoints WHERE run_id = ? ORDER BY seq",
+            rows = conn.execute("SELECT seq, ts, kind, state, next_state, document FROM checkpoints"
+                                " WHERE run_id = ? ORDER BY seq",
                                 (run_id,)).fetchall()
         return [{"seq": seq, "ts": ts, "kind": kind, "state": state, "next_state": nxt, "document": json.loads(doc)}
                 for seq, ts, kind, state, nxt, doc in rows]
@@ -266,7 +268,8 @@ class SqliteRunStore:
     def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None:
         with self._write() as conn:
             conn.execute("INSERT INTO run_owners (run_id, pid, host, lease_until) VALUES (?, ?, ?, ?)"
-                         " ON CONFLICT(run_id) DO UPDATE SET pid=excluded.pid, host=excluded.host, lease_until=excluded.lease_until",
+                         " ON CONFLICT(run_id) DO UPDATE SET pid=excluded.pid, host=excluded.host,"
+                         " lease_until=excluded.lease_until",
                          (run_id, pid, host, lease_until))
 
     def renew_lease(self, run_id: str, lease_until: float) -> None:
@@ -291,37 +294,6 @@ class SqliteRunStore:
             conn.execute("INSERT INTO request_keys (key, body_hash, run_id, created_at) VALUES (?, ?, ?, ?)",
                          (key, body_hash, run_id, time.time()))
         return None
-
-
-def owner_alive(owner: dict[str, Any] | None, updated_at: float | None = None) -> bool:
-    """Whether a ``running`` run still has someone driving it.
-
-    On this host the owner's process id decides (a killed process is seen at once); elsewhere its
-    lease does (the owner renews it while the run is in flight). A run with no owner record is
-    alive only while it was updated within the default lease.
-    """
-    now = time.time()
-    if owner is None:
-        return updated_at is not None and now - updated_at < get_settings().lease_seconds
-    if owner.get("host") == socket.gethostname():
-        return _pid_alive(int(owner["pid"]))
-    return float(owner.get("lease_until") or 0) > now
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, owned by someone else
-        return True
-    try:  # a zombie (exited, not yet reaped by its parent) is gone for our purposes
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 _stores: dict[str, RunStore] = {}

@@ -169,8 +169,9 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
     store = get_run_store()
     before = store.get_run(start.run_id) if execution_name else None
     claim(start.run_id, get_settings())
-    store.put_run(redact({**(before or {}), "run_id": start.run_id, "request": start.request, "status": "running", "engine": engine,
-                          "created_at": start.started_at, "start_state": (before or {}).get("start_state") or start.model_dump(mode="json")}))
+    start_state = (before or {}).get("start_state") or start.model_dump(mode="json")
+    store.put_run(redact({**(before or {}), "run_id": start.run_id, "request": start.request, "status": "running",
+                          "engine": engine, "created_at": start.started_at, "start_state": start_state}))
     if execution_name is None:
         record_event(start.run_id, "start", "Runner", engine=engine, guards=start.guards.model_dump(), approve=start.approve)
     try:

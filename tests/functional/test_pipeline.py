@@ -22,7 +22,8 @@ def test_seed_request_runs_every_layer_and_answers_4(maoo):
 
     assert doc["status"] == "succeeded" and doc["stop_reason"] is None
     assert doc["states"] == (
-        ["ResumeAt", "Perceive", "Plan", "PlanOK?"] + tool_loop("CallHttpGet") + tool_loop("CallCalc") + tool_loop("CallSummarize")
+        ["ResumeAt", "Perceive", "Plan", "PlanOK?"]
+        + tool_loop("CallHttpGet") + tool_loop("CallCalc") + tool_loop("CallSummarize")
         + STEP_LOOP + ["Finalize", "Done"]
     )
     assert "4" in doc["final_output"]
