@@ -60,7 +60,7 @@ def layer_handler(state_name: str, target: str, facts: str | None = None) -> Cal
         get_logger().set_correlation_id(state.run_id)
         entry = drills.entered(state_name)
         drills.crash_point(state_name, entry, "before")
-        with collecting() as events:
+        with collecting() as recorded:
             try:
                 after = _resolve(target)(state)
                 if facts is not None:
@@ -68,13 +68,15 @@ def layer_handler(state_name: str, target: str, facts: str | None = None) -> Cal
 
                     remember_facts(after.run_id, _resolve(facts)(after))
             except Exception:
-                _keep_events(state.run_id, events)  # the trace keeps what the state did before it crashed
+                _keep_events(state.run_id, recorded.events)  # the trace keeps what the state did before it crashed
                 raise
         if after.resume_at is not None:
             after = after.model_copy(update={"resume_at": None})
         document = after.model_dump(mode="json")
         drills.crash_point(state_name, entry, "after")
-        checkpoints.save(state.run_id, "state", state_name, checkpoints.NEXT_STATE[state_name], document, events, entry)
+        checkpoints.save(state.run_id, "state", state_name, checkpoints.NEXT_STATE[state_name], document,
+                         recorded.events, entry)
+        recorded.emit_metrics()
         return document
 
     return handler

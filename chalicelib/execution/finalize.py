@@ -10,8 +10,7 @@ from typing import Any
 
 from chalicelib.contracts import RunState
 from chalicelib.execution.results import result_value
-from chalicelib.memory.events import record_event
-from chalicelib.observability import emit_metrics
+from chalicelib.memory.events import record_event, record_metrics
 from chalicelib.planning.critic import check_result
 from chalicelib.tools import summarize as summarize_tool
 
@@ -46,9 +45,9 @@ def finalize(state: RunState) -> RunState:
         update["status"] = "succeeded"
     state = state.model_copy(update=update)
     state = state.model_copy(update={"final_output": final_output(state)})
-    emit_metrics({"Runs": 1, f"Runs{state.status.capitalize()}": 1})
+    record_metrics({"Runs": 1, f"Runs{state.status.capitalize()}": 1})
     if state.stop_reason:
-        emit_metrics({"Stops": 1}, stop_reason=state.stop_reason)
+        record_metrics({"Stops": 1}, stop_reason=state.stop_reason)
     record_event(state.run_id, "criteria", "Finalize", unmet=check_result(state))
     record_event(
         state.run_id,

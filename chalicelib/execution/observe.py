@@ -16,8 +16,7 @@ from chalicelib.execution.patching import propose_patch
 from chalicelib.execution.refinement import Refinement, decide
 from chalicelib.execution.results import BLOB_KEY
 from chalicelib.execution.stops import stop
-from chalicelib.memory.events import record_event
-from chalicelib.observability import emit_metrics
+from chalicelib.memory.events import record_event, record_metrics
 from chalicelib.planning.planner import NoRouteError, make_plan
 from chalicelib.tools.registry import cost_of, side_effect_of
 
@@ -155,7 +154,7 @@ def observe(state: RunState) -> RunState:
             step_id=step.id, tool=call.tool, signal=signal, reason=refinement.reason, avoid=update["avoid"]
         )
     new_state = state.model_copy(update=update)
-    emit_metrics(
+    record_metrics(
         {
             "ToolCalls": 1,
             "ToolFailures": int(not result.ok),

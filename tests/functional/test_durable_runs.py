@@ -250,3 +250,14 @@ def test_an_approval_past_its_ttl_reads_expired_and_the_next_decision_ends_it(cl
     ended = runner.invoke(cli_app, ["approve", held["run_id"], "--json"])
     assert ended.exit_code == 1 and json.loads(ended.stdout)["stop_reason"] == "approval_expired"
     assert maoo.side_effects() == []
+
+
+def test_metrics_are_emitted_by_the_adapter_once_per_checkpointed_state(maoo):
+    doc = maoo.run(SEED)
+    lines = (get_settings().logs_dir / "metrics.jsonl").read_text().splitlines()
+    documents = [json.loads(line) for line in lines]
+    tool_calls = [d for d in documents if "ToolCalls" in d]
+    runs = [d for d in documents if "Runs" in d]
+    assert len(tool_calls) == len(doc["steps"]) == 3
+    assert sorted(d["tool"] for d in tool_calls) == ["calc", "http_get", "summarize"]
+    assert len(runs) == 1 and runs[0]["RunsSucceeded"] == [1.0]
