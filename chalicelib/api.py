@@ -105,7 +105,10 @@ class RunService:
         if document.get("status") == "running" and get_settings().engine != "embedded":
             document = refresh_run(self._get_runner(), get_settings(), document)
         from chalicelib.durable.status import as_seen
+        from chalicelib.workflow.runs import checkpointed_document
 
+        if "steps" not in document:  # not finished: what its last checkpoint holds
+            document = checkpointed_document(document)
         document.pop("start_state", None)
         return 200, as_seen(document)
 

@@ -236,6 +236,11 @@ def test_show_of_an_interrupted_run_shows_how_far_its_checkpoints_got(maoo):
     assert f"python -m cli resume {doc['run_id']}" in seen["final_output"]
     view = runner.invoke(cli_app, ["show", doc["run_id"]])
     assert "INTERRUPTED" in view.stdout and "calc" in view.stdout
+    from app import app
+
+    with Client(app, stage_name="local") as http:
+        got = http.http.get(f"/runs/{doc['run_id']}").json_body
+    assert got["status"] == "interrupted" and [s["tool"] for s in got["steps"]] == ["http_get", "calc"]
 
 
 def test_an_approval_past_its_ttl_reads_expired_and_the_next_decision_ends_it(client, maoo, monkeypatch):
