@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from chalicelib.errors import StateContractError, describe_validation_error
-from chalicelib.observability import traced
+from chalicelib.observability import lambda_logged, traced
 
 
 @lru_cache(maxsize=None)
@@ -50,6 +50,7 @@ def layer_handler(state_name: str, target: str, facts: str | None = None) -> Cal
     """
 
     @traced
+    @lambda_logged
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import RunState
         from chalicelib.durable import checkpoints, drills
@@ -111,6 +112,7 @@ def tool_handler(tool: str) -> Callable[[dict, Any], dict]:
     state_name = "Call" + _camel(tool)
 
     @traced
+    @lambda_logged
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import ToolCall
         from chalicelib.durable import checkpoints, drills

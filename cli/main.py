@@ -14,6 +14,8 @@ from typing import Any, Iterator, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from chalicelib.errors import MaooError
 
@@ -25,7 +27,7 @@ JSON_HELP = "Print one machine-readable JSON document instead of the views."
 
 
 def _fail_usage(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/bold red] {message}")
+    err.print(f"[bold red]error:[/bold red] {escape(message)}")
     raise typer.Exit(2)
 
 
@@ -46,7 +48,7 @@ APPROVE_HELP = ("Which steps wait for a person's approval: none, or writes (ever
 
 def _store_failed(exc: MaooError) -> None:
     """The run store failed: the run is left interrupted at its last checkpoint (exit 1)."""
-    err.print(f"[bold red]error:[/bold red] {exc}")
+    err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
     raise typer.Exit(1)
 
 
@@ -242,7 +244,8 @@ def runs(
     for column in ("run id", "status", "reason", "request"):
         table.add_column(column, overflow="fold")
     for row in listed:
-        table.add_row(row["run_id"], row["status"], row["stop_reason"] or "-", row["request"])
+        table.add_row(Text(row["run_id"]), Text(row["status"]), Text(row["stop_reason"] or "-"),
+                      Text(row["request"]))
     console.print(table)
 
 
@@ -283,7 +286,8 @@ def tools(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
         props = tool["args_schema"].get("properties", {})
         required = set(tool["args_schema"].get("required", []))
         args = ", ".join(f"{k}{'' if k in required else '?'}" for k in props)
-        table.add_row(tool["name"], tool["side_effect"], f"{tool['cost']:g}", args, tool["description"])
+        table.add_row(Text(tool["name"]), Text(tool["side_effect"]), f"{tool['cost']:g}", Text(args),
+                      Text(tool["description"]))
     console.print(table)
 
 
@@ -350,7 +354,7 @@ def deploy(
     except (target_localstack.EndpointError, target_localstack.UnknownStageError) as exc:
         _fail_usage(str(exc))
     except target_localstack.DeployError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}")
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     target_localstack.render(console, deployment)
 
@@ -361,5 +365,5 @@ def main() -> None:
     except MaooError as exc:  # a setting read on first use, e.g. a bad MAOO_* value
         from chalicelib.errors import StoreError
 
-        err.print(f"[bold red]error:[/bold red] {exc}")
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         sys.exit(1 if isinstance(exc, StoreError) else 2)

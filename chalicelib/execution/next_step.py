@@ -19,6 +19,7 @@ from chalicelib.execution import guards as guard_rules
 from chalicelib.execution.refs import UnresolvedReferenceError, lookup, resolve
 from chalicelib.execution.results import result_value
 from chalicelib.execution.stops import stop
+from chalicelib.largevalues import by_reference
 from chalicelib.memory.events import record_event
 from chalicelib.tools.registry import cost_of, side_effect_of
 
@@ -146,8 +147,9 @@ def next_step(state: RunState) -> RunState:
     attempt = state.attempts.get(step.id, 0) + 1
     side_effect = side_effect_of(step.tool, args)
     key = idempotency_key(state.run_id, step.id, args) if side_effect != "read" else None
+    sent = by_reference(args, state.run_id)  # a large value goes to the run store; the call carries its reference
     call = ToolCall(
-        run_id=state.run_id, step_id=step.id, tool=step.tool, args=args, attempt=attempt, idempotency_key=key
+        run_id=state.run_id, step_id=step.id, tool=step.tool, args=sent, attempt=attempt, idempotency_key=key
     )
     if state.approve == "writes" and side_effect != "read" and f"{step.id}:{step.tool}" not in state.approved:
         return _hold_for_approval(state, call, side_effect)
@@ -157,7 +159,7 @@ def next_step(state: RunState) -> RunState:
         "NextStep",
         step_id=step.id,
         tool=step.tool,
-        args=args,
+        args=sent,
         attempt=attempt,
         idempotency_key=key,
     )

@@ -76,7 +76,7 @@ def observe(state: RunState) -> RunState:
                 ),
             }
         )
-        if blocked := guard_rules.check_guards(after, call.tool, cost, fp):
+        if blocked := guard_rules.check_guards(after, call.tool, cost, fp, refinement.wait_seconds):
             refinement = Refinement("abort", f"no retry: {blocked[1]}", stop_reason=blocked[0])
     counters = state.counters.model_copy(
         update={
