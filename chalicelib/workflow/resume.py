@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from chalicelib.config import Settings
-from chalicelib.contracts import RunState, ToolOutcome, ToolResult
+from chalicelib.contracts import ApprovalRequest, RunState, ToolOutcome, ToolResult
 from chalicelib.durable import checkpoints
 from chalicelib.errors import BadRequestError, ResumeRefusedError
 from chalicelib.execution.stops import stop
@@ -79,14 +79,30 @@ def _in_flight(state: RunState, after: list[dict[str, Any]]) -> tuple[RunState, 
         result = ToolResult.model_validate(finished[-1]["document"]["result"])
         return state.model_copy(update={"outcome": ToolOutcome(result=result)}), "Observe"
     if any(r["kind"] == "tool_started" for r in mine):
-        detail = (
+        doubt = (
             f"step {call.step_id} ({call.tool}, a plain write) was in flight when the run was interrupted; "
-            "it may or may not have been applied, and a plain write is never repeated blindly. "
-            "Check the target, then run "
-            "the request again if it was not applied"
+            "it may or may not have been applied, and a plain write is never repeated blindly"
         )
+        if state.approve == "writes":  # a person decides: approve sends it again, reject stops the run
+            return _hold_in_doubt(state, doubt), "Route"
+        detail = f"{doubt}. Check the target, then run the request again if it was not applied"
         return stop(state, "unsafe_retry", detail, "Resume"), "Finalize"
     return state, "Route"  # re-run with the same idempotency key
+
+
+def _hold_in_doubt(state: RunState, doubt: str) -> RunState:
+    """The in-flight plain write, held for a person: the resumed execution ends in AwaitingApproval."""
+    call = state.call
+    assert call is not None
+    reason = f"{doubt}: approve to send it again, or reject to stop the run"
+    record_event(state.run_id, "approval_requested", "Resume", step_id=call.step_id, tool=call.tool,
+                 args=call.args, side_effect="write", reason=reason)
+    held = ApprovalRequest(step_id=call.step_id, tool=call.tool, args=call.args, side_effect="write",
+                           idempotency_key=call.idempotency_key, reason=reason, requested_at=time.time())
+    return state.model_copy(update={
+        "route": "await_approval", "status": "awaiting_approval", "pending_approval": held,
+        "final_output": f"Waiting for approval: {reason}.",
+    })
 
 
 def resume_point(run_id: str, start_state: dict[str, Any] | None) -> tuple[RunState, str | None]:
@@ -141,6 +157,12 @@ def _held(run_id: str) -> tuple[dict[str, Any], RunState]:
             f"run {run_id} is {document.get('status')}, not waiting for an approval{hint}"
         )
     state, target = resume_point(run_id, document.get("start_state"))
+    shown = document.get("pending_approval") or {}
+    if state.pending_approval is not None and shown.get("step_id") == state.pending_approval.step_id:
+        # the hold began when the run said so, not now (a hold made at resume is rebuilt on each read)
+        since = float(shown.get("requested_at") or state.pending_approval.requested_at)
+        state = state.model_copy(update={"pending_approval": state.pending_approval.model_copy(
+            update={"requested_at": since})})
     if state.pending_approval is None or target != "Route":
         raise ResumeRefusedError(f"run {run_id} holds no call for approval at its last checkpoint")
     return document, state

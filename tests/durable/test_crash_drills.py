@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.durable.drills import CRASH_EXIT_CODE
-from tests.durable.conftest import FAULTS, REQUEST
+from tests.durable.conftest import FAULTS, REQUEST, WRITE_REQUEST
 
 pytestmark = pytest.mark.functional
 
@@ -117,3 +117,24 @@ def test_a_plain_write_in_flight_is_never_repeated_blindly(cli):
     assert "step s2 (http_post, a plain write) was in flight" in resumed["stop_detail"]
     assert cli.side_effects() == []
     assert resumed["states"][:2] == ["ResumeAt", "Finalize"]
+
+
+def test_a_plain_write_in_flight_waits_for_a_person_when_the_run_asks_for_approvals(cli):
+    # given a run with approvals on, whose approved plain write was in flight when it was killed
+    plain = {"MAOO_IDEMPOTENT_ORIGINS": "http://127.0.0.1:9"}
+    cli.arm([])
+    code, held = cli.doc("run", "--request", WRITE_REQUEST, "--no-memory", "--approve", "writes", **plain)
+    assert code == 3
+    killed = cli("approve", held["run_id"], MAOO_TEST_CRASH_AT="CallHttpPost", **plain)
+    assert killed.returncode == CRASH_EXIT_CODE
+    # when it is resumed, it does not send the write again: it asks, saying why
+    code, doubt = cli.doc("resume", held["run_id"], **plain)
+    assert code == 3 and doubt["status"] == "awaiting_approval"
+    assert "was in flight when the run was interrupted" in doubt["pending_approval"]["reason"]
+    assert cli.side_effects() == []
+    # and a rejection ends it with nothing written
+    code, rejected = cli.doc(
+        "reject", held["run_id"], "--reason", "I checked: it was not applied, but not now", **plain
+    )
+    assert code == 1 and rejected["stop_reason"] == "rejected"
+    assert cli.side_effects() == []
