@@ -15,12 +15,43 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.memory.owners import owner_alive
 
 
+def _store_errors(cls: type) -> type:
+    """Every public store method reports an AWS failure as a ``StoreError`` naming the table."""
+    import functools
 
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def guarded(self: DynamoRunStore, *args: Any, **kwargs: Any) -> Any:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                return method(self, *args, **kwargs)
+            except (BotoCoreError, ClientError) as exc:
+                from chalicelib.errors import StoreError
+
+                raise StoreError(
+                    f"the run store (DynamoDB table {self.table}) could not {method.__name__.replace('_', ' ')}: {exc}. "
+                    "Check MAOO_RUNS_TABLE, the region and the credentials, then finish the run with "
+                    "`python -m cli resume RUN_ID`"
+                ) from None
+        return guarded
+
+    for name in _GUARDED:
+        setattr(cls, name, wrap(getattr(cls, name)))
+    return cls
+
+
+_GUARDED = ("put_run", "get_run", "list_runs", "append_event", "record_transition", "checkpoints", "claim_owner",
+            "renew_lease", "get_owner", "claim_request_key", "events", "put_blob", "get_blob")
+
+
+@_store_errors
 class DynamoRunStore:
     def __init__(self, table_name: str, client: Any = None):
         if client is None:

@@ -45,3 +45,15 @@ def test_a_request_key_is_bound_once_on_dynamodb(maoo, dynamodb_store):  # noqa:
     store = get_run_store()
     assert store.claim_request_key("k", "hash-a", "run-1") is None
     assert store.claim_request_key("k", "hash-b", "run-2") == {"body_hash": "hash-a", "run_id": "run-1"}
+
+
+def test_a_dynamodb_store_that_fails_names_its_table():
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.errors import StoreError
+
+    with mock_aws():
+        store = DynamoRunStore("no-such-table", boto3.client("dynamodb", region_name="us-east-1"))
+        with pytest.raises(StoreError, match="DynamoDB table no-such-table.*MAOO_RUNS_TABLE"):
+            store.put_run({"run_id": "r1", "request": "x", "status": "running"})
