@@ -197,11 +197,12 @@ class RunService:
         from chalicelib.workflow.resume import decide
 
         try:
-            body = json.loads(raw_body or b"")
-            decision = ApprovalDecision.model_validate(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return error(400, "bad_request",
-                         'the body is not JSON; send {"decision": "approve"} or {"decision": "reject", "reason": "..."}')
+            decision = ApprovalDecision.model_validate(parse_json_body(raw_body))
+        except PayloadTooLargeError as exc:
+            return error(413, "payload_too_large", str(exc))
+        except BadRequestError as exc:
+            return error(400, "bad_request", f'{exc}; send {{"decision": "approve"}} or '
+                                             '{"decision": "reject", "reason": "..."}')
         except ValidationError as exc:
             fields = describe_validation_error(exc, root="body")
             return error(400, "bad_request", f"invalid approval: {fields} (accepted: decision approve|reject, reason)")

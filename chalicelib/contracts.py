@@ -17,6 +17,8 @@ SideEffect = Literal["read", "write-idempotent", "write"]
 # "awaiting_approval": the execution ended in AwaitingApproval; "interrupted" is never in a RunState, only in
 # what the run store shows for a "running" run whose owner is gone (see chalicelib.durable)
 RunStatus = Literal["running", "succeeded", "failed", "stopped", "awaiting_approval"]
+# what a reader sees: a "running" run whose owner is gone reads "interrupted"
+ShownRunStatus = Literal["running", "succeeded", "failed", "stopped", "awaiting_approval", "interrupted"]
 Approval = Literal["none", "writes"]
 Signal = Literal[
     "ok",
