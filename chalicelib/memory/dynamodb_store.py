@@ -20,6 +20,9 @@ from typing import Any
 
 from chalicelib.memory.owners import owner_alive
 
+# DynamoDB refuses an item over 400 KB; a part this size leaves room for its keys
+BLOB_PART_BYTES = 350_000
+
 
 def _store_errors(cls: type) -> type:
     """Every public store method reports an AWS failure as a ``StoreError`` naming the table."""
@@ -216,19 +219,42 @@ class DynamoRunStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str:
+        """Store ``value``; one over DynamoDB's 400 KB item limit is split into parts.
+
+        The head item ``blob#<ref>`` holds a small value itself, or the number of parts
+        ``blob#<ref>#part#0000``... that hold the encoded document in order.
+        """
         ref = f"blob:{run_id}:{key or uuid.uuid4().hex[:12]}"
-        self.client.put_item(TableName=self.table, Item={
-            "run_id": {"S": run_id}, "item": {"S": f"blob#{ref}"},
-            "data": {"S": json.dumps(value, default=str)}, "expires_at": self._expiry(),
-        })
+        data = json.dumps(value, default=str).encode()
+        head: dict[str, Any] = {"run_id": {"S": run_id}, "item": {"S": f"blob#{ref}"}, "expires_at": self._expiry()}
+        if len(data) <= BLOB_PART_BYTES:
+            head["data"] = {"B": data}
+        else:
+            parts = [data[i:i + BLOB_PART_BYTES] for i in range(0, len(data), BLOB_PART_BYTES)]
+            for n, part in enumerate(parts):
+                self.client.put_item(TableName=self.table, Item={
+                    "run_id": {"S": run_id}, "item": {"S": f"blob#{ref}#part#{n:04d}"},
+                    "data": {"B": part}, "expires_at": self._expiry(),
+                })
+            head["parts"] = {"N": str(len(parts))}
+        self.client.put_item(TableName=self.table, Item=head)  # written last: a reader never sees half a blob
         return ref
 
     def get_blob(self, ref: str) -> Any:
         parts = ref.split(":")
         if len(parts) != 3 or parts[0] != "blob":
             raise KeyError(f"no stored output {ref!r}")
-        item = self.client.get_item(TableName=self.table, Key={"run_id": {"S": parts[1]}, "item": {"S": f"blob#{ref}"}},
-                                    ConsistentRead=True).get("Item")
+        key = {"run_id": {"S": parts[1]}, "item": {"S": f"blob#{ref}"}}
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         if item is None:
             raise KeyError(f"no stored output {ref!r}")
-        return json.loads(item["data"]["S"])
+        if "parts" not in item:
+            stored = item["data"]
+            return json.loads(stored["B"] if "B" in stored else stored["S"])
+        data = b"".join(
+            self.client.get_item(TableName=self.table, ConsistentRead=True, Key={
+                "run_id": {"S": parts[1]}, "item": {"S": f"blob#{ref}#part#{n:04d}"},
+            })["Item"]["data"]["B"]
+            for n in range(int(item["parts"]["N"]))
+        )
+        return json.loads(data)
