@@ -23,10 +23,11 @@ def _function(name: str, handler):
 
 # ---- layers: perception, planning, execution
 perceive = _function("perceive", layer_handler("Perceive", "chalicelib.perception.layer:perceive_state"))
-plan = _function("plan", layer_handler("Plan", "chalicelib.planning.layer:plan_state"))
-next_step = _function("next_step", layer_handler("NextStep", "chalicelib.execution.layer:next_step"))
-observe = _function("observe", layer_handler("Observe", "chalicelib.execution.layer:observe"))
-finalize = _function("finalize", layer_handler("Finalize", "chalicelib.execution.layer:finalize"))
+plan = _function("plan", layer_handler("Plan", "chalicelib.planning.plan_state:plan_state"))
+next_step = _function("next_step", layer_handler("NextStep", "chalicelib.execution.next_step:next_step"))
+observe = _function("observe", layer_handler("Observe", "chalicelib.execution.observe:observe"))
+finalize = _function("finalize", layer_handler("Finalize", "chalicelib.execution.finalize:finalize",
+                                                    facts="chalicelib.execution.lessons:facts_for_run"))
 
 # ---- tools: one function each; the state machine's router is the allowlist
 tool_http_get = _function("tool_http_get", tool_handler("http_get"))
@@ -89,7 +90,8 @@ def list_tools():
 
 @app.route("/runs", methods=["POST"], content_types=["application/json"], authorizer=iam)
 def create_run():
-    return _json(_runs().start(app.current_request.raw_body))
+    request = app.current_request
+    return _json(_runs().start(request.raw_body, (request.headers or {}).get("idempotency-key")))
 
 
 @app.route("/runs", methods=["GET"], authorizer=iam)
@@ -100,6 +102,16 @@ def list_runs():
 @app.route("/runs/{run_id}", methods=["GET"], authorizer=iam)
 def get_run(run_id):
     return _json(_runs().get(run_id))
+
+
+@app.route("/runs/{run_id}/resume", methods=["POST"], authorizer=iam)
+def resume_run(run_id):
+    return _json(_runs().resume(run_id))
+
+
+@app.route("/runs/{run_id}/approval", methods=["POST"], content_types=["application/json"], authorizer=iam)
+def decide_approval(run_id):
+    return _json(_runs().approval(run_id, app.current_request.raw_body))
 
 
 @app.route("/runs/{run_id}/trace", methods=["GET"], authorizer=iam)

@@ -54,11 +54,51 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+class Checkpoints:
+    """Times MAOO's checkpoint writes (``chalicelib.durable.checkpoints.save``), or leaves them out.
+
+    The embedded engine runs durable (a checkpoint per Task state, as always). The direct loop and
+    LangGraph drive the same handlers without MAOO's checkpoints, so that LangGraph with its own
+    SQLite checkpointer is the durable peer, and LangGraph without it the in-memory one."""
+
+    def __init__(self) -> None:
+        from chalicelib.durable import checkpoints
+
+        self.module = checkpoints
+        self.real = checkpoints.save
+        self.seconds = 0.0
+        self.count = 0
+
+    def timed(self) -> None:
+        real = self.real
+
+        def save(*args: Any, **kwargs: Any) -> int:
+            started = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+                self.count += 1
+        self.seconds, self.count = 0.0, 0
+        self.module.save = save
+
+    def off(self) -> None:
+        self.module.save = lambda *args, **kwargs: 0
+
+    def restore(self) -> None:
+        self.module.save = self.real
+
+
 def measure_engines(repeat: int) -> dict[str, Any]:
+    import tempfile
+
     from embedded_engine import get_embedded_engine
     from chalicelib.workflow.runs import execute, initial_state
     from cli.session import Session
-    from bench.drivers import build_langgraph, run_direct, run_langgraph
+    from bench.drivers import build_langgraph, run_direct, run_langgraph, sqlite_checkpointer
+
+    saves = Checkpoints()
+    folder = tempfile.mkdtemp(prefix="maoo-bench-langgraph-")
 
     results: dict[str, Any] = {}
     with Session() as session:
@@ -72,6 +112,10 @@ def measure_engines(repeat: int) -> dict[str, Any]:
             graph = build_langgraph(timed.wrapped())
         except ImportError:
             graph = None
+        try:
+            durable_graph = build_langgraph(timed.wrapped(), sqlite_checkpointer(os.path.join(folder, "langgraph.sqlite3")))
+        except ImportError:  # langgraph-checkpoint-sqlite: the bench extra
+            durable_graph = None
         for label, (request, guards) in WORKLOADS.items():
             rows: dict[str, list[float]] = defaultdict(list)
             per_function: dict[str, list[float]] = defaultdict(list)
@@ -79,10 +123,13 @@ def measure_engines(repeat: int) -> dict[str, Any]:
             for _ in range(repeat):
                 start = initial_state(request, session.settings, guards)
                 timed.reset()
+                saves.timed()
                 t = time.perf_counter()
                 arn = runner.start(start.run_id, start.model_dump(mode="json"))
                 described = runner.wait(arn)
                 exec_s = time.perf_counter() - t  # start to end of the execution; reading the history is apart
+                rows["checkpoint_ms_per_state"].append(saves.seconds / max(saves.count, 1) * 1000)
+                rows["checkpoints"].append(saves.count)
                 execution = runner.collect(arn, described)
                 states = sum(1 for e in execution.history if "stateEnteredEventDetails" in e)
                 assert execution.status == "SUCCEEDED", execution.error
@@ -97,6 +144,7 @@ def measure_engines(repeat: int) -> dict[str, Any]:
                 execute(runner, session.settings, initial_state(request, session.settings, guards), "embedded")
                 rows["embedded_run_ms"].append((time.perf_counter() - t) * 1000)
 
+                saves.off()  # the peers below run the layers without MAOO's checkpoints
                 timed.reset()
                 t = time.perf_counter()
                 _, visited = run_direct(timed.real, initial_state(request, session.settings, guards).model_dump(mode="json"))
@@ -109,14 +157,23 @@ def measure_engines(repeat: int) -> dict[str, Any]:
                     run_langgraph(graph, initial_state(request, session.settings, guards).model_dump(mode="json"))
                     rows["langgraph_ms"].append((time.perf_counter() - t) * 1000)
                     rows["langgraph_per_state_overhead_ms"].append(((time.perf_counter() - t) - timed.total) / visited * 1000)
+                if durable_graph is not None:
+                    t = time.perf_counter()
+                    run_langgraph(durable_graph, initial_state(request, session.settings, guards).model_dump(mode="json"))
+                    rows["langgraph_sqlite_ms"].append((time.perf_counter() - t) * 1000)
+                saves.restore()
             summary: dict[str, Any] = {key: round(_median(values), 3) for key, values in rows.items()}
             summary["embedded_over_direct"] = round(summary["embedded_execution_ms"] / summary["direct_ms"], 2)
             if graph is not None:
                 summary["embedded_over_langgraph"] = round(summary["embedded_execution_ms"] / summary["langgraph_ms"], 2)
+            if durable_graph is not None:
+                summary["embedded_over_langgraph_sqlite"] = round(
+                    summary["embedded_execution_ms"] / summary["langgraph_sqlite_ms"], 2)
             summary["handler_ms_per_call"] = {name: round(_median(v), 3) for name, v in per_function.items()}
             summary["calls_per_run"] = calls
             results[label] = summary
         engine.handlers.update(timed.real)
+    saves.restore()
     return results
 
 
@@ -155,6 +212,14 @@ def _markdown(data: dict[str, Any]) -> str:
                      f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | "
                      f"{row.get('langgraph_ms', float('nan')):.1f} | "
                      f"{row['embedded_over_direct']:.1f}x | {row.get('embedded_over_langgraph', float('nan')):.1f}x |")
+    lines += ["", "Durable runs: MAOO checkpoints after every Task state (SQLite, WAL, synchronous=NORMAL); LangGraph with "
+              "langgraph-checkpoint-sqlite's SqliteSaver checkpoints after every super-step:", "",
+              "| workload | MAOO durable execution (ms) | LangGraph + SqliteSaver (ms) | MAOO/LangGraph+SQLite | "
+              "checkpoints per run | cost of a checkpoint (ms per state) |", "| --- | --- | --- | --- | --- | --- |"]
+    for label, row in data["engines"].items():
+        lines.append(f"| {label} | {row['embedded_execution_ms']:.1f} | {row.get('langgraph_sqlite_ms', float('nan')):.1f} | "
+                     f"{row.get('embedded_over_langgraph_sqlite', float('nan')):.2f}x | {row.get('checkpoints', 0):.0f} | "
+                     f"{row.get('checkpoint_ms_per_state', float('nan')):.2f} |")
     cold = data["cold_start"]
     lines += ["", f"Cold start (fresh interpreter; interpreter alone {cold['interpreter_start_ms']:.0f} ms):", "",
               "| handler | import app (ms) | first call (ms) | import + first call (ms) | peak RSS (MB) |", "| --- | --- | --- | --- | --- |"]

@@ -56,8 +56,11 @@ def run_direct(handlers: Handlers, state: dict) -> tuple[dict, int]:
     return state, visited
 
 
-def build_langgraph(handlers: Handlers):
-    """The workflow as a LangGraph graph over the same handlers (dev-only extra ``bench``)."""
+def build_langgraph(handlers: Handlers, checkpointer: Any = None):
+    """The workflow as a LangGraph graph over the same handlers (dev-only extra ``bench``).
+
+    With ``checkpointer`` (e.g. ``langgraph-checkpoint-sqlite``'s ``SqliteSaver``) LangGraph saves
+    a checkpoint after every super-step: the durable peer of MAOO's checkpoint per Task state."""
     from typing import TypedDict
 
     from langgraph.graph import END, START, StateGraph
@@ -87,8 +90,20 @@ def build_langgraph(handlers: Handlers):
         "retry": "backoff", "replan": "plan", "abort": "finalize"}.get(box["s"].get("decision"), "next_step"))
     graph.add_edge("backoff", "next_step")
     graph.add_edge("finalize", END)
-    return graph.compile()
+    return graph.compile(checkpointer=checkpointer)
 
 
 def run_langgraph(compiled, state: dict) -> dict:
-    return compiled.invoke({"s": state}, {"recursion_limit": 1000})["s"]
+    config = {"recursion_limit": 1000, "configurable": {"thread_id": state["run_id"]}}
+    return compiled.invoke({"s": state}, config)["s"]
+
+
+def sqlite_checkpointer(path: str) -> Any:
+    """LangGraph's SQLite checkpointer on one long-lived connection, as MAOO's run store keeps one."""
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    saver = SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+    saver.setup()
+    return saver

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from pydantic import Field, ValidationError
 
@@ -37,6 +37,13 @@ class RunRequest(Model):
     wait: bool = Field(default=True, description=("Wait for the run to end (local engines); else, and always on "
                                                    "the aws engine, answer 202 with the run URL"))
     use_memory: bool = Field(default=True, description="Let long-term memory inform the plan")
+    approve: Literal["none", "writes"] | None = Field(
+        default=None, description="Hold every write for a person's approval (writes), or none; default MAOO_APPROVAL")
+
+
+class ApprovalDecision(Model):
+    decision: Literal["approve", "reject"]
+    reason: str = Field(default="", max_length=2000)
 
 
 DEFAULT_OPS_API = "http://127.0.0.1:8765"
@@ -129,13 +136,13 @@ class RunService:
                 self._runner = open_runner(get_settings(), self._handlers, embedded=self._embedded)
             return self._runner
 
-    def start(self, raw_body: bytes | str | None) -> Response:
+    def start(self, raw_body: bytes | str | None, idempotency_key: str | None = None) -> Response:
         from chalicelib.workflow.runs import execute, finish_run, initial_state, start_run
 
         try:
             body = parse_run_request(raw_body)
             settings = get_settings()
-            state = initial_state(body.request, settings, body.guards, use_memory=body.use_memory)
+            state = initial_state(body.request, settings, body.guards, use_memory=body.use_memory, approve=body.approve)
         except PayloadTooLargeError as exc:
             return error(413, "payload_too_large", str(exc))
         except ConfigError as exc:  # the server's settings, not the caller's input
@@ -144,6 +151,18 @@ class RunService:
             return error(400, "bad_request", str(exc))
         if settings.engine == "embedded" and not settings.mock_api_url and needs_default_ops_api(body.request):
             return error(503, "mock_api_not_configured", MOCK_API_HINT)
+        if idempotency_key is not None:  # bound only once the run can start: a retry then finds it
+            from chalicelib.errors import IdempotencyConflictError
+            from chalicelib.workflow.request_keys import claim
+
+            try:
+                earlier = claim(idempotency_key, body.model_dump(mode="json"), state.run_id)
+            except IdempotencyConflictError as exc:
+                return error(409, "idempotency_key_reused", str(exc))
+            except MaooError as exc:
+                return error(400, "bad_request", str(exc))
+            if earlier is not None:  # a retried POST: the run it started, not a second run
+                return self.get(earlier)
         runner = self._get_runner()
         if body.wait and settings.engine != "aws":  # API Gateway cuts a request at 29 s: no wait there
             return 200, execute(runner, settings, state, settings.engine)
@@ -161,8 +180,50 @@ class RunService:
             return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
         if document.get("status") == "running" and get_settings().engine != "embedded":
             document = refresh_run(self._get_runner(), get_settings(), document)
+        from chalicelib.durable.status import as_seen
+        from chalicelib.workflow.runs import checkpointed_document
+
+        if "steps" not in document:  # not finished: what its last checkpoint holds
+            document = checkpointed_document(document)
         document.pop("start_state", None)
-        return 200, document
+        return 200, as_seen(document)
+
+    def resume(self, run_id: str) -> Response:
+        """``POST /runs/{id}/resume``: finish an interrupted run from its last checkpoint."""
+        from chalicelib.workflow.resume import resume
+
+        return self._continue(run_id, lambda runner, settings: resume(runner, settings, run_id))
+
+    def approval(self, run_id: str, raw_body: bytes | str | None) -> Response:
+        """``POST /runs/{id}/approval`` with ``{"decision": "approve"|"reject", "reason": "..."}``."""
+        from chalicelib.workflow.resume import decide
+
+        try:
+            decision = ApprovalDecision.model_validate(parse_json_body(raw_body))
+        except PayloadTooLargeError as exc:
+            return error(413, "payload_too_large", str(exc))
+        except BadRequestError as exc:
+            return error(400, "bad_request", f'{exc}; send {{"decision": "approve"}} or '
+                                             '{"decision": "reject", "reason": "..."}')
+        except ValidationError as exc:
+            fields = describe_validation_error(exc, root="body")
+            return error(400, "bad_request", f"invalid approval: {fields} (accepted: decision approve|reject, reason)")
+        return self._continue(run_id, lambda runner, settings: decide(runner, settings, run_id, decision.decision,
+                                                                      decision.reason))
+
+    def _continue(self, run_id: str, action: Callable[[Any, Any], dict[str, Any]]) -> Response:
+        from chalicelib.errors import ResumeRefusedError, StoreError
+
+        if get_run_store().get_run(run_id) is None:
+            return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
+        try:
+            return 200, action(self._get_runner(), get_settings())
+        except ResumeRefusedError as exc:
+            return error(409, "conflict", str(exc))
+        except StoreError as exc:
+            return error(503, "store_unavailable", str(exc))
+        except MaooError as exc:
+            return error(400, "bad_request", str(exc))
 
     def trace(self, run_id: str) -> Response:
         store = get_run_store()
@@ -208,7 +269,9 @@ class RunService:
             return None
 
     def list(self, limit: int = 20) -> Response:
-        return 200, {"runs": get_run_store().list_runs(limit)}
+        from chalicelib.durable.status import listed_as_seen
+
+        return 200, {"runs": listed_as_seen(get_run_store().list_runs(limit), get_run_store())}
 
 
 def list_runs(service: RunService, query: dict[str, str] | None) -> Response:

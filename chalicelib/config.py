@@ -18,6 +18,7 @@ from chalicelib.errors import ConfigError
 
 ENGINES = ("embedded", "localstack", "aws")
 STORES = ("sqlite", "dynamodb")
+APPROVALS = ("none", "writes")  # which steps wait for a person: none, or every write
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -106,6 +107,11 @@ class Settings:
     llm_backoff_seconds: float = 0.5
     llm_backoff_max_seconds: float = 4.0
     llm_max_tokens: int = 2000
+    # durable runs (README "Crashes, resume and approvals")
+    approval: str = "none"
+    approval_ttl_seconds: float = 86_400.0
+    lease_seconds: float = 30.0
+    store_timeout_seconds: float = 30.0
 
     def llm_missing(self) -> list[str]:
         """The endpoint variables LLM mode needs and does not have (empty when it can run)."""
@@ -286,6 +292,10 @@ def _load() -> Settings:
         llm_backoff_seconds=_number("MAOO_LLM_BACKOFF_SECONDS", 0.5),
         llm_backoff_max_seconds=_number("MAOO_LLM_BACKOFF_MAX_SECONDS", 4.0),
         llm_max_tokens=_integer("MAOO_LLM_MAX_TOKENS", 2000, minimum=16),
+        approval=_choice("MAOO_APPROVAL", "none", APPROVALS),
+        approval_ttl_seconds=_number("MAOO_APPROVAL_TTL_SECONDS", 86_400.0, minimum=0.0),
+        lease_seconds=_number("MAOO_LEASE_SECONDS", 30.0, minimum=1.0),
+        store_timeout_seconds=_number("MAOO_STORE_TIMEOUT_SECONDS", 30.0, minimum=0.0),
     )
 
 

@@ -14,7 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.bounds import GUARD_BOUNDS
 
 SideEffect = Literal["read", "write-idempotent", "write"]
-RunStatus = Literal["running", "succeeded", "failed", "stopped"]
+# "awaiting_approval": the execution ended in AwaitingApproval; "interrupted" is never in a RunState, only in
+# what the run store shows for a "running" run whose owner is gone (see chalicelib.durable)
+RunStatus = Literal["running", "succeeded", "failed", "stopped", "awaiting_approval"]
+# what a reader sees: a "running" run whose owner is gone reads "interrupted"
+ShownRunStatus = Literal["running", "succeeded", "failed", "stopped", "awaiting_approval", "interrupted"]
+Approval = Literal["none", "writes"]
 Signal = Literal[
     "ok",
     "transient",
@@ -29,7 +34,7 @@ Signal = Literal[
     "fatal",
 ]
 Decision = Literal["continue", "retry", "patch_args", "replan", "abort"]
-Route = Literal["call", "finish"]
+Route = Literal["call", "finish", "await_approval"]
 Comparator = Literal[">", ">=", "<", "<=", "==", "!="]
 SubTaskKind = Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
 TaskType = Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
@@ -203,6 +208,18 @@ class Replan(Model):
     patched: list[str] = Field(default_factory=list)
 
 
+class ApprovalRequest(Model):
+    """A call held for a person's decision: the run ended in ``AwaitingApproval`` until then."""
+
+    step_id: str
+    tool: str
+    args: dict[str, Any]
+    side_effect: SideEffect
+    idempotency_key: str | None = None
+    reason: str
+    requested_at: float
+
+
 class RunState(Model):
     """The document that flows through the state machine."""
 
@@ -235,3 +252,9 @@ class RunState(Model):
     stop_detail: str = ""
     final_output: str | None = None
     crash: dict[str, Any] | None = None
+    # durable runs: which calls wait for approval, the keys approved so far, the call held now, and
+    # (on a resumed execution only) the state the entry Choice sends the run to
+    approve: Approval = "none"
+    approved: list[str] = Field(default_factory=list)
+    pending_approval: ApprovalRequest | None = None
+    resume_at: str | None = None

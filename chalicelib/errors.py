@@ -65,3 +65,17 @@ def describe_validation_error(exc: ValidationError, *, root: str = "(root)", lim
     """The project's one-line message for a pydantic ``ValidationError``: ``field: message`` for each
     problem (see ``validation_problems``), joined by ``sep``."""
     return sep.join(f"{field}: {message}" for field, message in validation_problems(exc, root=root, limit=limit))
+
+
+class StoreError(MaooError):
+    """The run store cannot be read or written (disk full, a read-only file, a lock held too long).
+
+    The run is left ``interrupted`` at its last checkpoint; ``cli resume`` finishes it later."""
+
+
+class ResumeRefusedError(BadRequestError):
+    """A resume, an approval or a rejection that does not apply to the run as it is now."""
+
+
+class IdempotencyConflictError(BadRequestError):
+    """An idempotency key already used for a request with another body."""

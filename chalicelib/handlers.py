@@ -36,29 +36,86 @@ def _parse(model, event: Any, where: str):
         raise StateContractError(f"{where}: input is not a {model.__name__}: {problems}") from None
 
 
-def layer_handler(state_name: str, target: str) -> Callable[[dict, Any], dict]:
-    """A Lambda handler for one layer state; ``target`` names its step function, ``module:function``."""
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def layer_handler(state_name: str, target: str, facts: str | None = None) -> Callable[[dict, Any], dict]:
+    """A Lambda handler for one layer state; ``target`` names its step function, ``module:function``.
+
+    The layer only computes the next ``RunState`` (and records events, which are collected), and
+    ``facts`` (``module:function``) what that state teaches long-term memory. This adapter does the
+    I/O: it files the facts, then writes the checkpoint and the events, in one transaction, before
+    the engine moves on.
+    """
 
     @traced
     @lambda_logged
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import RunState
+        from chalicelib.durable import checkpoints, drills
+        from chalicelib.memory.events import collecting
         from chalicelib.observability import get_logger
 
         state = _parse(RunState, event, state_name)
         get_logger().set_correlation_id(state.run_id)
-        return _resolve(target)(state).model_dump(mode="json")
+        entry = drills.entered(state_name)
+        drills.crash_point(state_name, entry, "before")
+        with collecting() as recorded:
+            try:
+                after = _resolve(target)(state)
+                if facts is not None:
+                    from chalicelib.memory.longterm import remember_facts
+
+                    remember_facts(after.run_id, _resolve(facts)(after))
+            except Exception:
+                _keep_events(state.run_id, recorded.events)  # the trace keeps what the state did before it crashed
+                raise
+        if after.resume_at is not None:
+            after = after.model_copy(update={"resume_at": None})
+        document = after.model_dump(mode="json")
+        drills.crash_point(state_name, entry, "after")
+        checkpoints.save(state.run_id, "state", state_name, checkpoints.NEXT_STATE[state_name], document,
+                         recorded.events, entry)
+        recorded.emit_metrics()
+        return document
 
     return handler
 
 
+def _keep_events(run_id: str, events: list) -> None:
+    from chalicelib.errors import StoreError
+    from chalicelib.memory.store import get_run_store
+
+    try:
+        for kind, state, data in events:
+            get_run_store().append_event(run_id, kind, state, data)
+    except StoreError:
+        pass  # the store is the failure being reported: the original error says more
+
+
+def _side_effect(tool: str, args: dict) -> str | None:
+    from chalicelib.tools.registry import side_effect_of
+
+    try:
+        return side_effect_of(tool, args)
+    except Exception:  # arguments the tool will refuse: nothing is sent
+        return None
+
+
 def tool_handler(tool: str) -> Callable[[dict, Any], dict]:
-    """A Lambda handler for one tool. Tool failures come back as data, never as exceptions."""
+    """A Lambda handler for one tool. Tool failures come back as data, never as exceptions.
+
+    A plain ``write`` is marked as started before it is sent, and every result is checkpointed
+    before the engine moves on: a resume then knows whether the call finished, or was in flight.
+    """
+    state_name = "Call" + _camel(tool)
 
     @traced
     @lambda_logged
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import ToolCall
+        from chalicelib.durable import checkpoints, drills
         from chalicelib.observability import get_logger
         from chalicelib.tools.invocation import run_tool
 
@@ -66,6 +123,14 @@ def tool_handler(tool: str) -> Callable[[dict, Any], dict]:
         if call.tool != tool:
             raise StateContractError(f"the {tool} function was asked to run {call.tool!r}")
         get_logger().set_correlation_id(call.run_id)
-        return run_tool(call, context).model_dump(mode="json")
+        entry = drills.entered(state_name)
+        call_doc = call.model_dump(mode="json")
+        if _side_effect(tool, call.args) == "write":
+            checkpoints.save(call.run_id, "tool_started", state_name, "Observe", {"call": call_doc}, [], entry)
+        drills.crash_point(state_name, entry, "before")
+        result = run_tool(call, context).model_dump(mode="json")
+        drills.crash_point(state_name, entry, "after")
+        checkpoints.save(call.run_id, "tool", state_name, "Observe", {"call": call_doc, "result": result}, [], entry)
+        return result
 
     return handler

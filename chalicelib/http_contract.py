@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.contracts import RunStatus, SideEffect
+from chalicelib.contracts import ShownRunStatus, SideEffect
 
 OPENAPI_VERSION = "3.1.0"
 JSON = "application/json"
@@ -62,7 +62,7 @@ class ToolList(_Fixed):
 class RunSummary(_Fixed):
     run_id: str
     request: str
-    status: RunStatus
+    status: ShownRunStatus
     stop_reason: str | None
     created_at: float
 
@@ -82,7 +82,7 @@ class RunDocument(_Growing):
 
     run_id: str
     request: str
-    status: RunStatus
+    status: ShownRunStatus
     engine: str | None = None
     stop_reason: str | None = None
     stop_detail: str | None = None
@@ -117,7 +117,7 @@ class Operation:
 
 
 def _operations() -> dict[tuple[str, str], Operation]:
-    from chalicelib.api import RunRequest
+    from chalicelib.api import ApprovalDecision, RunRequest
 
     not_found = {404: ErrorBody}
     body_errors = {400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody}
@@ -136,6 +136,15 @@ def _operations() -> dict[tuple[str, str], Operation]:
         ),
         ("/runs/{run_id}", "GET"): Operation(
             "One run, as `python -m cli run --json` prints it", {200: RunDocument, **not_found}
+        ),
+        ("/runs/{run_id}/resume", "POST"): Operation(
+            "Finish an interrupted run from its last checkpoint (a new execution RUN_ID-rN)",
+            {200: RunDocument, 400: ErrorBody, 409: ErrorBody, 415: ErrorBody, 503: ErrorBody, **not_found},
+        ),
+        ("/runs/{run_id}/approval", "POST"): Operation(
+            "Approve or reject the write a run holds (awaiting_approval); answer when the run ends or pauses again",
+            {200: RunDocument, 409: ErrorBody, **body_errors, **not_found},
+            request=ApprovalDecision,
         ),
         ("/runs/{run_id}/trace", "GET"): Operation(
             "The run's exported trace", {200: TraceDocument, **not_found}

@@ -1,6 +1,7 @@
 """MAOO's command line.
 
-Exit codes: 0 the run succeeded; 1 it failed or was stopped; 2 bad input or usage.
+Exit codes: 0 the run succeeded; 1 it failed, was stopped or was interrupted (the store failed); 2 bad
+input or usage (a refused resume or approval too); 3 the run waits for an approval.
 """
 
 from __future__ import annotations
@@ -37,7 +38,18 @@ def _finish(doc: dict[str, Any], as_json: bool, explains: str | None = None) -> 
         from cli.views import render_run
 
         render_run(console, doc, explains)
-    raise typer.Exit(0 if doc["status"] == "succeeded" else 1)
+    raise typer.Exit(EXIT_CODES.get(doc["status"], 1))
+
+
+EXIT_CODES = {"succeeded": 0, "awaiting_approval": 3}  # anything else: 1
+APPROVE_HELP = ("Which steps wait for a person's approval: none, or writes (every write and write-idempotent step). "
+                "Default: MAOO_APPROVAL, else none. A held run exits 3; decide with `approve` or `reject`.")
+
+
+def _store_failed(exc: MaooError) -> None:
+    """The run store failed: the run is left interrupted at its last checkpoint (exit 1)."""
+    err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+    raise typer.Exit(1)
 
 
 ENGINE_HELP = (
@@ -137,29 +149,101 @@ def run(
     budget: Optional[float] = typer.Option(None, min=0, help="Cost units the run may spend."),
     engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
     memory: bool = typer.Option(True, "--memory/--no-memory", help="Let long-term memory of past runs inform the plan."),
+    approve: Optional[str] = typer.Option(None, "--approve", help=APPROVE_HELP),
+    key: Optional[str] = typer.Option(None, "--key", help="An idempotency key: running the same request again with it "
+                                                           "shows the run it started instead of starting another."),
 ) -> None:
     """Run a request of your own."""
+    from chalicelib.errors import StoreError
     from cli.session import Session
 
     try:
         with _engine(engine), Session() as session:
-            doc = session.run(request, _guards(max_steps, max_retries, budget), use_memory=memory)
+            doc = session.run(request, _guards(max_steps, max_retries, budget), use_memory=memory, approve=approve, key=key)
+    except StoreError as exc:
+        _store_failed(exc)
+    except MaooError as exc:
+        _fail_usage(str(exc))
+    _finish(doc, as_json)
+
+
+def _continue(run_id: str, as_json: bool, engine: Optional[str], action: Any) -> None:
+    """Resume, approve or reject in this process: the run is shown to its end like `run` shows it."""
+    from chalicelib.errors import StoreError
+    from cli.session import Session
+
+    try:
+        with _engine(engine), Session() as session:
+            doc = action(session.runner(), session.settings, run_id)
+    except StoreError as exc:
+        _store_failed(exc)
     except MaooError as exc:
         _fail_usage(str(exc))
     _finish(doc, as_json)
 
 
 @app.command()
-def runs(limit: int = typer.Option(20, min=1, max=500, help="How many recent runs.")) -> None:
-    """List recent runs."""
+def resume(
+    run_id: str = typer.Argument(..., help="An interrupted run (see `python -m cli runs`)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+) -> None:
+    """Finish an interrupted run from its last checkpoint (a new execution RUN_ID-rN of the same run)."""
+    from chalicelib.workflow.resume import resume as resume_run
+
+    _continue(run_id, as_json, engine, resume_run)
+
+
+@app.command()
+def approve(
+    run_id: str = typer.Argument(..., help="A run waiting for an approval (exit code 3, status awaiting_approval)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+) -> None:
+    """Approve the write a run holds; the run goes on from its checkpoint."""
+    from chalicelib.workflow.resume import decide
+
+    _continue(run_id, as_json, engine, lambda runner, settings, rid: decide(runner, settings, rid, "approve"))
+
+
+@app.command()
+def reject(
+    run_id: str = typer.Argument(..., help="A run waiting for an approval."),
+    reason: str = typer.Option(..., "--reason", help="Why: kept in the run's trace and its stop detail."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+) -> None:
+    """Reject the write a run holds: the run ends stopped (rejected), with nothing written."""
+    from chalicelib.workflow.resume import decide
+
+    _continue(run_id, as_json, engine, lambda runner, settings, rid: decide(runner, settings, rid, "reject", reason))
+
+
+@app.command()
+def runs(
+    limit: int = typer.Option(20, min=1, max=500, help="How many recent runs."),
+    as_json: bool = typer.Option(False, "--json",
+                                 help='Print {"runs": [...]} (run_id, status, stop_reason, request, created_at).'),
+) -> None:
+    """List recent runs. A run whose process is gone shows as interrupted: finish it with `resume`."""
     from rich.table import Table
 
+    from chalicelib.errors import StoreError
     from chalicelib.memory.store import get_run_store
 
+    from chalicelib.durable.status import listed_as_seen
+
+    try:
+        listed = listed_as_seen(get_run_store().list_runs(limit), get_run_store())
+    except StoreError as exc:
+        _store_failed(exc)
+    if as_json:
+        sys.stdout.write(json.dumps({"runs": listed}, indent=2, default=str) + "\n")
+        return
     table = Table(title="Recent runs")
     for column in ("run id", "status", "reason", "request"):
         table.add_column(column, overflow="fold")
-    for row in get_run_store().list_runs(limit):
+    for row in listed:
         table.add_row(Text(row["run_id"]), Text(row["status"]), Text(row["stop_reason"] or "-"),
                       Text(row["request"]))
     console.print(table)
@@ -174,7 +258,9 @@ def show(
     ),
 ) -> None:
     """Show a past run with the same views (or JSON), or write its HTML page with --html FILE."""
+    from chalicelib.durable.status import as_seen
     from chalicelib.memory.store import get_run_store
+    from chalicelib.workflow.runs import checkpointed_document
 
     if html_file is not None:
         from cli.pages import write_run_page
@@ -185,9 +271,11 @@ def show(
             _fail_usage(str(exc))
         return
     doc = get_run_store().get_run(run_id)
-    if doc is None or "steps" not in doc:
-        _fail_usage(f"no finished run {run_id!r}; list runs with `python -m cli runs`")
-    _finish(doc, as_json)
+    if doc is None:
+        _fail_usage(f"no run {run_id!r}; list runs with `python -m cli runs`")
+    if "steps" not in doc:  # not finished: running, or interrupted at its last checkpoint
+        doc = checkpointed_document(doc)
+    _finish(as_seen(doc), as_json)
 
 
 @app.command()
@@ -319,5 +407,7 @@ def main() -> None:
     try:
         app()
     except MaooError as exc:  # a setting read on first use, e.g. a bad MAOO_* value
+        from chalicelib.errors import StoreError
+
         err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
-        sys.exit(2)
+        sys.exit(1 if isinstance(exc, StoreError) else 2)

@@ -18,7 +18,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-_STATUS_STYLE = {"succeeded": "bold green", "stopped": "bold yellow", "failed": "bold red"}
+_STATUS_STYLE = {"succeeded": "bold green", "stopped": "bold yellow", "failed": "bold red",
+                 "awaiting_approval": "bold cyan", "interrupted": "bold magenta", "running": "bold"}
 
 
 _LOOPBACK_ORIGIN = re.compile(r"https?://(?:127\.0\.0\.1|localhost)(?::\d+)?")
@@ -91,6 +92,7 @@ def render_run(console: Console, doc: dict[str, Any], explains: str | None = Non
     console.print(execution_table(doc.get("steps", []), doc.get("plan")))
     if doc.get("skipped"):
         console.print(f"  [dim]skipped (condition false):[/dim] {escape(', '.join(doc['skipped']))}")
+    render_durability(console, doc)
     style = _STATUS_STYLE.get(doc["status"], "bold")
     status = Text(doc["status"].upper(), style=style)
     if doc.get("stop_reason"):
@@ -101,3 +103,19 @@ def render_run(console: Console, doc: dict[str, Any], explains: str | None = Non
     console.print(Text(f"run {doc['run_id']} on {doc['engine']} · {c.get('tool_calls', 0)} tool calls · "
                        f"{c.get('retries', 0)} retries · {c.get('replans', 0)} replans · {len(doc.get('states', []))} states · "
                        f"{doc.get('duration_ms', 0):.0f} ms\ntrace: {doc.get('trace_file')}", style="dim"))
+
+
+def render_durability(console: Console, doc: dict[str, Any]) -> None:
+    """Pauses, approvals, rejections and resumes, in order; and the call a run holds for approval."""
+    for event in doc.get("lifecycle") or []:
+        data = event.get("data", {})
+        what = ", ".join(f"{k}={_short(v, 60)}" for k, v in data.items() if v not in (None, "", [], {}))
+        console.print(f"  [dim]{escape(str(event['kind']))}:[/dim] {escape(what)}")
+    pending = doc.get("pending_approval")
+    if pending and doc.get("status") == "awaiting_approval":
+        body = Group(Text(f"step {pending['step_id']}: {pending['tool']} ({pending['side_effect']})"),
+                     Syntax(json.dumps(pending.get("args", {}), indent=1), "json", word_wrap=True),
+                     Text(f"why: {pending['reason']}"),
+                     Text(f"decide: python -m cli approve {doc['run_id']}  |  python -m cli reject {doc['run_id']} "
+                          '--reason "..."'))
+        console.print(Panel(body, title="Awaiting approval"))

@@ -2,7 +2,10 @@
 
 One table, keyed ``run_id`` (partition) + ``item`` (sort): ``run`` holds the run document,
 ``event#000042`` one trace event, ``blob#<ref>`` one large tool output, ``counter`` the event
-sequence. Documents are stored as JSON strings, so floats need no Decimal conversion. Events and
+sequence, ``checkpoint#000007`` one state's checkpoint (``ckcounter`` their sequence), ``owner``
+the process that drives the run and its lease; a request's idempotency key is the item
+``request_key`` under the partition ``key#<key>``. Documents are stored as JSON strings, so floats
+need no Decimal conversion. Events and
 blobs carry ``expires_at`` for the table's TTL. ``list_runs`` scans for ``run`` items: fine for
 the run counts one operator keeps; a GSI on ``created_at`` is the step up when it is not.
 """
@@ -12,10 +15,46 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from chalicelib.memory.owners import owner_alive
+
+# DynamoDB refuses an item over 400 KB; a part this size leaves room for its keys
+BLOB_PART_BYTES = 350_000
 
 
+def _store_errors(cls: type) -> type:
+    """Every public store method reports an AWS failure as a ``StoreError`` naming the table."""
+    import functools
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def guarded(self: DynamoRunStore, *args: Any, **kwargs: Any) -> Any:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                return method(self, *args, **kwargs)
+            except (BotoCoreError, ClientError) as exc:
+                from chalicelib.errors import StoreError
+
+                raise StoreError(
+                    f"the run store (DynamoDB table {self.table}) could not {method.__name__.replace('_', ' ')}: {exc}. "
+                    "Check MAOO_RUNS_TABLE, the region and the credentials, then finish the run with "
+                    "`python -m cli resume RUN_ID`"
+                ) from None
+        return guarded
+
+    for name in _GUARDED:
+        setattr(cls, name, wrap(getattr(cls, name)))
+    return cls
+
+
+_GUARDED = ("put_run", "get_run", "list_runs", "append_event", "record_transition", "checkpoints", "claim_owner",
+            "renew_lease", "get_owner", "claim_request_key", "events", "put_blob", "get_blob")
+
+
+@_store_errors
 class DynamoRunStore:
     def __init__(self, table_name: str, client: Any = None):
         if client is None:
@@ -56,7 +95,12 @@ class DynamoRunStore:
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "run"}},
                                     ConsistentRead=True).get("Item")
-        return json.loads(item["document"]["S"]) if item else None
+        if not item:
+            return None
+        document = json.loads(item["document"]["S"])
+        if document.get("status") == "running" and not owner_alive(self.get_owner(run_id), float(item["updated_at"]["N"])):
+            document["status"] = "interrupted"
+        return document
 
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -68,21 +112,96 @@ class DynamoRunStore:
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        updated = {i["run_id"]["S"]: float(i["updated_at"]["N"]) for i in items}
         documents = sorted((json.loads(i["document"]["S"]) for i in items), key=lambda d: d.get("created_at", 0), reverse=True)
         keys = ("run_id", "request", "status", "stop_reason", "created_at")
-        return [{k: d.get(k) for k in keys} for d in documents[:limit]]
+        listed = [{k: d.get(k) for k in keys} for d in documents[:limit]]
+        for row in listed:
+            if row["status"] == "running" and not owner_alive(self.get_owner(row["run_id"]), updated.get(row["run_id"])):
+                row["status"] = "interrupted"
+        return listed
+
+    def _next(self, run_id: str, counter: str, count: int = 1) -> int:
+        """Reserve ``count`` numbers of a run's sequence; returns the last one."""
+        reply = self.client.update_item(
+            TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": counter}},
+            UpdateExpression="ADD seq :n", ExpressionAttributeValues={":n": {"N": str(count)}}, ReturnValues="UPDATED_NEW",
+        )
+        return int(reply["Attributes"]["seq"]["N"])
+
+    def _event_item(self, run_id: str, seq: int, kind: str, state: str, data: dict[str, Any]) -> dict[str, Any]:
+        event = {"seq": seq, "ts": time.time(), "kind": kind, "state": state, "data": data}
+        return {"run_id": {"S": run_id}, "item": {"S": f"event#{seq:06d}"},
+                "event": {"S": json.dumps(event, default=str)}, "expires_at": self._expiry()}
 
     def append_event(self, run_id: str, kind: str, state: str, data: dict[str, Any]) -> None:
-        counter = self.client.update_item(
-            TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "counter"}},
-            UpdateExpression="ADD seq :one", ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_NEW",
-        )
-        seq = int(counter["Attributes"]["seq"]["N"])
-        event = {"seq": seq, "ts": time.time(), "kind": kind, "state": state, "data": data}
+        seq = self._next(run_id, "counter")
+        self.client.put_item(TableName=self.table, Item=self._event_item(run_id, seq, kind, state, data))
+
+    # ---------------------------------------------------------------- durable runs
+
+    def record_transition(self, run_id: str, kind: str, state: str, next_state: str, document: dict[str, Any],
+                          events: list[tuple[str, str, dict[str, Any]]], lease_until: float | None = None) -> int:
+        """The checkpoint and its events in one ``TransactWriteItems`` (sequence numbers reserved first)."""
+        last_event = self._next(run_id, "counter", len(events)) if events else 0
+        seq = self._next(run_id, "ckcounter")
+        checkpoint = {"seq": seq, "ts": time.time(), "kind": kind, "state": state, "next_state": next_state, "document": document}
+        items = [self._event_item(run_id, last_event - len(events) + 1 + i, k, st, d) for i, (k, st, d) in enumerate(events)]
+        items.append({"run_id": {"S": run_id}, "item": {"S": f"checkpoint#{seq:06d}"},
+                      "checkpoint": {"S": json.dumps(checkpoint, default=str)}, "expires_at": self._expiry()})
+        writes: list[dict[str, Any]] = [{"Put": {"TableName": self.table, "Item": item}} for item in items]
+        for start in range(0, len(writes), 100):  # TransactWriteItems takes at most 100 items
+            self.client.transact_write_items(TransactItems=writes[start:start + 100])
+        if lease_until is not None:
+            self.renew_lease(run_id, lease_until)
+        return seq
+
+    def checkpoints(self, run_id: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table, "ConsistentRead": True,
+            "KeyConditionExpression": "run_id = :r AND begins_with(#i, :c)",
+            "ExpressionAttributeNames": {"#i": "item"},
+            "ExpressionAttributeValues": {":r": {"S": run_id}, ":c": {"S": "checkpoint#"}},
+        }
+        while True:
+            page = self.client.query(**kwargs)
+            rows.extend(json.loads(i["checkpoint"]["S"]) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return rows
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None:
         self.client.put_item(TableName=self.table, Item={
-            "run_id": {"S": run_id}, "item": {"S": f"event#{seq:06d}"},
-            "event": {"S": json.dumps(event, default=str)}, "expires_at": self._expiry(),
-        })
+            "run_id": {"S": run_id}, "item": {"S": "owner"}, "pid": {"N": str(pid)}, "host": {"S": host},
+            "lease_until": {"N": repr(float(lease_until))}})
+
+    def renew_lease(self, run_id: str, lease_until: float) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "owner"}},
+                UpdateExpression="SET lease_until = :l", ConditionExpression="attribute_exists(run_id) AND lease_until < :l",
+                ExpressionAttributeValues={":l": {"N": repr(float(lease_until))}})
+        except self.client.exceptions.ConditionalCheckFailedException:
+            pass  # no owner recorded, or a later lease already
+
+    def get_owner(self, run_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "owner"}},
+                                    ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return {"pid": int(item["pid"]["N"]), "host": item["host"]["S"], "lease_until": float(item["lease_until"]["N"])}
+
+    def claim_request_key(self, key: str, body_hash: str, run_id: str) -> dict[str, Any] | None:
+        try:
+            self.client.put_item(TableName=self.table, ConditionExpression="attribute_not_exists(run_id)", Item={
+                "run_id": {"S": f"key#{key}"}, "item": {"S": "request_key"}, "body_hash": {"S": body_hash},
+                "bound_run_id": {"S": run_id}, "created_at": {"N": repr(time.time())}})
+            return None
+        except self.client.exceptions.ConditionalCheckFailedException:
+            item = self.client.get_item(TableName=self.table, Key={"run_id": {"S": f"key#{key}"}, "item": {"S": "request_key"}},
+                                        ConsistentRead=True)["Item"]
+            return {"body_hash": item["body_hash"]["S"], "run_id": item["bound_run_id"]["S"]}
 
     def events(self, run_id: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
@@ -100,19 +219,42 @@ class DynamoRunStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str:
+        """Store ``value``; one over DynamoDB's 400 KB item limit is split into parts.
+
+        The head item ``blob#<ref>`` holds a small value itself, or the number of parts
+        ``blob#<ref>#part#0000``... that hold the encoded document in order.
+        """
         ref = f"blob:{run_id}:{key or uuid.uuid4().hex[:12]}"
-        self.client.put_item(TableName=self.table, Item={
-            "run_id": {"S": run_id}, "item": {"S": f"blob#{ref}"},
-            "data": {"S": json.dumps(value, default=str)}, "expires_at": self._expiry(),
-        })
+        data = json.dumps(value, default=str).encode()
+        head: dict[str, Any] = {"run_id": {"S": run_id}, "item": {"S": f"blob#{ref}"}, "expires_at": self._expiry()}
+        if len(data) <= BLOB_PART_BYTES:
+            head["data"] = {"B": data}
+        else:
+            parts = [data[i:i + BLOB_PART_BYTES] for i in range(0, len(data), BLOB_PART_BYTES)]
+            for n, part in enumerate(parts):
+                self.client.put_item(TableName=self.table, Item={
+                    "run_id": {"S": run_id}, "item": {"S": f"blob#{ref}#part#{n:04d}"},
+                    "data": {"B": part}, "expires_at": self._expiry(),
+                })
+            head["parts"] = {"N": str(len(parts))}
+        self.client.put_item(TableName=self.table, Item=head)  # written last: a reader never sees half a blob
         return ref
 
     def get_blob(self, ref: str) -> Any:
         parts = ref.split(":")
         if len(parts) != 3 or parts[0] != "blob":
             raise KeyError(f"no stored output {ref!r}")
-        item = self.client.get_item(TableName=self.table, Key={"run_id": {"S": parts[1]}, "item": {"S": f"blob#{ref}"}},
-                                    ConsistentRead=True).get("Item")
+        key = {"run_id": {"S": parts[1]}, "item": {"S": f"blob#{ref}"}}
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         if item is None:
             raise KeyError(f"no stored output {ref!r}")
-        return json.loads(item["data"]["S"])
+        if "parts" not in item:
+            stored = item["data"]
+            return json.loads(stored["B"] if "B" in stored else stored["S"])
+        data = b"".join(
+            self.client.get_item(TableName=self.table, ConsistentRead=True, Key={
+                "run_id": {"S": parts[1]}, "item": {"S": f"blob#{ref}#part#{n:04d}"},
+            })["Item"]["data"]["B"]
+            for n in range(int(item["parts"]["N"]))
+        )
+        return json.loads(data)

@@ -13,9 +13,10 @@ at 2025-06-02T12:00:03Z") plus the structured data a planner acts on (``{"ok": f
   terms a fact contains, newest first on ties): DynamoDB has no full-text index, and memory stays
   small (a fact per endpoint, metric and run). Table name from ``MAOO_MEMORY_TABLE``.
 
-``remember_run(state)`` is what the Finalize state calls: it files the facts of a finished run
-(how each endpoint answered, the error rates computed, the request and its outcome). It never
-raises: a memory that cannot be written must not fail the run it describes.
+``remember_facts(run_id, facts)`` is what the Finalize state's handler adapter calls: it files the
+facts of a finished run (how each endpoint answered, the error rates computed, the request and its
+outcome), which the Finalize state computed (``chalicelib.execution.lessons``). It never raises: a
+memory that cannot be written must not fail the run it describes.
 """
 
 from __future__ import annotations
@@ -28,17 +29,14 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.config import get_settings
 
-if TYPE_CHECKING:  # pragma: no cover
-    from chalicelib.contracts import RunState
 
 _STOPWORDS = frozenset(
     "a an and are as at be by for from get give how i in is it its me of on or over please show the then to was what "
@@ -281,54 +279,15 @@ def describe_signal(signal: str) -> str:
     return _SIGNAL_WORDS.get(signal, signal)
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def remember_facts(run_id: str, facts: list[Fact]) -> int:
+    """File what a run taught in long-term memory; returns how many facts. Never raises.
 
-
-def facts_for_run(state: RunState, now: float | None = None) -> list[Fact]:
-    """The facts a finished run teaches: endpoint health, computed error rates, the outcome."""
-    from chalicelib.planning.critic import step_for
-    from chalicelib.planning.planner import endpoint_of
-
-    now = time.time() if now is None else now
-    facts: list[Fact] = []
-    last_by_endpoint: dict[str, Any] = {}
-    signals: dict[str, list[str]] = {}
-    for record in state.steps:
-        endpoint = endpoint_of(record.tool, record.args)
-        if endpoint:
-            last_by_endpoint[endpoint] = record
-            signals.setdefault(endpoint, []).append(record.signal)
-    for endpoint, record in last_by_endpoint.items():
-        seen = ", ".join(dict.fromkeys(signals[endpoint]))
-        facts.append(Fact(kind="endpoint", key=endpoint, run_id=state.run_id, created_at=now,
-                          text=f"endpoint {endpoint} was {describe_signal(record.signal)} at {_iso(now)} (signals seen: {seen})",
-                          data={"ok": record.ok, "signal": record.signal, "signals": signals[endpoint], "step_id": record.step_id}))
-    for index, task in enumerate(state.perception.subtasks if state.perception else []):
-        step = step_for(state.plan, index)
-        if task.params.get("metric") != "error_rate" or step is None or step.id not in state.results:
-            continue
-        value = state.results[step.id].get("value") if isinstance(state.results[step.id], dict) else None
-        if isinstance(value, (int, float)):
-            service, window = task.params.get("service"), task.params.get("window", "1h")
-            facts.append(Fact(kind="metric", key=f"error_rate {service} {window}", run_id=state.run_id, created_at=now,
-                              text=f"last known error rate of {service} {window} = {value:g} % (at {_iso(now)})",
-                              data={"service": service, "window": window, "value": value}))
-    tools = " -> ".join(s.tool for s in state.plan.steps) if state.plan else "no plan"
-    outcome = state.status + (f" ({state.stop_reason})" if state.stop_reason else "")
-    facts.append(Fact(kind="run", key=state.run_id, run_id=state.run_id, created_at=now,
-                      text=f"request {state.request[:300]!r} {outcome}; plan: {tools}",
-                      data={"request": state.request, "status": state.status, "stop_reason": state.stop_reason,
-                            "intent": state.perception.intent if state.perception else None}))
-    return facts
-
-
-def remember_run(state: RunState) -> int:
-    """File what the run taught in long-term memory; returns how many facts. Never raises."""
+    The Finalize state computes the facts (``chalicelib.execution.lessons``); its handler adapter
+    files them here, so long-term memory never needs to know how a run was planned."""
     try:
-        return get_long_term_memory().remember(facts_for_run(state))
+        return get_long_term_memory().remember(facts)
     except Exception as exc:  # memory is advice: losing it must not fail the run it describes
         from chalicelib.observability import get_logger
 
-        get_logger().warning("long-term memory write failed", extra={"run_id": state.run_id, "error": repr(exc)})
+        get_logger().warning("long-term memory write failed", extra={"run_id": run_id, "error": repr(exc)})
         return 0

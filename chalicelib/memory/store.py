@@ -1,12 +1,15 @@
-"""The run store: run documents, trace events and large tool outputs.
+"""The run store: run documents, trace events, large tool outputs, and what makes a run durable.
 
-``RunStore`` is the protocol; ``SqliteRunStore`` is the embedded default. Every Lambda of a run
-writes its trace events here, so a run that crashes half-way still leaves its trace.
+``RunStore`` is the protocol; ``SqliteRunStore`` is the embedded default. The handler adapter
+writes each state's checkpoint here together with the trace events that state produced, so a run
+that crashes half-way leaves its trace and can be resumed from its last checkpoint. Each run has an
+owner (process id + host) with a lease; a ``running`` run whose owner is gone reads ``interrupted``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 from chalicelib.config import get_settings
+from chalicelib.memory.owners import owner_alive
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -42,7 +46,31 @@ CREATE TABLE IF NOT EXISTS blobs (
     run_id TEXT NOT NULL,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS checkpoints (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    next_state TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS run_owners (
+    run_id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    lease_until REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS request_keys (
+    key TEXT PRIMARY KEY,
+    body_hash TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 """
+
+Event = tuple[str, str, dict[str, Any]]  # (kind, state, data)
 
 
 class RunStore(Protocol):
@@ -53,31 +81,89 @@ class RunStore(Protocol):
     def events(self, run_id: str) -> list[dict[str, Any]]: ...
     def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str: ...
     def get_blob(self, ref: str) -> Any: ...
+    # durable runs (chalicelib.durable)
+    def record_transition(self, run_id: str, kind: str, state: str, next_state: str, document: dict[str, Any],
+                          events: list[Event], lease_until: float | None = None) -> int: ...
+    def checkpoints(self, run_id: str) -> list[dict[str, Any]]: ...
+    def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None: ...
+    def renew_lease(self, run_id: str, lease_until: float) -> None: ...
+    def get_owner(self, run_id: str) -> dict[str, Any] | None: ...
+    def claim_request_key(self, key: str, body_hash: str, run_id: str) -> dict[str, Any] | None: ...
 
 
 class SqliteRunStore:
-    """SQLite in WAL mode; one short connection per operation, safe across threads."""
+    """SQLite in WAL mode with ``synchronous=NORMAL`` and one long-lived connection per process.
 
-    def __init__(self, path: str | Path):
+    A connection opened and closed per event pays a WAL checkpoint on every close (5-13 ms here);
+    one connection kept open, shared by the process's threads under a lock, does not. A committed
+    write survives a killed process (not a power cut). Every SQLite error reaches the caller as a
+    ``StoreError`` that names the file and ``MAOO_RUNTIME_DIR``.
+    """
+
+    def __init__(self, path: str | Path, timeout: float = 30.0):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+        self.timeout = timeout
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        with self._guard("open"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connection()
             conn.executescript(_SCHEMA)
 
+    def _connection(self) -> sqlite3.Connection:
+        """The process's connection; a forked child opens its own (a connection never crosses a fork)."""
+        if self._conn is None or self._pid != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a crash of the process
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a crash of the process, no fsync per event
+    def _guard(self, what: str) -> Iterator[None]:
         try:
-            with conn:
+            yield
+        except sqlite3.Error as exc:
+            from chalicelib.errors import StoreError
+
+            raise StoreError(
+                f"the run store {self.path} could not {what}: {exc}. Check the disk and the folder MAOO_RUNTIME_DIR "
+                f"({self.path.parent}) is writable, then finish the run with `python -m cli resume RUN_ID`"
+            ) from None
+        except OSError as exc:
+            from chalicelib.errors import StoreError
+
+            raise StoreError(f"the run store {self.path} could not {what}: {exc}. Check MAOO_RUNTIME_DIR "
+                             f"({self.path.parent})") from None
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._guard("be read"):
+            yield self._connection()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction, taken with the write lock at once (BEGIN IMMEDIATE): it commits whole or not at all."""
+        with self._lock, self._guard("be written"):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 yield conn
-        finally:
-            conn.close()
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def make_read_only(self) -> None:
+        """For the store-failure drills only: every later write of this process fails as on a read-only file."""
+        with self._lock:
+            self._connection().execute("PRAGMA query_only=ON")
 
     def put_run(self, document: dict[str, Any]) -> None:
         now = time.time()
-        with self._connect() as conn:
+        with self._write() as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, request, status, stop_reason, created_at, updated_at, document)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -95,30 +181,49 @@ class SqliteRunStore:
             )
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
-        with self._connect() as conn:
-            row = conn.execute("SELECT document FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        with self._read() as conn:
+            row = conn.execute("SELECT document, updated_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            owner = self._owner(conn, run_id) if row else None
+        if row is None:
+            return None
+        document = json.loads(row[0])
+        if document.get("status") == "running" and not owner_alive(owner, row[1]):
+            document = {**document, "status": "interrupted"}
+        return document
 
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        with self._connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
-                "SELECT run_id, request, status, stop_reason, created_at FROM runs ORDER BY created_at DESC LIMIT ?",
+                "SELECT r.run_id, r.request, r.status, r.stop_reason, r.created_at, r.updated_at, o.pid, o.host, o.lease_until"
+                " FROM runs r LEFT JOIN run_owners o ON o.run_id = r.run_id ORDER BY r.created_at DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-        keys = ("run_id", "request", "status", "stop_reason", "created_at")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        listed = []
+        for run_id, request, status, stop_reason, created_at, updated_at, pid, host, lease_until in rows:
+            owner = {"pid": pid, "host": host, "lease_until": lease_until} if pid is not None else None
+            if status == "running" and not owner_alive(owner, updated_at):
+                status = "interrupted"
+            listed.append({"run_id": run_id, "request": request, "status": status, "stop_reason": stop_reason,
+                           "created_at": created_at})
+        return listed
 
     def append_event(self, run_id: str, kind: str, state: str, data: dict[str, Any]) -> None:
-        with self._connect() as conn:
-            # one statement: the next seq is chosen under SQLite's write lock, safe across processes
+        with self._write() as conn:
+            self._insert_events(conn, run_id, [(kind, state, data)])
+
+    @staticmethod
+    def _insert_events(conn: sqlite3.Connection, run_id: str, events: list[Event]) -> None:
+        now = time.time()
+        for kind, state, data in events:
+            # the next seq is chosen under SQLite's write lock, safe across processes
             conn.execute(
                 "INSERT INTO trace_events (run_id, seq, ts, kind, state, data)"
                 " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM trace_events WHERE run_id = ?",
-                (run_id, time.time(), kind, state, json.dumps(data, default=str), run_id),
+                (run_id, now, kind, state, json.dumps(data, default=str), run_id),
             )
 
     def events(self, run_id: str) -> list[dict[str, Any]]:
-        with self._connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT seq, ts, kind, state, data FROM trace_events WHERE run_id = ? ORDER BY seq", (run_id,)
             ).fetchall()
@@ -127,17 +232,70 @@ class SqliteRunStore:
     def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str:
         """Store ``value``; with ``key`` (a content digest) the same value gets the same reference."""
         ref = f"blob:{run_id}:{key or uuid.uuid4().hex[:12]}"
-        with self._connect() as conn:
+        with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO blobs (ref, run_id, data) VALUES (?, ?, ?)",
                          (ref, run_id, json.dumps(value, default=str)))
         return ref
 
     def get_blob(self, ref: str) -> Any:
-        with self._connect() as conn:
+        with self._read() as conn:
             row = conn.execute("SELECT data FROM blobs WHERE ref = ?", (ref,)).fetchone()
         if row is None:
             raise KeyError(f"no stored output {ref!r}")
         return json.loads(row[0])
+
+    # ---------------------------------------------------------------- durable runs
+
+    def record_transition(self, run_id: str, kind: str, state: str, next_state: str, document: dict[str, Any],
+                          events: list[Event], lease_until: float | None = None) -> int:
+        """One state's checkpoint and the trace events it produced, in one transaction; returns its seq."""
+        with self._write() as conn:
+            self._insert_events(conn, run_id, events)
+            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM checkpoints WHERE run_id = ?", (run_id,)).fetchone()
+            conn.execute("INSERT INTO checkpoints (run_id, seq, ts, kind, state, next_state, document)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (run_id, seq, time.time(), kind, state, next_state, json.dumps(document, default=str)))
+            if lease_until is not None:
+                conn.execute("UPDATE run_owners SET lease_until = MAX(lease_until, ?) WHERE run_id = ?", (lease_until, run_id))
+        return int(seq)
+
+    def checkpoints(self, run_id: str) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT seq, ts, kind, state, next_state, document FROM checkpoints"
+                                " WHERE run_id = ? ORDER BY seq",
+                                (run_id,)).fetchall()
+        return [{"seq": seq, "ts": ts, "kind": kind, "state": state, "next_state": nxt, "document": json.loads(doc)}
+                for seq, ts, kind, state, nxt, doc in rows]
+
+    def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO run_owners (run_id, pid, host, lease_until) VALUES (?, ?, ?, ?)"
+                         " ON CONFLICT(run_id) DO UPDATE SET pid=excluded.pid, host=excluded.host,"
+                         " lease_until=excluded.lease_until",
+                         (run_id, pid, host, lease_until))
+
+    def renew_lease(self, run_id: str, lease_until: float) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE run_owners SET lease_until = MAX(lease_until, ?) WHERE run_id = ?", (lease_until, run_id))
+
+    @staticmethod
+    def _owner(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
+        row = conn.execute("SELECT pid, host, lease_until FROM run_owners WHERE run_id = ?", (run_id,)).fetchone()
+        return {"pid": row[0], "host": row[1], "lease_until": row[2]} if row else None
+
+    def get_owner(self, run_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return self._owner(conn, run_id)
+
+    def claim_request_key(self, key: str, body_hash: str, run_id: str) -> dict[str, Any] | None:
+        """Bind ``key`` to ``run_id`` unless it is bound already; then return that earlier binding."""
+        with self._write() as conn:
+            row = conn.execute("SELECT body_hash, run_id FROM request_keys WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                return {"body_hash": row[0], "run_id": row[1]}
+            conn.execute("INSERT INTO request_keys (key, body_hash, run_id, created_at) VALUES (?, ?, ?, ?)",
+                         (key, body_hash, run_id, time.time()))
+        return None
 
 
 _stores: dict[str, RunStore] = {}
@@ -164,5 +322,5 @@ def get_run_store() -> RunStore:
 
                 _stores[key] = DynamoRunStore(key.split(":", 1)[1], boto3.client("dynamodb", region_name=settings.region))
             else:
-                _stores[key] = SqliteRunStore(key)
+                _stores[key] = SqliteRunStore(key, timeout=settings.store_timeout_seconds)
         return _stores[key]

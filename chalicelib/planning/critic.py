@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.contracts import PerceivedState, Plan, RunState, Step, SubTask
+from chalicelib.execution.results import result_value
 from chalicelib.tools.registry import TOOLS
 
 _TOOL_FOR_KIND = {
@@ -96,8 +97,6 @@ def critique(plan: Plan, perception: PerceivedState) -> list[Issue]:
 
 
 def _value(state: RunState, step_id: str) -> Any:
-    from chalicelib.execution.layer import result_value  # the execution layer imports the planner: import late
-
     return result_value(state, step_id)
 
 

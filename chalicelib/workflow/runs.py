@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 import time
 import uuid
@@ -18,15 +19,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.bounds import guard_problem
-from chalicelib.config import Settings
+from chalicelib.config import APPROVALS, Settings
 from chalicelib.contracts import Guards, RunState
-from chalicelib.errors import BadRequestError, validation_problems
+from chalicelib.errors import BadRequestError, StoreError, validation_problems
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import redact
 from chalicelib.workflow.sfn_runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
+# the trace events the views list apart: what happened to the run itself, not to one of its steps
+LIFECYCLE_EVENTS = ("approval_requested", "paused", "approval", "rejection", "approval_expired", "resume")
 
 
 def new_run_id() -> str:
@@ -34,7 +37,7 @@ def new_run_id() -> str:
 
 
 def initial_state(request: str, settings: Settings, guards: dict[str, Any] | None = None, run_id: str | None = None,
-                  use_memory: bool = True) -> RunState:
+                  use_memory: bool = True, approve: str | None = None) -> RunState:
     text = (request or "").strip()
     if not text:
         raise BadRequestError("the request is empty; describe an operations task, e.g. 'Fetch mock data, calculate 2 + 2, and summarize the result'")
@@ -50,7 +53,11 @@ def initial_state(request: str, settings: Settings, guards: dict[str, Any] | Non
     except ValidationError as exc:
         fields = ", ".join(f"{field} ({message})" for field, message in validation_problems(exc))
         raise BadRequestError(f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}") from None
-    return RunState(run_id=run_id or new_run_id(), request=text, started_at=time.time(), guards=run_guards, use_memory=use_memory)
+    policy = (approve if approve is not None else settings.approval).strip().lower()
+    if policy not in APPROVALS:
+        raise BadRequestError(f"approve={approve!r} is not accepted; use one of: {', '.join(APPROVALS)}")
+    return RunState(run_id=run_id or new_run_id(), request=text, started_at=time.time(), guards=run_guards, use_memory=use_memory,
+                    approve=policy)  # type: ignore[arg-type]
 
 
 def _write_json_atomic(path: Path, value: Any) -> None:
@@ -128,17 +135,52 @@ def run_document(state: RunState, engine: str, execution: Execution | None, trac
         "created_at": state.started_at,
         "duration_ms": round((time.time() - state.started_at) * 1000, 1),
         "trace_file": str(trace_file) if trace_file else None,
+        "approve": state.approve,
+        "pending_approval": state.pending_approval.model_dump(mode="json") if state.pending_approval else None,
+        "execution_name": execution.arn.rsplit(":", 1)[-1] if execution else None,
     }
 
 
-def start_run(runner: WorkflowRunner, start: RunState, engine: str) -> str:
-    """Start the execution and record the run as running; returns the execution ARN."""
+def claim(run_id: str, settings: Settings) -> None:
+    """This process owns the run now: its process id and host, with a lease it renews while it waits."""
+    get_run_store().claim_owner(run_id, os.getpid(), socket.gethostname(), time.time() + settings.lease_seconds)
+
+
+def checkpointed_document(stored: dict[str, Any]) -> dict[str, Any]:
+    """A run that has not finished, as far as its last checkpoint got: the views of a finished run."""
+    from chalicelib.durable import checkpoints
+
+    last, _ = checkpoints.latest(stored["run_id"])
+    state = RunState.model_validate(last["document"]) if last else None
+    if state is None and stored.get("start_state"):
+        state = RunState.model_validate(stored["start_state"])
+    if state is None:
+        return {k: v for k, v in stored.items() if k != "start_state"}
+    document = run_document(state, stored.get("engine", "embedded"), None, None)
+    document.update(status=stored["status"], created_at=stored.get("created_at", state.started_at),
+                    execution_arn=stored.get("execution_arn"), last_checkpoint=last["state"] if last else None)
+    if stored["status"] == "interrupted":
+        document["final_output"] = (f"Interrupted after {last['state'] if last else 'its start'}: the process running it "
+                                    f"is gone. Finish it with `python -m cli resume {state.run_id}`.")
+    return redact(document)
+
+
+def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_name: str | None = None) -> str:
+    """Start the execution and record the run as running; returns the execution ARN.
+
+    A resumed run keeps its document (and ``created_at``); only its status goes back to running."""
+    from chalicelib.config import get_settings
+
     store = get_run_store()
-    store.put_run(redact({"run_id": start.run_id, "request": start.request, "status": "running", "engine": engine,
-                          "created_at": start.started_at, "start_state": start.model_dump(mode="json")}))
-    record_event(start.run_id, "start", "Runner", engine=engine, guards=start.guards.model_dump())
+    before = store.get_run(start.run_id) if execution_name else None
+    claim(start.run_id, get_settings())
+    start_state = (before or {}).get("start_state") or start.model_dump(mode="json")
+    store.put_run(redact({**(before or {}), "run_id": start.run_id, "request": start.request, "status": "running",
+                          "engine": engine, "created_at": start.started_at, "start_state": start_state}))
+    if execution_name is None:
+        record_event(start.run_id, "start", "Runner", engine=engine, guards=start.guards.model_dump(), approve=start.approve)
     try:
-        arn = runner.start(start.run_id, start.model_dump(mode="json"))
+        arn = runner.start(execution_name or start.run_id, start.model_dump(mode="json"))
     except Exception as exc:  # the engine refused: the run ends here, not "running" forever
         record_event(start.run_id, "execution_failed", "Runner", status="NOT_STARTED", error=type(exc).__name__, cause=str(exc))
         store.put_run(redact({**run_document(start.model_copy(update={
@@ -151,11 +193,18 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str) -> str:
 def finish_run(runner: WorkflowRunner, settings: Settings, start: RunState, execution: Execution, engine: str) -> dict[str, Any]:
     """Turn a finished execution into the run document; store it and export the trace."""
     store = get_run_store()
+    _raise_store_failure(execution)
     state = _final_state(start, execution)
+    if state.status == "awaiting_approval" and state.pending_approval is not None:
+        pending = state.pending_approval
+        record_event(state.run_id, "paused", "AwaitingApproval", step_id=pending.step_id, tool=pending.tool,
+                     args=pending.args, reason=pending.reason)
     if execution.status != "SUCCEEDED":
         record_event(state.run_id, "execution_failed", "Runner", status=execution.status, error=execution.error, cause=execution.cause)
     trace_file = settings.traces_dir / f"{state.run_id}.trace.json"
-    document = redact(run_document(state, engine, execution, trace_file))  # secrets never leave in a document or trace
+    document = run_document(state, engine, execution, trace_file)
+    document["lifecycle"] = [e for e in store.events(state.run_id) if e["kind"] in LIFECYCLE_EVENTS]
+    document = redact(document)  # secrets never leave in a document or trace
     trace = redact({"run_id": state.run_id, "run": document, "events": store.events(state.run_id),
              "execution": {"arn": execution.arn, "status": execution.status, "error": execution.error,
                            "cause": execution.cause, "history": execution.history}})
@@ -165,10 +214,37 @@ def finish_run(runner: WorkflowRunner, settings: Settings, start: RunState, exec
     return document
 
 
-def execute(runner: WorkflowRunner, settings: Settings, start: RunState, engine: str) -> dict[str, Any]:
+def _raise_store_failure(execution: Execution) -> None:
+    """A state that could not write its checkpoint: the run stays interrupted at its last one."""
+    for event in execution.history:
+        failed = event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails") or {}
+        if failed.get("error") == "StoreError":
+            cause = str(failed.get("cause", ""))
+            try:
+                cause = json.loads(cause).get("errorMessage", cause)
+            except (ValueError, AttributeError):
+                pass
+            raise StoreError(cause)
+
+
+def _renewer(run_id: str, settings: Settings) -> Any:
+    """A callback for the runner's wait loop: renew the lease at most every few seconds."""
+    last = [0.0]
+
+    def renew() -> None:
+        now = time.time()
+        if now - last[0] >= min(5.0, settings.lease_seconds / 3):
+            last[0] = now
+            get_run_store().renew_lease(run_id, now + settings.lease_seconds)
+    return renew
+
+
+def execute(runner: WorkflowRunner, settings: Settings, start: RunState, engine: str,
+            execution_name: str | None = None) -> dict[str, Any]:
     """Run ``start`` through the state machine and wait; return the run document (also stored and exported)."""
-    arn = start_run(runner, start, engine)
-    return finish_run(runner, settings, start, runner.collect(arn, runner.wait(arn)), engine)
+    arn = start_run(runner, start, engine, execution_name)
+    return finish_run(runner, settings, start, runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings))),
+                      engine)
 
 
 def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:

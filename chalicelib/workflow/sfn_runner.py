@@ -64,7 +64,9 @@ class WorkflowRunner:
         )
         return response["executionArn"]
 
-    def wait(self, execution_arn: str, timeout_seconds: float = 960.0) -> dict[str, Any]:
+    def wait(self, execution_arn: str, timeout_seconds: float = 960.0,
+             on_tick: Callable[[], Any] | None = None) -> dict[str, Any]:
+        """Poll until the execution ends; ``on_tick`` runs on every poll (the owner renews its lease there)."""
         deadline = time.monotonic() + timeout_seconds
         delay = self.poll_seconds
         if self.until_ended is not None:
@@ -73,6 +75,8 @@ class WorkflowRunner:
             described = self.sfn.describe_execution(executionArn=execution_arn)
             if described["status"] in TERMINAL:
                 return described
+            if on_tick is not None:
+                on_tick()
             remaining = deadline - time.monotonic()
             if remaining < 0:
                 raise WorkflowError(

@@ -62,7 +62,7 @@ def test_show_replays_a_past_run_and_unknown_ids_exit_2(maoo):
     listed = runner.invoke(app, ["runs"])
     assert doc["run_id"] in listed.stdout
     missing = runner.invoke(app, ["show", "run-nope"])
-    assert missing.exit_code == 2 and "no finished run" in missing.output
+    assert missing.exit_code == 2 and "no run" in missing.output
 
 
 def test_bad_setting_exits_2_naming_the_variable(maoo, monkeypatch):

@@ -70,7 +70,8 @@ def _assert_exact_flow(engine, doc: dict, received: list[tuple[str, dict]]) -> l
         if name in TOOL_STATES and passed_on is not None:
             changed = {key for key in given.keys() | passed_on.keys() if given.get(key) != passed_on.get(key)}
             assert changed in ({"outcome"}, {"tool_crash"}), f"{name} changed {changed}"  # its result, or its crash
-    task_inputs = [(name, given) for name, given, _ in states if name not in {"PlanOK?", "Route", "Decide", "Backoff", "Done"}]
+    task_inputs = [(name, given) for name, given, _ in states
+                   if name not in {"ResumeAt", "PlanOK?", "Route", "Decide", "Backoff", "Done"}]
     calls = [(name, event) for name, event in received]
     assert len(calls) == len(task_inputs)
     for (state, given), (function, event) in zip(task_inputs, calls, strict=True):

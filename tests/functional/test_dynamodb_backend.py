@@ -48,3 +48,13 @@ def test_platform_retry_of_a_write_is_answered_from_the_dynamodb_idempotency_tab
     assert len([r for r in maoo.requests_seen() if r["method"] == "POST"]) == 1
     records = client.scan(TableName=f"idem-{suffix}")["Items"]
     assert len(records) == 1 and records[0]["status"]["S"] == "COMPLETED"
+
+
+def test_a_large_output_over_dynamodbs_item_limit_round_trips(maoo, dynamodb_store):
+    """A 1 MB value (the HTTP cap) is over DynamoDB's 400 KB item limit: it is stored in parts."""
+    value = {"body": "x" * 1_000_000, "note": "é" * 1000}
+    store = get_run_store()
+    ref = store.put_blob("run-large", value)
+    assert store.get_blob(ref) == value
+    small = store.put_blob("run-large", {"n": 1})
+    assert store.get_blob(small) == {"n": 1}

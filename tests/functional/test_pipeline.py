@@ -22,7 +22,8 @@ def test_seed_request_runs_every_layer_and_answers_4(maoo):
 
     assert doc["status"] == "succeeded" and doc["stop_reason"] is None
     assert doc["states"] == (
-        ["Perceive", "Plan", "PlanOK?"] + tool_loop("CallHttpGet") + tool_loop("CallCalc") + tool_loop("CallSummarize")
+        ["ResumeAt", "Perceive", "Plan", "PlanOK?"]
+        + tool_loop("CallHttpGet") + tool_loop("CallCalc") + tool_loop("CallSummarize")
         + STEP_LOOP + ["Finalize", "Done"]
     )
     assert "4" in doc["final_output"]
@@ -104,7 +105,7 @@ def test_unsupported_request_ends_without_a_plan_or_a_tool(maoo):
     doc = maoo.run("Bake me a chocolate cake")
 
     assert doc["status"] == "stopped" and doc["stop_reason"] == "unsupported_request"
-    assert doc["states"] == ["Perceive", "Plan", "PlanOK?", "Finalize", "Done"]
+    assert doc["states"] == ["ResumeAt", "Perceive", "Plan", "PlanOK?", "Finalize", "Done"]
     assert doc["plan"] is None and doc["steps"] == []
     assert maoo.requests_seen() == []
 
@@ -191,7 +192,7 @@ def test_a_crashing_layer_is_caught_and_the_run_still_finalizes(maoo, engine, mo
 
     assert doc["status"] == "failed" and doc["stop_reason"] == "crash"
     assert "planner exploded" in doc["stop_detail"]
-    assert doc["states"] == ["Perceive", "Plan", "Finalize", "Done"]
+    assert doc["states"] == ["ResumeAt", "Perceive", "Plan", "Finalize", "Done"]
     assert Path(doc["trace_file"]).exists()
 
 

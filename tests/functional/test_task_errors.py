@@ -63,7 +63,7 @@ def test_a_broken_contract_in_a_layer_is_caught_and_the_run_still_finalizes(maoo
     assert calls["n"] == 1
     assert doc["status"] == "failed" and doc["stop_reason"] == "crash"
     assert "input is not a RunState" in doc["stop_detail"]
-    assert doc["states"] == ["Perceive", "Plan", "PlanOK?", "NextStep", "Finalize", "Done"]
+    assert doc["states"] == ["ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Finalize", "Done"]
 
 
 def test_an_exception_no_catcher_names_falls_back_to_states_all_and_is_not_retried(maoo, engine, monkeypatch):

@@ -182,7 +182,7 @@ def test_run_on_the_localstack_engine_completes_with_mocked_lambda_answers(deplo
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert (doc["engine"], doc["status"], doc["final_output"]) == ("localstack", "succeeded", "2 + 2 = 4")
-    assert doc["states"] == ["Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallCalc", "Observe", "Decide",
+    assert doc["states"] == ["ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallCalc", "Observe", "Decide",
                              "NextStep", "Route", "Finalize", "Done"]
     assert doc["execution_arn"].startswith(f"arn:aws:states:{REGION}:000000000000:execution:maoo:")
 
@@ -193,7 +193,7 @@ def test_run_on_the_host_runtime_fails_naming_the_lambda_problem(deployed, local
     assert done.returncode == 1, done.stderr
     doc = json.loads(done.stdout)
     assert (doc["engine"], doc["status"], doc["stop_reason"]) == ("localstack", "failed", "execution_failed")
-    assert doc["states"] == ["Perceive", "Finalize", "FinalizeFailed"]
+    assert doc["states"] == ["ResumeAt", "Perceive", "Finalize", "FinalizeFailed"]
     history = json.loads(Path(doc["trace_file"]).read_text())["execution"]["history"]
     failures = [e["taskFailedEventDetails"] for e in history if e["type"] == "TaskFailed"]
     assert failures[0]["error"] == "Lambda.ResourceNotFoundException"

@@ -174,7 +174,7 @@ def test_happy_path_calls_the_tool_once_and_finalizes(run_case):
 
     assert execution.status == "SUCCEEDED"
     assert states_entered(execution.history) == [
-        "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallCalc", "Observe", "Decide",
+        "ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallCalc", "Observe", "Decide",
         "NextStep", "Route", "Finalize", "Done",
     ]
     assert execution.output["status"] == "succeeded"
@@ -185,7 +185,7 @@ def test_retry_decision_waits_in_backoff_then_calls_the_tool_again(run_case):
 
     assert execution.status == "SUCCEEDED"
     assert states_entered(execution.history) == [
-        "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallHttpGet", "Observe", "Decide", "Backoff",
+        "ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallHttpGet", "Observe", "Decide", "Backoff",
         "NextStep", "Route", "CallHttpGet", "Observe", "Decide", "NextStep", "Route", "Finalize", "Done",
     ]
 
@@ -195,7 +195,7 @@ def test_replan_decision_goes_back_to_plan_and_runs_the_new_plan(run_case):
 
     assert execution.status == "SUCCEEDED"
     assert states_entered(execution.history) == [
-        "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallHttpGet", "Observe", "Decide",
+        "ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallHttpGet", "Observe", "Decide",
         "Plan", "PlanOK?", "NextStep", "Route", "CallDbQuery", "Observe", "Decide",
         "NextStep", "Route", "Finalize", "Done",
     ]
@@ -206,7 +206,7 @@ def test_stop_guard_finishes_the_run_as_stopped_without_another_call(run_case):
 
     assert execution.status == "SUCCEEDED"
     assert states_entered(execution.history) == [
-        "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallCalc", "Observe", "Decide",
+        "ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallCalc", "Observe", "Decide",
         "NextStep", "Route", "Finalize", "Done",
     ]
     assert execution.output["status"] == "stopped"
@@ -216,7 +216,7 @@ def test_stop_guard_finishes_the_run_as_stopped_without_another_call(run_case):
 def test_rejected_plan_never_reaches_a_tool(run_case):
     execution = run_case("PlanRejected")
 
-    assert states_entered(execution.history) == ["Perceive", "Plan", "PlanOK?", "Finalize", "Done"]
+    assert states_entered(execution.history) == ["ResumeAt", "Perceive", "Plan", "PlanOK?", "Finalize", "Done"]
 
 
 def test_lambda_service_error_is_retried_by_the_task_state_itself(run_case):
@@ -232,7 +232,7 @@ def test_contract_error_in_a_layer_is_caught_and_the_run_still_finalizes(run_cas
     execution = run_case("LayerCrash")
 
     assert execution.status == "SUCCEEDED"
-    assert states_entered(execution.history) == ["Perceive", "Finalize", "Done"]
+    assert states_entered(execution.history) == ["ResumeAt", "Perceive", "Finalize", "Done"]
     finalize_input = next(json.loads(e["stateEnteredEventDetails"]["input"]) for e in execution.history
                           if e.get("stateEnteredEventDetails", {}).get("name") == "Finalize")
     assert finalize_input["crash"]["Error"] == "StateContractError"

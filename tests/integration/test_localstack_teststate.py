@@ -1,7 +1,7 @@
 """The definition's decision states, one at a time, through Step Functions' TestState API on LocalStack.
 
 TestState runs a single state on a given input and answers with the state it would go to next,
-without a state machine or an execution. Each Choice state (``PlanOK?``, ``Route``, ``Decide``)
+without a state machine or an execution. Each Choice state (``ResumeAt``, ``PlanOK?``, ``Route``, ``Decide``)
 gets one ``RunState`` input per branch, built from ``chalicelib.contracts``; a test checks that the
 inputs cover every ``Next`` and the ``Default`` of that Choice, so a branch added to the definition
 without an input here fails.
@@ -46,6 +46,14 @@ BRANCHES: dict[str, list[tuple[str, dict[str, Any], str]]] = {
         ("finish", _state(plan_ok=True, route="finish"), "Finalize"),
         *[(f"call {tool}", _call(tool), state) for tool, state in TOOLS.items()],
         ("call a tool that is not a state", _call("rm_rf"), "Unroutable"),
+        ("hold a write for approval", _state(plan_ok=True, route="await_approval"), "AwaitingApproval"),
+    ],
+    # the entry: a new run goes to Perceive; a resumed one to the state its checkpoint was saved before
+    "ResumeAt": [
+        ("a new run", _state(), "Perceive"),
+        ("a new run whose input has no resume_at", {k: v for k, v in _state().items() if k != "resume_at"}, "Perceive"),
+        *[(f"resumed at {target}", _state(resume_at=target), target)
+          for target in ("Plan", "PlanOK?", "NextStep", "Route", "Observe", "Decide", "Finalize", "Done")],
     ],
     "Decide": [
         (decision, _state(plan_ok=True, decision=decision), target)

@@ -13,8 +13,9 @@ from chalicelib.memory.longterm import (
     Fact,
     SqliteLongTermMemory,
     get_long_term_memory,
-    remember_run,
+    remember_facts,
 )
+from chalicelib.execution.lessons import facts_for_run
 from chalicelib.perception.agent import perceive
 from chalicelib.planning.planner import make_plan
 
@@ -139,7 +140,7 @@ def _finished_run() -> RunState:
 
 
 def test_a_finished_run_files_endpoint_health_error_rates_and_its_outcome():
-    stored = remember_run(_finished_run())
+    stored = remember_facts("run-42", facts_for_run(_finished_run()))
 
     memory = get_long_term_memory()
     endpoint = memory.latest("endpoint", "GET /services/payments/metrics")
@@ -159,4 +160,4 @@ def test_a_memory_that_cannot_be_written_does_not_fail_the_run(monkeypatch):
     monkeypatch.setenv("MAOO_MEMORY_TABLE", f"missing-{uuid.uuid4().hex[:8]}")
     reload_settings()
     with mock_aws():
-        assert remember_run(_finished_run()) == 0
+        assert remember_facts("run-42", facts_for_run(_finished_run())) == 0

@@ -11,7 +11,7 @@ from chalicelib.contracts import RunState
 from chalicelib.memory.longterm import Fact, get_long_term_memory
 from chalicelib.memory.store import get_run_store
 from chalicelib.perception.agent import perceive
-from chalicelib.planning.layer import plan_state
+from chalicelib.planning.plan_state import plan_state
 from chalicelib.planning.recall import FAILURE_MEMORY_SECONDS, advise
 
 METRICS = "GET /services/payments/metrics"

@@ -1,0 +1,234 @@
+"""Resume a run from its last checkpoint, and act on a person's approval decision.
+
+Each is a new execution of the same state machine under the same run id, named ``RUN_ID-r1``,
+``-r2``, ...; its input is the last checkpoint with ``resume_at`` set, and the definition's entry
+Choice (``ResumeAt``) sends it to the state that checkpoint was saved before. So a resume shows in
+the execution history, and works the same on every engine.
+
+- A finished step is never run again: its result is in the checkpoint.
+- A tool call in flight at the crash runs again with the same idempotency key (a
+  ``write-idempotent`` call is applied once); a tool that finished but whose result had not
+  reached Observe is not called again (its result was checkpointed by the tool's handler).
+- A plain ``write`` in flight at the crash is never repeated blindly: the run stops with
+  ``unsafe_retry``, naming the step.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.contracts import ApprovalRequest, RunState, ToolOutcome, ToolResult
+from chalicelib.durable import checkpoints
+from chalicelib.errors import BadRequestError, ResumeRefusedError
+from chalicelib.execution.stops import stop
+from chalicelib.memory.events import record_event
+from chalicelib.memory.store import get_run_store
+from chalicelib.workflow.sfn_runner import WorkflowRunner
+from chalicelib.workflow.runs import execute
+
+ENDED = ("succeeded", "failed", "stopped")
+
+
+def _document(run_id: str) -> dict[str, Any]:
+    document = get_run_store().get_run(run_id)
+    if document is None:
+        raise BadRequestError(f"no run {run_id!r}; list runs with `python -m cli runs`")
+    return document
+
+
+def _execution_name(run_id: str) -> str:
+    resumes = sum(1 for e in get_run_store().events(run_id) if e["kind"] == "resume")
+    return f"{run_id}-r{resumes + 1}"
+
+
+def _refuse_unless_interrupted(document: dict[str, Any]) -> None:
+    run_id, status = document["run_id"], document.get("status")
+    if status in ENDED:
+        raise ResumeRefusedError(
+            f"run {run_id} already ended {status}"
+            f"{' (' + document['stop_reason'] + ')' if document.get('stop_reason') else ''}; "
+            "only an interrupted run can be resumed"
+        )
+    if status == "awaiting_approval":
+        raise ResumeRefusedError(
+            f"run {run_id} is waiting for an approval; decide with `python -m cli approve {run_id}` "
+            f'or `python -m cli reject {run_id} --reason "..."`'
+        )
+    if status == "running":
+        owner = get_run_store().get_owner(run_id) or {}
+        raise ResumeRefusedError(
+            f"run {run_id} is still running (process {owner.get('pid', '?')} on "
+            f"{owner.get('host', '?')}); only an interrupted run can be resumed"
+        )
+
+
+def _in_flight(state: RunState, after: list[dict[str, Any]]) -> tuple[RunState, str]:
+    """The run stopped between NextStep and Observe: where its call got to decides where it resumes."""
+    call = state.call
+    assert call is not None
+    mine = [
+        r
+        for r in after
+        if r["document"]["call"]["step_id"] == call.step_id
+        and r["document"]["call"]["attempt"] == call.attempt
+    ]
+    finished = [r for r in mine if r["kind"] == "tool"]
+    if finished:
+        result = ToolResult.model_validate(finished[-1]["document"]["result"])
+        return state.model_copy(update={"outcome": ToolOutcome(result=result)}), "Observe"
+    if any(r["kind"] == "tool_started" for r in mine):
+        doubt = (
+            f"step {call.step_id} ({call.tool}, a plain write) was in flight when the run was interrupted; "
+            "it may or may not have been applied, and a plain write is never repeated blindly"
+        )
+        if state.approve == "writes":  # a person decides: approve sends it again, reject stops the run
+            return _hold_in_doubt(state, doubt), "Route"
+        detail = f"{doubt}. Check the target, then run the request again if it was not applied"
+        return stop(state, "unsafe_retry", detail, "Resume"), "Finalize"
+    return state, "Route"  # re-run with the same idempotency key
+
+
+def _hold_in_doubt(state: RunState, doubt: str) -> RunState:
+    """The in-flight plain write, held for a person: the resumed execution ends in AwaitingApproval."""
+    call = state.call
+    assert call is not None
+    reason = f"{doubt}: approve to send it again, or reject to stop the run"
+    record_event(state.run_id, "approval_requested", "Resume", step_id=call.step_id, tool=call.tool,
+                 args=call.args, side_effect="write", reason=reason)
+    held = ApprovalRequest(step_id=call.step_id, tool=call.tool, args=call.args, side_effect="write",
+                           idempotency_key=call.idempotency_key, reason=reason, requested_at=time.time())
+    return state.model_copy(update={
+        "route": "await_approval", "status": "awaiting_approval", "pending_approval": held,
+        "final_output": f"Waiting for approval: {reason}.",
+    })
+
+
+def resume_point(run_id: str, start_state: dict[str, Any] | None) -> tuple[RunState, str | None]:
+    """The state to resume with, and the state it resumes at (None: from the start, Perceive)."""
+    last, after = checkpoints.latest(run_id)
+    if last is None:
+        if not start_state:
+            raise ResumeRefusedError(f"run {run_id} has no checkpoint and no start state to resume from")
+        return RunState.model_validate(start_state), None
+    state = RunState.model_validate(last["document"])
+    target = last["next_state"]
+    if target == "Route" and state.route == "call" and state.call is not None:
+        state, target = _in_flight(state, after)
+    return state, target
+
+
+def _run_from(
+    runner: WorkflowRunner,
+    settings: Settings,
+    state: RunState,
+    target: str | None,
+    engine: str,
+    kind: str,
+    **data: Any,
+) -> dict[str, Any]:
+    name = _execution_name(state.run_id)
+    record_event(
+        state.run_id, "resume", "Runner", execution=name, resume_at=target or "Perceive", cause=kind, **data
+    )
+    return execute(
+        runner, settings, state.model_copy(update={"resume_at": target}), engine, execution_name=name
+    )
+
+
+def resume(runner: WorkflowRunner, settings: Settings, run_id: str) -> dict[str, Any]:
+    """Finish an interrupted run from its last checkpoint; refuses a run that ended or is still owned."""
+    document = _document(run_id)
+    _refuse_unless_interrupted(document)
+    state, target = resume_point(run_id, document.get("start_state"))
+    return _run_from(runner, settings, state, target, document.get("engine", settings.engine), "resume")
+
+
+def _held(run_id: str) -> tuple[dict[str, Any], RunState]:
+    document = _document(run_id)
+    if document.get("status") != "awaiting_approval":
+        hint = (
+            f"; resume it with `python -m cli resume {run_id}`"
+            if document.get("status") == "interrupted"
+            else ""
+        )
+        raise ResumeRefusedError(
+            f"run {run_id} is {document.get('status')}, not waiting for an approval{hint}"
+        )
+    state, target = resume_point(run_id, document.get("start_state"))
+    shown = document.get("pending_approval") or {}
+    if state.pending_approval is not None and shown.get("step_id") == state.pending_approval.step_id:
+        # the hold began when the run said so, not now (a hold made at resume is rebuilt on each read)
+        since = float(shown.get("requested_at") or state.pending_approval.requested_at)
+        state = state.model_copy(update={"pending_approval": state.pending_approval.model_copy(
+            update={"requested_at": since})})
+    if state.pending_approval is None or target != "Route":
+        raise ResumeRefusedError(f"run {run_id} holds no call for approval at its last checkpoint")
+    return document, state
+
+
+def expired(state: RunState, settings: Settings, now: float | None = None) -> bool:
+    pending = state.pending_approval
+    return pending is not None and (now or time.time()) - pending.requested_at > settings.approval_ttl_seconds
+
+
+def decide(
+    runner: WorkflowRunner, settings: Settings, run_id: str, decision: str, reason: str = ""
+) -> dict[str, Any]:
+    """Approve or reject the call a run holds, from any process; an approval past its TTL expires the run."""
+    if decision not in ("approve", "reject"):
+        raise BadRequestError(f"decision {decision!r} is not accepted; use approve or reject")
+    document, state = _held(run_id)
+    pending = state.pending_approval
+    assert pending is not None
+    engine = document.get("engine", settings.engine)
+    where = {"step_id": pending.step_id, "tool": pending.tool}
+    if expired(state, settings):
+        detail = (
+            f"step {pending.step_id} ({pending.tool}) waited longer than MAOO_APPROVAL_TTL_SECONDS "
+            f"({settings.approval_ttl_seconds:g} s) for an approval; nothing was written"
+        )
+        record_event(
+            run_id, "approval_expired", "Approval", **where, ttl_seconds=settings.approval_ttl_seconds
+        )
+        return _run_from(
+            runner,
+            settings,
+            stop(state, "approval_expired", detail, "Approval"),
+            "Finalize",
+            engine,
+            "approval_expired",
+        )
+    if decision == "reject":
+        why = reason or "no reason given"
+        detail = f"step {pending.step_id} ({pending.tool}) was rejected: {why}; nothing was written"
+        record_event(run_id, "rejection", "Approval", **where, reason=reason)
+        return _run_from(
+            runner, settings, stop(state, "rejected", detail, "Approval"), "Finalize", engine, "rejection"
+        )
+    record_event(run_id, "approval", "Approval", **where, idempotency_key=pending.idempotency_key)
+    approved = state.model_copy(
+        update={
+            "status": "running",
+            "route": None,
+            "call": None,
+            "pending_approval": None,
+            "final_output": None,
+            "approved": [
+                *state.approved,
+                f"{pending.step_id}:{pending.tool}",
+            ],  # NextStep resolves its arguments again
+        }
+    )
+    return _run_from(runner, settings, approved, "NextStep", engine, "approval")
+
+
+def expire_if_due(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:
+    """A run past its approval TTL is ended ``approval_expired`` when it is next looked at."""
+    if document.get("status") != "awaiting_approval":
+        return document
+    pending = document.get("pending_approval") or {}
+    if time.time() - float(pending.get("requested_at") or time.time()) <= settings.approval_ttl_seconds:
+        return document
+    return decide(runner, settings, document["run_id"], "approve")
