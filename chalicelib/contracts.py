@@ -12,7 +12,28 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SideEffect = Literal["read", "write-idempotent", "write"]
-RunStatus = Literal["running", "succeeded", "failed", "stopped"]
+RunStatus = Literal["running", "succeeded", "failed", "stopped", "interrupted", "awaiting_approval"]
+# Why a run ended other than ``succeeded``: one name per cause, so a user, a test and a metric can tell them apart.
+StopReason = Literal[
+    # perception and planning: nothing ran
+    "unsupported_request", "ambiguous_request", "policy_denied", "invalid_plan", "critic_rejected", "no_route",
+    # stop guards
+    "max_steps", "max_retries", "budget", "deadline", "non_progress", "llm_token_budget",
+    # a tool failed for good
+    "unsafe_retry", "tool_failed", "bad_args", "auth", "not_found", "schema_drift", "malformed_response",
+    # the run did not do what was asked
+    "criteria_unmet",
+    # execution
+    "unresolved_reference", "invalid_state", "crash",
+    "execution_not_started", "execution_failed", "execution_timed_out", "execution_aborted",
+    # approvals (durable runs)
+    "rejected", "approval_expired",
+]
+# What a tool's failure was (``ToolError.kind``), before the monitor turns it into a signal.
+FailureKind = Literal[
+    "http_status", "timeout", "connection", "malformed_response", "schema_drift", "bad_args", "policy_denied",
+    "not_found", "invalid_input", "crash",
+]
 Signal = Literal[
     "ok",
     "transient",
@@ -64,6 +85,18 @@ class Constraints(Model):
     denied_tools: list[str] = Field(default_factory=list)
 
 
+class ClauseReading(Model):
+    """How one clause of the request was read: by which named rule, into what.
+
+    Every clause is accounted for: a sub-task (``reading="subtask"``), a condition, a constraint, or
+    not understood / not doable / missing something, which stops the run before any tool runs.
+    """
+
+    text: str
+    rule: str
+    reading: Literal["subtask", "condition", "constraint", "not_understood", "unsupported", "missing"]
+
+
 class PerceivedState(Model):
     intent: str
     task_type: Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
@@ -73,6 +106,8 @@ class PerceivedState(Model):
     subtasks: list[SubTask] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     unsupported: list[str] = Field(default_factory=list)
+    corrections: list[str] = Field(default_factory=list)  # typos corrected towards the catalogue: '"chekout" -> "checkout"'
+    readings: list[ClauseReading] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- planning
@@ -115,7 +150,7 @@ class ToolCall(Model):
 
 
 class ToolError(Model):
-    kind: str
+    kind: FailureKind
     message: str
     status_code: int | None = None
     retry_after: float | None = None
@@ -216,7 +251,7 @@ class RunState(Model):
     decision: Decision | None = None
     wait_seconds: int = 0
     status: RunStatus = "running"
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     stop_detail: str = ""
     final_output: str | None = None
     crash: dict[str, Any] | None = None

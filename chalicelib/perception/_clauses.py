@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.contracts import Constraints
+from chalicelib.contracts import ClauseReading, Constraints
 from chalicelib.perception import lexicon as lx
 
 
@@ -80,6 +80,16 @@ def constraints_of(request: str) -> Constraints:
     if lx.NO_HTTP.search(request):
         found["denied_tools"] = ["http_get", "http_post"]
     return Constraints(**found)
+
+
+_CONSTRAINT_RULES = (("max_steps", lx.MAX_STEPS), ("deadline", lx.DEADLINE), ("budget", lx.BUDGET),
+                     ("read_only", lx.READ_ONLY), ("no_files", lx.NO_FILES), ("no_http", lx.NO_HTTP))
+
+
+def constraint_readings(request: str) -> list[ClauseReading]:
+    """How each constraint phrase of the request was read: the clause-level account of them."""
+    return [ClauseReading(text=m.group(0).strip(" ,"), rule=f"constraint.{name}", reading="constraint")
+            for name, pattern in _CONSTRAINT_RULES for m in pattern.finditer(request)]
 
 
 def strip_constraints(request: str) -> str:

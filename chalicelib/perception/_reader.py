@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.contracts import Condition, SubTask
+from chalicelib.contracts import ClauseReading, Condition, SubTask
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause
 from chalicelib.perception.arithmetic import numbers_to_digits, refs_in, to_expression
+from chalicelib.perception.vocabulary import unknown_words
 
 ERROR_RATE_EXPRESSION = "round(@errors / @requests * 100, 4)"
 _RESULT_WORDS = {"it", "that", "this", "result", "value", "the result", "the value", "the answer", "the rate", "the number", "the total"}
@@ -102,6 +103,9 @@ class Reader:
         self.last_compute: int | None = None
         self.last_condition: Condition | None = None
         self.scope: Condition | None = None
+        self.readings: list[ClauseReading] = []
+        self.rule = ""  # the rule that read the clause being read
+        self.read_text = ""  # the part of the clause that rule read (free text it carries is left out)
 
     # -- bookkeeping
     def _add(self, task: SubTask, condition: Condition | None) -> int:
@@ -141,9 +145,25 @@ class Reader:
 
     # -- clauses
     def read(self, clause: Clause) -> None:
+        """Read one clause, and account for it: which rule read it into what, or why it was not read."""
         text = clean(clause.text)
         if not text:
             return
+        before = (len(self.tasks), len(self.unknown), len(self.unsupported), len(self.missing))
+        self.rule, self.read_text = "", text
+        self._read(clause, text)
+        tasks, unknown, unsupported, missing = (len(self.tasks) - before[0], len(self.unknown) - before[1],
+                                                len(self.unsupported) - before[2], len(self.missing) - before[3])
+        if tasks and not (unknown or unsupported or missing) and not self.rule.startswith("arithmetic"):
+            if words := unknown_words(self.read_text):
+                self.unsupported.append(f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)")
+                unsupported = 1
+        reading = ("unsupported" if unsupported else "not_understood" if unknown else "missing" if missing
+                   else "subtask" if tasks else "condition")
+        rule = self.rule or {"unsupported": "unsupported_action", "not_understood": "none"}.get(reading, "none")
+        self.readings.append(ClauseReading(text=text, rule=rule, reading=reading))
+
+    def _read(self, clause: Clause, text: str) -> None:
         if clause.joiner == "then":
             self.scope = None
         if clause.joiner == "otherwise":
@@ -153,6 +173,7 @@ class Reader:
             self.scope = _negated(self.last_condition)
         if lx.UNSUPPORTED_ACTION.match(text):
             self.unsupported.append(text)
+            self.rule = "unsupported_action"
             return
         if self._conditional(text):
             return
@@ -173,6 +194,7 @@ class Reader:
                     self.unknown.append(text)
                 return True
             condition, action = parsed
+            self.rule = "condition_first"
             if not action:
                 self.missing.append(f"what to do when {m.group('rest')!r}")
                 return True
@@ -184,6 +206,7 @@ class Reader:
             if parsed is None or parsed[1]:
                 return False
             self.last_condition = parsed[0]
+            self.rule = "condition_after"
             self._act(m.group("action"), parsed[0])
             return True
         return False
@@ -246,6 +269,7 @@ class Reader:
     # -- one clause -> sub-tasks
     def _tasks_for(self, text: str, condition: Condition | None) -> bool:
         if (m := lx.URL.search(text)) and lx.URL_LEAD.match(text):
+            self.rule = self.rule or "fetch_url"
             url = m.group("url").rstrip(".,;:!?)")
             self._add(SubTask(kind="fetch", text=text, params={"resource": "url", "url": url},
                               success_criteria=[f"{url} fetched"]), condition)
@@ -257,14 +281,25 @@ class Reader:
         if window:
             self.window = window
         if lx.CREATE_INCIDENT.search(text):
+            self._name("create_incident", text)
             return self._create(text, named, condition)
         if m := lx.NOTIFY.match(text):
+            self._name("notify", text)
             return self._notify(text, m, condition)
         if lx.SUMMARIZE_LEAD.match(text) or (lx.SUMMARIZE.search(text) and not lx.SAVE.match(text)):
+            self._name("summarize", text)
             return self._summarize(text, condition)
         if lx.SAVE.match(text):
+            self._name("save_file", text)
             return self._save(text, condition)
         return self._data(text, named, window, condition)
+
+    def _name(self, rule: str, text: str) -> None:
+        """Record the rule reading this clause; a message or a title it carries is free text, not read."""
+        self.rule = f"{self.rule}+{rule}" if self.rule.startswith("condition") else (self.rule or rule)
+        if rule in ("create_incident", "notify"):
+            cut = lx.FREE_TEXT_TAIL.search(text)
+            self.read_text = text[:cut.start()] if cut else text
 
     def _data(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         """Reads and computations: the sub-tasks a clause that only asks for data needs."""
@@ -277,8 +312,10 @@ class Reader:
             return True
         if lx.COUNT.search(text) and (lx.INCIDENTS.search(text) or lx.DEPLOYMENTS.search(text) or
                                       (lx.SERVICES_LIST.search(text) and not named)):
+            self._name("count", text)
             return self._count(text, named, condition)
         if lx.ERROR_RATE.search(text) and not re.search(r"\b(?:divide|multiply|add|subtract|plus|minus|times)\b", text, re.I):
+            self._name("error_rate", text)
             if not metric_services:
                 self._add(SubTask(kind="compute", text=text, params={"metric": "error_rate", "service": None}), condition)
                 self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
@@ -287,15 +324,18 @@ class Reader:
                 self._error_rate(service, window or self.window or "1h", text, condition, kind)
             return True
         if self._arithmetic(text, named, window, condition):
+            self._name("arithmetic", text)
             return True
         resources = _resources(text, named)
         if resources:
+            self._name("read_" + "+".join(resources), text)
             for resource in resources:
                 self._resource(resource, text, named, metric_services, window, condition, kind)
             return True
         if m := lx.RAW_EXPRESSION.match(text):
             # what looks like code, not words, goes to calc as written: calc's own allowlist refuses it, with its rule
             expression = m.group("expr").strip()
+            self._name("arithmetic_as_written", text)
             self.last_compute = self._add(SubTask(kind="compute", text=text, params={"expression": expression},
                                                   success_criteria=[f"{expression} computed"]), condition)
             return True

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ast
 import re
 
+from chalicelib.perception.arithmetic_grammar import parse
+
 REFS = ("@errors", "@requests", "@p50_ms", "@p95_ms", "@result")
 FUNCTIONS = ("sqrt", "max", "min", "round", "abs")
 
@@ -278,8 +280,8 @@ def to_expression(text: str) -> str | None:
         return None
     for pattern, token in _OPERANDS:
         t = pattern.sub(token, t)
-    expression = _convert(t)
-    if expression is None or not _has_operation(expression):
+    expression = parse(t) or _convert(t)
+    if expression is None or not _valid(expression) or not _has_operation(expression):
         return None
     if expression.startswith("(") and expression.endswith(")") and _valid(expression[1:-1]) and _balanced_outer(expression):
         expression = expression[1:-1]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 
-KNOWN_SERVICES = ("payments", "checkout", "search", "auth", "inventory")
-WINDOWS_AVAILABLE = ("5m", "1h", "24h")
+from chalicelib import catalogue
+
+KNOWN_SERVICES = catalogue.SERVICE_NAMES
+WINDOWS_AVAILABLE = catalogue.WINDOW_NAMES
 
 _I = re.IGNORECASE
 
@@ -31,10 +33,13 @@ RESULT_PRONOUN = re.compile(r"^(?:it|them|that|this|those|these|everything|all o
                             r"values?|numbers?|data|findings|report|summary|list|rows|above|lot)|(?:the\s+)?(?:results?|output))$", _I)
 
 # windows MAOO has data for; anything else that names a span of time is reported as missing
-WINDOWS = (
-    (re.compile(r"\b(?:5|five)[ -]?min(?:ute)?s?\b|\b5m\b", _I), "5m"),
-    (re.compile(r"\b(?:last|past|this|previous)\s+(?:hour|60 minutes)\b|\b(?:1|one)[ -]?h(?:ou)?r?\b|\b60 minutes\b|\bhourly\b", _I), "1h"),
-    (re.compile(r"\b(?:last|past|previous)\s+(?:day|24 hours)\b|\b24[ -]?h(?:ours?|rs?)?\b|\btoday\b|\bdaily\b|\b(?:1|one)[ -]?d(?:ay)?\b", _I), "24h"),
+WINDOWS = tuple(  # the catalogue's words for each window, and the looser forms operators type
+    (re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in window.words) + r")\b" + extra, _I), window.name)
+    for window, extra in zip(catalogue.WINDOWS, (
+        r"|\b(?:5|five)[ -]?min(?:ute)?s?\b",
+        r"|\b(?:last|past|this|previous)\s+(?:hour|60 minutes)\b|\b(?:1|one)[ -]?h(?:ou)?r?\b",
+        r"|\b(?:last|past|previous)\s+(?:day|24 hours)\b|\b24[ -]?h(?:ours?|rs?)?\b|\b(?:1|one)[ -]?d(?:ay)?\b",
+    ))
 )
 OTHER_WINDOW = re.compile(
     r"\b(?:(?:last|past|previous|this)\s+(?:\d+\s+|few\s+|couple of\s+)?(?:weeks?|months?|years?|quarter|days|hours|minutes)"
@@ -83,6 +88,8 @@ NOTIFY = re.compile(
     r"engineering|incident[- ]channel|owners?|#[\w-]+))?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
     r"(?:\s+to\s+(?:the\s+)?(?P<channel2>on[- ]?call|ops|sre|team|slack|email|engineering|#[\w-]+))?|\blet\s+(?:the\s+)?"
     r"(?P<channel3>on[- ]?call|ops|sre|team|engineering)\s+know\b", _I)
+# where the free text of a message or an incident title starts: carried as written, never read
+FREE_TEXT_TAIL = re.compile(r"\s+(?:that|saying|titled|called|named|with (?:the )?(?:message|title|text|note)|to say|reading)\s+|\s*[:'\"]", _I)
 NOTIFY_REST = re.compile(r"\b(?:about|with|of|that)\s+(?P<rest>.+)$", _I)
 
 INCIDENTS = re.compile(r"\bincidents?\b|\boutages?\b", _I)

@@ -37,7 +37,7 @@ def main(part: Annotated[str, typer.Option(help="tuning, held_out or all")] = "a
          failures: Annotated[bool, typer.Option(help="list every request not handled right")] = False,
          as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False) -> None:
     parts = PARTS if part == "all" else (part,)
-    console = Console(stderr=as_json)
+    console = Console(stderr=as_json, width=400 if failures else None)
     report: dict = {}
     try:
         corpora = {name: load(name) for name in parts}

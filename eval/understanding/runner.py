@@ -20,11 +20,30 @@ from eval.understanding.corpus import Entry
 from eval.understanding.judge import Verdict, judge
 
 
+def _final_results(doc: dict[str, Any]) -> dict[str, Any]:
+    """The run's full results (step previews are cut short), from the last state output in its trace."""
+    try:
+        trace = json.loads(Path(doc["trace_file"]).read_text(encoding="utf-8"))
+    except (KeyError, TypeError, OSError, ValueError):
+        return {}
+    for event in reversed(trace.get("execution", {}).get("history") or []):
+        for details in event.values():
+            output = details.get("output") if isinstance(details, dict) else None
+            if isinstance(output, str) and '"results"' in output:
+                try:
+                    results = json.loads(output).get("results")
+                except ValueError:
+                    continue
+                if isinstance(results, dict):
+                    return results
+    return {}
+
+
 def _outputs(doc: dict[str, Any]) -> str:
     """Every tool output of the run (large ones from the run store) and its final output, as text."""
     from chalicelib.memory.store import get_run_store
 
-    parts: list[Any] = [doc.get("final_output") or ""]
+    parts: list[Any] = [doc.get("final_output") or "", _final_results(doc)]
     for step in doc.get("steps") or []:
         if not step.get("ok"):
             continue
