@@ -15,6 +15,7 @@ from chalicelib.contracts import ClauseReading, Condition, SubTask
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause
 from chalicelib.perception.arithmetic import numbers_to_digits, refs_in, to_expression
+from chalicelib.perception.accounting import terms, unused_terms
 from chalicelib.perception.vocabulary import unknown_words
 
 ERROR_RATE_EXPRESSION = "round(@errors / @requests * 100, 4)"
@@ -157,6 +158,9 @@ class Reader:
         if tasks and not (unknown or unsupported or missing) and not self.rule.startswith("arithmetic"):
             if words := unknown_words(self.read_text):
                 self.unsupported.append(f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)")
+                unsupported = 1
+            elif unused := unused_terms(self.read_text, self.tasks[before[0]:]):
+                self.unsupported.append(f"{text!r} (MAOO read it but cannot apply {', '.join(repr(w) for w in unused)} to it)")
                 unsupported = 1
         reading = ("unsupported" if unsupported else "not_understood" if unknown else "missing" if missing
                    else "subtask" if tasks else "condition")
@@ -394,15 +398,18 @@ class Reader:
             return
         if resource == "services":
             status = _service_status(text)
-            what = f"{status} services" if status else "services"
-            self._add(SubTask(kind="query", text=text, params={"resource": "services", "status": status},
+            filters = _service_filters(text)
+            what = " ".join(x for x in (status, "services", *(f"{k} {v}" for k, v in filters.items())) if x)
+            self._add(SubTask(kind="query", text=text, params={"resource": "services", "status": status, **filters},
                               success_criteria=[f"{what} listed"]), condition)
             return
         if resource == "incidents":
             status = _incident_status(_first(lx.OPEN_WORD, text) or _first(lx.RESOLVED_WORD, text))
-            what = " ".join(x for x in (status, "incidents", f"of {service}" if service else "") if x)
-            self._add(SubTask(kind=kind, text=text, params={"resource": "incidents", "service": service, "status": status},
-                              success_criteria=[f"{what} listed"]), condition)
+            severity = next((v for k, v in terms(text) if k == "severity"), None)
+            what = " ".join(x for x in (status, severity, "incidents", f"of {service}" if service else "") if x)
+            extra = {"severity": severity} if severity else {}
+            self._add(SubTask(kind=kind, text=text, params={"resource": "incidents", "service": service, "status": status,
+                                                            **extra}, success_criteria=[f"{what} listed"]), condition)
             return
         status = _deploy_status(text)
         what = " ".join(x for x in (status, "deployments", f"of {service}" if service else "") if x)
@@ -419,9 +426,11 @@ class Reader:
             return True
         resource = "deployments" if lx.DEPLOYMENTS.search(text) else "services"
         status = _deploy_status(text) if resource == "deployments" else _service_status(text)
+        filters = _service_filters(text) if resource == "services" else {}
         what = " ".join(x for x in (status, resource, f"of {service}" if service and resource == "deployments" else "") if x)
         self._add(SubTask(kind="query", text=text, params={"resource": resource, "aggregate": "count", "status": status,
-                                                           "service": service if resource == "deployments" else None},
+                                                           "service": service if resource == "deployments" else None,
+                                                           **filters},
                           success_criteria=[f"{what} counted"]), condition)
         return True
 
@@ -529,6 +538,12 @@ def _service_status(text: str) -> str | None:
     return "degraded" if word == "unhealthy" else word
 
 
+def _service_filters(text: str) -> dict[str, Any]:
+    """Tier, region and owner a list of services is filtered by ("tier 2 services", "in eu-west-1")."""
+    wanted = ("tier", "region", "owner")
+    return {kind: value for kind, value in terms(text) if kind in wanted}
+
+
 def _resources(text: str, named: list[str]) -> list[str]:
     """The resources a data clause names, in the order it names them."""
     found: list[tuple[int, str]] = []
@@ -539,6 +554,8 @@ def _resources(text: str, named: list[str]) -> list[str]:
 
     note(lx.MOCK_DATA, "mock_data")
     note(lx.METRICS, "metrics")
+    if named and not any(r == "metrics" for _, r in found):
+        note(lx.METRIC_WORDS, "metrics")
     note(lx.INCIDENTS, "incidents")
     note(lx.DEPLOYMENTS, "deployments")
     if not named:

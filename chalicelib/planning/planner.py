@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from chalicelib import catalogue
 from chalicelib.config import get_settings
 from chalicelib.contracts import Condition, PerceivedState, Plan, Step, SubTask
 from chalicelib.tools.registry import TOOLS
@@ -64,6 +65,17 @@ def _where(filters: dict) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(f"{k} = ?" for k in present) if present else ""), list(present.values())
 
 
+def _filters(params: dict) -> dict:
+    """The filters a read of a catalogue resource carries, in the catalogue's column order."""
+    resource = catalogue.RESOURCE.get(params.get("resource") or "")
+    return {name: params.get(name) for name in (resource.filters if resource else ()) if params.get(name) is not None}
+
+
+def _http_can_filter(resource: str, filters: dict) -> bool:
+    """The HTTP route answers only when it can apply every filter itself; else the database does."""
+    return all(name in catalogue.RESOURCE[resource].http_filters for name, value in filters.items() if value)
+
+
 def _read_routes(task: SubTask) -> list[Route]:
     """The routes for a read, best first (before the alternative suffixes are assigned)."""
     p = task.params
@@ -74,7 +86,7 @@ def _read_routes(task: SubTask) -> list[Route]:
         return [_db(p["sql"], [], "rows")]
     if p.get("aggregate") == "count":
         table = resource if resource in ("incidents", "deployments", "services") else "incidents"
-        where, values = _where({"service": service if table != "services" else None, "status": p.get("status")})
+        where, values = _where(_filters({**p, "resource": table}))
         return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
         routes = [_http("/data", "body.", expect=["items"]), _db("SELECT id, name, value FROM mock_items ORDER BY id", [], "")]
@@ -87,14 +99,16 @@ def _read_routes(task: SubTask) -> list[Route]:
         routes = [_http(f"/services/{quote(service)}", "body."),
                   _db("SELECT name, tier, owner, status, region FROM services WHERE name = ?", [service], "rows.0.")]
     elif resource == "incidents":
-        filters = {"service": service, "status": p.get("status")}
+        filters = _filters(p)
         where, values = _where(filters)
-        routes = [_http("/incidents", "body.incidents", {k: v for k, v in filters.items() if v}),
-                  _db(f"SELECT id, service, title, severity, status, opened_at FROM incidents{where} ORDER BY id", values, "rows")]
+        routes = [_db(f"SELECT id, service, title, severity, status, opened_at FROM incidents{where} ORDER BY id", values, "rows")]
+        if _http_can_filter("incidents", filters):
+            routes.insert(0, _http("/incidents", "body.incidents", {k: v for k, v in filters.items() if v}))
     elif resource == "services":
-        where, values = _where({"status": p.get("status")})
+        filters = _filters(p)
+        where, values = _where(filters)
         routes = [_db(f"SELECT name, tier, owner, status, region FROM services{where} ORDER BY name", values, "rows")]
-        if not p.get("status"):
+        if not any(filters.values()):
             routes.append(_http("/services", "body.services"))
         return _suffixed(routes)  # the inventory comes from the database first
     elif resource == "deployments":
