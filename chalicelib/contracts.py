@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SideEffect = Literal["read", "write-idempotent", "write"]
 RunStatus = Literal["running", "succeeded", "failed", "stopped", "interrupted", "awaiting_approval"]
@@ -32,8 +32,9 @@ StopReason = Literal[
 # What a tool's failure was (``ToolError.kind``), before the monitor turns it into a signal.
 FailureKind = Literal[
     "http_status", "timeout", "connection", "malformed_response", "schema_drift", "bad_args", "policy_denied",
-    "not_found", "invalid_input", "crash",
+    "not_found", "invalid_input", "crash", "unknown",
 ]
+FAILURE_KINDS: frozenset[str] = frozenset(FailureKind.__args__)  # type: ignore[attr-defined]
 Signal = Literal[
     "ok",
     "transient",
@@ -155,6 +156,12 @@ class ToolError(Model):
     status_code: int | None = None
     retry_after: float | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, kind: Any) -> Any:
+        """A kind no tool of ours reports (a foreign or newer tool) is ``unknown``, which the monitor treats as fatal."""
+        return kind if kind in FAILURE_KINDS or not isinstance(kind, str) else "unknown"
 
 
 class ToolResult(Model):

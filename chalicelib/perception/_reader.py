@@ -162,6 +162,13 @@ class Reader:
             elif unused := unused_terms(self.read_text, self.tasks[before[0]:]):
                 self.unsupported.append(f"{text!r} (MAOO read it but cannot apply {', '.join(repr(w) for w in unused)} to it)")
                 unsupported = 1
+        if (unknown or missing) and not unsupported and (words := unknown_words(text)):
+            # a clause no rule could read that holds words MAOO does not know asks for something it cannot do:
+            # say so, rather than ask for a detail that would not help ("a poem" needs no file name)
+            del self.unknown[before[1]:]
+            del self.missing[before[3]:]
+            self.unsupported.append(f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)")
+            unknown, missing, unsupported = 0, 0, 1
         reading = ("unsupported" if unsupported else "not_understood" if unknown else "missing" if missing
                    else "subtask" if tasks else "condition")
         rule = self.rule or {"unsupported": "unsupported_action", "not_understood": "none"}.get(reading, "none")
@@ -554,7 +561,7 @@ def _resources(text: str, named: list[str]) -> list[str]:
 
     note(lx.MOCK_DATA, "mock_data")
     note(lx.METRICS, "metrics")
-    if named and not any(r == "metrics" for _, r in found):
+    if not found or (named and not any(r == "metrics" for _, r in found)):
         note(lx.METRIC_WORDS, "metrics")
     note(lx.INCIDENTS, "incidents")
     note(lx.DEPLOYMENTS, "deployments")

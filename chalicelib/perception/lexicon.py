@@ -87,7 +87,7 @@ NOTIFY = re.compile(
     r"\b(?:notify|alert|page|ping|inform|message|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>on[- ]?call|ops|sre|team|slack|email|"
     r"engineering|incident[- ]channel|owners?|#[\w-]+))?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
     r"(?:\s+to\s+(?:the\s+)?(?P<channel2>on[- ]?call|ops|sre|team|slack|email|engineering|#[\w-]+))?|\blet\s+(?:the\s+)?"
-    r"(?P<channel3>on[- ]?call|ops|sre|team|engineering)\s+know\b", _I)
+    r"(?P<channel3>on[- ]?call|ops|sre|team|engineering)(?:\s+team)?\s+know\b", _I)
 # where the free text of a message or an incident title starts: carried as written, never read
 FREE_TEXT_TAIL = re.compile(r"\s+(?:that|saying|titled|called|named|with (?:the )?(?:message|title|text|note)|to say|reading)\s+|\s*[:'\"]", _I)
 NOTIFY_REST = re.compile(r"\b(?:about|with|of|that)\s+(?P<rest>.+)$", _I)
@@ -145,7 +145,8 @@ COMPARATORS = {
 NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 _COMPARATOR = "|".join(sorted((re.escape(k) for k in COMPARATORS), key=len, reverse=True))
 _NUMBER = r"-?\d+(?:\.\d+)?"
-CONDITION_LEAD = re.compile(r"^(?:only\s+)?(?:if|when|whenever|in case|should|provided that)\s+(?P<rest>.+)$", _I)
+CONDITION_LEAD = re.compile(r"^(?:only\s+)?(?:if|when(?!\s+(?:was|were|did|does|do|is|will|has|had)\b)|whenever|in case|should|provided that)"
+                            r"\s+(?P<rest>.+)$", _I)
 CONDITION_TRAIL = re.compile(r"^(?P<action>.+?),?\s+(?:but\s+)?(?:only\s+)?(?:if|when|whenever|in case|provided that)\s+(?P<cond>.+)$", _I)
 COMPARISON = re.compile(
     r"^(?P<subject>.+?)\s+(?:is\s+|are\s+|was\s+|goes\s+|gets\s+|rises\s+|climbs\s+|stays\s+|has\s+(?:gone\s+)?|went\s+)?"

@@ -118,7 +118,7 @@ def unknown_words(text: str) -> list[str]:
         if any(ch.isdigit() for ch in token) or any(ch in token for ch in "./:@#_=") or not any(ch.isalpha() for ch in token):
             continue
         for word in token.lower().replace("'s", "").replace("-", " ").replace("'", " ").split():
-            if word.isalpha() and word not in known and word.rstrip("s") not in known and word not in found:
+            if word.isalpha() and not {word, word + "s", word.rstrip("s"), word.removesuffix("es")} & known and word not in found:
                 found.append(word)
     return found
 
