@@ -63,7 +63,7 @@ def _schema(model: type) -> str:
 
 @lru_cache(maxsize=1)
 def _perception_examples() -> str:
-    from chalicelib.perception.agent import perceive
+    from chalicelib.perception.request_reader import perceive
 
     return "\n".join(
         json.dumps({"request": request, "answer": perceive(request).model_dump(mode="json", exclude_defaults=True)},
@@ -87,7 +87,7 @@ def _tool_catalogue() -> list[dict[str, Any]]:
 
 
 def _plan_example() -> str:
-    from chalicelib.perception.agent import perceive
+    from chalicelib.perception.request_reader import perceive
     from chalicelib.planning.planner import make_plan
 
     perception = perceive(EXAMPLE_REQUESTS[1])

@@ -22,7 +22,7 @@ class Clause:
 
 
 _SEPARATOR = re.compile(
-    r"(\s*;\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+(?=" + lx.VERBS + r")|,?\s*\b(?:after that|afterwards|and finally|finally|"
+    r"(\s*;\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+(?=" + lx.VERBS + r")|,?\s*\b(?:(?:and\s+)?after that|afterwards|and finally|finally|"
     r"and also|also)\b\s*,?\s+(?=" + lx.VERBS + r")|,?\s*\b(?:otherwise|else)\b\s*,?\s*|,\s*and\s+(?=" + lx.VERBS + r")|,\s*(?="
     + lx.VERBS + r")|\s+and\s+(?=" + lx.VERBS + r")|\s+(?:but|while)\s+(?=" + lx.VERBS + r"))",
     re.IGNORECASE,

@@ -1,7 +1,7 @@
 """Did the sub-tasks read from a clause use every domain term the clause names?
 
-A rule can match a clause and still drop part of it: "list the sev2 incidents" read as "list the
-incidents" answers a question nobody asked, and reports success. So after a clause is read, each
+A rule can match a clause and still drop part of it: "the sev1 incidents of auth" read as "the
+incidents of auth" answers a question nobody asked, and reports success. So after a clause is read, each
 catalogue term it names (a severity, a tier, a region, an owner, a service state, an incident or
 deployment state, a window, a service) must show in what was built from it. A term left unused
 makes the clause not understood, and the run stops before any tool with the term named.

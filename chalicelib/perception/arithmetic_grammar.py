@@ -20,7 +20,7 @@ nothing to import and adds no dependency to package. The grammar, each productio
                   | ("halve" | "double" | "triple" | "square" | "cube" | "negate") expr?
     expr         := term (("+" | "plus" | "-" | "minus") term)*
     term         := power (("*" | "x" | "times" | "multiplied by" | "/" | "divided by" | "over" | "mod") power)*
-    power        := postfix (("^" | "**" | "to the power of" | "raised to") postfix)?
+    power        := postfix (("^" | "**" | "to the power of" | "raised to") power)?
     postfix      := prefix ("squared" | "cubed" | PERCENT ("of" prefix)?)*
     prefix       := "-" prefix | FRACTION "of"? prefix | ("double" | "twice" | "triple") prefix
                   | "the"? "square root of" prefix | "the"? AGGREGATE "of" list | atom
@@ -199,7 +199,7 @@ class _Parser:
     def power(self) -> str:
         base = self.postfix()
         if self.take(*_POW):
-            exponent = self.postfix()
+            exponent = self.power()  # right-associative: 2 ^ 3 ^ 2 is 2 ^ 9
             self.take(("power",))
             return f"({base} ** {exponent})"
         return base

@@ -1,6 +1,6 @@
 """The words perception recognises: patterns for intents, entities and constraints.
 
-Kept apart from the matching logic (``agent.py``) and the arithmetic reader (``arithmetic.py``)
+Kept apart from the matching logic (``_reader.py``, driven by ``request_reader.py``) and the arithmetic reader (``arithmetic.py``)
 so that widening the vocabulary is an edit to one list.
 """
 

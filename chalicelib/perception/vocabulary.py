@@ -47,12 +47,12 @@ percent per cent pct
 @lru_cache(maxsize=1)
 def known_words() -> frozenset[str]:
     """Every word perception can read or may pass over."""
-    from chalicelib.perception import arithmetic, lexicon
+    from chalicelib.perception import arithmetic, arithmetic_grammar, lexicon
 
     words: set[str] = set(FUNCTION_WORDS)
     for phrase in _catalogue_phrases():
         words.update(_words(phrase))
-    for module in (lexicon, arithmetic):
+    for module in (lexicon, arithmetic, arithmetic_grammar):
         for value in vars(module).values():
             for pattern in _patterns(value):
                 words.update(_words(_unescaped(pattern)))

@@ -63,6 +63,8 @@ def _target_problem(task: SubTask, step: Step) -> str | None:
         return f"notifies {body.get('channel')!r}, but the request names {task.params.get('channel')!r}"
     if task.kind == "save" and args.get("path") != task.params.get("path"):
         return f"writes {args.get('path')!r}, but the request names {task.params.get('path')!r}"
+    if task.kind == "save" and "{{" not in str(args.get("content", "")):
+        return "writes no result of the run, only fixed text"
     if task.kind == "compute" and not args.get("expression"):
         return "has no expression to compute"
     return None

@@ -15,7 +15,7 @@ from chalicelib.memory.longterm import (
     get_long_term_memory,
     remember_run,
 )
-from chalicelib.perception.agent import perceive
+from chalicelib.perception.request_reader import perceive
 from chalicelib.planning.planner import make_plan
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from chalicelib.config import reload_settings
 from chalicelib.execution.refs import lookup, resolve
-from chalicelib.perception.agent import perceive
+from chalicelib.perception.request_reader import perceive
 from chalicelib.planning.critic import critique
 from chalicelib.planning.planner import NoRouteError, make_plan
 from chalicelib.tools.calc import evaluate
