@@ -7,9 +7,9 @@ fails loudly at the boundary instead of deep inside a layer.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 SideEffect = Literal["read", "write-idempotent", "write"]
 RunStatus = Literal["running", "succeeded", "failed", "stopped", "interrupted", "awaiting_approval"]
@@ -67,14 +67,130 @@ class Condition(Model):
     value: float
 
 
-class SubTask(Model):
+class _Params(Model):
+    """A sub-task's typed parameters. Read like a mapping too (``params.get("service")``): a field
+    that is ``None`` counts as absent, as a key left out of the old untyped dict did."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = getattr(self, key, None)
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and getattr(self, key, None) is not None
+
+    def keys(self) -> list[str]:
+        """The fields that are set (not ``None``): what ``**params`` spreads."""
+        return [name for name in type(self).model_fields if getattr(self, name) is not None]
+
+
+Resource = Literal["mock_data", "metrics", "service", "services", "incidents", "deployments", "url", "sql"]
+
+
+class ReadParams(_Params):
+    """What a read names: the resource and the filters the catalogue allows on it."""
+
+    resource: Resource | None = None
+    service: str | None = None
+    window: str | None = None
+    status: str | None = None
+    severity: str | None = None
+    tier: int | None = None
+    region: str | None = None
+    owner: str | None = None
+    url: str | None = None
+    sql: str | None = None
+    aggregate: Literal["count"] | None = None
+
+
+class ComputeParams(_Params):
+    """An expression for calc; ``refs`` maps each ``@ref`` in it to ``[sub-task index, field]``."""
+
+    expression: str | None = None
+    refs: dict[str, list[Any]] = Field(default_factory=dict)
+    metric: Literal["error_rate"] | None = None
+    service: str | None = None
+    window: str | None = None
+
+
+class SummarizeParams(_Params):
+    pass
+
+
+class SaveParams(_Params):
+    path: str
+    format: str
+
+
+class CreateParams(_Params):
+    resource: Literal["incident"] = "incident"
+    service: str | None = None
+    severity: str | None = None
+
+
+class NotifyParams(_Params):
+    channel: str
+    service: str | None = None
+
+
+class _Task(Model):
     """One unit of what the user asked for, in the order they asked."""
 
-    kind: Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
     text: str
-    params: dict[str, Any] = Field(default_factory=dict)
     condition: Condition | None = None
     success_criteria: list[str] = Field(default_factory=list)
+
+
+class FetchTask(_Task):
+    kind: Literal["fetch"] = "fetch"
+    params: ReadParams = Field(default_factory=ReadParams)
+
+
+class QueryTask(_Task):
+    """A read the user asked of the ops database (or that only the database answers)."""
+
+    kind: Literal["query"] = "query"
+    params: ReadParams = Field(default_factory=ReadParams)
+
+
+class ComputeTask(_Task):
+    kind: Literal["compute"] = "compute"
+    params: ComputeParams = Field(default_factory=ComputeParams)
+
+
+class SummarizeTask(_Task):
+    kind: Literal["summarize"] = "summarize"
+    params: SummarizeParams = Field(default_factory=SummarizeParams)
+
+
+class SaveTask(_Task):
+    kind: Literal["save"] = "save"
+    params: SaveParams
+
+
+class CreateTask(_Task):
+    kind: Literal["create"] = "create"
+    params: CreateParams = Field(default_factory=CreateParams)
+
+
+class NotifyTask(_Task):
+    kind: Literal["notify"] = "notify"
+    params: NotifyParams
+
+
+SubTask = Annotated[FetchTask | QueryTask | ComputeTask | SummarizeTask | SaveTask | CreateTask | NotifyTask,
+                    Field(discriminator="kind")]
+SubTaskKind = Literal["fetch", "query", "compute", "summarize", "save", "create", "notify"]
+_SUBTASK = TypeAdapter(SubTask)
+
+
+def make_subtask(**fields: Any) -> FetchTask | QueryTask | ComputeTask | SummarizeTask | SaveTask | CreateTask | NotifyTask:
+    """The typed sub-task ``fields`` describe (chosen by ``kind``), validated."""
+    return _SUBTASK.validate_python(fields)
 
 
 class Constraints(Model):

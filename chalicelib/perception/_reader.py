@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.contracts import ClauseReading, Condition, SubTask
+from chalicelib.contracts import ClauseReading, Condition, SubTask, make_subtask
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause
 from chalicelib.perception.arithmetic import numbers_to_digits, refs_in, to_expression
@@ -120,7 +120,7 @@ class Reader:
         index = self.fetched.get((service, window))
         if self._reusable(index, condition):
             return index  # type: ignore[return-value]
-        index = self._add(SubTask(kind=kind, text=text, params={"resource": "metrics", "service": service, "window": window},
+        index = self._add(make_subtask(kind=kind, text=text, params={"resource": "metrics", "service": service, "window": window},
                                   success_criteria=[f"metrics of {service} over {window} fetched"]), condition)
         self.fetched[(service, window)] = index
         return index
@@ -129,7 +129,7 @@ class Reader:
         index = self.computed.get((service, window))
         if not self._reusable(index, condition):
             metrics = self._metrics(service, window, text, condition, kind)
-            index = self._add(SubTask(kind="compute", text=text, params={
+            index = self._add(make_subtask(kind="compute", text=text, params={
                 "expression": ERROR_RATE_EXPRESSION, "refs": {"@errors": [metrics, "errors"], "@requests": [metrics, "requests"]},
                 "metric": "error_rate", "service": service, "window": window,
             }, success_criteria=[f"error rate of {service} over {window} computed"]), condition)
@@ -140,7 +140,7 @@ class Reader:
     def _incident_count(self, service: str | None, status: str | None, text: str) -> int:
         status = _incident_status(status)
         where = " ".join(x for x in (status, "incidents", f"of {service}" if service else "") if x)
-        return self._add(SubTask(kind="query", text=text, params={"resource": "incidents", "aggregate": "count",
+        return self._add(make_subtask(kind="query", text=text, params={"resource": "incidents", "aggregate": "count",
                                                                   "service": service, "status": status},
                                  success_criteria=[f"{where} counted"]), None)
 
@@ -282,7 +282,7 @@ class Reader:
         if (m := lx.URL.search(text)) and lx.URL_LEAD.match(text):
             self.rule = self.rule or "fetch_url"
             url = m.group("url").rstrip(".,;:!?)")
-            self._add(SubTask(kind="fetch", text=text, params={"resource": "url", "url": url},
+            self._add(make_subtask(kind="fetch", text=text, params={"resource": "url", "url": url},
                               success_criteria=[f"{url} fetched"]), condition)
             return True
         named = _services(text)
@@ -328,7 +328,7 @@ class Reader:
         if lx.ERROR_RATE.search(text) and not re.search(r"\b(?:divide|multiply|add|subtract|plus|minus|times)\b", text, re.I):
             self._name("error_rate", text)
             if not metric_services:
-                self._add(SubTask(kind="compute", text=text, params={"metric": "error_rate", "service": None}), condition)
+                self._add(make_subtask(kind="compute", text=text, params={"metric": "error_rate", "service": None}), condition)
                 self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
                 return True
             for service in metric_services:
@@ -347,7 +347,7 @@ class Reader:
             # what looks like code, not words, goes to calc as written: calc's own allowlist refuses it, with its rule
             expression = m.group("expr").strip()
             self._name("arithmetic_as_written", text)
-            self.last_compute = self._add(SubTask(kind="compute", text=text, params={"expression": expression},
+            self.last_compute = self._add(make_subtask(kind="compute", text=text, params={"expression": expression},
                                                   success_criteria=[f"{expression} computed"]), condition)
             return True
         if lx.COMPUTE_LEAD.match(text) or (re.match(r"^(?:what is|how much is)\b", text, re.I)
@@ -379,7 +379,7 @@ class Reader:
         shown = expression
         for ref, (index, field) in refs.items():
             shown = shown.replace(ref, field if field != "value" else "the previous result")
-        self.last_compute = self._add(SubTask(kind="compute", text=text, params=params,
+        self.last_compute = self._add(make_subtask(kind="compute", text=text, params=params,
                                               success_criteria=[f"{shown} computed"]), condition)
         return True
 
@@ -389,7 +389,7 @@ class Reader:
         service = named[0] if named else (self.service if pronoun else None)
         if resource == "metrics":
             if not metric_services:
-                self._add(SubTask(kind=kind, text=text, params={"resource": "metrics", "service": None}), condition)
+                self._add(make_subtask(kind=kind, text=text, params={"resource": "metrics", "service": None}), condition)
                 self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
                 return
             for each in metric_services:
@@ -397,17 +397,17 @@ class Reader:
             return
         if resource == "service":
             for each in named or ([service] if service else []):
-                self._add(SubTask(kind=kind, text=text, params={"resource": "service", "service": each},
+                self._add(make_subtask(kind=kind, text=text, params={"resource": "service", "service": each},
                                   success_criteria=[f"status of {each} fetched"]), condition)
             return
         if resource == "mock_data":
-            self._add(SubTask(kind=kind, text=text, params={"resource": "mock_data"}, success_criteria=["mock data fetched"]), condition)
+            self._add(make_subtask(kind=kind, text=text, params={"resource": "mock_data"}, success_criteria=["mock data fetched"]), condition)
             return
         if resource == "services":
             status = _service_status(text)
             filters = _service_filters(text)
             what = " ".join(x for x in (status, "services", *(f"{k} {v}" for k, v in filters.items())) if x)
-            self._add(SubTask(kind="query", text=text, params={"resource": "services", "status": status, **filters},
+            self._add(make_subtask(kind="query", text=text, params={"resource": "services", "status": status, **filters},
                               success_criteria=[f"{what} listed"]), condition)
             return
         if resource == "incidents":
@@ -415,12 +415,12 @@ class Reader:
             severity = next((v for k, v in terms(text) if k == "severity"), None)
             what = " ".join(x for x in (status, severity, "incidents", f"of {service}" if service else "") if x)
             extra = {"severity": severity} if severity else {}
-            self._add(SubTask(kind=kind, text=text, params={"resource": "incidents", "service": service, "status": status,
+            self._add(make_subtask(kind=kind, text=text, params={"resource": "incidents", "service": service, "status": status,
                                                             **extra}, success_criteria=[f"{what} listed"]), condition)
             return
         status = _deploy_status(text)
         what = " ".join(x for x in (status, "deployments", f"of {service}" if service else "") if x)
-        self._add(SubTask(kind="query", text=text, params={"resource": "deployments", "service": service, "status": status},
+        self._add(make_subtask(kind="query", text=text, params={"resource": "deployments", "service": service, "status": status},
                           success_criteria=[f"{what} listed"]), condition)
 
     def _count(self, text: str, named: list[str], condition: Condition | None) -> bool:
@@ -435,7 +435,7 @@ class Reader:
         status = _deploy_status(text) if resource == "deployments" else _service_status(text)
         filters = _service_filters(text) if resource == "services" else {}
         what = " ".join(x for x in (status, resource, f"of {service}" if service and resource == "deployments" else "") if x)
-        self._add(SubTask(kind="query", text=text, params={"resource": resource, "aggregate": "count", "status": status,
+        self._add(make_subtask(kind="query", text=text, params={"resource": resource, "aggregate": "count", "status": status,
                                                            "service": service if resource == "deployments" else None,
                                                            **filters},
                           success_criteria=[f"{what} counted"]), condition)
@@ -465,9 +465,9 @@ class Reader:
         rest = lx.SUMMARIZE_LEAD.sub("", body, count=1) if lx.SUMMARIZE_LEAD.match(body) else lx.SUMMARIZE.sub("", body)
         if not self._object(rest, condition, "summarize", text):
             return True
-        self._add(SubTask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
+        self._add(make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
         if target:
-            self._add(SubTask(kind="save", text=text, params={"path": target, "format": target.rsplit(".", 1)[-1]},
+            self._add(make_subtask(kind="save", text=text, params={"path": target, "format": target.rsplit(".", 1)[-1]},
                               success_criteria=[f"{target} written"]), condition)
         return True
 
@@ -484,20 +484,20 @@ class Reader:
         if not self._object(rest, condition, "save", text):
             return True
         if wants_summary and not (self.tasks and self.tasks[-1].kind == "summarize"):
-            self._add(SubTask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
-        self._add(SubTask(kind="save", text=text, params={"path": path, "format": path.rsplit(".", 1)[-1].lower()},
+            self._add(make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
+        self._add(make_subtask(kind="save", text=text, params={"path": path, "format": path.rsplit(".", 1)[-1].lower()},
                           success_criteria=[f"{path} written"]), condition)
         return True
 
     def _create(self, text: str, named: list[str], condition: Condition | None) -> bool:
         services = named or ([self.service] if self.service else [])
         if not services:
-            self._add(SubTask(kind="create", text=text, params={"resource": "incident", "service": None}), condition)
+            self._add(make_subtask(kind="create", text=text, params={"resource": "incident", "service": None}), condition)
             self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
             return True
         severity = _severity(text)
         for service in services:
-            self._add(SubTask(kind="create", text=text, params={"resource": "incident", "service": service, "severity": severity},
+            self._add(make_subtask(kind="create", text=text, params={"resource": "incident", "service": service, "severity": severity},
                               success_criteria=[f"{severity} incident opened for {service}"]), condition)
         return True
 
@@ -509,7 +509,7 @@ class Reader:
             # data the message is about ("about the checkout error rate") is read first; free text stays in the message
             self._data(rest, _services(rest), _window(rest), condition)
         named = _services(text)
-        self._add(SubTask(kind="notify", text=text, params={"channel": channel, "service": named[0] if named else self.service},
+        self._add(make_subtask(kind="notify", text=text, params={"channel": channel, "service": named[0] if named else self.service},
                           success_criteria=[f"{channel} notified"]), condition)
         return True
 

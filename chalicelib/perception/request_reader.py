@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.contracts import ClauseReading, Constraints, PerceivedState, SubTask
+from chalicelib.contracts import ClauseReading, Constraints, PerceivedState, make_subtask
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import (
     Clause,
@@ -60,7 +60,7 @@ def perceive(request: str) -> PerceivedState:
         reader.read(clause)
     if raw_sql:
         sql = raw_sql.group("sql").strip()
-        reader.tasks.append(SubTask(kind="query", text=raw_sql.group(0).strip(), params={"resource": "sql", "sql": sql},
+        reader.tasks.append(make_subtask(kind="query", text=raw_sql.group(0).strip(), params={"resource": "sql", "sql": sql},
                                     success_criteria=["the SQL query answered"]))
     return _state(reader, constraints).model_copy(update={"corrections": corrections, "readings": [*constraint_readings(request), *reader.readings]})
 
@@ -74,7 +74,7 @@ def _rate_problem(request: str) -> Reader | None:
     if expression is None:
         return None
     reader = Reader()
-    reader.tasks.append(SubTask(kind="compute", text=text, params={"expression": expression},
+    reader.tasks.append(make_subtask(kind="compute", text=text, params={"expression": expression},
                                 success_criteria=[f"{expression} computed"]))
     reader.readings.append(ClauseReading(text=text, rule="arithmetic_rate_word_problem", reading="subtask"))
     return reader

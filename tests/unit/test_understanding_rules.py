@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.contracts import SubTask
+from chalicelib.contracts import make_subtask
 from chalicelib.perception.accounting import unused_terms
 from chalicelib.perception.request_reader import perceive
 from chalicelib.perception.typos import correct
@@ -48,9 +48,9 @@ def test_words_outside_the_vocabulary_are_named(text: str, unknown: list[str]) -
 
 
 def test_a_catalogue_term_no_sub_task_uses_is_reported() -> None:
-    listed = SubTask(kind="fetch", text="x", params={"resource": "incidents", "service": None, "status": None})
+    listed = make_subtask(kind="fetch", text="x", params={"resource": "incidents", "service": None, "status": None})
     assert unused_terms("list sev1 incidents", [listed]) == ["sev1"]
-    filtered = listed.model_copy(update={"params": {**listed.params, "severity": "sev1"}})
+    filtered = make_subtask(kind="fetch", text="x", params={"resource": "incidents", "severity": "sev1"})
     assert unused_terms("list sev1 incidents", [filtered]) == []
 
 
@@ -69,3 +69,17 @@ def test_no_request_of_the_corpus_appears_in_the_code() -> None:
     found = [e.request for part in PARTS for e in load(part).requests
              if len(e.request.split()) >= 5 and e.request.lower() in code]
     assert found == []
+
+
+def test_a_sub_task_is_typed_by_its_kind() -> None:
+    from pydantic import ValidationError
+
+    from chalicelib.contracts import PerceivedState, SaveTask
+
+    task = make_subtask(kind="save", text="save it", params={"path": "a.md", "format": "md"})
+    assert isinstance(task, SaveTask) and task.params.path == "a.md"
+    with pytest.raises(ValidationError, match="path"):
+        make_subtask(kind="save", text="save it", params={"channel": "ops"})
+    with pytest.raises(ValidationError):
+        PerceivedState.model_validate({"intent": "x", "task_type": "single",
+                                       "subtasks": [{"kind": "reboot", "text": "reboot it"}]})
