@@ -1,7 +1,8 @@
 """Arithmetic asked in words or in symbols -> an expression the ``calc`` tool accepts.
 
 "two plus two" -> ``2 + 2``; "15% of 80" -> ``(15 / 100 * 80)``; "the average of 10, 20 and 30"
--> ``((10 + 20 + 30) / 3)``; "divide 144 by 12" -> ``(144 / 12)``.
+-> ``((10 + 20 + 30) / 3)``; "divide 96 by 8" -> ``(96 / 8)``. The words are read by the grammar in
+``arithmetic_grammar.py``.
 
 An operand may also name an earlier result: ``@errors``, ``@requests``, ``@p50_ms``, ``@p95_ms``
 (fields of a service's metrics) and ``@result`` (the previous computation). Perception decides
@@ -134,107 +135,8 @@ def _format(value: float) -> str:
 
 
 # ---------------------------------------------------------------- words -> expression
-
-_LIST_SPLIT = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+", _I)
-_T = r"(?:the\s+)?"
-
-
-def _items(text: str) -> list[str] | None:
-    parts = [p for p in _LIST_SPLIT.split(text.strip()) if p.strip()]
-    converted = [_convert(p) for p in parts]
-    if len(converted) < 2 or any(c is None for c in converted):
-        return None
-    return converted  # type: ignore[return-value]
-
-
-def _binary(template: str):
-    def build(m: re.Match) -> str | None:
-        a, b = _convert(m.group("a")), _convert(m.group("b"))
-        if a is None or b is None:
-            return None
-        return template.format(a=a, b=b)
-    return build
-
-
-def _listed(kind: str):
-    def build(m: re.Match) -> str | None:
-        items = _items(m.group("list"))
-        if items is None:
-            return None
-        if kind == "sum":
-            return "(" + " + ".join(items) + ")"
-        if kind == "product":
-            return "(" + " * ".join(items) + ")"
-        if kind == "average":
-            return "((" + " + ".join(items) + f") / {len(items)})"
-        return f"{kind}(" + ", ".join(items) + ")"
-    return build
-
-
-def _unary(template: str):
-    def build(m: re.Match) -> str | None:
-        a = _convert(m.group("a"))
-        return None if a is None else template.format(a=a)
-    return build
-
-
-_FORMS = tuple((re.compile(pattern, _I), builder) for pattern, builder in (
-    (_T + r"(?:sum|total)\s+of\s+(?P<list>.+)", _listed("sum")),
-    (r"add\s+(?P<a>.+?)\s+to\s+(?P<b>.+)", _binary("({b} + {a})")),
-    (r"add\s+(?:up\s+)?(?:together\s+)?(?P<list>.+)", _listed("sum")),
-    (_T + r"product\s+of\s+(?P<list>.+)", _listed("product")),
-    (r"multiply\s+(?P<a>.+?)\s+(?:by|and|with|times)\s+(?P<b>.+)", _binary("({a} * {b})")),
-    (r"divide\s+(?P<a>.+?)\s+(?:by|over)\s+(?P<b>.+)", _binary("({a} / {b})")),
-    (r"subtract\s+(?P<a>.+?)\s+from\s+(?P<b>.+)", _binary("({b} - {a})")),
-    (r"take\s+(?P<a>.+?)\s+(?:away\s+)?from\s+(?P<b>.+)", _binary("({b} - {a})")),
-    (_T + r"difference\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+)", _binary("({a} - {b})")),
-    (_T + r"(?:average|mean)\s+of\s+(?P<list>.+)", _listed("average")),
-    (r"average\s+(?P<list>.+)", _listed("average")),
-    (_T + r"(?:max|maximum|largest|biggest|highest|greatest)\s+(?:value\s+)?of\s+(?P<list>.+)", _listed("max")),
-    (_T + r"(?:min|minimum|smallest|lowest|least)\s+(?:value\s+)?of\s+(?P<list>.+)", _listed("min")),
-    (_T + r"square\s+root\s+of\s+(?P<a>.+)", _unary("sqrt({a})")),
-    (r"(?:what\s+)?percent(?:age)?\s+of\s+(?P<b>.+?)\s+(?:is|are)\s+(?P<a>.+)", _binary("({a} / {b} * 100)")),
-    (r"(?:what\s+)?percent(?:age)?\s+(?:is|are)\s+(?P<a>.+?)\s+of\s+(?P<b>.+)", _binary("({a} / {b} * 100)")),
-    (r"(?P<a>.+?)\s+as\s+a\s+percent(?:age)?\s+of\s+(?P<b>.+)", _binary("({a} / {b} * 100)")),
-    (r"(?P<a>.+?)\s*(?:%|percent|per cent)\s+of\s+(?P<b>.+)", _binary("({a} / 100 * {b})")),
-    (r"(?P<a>.+?)\s+(?:increased|raised|grown)\s+by\s+(?P<b>.+?)\s*(?:%|percent|per cent)", _binary("({a} * (1 + {b} / 100))")),
-    (r"(?P<a>.+?)\s+(?:decreased|reduced|lowered|cut)\s+by\s+(?P<b>.+?)\s*(?:%|percent|per cent)", _binary("({a} * (1 - {b} / 100))")),
-    (_T + r"quotient\s+of\s+(?P<a>.+?)\s+(?:and|by)\s+(?P<b>.+)", _binary("({a} / {b})")),
-    (_T + r"ratio\s+of\s+(?P<a>.+?)\s+(?:to|and)\s+(?P<b>.+)", _binary("({a} / {b})")),
-    (_T + r"(?:remainder|modulo|modulus)\s+(?:of\s+)?(?P<a>.+?)\s+(?:divided\s+by|by|and)\s+(?P<b>.+)", _binary("({a} % {b})")),
-    (r"(?P<a>.+?)\s+squared", _unary("({a} ** 2)")),
-    (r"(?P<a>.+?)\s+cubed", _unary("({a} ** 3)")),
-    (r"(?P<a>.+?)\s+(?:to\s+the\s+power\s+of|raised\s+to(?:\s+the\s+power\s+of)?|to\s+the)\s+(?P<b>.+?)(?:\s*(?:st|nd|rd|th)\s+power)?", _binary("({a} ** {b})")),
-))
-_INFIX = tuple((re.compile(pattern, _I), symbol) for pattern, symbol in (
-    (r"\s+plus\s+", " + "),
-    (r"\s+minus\s+", " - "),
-    (r"\s+(?:times|multiplied\s+by|x)\s+", " * "),
-    (r"\s+divided\s+by\s+", " / "),
-    (r"\s+(?:mod|modulo)\s+", " % "),
-    (r"×", " * "),
-    (r"÷", " / "),
-    (r"\^", " ** "),
-))
-
-
-def _convert(text: str) -> str | None:
-    text = text.strip().strip(",")
-    text = re.sub(r"^the\s+(?=\d|@)", "", text, flags=_I)
-    if not text:
-        return None
-    for pattern, build in _FORMS:
-        m = pattern.fullmatch(text)
-        if m:
-            built = build(m)
-            if built is not None:
-                return built
-    out = f" {text} "
-    for pattern, symbol in _INFIX:
-        out = pattern.sub(symbol, out)
-    out = re.sub(r"(?<=\d)\s*x\s*(?=\d)", " * ", out)
-    out = re.sub(r"\s+", " ", out).strip()
-    return out if _valid(out) else None
+# The grammar itself is ``arithmetic_grammar.py``; this module turns number words into digits,
+# names earlier results (``@refs``) and checks the result against what calc allows.
 
 
 _ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Call, ast.Name, ast.Load,
@@ -280,7 +182,7 @@ def to_expression(text: str) -> str | None:
         return None
     for pattern, token in _OPERANDS:
         t = pattern.sub(token, t)
-    expression = parse(t) or _convert(t)
+    expression = parse(t)
     if expression is None or not _valid(expression) or not _has_operation(expression):
         return None
     if expression.startswith("(") and expression.endswith(")") and _valid(expression[1:-1]) and _balanced_outer(expression):

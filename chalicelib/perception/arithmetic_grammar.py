@@ -21,9 +21,10 @@ nothing to import and adds no dependency to package. The grammar, each productio
     expr         := term (("+" | "plus" | "-" | "minus") term)*
     term         := power (("*" | "x" | "times" | "multiplied by" | "/" | "divided by" | "over" | "mod") power)*
     power        := postfix (("^" | "**" | "to the power of" | "raised to") power)?
-    postfix      := prefix ("squared" | "cubed" | PERCENT ("of" prefix)?)*
+    postfix      := prefix ("squared" | "cubed" | PERCENT ("of" prefix)? | ("increased" | "decreased") "by" prefix PERCENT)*
     prefix       := "-" prefix | FRACTION "of"? prefix | ("double" | "twice" | "triple") prefix
-                  | "the"? "square root of" prefix | "the"? AGGREGATE "of" list | atom
+                  | "the"? "square root of" prefix | "the"? AGGREGATE "of" list
+                  | ("difference between" | "quotient of" | "ratio of" | "remainder of") postfix JOIN postfix | atom
     atom         := NUMBER | REF | RESULT | "(" expr ")"
     list         := expr (("," | "and" | ", and") expr)+
 
@@ -60,6 +61,14 @@ _MOD = (("%",), ("mod",), ("modulo",))
 _POW = (("^",), ("**",), ("to", "the", "power", "of"), ("raised", "to", "the", "power", "of"), ("raised", "to"))
 _PERCENT = (("%",), ("percent",), ("per", "cent"))
 _SHARE = ("share", "percent", "percentage", "proportion")
+# "the difference between 9 and 4", "the quotient of 8 and 2", "the ratio of 3 to 4", "the remainder of 7 divided by 2"
+_BINARY_OF = (
+    (("difference", "between"), (("and",),), "({a} - {b})"),
+    (("quotient", "of"), (("and",), ("by",)), "({a} / {b})"),
+    (("ratio", "of"), (("to",), ("and",)), "({a} / {b})"),
+    (("remainder", "of"), (("divided", "by"), ("by",), ("and",)), "({a} % {b})"),
+    (("modulo", "of"), (("divided", "by"), ("by",), ("and",)), "({a} % {b})"),
+)
 _UNARY_VERBS = {"halve": "({a} / 2)", "double": "({a} * 2)", "triple": "({a} * 3)", "square": "({a} ** 2)",
                 "cube": "({a} ** 3)", "negate": "(-{a})"}
 
@@ -213,6 +222,12 @@ class _Parser:
                 out = f"({out} ** 3)"
             elif self.at(("%",)) and self.peek(1) not in (None, "of") and _is_operand_start(self.peek(1)):
                 return out  # "7 % 3" is the remainder, read by term
+            elif change := self.take(("increased", "by"), ("raised", "by"), ("grown", "by"), ("decreased", "by"),
+                                     ("reduced", "by"), ("lowered", "by"), ("cut", "by")):
+                rate = self.prefix()
+                self.expect(*_PERCENT)
+                sign = "+" if change[0] in ("increased", "raised", "grown") else "-"
+                out = f"({out} * (1 {sign} {rate} / 100))"
             elif self.take(*_PERCENT):
                 if self.take(("of",)):
                     out = f"({out} / 100 * {self.prefix()})"
@@ -242,6 +257,11 @@ class _Parser:
         if word in _AGGREGATES and self.peek(1) == "of":
             self.pos += 2
             return _aggregate(_AGGREGATES[word], self.list_items())
+        for lead, joins, template in _BINARY_OF:
+            if self.take(lead):
+                a = self.postfix()
+                self.expect(*joins)
+                return template.format(a=a, b=self.postfix())
         return self.atom()
 
     def atom(self) -> str:
