@@ -16,6 +16,7 @@ from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause
 from chalicelib.perception.arithmetic import numbers_to_digits, refs_in, to_expression
 from chalicelib.perception.accounting import terms, unused_terms
+from chalicelib.perception.rules import ACTION_RULES, DATA_RULES
 from chalicelib.perception.vocabulary import unknown_words
 
 ERROR_RATE_EXPRESSION = "round(@errors / @requests * 100, 4)"
@@ -42,7 +43,7 @@ def _without_context(text: str) -> str:
     """The clause without its service and window phrases: what is left to read as arithmetic."""
     for pattern in lx.WINDOW_PHRASES:
         text = pattern.sub("", text)
-    return re.sub(r"\s+", " ", lx.SERVICE_PHRASE.sub("", text)).strip()
+    return lx.SPACES.sub(" ", lx.SERVICE_PHRASE.sub("", text)).strip()
 
 
 def _metric_field(text: str) -> str | None:
@@ -169,6 +170,7 @@ class Reader:
             del self.missing[before[3]:]
             self.unsupported.append(f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)")
             unknown, missing, unsupported = 0, 0, 1
+            self.rule = "unknown_words"
         reading = ("unsupported" if unsupported else "not_understood" if unknown else "missing" if missing
                    else "subtask" if tasks else "condition")
         rule = self.rule or {"unsupported": "unsupported_action", "not_understood": "none"}.get(reading, "none")
@@ -267,7 +269,7 @@ class Reader:
                 self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
                 return None
             return f"#{self._metrics(service, window, text, None)}.{field}"
-        bare = re.sub(r"^(?:the\s+)?(?:computed|calculated|final)\s+", "", text.strip().lower())
+        bare = lx.COMPUTED_PREFIX.sub("", text.strip().lower())
         if bare in _RESULT_WORDS or lx.RESULT_PRONOUN.match(bare):
             if self.last_compute is None:
                 self.missing.append(f"what {text.strip()!r} refers to: nothing is computed before the condition")
@@ -279,30 +281,17 @@ class Reader:
 
     # -- one clause -> sub-tasks
     def _tasks_for(self, text: str, condition: Condition | None) -> bool:
-        if (m := lx.URL.search(text)) and lx.URL_LEAD.match(text):
-            self.rule = self.rule or "fetch_url"
-            url = m.group("url").rstrip(".,;:!?)")
-            self._add(make_subtask(kind="fetch", text=text, params={"resource": "url", "url": url},
-                              success_criteria=[f"{url} fetched"]), condition)
-            return True
+        """Offer the clause to the action rules, then the data rules (``rules.py``): the first that reads it wins."""
         named = _services(text)
         if named:
             self.service = named[-1]
         window = _window(text)
         if window:
             self.window = window
-        if lx.CREATE_INCIDENT.search(text):
-            self._name("create_incident", text)
-            return self._create(text, named, condition)
-        if m := lx.NOTIFY.match(text):
-            self._name("notify", text)
-            return self._notify(text, m, condition)
-        if lx.SUMMARIZE_LEAD.match(text) or (lx.SUMMARIZE.search(text) and not lx.SAVE.match(text)):
-            self._name("summarize", text)
-            return self._summarize(text, condition)
-        if lx.SAVE.match(text):
-            self._name("save_file", text)
-            return self._save(text, condition)
+        for rule in ACTION_RULES:
+            if rule.pattern(text, named):
+                self._name(rule.name, text)
+                return bool(getattr(self, rule.build)(text, named, window, condition))
         return self._data(text, named, window, condition)
 
     def _name(self, rule: str, text: str) -> None:
@@ -313,48 +302,63 @@ class Reader:
             self.read_text = text[:cut.start()] if cut else text
 
     def _data(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
-        """Reads and computations: the sub-tasks a clause that only asks for data needs."""
-        from_db = bool(lx.DATABASE.search(text))
-        kind = "query" if from_db else "fetch"
-        metric_services = named or (list(lx.KNOWN_SERVICES) if lx.ALL_SERVICES.search(text) else []) or \
-            ([self.service] if self.service else [])
-        if (lx.ERROR_RATE.search(text) or lx.METRICS.search(text)) and not window and (m := lx.OTHER_WINDOW.search(text)):
-            self.missing.append(f"a window MAOO has data for ({', '.join(lx.WINDOWS_AVAILABLE)}) instead of {m.group(0)!r}")
-            return True
-        if lx.COUNT.search(text) and (lx.INCIDENTS.search(text) or lx.DEPLOYMENTS.search(text) or
-                                      (lx.SERVICES_LIST.search(text) and not named)):
-            self._name("count", text)
-            return self._count(text, named, condition)
-        if lx.ERROR_RATE.search(text) and not re.search(r"\b(?:divide|multiply|add|subtract|plus|minus|times)\b", text, re.I):
-            self._name("error_rate", text)
-            if not metric_services:
-                self._add(make_subtask(kind="compute", text=text, params={"metric": "error_rate", "service": None}), condition)
-                self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
+        """Reads and computations: the data rules of ``rules.py``, in order, until one reads the clause."""
+        for rule in DATA_RULES:
+            if rule.pattern(text, named) and getattr(self, rule.build)(text, named, window, condition):
+                if not rule.name.startswith("read"):
+                    self._name(rule.name, text)
                 return True
-            for service in metric_services:
-                self._error_rate(service, window or self.window or "1h", text, condition, kind)
-            return True
-        if self._arithmetic(text, named, window, condition):
-            self._name("arithmetic", text)
-            return True
-        resources = _resources(text, named)
-        if resources:
-            self._name("read_" + "+".join(resources), text)
-            for resource in resources:
-                self._resource(resource, text, named, metric_services, window, condition, kind)
-            return True
-        if m := lx.RAW_EXPRESSION.match(text):
-            # what looks like code, not words, goes to calc as written: calc's own allowlist refuses it, with its rule
-            expression = m.group("expr").strip()
-            self._name("arithmetic_as_written", text)
-            self.last_compute = self._add(make_subtask(kind="compute", text=text, params={"expression": expression},
-                                                  success_criteria=[f"{expression} computed"]), condition)
-            return True
-        if lx.COMPUTE_LEAD.match(text) or (re.match(r"^(?:what is|how much is)\b", text, re.I)
-                                           and re.search(r"\d|\b(?:it|that|the result)\b", text, re.I)):
-            self.missing.append(f"what to compute in {text!r}")
-            return True
         return False
+
+    # -- builders named by the rule table
+    def _read_kind(self, text: str) -> str:
+        return "query" if lx.DATABASE.search(text) else "fetch"
+
+    def _metric_services(self, text: str, named: list[str]) -> list[str]:
+        return named or (list(lx.KNOWN_SERVICES) if lx.ALL_SERVICES.search(text) else []) or \
+            ([self.service] if self.service else [])
+
+    def _fetch_url(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        m = lx.URL.search(text)
+        url = m.group("url").rstrip(".,;:!?)")  # type: ignore[union-attr]
+        self._add(make_subtask(kind="fetch", text=text, params={"resource": "url", "url": url},
+                               success_criteria=[f"{url} fetched"]), condition)
+        return True
+
+    def _window_unavailable(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        m = lx.OTHER_WINDOW.search(text)
+        self.missing.append(f"a window MAOO has data for ({', '.join(lx.WINDOWS_AVAILABLE)}) instead of {m.group(0)!r}")  # type: ignore[union-attr]
+        return True
+
+    def _error_rate_rule(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        services = self._metric_services(text, named)
+        if not services:
+            self._add(make_subtask(kind="compute", text=text, params={"metric": "error_rate", "service": None}), condition)
+            self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
+            return True
+        for service in services:
+            self._error_rate(service, window or self.window or "1h", text, condition, self._read_kind(text))
+        return True
+
+    def _read_resources(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        resources = _resources(text, named)
+        if not resources:
+            return False
+        self._name("read_" + "+".join(resources), text)
+        for resource in resources:
+            self._resource(resource, text, named, self._metric_services(text, named), window, condition, self._read_kind(text))
+        return True
+
+    def _raw_expression(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        # what looks like code, not words, goes to calc as written: calc's own allowlist refuses it, with its rule
+        expression = lx.RAW_EXPRESSION.match(text).group("expr").strip()  # type: ignore[union-attr]
+        self.last_compute = self._add(make_subtask(kind="compute", text=text, params={"expression": expression},
+                                                   success_criteria=[f"{expression} computed"]), condition)
+        return True
+
+    def _nothing_to_compute(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        self.missing.append(f"what to compute in {text!r}")
+        return True
 
     def _arithmetic(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         expression = to_expression(text) or to_expression(_without_context(text))
@@ -423,7 +427,7 @@ class Reader:
         self._add(make_subtask(kind="query", text=text, params={"resource": "deployments", "service": service, "status": status},
                           success_criteria=[f"{what} listed"]), condition)
 
-    def _count(self, text: str, named: list[str], condition: Condition | None) -> bool:
+    def _count(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         service = named[0] if named else (self.service if lx.PRONOUN.search(text) else None)
         if lx.INCIDENTS.search(text):
             status = _incident_status(_first(lx.OPEN_WORD, text) or _first(lx.RESOLVED_WORD, text))
@@ -443,8 +447,8 @@ class Reader:
 
     def _object(self, rest: str, condition: Condition | None, what: str, text: str) -> bool:
         """Read what a summarize/save/notify clause is about; False when it names nothing MAOO knows."""
-        rest = re.sub(r"^(?:all\s+)?(?:of\s+)?", "", rest.strip(" ,"), flags=re.I).strip()
-        if not rest or lx.RESULT_PRONOUN.match(rest) or re.fullmatch(r"(?:a |an |the )?(?:short |brief )?(?:report|summary|recap)", rest, re.I):
+        rest = lx.ALL_OF.sub("", rest.strip(" ,")).strip()
+        if not rest or lx.RESULT_PRONOUN.match(rest) or lx.REPORT_NOUN.fullmatch(rest):
             if not any(t.kind in ("fetch", "query", "compute", "summarize") for t in self.tasks):
                 self.missing.append(f"what to {what}: nothing is fetched or computed before {text!r}")
                 return False
@@ -459,7 +463,7 @@ class Reader:
             return False
         return True
 
-    def _summarize(self, text: str, condition: Condition | None) -> bool:
+    def _summarize(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         target = lx.SAVE_ANYWHERE.search(text) and _file_path(text)
         body = lx.SAVE_TARGET.sub("", text) if target else text
         rest = lx.SUMMARIZE_LEAD.sub("", body, count=1) if lx.SUMMARIZE_LEAD.match(body) else lx.SUMMARIZE.sub("", body)
@@ -471,7 +475,7 @@ class Reader:
                               success_criteria=[f"{target} written"]), condition)
         return True
 
-    def _save(self, text: str, condition: Condition | None) -> bool:
+    def _save(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         path = _file_path(text)
         rest = lx.SAVE_TARGET.sub("", lx.SAVE.sub("", text, count=1))
         if not path:
@@ -479,8 +483,8 @@ class Reader:
             return True
         wants_summary = bool(lx.SUMMARIZE.search(rest))
         if wants_summary:
-            rest = lx.SUMMARIZE_LEAD.sub("", re.sub(r"^(?:a|an|the)\s+", "", rest.strip(), flags=re.I), count=1)
-            rest = re.sub(r"^(?:short |brief |quick )?(?:summary|recap|overview)(?:\s+of)?\s*", "", rest, flags=re.I)
+            rest = lx.SUMMARIZE_LEAD.sub("", lx.ARTICLE.sub("", rest.strip()), count=1)
+            rest = lx.SUMMARY_NOUN.sub("", rest)
         if not self._object(rest, condition, "save", text):
             return True
         if wants_summary and not (self.tasks and self.tasks[-1].kind == "summarize"):
@@ -489,7 +493,7 @@ class Reader:
                           success_criteria=[f"{path} written"]), condition)
         return True
 
-    def _create(self, text: str, named: list[str], condition: Condition | None) -> bool:
+    def _create(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         services = named or ([self.service] if self.service else [])
         if not services:
             self._add(make_subtask(kind="create", text=text, params={"resource": "incident", "service": None}), condition)
@@ -501,7 +505,9 @@ class Reader:
                               success_criteria=[f"{severity} incident opened for {service}"]), condition)
         return True
 
-    def _notify(self, text: str, m: re.Match, condition: Condition | None) -> bool:
+    def _notify(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        m = lx.NOTIFY.match(text)
+        assert m is not None  # the rule's pattern matched
         channel = _channel(m)
         about = lx.NOTIFY_REST.search(text[m.end():])
         rest = about.group("rest").strip() if about else ""
@@ -569,6 +575,6 @@ def _resources(text: str, named: list[str]) -> list[str]:
         note(lx.SERVICES_LIST, "services")
     elif status := lx.STATUS.search(text):
         found.append((status.start(), "service"))
-    elif not found and (lx.CHECK.search(text) or re.search(r"\bservices?\b", text, re.I)):
+    elif not found and (lx.CHECK.search(text) or lx.SERVICE_WORD.search(text)):
         found.append((text.lower().find(named[0]), "service"))
     return [resource for _, resource in sorted(found)]

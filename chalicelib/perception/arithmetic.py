@@ -15,8 +15,8 @@ expression perception produces is one ``calc`` can evaluate (never Python ``eval
 from __future__ import annotations
 
 import ast
-import re
 
+from chalicelib.perception import lexicon as lx
 from chalicelib.perception.arithmetic_grammar import parse
 
 REFS = ("@errors", "@requests", "@p50_ms", "@p95_ms", "@result")
@@ -31,25 +31,10 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _NUMBER_WORDS = set(_UNITS) | set(_TENS) | set(_SCALES)
 
-_I = re.IGNORECASE
-_LEAD = re.compile(
-    r"^(?:(?:please|now|then|and|also)\s+)*(?:calculate|compute|evaluate|work out|figure out|determine|solve|find|tell me|give me|"
-    r"what(?:'s| is| are| does| do)|whats|how much (?:is|are|does|do)|how much)\b\s*:?\s*", _I)
-_TRAIL = re.compile(r"\s*(?:\bcome to|\bmake|\bgive|\bequal|\bequals|\bis|=|\?|\.|!)*\s*$", _I)
-_PREFIX = re.compile(r"^(?:the\s+)?(?:result|value|answer)\s+(?:of|to)\s+", _I)
-_OPERANDS = (
-    (re.compile(r"\b(?:the\s+)?(?:number of errors|error count|errors)\b", _I), "@errors"),
-    (re.compile(r"\b(?:the\s+)?(?:number of requests|request count|total requests|requests|traffic)\b", _I), "@requests"),
-    (re.compile(r"\b(?:the\s+)?(?:p95|95th percentile)(?:\s+latency)?\b|\b(?:the\s+)?latency\b", _I), "@p95_ms"),
-    (re.compile(r"\b(?:the\s+)?(?:p50|median)(?:\s+latency)?\b", _I), "@p50_ms"),
-    (re.compile(r"\b(?:the\s+)?(?:previous\s+|last\s+)?(?:result|answer|value|outcome)\b|\bit\b|\bthat\b", _I), "@result"),
-)
-
-
 def numbers_to_digits(text: str) -> str:
     """Number words as digits: "twenty-one plus three point five" -> "21 plus 3.5"."""
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
-    tokens = re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:\.\d+)?|\S|\s+", text)
+    text = lx.THOUSANDS_COMMA.sub("", text)
+    tokens = lx.NUMBER_TOKEN.findall(text)
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -147,7 +132,7 @@ def _valid(expression: str) -> bool:
     probe = expression
     for ref in REFS:
         probe = probe.replace(ref, "1")
-    if "@" in probe or not re.search(r"\d", probe):
+    if "@" in probe or not lx.DIGIT.search(probe):
         return False
     try:
         tree = ast.parse(probe, mode="eval")
@@ -166,7 +151,7 @@ def _valid(expression: str) -> bool:
 
 
 def _has_operation(expression: str) -> bool:
-    return bool(re.search(r"[-+*/%]|\b(?:" + "|".join(FUNCTIONS) + r")\(", expression))
+    return bool(lx.OPERATION.search(expression))
 
 
 def to_expression(text: str) -> str | None:
@@ -175,12 +160,12 @@ def to_expression(text: str) -> str | None:
     A lone operand ("compute it", "what is 42") is not arithmetic: there is nothing to compute.
     """
     t = numbers_to_digits(text).strip()
-    t = _LEAD.sub("", t, count=1)
-    t = _PREFIX.sub("", t)
-    t = _TRAIL.sub("", t).strip()
+    t = lx.ARITHMETIC_LEAD.sub("", t, count=1)
+    t = lx.RESULT_OF.sub("", t)
+    t = lx.ARITHMETIC_TRAIL.sub("", t).strip()
     if not t:
         return None
-    for pattern, token in _OPERANDS:
+    for pattern, token in lx.OPERANDS:
         t = pattern.sub(token, t)
     expression = parse(t)
     if expression is None or not _valid(expression) or not _has_operation(expression):
@@ -203,4 +188,4 @@ def _balanced_outer(expression: str) -> bool:
 
 def refs_in(expression: str) -> list[str]:
     """The ``@refs`` an expression uses, in order of first use."""
-    return list(dict.fromkeys(re.findall(r"@\w+", expression)))
+    return list(dict.fromkeys(lx.REF_NAME.findall(expression)))

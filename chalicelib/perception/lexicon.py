@@ -197,3 +197,58 @@ NO_HTTP = re.compile(
     r"\s*,?\s*\b(?:(?:and\s+)?(?:but\s+)?(?:don'?t|do not|never|without)\s+(?:call|calling|use|using|hit|hitting|touch|touching)\s+"
     r"(?:the\s+|any\s+)?(?:api|http|apis|network)|(?:and\s+)?(?:use\s+)?(?:the\s+)?(?:database|db) only|(?:and\s+)?only\s+(?:use\s+)?"
     r"(?:the\s+)?(?:ops\s+)?(?:database|db))\b", _I)
+
+# ---------------------------------------------------------------- clauses
+
+# where one clause ends and the next begins, and how they are joined
+CLAUSE_SEPARATOR = re.compile(
+    r"(\s*;\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+(?=" + VERBS + r")|,?\s*\b(?:(?:and\s+)?after that|afterwards|and finally|finally|"
+    r"and also|also)\b\s*,?\s+(?=" + VERBS + r")|,?\s*\b(?:otherwise|else)\b\s*,?\s*|,\s*and\s+(?=" + VERBS + r")|,\s*(?="
+    + VERBS + r")|\s+and\s+(?=" + VERBS + r")|\s+(?:but|while)\s+(?=" + VERBS + r"))",
+    re.IGNORECASE,
+)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+OTHERWISE_JOIN = re.compile(r"\b(?:otherwise|else)\b", _I)
+THEN_JOIN = re.compile(r"\b(?:then|after that|afterwards|finally)\b", _I)
+REPEATED_COMMAS = re.compile(r"\s*,(?:\s*,)+")
+DANGLING_CONJUNCTION = re.compile(r"(?:[\s,]+(?:and|but|then|with|using|while))+\s*(?=[.!?]|$)", _I)
+SPACES = re.compile(r"\s+")
+
+
+# ---------------------------------------------------------------- the clause reader's small patterns
+
+COMPUTED_PREFIX = re.compile(r"^(?:the\s+)?(?:computed|calculated|final)\s+", _I)
+ARITHMETIC_WORD = re.compile(r"\b(?:divide|multiply|add|subtract|plus|minus|times)\b", _I)
+QUESTION_LEAD = re.compile(r"^(?:what is|how much is)\b", _I)
+NUMBER_OR_RESULT = re.compile(r"\d|\b(?:it|that|the result)\b", _I)
+ALL_OF = re.compile(r"^(?:all\s+)?(?:of\s+)?", _I)
+REPORT_NOUN = re.compile(r"(?:a |an |the )?(?:short |brief )?(?:report|summary|recap)", _I)
+ARTICLE = re.compile(r"^(?:a|an|the)\s+", _I)
+SUMMARY_NOUN = re.compile(r"^(?:short |brief |quick )?(?:summary|recap|overview)(?:\s+of)?\s*", _I)
+SERVICE_WORD = re.compile(r"\bservices?\b", _I)
+CONTRACTIONS = re.compile(r"\b(it|that|what|there|here|who|how)'s\b", _I)
+
+
+# ---------------------------------------------------------------- arithmetic: what surrounds the grammar's words
+
+ARITHMETIC_LEAD = re.compile(
+    r"^(?:(?:please|now|then|and|also)\s+)*(?:calculate|compute|evaluate|work out|figure out|determine|solve|find|tell me|give me|"
+    r"what(?:'s| is| are| does| do)|whats|how much (?:is|are|does|do)|how much)\b\s*:?\s*", _I)
+ARITHMETIC_TRAIL = re.compile(r"\s*(?:\bcome to|\bmake|\bgive|\bequal|\bequals|\bis|=|\?|\.|!)*\s*$", _I)
+RESULT_OF = re.compile(r"^(?:the\s+)?(?:result|value|answer)\s+(?:of|to)\s+", _I)
+OPERANDS = (
+    (re.compile(r"\b(?:the\s+)?(?:number of errors|error count|errors)\b", _I), "@errors"),
+    (re.compile(r"\b(?:the\s+)?(?:number of requests|request count|total requests|requests|traffic)\b", _I), "@requests"),
+    (re.compile(r"\b(?:the\s+)?(?:p95|95th percentile)(?:\s+latency)?\b|\b(?:the\s+)?latency\b", _I), "@p95_ms"),
+    (re.compile(r"\b(?:the\s+)?(?:p50|median)(?:\s+latency)?\b", _I), "@p50_ms"),
+    (re.compile(r"\b(?:the\s+)?(?:previous\s+|last\s+)?(?:result|answer|value|outcome)\b|\bit\b|\bthat\b", _I), "@result"),
+)
+
+
+THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")
+NUMBER_TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:\.\d+)?|\S|\s+")
+DIGIT = re.compile(r"\d")
+OPERATION = re.compile(r"[-+*/%]|\b(?:sqrt|max|min|round|abs)\(")
+REF_NAME = re.compile(r"@\w+")

@@ -16,7 +16,6 @@ missing named.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from chalicelib.contracts import ClauseReading, Constraints, PerceivedState, make_subtask
@@ -36,11 +35,10 @@ from chalicelib.perception.typos import correct
 
 __all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clauses"]
 
-_CONTRACTIONS = re.compile(r"\b(it|that|what|there|here|who|how)'s\b", re.IGNORECASE)
 
 
 def perceive(request: str) -> PerceivedState:
-    request = _CONTRACTIONS.sub(r"\1 is", request)
+    request = lx.CONTRACTIONS.sub(r"\1 is", request)
     raw_sql = lx.RAW_SQL.search(request)
     if raw_sql:  # SQL is passed on as written, never split into clauses or read for constraints
         request = request[:raw_sql.start()]

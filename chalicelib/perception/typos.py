@@ -75,6 +75,8 @@ def _best(word: str) -> str | None:
     for target in _targets():
         if abs(len(target) - len(word)) > 3:
             continue
+        if target.rstrip("s") == word.rstrip("s") or target.removesuffix("es") == word:
+            return None  # the same word, singular or plural: spelt right, never "corrected"
         distance = OSA.distance(word, target)
         similarity = Indel.normalized_similarity(word, target) * 100
         close = distance <= _limit(word) and (len(word) >= 4 or len(target) <= 4)

@@ -58,7 +58,7 @@ def test_every_clause_is_accounted_for_with_the_rule_that_read_it() -> None:
     perception = perceive("fetch mock data, compute 3 * 3 and fax it to legal, in at most 4 steps")
     readings = [(r.rule, r.reading) for r in perception.readings]
     assert ("constraint.max_steps", "constraint") in readings
-    assert ("read_mock_data", "subtask") in readings and ("unsupported_action", "unsupported") in readings
+    assert ("read_mock_data", "subtask") in readings and ("unknown_words", "unsupported") in readings
     assert perception.task_type == "unsupported" and any("'fax'" in u for u in perception.unsupported)
 
 
