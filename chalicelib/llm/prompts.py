@@ -30,7 +30,8 @@ Vocabulary (the planner understands exactly these):
   summarize | save | create (open an incident) | notify (post to a channel).
 - fetch/query params.resource: mock_data | metrics | service | services | incidents | deployments |
   url (params.url) | sql (params.sql); optional params.service, params.window (5m | 1h | 24h),
-  params.status, params.aggregate = "count".
+  params.status, params.severity (incidents), params.tier, params.region, params.owner (services),
+  params.aggregate = "count".
 - compute params.expression: arithmetic; an earlier sub-task's field is a token (e.g. "@errors")
   listed in params.refs as [sub-task index, field].
 - save params.path (relative, e.g. "report.md"); create params.service, params.severity

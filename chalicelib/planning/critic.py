@@ -14,19 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import catalogue
 from chalicelib.contracts import PerceivedState, Plan, RunState, Step, SubTask
 from chalicelib.tools.registry import TOOLS
 
-_TOOL_FOR_KIND = {
-    "fetch": {"http_get", "db_query"},
-    "query": {"db_query", "http_get"},
-    "compute": {"calc"},
-    "summarize": {"summarize"},
-    "save": {"file_write"},
-    "create": {"http_post"},
-    "notify": {"http_post"},
-}
-_ENDPOINT_FOR_KIND = {"create": "/incidents", "notify": "/notifications"}
+_TOOL_FOR_KIND = catalogue.TOOLS_FOR_KIND  # which tools may carry out each kind of sub-task
+_ENDPOINT_FOR_KIND = catalogue.ENDPOINT_FOR_KIND  # where a side effect of each kind must land
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,11 @@ def _where(filters: dict) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(f"{k} = ?" for k in present) if present else ""), list(present.values())
 
 
+def _columns(resource: str) -> str:
+    """The columns the catalogue lists for a resource: what a database route selects."""
+    return ", ".join(catalogue.RESOURCE[resource].columns)
+
+
 def _filters(params: dict) -> dict:
     """The filters a read of a catalogue resource carries, in the catalogue's column order."""
     resource = catalogue.RESOURCE.get(params.get("resource") or "")
@@ -89,31 +94,31 @@ def _read_routes(task: SubTask) -> list[Route]:
         where, values = _where(_filters({**p, "resource": table}))
         return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
-        routes = [_http("/data", "body.", expect=["items"]), _db("SELECT id, name, value FROM mock_items ORDER BY id", [], "")]
+        routes = [_http("/data", "body.", expect=["items"]), _db(f"SELECT {_columns('mock_data')} FROM mock_items ORDER BY id", [], "")]
     elif resource == "metrics":
         window = p.get("window", "1h")
         routes = [_http(f"/services/{quote(service)}/metrics", "body.", {"window": window}, ["requests", "errors"]),
-                  _db("SELECT service, window, requests, errors, p50_ms, p95_ms FROM metrics WHERE service = ? AND window = ?",
+                  _db(f"SELECT {_columns('metrics')} FROM metrics WHERE service = ? AND window = ?",
                       [service, window], "rows.0.")]
     elif resource == "service":
         routes = [_http(f"/services/{quote(service)}", "body."),
-                  _db("SELECT name, tier, owner, status, region FROM services WHERE name = ?", [service], "rows.0.")]
+                  _db(f"SELECT {_columns('service')} FROM services WHERE name = ?", [service], "rows.0.")]
     elif resource == "incidents":
         filters = _filters(p)
         where, values = _where(filters)
-        routes = [_db(f"SELECT id, service, title, severity, status, opened_at FROM incidents{where} ORDER BY id", values, "rows")]
+        routes = [_db(f"SELECT {_columns('incidents')} FROM incidents{where} ORDER BY id", values, "rows")]
         if _http_can_filter("incidents", filters):
             routes.insert(0, _http("/incidents", "body.incidents", {k: v for k, v in filters.items() if v}))
     elif resource == "services":
         filters = _filters(p)
         where, values = _where(filters)
-        routes = [_db(f"SELECT name, tier, owner, status, region FROM services{where} ORDER BY name", values, "rows")]
+        routes = [_db(f"SELECT {_columns('services')} FROM services{where} ORDER BY name", values, "rows")]
         if not any(filters.values()):
             routes.append(_http("/services", "body.services"))
         return _suffixed(routes)  # the inventory comes from the database first
     elif resource == "deployments":
         where, values = _where({"service": service, "status": p.get("status")})
-        routes = [_db(f"SELECT id, service, version, deployed_at, status FROM deployments{where} ORDER BY deployed_at DESC",
+        routes = [_db(f"SELECT {_columns('deployments')} FROM deployments{where} ORDER BY deployed_at DESC",
                       values, "rows")]
         if not p.get("status"):
             routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
