@@ -12,7 +12,7 @@ Standard library only: every Lambda may load it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,32 @@ SERVICE_STATES = ("healthy", "degraded", "down")
 REGIONS: tuple[str, ...] = tuple(dict.fromkeys(s.region for s in SERVICES))
 
 METRICS: tuple[Metric, ...] = (
-    Metric("requests", ("requests", "request count", "number of requests", "traffic", "throughput", "reqs", "calls",
-                        "hits", "volume"), "request count"),
-    Metric("errors", ("errors", "error count", "number of errors", "errs", "failures", "failed requests"), "error count"),
+    Metric(
+        "requests",
+        (
+            "requests",
+            "request count",
+            "number of requests",
+            "traffic",
+            "throughput",
+            "reqs",
+            "calls",
+            "hits",
+            "volume",
+        ),
+        "request count",
+    ),
+    Metric(
+        "errors",
+        ("errors", "error count", "number of errors", "errs", "failures", "failed requests"),
+        "error count",
+    ),
     Metric("p50_ms", ("p50", "median latency", "median", "p50 latency"), "p50 latency (ms)"),
-    Metric("p95_ms", ("p95", "95th percentile", "tail latency", "latency", "p95 latency", "response time"),
-           "p95 latency (ms)"),
+    Metric(
+        "p95_ms",
+        ("p95", "95th percentile", "tail latency", "latency", "p95 latency", "response time"),
+        "p95 latency (ms)",
+    ),
 )
 # the error rate is derived, not stored: errors / requests * 100
 ERROR_RATE_WORDS = ("error rate", "failure rate", "error percentage", "err rate", "error ratio", "error %")
@@ -84,43 +104,147 @@ ERROR_RATE_EXPRESSION = "round(@errors / @requests * 100, 4)"
 
 WINDOWS: tuple[Window, ...] = (
     Window("5m", ("5m", "5 min", "5 mins", "5 minutes", "five minutes", "5 minute", "last 5 minutes")),
-    Window("1h", ("1h", "1 hour", "1hr", "one hour", "last hour", "past hour", "this hour", "previous hour",
-                  "60 minutes", "hourly", "60m", "the hour")),
-    Window("24h", ("24h", "24 hours", "24hrs", "24 hrs", "last day", "past day", "1 day", "one day", "1d", "today",
-                   "daily", "previous day", "last 24 hours", "past 24 hours", "the day")),
+    Window(
+        "1h",
+        (
+            "1h",
+            "1 hour",
+            "1hr",
+            "one hour",
+            "last hour",
+            "past hour",
+            "this hour",
+            "previous hour",
+            "60 minutes",
+            "hourly",
+            "60m",
+            "the hour",
+        ),
+    ),
+    Window(
+        "24h",
+        (
+            "24h",
+            "24 hours",
+            "24hrs",
+            "24 hrs",
+            "last day",
+            "past day",
+            "1 day",
+            "one day",
+            "1d",
+            "today",
+            "daily",
+            "previous day",
+            "last 24 hours",
+            "past 24 hours",
+            "the day",
+        ),
+    ),
 )
 WINDOW_NAMES: tuple[str, ...] = tuple(w.name for w in WINDOWS)
 DEFAULT_WINDOW = "1h"
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
-SEVERITY_WORDS = {"critical": "sev1", "urgent": "sev1", "major": "sev1", "p0": "sev1", "p1": "sev1", "high": "sev2",
-                  "p2": "sev2", "medium": "sev3", "moderate": "sev3", "p3": "sev3", "low": "sev4", "minor": "sev4",
-                  "p4": "sev4"}
+SEVERITY_WORDS = {
+    "critical": "sev1",
+    "urgent": "sev1",
+    "major": "sev1",
+    "p0": "sev1",
+    "p1": "sev1",
+    "high": "sev2",
+    "p2": "sev2",
+    "medium": "sev3",
+    "moderate": "sev3",
+    "p3": "sev3",
+    "low": "sev4",
+    "minor": "sev4",
+    "p4": "sev4",
+}
 DEFAULT_SEVERITY = "sev3"
-INCIDENT_STATES = {"open": "open", "active": "open", "ongoing": "open", "current": "open", "unresolved": "open",
-                   "resolved": "resolved", "closed": "resolved", "fixed": "resolved", "past": "resolved"}
-DEPLOY_STATES = {"failed": "failed", "succeeded": "succeeded", "successful": "succeeded",
-                 "rolled back": "rolled_back", "rolled-back": "rolled_back", "rolled_back": "rolled_back",
-                 "rollbacked": "rolled_back"}
+INCIDENT_STATES = {
+    "open": "open",
+    "active": "open",
+    "ongoing": "open",
+    "current": "open",
+    "unresolved": "open",
+    "resolved": "resolved",
+    "closed": "resolved",
+    "fixed": "resolved",
+    "past": "resolved",
+}
+DEPLOY_STATES = {
+    "failed": "failed",
+    "succeeded": "succeeded",
+    "successful": "succeeded",
+    "rolled back": "rolled_back",
+    "rolled-back": "rolled_back",
+    "rolled_back": "rolled_back",
+    "rollbacked": "rolled_back",
+}
 
 RESOURCES: tuple[Resource, ...] = (
-    Resource("mock_data", ("mock data", "mock items", "sample data", "mock dataset"), "mock_items", "/data",
-             columns=("id", "name", "value")),
-    Resource("metrics", ("metrics", "stats", "numbers"), "metrics", "/services/{service}/metrics",
-             filters=("service", "window"), http_filters=("service", "window"),
-             columns=("service", "window", "requests", "errors", "p50_ms", "p95_ms")),
-    Resource("service", ("status", "health", "state", "details", "info", "information"), "services",
-             "/services/{service}", filters=("name",), http_filters=("name",),
-             columns=("name", "tier", "owner", "status", "region")),
-    Resource("services", ("services", "service list", "service catalogue", "service catalog"), "services", "/services",
-             filters=("status", "tier", "region", "owner"), columns=("name", "tier", "owner", "status", "region")),
-    Resource("incidents", ("incidents", "incident", "outages", "outage", "issues"), "incidents", "/incidents",
-             filters=("service", "status", "severity"), http_filters=("service", "status"),
-             columns=("id", "service", "title", "severity", "status", "opened_at")),
-    Resource("deployments", ("deployments", "deployment", "deploys", "deploy", "releases", "release", "rollouts",
-                             "versions", "version"), "deployments", "/deployments",
-             filters=("service", "status"), http_filters=("service",),
-             columns=("id", "service", "version", "deployed_at", "status")),
+    Resource(
+        "mock_data",
+        ("mock data", "mock items", "sample data", "mock dataset"),
+        "mock_items",
+        "/data",
+        columns=("id", "name", "value"),
+    ),
+    Resource(
+        "metrics",
+        ("metrics", "stats", "numbers"),
+        "metrics",
+        "/services/{service}/metrics",
+        filters=("service", "window"),
+        http_filters=("service", "window"),
+        columns=("service", "window", "requests", "errors", "p50_ms", "p95_ms"),
+    ),
+    Resource(
+        "service",
+        ("status", "health", "state", "details", "info", "information"),
+        "services",
+        "/services/{service}",
+        filters=("name",),
+        http_filters=("name",),
+        columns=("name", "tier", "owner", "status", "region"),
+    ),
+    Resource(
+        "services",
+        ("services", "service list", "service catalogue", "service catalog"),
+        "services",
+        "/services",
+        filters=("status", "tier", "region", "owner"),
+        columns=("name", "tier", "owner", "status", "region"),
+    ),
+    Resource(
+        "incidents",
+        ("incidents", "incident", "outages", "outage", "issues"),
+        "incidents",
+        "/incidents",
+        filters=("service", "status", "severity"),
+        http_filters=("service", "status"),
+        columns=("id", "service", "title", "severity", "status", "opened_at"),
+    ),
+    Resource(
+        "deployments",
+        (
+            "deployments",
+            "deployment",
+            "deploys",
+            "deploy",
+            "releases",
+            "release",
+            "rollouts",
+            "versions",
+            "version",
+        ),
+        "deployments",
+        "/deployments",
+        filters=("service", "status"),
+        http_filters=("service",),
+        columns=("id", "service", "version", "deployed_at", "status"),
+    ),
 )
 RESOURCE = {r.name: r for r in RESOURCES}
 
@@ -148,16 +272,63 @@ TOOLS_FOR_KIND: dict[str, frozenset[str]] = {
     "notify": frozenset({"http_post"}),
 }
 ENDPOINT_FOR_KIND = {"create": "/incidents", "notify": "/notifications"}
-FILE_FORMATS = {"markdown": "md", "md": "md", "text": "txt", "txt": "txt", "plain text": "txt", "json": "json",
-                "csv": "csv", "spreadsheet": "csv", "log": "log"}
+FILE_FORMATS = {
+    "markdown": "md",
+    "md": "md",
+    "text": "txt",
+    "txt": "txt",
+    "plain text": "txt",
+    "json": "json",
+    "csv": "csv",
+    "spreadsheet": "csv",
+    "log": "log",
+}
 
 # Domain words typos are corrected towards (never applied to free text): services, resources,
 # metrics, and the verbs of the domain.
-DOMAIN_VERBS = ("calculate", "compute", "summarize", "summarise", "summary", "fetch", "retrieve", "incident", "incidents",
-                "deployments", "deploys", "notify", "latency", "metrics", "error", "errors", "requests", "status",
-                "services", "service", "average", "percent", "percentage", "squared", "multiply", "divide", "subtract",
-                "throughput", "traffic", "median", "rate", "mock", "data", "healthy", "degraded", "resolved", "open",
-                "list", "show", "save", "database")
+DOMAIN_VERBS = (
+    "calculate",
+    "compute",
+    "summarize",
+    "summarise",
+    "summary",
+    "fetch",
+    "retrieve",
+    "incident",
+    "incidents",
+    "deployments",
+    "deploys",
+    "notify",
+    "latency",
+    "metrics",
+    "error",
+    "errors",
+    "requests",
+    "status",
+    "services",
+    "service",
+    "average",
+    "percent",
+    "percentage",
+    "squared",
+    "multiply",
+    "divide",
+    "subtract",
+    "throughput",
+    "traffic",
+    "median",
+    "rate",
+    "mock",
+    "data",
+    "healthy",
+    "degraded",
+    "resolved",
+    "open",
+    "list",
+    "show",
+    "save",
+    "database",
+)
 
 
 def service(name: str) -> Service | None:
@@ -166,11 +337,15 @@ def service(name: str) -> Service | None:
 
 def capabilities() -> str:
     """What MAOO can do, in one sentence: what an unsupported request is told instead."""
-    return ("fetch mock data, a service's status or metrics, incidents or deployments; query the ops database; compute "
-            "arithmetic (in symbols or words) or a service's error rate; summarize results; save them to a file; open an "
-            "incident; notify a channel; do any of these only if a condition holds (services: "
-            f"{', '.join(SERVICE_NAMES)}; windows: {', '.join(WINDOW_NAMES)}; channels: "
-            f"{', '.join(c.name for c in CHANNELS)})")
+    return (
+        "fetch mock data, a service's status or metrics, incidents or deployments; query the ops database; "
+        "compute "
+        "arithmetic (in symbols or words) or a service's error rate; summarize results; save them to a file; "
+        "open an "
+        "incident; notify a channel; do any of these only if a condition holds (services: "
+        f"{', '.join(SERVICE_NAMES)}; windows: {', '.join(WINDOW_NAMES)}; channels: "
+        f"{', '.join(c.name for c in CHANNELS)})"
+    )
 
 
 def domain_words() -> tuple[str, ...]:

@@ -41,8 +41,11 @@ def terms(text: str) -> list[tuple[str, Any]]:
             found.append(("service_state", word))
         elif word in ("resolved", "closed", "fixed", "unresolved", "active", "ongoing"):
             found.append(("incident_state", catalogue.INCIDENT_STATES[word]))
-        elif word in ("failed", "succeeded", "successful") or word in ("rolled-back", "rolled_back") or \
-                (word == "rolled" and i + 1 < len(words) and words[i + 1] == "back"):
+        elif (
+            word in ("failed", "succeeded", "successful")
+            or word in ("rolled-back", "rolled_back")
+            or (word == "rolled" and i + 1 < len(words) and words[i + 1] == "back")
+        ):
             found.append(("deploy_state", catalogue.DEPLOY_STATES.get(word, "rolled_back")))
     found += [("window", w) for w in _window_terms(words)]
     return found
@@ -69,5 +72,8 @@ def _used(kind: str, value: Any, tasks: list[SubTask]) -> bool:
 
 def unused_terms(text: str, tasks: list[SubTask]) -> list[str]:
     """The terms ``text`` names that none of ``tasks`` (what was read from it) uses, as words."""
-    return [str(value) if kind != "tier" else f"tier {value}" for kind, value in dict.fromkeys(terms(text))
-            if not _used(kind, value, tasks)]
+    return [
+        str(value) if kind != "tier" else f"tier {value}"
+        for kind, value in dict.fromkeys(terms(text))
+        if not _used(kind, value, tasks)
+    ]

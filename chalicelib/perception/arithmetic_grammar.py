@@ -8,23 +8,28 @@ nothing to import and adds no dependency to package. The grammar, each productio
 ``tests/unit/test_arithmetic_grammar.py``::
 
     statement    := LEAD? (question | verb_form | expr) TRAILER?
-    question     := ("what" | "which")? ("share" | "percent" | "percentage" | "proportion") "of" expr ("is" | "are") expr
+    question     := ("what" | "which")? SHARE "of" expr ("is" | "are") expr
+                    (SHARE: "share" | "percent" | "percentage" | "proportion")
                   | ("what" | "which")? ("percent" | "percentage") ("is" | "are") expr "of" expr
                   | expr "as" "a" ("percent" | "percentage") "of" expr
-    verb_form    := "add" expr "to" expr | "add" list | "add" expr            (the last: to the previous result)
+    verb_form    := "add" expr "to" expr | "add" list | "add" expr   (the last: to the previous result)
                   | "sum" list | "average" list
                   | "subtract" expr "from" expr | "subtract" expr
                   | "take" expr "away"? "from" expr | ("take" | "start with") expr
-                  | "multiply" RESULT? ("by" | "with" | "times") expr | "multiply" expr ("by" | "and" | "with") expr
+                  | "multiply" RESULT? ("by" | "with" | "times") expr
+                  | "multiply" expr ("by" | "and" | "with") expr
                   | "divide" RESULT? ("by" | "over") expr | "divide" expr ("by" | "over") expr
                   | ("halve" | "double" | "triple" | "square" | "cube" | "negate") expr?
     expr         := term (("+" | "plus" | "-" | "minus") term)*
-    term         := power (("*" | "x" | "times" | "multiplied by" | "/" | "divided by" | "over" | "mod") power)*
+    term         := power (("*" | "x" | "times" | "multiplied by" | "/" | "divided by" | "over" | "mod")
+                    power)*
     power        := postfix (("^" | "**" | "to the power of" | "raised to") power)?
-    postfix      := prefix ("squared" | "cubed" | PERCENT ("of" prefix)? | ("increased" | "decreased") "by" prefix PERCENT)*
+    postfix      := prefix ("squared" | "cubed" | PERCENT ("of" prefix)?
+                    | ("increased" | "decreased") "by" prefix PERCENT)*
     prefix       := "-" prefix | FRACTION "of"? prefix | ("double" | "twice" | "triple") prefix
                   | "the"? "square root of" prefix | "the"? AGGREGATE "of" list
-                  | ("difference between" | "quotient of" | "ratio of" | "remainder of") postfix JOIN postfix | atom
+                  | ("difference between" | "quotient of" | "ratio of" | "remainder of") postfix JOIN postfix
+                  | atom
     atom         := NUMBER | REF | RESULT | "(" expr ")"
     list         := expr (("," | "and" | ", and") expr)+
 
@@ -41,27 +46,98 @@ from dataclasses import dataclass
 RESULT_REF = "@result"
 _REF_NAMES = ("@errors", "@requests", "@p50_ms", "@p95_ms", RESULT_REF)
 
-_LEADS = (("calculate",), ("compute",), ("evaluate",), ("eval",), ("calc",), ("work", "out"), ("figure", "out"),
-          ("determine",), ("solve",), ("find",), ("tell", "me"), ("give", "me"), ("what", "is"), ("whats",),
-          ("what", "are"), ("how", "much", "is"), ("how", "much", "are"), ("how", "much"), ("what",), ("and",),
-          ("then",), ("please",), ("now",), ("also",), ("after", "that"), ("afterwards",), ("next",), ("finally",))
-_TRAILERS = (("in", "percent"), ("as", "a", "percentage"), ("as", "a", "percent"), ("in", "%"), ("as", "percent"),
-             ("percent",), (",",), ("come", "to"), ("make",), ("equal",), ("equals",), ("is",), ("=",), ("please",))
-_RESULT_WORDS = (("the", "previous", "result"), ("the", "result"), ("the", "answer"), ("the", "value"), ("that", "result"),
-                 ("the", "total"), ("the", "sum"), ("it",), ("that",), ("this",), ("result",))
+_LEADS = (
+    ("calculate",),
+    ("compute",),
+    ("evaluate",),
+    ("eval",),
+    ("calc",),
+    ("work", "out"),
+    ("figure", "out"),
+    ("determine",),
+    ("solve",),
+    ("find",),
+    ("tell", "me"),
+    ("give", "me"),
+    ("what", "is"),
+    ("whats",),
+    ("what", "are"),
+    ("how", "much", "is"),
+    ("how", "much", "are"),
+    ("how", "much"),
+    ("what",),
+    ("and",),
+    ("then",),
+    ("please",),
+    ("now",),
+    ("also",),
+    ("after", "that"),
+    ("afterwards",),
+    ("next",),
+    ("finally",),
+)
+_TRAILERS = (
+    ("in", "percent"),
+    ("as", "a", "percentage"),
+    ("as", "a", "percent"),
+    ("in", "%"),
+    ("as", "percent"),
+    ("percent",),
+    (",",),
+    ("come", "to"),
+    ("make",),
+    ("equal",),
+    ("equals",),
+    ("is",),
+    ("=",),
+    ("please",),
+)
+_RESULT_WORDS = (
+    ("the", "previous", "result"),
+    ("the", "result"),
+    ("the", "answer"),
+    ("the", "value"),
+    ("that", "result"),
+    ("the", "total"),
+    ("the", "sum"),
+    ("it",),
+    ("that",),
+    ("this",),
+    ("result",),
+)
 _FRACTIONS = {"half": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5, "sixth": 6, "tenth": 10}
-_AGGREGATES = {"sum": "sum", "total": "sum", "product": "product", "average": "average", "mean": "average",
-               "max": "max", "maximum": "max", "largest": "max", "biggest": "max", "highest": "max",
-               "min": "min", "minimum": "min", "smallest": "min", "lowest": "min"}
+_AGGREGATES = {
+    "sum": "sum",
+    "total": "sum",
+    "product": "product",
+    "average": "average",
+    "mean": "average",
+    "max": "max",
+    "maximum": "max",
+    "largest": "max",
+    "biggest": "max",
+    "highest": "max",
+    "min": "min",
+    "minimum": "min",
+    "smallest": "min",
+    "lowest": "min",
+}
 _ADD = (("+",), ("plus",))
 _SUB = (("-",), ("minus",))
 _MUL = (("*",), ("×",), ("x",), ("times",), ("multiplied", "by"))
 _DIV = (("/",), ("÷",), ("divided", "by"), ("over",))
 _MOD = (("%",), ("mod",), ("modulo",))
-_POW = (("^",), ("**",), ("to", "the", "power", "of"), ("raised", "to", "the", "power", "of"), ("raised", "to"))
+_POW = (
+    ("^",),
+    ("**",),
+    ("to", "the", "power", "of"),
+    ("raised", "to", "the", "power", "of"),
+    ("raised", "to"),
+)
 _PERCENT = (("%",), ("percent",), ("per", "cent"))
 _SHARE = ("share", "percent", "percentage", "proportion")
-# "the difference between 9 and 4", "the quotient of 8 and 2", "the ratio of 3 to 4", "the remainder of 7 divided by 2"
+# "the difference between 9 and 4", "the quotient of 8 and 2", "the ratio of 3 to 4",
+# "the remainder of 7 divided by 2"
 _BINARY_OF = (
     (("difference", "between"), (("and",),), "({a} - {b})"),
     (("quotient", "of"), (("and",), ("by",)), "({a} / {b})"),
@@ -69,8 +145,14 @@ _BINARY_OF = (
     (("remainder", "of"), (("divided", "by"), ("by",), ("and",)), "({a} % {b})"),
     (("modulo", "of"), (("divided", "by"), ("by",), ("and",)), "({a} % {b})"),
 )
-_UNARY_VERBS = {"halve": "({a} / 2)", "double": "({a} * 2)", "triple": "({a} * 3)", "square": "({a} ** 2)",
-                "cube": "({a} ** 3)", "negate": "(-{a})"}
+_UNARY_VERBS = {
+    "halve": "({a} / 2)",
+    "double": "({a} * 2)",
+    "triple": "({a} * 3)",
+    "square": "({a} ** 2)",
+    "cube": "({a} ** 3)",
+    "negate": "(-{a})",
+}
 
 
 class _NoParse(Exception):
@@ -88,7 +170,7 @@ class _Parser:
         return self.tokens[i] if i < len(self.tokens) else None
 
     def at(self, phrase: tuple[str, ...]) -> bool:
-        return tuple(self.tokens[self.pos:self.pos + len(phrase)]) == phrase
+        return tuple(self.tokens[self.pos : self.pos + len(phrase)]) == phrase
 
     def take(self, *phrases: tuple[str, ...]) -> tuple[str, ...] | None:
         for phrase in sorted(phrases, key=len, reverse=True):
@@ -199,7 +281,12 @@ class _Parser:
                 out = f"{out} * {self.power()}"
             elif self.take(*_DIV):
                 out = f"{out} / {self.power()}"
-            elif self.at(("%",)) and self.peek(1) not in (None, "of") and _is_operand_start(self.peek(1)) or self.take(("mod",), ("modulo",)):
+            elif (
+                self.at(("%",))
+                and self.peek(1) not in (None, "of")
+                and _is_operand_start(self.peek(1))
+                or self.take(("mod",), ("modulo",))
+            ):
                 self.take(("%",))
                 out = f"{out} % {self.power()}"
             else:
@@ -222,8 +309,15 @@ class _Parser:
                 out = f"({out} ** 3)"
             elif self.at(("%",)) and self.peek(1) not in (None, "of") and _is_operand_start(self.peek(1)):
                 return out  # "7 % 3" is the remainder, read by term
-            elif change := self.take(("increased", "by"), ("raised", "by"), ("grown", "by"), ("decreased", "by"),
-                                     ("reduced", "by"), ("lowered", "by"), ("cut", "by")):
+            elif change := self.take(
+                ("increased", "by"),
+                ("raised", "by"),
+                ("grown", "by"),
+                ("decreased", "by"),
+                ("reduced", "by"),
+                ("lowered", "by"),
+                ("cut", "by"),
+            ):
                 rate = self.prefix()
                 self.expect(*_PERCENT)
                 sign = "+" if change[0] in ("increased", "raised", "grown") else "-"
@@ -326,7 +420,9 @@ def tokens(text: str) -> list[str]:
             i += 1
         elif ch.isdigit() or (ch == "." and i + 1 < len(text) and text[i + 1].isdigit()):
             j = i
-            while j < len(text) and (text[j].isdigit() or text[j] == "." and j + 1 < len(text) and text[j + 1].isdigit()):
+            while j < len(text) and (
+                text[j].isdigit() or text[j] == "." and j + 1 < len(text) and text[j + 1].isdigit()
+            ):
                 j += 1
             out.append(text[i:j])
             i = j
@@ -374,7 +470,7 @@ def rate_problem(text: str) -> str | None:
     numbers = [t for t in toks if _is_number(t)]
     if len(numbers) != 2 or not any(w in toks for w in ("per", "each", "every")):
         return None
-    if not any(tuple(toks[i:i + len(q)]) == q for q in _QUESTION_WORDS for i in range(len(toks))):
+    if not any(tuple(toks[i : i + len(q)]) == q for q in _QUESTION_WORDS for i in range(len(toks))):
         return None
     if any(t in "+-*/^%()" or t in ("plus", "minus", "times", "divided", "of") and t != "of" for t in toks):
         return None

@@ -21,32 +21,53 @@ from chalicelib import catalogue
 
 # Ordinary words that look like a domain word with one letter changed, and words operators use
 # that must be read as written. Kept short: only words within reach of a domain word matter.
-_ENGLISH = frozenset("""
-a an the and or but if then else when what which who whom whose where why how is are was were be been being do does did
-done have has had its it this that these those there here them they their our your my me we us you i he she his her
-for from into onto with without within over under above below after before again also any all each every some most
-more less many much few last past next first second third quarter half double triple twice per once only just very
-list lists show shows tell give get gets got make made take takes took find found look see check checks run runs ran
-open opens opened close closed data date dates date rate rates late later latest state states stats status stat
-rest test tests text next sent send sends lend mail main mean means meant mock rock lock lick link line lines fine
-line time times tier tiers team teams term terms tell sell seal deal real read reads ready head heads held hold
-hosts host most cost costs post posts past paste case cases save saves safe same sure pure word words work works
-worked world would could should shall will with wish list least last lost loss less lens eyes else error errors
-request requests search service services report reports deploy deploys deployed release released version versions
-region regions owner owners owns own incident incidents issue issues outage outages value values total totals
-number numbers count counts counted match metric metrics latency median minute minutes hour hours second seconds
-day days week weeks month months year years today daily hourly note notes node nodes code codes mode modes
-file files name named names call calls called note sync send sent sends page pages ping pings part parts
-level levels limit limits budget steps step only read write writes wrote file files into onto about above
-region zone zones user users role roles host hosts port ports path paths root disk disks memory cache caches
-job jobs task tasks queue queues event events alert alerts alarm alarms up down ok okay fast slow high low
-sum sums add adds plus minus times over divide divided multiply multiplied subtract from less minus average mean
-percent percentage share square squared cube cubed root power halve half
-""".split())
+_ENGLISH = frozenset(
+    """
+a an the and or but if then else when what which who whom whose where why how is are was were be
+been being do does did done have has had its it this that these those there here them they their our
+your my me we us you i he she his her for from into onto with without within over under above below
+after before again also any all each every some most more less many much few last past next first
+second third quarter half double triple twice per once only just very list lists show shows tell
+give get gets got make made take takes took find found look see check checks run runs ran open opens
+opened close closed data date dates date rate rates late later latest state states stats status stat
+rest test tests text next sent send sends lend mail main mean means meant mock rock lock lick link
+line lines fine line time times tier tiers team teams term terms tell sell seal deal real read reads
+ready head heads held hold hosts host most cost costs post posts past paste case cases save saves
+safe same sure pure word words work works worked world would could should shall will with wish list
+least last lost loss less lens eyes else error errors request requests search service services
+report reports deploy deploys deployed release released version versions region regions owner owners
+owns own incident incidents issue issues outage outages value values total totals number numbers
+count counts counted match metric metrics latency median minute minutes hour hours second seconds
+day days week weeks month months year years today daily hourly note notes node nodes code codes mode
+modes file files name named names call calls called note sync send sent sends page pages ping pings
+part parts level levels limit limits budget steps step only read write writes wrote file files into
+onto about above region zone zones user users role roles host hosts port ports path paths root disk
+disks memory cache caches job jobs task tasks queue queues event events alert alerts alarm alarms up
+down ok okay fast slow high low sum sums add adds plus minus times over divide divided multiply
+multiplied subtract from less minus average mean percent percentage share square squared cube cubed
+root power halve half
+""".split()
+)
 
 # Markers after which the rest of a clause is free text the user wrote: never corrected.
-_FREE_TEXT_MARKERS = ("titled", "title", "saying", "says", "message", "content", "contents", "text", "named", "called",
-                      "note", "reading", "sql", "query:", "select", ":")
+_FREE_TEXT_MARKERS = (
+    "titled",
+    "title",
+    "saying",
+    "says",
+    "message",
+    "content",
+    "contents",
+    "text",
+    "named",
+    "called",
+    "note",
+    "reading",
+    "sql",
+    "query:",
+    "select",
+    ":",
+)
 
 
 @lru_cache(maxsize=1)
@@ -56,10 +77,27 @@ def _targets() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _aliases() -> dict[str, str]:
-    found = {alias: s.name for s in catalogue.SERVICES for alias in s.aliases if len(alias) >= 4 or alias == "srch"}
-    found.update({"err": "error", "errs": "errors", "reqs": "requests", "req": "requests", "rte": "rate",
-                  "lat": "latency", "calc": "calculate", "incs": "incidents", "inc": "incident", "svc": "service",
-                  "svcs": "services", "deps": "deployments", "avg": "average", "pct": "percent"})
+    found = {
+        alias: s.name for s in catalogue.SERVICES for alias in s.aliases if len(alias) >= 4 or alias == "srch"
+    }
+    found.update(
+        {
+            "err": "error",
+            "errs": "errors",
+            "reqs": "requests",
+            "req": "requests",
+            "rte": "rate",
+            "lat": "latency",
+            "calc": "calculate",
+            "incs": "incidents",
+            "inc": "incident",
+            "svc": "service",
+            "svcs": "services",
+            "deps": "deployments",
+            "avg": "average",
+            "pct": "percent",
+        }
+    )
     return found
 
 
@@ -80,13 +118,22 @@ def _best(word: str) -> str | None:
         distance = OSA.distance(word, target)
         similarity = Indel.normalized_similarity(word, target) * 100
         close = distance <= _limit(word) and (len(word) >= 4 or len(target) <= 4)
-        shorthand = len(word) >= 4 and similarity >= 80 and target.startswith(word[0]) and _is_subsequence(word, target)
+        shorthand = (
+            len(word) >= 4
+            and similarity >= 80
+            and target.startswith(word[0])
+            and _is_subsequence(word, target)
+        )
         if close or shorthand:
             scored.append((distance, -similarity, target))
     if not scored:
         return None
     scored.sort()
-    if len(scored) > 1 and scored[0][:2] == scored[1][:2] and scored[0][2].rstrip("s") != scored[1][2].rstrip("s"):
+    if (
+        len(scored) > 1
+        and scored[0][:2] == scored[1][:2]
+        and scored[0][2].rstrip("s") != scored[1][2].rstrip("s")
+    ):
         return None  # two domain words equally close: not guessed
     return scored[0][2]
 
@@ -131,7 +178,7 @@ def correct(text: str) -> tuple[str, list[str]]:
 
 
 def _chunks(text: str) -> list[str]:
-    """Words (letters only, or any run without spaces that holds a dot, slash or digit) and everything between."""
+    """Words (letters, or a run without spaces holding a dot, slash or digit) and everything between."""
     chunks: list[str] = []
     i = 0
     while i < len(text):
@@ -140,8 +187,9 @@ def _chunks(text: str) -> list[str]:
             while j < len(text) and text[j].isspace():
                 j += 1
         elif text[i].isalpha():
-            while j < len(text) and (text[j].isalnum() or text[j] in "._/-@:" and j + 1 < len(text)
-                                     and not text[j + 1].isspace()):
+            while j < len(text) and (
+                text[j].isalnum() or text[j] in "._/-@:" and j + 1 < len(text) and not text[j + 1].isspace()
+            ):
                 j += 1
         else:
             j += 1

@@ -20,28 +20,30 @@ from chalicelib import catalogue
 
 # Words that add no action or object of their own. Action verbs are deliberately absent: a verb
 # MAOO has no rule for ("fax", "tweet", "print") must never be silently skipped.
-FUNCTION_WORDS = frozenset("""
-a an the this that these those it its it's them they their there here what which who whom whose where when why how
-is are was were be been being am do does did done doing have has had having will would could should can may might
-must shall of for from in on at by to into onto with within without about over under above below across through
-between after before during since until per as than and or but nor so also too either both each every all any some
-no not none only just very really quite much many more most less least few several other another same such own
-me my mine we our ours us you your i he she him her his hers one ones please kindly thanks thank hey hi hello
-ok okay now then next first firstly second finally lastly afterwards after again still yet already currently
-right now quick quickly briefly short brief little bit lot lots let lets want wants need needs like would love
-go ahead just maybe perhaps possibly exactly roughly about approximately around total overall whole entire
-is isn't aren't wasn't don't doesn't didn't can't cannot won't
-handle handled handles handling serve served serves serving process processed processes receive received
-receives get got gets getting see saw seen seeing log logged logs record recorded take took taken taking
-have seen come came comes make made makes making happen happened happening
-recent recently latest last newest current currently present now today so far yet
-tell know knowing let see show showing shown look looking give giving find finding
-value values number numbers figure figures amount result results answer answers output outputs
-thing things stuff everything anything something item items entry entries row rows
-service services system systems platform app application api endpoint
-ms millisecond milliseconds second seconds sec secs minute minutes min mins hour hours hr hrs day days
+FUNCTION_WORDS = frozenset(
+    """
+a an the this that these those it its it's them they their there here what which who whom whose
+where when why how is are was were be been being am do does did done doing have has had having will
+would could should can may might must shall of for from in on at by to into onto with within without
+about over under above below across through between after before during since until per as than and
+or but nor so also too either both each every all any some no not none only just very really quite
+much many more most less least few several other another same such own me my mine we our ours us you
+your i he she him her his hers one ones please kindly thanks thank hey hi hello ok okay now then
+next first firstly second finally lastly afterwards after again still yet already currently right
+now quick quickly briefly short brief little bit lot lots let lets want wants need needs like would
+love go ahead just maybe perhaps possibly exactly roughly about approximately around total overall
+whole entire is isn't aren't wasn't don't doesn't didn't can't cannot won't handle handled handles
+handling serve served serves serving process processed processes receive received receives get got
+gets getting see saw seen seeing log logged logs record recorded take took taken taking have seen
+come came comes make made makes making happen happened happening recent recently latest last newest
+current currently present now today so far yet tell know knowing let see show showing shown look
+looking give giving find finding value values number numbers figure figures amount result results
+answer answers output outputs thing things stuff everything anything something item items entry
+entries row rows service services system systems platform app application api endpoint ms
+millisecond milliseconds second seconds sec secs minute minutes min mins hour hours hr hrs day days
 percent per cent pct
-""".split())
+""".split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -60,10 +62,18 @@ def known_words() -> frozenset[str]:
 
 
 def _catalogue_phrases() -> list[str]:
-    phrases: list[str] = [*catalogue.SERVICE_NAMES, *catalogue.REGIONS, *catalogue.SERVICE_STATES,
-                          *catalogue.SEVERITIES, *catalogue.SEVERITY_WORDS, *catalogue.INCIDENT_STATES,
-                          *catalogue.DEPLOY_STATES, *catalogue.DOMAIN_VERBS, *catalogue.ERROR_RATE_WORDS,
-                          *catalogue.FILE_FORMATS]
+    phrases: list[str] = [
+        *catalogue.SERVICE_NAMES,
+        *catalogue.REGIONS,
+        *catalogue.SERVICE_STATES,
+        *catalogue.SEVERITIES,
+        *catalogue.SEVERITY_WORDS,
+        *catalogue.INCIDENT_STATES,
+        *catalogue.DEPLOY_STATES,
+        *catalogue.DOMAIN_VERBS,
+        *catalogue.ERROR_RATE_WORDS,
+        *catalogue.FILE_FORMATS,
+    ]
     for service in catalogue.SERVICES:
         phrases += [service.owner, *service.aliases]
     for metric in catalogue.METRICS:
@@ -78,8 +88,8 @@ def _catalogue_phrases() -> list[str]:
 
 
 def _patterns(value: object) -> list[str]:
-    """The pattern texts inside a lexicon value: a compiled pattern, a string of alternatives, or tuples of them."""
-    if hasattr(value, "pattern") and isinstance(getattr(value, "pattern"), str):
+    """The pattern texts in a lexicon value: a compiled pattern, a string of alternatives, or tuples."""
+    if hasattr(value, "pattern") and isinstance(value.pattern, str):
         return [value.pattern]  # type: ignore[attr-defined]
     if isinstance(value, str):
         return [value]
@@ -115,16 +125,34 @@ def unknown_words(text: str) -> list[str]:
     known = known_words()
     found: list[str] = []
     for token in _tokens(_without_free_text(text)):
-        if any(ch.isdigit() for ch in token) or any(ch in token for ch in "./:@#_=") or not any(ch.isalpha() for ch in token):
+        if (
+            any(ch.isdigit() for ch in token)
+            or any(ch in token for ch in "./:@#_=")
+            or not any(ch.isalpha() for ch in token)
+        ):
             continue
         for word in token.lower().replace("'s", "").replace("-", " ").replace("'", " ").split():
-            if word.isalpha() and not {word, word + "s", word.rstrip("s"), word.removesuffix("es")} & known and word not in found:
+            if (
+                word.isalpha()
+                and not {word, word + "s", word.rstrip("s"), word.removesuffix("es")} & known
+                and word not in found
+            ):
                 found.append(word)
     return found
 
 
-_FREE_TEXT_MARKERS = ("titled", "saying", "that says", "with the message", "with message", "with title", "reading",
-                      "with the title", "message", "note")
+_FREE_TEXT_MARKERS = (
+    "titled",
+    "saying",
+    "that says",
+    "with the message",
+    "with message",
+    "with title",
+    "reading",
+    "with the title",
+    "message",
+    "note",
+)
 
 
 def _without_free_text(text: str) -> str:

@@ -21,21 +21,30 @@ app = typer.Typer(add_completion=False)
 
 
 def _table(part: str, figures: dict) -> Table:
-    table = Table(title=f"{part}: {figures['right']}/{figures['total']} right ({figures['accuracy']} %), "
-                        f"{figures['false_successes']} false successes")
+    table = Table(
+        title=f"{part}: {figures['right']}/{figures['total']} right ({figures['accuracy']} %), "
+        f"{figures['false_successes']} false successes"
+    )
     for column in ("category", "right", "total", "%", "false successes"):
         table.add_column(column)
     for category, row in sorted(figures["categories"].items()):
-        table.add_row(category, str(row["right"]), str(row["total"]), f"{100 * row['right'] / row['total']:.1f}",
-                      str(row["false_successes"]))
+        table.add_row(
+            category,
+            str(row["right"]),
+            str(row["total"]),
+            f"{100 * row['right'] / row['total']:.1f}",
+            str(row["false_successes"]),
+        )
     return table
 
 
 @app.command()
-def main(part: Annotated[str, typer.Option(help="tuning, held_out or all")] = "all",
-         category: Annotated[str | None, typer.Option(help="only this category")] = None,
-         failures: Annotated[bool, typer.Option(help="list every request not handled right")] = False,
-         as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False) -> None:
+def main(
+    part: Annotated[str, typer.Option(help="tuning, held_out or all")] = "all",
+    category: Annotated[str | None, typer.Option(help="only this category")] = None,
+    failures: Annotated[bool, typer.Option(help="list every request not handled right")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+) -> None:
     parts = PARTS if part == "all" else (part,)
     console = Console(stderr=as_json, width=400 if failures else None)
     report: dict = {}
@@ -56,8 +65,10 @@ def main(part: Annotated[str, typer.Option(help="tuning, held_out or all")] = "a
                 for v in verdicts:
                     if not v.right:
                         flag = "FALSE SUCCESS " if v.false_success else ""
-                        console.print(f"  {flag}{v.entry_id} [{v.category}] {v.request!r}: {'; '.join(v.problems)}",
-                                      markup=False)
+                        console.print(
+                            f"  {flag}{v.entry_id} [{v.category}] {v.request!r}: {'; '.join(v.problems)}",
+                            markup=False,
+                        )
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
 

@@ -12,10 +12,26 @@ from chalicelib.errors import BadRequestError
 
 HERE = Path(__file__).parent
 PARTS = ("tuning", "held_out")
-Category = Literal["arithmetic", "ops_question", "typo_shorthand", "multi_part", "conditional", "constraint",
-                   "out_of_domain", "impossible", "ambiguous"]
-Outcome = Literal["succeeded", "failed", "unsupported_request", "ambiguous_request", "policy_denied", "max_steps",
-                  "invalid_plan"]
+Category = Literal[
+    "arithmetic",
+    "ops_question",
+    "typo_shorthand",
+    "multi_part",
+    "conditional",
+    "constraint",
+    "out_of_domain",
+    "impossible",
+    "ambiguous",
+]
+Outcome = Literal[
+    "succeeded",
+    "failed",
+    "unsupported_request",
+    "ambiguous_request",
+    "policy_denied",
+    "max_steps",
+    "invalid_plan",
+]
 
 
 class CorpusFileError(BadRequestError):

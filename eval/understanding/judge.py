@@ -54,7 +54,10 @@ def judge(entry: Entry, doc: dict[str, Any], outputs: str, files_dir: Path | Non
     outcome = outcome_of(doc)
     problems: list[str] = []
     if outcome not in expect.outcomes():
-        problems.append(f"outcome {outcome} ({(doc.get('stop_detail') or '')[:160]}), expected {'/'.join(expect.outcomes())}")
+        problems.append(
+            f"outcome {outcome} ({(doc.get('stop_detail') or '')[:160]}), "
+            f"expected {'/'.join(expect.outcomes())}"
+        )
     steps = doc.get("steps") or []
     called = {s.get("tool") for s in steps}
     called_ok = {s.get("tool") for s in steps if s.get("ok")}
@@ -66,8 +69,12 @@ def judge(entry: Entry, doc: dict[str, Any], outputs: str, files_dir: Path | Non
     if outcome == "succeeded":
         values = _calc_values(doc)
         if expect.value is not None and not (values and _close(values[-1], expect.value)):
-            problems.append(f"last computed value {values[-1] if values else None}, expected {expect.value:g}")
-        problems += [f"{v:g} was not computed" for v in expect.values if not any(_close(x, v) for x in values)]
+            problems.append(
+                f"last computed value {values[-1] if values else None}, expected {expect.value:g}"
+            )
+        problems += [
+            f"{v:g} was not computed" for v in expect.values if not any(_close(x, v) for x in values)
+        ]
         problems += [f"output lacks {c!r}" for c in expect.contains if c not in outputs]
         problems += [f"output holds {c!r}" for c in expect.no_contains if c in outputs]
         if expect.file is not None:
@@ -76,9 +83,19 @@ def judge(entry: Entry, doc: dict[str, Any], outputs: str, files_dir: Path | Non
                 problems.append(f"file {expect.file.path} was not written")
             else:
                 text = path.read_text(encoding="utf-8", errors="replace")
-                problems += [f"file {expect.file.path} lacks {c!r}" for c in expect.file.contains if c not in text]
+                problems += [
+                    f"file {expect.file.path} lacks {c!r}" for c in expect.file.contains if c not in text
+                ]
     detail = str(doc.get("stop_detail") or "").lower()
     if outcome != "succeeded":
         problems += [f"stop detail lacks {w!r}" for w in expect.detail if w.lower() not in detail]
     right = not problems
-    return Verdict(entry.id, entry.category, entry.request, outcome, right, outcome == "succeeded" and not right, problems)
+    return Verdict(
+        entry.id,
+        entry.category,
+        entry.request,
+        outcome,
+        right,
+        outcome == "succeeded" and not right,
+        problems,
+    )

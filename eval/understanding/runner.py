@@ -57,7 +57,9 @@ def _outputs(doc: dict[str, Any]) -> str:
     return json.dumps(parts, default=str)
 
 
-def run_entries(entries: Iterable[Entry], on_result: Callable[[Verdict], None] | None = None) -> list[Verdict]:
+def run_entries(
+    entries: Iterable[Entry], on_result: Callable[[Verdict], None] | None = None
+) -> list[Verdict]:
     """Each entry's verdict, in order."""
     from chalicelib.config import get_settings, reload_settings
     from cli.session import Session
@@ -77,8 +79,15 @@ def run_entries(entries: Iterable[Entry], on_result: Callable[[Verdict], None] |
                     doc = session.run(entry.request, use_memory=False)
                     verdict = judge(entry, doc, _outputs(doc), files_dir)
                 except Exception as exc:  # a run that cannot be made is wrong, and the corpus goes on
-                    verdict = Verdict(entry.id, entry.category, entry.request, "error", False, False,
-                                      [f"the run could not be made: {type(exc).__name__}: {exc}"])
+                    verdict = Verdict(
+                        entry.id,
+                        entry.category,
+                        entry.request,
+                        "error",
+                        False,
+                        False,
+                        [f"the run could not be made: {type(exc).__name__}: {exc}"],
+                    )
                 verdicts.append(verdict)
                 if on_result:
                     on_result(verdict)
@@ -103,5 +112,10 @@ def summary(verdicts: list[Verdict]) -> dict[str, Any]:
         row["false_successes"] += v.false_success
     total = len(verdicts)
     right = sum(v.right for v in verdicts)
-    return {"right": right, "total": total, "accuracy": round(100 * right / total, 1) if total else 0.0,
-            "false_successes": sum(v.false_success for v in verdicts), "categories": by_category}
+    return {
+        "right": right,
+        "total": total,
+        "accuracy": round(100 * right / total, 1) if total else 0.0,
+        "false_successes": sum(v.false_success for v in verdicts),
+        "categories": by_category,
+    }

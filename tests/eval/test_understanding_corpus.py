@@ -22,8 +22,16 @@ def test_both_parts_validate_and_hold_at_least_250_requests_together() -> None:
     assert len(ids) >= 250
     assert len(ids) == len(set(ids))
     assert {e.category for c in corpora for e in c.requests} == {
-        "arithmetic", "ops_question", "typo_shorthand", "multi_part", "conditional", "constraint",
-        "out_of_domain", "impossible", "ambiguous"}
+        "arithmetic",
+        "ops_question",
+        "typo_shorthand",
+        "multi_part",
+        "conditional",
+        "constraint",
+        "out_of_domain",
+        "impossible",
+        "ambiguous",
+    }
 
 
 def test_an_unknown_part_is_refused_naming_the_accepted_ones() -> None:
@@ -33,8 +41,12 @@ def test_an_unknown_part_is_refused_naming_the_accepted_ones() -> None:
 
 def test_a_success_that_misses_an_expectation_counts_as_a_false_success() -> None:
     entry = load("tuning").requests[0]  # calculate 2 + 2 -> 4
-    doc = {"status": "succeeded", "steps": [{"tool": "calc", "ok": True, "args": {"expression": "2 - 2"},
-                                             "output_preview": {"value": 0}}]}
+    doc = {
+        "status": "succeeded",
+        "steps": [
+            {"tool": "calc", "ok": True, "args": {"expression": "2 - 2"}, "output_preview": {"value": 0}}
+        ],
+    }
     verdict = judge(entry, doc, json.dumps(doc), None)
     assert not verdict.right and verdict.false_success
     assert any("expected 4" in p for p in verdict.problems)
@@ -42,7 +54,9 @@ def test_a_success_that_misses_an_expectation_counts_as_a_false_success() -> Non
 
 def test_a_sample_of_the_tuning_part_is_handled_right() -> None:
     entries = load("tuning").requests
-    sample = [e for e in entries if e.id in {"t001", "t036", "t044", "t082", "t102", "t115", "t122", "t136", "t142"}]
+    sample = [
+        e for e in entries if e.id in {"t001", "t036", "t044", "t082", "t102", "t115", "t122", "t136", "t142"}
+    ]
     verdicts = run_entries(sample)
     figures = summary(verdicts)
     assert figures["false_successes"] == 0

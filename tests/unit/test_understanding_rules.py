@@ -14,21 +14,34 @@ from chalicelib.perception.vocabulary import unknown_words
 from eval.understanding.corpus import PARTS, load
 
 
-@pytest.mark.parametrize(("text", "fixed"), [
-    ("invetory latency", "inventory latency"), ("chekcout status", "checkout status"),
-    ("summarzie the incidnts", "summarize the incidents"), ("deplyoments of auth", "deployments of auth"),
-])
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("invetory latency", "inventory latency"),
+        ("chekcout status", "checkout status"),
+        ("summarzie the incidnts", "summarize the incidents"),
+        ("deplyoments of auth", "deployments of auth"),
+    ],
+)
 def test_domain_word_typos_are_corrected(text: str, fixed: str) -> None:
     assert correct(text)[0] == fixed
 
 
-@pytest.mark.parametrize("text", ["what is the date today", "reach the team", "list the hosts", "the state of auth"])
+@pytest.mark.parametrize(
+    "text", ["what is the date today", "reach the team", "list the hosts", "the state of auth"]
+)
 def test_correctly_spelt_words_are_never_corrected(text: str) -> None:
     assert correct(text) == (text, [])
 
 
-@pytest.mark.parametrize("text", ["notify ops saying 'paymnts is down'", 'open an incident titled "chekout slow"',
-                                  "notify ops with the message chekout is slow"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "notify ops saying 'paymnts is down'",
+        'open an incident titled "chekout slow"',
+        "notify ops with the message chekout is slow",
+    ],
+)
 def test_free_text_is_never_corrected(text: str) -> None:
     assert correct(text)[1] == []
 
@@ -39,16 +52,23 @@ def test_a_correction_is_shown_in_the_perceived_state() -> None:
     assert perception.subtasks[0].params["service"] == "search"
 
 
-@pytest.mark.parametrize(("text", "unknown"), [
-    ("notify legal by telex", ["legal", "telex"]), ("fetch mock data", []), ("list the incidents of search", []),
-    ("open an incident for auth titled 'quantum flux'", []),
-])
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        ("notify legal by telex", ["legal", "telex"]),
+        ("fetch mock data", []),
+        ("list the incidents of search", []),
+        ("open an incident for auth titled 'quantum flux'", []),
+    ],
+)
 def test_words_outside_the_vocabulary_are_named(text: str, unknown: list[str]) -> None:
     assert unknown_words(text) == unknown
 
 
 def test_a_catalogue_term_no_sub_task_uses_is_reported() -> None:
-    listed = make_subtask(kind="fetch", text="x", params={"resource": "incidents", "service": None, "status": None})
+    listed = make_subtask(
+        kind="fetch", text="x", params={"resource": "incidents", "service": None, "status": None}
+    )
     assert unused_terms("list sev1 incidents", [listed]) == ["sev1"]
     filtered = make_subtask(kind="fetch", text="x", params={"resource": "incidents", "severity": "sev1"})
     assert unused_terms("list sev1 incidents", [filtered]) == []
@@ -65,9 +85,13 @@ def test_every_clause_is_accounted_for_with_the_rule_that_read_it() -> None:
 def test_no_request_of_the_corpus_appears_in_the_code() -> None:
     root = Path(__file__).resolve().parents[2]
     code = "\n".join(p.read_text(encoding="utf-8").lower() for p in (root / "chalicelib").rglob("*.py"))
-    # a sentence of the corpus, not a phrase of two to four words that any docstring may hold ("fetch mock data")
-    found = [e.request for part in PARTS for e in load(part).requests
-             if len(e.request.split()) >= 5 and e.request.lower() in code]
+    # a sentence of the corpus, not a phrase of two to four words any docstring may hold ("fetch mock data")
+    found = [
+        e.request
+        for part in PARTS
+        for e in load(part).requests
+        if len(e.request.split()) >= 5 and e.request.lower() in code
+    ]
     assert found == []
 
 
@@ -81,5 +105,6 @@ def test_a_sub_task_is_typed_by_its_kind() -> None:
     with pytest.raises(ValidationError, match="path"):
         make_subtask(kind="save", text="save it", params={"channel": "ops"})
     with pytest.raises(ValidationError):
-        PerceivedState.model_validate({"intent": "x", "task_type": "single",
-                                       "subtasks": [{"kind": "reboot", "text": "reboot it"}]})
+        PerceivedState.model_validate(
+            {"intent": "x", "task_type": "single", "subtasks": [{"kind": "reboot", "text": "reboot it"}]}
+        )
