@@ -1,12 +1,13 @@
 # Two commands do all set-up on a fresh machine with Python 3.11:
 #   make demo   create .venv, install, run the happy demo on the embedded engine
-#   make test   create .venv, install, run the whole test suite (what .ci/run calls)
+#   make test   create .venv, install, run the gates (make lint), then the whole test suite (what .ci/run calls)
+#   make lint   the gates alone: ruff check, ruff format --check, mypy, lint-imports
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demos test traces bench package localstack-up localstack-down clean
+.PHONY: demo demos test lint traces bench package localstack-up localstack-down clean
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "MAOO needs Python 3.11; set PYTHON=/path/to/python3.11"'
@@ -23,8 +24,15 @@ demos: $(STAMP)
 	$(BIN)/python -m cli demo refinement
 	-$(BIN)/python -m cli demo stop
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q
+
+# the gates (configured in pyproject.toml): a failing one ends with a line saying what to run
+lint: $(STAMP)
+	@$(BIN)/ruff check . || { echo "make lint: ruff check failed: run '$(BIN)/ruff check --fix .', then fix what it lists by hand"; exit 1; }
+	@$(BIN)/ruff format --check . || { echo "make lint: files are not formatted: run '$(BIN)/ruff format .'"; exit 1; }
+	@$(BIN)/mypy || { echo "make lint: mypy found type errors (listed above): fix them and re-run '$(BIN)/mypy'"; exit 1; }
+	@$(BIN)/lint-imports || { echo "make lint: an import breaks a layer contract (listed above, see [tool.importlinter] in pyproject.toml): remove the import or move the code"; exit 1; }
 
 # regenerate examples/traces/ from the three demos
 traces: $(STAMP)

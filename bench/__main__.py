@@ -64,7 +64,7 @@ def measure_engines(repeat: int) -> dict[str, Any]:
     with Session() as session:
         session.arm_faults([])
         session.run("calculate 1 + 1")  # engine and mock API warm
-        engine = get_embedded_engine(None, {})
+        engine = get_embedded_engine(session.settings, {})  # the engine the warm-up run started
         timed = Timed(engine.handlers)
         engine.handlers.update(timed.wrapped())
         runner = engine.runner()
@@ -109,7 +109,7 @@ def measure_engines(repeat: int) -> dict[str, Any]:
                     run_langgraph(graph, initial_state(request, session.settings, guards).model_dump(mode="json"))
                     rows["langgraph_ms"].append((time.perf_counter() - t) * 1000)
                     rows["langgraph_per_state_overhead_ms"].append(((time.perf_counter() - t) - timed.total) / visited * 1000)
-            summary = {key: round(_median(values), 3) for key, values in rows.items()}
+            summary: dict[str, Any] = {key: round(_median(values), 3) for key, values in rows.items()}
             summary["embedded_over_direct"] = round(summary["embedded_execution_ms"] / summary["direct_ms"], 2)
             if graph is not None:
                 summary["embedded_over_langgraph"] = round(summary["embedded_execution_ms"] / summary["langgraph_ms"], 2)
@@ -145,11 +145,13 @@ def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
 
 def _markdown(data: dict[str, Any]) -> str:
     lines = [f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.", ""]
-    lines += ["| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) | direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
+    lines += ["| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) "
+              "| direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for label, row in data["engines"].items():
         lines.append(f"| {label} | {row['states']:.0f} | {row['embedded_run_ms']:.1f} | {row['embedded_execution_ms']:.1f} | "
-                     f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | {row.get('langgraph_ms', float('nan')):.1f} | "
+                     f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | "
+                     f"{row.get('langgraph_ms', float('nan')):.1f} | "
                      f"{row['embedded_over_direct']:.1f}x | {row.get('embedded_over_langgraph', float('nan')):.1f}x |")
     cold = data["cold_start"]
     lines += ["", f"Cold start (fresh interpreter; interpreter alone {cold['interpreter_start_ms']:.0f} ms):", "",

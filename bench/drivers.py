@@ -68,11 +68,15 @@ def build_langgraph(handlers: Handlers):
     def node(name: str):
         return lambda box: {"s": handlers[name](box["s"], _ctx(name))}
 
+    def backoff(box: Box) -> Box:
+        time.sleep(box["s"].get("wait_seconds", 0))
+        return box
+
     graph = StateGraph(Box)
     for name in ("perceive", "plan", "next_step", "observe", "finalize"):
         graph.add_node(name, node(name))
     graph.add_node("call_tool", lambda box: {"s": _call_tool(handlers, box["s"])})
-    graph.add_node("backoff", lambda box: (time.sleep(box["s"].get("wait_seconds", 0)), box)[1])
+    graph.add_node("backoff", backoff)
     graph.add_edge(START, "perceive")
     graph.add_edge("perceive", "plan")
     graph.add_conditional_edges("plan", lambda box: "next_step" if box["s"].get("plan_ok") else "finalize")

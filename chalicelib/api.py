@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Model
-from chalicelib.errors import BadRequestError, MaooError
+from chalicelib.errors import BadRequestError, MaooError, describe_validation_error
 from chalicelib.memory.store import get_run_store
 
 Response = tuple[int, dict[str, Any]]
@@ -41,7 +41,7 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
     try:
         return RunRequest.model_validate(body)
     except ValidationError as exc:
-        fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        fields = describe_validation_error(exc, root="body")
         raise BadRequestError(f"invalid run request: {fields} (accepted fields: request, guards, wait)") from None
 
 

@@ -50,6 +50,9 @@ Signal = Literal[
 ]
 Decision = Literal["continue", "retry", "patch_args", "replan", "abort"]
 Route = Literal["call", "finish"]
+Comparator = Literal[">", ">=", "<", "<=", "==", "!="]
+SubTaskKind = Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
+TaskType = Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
 
 
 class Model(BaseModel):
@@ -63,7 +66,7 @@ class Condition(Model):
     """A comparison on an earlier result: ``<subject> <op> <value>``."""
 
     subject: str
-    op: Literal[">", ">=", "<", "<=", "==", "!="]
+    op: Comparator
     value: float
 
 
@@ -184,7 +187,6 @@ class NotifyTask(_Task):
 
 SubTask = Annotated[FetchTask | QueryTask | ComputeTask | SummarizeTask | SaveTask | CreateTask | NotifyTask,
                     Field(discriminator="kind")]
-SubTaskKind = Literal["fetch", "query", "compute", "summarize", "save", "create", "notify"]
 _SUBTASK = TypeAdapter(SubTask)
 
 
@@ -216,7 +218,7 @@ class ClauseReading(Model):
 
 class PerceivedState(Model):
     intent: str
-    task_type: Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
+    task_type: TaskType
     entities: dict[str, Any] = Field(default_factory=dict)
     constraints: Constraints = Field(default_factory=Constraints)
     success_criteria: list[str] = Field(default_factory=list)

@@ -1,9 +1,20 @@
 """One error hierarchy for MAOO.
 
 Names say what happened. ``MaooError`` subclasses are expected failures that reach the user as a
-clear message; ``PlatformError`` subclasses are raised out of a Lambda on purpose so that the state
+clear message; ``PlatformError`` subclasses (MaooErrors too) are raised out of a Lambda on purpose so that the state
 machine's native ``Retry``/``Catch`` handles them (their class name is the ASL error name).
+
+``describe_validation_error`` is the one formatter for a pydantic ``ValidationError``. This module
+imports nothing of the project (an import-linter contract checks it), and pydantic only for types, so
+that every module can import it without cost.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class MaooError(Exception):
@@ -30,9 +41,23 @@ class StateMachineNotFoundError(WorkflowError):
     """The engine has no MAOO state machine: it has not been deployed there."""
 
 
-class PlatformError(Exception):
+class PlatformError(MaooError):
     """Raised out of a handler for the state machine's own Retry/Catch to handle."""
 
 
 class StateContractError(PlatformError):
     """A state's input does not match its contract: a bug or a corrupted payload, never retried."""
+
+
+def validation_problems(exc: ValidationError, *, root: str = "(root)", limit: int | None = None) -> list[tuple[str, str]]:
+    """``(field, message)`` for each problem pydantic found, the field as a dotted path (``root`` when the
+    problem is with the value as a whole), at most ``limit`` of them. The one place that reads
+    ``ValidationError.errors()``, so every boundary names a bad field the same way."""
+    return [(".".join(str(part) for part in error["loc"]) or root, error["msg"]) for error in exc.errors()[:limit]]
+
+
+def describe_validation_error(exc: ValidationError, *, root: str = "(root)", limit: int | None = None,
+                              sep: str = "; ") -> str:
+    """The project's one-line message for a pydantic ``ValidationError``: ``field: message`` for each
+    problem (see ``validation_problems``), joined by ``sep``."""
+    return sep.join(f"{field}: {message}" for field, message in validation_problems(exc, root=root, limit=limit))

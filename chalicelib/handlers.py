@@ -15,7 +15,7 @@ import importlib
 from functools import lru_cache
 from typing import Any, Callable
 
-from chalicelib.errors import StateContractError
+from chalicelib.errors import StateContractError, describe_validation_error
 from chalicelib.observability import traced
 
 
@@ -32,7 +32,7 @@ def _parse(model, event: Any, where: str):
     try:
         return model.model_validate(event)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        problems = describe_validation_error(exc, root="", limit=5)
         raise StateContractError(f"{where}: input is not a {model.__name__}: {problems}") from None
 
 
@@ -58,7 +58,7 @@ def tool_handler(tool: str) -> Callable[[dict, Any], dict]:
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import ToolCall
         from chalicelib.observability import get_logger
-        from chalicelib.tools.runner import run_tool
+        from chalicelib.tools.invocation import run_tool
 
         call = _parse(ToolCall, event, f"tool {tool}")
         if call.tool != tool:

@@ -76,8 +76,8 @@ def emit_metrics(counts: dict[str, float], **dimensions: str) -> None:
     with _lock:
         for key, value in dimensions.items():
             metrics.add_dimension(name=key, value=value)
-        for name, value in counts.items():
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        for name, count in counts.items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
         document = metrics.serialize_metric_set()
         metrics.clear_metrics()
     _stream("metrics.jsonl").write(json.dumps(document) + "\n")

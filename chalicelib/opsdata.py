@@ -32,7 +32,7 @@ _SERVICES = tuple(  # built from the domain catalogue: a service is added there
     {"name": s.name, "tier": s.tier, "owner": s.owner, "status": s.status, "region": s.region} for s in catalogue.SERVICES
 )
 
-SERVICE_NAMES = tuple(service["name"] for service in _SERVICES)
+SERVICE_NAMES = tuple(str(service["name"]) for service in _SERVICES)
 
 # (service, window): (requests, errors, p50_ms, p95_ms). Error rates over 1h are far apart on
 # purpose: search 6.5 %, payments 2.0 %, checkout 0.75 %, inventory 0.6 %, auth 0.3 %.

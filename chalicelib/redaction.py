@@ -67,7 +67,7 @@ def _is_secret_key_name(key: str) -> bool:
     words = _key_words(key)
     if any(word in _SECRET_WORDS or word.endswith(("token", "secret", "password")) for word in words):
         return True
-    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
+    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:], strict=False))
 
 
 def redact_text(text: str) -> str:

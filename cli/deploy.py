@@ -27,6 +27,7 @@ from typing import Any, Optional
 
 import typer
 
+from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import load_definition, placeholders
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ _FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Package MAOO for AWS (chalice package + the state machine).")
 
 
-class PackagingError(RuntimeError):
+class PackagingError(MaooError, RuntimeError):
     """``chalice package`` failed, or its template cannot carry the state machine."""
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
 from cli.deploy import DEFAULT_WHEELHOUSE, PROJECT_DIR, logical_id, wheelhouse_is_current
 
@@ -55,7 +56,7 @@ SETTLE_SECONDS = 120.0
 START_HOST = "`scripts/localstack_runtime.sh start --services stepfunctions,iam,sts,lambda`"
 
 
-class DeployError(RuntimeError):
+class DeployError(MaooError, RuntimeError):
     """The deployment could not be made; the message says what and what to do."""
 
 

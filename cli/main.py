@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -23,7 +23,7 @@ err = Console(stderr=True)
 JSON_HELP = "Print one machine-readable JSON document instead of the views."
 
 
-def _fail_usage(message: str) -> None:
+def _fail_usage(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/bold red] {message}")
     raise typer.Exit(2)
 
@@ -262,7 +262,7 @@ def deploy(
         _fail_usage(str(exc))
     except target_localstack.DeployError as exc:
         err.print(f"[bold red]error:[/bold red] {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     target_localstack.render(console, deployment)
 
 

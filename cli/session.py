@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, reload_settings
 from chalicelib.workflow.engines import open_runner
 from chalicelib.workflow.runs import execute, initial_state
+
+if TYPE_CHECKING:
+    from mock_api.server import RunningMockApi
 
 
 def _handlers() -> dict[str, Any]:
@@ -20,9 +23,9 @@ class Session:
     """Starts the mock API in-process on a free loopback port unless ``MAOO_MOCK_API_URL`` is set."""
 
     def __init__(self) -> None:
-        self.mock = None
+        self.mock: RunningMockApi | None = None
         self.settings: Settings = reload_settings()
-        self._runner = None
+        self._runner: Any = None  # the engine's WorkflowRunner, opened on the first run
 
     def __enter__(self) -> Session:
         if not self.settings.mock_api_url:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chalicelib.contracts import Decision, RunStatus, Signal
-from chalicelib.errors import BadRequestError
+from chalicelib.errors import BadRequestError, describe_validation_error
 from mock_api.faults import FaultRule
 
 DEFAULT_SCENARIOS = Path(__file__).with_name("scenarios.json")
@@ -134,14 +134,6 @@ class Scenario(_Model):
         return self
 
 
-def _describe_errors(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "(scenario)"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
-
-
 def parse_scenarios(raw: Any, source: str = "scenarios") -> list[Scenario]:
     """Validate the decoded scenario file; raises ``ScenarioFileError`` naming what is wrong."""
     if isinstance(raw, dict):
@@ -160,7 +152,7 @@ def parse_scenarios(raw: Any, source: str = "scenarios") -> list[Scenario]:
         try:
             scenario = Scenario.model_validate(item)
         except ValidationError as exc:
-            problems.append(f"{label}: {_describe_errors(exc)}")
+            problems.append(f"{label}: {describe_validation_error(exc, root='(scenario)')}")
             continue
         if scenario.id in seen:
             problems.append(f"{label}: id repeats the scenario at index {seen[scenario.id]}")

@@ -43,7 +43,7 @@ def _met(outcome: ScenarioOutcome) -> bool:
 
 
 def _totals(outcomes: list[ScenarioOutcome]) -> dict[str, Any]:
-    counts = Counter(o.result for o in outcomes)
+    counts: Counter[str] = Counter(o.result for o in outcomes)
     met = sum(1 for o in outcomes if _met(o))
     gaps = counts["known_gap"]
     return {"scenarios": len(outcomes), **{result: counts[result] for result in RESULTS},

@@ -30,12 +30,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from chalicelib.config import get_settings, reload_settings
 from chalicelib.errors import BadRequestError
 from eval.models import Scenario
 from eval.scoring import Check, Observed, score
+
+if TYPE_CHECKING:
+    from mock_api.server import RunningMockApi
 
 Result = Literal["passed", "failed", "error", "known_gap", "unexpected_pass"]
 FAILING_RESULTS = frozenset({"failed", "error", "unexpected_pass"})
@@ -120,7 +123,7 @@ class EvalContext:
         settings = get_settings()
         self.runtime_dir = Path(runtime_dir) if runtime_dir else settings.runtime_dir
         self.traces_dir = self.runtime_dir / "traces"
-        self._mock = None
+        self._mock: RunningMockApi | None = None
         self.mock_api_url = mock_api_url or settings.mock_api_url
 
     def __enter__(self) -> EvalContext:

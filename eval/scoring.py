@@ -60,11 +60,17 @@ def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def score(expect: Expectations, seen: Observed) -> list[Check]:
     """One ``Check`` per expectation that the scenario states, in a stable order."""
-    doc, checks = seen.doc, []
-    add = checks.append
-    steps = _steps(doc)
-    tools = [s["tool"] for s in steps]
+    steps = _steps(seen.doc)
+    checks = _outcome_checks(expect, seen.doc) + _path_checks(expect, seen.doc, steps)
+    if expect.final_output is not None:
+        checks.extend(_final_output(expect, seen.doc.get("final_output") or ""))
+    return checks + _effect_checks(expect, seen, steps)
 
+
+def _outcome_checks(expect: Expectations, doc: dict[str, Any]) -> list[Check]:
+    """How the run ended: status, stop reason, stop detail."""
+    checks: list[Check] = []
+    add = checks.append
     add(Check("status", doc.get("status") == expect.status,
               f"status is {doc.get('status')!r}" + ("" if doc.get("status") == expect.status else f", expected {expect.status!r}")))
     if expect.checks_stop_reason():
@@ -77,6 +83,15 @@ def score(expect: Expectations, seen: Observed) -> list[Check]:
         add(Check("stop_detail_contains", not missing,
                   f"stop_detail lacks {missing} (it reads {_short(detail)})" if missing
                   else f"stop_detail names {expect.stop_detail_contains}"))
+    return checks
+
+
+def _path_checks(expect: Expectations, doc: dict[str, Any], steps: list[dict[str, Any]]) -> list[Check]:
+    """The way the run went: tools, signals, decisions, states."""
+    checks: list[Check] = []
+    add = checks.append
+    tools = [s["tool"] for s in steps]
+    missing: list[str]
     if expect.tools_sequence is not None:
         ok = tools == list(expect.tools_sequence)
         add(Check("tools_sequence", ok, f"tools called {tools}" + ("" if ok else f", expected {list(expect.tools_sequence)}")))
@@ -98,8 +113,13 @@ def score(expect: Expectations, seen: Observed) -> list[Check]:
         states = doc.get("states") or []
         missing = [x for x in expect.states_include if x not in states]
         add(Check("states_include", not missing, f"states entered lack {missing}" if missing else f"states include {expect.states_include}"))
-    if expect.final_output is not None:
-        checks.extend(_final_output(expect, doc.get("final_output") or ""))
+    return checks
+
+
+def _effect_checks(expect: Expectations, seen: Observed, steps: list[dict[str, Any]]) -> list[Check]:
+    """What the run did to the world and how long it waited: side effects, requests, files, notes."""
+    doc, checks = seen.doc, list[Check]()
+    add = checks.append
     if expect.side_effects is not None:
         count = len(seen.side_effects)
         add(Check("side_effects", count == expect.side_effects,
@@ -123,8 +143,8 @@ def score(expect: Expectations, seen: Observed) -> list[Check]:
         missing = [t for t in expect.plan_notes_contains if t.lower() not in notes.lower()]
         add(Check("plan_notes_contains", not missing, f"plan notes lack {missing} (they read {_short(notes)})" if missing
                   else f"plan notes mention {expect.plan_notes_contains}"))
-    for name, wanted in sorted(expect.files.items()):
-        checks.append(_file(seen.files_dir, name, wanted))
+    for name, lines in sorted(expect.files.items()):
+        checks.append(_file(seen.files_dir, name, lines))
     return checks
 
 

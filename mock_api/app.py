@@ -383,7 +383,8 @@ def create_app() -> FastAPI:
     app.include_router(ops)
     app.include_router(admin)
     app.include_router(llm_router)  # scripted OpenAI-compatible /v1/chat/completions (+ /_admin/llm/*)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Starlette types a handler as taking any Exception; these take the one class they are registered for
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(FaultInjectionMiddleware, controller=state.faults, recorder=state.recorder)
     return app

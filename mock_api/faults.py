@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chalicelib.errors import MaooError
 from mock_api.recorder import Recorder
 
 FaultName = Literal[
@@ -77,7 +78,7 @@ CATALOGUE: dict[str, FaultSpec] = {
 assert set(CATALOGUE) == set(FAULT_NAMES)
 
 
-class FaultError(ValueError):
+class FaultError(MaooError, ValueError):
     """A fault name or parameter the catalogue does not accept."""
 
 
@@ -333,6 +334,22 @@ async def _capture(
     return start["status"], list(start.get("headers", [])), b"".join(chunks)
 
 
+async def _send_status_fault(fault: Fault, send: Send) -> None:
+    """An error status in place of the real answer, with the headers or body that status carries."""
+    name = fault.name
+    status, code = _STATUS_FAULTS[name]
+    headers: dict[str, str] = {}
+    payload: dict[str, Any] = {"error": code, "detail": f"injected fault {name}"}
+    if name == "http_429":
+        headers["Retry-After"] = _seconds_text(fault.params["retry_after"])
+    elif name == "http_401":
+        headers["WWW-Authenticate"] = "Bearer"
+    elif name == "http_422":
+        payload = {"error": code, "fields": [
+            {"field": str(fault.params["field"]), "message": "injected validation failure"}]}
+    await send_json(send, status, payload, headers)
+
+
 async def apply_fault(
     fault: Fault | None, app: ASGIApp, scope: Scope, receive: Receive, send: Send
 ) -> None:
@@ -341,17 +358,7 @@ async def apply_fault(
     if fault is None:
         await app(scope, receive, send)
     elif name in _STATUS_FAULTS:
-        status, code = _STATUS_FAULTS[name]
-        headers: dict[str, str] = {}
-        payload: dict[str, Any] = {"error": code, "detail": f"injected fault {name}"}
-        if name == "http_429":
-            headers["Retry-After"] = _seconds_text(fault.params["retry_after"])
-        elif name == "http_401":
-            headers["WWW-Authenticate"] = "Bearer"
-        elif name == "http_422":
-            payload = {"error": code, "fields": [
-                {"field": str(fault.params["field"]), "message": "injected validation failure"}]}
-        await send_json(send, status, payload, headers)
+        await _send_status_fault(fault, send)
     elif name in ("timeout", "slow"):
         await asyncio.sleep(float(fault.params["delay"]))
         await app(scope, receive, send)

@@ -10,10 +10,12 @@ import json
 import re
 from typing import Any, Callable
 
+from chalicelib.errors import MaooError
+
 REF = re.compile(r"\{\{\s*(?P<step>[A-Za-z][\w-]*)(?P<path>(?:\.[\w-]+)*)\s*(?P<json>\|\s*json)?\s*\}\}")
 
 
-class UnresolvedReferenceError(Exception):
+class UnresolvedReferenceError(MaooError):
     """A reference names a step with no result, or a field the result does not have."""
 
 

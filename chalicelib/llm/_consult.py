@@ -17,8 +17,10 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import RunState
-from chalicelib.llm.client import ChatClient, Usage
+from chalicelib.errors import describe_validation_error
+from chalicelib.llm.client import ChatClient
 from chalicelib.llm.errors import LLMError, LLMSchemaError
+from chalicelib.llm.usage import Usage
 from chalicelib.memory.events import record_event
 from chalicelib.observability import emit_metrics
 
@@ -37,10 +39,6 @@ class Consultation(Generic[T]):
     @property
     def stopped(self) -> bool:
         return self.state.status != "running"
-
-
-def _schema_problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
 
 
 def consult(state: RunState, where: str, purpose: str, contract: type[T],
@@ -68,7 +66,7 @@ def consult(state: RunState, where: str, purpose: str, contract: type[T],
         try:
             value = contract.model_validate(completion.data)
         except ValidationError as exc:
-            raise LLMSchemaError(f"the answer does not validate against {contract.__name__}: {_schema_problems(exc)}",
+            raise LLMSchemaError(f"the answer does not validate against {contract.__name__}: {describe_validation_error(exc, limit=5)}",
                                  usage=usage, attempts=attempts) from None
         check(value)
         outcome, reason, detail = "used", "valid", f"{contract.__name__} from the model"

@@ -28,25 +28,10 @@ from chalicelib.llm.errors import (
     LLMTimeoutError,
     LLMUnavailableError,
 )
+from chalicelib.llm.usage import Usage
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*)\n\s*```\s*$", re.DOTALL)
 _EXCERPT = 300
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Tokens one answer cost. ``estimated`` when the server reported none (about 4 characters a token)."""
-
-    prompt: int = 0
-    completion: int = 0
-    estimated: bool = False
-
-    @property
-    def total(self) -> int:
-        return self.prompt + self.completion
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"prompt": self.prompt, "completion": self.completion, "total": self.total, "estimated": self.estimated}
 
 
 @dataclass(frozen=True)

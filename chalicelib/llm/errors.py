@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chalicelib.errors import MaooError
-
-if TYPE_CHECKING:
-    from chalicelib.llm.client import Usage
+from chalicelib.llm.usage import Usage
 
 
 class LLMError(MaooError):

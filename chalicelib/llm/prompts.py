@@ -12,6 +12,8 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel
+
 from chalicelib.contracts import PerceivedState, Plan
 
 EXAMPLE_REQUESTS = (
@@ -58,7 +60,7 @@ Rules:
 """
 
 
-def _schema(model: type) -> str:
+def _schema(model: type[BaseModel]) -> str:
     return json.dumps(model.model_json_schema(), separators=(",", ":"))
 
 

@@ -106,7 +106,7 @@ class SqliteRunStore:
                 (limit,),
             ).fetchall()
         keys = ("run_id", "request", "status", "stop_reason", "created_at")
-        return [dict(zip(keys, row)) for row in rows]
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def append_event(self, run_id: str, kind: str, state: str, data: dict[str, Any]) -> None:
         with self._connect() as conn:

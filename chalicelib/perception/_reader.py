@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.contracts import ClauseReading, Condition, SubTask, make_subtask
+from chalicelib.contracts import ClauseReading, Condition, SubTask, SubTaskKind, make_subtask
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause
 from chalicelib.perception.arithmetic import numbers_to_digits, refs_in, to_expression
@@ -117,7 +117,7 @@ class Reader:
     def _reusable(self, index: int | None, condition: Condition | None) -> bool:
         return index is not None and self.tasks[index].condition in (None, condition)
 
-    def _metrics(self, service: str, window: str, text: str, condition: Condition | None, kind: str = "fetch") -> int:
+    def _metrics(self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch") -> int:
         index = self.fetched.get((service, window))
         if self._reusable(index, condition):
             return index  # type: ignore[return-value]
@@ -126,7 +126,7 @@ class Reader:
         self.fetched[(service, window)] = index
         return index
 
-    def _error_rate(self, service: str, window: str, text: str, condition: Condition | None, kind: str = "fetch") -> int:
+    def _error_rate(self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch") -> int:
         index = self.computed.get((service, window))
         if not self._reusable(index, condition):
             metrics = self._metrics(service, window, text, condition, kind)
@@ -311,7 +311,7 @@ class Reader:
         return False
 
     # -- builders named by the rule table
-    def _read_kind(self, text: str) -> str:
+    def _read_kind(self, text: str) -> SubTaskKind:
         return "query" if lx.DATABASE.search(text) else "fetch"
 
     def _metric_services(self, text: str, named: list[str]) -> list[str]:
@@ -381,14 +381,14 @@ class Reader:
         if refs:
             params["refs"] = refs
         shown = expression
-        for ref, (index, field) in refs.items():
+        for ref, (_index, field) in refs.items():
             shown = shown.replace(ref, field if field != "value" else "the previous result")
         self.last_compute = self._add(make_subtask(kind="compute", text=text, params=params,
                                               success_criteria=[f"{shown} computed"]), condition)
         return True
 
     def _resource(self, resource: str, text: str, named: list[str], metric_services: list[str], window: str | None,
-                  condition: Condition | None, kind: str) -> None:
+                  condition: Condition | None, kind: SubTaskKind) -> None:
         pronoun = lx.PRONOUN.search(text)
         service = named[0] if named else (self.service if pronoun else None)
         if resource == "metrics":

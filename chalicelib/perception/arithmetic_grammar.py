@@ -43,6 +43,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.errors import MaooError
+
 RESULT_REF = "@result"
 _REF_NAMES = ("@errors", "@requests", "@p50_ms", "@p95_ms", RESULT_REF)
 
@@ -155,7 +157,7 @@ _UNARY_VERBS = {
 }
 
 
-class _NoParse(Exception):
+class _NoParse(MaooError):
     """The words are not arithmetic this grammar reads."""
 
 

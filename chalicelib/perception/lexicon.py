@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from chalicelib import catalogue
+from chalicelib.contracts import Comparator
 
 KNOWN_SERVICES = catalogue.SERVICE_NAMES
 WINDOWS_AVAILABLE = catalogue.WINDOW_NAMES
@@ -132,7 +133,7 @@ UNSUPPORTED_ACTION = re.compile(
 
 # ---------------------------------------------------------------- conditions
 
-COMPARATORS = {
+COMPARATORS: dict[str, Comparator] = {
     "is greater than or equal to": ">=", "greater than or equal to": ">=", "is at least": ">=", "at least": ">=",
     "reaches": ">=", "is no less than": ">=", "is less than or equal to": "<=", "less than or equal to": "<=",
     "is at most": "<=", "at most": "<=", "is no more than": "<=", "above": ">", "over": ">", "greater than": ">",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.contracts import ClauseReading, Constraints, PerceivedState, make_subtask
+from chalicelib.contracts import ClauseReading, Constraints, PerceivedState, TaskType, make_subtask
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import (
     Clause,
@@ -120,6 +120,7 @@ def _state(reader: Reader, constraints: Constraints) -> PerceivedState:
         entities["severities"] = severities
 
     unsupported = reader.unsupported or ([] if subtasks or reader.missing else reader.unknown)
+    task_type: TaskType
     if unsupported:
         task_type, intent = "unsupported", "unsupported"
     elif missing or not subtasks:

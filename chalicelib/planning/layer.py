@@ -16,6 +16,7 @@ from __future__ import annotations
 from chalicelib import catalogue
 from chalicelib.config import get_settings
 from chalicelib.contracts import Guards, PerceivedState, Plan, RunState
+from chalicelib.errors import MaooError
 from chalicelib.memory.events import record_event
 from chalicelib.planning.critic import critique
 from chalicelib.planning.planner import NoRouteError, make_plan, revise_plan
@@ -26,7 +27,7 @@ from chalicelib.planning.validator import validate_plan
 CAPABILITIES = catalogue.capabilities()
 
 
-class _Ended(Exception):
+class _Ended(MaooError):
     """A check refused the plan: the run stops with ``reason``."""
 
     def __init__(self, reason: str, detail: str, plan: Plan):
@@ -36,7 +37,7 @@ class _Ended(Exception):
 
 def _apply_constraints(guards: Guards, perception: PerceivedState) -> Guards:
     c = perception.constraints
-    update = {}
+    update: dict[str, float] = {}
     if c.max_steps is not None:
         update["max_steps"] = min(guards.max_steps, c.max_steps)
     if c.budget is not None:
@@ -78,7 +79,7 @@ def _review(plan: Plan, perception: PerceivedState, guards: Guards, avoid: set[s
     try:
         revised = revise_plan(plan, perception, flagged, avoid)
     except NoRouteError as exc:
-        raise _Ended("critic_rejected", f"the critic rejected the plan ({'; '.join(map(str, issues))}) and no revision is possible: {exc}", plan)
+        raise _Ended("critic_rejected", f"the critic rejected the plan ({'; '.join(map(str, issues))}) and no revision is possible: {exc}", plan) from None
     _check(revised, perception, guards, run_id)
     again = critique(revised, perception)
     record_event(run_id, "critic", "Plan", attempt=2, verdict="rejected" if again else "accepted",
@@ -166,9 +167,9 @@ def plan_state(state: RunState) -> RunState:
     kept: dict = {}
     if state.plan:
         plan, kept = _keep_done(plan, state)
-    note = f"revision {revision}" + (f": replanned around {state.replan.step_id} ({state.replan.reason})" if replanning else "")
+    note = f"revision {revision}" + (f": replanned around {state.replan.step_id} ({state.replan.reason})" if state.replan else "")
     record_event(state.run_id, "plan", "Plan", revision=revision, steps=_steps(plan),
-                 replanned_around=state.replan.step_id if replanning else None, kept_results=sorted(kept))
+                 replanned_around=state.replan.step_id if state.replan else None, kept_results=sorted(kept))
     return state.model_copy(update={
         "plan": plan, "plan_ok": True, "guards": guards, "results": kept if state.plan else state.results,
         "replan": None, "plan_notes": [*state.plan_notes, *notes, *([critic_note] if critic_note else []), note], "decision": None,

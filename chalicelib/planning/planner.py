@@ -16,15 +16,17 @@ earlier results as ``{{sN.path}}``, and every such step depends on the steps it 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from chalicelib import catalogue
 from chalicelib.config import get_settings
 from chalicelib.contracts import Condition, PerceivedState, Plan, Step, SubTask
+from chalicelib.errors import MaooError
 from chalicelib.tools.registry import TOOLS
 
 
-class NoRouteError(Exception):
+class NoRouteError(MaooError):
     """Every route for a sub-task has failed or is excluded."""
 
 
@@ -81,6 +83,23 @@ def _http_can_filter(resource: str, filters: dict) -> bool:
     return all(name in catalogue.RESOURCE[resource].http_filters for name, value in filters.items() if value)
 
 
+def _inventory_routes(resource: str, params: Any) -> list[Route]:
+    """Routes for the services or deployments inventory: the database first, whatever the task's kind.
+    The HTTP route is an alternative only when it can apply every filter the read carries."""
+    filters = _filters({**params, "resource": resource})
+    where, values = _where(filters)
+    if resource == "services":
+        routes = [_db(f"SELECT {_columns('services')} FROM services{where} ORDER BY name", values, "rows")]
+        if not filters:
+            routes.append(_http("/services", "body.services"))
+        return _suffixed(routes)
+    routes = [_db(f"SELECT {_columns('deployments')} FROM deployments{where} ORDER BY deployed_at DESC", values, "rows")]
+    if _http_can_filter("deployments", filters):
+        service = filters.get("service")
+        routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
+    return _suffixed(routes)
+
+
 def _read_routes(task: SubTask) -> list[Route]:
     """The routes for a read, best first (before the alternative suffixes are assigned)."""
     p = task.params
@@ -94,14 +113,15 @@ def _read_routes(task: SubTask) -> list[Route]:
         where, values = _where(_filters({**p, "resource": table}))
         return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
-        routes = [_http("/data", "body.", expect=["items"]), _db(f"SELECT {_columns('mock_data')} FROM mock_items ORDER BY id", [], "")]
+        routes = [_http("/data", "body.", expect=["items"]),
+                  _db(f"SELECT {_columns('mock_data')} FROM mock_items ORDER BY id", [], "")]
     elif resource == "metrics":
         window = p.get("window", "1h")
-        routes = [_http(f"/services/{quote(service)}/metrics", "body.", {"window": window}, ["requests", "errors"]),
+        routes = [_http(f"/services/{quote(p['service'])}/metrics", "body.", {"window": window}, ["requests", "errors"]),
                   _db(f"SELECT {_columns('metrics')} FROM metrics WHERE service = ? AND window = ?",
                       [service, window], "rows.0.")]
     elif resource == "service":
-        routes = [_http(f"/services/{quote(service)}", "body."),
+        routes = [_http(f"/services/{quote(p['service'])}", "body."),
                   _db(f"SELECT {_columns('service')} FROM services WHERE name = ?", [service], "rows.0.")]
     elif resource == "incidents":
         filters = _filters(p)
@@ -109,20 +129,8 @@ def _read_routes(task: SubTask) -> list[Route]:
         routes = [_db(f"SELECT {_columns('incidents')} FROM incidents{where} ORDER BY id", values, "rows")]
         if _http_can_filter("incidents", filters):
             routes.insert(0, _http("/incidents", "body.incidents", {k: v for k, v in filters.items() if v}))
-    elif resource == "services":
-        filters = _filters(p)
-        where, values = _where(filters)
-        routes = [_db(f"SELECT {_columns('services')} FROM services{where} ORDER BY name", values, "rows")]
-        if not any(filters.values()):
-            routes.append(_http("/services", "body.services"))
-        return _suffixed(routes)  # the inventory comes from the database first
-    elif resource == "deployments":
-        where, values = _where({"service": service, "status": p.get("status")})
-        routes = [_db(f"SELECT {_columns('deployments')} FROM deployments{where} ORDER BY deployed_at DESC",
-                      values, "rows")]
-        if not p.get("status"):
-            routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
-        return _suffixed(routes)
+    elif resource in ("services", "deployments"):
+        return _inventory_routes(resource, p)
     else:
         raise NoRouteError(f"no route to read {resource!r}")
     if task.kind == "query":  # the user asked for the database
@@ -234,9 +242,10 @@ class _Builder:
 
     def _incident(self, base_id: str, task: SubTask, when: Condition | None) -> Step:
         service = task.params["service"]
-        title, deps = f"{service}: raised by MAOO ({task.text})", []
+        title, deps = f"{service}: raised by MAOO ({task.text})", list[str]()
         if when is not None:
-            title = f"{service}: {self.labels.get(when.subject, 'value')} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
+            label = self.labels.get(when.subject, "value")
+            title = f"{service}: {label} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
         return Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/incidents", "json_body": {
             "service": service, "title": title[:200], "severity": task.params.get("severity", "sev3")}},
             depends_on=deps, purpose=task.text)

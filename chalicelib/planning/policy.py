@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from chalicelib.contracts import PerceivedState, Plan
-from chalicelib.tools import _http, file_write
+from chalicelib.tools import file_write, url_policy
 from chalicelib.tools.base import ToolFailure
 from chalicelib.tools.registry import TOOLS
 
@@ -46,7 +46,7 @@ def check_plan(plan: Plan, perception: PerceivedState) -> list[Denial]:
             denials.append(Denial(step.id, "request.no_files", "the request asked for no files to be written"))
         try:
             if step.tool in ("http_get", "http_post") and isinstance(step.args.get("url"), str):
-                _http.check_url(step.args["url"])
+                url_policy.check_url(step.args["url"])
             if step.tool == "file_write" and isinstance(step.args.get("path"), str):
                 file_write.sandbox_path(step.args["path"])
         except ToolFailure as failure:

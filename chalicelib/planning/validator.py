@@ -5,13 +5,9 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from chalicelib.contracts import Guards, Plan
-from chalicelib.errors import UnknownToolError
+from chalicelib.errors import UnknownToolError, describe_validation_error
 from chalicelib.execution.refs import placeholder, referenced_steps
 from chalicelib.tools.registry import get_tool
-
-
-def _schema_errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(args)'}: {err['msg']}" for err in exc.errors())
 
 
 def validate_plan(plan: Plan, guards: Guards) -> list[str]:
@@ -33,7 +29,8 @@ def validate_plan(plan: Plan, guards: Guards) -> list[str]:
         cost += spec.cost
         later = [dep for dep in step.depends_on if dep not in seen]
         if later:
-            problems.append(f"{step.id}: depends on {', '.join(later)}, which do not come before it (dependencies must be acyclic and earlier)")
+            problems.append(f"{step.id}: depends on {', '.join(later)}, which do not come before it "
+                            "(dependencies must be acyclic and earlier)")
         refs = referenced_steps(step.args) | ({step.when.subject.split(".")[0]} if step.when else set())
         unknown = refs - seen
         if unknown:
@@ -44,7 +41,7 @@ def validate_plan(plan: Plan, guards: Guards) -> list[str]:
         try:
             spec.args_model.model_validate(placeholder(step.args))
         except ValidationError as exc:
-            problems.append(f"{step.id} ({step.tool}): arguments do not match the schema: {_schema_errors(exc)}")
+            problems.append(f"{step.id} ({step.tool}): arguments do not match the schema: {describe_validation_error(exc, root='(args)')}")
         seen.add(step.id)
     if cost > guards.budget:
         problems.append(f"projected cost {cost:g} exceeds the budget {guards.budget:g}")

@@ -1,33 +1,10 @@
 """What ``http_get`` and ``http_post`` share: the URL policy, the connect-time address guard, and
 one bounded request.
 
-An HTTP tool must not become a way to reach the host it runs on (loopback services, the cloud
-metadata endpoint, the private network). The URL is judged twice, at two moments:
-
-1. ``check_url`` reads only the text, at plan time (the policy engine calls it) and again before
-   sending. It refuses non-http(s) schemes, userinfo, backslashes, control characters, percent
-   or non-ASCII bytes in the authority, any IPv4 spelling other than canonical dotted decimal
-   (``2130706433``, ``0x7f.1``, ``0177.0.0.1``, ``127.1``), metadata addresses, and any origin
-   (scheme + host + port) that is not on the allowlist.
-2. At connect time, a urllib3 connection class (built by ``_adapter_class``) re-checks the
-   origin the socket is really for, resolves the host itself with ``socket.getaddrinfo``, vets
-   every address the name has, and opens the socket to a vetted IP. The request therefore goes
-   to exactly the address that was checked: a DNS answer that changes between the check and the
-   connect (rebinding) cannot move it, and a parser that reads the URL differently from
-   ``check_url`` still meets the same allowlist. Only the socket's peer is chosen here; the Host
-   header and TLS (SNI and certificate checks) still use the URL's host name.
-
-The address rule:
-
-- Metadata endpoints (169.254.169.254, fd00:ec2::254, 169.254.170.2, 100.100.100.200,
-  168.63.129.16) are refused always, even when allowlisted.
-- A URL whose host is an IP literal may reach that address, whatever it is, only because its
-  exact origin is allowlisted (the mock API's ``http://127.0.0.1:PORT`` is). No DNS is involved.
-- A URL whose host is a name may reach only public unicast addresses: if any address the name
-  resolves to is loopback, private, link-local, unique-local, shared, multicast, reserved,
-  unspecified, or an IPv4-mapped/compatible/NAT64 IPv6 form, the request is refused, even when
-  the name's origin is allowlisted. To reach a service on a private address, allowlist its IP
-  literal, not a name for it.
+The URL and address policy (what ``check_url`` and ``vet_connection`` refuse, and why) lives in
+``url_policy``; this module applies it: ``check_url`` before sending, ``vet_connection`` at connect
+time from a urllib3 connection class (built by ``_adapter_class``) that opens the socket to a
+vetted IP, so the request goes to exactly the address that was checked.
 
 Requests are sent from a session with ``trust_env=False`` (no proxy from the environment, no
 ``.netrc`` credentials), redirects are never followed (a 3xx is reported with its ``Location``),
@@ -39,183 +16,20 @@ tool open.
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
 import socket
 import time
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from chalicelib.config import get_settings
 from chalicelib.tools.base import ToolFailure
+from chalicelib.tools.url_policy import check_url, vet_connection
+from chalicelib.tools.url_policy import denial as _deny
 
 MAX_RESPONSE_BYTES = 1_000_000
 TOTAL_TIME_FACTOR = 3
 _CHUNK_BYTES = 64 * 1024
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254",  # AWS, GCP, Azure, OpenStack instance metadata
-    "fd00:ec2::254",  # AWS instance metadata over IPv6
-    "169.254.170.2",  # AWS ECS task metadata and credentials
-    "100.100.100.200",  # Alibaba Cloud metadata
-    "168.63.129.16",  # Azure wire server
-))
-_TRANSLATED_V6 = (
-    ipaddress.ip_network("::ffff:0:0/96"),  # IPv4-mapped
-    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated)
-    ipaddress.ip_network("64:ff9b::/96"),  # NAT64
-    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64
-)
-_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_AUTHORITY_END = re.compile(r"[/?#]")
-_NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
-
-
-def _deny(rule: str, message: str, **details: Any) -> ToolFailure:
-    return ToolFailure("policy_denied", message, details={"rule": rule, **details})
-
-
-def _kind_of(ip: IPAddress) -> str | None:
-    """Why ``ip`` is not a public unicast address, or ``None`` when it is one."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if any(ip in net for net in _TRANSLATED_V6) and int(ip) > 1:
-            return "an IPv4-mapped, IPv4-compatible or NAT64 IPv6 address"
-        embedded = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None and _kind_of(embedded):
-            return f"an IPv6 tunnel address embedding {_kind_of(embedded)}"
-    for kind, flag in (("loopback", ip.is_loopback), ("unspecified", ip.is_unspecified),
-                       ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
-                       ("private", ip.is_private), ("reserved", ip.is_reserved)):
-        if flag:
-            return f"a {kind} address"
-    if not ip.is_global:
-        return "a non-global address"
-    return None
-
-
-def address_refusal(ip: IPAddress) -> tuple[str, str] | None:
-    """``(rule, reason)`` refusing a connection to ``ip`` reached through a host name, or ``None``.
-
-    Metadata addresses are refused with ``http.metadata``; any other non-public address with
-    ``http.private_address``. A public unicast address gives ``None``.
-    """
-    if ip in METADATA_ADDRESSES:
-        return "http.metadata", "a cloud metadata endpoint"
-    kind = _kind_of(ip)
-    return ("http.private_address", kind) if kind else None
-
-
-def _parse_authority(netloc: str, url: str) -> tuple[str, int | None, IPAddress | None]:
-    """``(host, port, ip literal or None)`` of an authority, or a ``policy_denied`` failure."""
-    if not netloc:
-        raise _deny("http.host_syntax", f"URL {url!r} has no host")
-    if "@" in netloc:
-        raise _deny("http.userinfo", f"URL {url!r} carries userinfo (user:password@), which is refused")
-    if "%" in netloc or not netloc.isascii():
-        raise _deny("http.host_syntax", f"URL {url!r} has a percent-encoded or non-ASCII host; give the host in plain ASCII")
-    if netloc.startswith("["):
-        host, bracket, rest = netloc[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise _deny("http.host_syntax", f"URL {url!r} has a malformed IPv6 host")
-        port_text = rest[1:] if rest else None
-        try:
-            literal: IPAddress | None = ipaddress.IPv6Address(host)
-        except ValueError:
-            raise _deny("http.host_syntax", f"URL {url!r} has a malformed IPv6 host") from None
-    else:
-        host, colon, port_text_raw = netloc.partition(":")
-        port_text = port_text_raw if colon else None
-        host = host.lower()
-        labels = host.split(".")
-        if not all(_LABEL.match(label) for label in labels) or len(host) > 253:
-            raise _deny("http.host_syntax", f"URL {url!r} has host {host!r}, which is not a plain DNS name or IPv4 address")
-        literal = None
-        if _NUMERIC_LABEL.match(labels[-1]):
-            try:
-                literal = ipaddress.IPv4Address(host)
-            except ValueError:
-                literal = None
-            if literal is None or str(literal) != host:
-                raise _deny("http.ip_spelling", f"URL {url!r} spells an IPv4 address as {host!r}; only canonical dotted decimal (a.b.c.d) is accepted")
-    if port_text is None:
-        return host.lower(), None, literal
-    if (not port_text.isascii() or not port_text.isdigit() or len(port_text) > 5 or str(int(port_text)) != port_text
-            or not 0 < int(port_text) < 65536):
-        raise _deny("http.host_syntax", f"URL {url!r} has port {port_text!r}; give a number from 1 to 65535")
-    return host.lower(), int(port_text), literal
-
-
-def check_url(url: str) -> str:
-    """Return ``url`` if its text passes the URL policy; else raise a ``policy_denied`` failure.
-
-    This is the part of the policy that needs no DNS; the addresses a host name resolves to are
-    vetted when the connection is made (see the module docstring). The failure's
-    ``details["rule"]`` names the rule: ``http.url_syntax``, ``http.scheme``, ``http.userinfo``,
-    ``http.host_syntax``, ``http.ip_spelling``, ``http.metadata``, ``http.private_address`` or
-    ``http.allowlist``.
-    """
-    if not isinstance(url, str) or "\\" in url or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
-        raise _deny("http.url_syntax", f"URL {url!r} contains a backslash, a space or a control character")
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if not sep or scheme not in _DEFAULT_PORTS:
-        raise _deny("http.scheme", f"URL {url!r} is not an http:// or https:// URL")
-    host, port, literal = _parse_authority(_AUTHORITY_END.split(rest, maxsplit=1)[0], url)
-    try:
-        parts = urlsplit(url)
-        agrees = parts.scheme == scheme and (parts.hostname or "") == host and parts.port == port
-    except ValueError:
-        agrees = False
-    if not agrees:
-        raise _deny("http.url_syntax", f"URL {url!r} is read differently by different parsers; refused")
-    origin = f"{scheme}://{host}:{port or _DEFAULT_PORTS[scheme]}"
-    if literal is not None and literal in METADATA_ADDRESSES:
-        raise _deny("http.metadata", f"URL {url!r} points at a cloud metadata endpoint, which is never reachable", origin=origin)
-    allowed = get_settings().allowed_origins()
-    if origin not in allowed:
-        if literal is not None and (refusal := address_refusal(literal)):
-            raise _deny(refusal[0], f"URL {url!r} points at {refusal[1]} whose origin is not allowlisted", origin=origin)
-        shown = ", ".join(allowed) or "none configured"
-        raise _deny("http.allowlist", f"origin {origin} is not on the HTTP allowlist ({shown})", origin=origin)
-    return url
-
-
-def vet_connection(scheme: str, host: str, port: int) -> list[str]:
-    """The IP addresses a connection to ``scheme://host:port`` may use, in the resolver's order.
-
-    Raises ``ToolFailure(policy_denied)`` when the origin is not allowlisted or any address the
-    host resolves to is refused; lets ``socket.gaierror`` through when the name does not resolve.
-    """
-    host = host.strip("[]").rstrip(".").lower()
-    origin = f"{scheme}://{host}:{port}"
-    if origin not in get_settings().allowed_origins():
-        raise _deny("http.allowlist", f"connection to {origin} refused: not on the HTTP allowlist", origin=origin)
-    try:
-        literal: IPAddress | None = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is not None:
-        if literal in METADATA_ADDRESSES:
-            raise _deny("http.metadata", f"connection to {origin} refused: a cloud metadata endpoint", origin=origin)
-        return [str(literal)]
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    addresses: list[str] = []
-    for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).partition("%")[0])
-        refusal = address_refusal(ip)
-        if refusal is not None:
-            raise _deny(refusal[0], f"connection to {origin} refused: {host} resolves to {ip}, {refusal[1]}; "
-                        "allowlist the IP literal to reach a private service", origin=origin, address=str(ip))
-        if str(ip) not in addresses:
-            addresses.append(str(ip))
-    if not addresses:
-        raise socket.gaierror(socket.EAI_NONAME, f"{host} has no address")
-    return addresses
 
 
 @lru_cache(maxsize=1)
@@ -317,7 +131,8 @@ def _read_body(response: Any, label: str, deadline: float, timeout: float) -> by
         chunks.append(chunk)
 
 
-def request(method: str, url: str, *, params: dict | None = None, body: Any = None, headers: dict | None = None) -> dict:
+def request(method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
+            headers: dict[str, str] | None = None) -> dict[str, Any]:
     """One HTTP request under the policy above: no redirects followed, size and time bounded.
 
     Returns ``{"status", "body"}`` for a 2xx; raises ``ToolFailure`` for everything else.

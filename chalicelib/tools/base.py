@@ -8,6 +8,7 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.contracts import SideEffect
+from chalicelib.errors import MaooError
 
 
 class ToolArgs(BaseModel):
@@ -16,7 +17,7 @@ class ToolArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built on first use: cold starts stay short
 
 
-class ToolFailure(Exception):
+class ToolFailure(MaooError):
     """A tool's expected failure, reported as ``ToolResult(ok=False)``, never raised out of a Lambda.
 
     ``kind`` is what the monitor classifies: ``http_status``, ``timeout``, ``connection``,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import Field
 
@@ -42,8 +42,8 @@ _BINARY = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
-_FUNCTIONS = {
+_UNARY: dict[type[ast.unaryop], Callable[[Number], Number]] = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+_FUNCTIONS: dict[str, Callable[..., Number]] = {
     "abs": abs,
     "round": round,
     "min": min,
@@ -163,7 +163,7 @@ def evaluate(expression: str) -> Number:
     return value
 
 
-def run(args: CalcArgs, ctx: ToolContext) -> dict:
+def run(args: CalcArgs, ctx: ToolContext) -> dict[str, Any]:
     return {"expression": args.expression, "value": evaluate(args.expression)}
 
 

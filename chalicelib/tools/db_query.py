@@ -147,7 +147,7 @@ def _refusal(guard: _Guard, exc: Exception) -> ToolFailure:
     return ToolFailure("bad_args", f"db_query failed: {message}", details={"field": "sql"})
 
 
-def run(args: DbQueryArgs, ctx: ToolContext) -> dict:
+def run(args: DbQueryArgs, ctx: ToolContext) -> dict[str, Any]:
     guard = _Guard()
     conn = _connect(guard)
     try:
@@ -160,7 +160,7 @@ def run(args: DbQueryArgs, ctx: ToolContext) -> dict:
         raise _refusal(guard, exc) from None
     finally:
         conn.close()
-    rows: list[dict[str, Any]] = [dict(zip(columns, row)) for row in fetched[: args.max_rows]]
+    rows: list[dict[str, Any]] = [dict(zip(columns, row, strict=True)) for row in fetched[: args.max_rows]]
     return {"columns": columns, "rows": rows, "row_count": len(rows), "truncated": len(fetched) > args.max_rows}
 
 

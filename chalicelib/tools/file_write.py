@@ -18,6 +18,7 @@ import stat
 import tempfile
 import unicodedata
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from pydantic import Field
 
@@ -104,7 +105,7 @@ def sandbox_path(relative: str) -> Path:
     return target
 
 
-def run(args: FileWriteArgs, ctx: ToolContext) -> dict:
+def run(args: FileWriteArgs, ctx: ToolContext) -> dict[str, Any]:
     target = sandbox_path(args.path)
     data = args.content.encode("utf-8")
     if len(data) > MAX_BYTES:

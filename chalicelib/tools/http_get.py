@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from chalicelib.tools import _http
@@ -14,7 +16,7 @@ class HttpGetArgs(ToolArgs):
     expect_fields: list[str] = Field(default_factory=list, description="Fields the JSON body must have; a missing one is schema drift")
 
 
-def run(args: HttpGetArgs, ctx: ToolContext) -> dict:
+def run(args: HttpGetArgs, ctx: ToolContext) -> dict[str, Any]:
     result = _http.request("GET", args.url, params=args.params or None)
     body = result["body"]
     if args.expect_fields:

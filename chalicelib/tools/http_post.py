@@ -18,12 +18,12 @@ class HttpPostArgs(ToolArgs):
     json_body: dict[str, Any] = Field(default_factory=dict)
 
 
-def run(args: HttpPostArgs, ctx: ToolContext) -> dict:
+def run(args: HttpPostArgs, ctx: ToolContext) -> dict[str, Any]:
     headers = {"Idempotency-Key": ctx.idempotency_key} if ctx.idempotency_key else None
     return _http.request("POST", args.url, body=args.json_body, headers=headers)
 
 
-def side_effect_for(args: dict) -> SideEffect:
+def side_effect_for(args: dict[str, Any]) -> SideEffect:
     """``write-idempotent`` where the origin honours ``Idempotency-Key``; a plain ``write`` elsewhere."""
     try:
         origin = origin_of(str(args.get("url", "")))

@@ -61,6 +61,11 @@ def _describe(value: Any) -> list[str]:
         return [_first_upper(_describe_list(value)) + "."]
     if not isinstance(value, dict):
         return [str(value)]
+    return _describe_dict(value)
+
+
+def _describe_dict(value: dict[str, Any]) -> list[str]:
+    """Sentences for a tool's output object: its known shapes first, else its scalars and lists."""
     if "expression" in value and "value" in value:
         return [f"{value['expression']} = {_scalar(value['value'])}."]
     if "summary" in value and isinstance(value["summary"], str):
@@ -93,7 +98,7 @@ def summarize(inputs: list[Any], max_sentences: int = 6) -> str:
     return " ".join(sentences[:max_sentences]) or "Nothing to summarize."
 
 
-def run(args: SummarizeArgs, ctx: ToolContext) -> dict:
+def run(args: SummarizeArgs, ctx: ToolContext) -> dict[str, Any]:
     text = summarize(args.inputs, args.max_sentences)
     return {"summary": text, "sentences": len(_SENTENCE.split(text))}
 

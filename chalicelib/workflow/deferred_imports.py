@@ -35,7 +35,7 @@ def defer_package_init(name: str) -> bool:
             _run_init(module)
             return getattr(module, attribute)
 
-        module.__getattr__ = __getattr__
+        module.__dict__["__getattr__"] = __getattr__
         sys.modules[name] = module
         return True
 
@@ -45,4 +45,6 @@ def _run_init(module: ModuleType) -> None:
         if "__getattr__" not in module.__dict__:  # another thread ran it
             return
         del module.__getattr__
-        module.__spec__.loader.exec_module(module)
+        spec = module.__spec__
+        assert spec is not None and spec.loader is not None  # defer_package_init registers no other kind
+        spec.loader.exec_module(module)

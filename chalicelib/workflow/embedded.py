@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from chalicelib.config import Settings
+from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
 from chalicelib.workflow.runner import WorkflowRunner
 
@@ -49,10 +50,10 @@ class EmbeddedEngine:
         self.settings = settings
         self.handlers = dict(handlers)
         self._by_function: dict[str, str] = {}
-        self._mock = None
+        self._mock: Any = None  # moto's mock_aws, while started
         self._patches: list[Any] = []
-        self.state_machine_arn: str | None = None
-        self._sfn = None
+        self.state_machine_arn = ""  # set by start()
+        self._sfn: Any = None  # a boto3 Step Functions client, once started
         self.unproven_features: list[str] = []  # why the definition-dependent speed-ups are off, if they are
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
@@ -169,7 +170,8 @@ class EmbeddedEngine:
 
         _, _, _, region, account, *_ = execution_arn.split(":") + [""] * 6
         try:
-            worker = stepfunctions_parser_backends[account][region].describe_execution(execution_arn).exec_worker
+            execution = stepfunctions_parser_backends[account][region].describe_execution(execution_arn)
+            worker = execution.exec_worker  # type: ignore[attr-defined]  # moto sets it outside __init__
         except (ExecutionDoesNotExist, KeyError):  # the API's own answer: the ClientError boto3 raises
             return WorkflowRunner(self._sfn, self.state_machine_arn).history(execution_arn)
         if worker is None or getattr(worker, "env", None) is None:  # not started: nothing recorded yet
@@ -245,7 +247,7 @@ def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:
     stamp = event["timestamp"]
     if isinstance(stamp, str):
         stamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    head = {"timestamp": stamp, **{key: event[key] for key in ("type", "id", "previousEventId") if key in event}}
+    head: dict[str, Any] = {"timestamp": stamp, **{key: event[key] for key in ("type", "id", "previousEventId") if key in event}}
     return {**head, **{key: value for key, value in event.items() if key not in head}}
 
 
@@ -273,7 +275,7 @@ class _InProcessLambdaClient:
         return response
 
 
-class SimulatedServiceError(Exception):
+class SimulatedServiceError(MaooError):
     """Raised by a handler (in tests and drills) to make the invoke fail as Lambda's own service
     fault, ``Lambda.ServiceException``, which the state machine's native Retry handles."""
 

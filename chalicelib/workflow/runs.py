@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from chalicelib.config import Settings
 from chalicelib.contracts import Guards, RunState
-from chalicelib.errors import BadRequestError
+from chalicelib.errors import BadRequestError, validation_problems
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import redact
@@ -43,7 +43,7 @@ def initial_state(request: str, settings: Settings, guards: dict[str, Any] | Non
     try:
         run_guards = Guards(**values)
     except ValidationError as exc:
-        fields = ", ".join(f"{e['loc'][0]} ({e['msg']})" for e in exc.errors())
+        fields = ", ".join(f"{field} ({message})" for field, message in validation_problems(exc))
         raise BadRequestError(f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}") from None
     return RunState(run_id=run_id or new_run_id(), request=text, started_at=time.time(), guards=run_guards, use_memory=use_memory)
 
@@ -92,7 +92,7 @@ def _final_state(start: RunState, execution: Execution) -> RunState:
     detail = f"{execution.error or execution.status}: {execution.cause or 'no cause given'}"
     first = next((e for e in execution.history if e.get("taskFailedEventDetails") or e.get("lambdaFunctionFailedEventDetails")), None)
     if first:
-        failed = first.get("taskFailedEventDetails") or first.get("lambdaFunctionFailedEventDetails")
+        failed = first.get("taskFailedEventDetails") or first.get("lambdaFunctionFailedEventDetails") or {}
         detail += f" (first task failure: {failed.get('error', '?')}: {str(failed.get('cause', ''))[:300]})"
     return state.model_copy(update={
         "status": "failed",
@@ -139,7 +139,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str) -> str:
         store.put_run(redact({**run_document(start.model_copy(update={
             "status": "failed", "stop_reason": "execution_not_started", "stop_detail": str(exc)[:1000]}), engine, None, None)}))
         raise
-    store.put_run({**store.get_run(start.run_id), "execution_arn": arn})
+    store.put_run({**(store.get_run(start.run_id) or {}), "execution_arn": arn})
     return arn
 
 

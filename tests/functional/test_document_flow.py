@@ -55,7 +55,7 @@ def _states(history: list[dict]) -> list[tuple[str, dict, dict | None]]:
 
 def _assert_exact_flow(engine, doc: dict, received: list[tuple[str, dict]]) -> list[tuple[str, dict, dict | None]]:
     states = _states(_history(engine, doc))
-    for (name, _, passed_on), (next_name, given, _) in zip(states, states[1:]):
+    for (name, _, passed_on), (next_name, given, _) in zip(states, states[1:], strict=False):
         if passed_on is not None:  # a state left by a caught error hands on its error output instead
             assert given == passed_on, f"{next_name} did not get what {name} passed on"
     for name, given, passed_on in states:
@@ -65,7 +65,7 @@ def _assert_exact_flow(engine, doc: dict, received: list[tuple[str, dict]]) -> l
     task_inputs = [(name, given) for name, given, _ in states if name not in {"PlanOK?", "Route", "Decide", "Backoff", "Done"}]
     calls = [(name, event) for name, event in received]
     assert len(calls) == len(task_inputs)
-    for (state, given), (function, event) in zip(task_inputs, calls):
+    for (state, given), (function, event) in zip(task_inputs, calls, strict=True):
         assert event == (given["call"] if state in TOOL_STATES else given), f"{function} got other than {state}'s input"
     return states
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.contracts import ToolCall, ToolResult
-from chalicelib.tools.runner import run_tool
+from chalicelib.tools.invocation import run_tool
 from tests.functional.conftest import maoo, mock_api  # noqa: F401  (the functional fixtures, for runs through the state machine)
 
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.config import origin_of, reload_settings
-from chalicelib.tools import _http
+from chalicelib.tools import _http, url_policy
 from chalicelib.tools.base import ToolFailure
 from tests.security.conftest import assert_denied, call_tool
 
@@ -273,7 +273,7 @@ def test_property_an_accepted_url_is_exactly_an_allowlisted_origin(url, monkeypa
     monkeypatch.setenv("MAOO_HTTP_ALLOWLIST", ALLOWED)
     reload_settings()
     try:
-        _http.check_url(url)
+        url_policy.check_url(url)
     except ToolFailure as failure:
         assert failure.kind == "policy_denied" and failure.details["rule"].startswith("http.")
         return
@@ -289,7 +289,7 @@ def test_allowlisted_origins_pass_the_text_check(url, monkeypatch):
     monkeypatch.setenv("MAOO_HTTP_ALLOWLIST", ALLOWED)
     reload_settings()
 
-    assert _http.check_url(url) == url
+    assert url_policy.check_url(url) == url
 
 
 @settings(max_examples=300, deadline=None)
@@ -303,7 +303,7 @@ def test_allowlisted_origins_pass_the_text_check(url, monkeypatch):
     st.ip_addresses(v=6, network="64:ff9b::/96"),
 ))
 def test_property_every_non_public_address_is_refused_for_a_host_name(ip):
-    refusal = _http.address_refusal(ip)
+    refusal = url_policy.address_refusal(ip)
     assert refusal is not None and refusal[0] in {"http.private_address", "http.metadata"}
 
 
@@ -311,4 +311,4 @@ def test_property_every_non_public_address_is_refused_for_a_host_name(ip):
 @given(ip=st.ip_addresses(v=4))
 def test_property_ipv4_mapped_form_is_never_more_trusted_than_the_address(ip):
     mapped = ipaddress.IPv6Address(f"::ffff:{ip}")
-    assert _http.address_refusal(mapped) is not None
+    assert url_policy.address_refusal(mapped) is not None

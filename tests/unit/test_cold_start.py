@@ -11,13 +11,13 @@ ROOT = Path(__file__).resolve().parents[2]
 BUDGET_MS = 300  # measured about 40 ms on the 2-core dev machine (python -m bench); the margin is generous
 HEAVY = ("pydantic", "boto3", "botocore", "requests", "moto", "aws_xray_sdk", "fastapi", "chalicelib.perception.lexicon")
 
-_PROBE = """
+_PROBE = f"""
 import json, sys, time
 t = time.perf_counter()
 import app
 elapsed = (time.perf_counter() - t) * 1000
-print(json.dumps({"ms": elapsed, "loaded": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+print(json.dumps({{"ms": elapsed, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
 
 
 def _probe() -> dict:

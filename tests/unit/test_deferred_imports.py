@@ -52,7 +52,8 @@ def test_the_embedded_engine_runs_without_loading_moto_s_batch_and_ec2_models(tm
         "with Session() as session:\n"
         "    session.arm_faults([])\n"
         "    doc = session.run('calculate 2 + 2', use_memory=False)\n"
-        "print(json.dumps({'status': doc['status'], 'loaded': [m for m in ('moto.batch.models', 'moto.ec2.models') if m in sys.modules]}))\n"
+        "heavy = ('moto.batch.models', 'moto.ec2.models')\n"
+        "print(json.dumps({'status': doc['status'], 'loaded': [m for m in heavy if m in sys.modules]}))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True, capture_output=True, text=True, timeout=120,
                          env={"PATH": "/usr/bin:/bin", "MAOO_RUNTIME_DIR": str(tmp_path),

@@ -9,7 +9,7 @@ import pytest
 from chalicelib.config import get_settings, reload_settings
 from chalicelib.contracts import ToolCall
 from chalicelib.memory.store import get_run_store
-from chalicelib.tools.runner import run_tool
+from chalicelib.tools.invocation import run_tool
 from chalicelib.tools.summarize import summarize
 
 

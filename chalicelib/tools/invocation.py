@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import ToolCall, ToolError, ToolResult
-from chalicelib.errors import UnknownToolError
+from chalicelib.errors import UnknownToolError, validation_problems
 from chalicelib.memory.store import get_run_store
 from chalicelib.tools.base import ToolContext, ToolFailure, ToolSpec
 from chalicelib.tools.registry import get_tool
@@ -43,8 +43,8 @@ def _run_once(spec: ToolSpec, args: Any, ctx: ToolContext, call: ToolCall, lambd
         config.register_lambda_context(lambda_context)  # an in-progress record expires with the invocation
 
     @idempotent_function(data_keyword_argument="call", persistence_store=get_persistence_layer(), config=config,
-                         key_prefix=f"maoo.{spec.name}")
-    def once(call: dict) -> Any:
+                         key_prefix=f"maoo.{spec.name}")  # type: ignore[untyped-decorator]  # Powertools: no types
+    def once(call: dict[str, Any]) -> Any:
         return spec.run(args, ctx)
 
     try:
@@ -65,7 +65,7 @@ def run_tool(call: ToolCall, lambda_context: Any = None) -> ToolResult:
     try:
         args = spec.args_model.model_validate(call.args)
     except ValidationError as exc:
-        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        fields = [{"field": field, "message": message} for field, message in validation_problems(exc, root="")]
         return _failure(call.tool, "bad_args", f"{call.tool} arguments do not match its schema", started, details={"fields": fields})
     ctx = ToolContext(run_id=call.run_id, step_id=call.step_id, attempt=call.attempt, idempotency_key=call.idempotency_key)
     try:
