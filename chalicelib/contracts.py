@@ -204,6 +204,9 @@ class Constraints(Model):
     denied_tools: list[str] = Field(default_factory=list)
 
 
+ReadingKind = Literal["subtask", "condition", "constraint", "not_understood", "unsupported", "missing"]
+
+
 class ClauseReading(Model):
     """How one clause of the request was read: by which named rule, into what.
 
@@ -213,7 +216,7 @@ class ClauseReading(Model):
 
     text: str
     rule: str
-    reading: Literal["subtask", "condition", "constraint", "not_understood", "unsupported", "missing"]
+    reading: ReadingKind
 
 
 class PerceivedState(Model):

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.contracts import ClauseReading, Condition, SubTask, SubTaskKind, make_subtask
+from chalicelib.contracts import ClauseReading, Condition, ReadingKind, SubTask, SubTaskKind, make_subtask
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause
-from chalicelib.perception.arithmetic import numbers_to_digits, refs_in, to_expression
 from chalicelib.perception.accounting import terms, unused_terms
+from chalicelib.perception.arithmetic import numbers_to_digits, refs_in, to_expression
 from chalicelib.perception.rules import ACTION_RULES, DATA_RULES
 from chalicelib.perception.vocabulary import unknown_words
 
@@ -171,7 +171,7 @@ class Reader:
             self.unsupported.append(f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)")
             unknown, missing, unsupported = 0, 0, 1
             self.rule = "unknown_words"
-        reading = ("unsupported" if unsupported else "not_understood" if unknown else "missing" if missing
+        reading: ReadingKind = ("unsupported" if unsupported else "not_understood" if unknown else "missing" if missing
                    else "subtask" if tasks else "condition")
         rule = self.rule or {"unsupported": "unsupported_action", "not_understood": "none"}.get(reading, "none")
         self.readings.append(ClauseReading(text=text, rule=rule, reading=reading))
@@ -327,7 +327,8 @@ class Reader:
 
     def _window_unavailable(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         m = lx.OTHER_WINDOW.search(text)
-        self.missing.append(f"a window MAOO has data for ({', '.join(lx.WINDOWS_AVAILABLE)}) instead of {m.group(0)!r}")  # type: ignore[union-attr]
+        seen = m.group(0) if m else text
+        self.missing.append(f"a window MAOO has data for ({', '.join(lx.WINDOWS_AVAILABLE)}) instead of {seen!r}")
         return True
 
     def _error_rate_rule(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
@@ -405,7 +406,8 @@ class Reader:
                                   success_criteria=[f"status of {each} fetched"]), condition)
             return
         if resource == "mock_data":
-            self._add(make_subtask(kind=kind, text=text, params={"resource": "mock_data"}, success_criteria=["mock data fetched"]), condition)
+            self._add(make_subtask(kind=kind, text=text, params={"resource": "mock_data"},
+                                   success_criteria=["mock data fetched"]), condition)
             return
         if resource == "services":
             status = _service_status(text)
@@ -501,7 +503,8 @@ class Reader:
             return True
         severity = _severity(text)
         for service in services:
-            self._add(make_subtask(kind="create", text=text, params={"resource": "incident", "service": service, "severity": severity},
+            self._add(make_subtask(kind="create", text=text,
+                                   params={"resource": "incident", "service": service, "severity": severity},
                               success_criteria=[f"{severity} incident opened for {service}"]), condition)
         return True
 
@@ -515,7 +518,8 @@ class Reader:
             # data the message is about ("about the checkout error rate") is read first; free text stays in the message
             self._data(rest, _services(rest), _window(rest), condition)
         named = _services(text)
-        self._add(make_subtask(kind="notify", text=text, params={"channel": channel, "service": named[0] if named else self.service},
+        self._add(make_subtask(kind="notify", text=text,
+                               params={"channel": channel, "service": named[0] if named else self.service},
                           success_criteria=[f"{channel} notified"]), condition)
         return True
 

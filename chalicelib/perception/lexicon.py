@@ -34,13 +34,15 @@ RESULT_PRONOUN = re.compile(r"^(?:it|them|that|this|those|these|everything|all o
                             r"values?|numbers?|data|findings|report|summary|list|rows|above|lot)|(?:the\s+)?(?:results?|output))$", _I)
 
 # windows MAOO has data for; anything else that names a span of time is reported as missing
-WINDOWS = tuple(  # the catalogue's words for each window, and the looser forms operators type
-    (re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in window.words) + r")\b" + extra, _I), window.name)
-    for window, extra in zip(catalogue.WINDOWS, (
-        r"|\b(?:5|five)[ -]?min(?:ute)?s?\b",
-        r"|\b(?:last|past|this|previous)\s+(?:hour|60 minutes)\b|\b(?:1|one)[ -]?h(?:ou)?r?\b",
-        r"|\b(?:last|past|previous)\s+(?:day|24 hours)\b|\b24[ -]?h(?:ours?|rs?)?\b|\b(?:1|one)[ -]?d(?:ay)?\b",
-    ))
+_LOOSE_WINDOW_FORMS = (  # per catalogue window, in order: the looser forms operators type
+    r"|\b(?:5|five)[ -]?min(?:ute)?s?\b",
+    r"|\b(?:last|past|this|previous)\s+(?:hour|60 minutes)\b|\b(?:1|one)[ -]?h(?:ou)?r?\b",
+    r"|\b(?:last|past|previous)\s+(?:day|24 hours)\b|\b24[ -]?h(?:ours?|rs?)?\b|\b(?:1|one)[ -]?d(?:ay)?\b",
+)
+WINDOWS = tuple(  # the catalogue's words for each window, and the looser forms
+    (re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in window.words) + r")\b" + extra, _I),
+     window.name)
+    for window, extra in zip(catalogue.WINDOWS, _LOOSE_WINDOW_FORMS, strict=True)
 )
 OTHER_WINDOW = re.compile(
     r"\b(?:(?:last|past|previous|this)\s+(?:\d+\s+|few\s+|couple of\s+)?(?:weeks?|months?|years?|quarter|days|hours|minutes)"

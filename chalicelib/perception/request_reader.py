@@ -60,7 +60,8 @@ def perceive(request: str) -> PerceivedState:
         sql = raw_sql.group("sql").strip()
         reader.tasks.append(make_subtask(kind="query", text=raw_sql.group(0).strip(), params={"resource": "sql", "sql": sql},
                                     success_criteria=["the SQL query answered"]))
-    return _state(reader, constraints).model_copy(update={"corrections": corrections, "readings": [*constraint_readings(request), *reader.readings]})
+    readings = [*constraint_readings(request), *reader.readings]
+    return _state(reader, constraints).model_copy(update={"corrections": corrections, "readings": readings})
 
 
 def _rate_problem(request: str) -> Reader | None:

@@ -72,7 +72,7 @@ def _columns(resource: str) -> str:
     return ", ".join(catalogue.RESOURCE[resource].columns)
 
 
-def _filters(params: dict) -> dict:
+def _filters(params: Any) -> dict[str, Any]:
     """The filters a read of a catalogue resource carries, in the catalogue's column order."""
     resource = catalogue.RESOURCE.get(params.get("resource") or "")
     return {name: params.get(name) for name in (resource.filters if resource else ()) if params.get(name) is not None}
