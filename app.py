@@ -5,11 +5,13 @@ Every declaration is one line into ``chalicelib``. The state machine
 name is ``<name>`` in snake case, e.g. ``${ToolHttpGetFunctionArn}`` -> ``tool_http_get``.
 """
 
-from chalice import Chalice, Response
+from chalice import Chalice, IAMAuthorizer, Response
 
 from chalicelib.handlers import layer_handler, tool_handler
+from chalicelib.localdev import harden_chalice_local
 
 app = Chalice(app_name="maoo", configure_logs=False)  # Powertools Logger owns logging
+harden_chalice_local()  # `chalice local` only: loopback, a listen queue for bursts; a no-op in Lambda
 
 
 def _function(name: str, handler):
@@ -35,6 +37,10 @@ tool_calc = _function("tool_calc", tool_handler("calc"))
 tool_summarize = _function("tool_summarize", tool_handler("summarize"))
 
 # ---- HTTP API (chalice local, API Gateway): routes are one line each into chalicelib.api
+# Every route requires IAM (SigV4) authorization in API Gateway: only principals whose IAM policy
+# allows execute-api:Invoke on this API may call it (README "Who may call the API").
+# `chalice local` does not check it, and therefore listens on loopback only (chalicelib/localdev.py).
+iam = IAMAuthorizer()
 _service = None
 
 
@@ -52,39 +58,42 @@ def _runs():
     return _service
 
 
+@app.middleware("http")
+def _errors_in_one_shape(event, get_response):
+    """Every error body is ``{"error", "message"}``, also those Chalice writes itself (415, 405, 500)."""
+    return _api().reshape_error(get_response, event)
+
+
 def _json(result) -> Response:
     status, body = result
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
-@app.route("/health", methods=["GET"])
+@app.route("/health", methods=["GET"], authorizer=iam)
 def health():
     return _json(_api().health())
 
 
-@app.route("/tools", methods=["GET"])
+@app.route("/tools", methods=["GET"], authorizer=iam)
 def list_tools():
     return _json(_api().tools())
 
 
-@app.route("/runs", methods=["POST"], content_types=["application/json"])
+@app.route("/runs", methods=["POST"], content_types=["application/json"], authorizer=iam)
 def create_run():
     return _json(_runs().start(app.current_request.raw_body))
 
 
-@app.route("/runs", methods=["GET"])
+@app.route("/runs", methods=["GET"], authorizer=iam)
 def list_runs():
-    limit = (app.current_request.query_params or {}).get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 500:
-        return _json(_api().error(400, "bad_request", f"limit={limit!r} is not accepted; use a whole number from 1 to 500"))
-    return _json(_runs().list(int(limit)))
+    return _json(_api().list_runs(_runs(), app.current_request.query_params))
 
 
-@app.route("/runs/{run_id}", methods=["GET"])
+@app.route("/runs/{run_id}", methods=["GET"], authorizer=iam)
 def get_run(run_id):
     return _json(_runs().get(run_id))
 
 
-@app.route("/runs/{run_id}/trace", methods=["GET"])
+@app.route("/runs/{run_id}/trace", methods=["GET"], authorizer=iam)
 def get_trace(run_id):
     return _json(_runs().trace(run_id))

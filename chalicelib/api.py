@@ -14,35 +14,101 @@ from pydantic import Field, ValidationError
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Model
-from chalicelib.errors import BadRequestError, MaooError, describe_validation_error
+from chalicelib.errors import (
+    BadRequestError,
+    ConfigError,
+    MaooError,
+    PayloadTooLargeError,
+    describe_validation_error,
+)
 from chalicelib.memory.store import get_run_store
 
 Response = tuple[int, dict[str, Any]]
 
 
+MAX_BODY_BYTES = 64 * 1024
+"""A run request is at most 2,000 characters of text and a few guards: 64 KB is generous."""
+MAX_LIST_LIMIT = 500
+
+
 class RunRequest(Model):
     request: str = Field(min_length=1, max_length=2000)
-    guards: dict[str, float] = Field(default_factory=dict)
-    wait: bool = Field(default=True, description="Wait for the run to end (embedded engine), else answer 202 at once")
+    guards: dict[str, Any] = Field(default_factory=dict, description="Guard overrides, each within its range (see README)")
+    wait: bool = Field(default=True, description=("Wait for the run to end (local engines); else, and always on "
+                                                   "the aws engine, answer 202 with the run URL"))
     use_memory: bool = Field(default=True, description="Let long-term memory inform the plan")
+
+
+DEFAULT_OPS_API = "http://127.0.0.1:8765"
+"""Where the rule-based planner sends ops-API calls when ``MAOO_MOCK_API_URL`` is not set."""
+MOCK_API_HINT = (
+    "this request calls the ops API, and MAOO_MOCK_API_URL is not set, so nothing would answer it. "
+    "Start the mock API (python -m mock_api.server --port 8765) and start the server again with "
+    "MAOO_MOCK_API_URL=http://127.0.0.1:8765 (chalice local --stage local); the CLI starts one for you"
+)
+
+
+def needs_default_ops_api(request: str) -> bool:
+    """Would the rule-based plan of ``request`` call the ops API at its unconfigured default URL?
+
+    ``chalice local`` does not start the mock API the way the CLI does; such a run would only stop
+    with a ``policy_denied`` on an address nobody allowlisted, which reads as a security denial for
+    what is a set-up step. A request that cannot be planned here is left to the run to explain.
+    """
+    from chalicelib.perception.agent import perceive
+    from chalicelib.planning.planner import NoRouteError, make_plan
+
+    try:
+        plan = make_plan(perceive(request))
+    except (NoRouteError, MaooError, ValueError):
+        return False
+    return any(str(step.args.get("url", "")).startswith(DEFAULT_OPS_API) for step in plan.steps)
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
     return status, {"error": code, "message": message, **extra}
 
 
-def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json_body(raw_body: bytes | str | None) -> Any:
+    """The body as JSON, refusing what ``json.loads`` would otherwise let through or crash on.
+
+    Over ``MAX_BODY_BYTES`` is a ``PayloadTooLargeError`` (413); ``NaN``/``Infinity`` (not JSON),
+    bad UTF-8 and nesting deeper than the interpreter can parse are a ``BadRequestError`` (400).
+    """
+    size = len(raw_body or b"")
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"the body is {size} bytes; at most {MAX_BODY_BYTES} are accepted")
     try:
-        body = json.loads(raw_body or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequestError("the body is not JSON; send {\"request\": \"...\"}") from None
+        return json.loads(raw_body or b"", parse_constant=_no_constant)
+    except RecursionError:
+        raise BadRequestError("the body is nested too deeply; send {\"request\": \"...\"}") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise BadRequestError(f"the body is not JSON ({exc}); send {{\"request\": \"...\"}}") from None
+
+
+def parse_limit(raw: str | None) -> int:
+    """``?limit=`` as a whole number from 1 to ``MAX_LIST_LIMIT`` (ASCII digits only: ``'²'.isdigit()``)."""
+    text = "20" if raw is None else raw
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIST_LIMIT:
+        raise BadRequestError(f"limit={text!r} is not accepted; use a whole number from 1 to "
+                              f"{MAX_LIST_LIMIT}")
+    return int(text)
+
+
+def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
+    body = parse_json_body(raw_body)
     if not isinstance(body, dict):
         raise BadRequestError("the body must be a JSON object like {\"request\": \"...\"}")
     try:
         return RunRequest.model_validate(body)
     except ValidationError as exc:
         fields = describe_validation_error(exc, root="body")
-        raise BadRequestError(f"invalid run request: {fields} (accepted fields: request, guards, wait)") from None
+        accepted = ", ".join(RunRequest.model_fields)
+        raise BadRequestError(f"invalid run request: {fields} (accepted fields: {accepted})") from None
 
 
 class RunService:
@@ -68,10 +134,16 @@ class RunService:
             body = parse_run_request(raw_body)
             settings = get_settings()
             state = initial_state(body.request, settings, body.guards, use_memory=body.use_memory)
+        except PayloadTooLargeError as exc:
+            return error(413, "payload_too_large", str(exc))
+        except ConfigError as exc:  # the server's settings, not the caller's input
+            return error(503, "server_misconfigured", str(exc))
         except MaooError as exc:
             return error(400, "bad_request", str(exc))
+        if settings.engine == "embedded" and not settings.mock_api_url and needs_default_ops_api(body.request):
+            return error(503, "mock_api_not_configured", MOCK_API_HINT)
         runner = self._get_runner()
-        if body.wait:
+        if body.wait and settings.engine != "aws":  # API Gateway cuts a request at 29 s: no wait there
             return 200, execute(runner, settings, state, settings.engine)
         arn = start_run(runner, state, settings.engine)
         if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
@@ -107,6 +179,37 @@ class RunService:
 
     def list(self, limit: int = 20) -> Response:
         return 200, {"runs": get_run_store().list_runs(limit)}
+
+
+def list_runs(service: RunService, query: dict[str, str] | None) -> Response:
+    """``GET /runs?limit=``: a bad limit is a 400 naming what is accepted."""
+    try:
+        limit = parse_limit((query or {}).get("limit"))
+    except BadRequestError as exc:
+        return error(400, "bad_request", str(exc))
+    return service.list(limit)
+
+
+_CHALICE_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                  413: "payload_too_large", 415: "unsupported_media_type", 500: "internal_error"}
+
+
+def reshape_error(get_response: Callable[[Any], Any], event: Any) -> Any:
+    """Chalice middleware body: the response, with an error Chalice wrote itself in our shape.
+
+    Chalice answers some requests before our routes run (a 415 for a content type the route does
+    not accept, a 405, a 500 from an exception, which Chalice logs) with ``{"Code", "Message"}``.
+    Clients of this API read one shape, so such a body becomes ``{"error", "message"}``.
+    """
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        message = str(body["Message"])
+        if response.status_code == 415:
+            message += "; send the body as JSON with Content-Type: application/json"
+        response.body = {"error": _CHALICE_CODES.get(response.status_code, "error"), "message": message}
+        response.headers = {**response.headers, "Content-Type": "application/json"}
+    return response
 
 
 def tools() -> Response:

@@ -7,11 +7,13 @@ rule-based mode, the embedded engine, SQLite under ``runtime/``.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from chalicelib.bounds import GUARD_BOUNDS, SETTING_BOUNDS, TOOL_COST_BOUND, Bound
 from chalicelib.errors import ConfigError
 
 ENGINES = ("embedded", "localstack", "aws")
@@ -33,17 +35,24 @@ def _flag(name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r} is not a boolean; use true or false")
 
 
+def _parse_number(name: str, raw: str, bound: Bound) -> float:
+    """``raw`` as a number within ``bound``; anything else (``inf``, ``nan``, out of range) is refused."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number; use {bound.describe()}") from None
+    if not bound.accepts(value):
+        raise ConfigError(f"{name}={raw!r} is not accepted; use {bound.describe()}")
+    return value
+
+
 def _number(name: str, default: float, minimum: float = 0.0) -> float:
+    """An ``MAOO_*`` number, checked against its documented range (``bounds.SETTING_BOUNDS``)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be at least {minimum:g}")
-    return value
+    bound = SETTING_BOUNDS.get(name, Bound(minimum, float("1e9")))
+    return _parse_number(name, raw, bound)
 
 
 def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -111,6 +120,24 @@ class Settings:
         """
         return not self.no_llm_mode
 
+    def check_runtime_dir(self) -> Path:
+        """Create the runtime folder if needed and prove it is writable, or raise ``ConfigError``.
+
+        Called before a run starts, so that a folder that is a file, read-only or under ``/proc``
+        is one clear message naming ``MAOO_RUNTIME_DIR`` instead of a traceback from a store.
+        """
+        path = self.runtime_dir
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".write-probe-"):
+                pass  # created and removed: the folder takes files
+        except OSError as exc:
+            not_folder = path.exists() and not path.is_dir()
+            reason = "it is not a folder" if not_folder else (exc.strerror or type(exc).__name__)
+            raise ConfigError(f"MAOO_RUNTIME_DIR={str(path)!r} cannot be used ({reason}); set MAOO_RUNTIME_DIR to a "
+                              "folder this process can create and write (the default is ./runtime)") from None
+        return path
+
     @property
     def traces_dir(self) -> Path:
         return self.runtime_dir / "traces"
@@ -153,8 +180,9 @@ def _tool_costs(raw: str) -> dict[str, float]:
             cost = float(value)
         except ValueError:
             cost = -1.0
-        if not sep or cost < 0:
-            raise ConfigError(f"MAOO_TOOL_COSTS entry {item!r} is not accepted; use tool=cost, e.g. http_get=1,calc=0.5")
+        if not sep or not TOOL_COST_BOUND.accepts(cost):
+            raise ConfigError(f"MAOO_TOOL_COSTS entry {item!r} is not accepted; use tool=cost, e.g. http_get=1,calc=0.5, "
+                              f"with a cost {TOOL_COST_BOUND.describe()}")
         costs[name.strip()] = cost
     return costs
 
@@ -195,6 +223,22 @@ def _llm_endpoint() -> dict[str, str | None]:
     return values
 
 
+def _guard_overrides() -> dict[str, float]:
+    """The guard defaults set by ``MAOO_MAX_STEPS`` etc.; unset or empty ones are left out.
+
+    A set value must be within the guard's range (``bounds.GUARD_BOUNDS``): ``MAOO_BUDGET=inf``
+    or ``MAOO_MAX_STEPS=-1`` is a configuration error, never a silently replaced default.
+    """
+    overrides: dict[str, float] = {}
+    for key, var in _GUARD_VARS.items():
+        raw = os.environ.get(var)
+        if raw is None or raw.strip() == "":
+            continue
+        value = _parse_number(var, raw, GUARD_BOUNDS[key])
+        overrides[key] = int(value) if GUARD_BOUNDS[key].whole else value
+    return overrides
+
+
 def _integer(name: str, default: int, minimum: int) -> int:
     value = _number(name, default, minimum=minimum)
     if not float(value).is_integer():
@@ -207,7 +251,7 @@ def _load() -> Settings:
     mock_url = os.environ.get("MAOO_MOCK_API_URL", "").strip() or None
     if mock_url:
         _origins("MAOO_MOCK_API_URL", mock_url)
-    guards = {key: _number(var, -1.0, minimum=-1.0) for key, var in _GUARD_VARS.items()}
+    guards = _guard_overrides()
     return Settings(
         runtime_dir=Path(os.environ.get("MAOO_RUNTIME_DIR", "runtime")).resolve(),
         engine=_choice("MAOO_ENGINE", "embedded", ENGINES),
@@ -230,7 +274,7 @@ def _load() -> Settings:
         trace_ttl_days=_number("MAOO_TRACE_TTL_DAYS", 30.0, minimum=1.0),
         localstack_url=os.environ.get("MAOO_LOCALSTACK_URL", "").strip() or "http://127.0.0.1:4566",
         state_machine_arn=os.environ.get("MAOO_STATE_MACHINE_ARN", "").strip() or None,
-        guards_overrides={k: v for k, v in guards.items() if v >= 0},
+        guards_overrides=guards,
         tool_costs=_tool_costs(os.environ.get("MAOO_TOOL_COSTS", "")),
         idempotent_origins_override=(
             _origins("MAOO_IDEMPOTENT_ORIGINS", os.environ["MAOO_IDEMPOTENT_ORIGINS"])

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from chalicelib.bounds import GUARD_BOUNDS
+
 SideEffect = Literal["read", "write-idempotent", "write"]
 RunStatus = Literal["running", "succeeded", "failed", "stopped", "interrupted", "awaiting_approval"]
 # Why a run ended other than ``succeeded``: one name per cause, so a user, a test and a metric can tell them apart.
@@ -323,14 +325,24 @@ class StepRecord(Model):
     wait_seconds: float = 0.0
 
 
+def _bounded(name: str, default: float) -> Any:
+    """A guard field limited to its range in ``bounds.GUARD_BOUNDS`` (finite, never inf or nan)."""
+    bound = GUARD_BOUNDS[name]
+    if bound.above:
+        return Field(default=default, gt=bound.minimum, le=bound.maximum, allow_inf_nan=False)
+    return Field(default=default, ge=bound.minimum, le=bound.maximum, allow_inf_nan=False)
+
+
 class Guards(Model):
-    max_steps: int = 12
-    max_retries_per_step: int = 2
-    max_retries: int = 6
-    budget: float = 20.0
-    deadline_seconds: float = 120.0
-    non_progress_limit: int = 4
-    llm_token_budget: int = Field(default=50_000, ge=0)  # model tokens per run (LLM mode); past it the run stops
+    """The stop guards of one run; each within its documented range (``chalicelib/bounds.py``)."""
+
+    max_steps: int = _bounded("max_steps", 12)
+    max_retries_per_step: int = _bounded("max_retries_per_step", 2)
+    max_retries: int = _bounded("max_retries", 6)
+    budget: float = _bounded("budget", 20.0)
+    deadline_seconds: float = _bounded("deadline_seconds", 120.0)
+    non_progress_limit: int = _bounded("non_progress_limit", 4)
+    llm_token_budget: int = _bounded("llm_token_budget", 50_000)  # model tokens per run (LLM mode); past it the run stops
 
 
 class Counters(Model):

@@ -29,6 +29,10 @@ class BadRequestError(MaooError):
     """Input from a user (a request, a run id, a scenario) is not accepted."""
 
 
+class PayloadTooLargeError(BadRequestError):
+    """A request body over the HTTP API's size limit (HTTP 413)."""
+
+
 class UnknownToolError(MaooError):
     """A tool name that is not in the registry."""
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from chalicelib.errors import StateContractError, describe_validation_error
-from chalicelib.observability import traced
+from chalicelib.observability import lambda_logged, traced
 
 
 @lru_cache(maxsize=None)
@@ -40,6 +40,7 @@ def layer_handler(state_name: str, target: str) -> Callable[[dict, Any], dict]:
     """A Lambda handler for one layer state; ``target`` names its step function, ``module:function``."""
 
     @traced
+    @lambda_logged
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import RunState
         from chalicelib.observability import get_logger
@@ -55,6 +56,7 @@ def tool_handler(tool: str) -> Callable[[dict, Any], dict]:
     """A Lambda handler for one tool. Tool failures come back as data, never as exceptions."""
 
     @traced
+    @lambda_logged
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import ToolCall
         from chalicelib.observability import get_logger

@@ -83,6 +83,23 @@ def emit_metrics(counts: dict[str, float], **dimensions: str) -> None:
     _stream("metrics.jsonl").write(json.dumps(document) + "\n")
 
 
+def lambda_logged(handler: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
+    """Log lines of this invocation carry Lambda's request id, function name and cold-start flag.
+
+    Powertools' ``inject_lambda_context`` reads them from the context object; a call without a
+    Lambda-like context (a unit test passing ``None``) runs the handler as it is.
+    """
+
+    def wrapper(event: dict, context: Any) -> Any:
+        if not hasattr(context, "aws_request_id") or not hasattr(context, "invoked_function_arn"):
+            return handler(event, context)
+        return get_logger().inject_lambda_context(handler)(event, context)
+
+    wrapper.__name__ = getattr(handler, "__name__", "handler")
+    wrapper.__doc__ = handler.__doc__
+    return wrapper
+
+
 def tracing_enabled() -> bool:
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").strip().lower() not in ("1", "true", "yes")
 

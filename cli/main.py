@@ -13,6 +13,8 @@ from typing import Any, Iterator, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from chalicelib.errors import MaooError
 
@@ -24,7 +26,7 @@ JSON_HELP = "Print one machine-readable JSON document instead of the views."
 
 
 def _fail_usage(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/bold red] {message}")
+    err.print(f"[bold red]error:[/bold red] {escape(message)}")
     raise typer.Exit(2)
 
 
@@ -158,7 +160,8 @@ def runs(limit: int = typer.Option(20, min=1, max=500, help="How many recent run
     for column in ("run id", "status", "reason", "request"):
         table.add_column(column, overflow="fold")
     for row in get_run_store().list_runs(limit):
-        table.add_row(row["run_id"], row["status"], row["stop_reason"] or "-", row["request"])
+        table.add_row(Text(row["run_id"]), Text(row["status"]), Text(row["stop_reason"] or "-"),
+                      Text(row["request"]))
     console.print(table)
 
 
@@ -194,7 +197,8 @@ def tools(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
         props = tool["args_schema"].get("properties", {})
         required = set(tool["args_schema"].get("required", []))
         args = ", ".join(f"{k}{'' if k in required else '?'}" for k in props)
-        table.add_row(tool["name"], tool["side_effect"], f"{tool['cost']:g}", args, tool["description"])
+        table.add_row(Text(tool["name"]), Text(tool["side_effect"]), f"{tool['cost']:g}", Text(args),
+                      Text(tool["description"]))
     console.print(table)
 
 
@@ -261,7 +265,7 @@ def deploy(
     except (target_localstack.EndpointError, target_localstack.UnknownStageError) as exc:
         _fail_usage(str(exc))
     except target_localstack.DeployError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}")
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     target_localstack.render(console, deployment)
 
@@ -270,5 +274,5 @@ def main() -> None:
     try:
         app()
     except MaooError as exc:  # a setting read on first use, e.g. a bad MAOO_* value
-        err.print(f"[bold red]error:[/bold red] {exc}")
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         sys.exit(2)

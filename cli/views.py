@@ -1,4 +1,9 @@
-"""The seed's five views of a run, in Rich: request, perception, plan, execution log, final output."""
+"""The seed's five views of a run, in Rich: request, perception, plan, execution log, final output.
+
+Everything a user or a tool wrote (the request, arguments, outputs, errors, notes) is shown as
+text: it goes into a ``Text`` or through ``escape``, never into a string Rich reads as markup, so
+``[/bold]`` in a request is printed as typed instead of crashing the view.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import re
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -43,8 +49,9 @@ def plan_table(plan: dict[str, Any] | None) -> Table:
         table.add_column(column, no_wrap=True)
     for step in (plan or {}).get("steps", []):
         when = step.get("when")
-        table.add_row(step["id"], step["tool"], _short(step["args"], 120), ", ".join(step.get("depends_on", [])) or "-",
-                      f"{when['subject']} {when['op']} {when['value']:g}" if when else "-")
+        table.add_row(Text(step["id"]), Text(step["tool"]), Text(_short(step["args"], 120)),
+                      Text(", ".join(step.get("depends_on", [])) or "-"),
+                      Text(f"{when['subject']} {when['op']} {when['value']:g}") if when else "-")
     return table
 
 
@@ -67,22 +74,23 @@ def execution_table(steps: list[dict[str, Any]], plan: dict[str, Any] | None = N
         if step.get("reason") and step["decision"] != "continue":
             detail.append(f"\n-> {step['reason']}", style="yellow")
         decision = step["decision"] + (f" {step['wait_seconds']:g}s" if step.get("wait_seconds") else "")
-        table.add_row(str(index), step["step_id"], step["tool"], str(step["attempt"]), step["signal"], decision,
-                      f"{step['latency_ms']:.0f}", detail)
+        table.add_row(str(index), Text(step["step_id"]), Text(step["tool"]), str(step["attempt"]), Text(step["signal"]),
+                      Text(decision), f"{step['latency_ms']:.0f}", detail)
     return table
 
 
 def render_run(console: Console, doc: dict[str, Any], explains: str | None = None) -> None:
-    console.print(Panel(Text(doc["request"]), title="User request", subtitle=explains, subtitle_align="left"))
+    console.print(Panel(Text(doc["request"]), title="User request", subtitle=Text(explains) if explains else None,
+                        subtitle_align="left"))
     perception = _compact(doc.get("perception") or {})
     console.print(Panel(Syntax(json.dumps(perception, indent=1), "json", word_wrap=True),
-                        title=f"Perceived intent: {perception.get('intent', '-')} ({perception.get('task_type', '-')})"))
+                        title=Text(f"Perceived intent: {perception.get('intent', '-')} ({perception.get('task_type', '-')})")))
     console.print(plan_table(doc.get("plan")))
     for note in doc.get("plan_notes", []):
-        console.print(f"  [dim]plan:[/dim] {note}")
+        console.print(f"  [dim]plan:[/dim] {escape(str(note))}")
     console.print(execution_table(doc.get("steps", []), doc.get("plan")))
     if doc.get("skipped"):
-        console.print(f"  [dim]skipped (condition false):[/dim] {', '.join(doc['skipped'])}")
+        console.print(f"  [dim]skipped (condition false):[/dim] {escape(', '.join(doc['skipped']))}")
     style = _STATUS_STYLE.get(doc["status"], "bold")
     status = Text(doc["status"].upper(), style=style)
     if doc.get("stop_reason"):
@@ -90,6 +98,6 @@ def render_run(console: Console, doc: dict[str, Any], explains: str | None = Non
     body = Group(Text(doc.get("final_output") or ""), Text(""), status)
     console.print(Panel(body, title="Final output"))
     c = doc.get("counters", {})
-    console.print(f"[dim]run {doc['run_id']} on {doc['engine']} · {c.get('tool_calls', 0)} tool calls · "
-                  f"{c.get('retries', 0)} retries · {c.get('replans', 0)} replans · {len(doc.get('states', []))} states · "
-                  f"{doc.get('duration_ms', 0):.0f} ms\ntrace: {doc.get('trace_file')}[/dim]")
+    console.print(Text(f"run {doc['run_id']} on {doc['engine']} · {c.get('tool_calls', 0)} tool calls · "
+                       f"{c.get('retries', 0)} retries · {c.get('replans', 0)} replans · {len(doc.get('states', []))} states · "
+                       f"{doc.get('duration_ms', 0):.0f} ms\ntrace: {doc.get('trace_file')}", style="dim"))

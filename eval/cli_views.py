@@ -41,7 +41,7 @@ def render_eval(console: Console, run: EvalRun, files: dict[str, Path]) -> None:
     for o in run.failing:
         console.print(Text.assemble((f"{_LABEL[o.result]} ", _STYLE[o.result]), (o.id, "bold")))
         if o.result == "unexpected_pass":
-            console.print(f"  every check passes now; remove its known_gap marker ({o.known_gap})")
+            console.print(Text(f"  every check passes now; remove its known_gap marker ({o.known_gap})"))
         for check in o.failed_checks:
             console.print(Text(f"  ✗ {check['name']}: {check['reason']}", style="red"))
     gaps = [o for o in run.outcomes if o.result == "known_gap"]

@@ -16,12 +16,21 @@ def fingerprint(tool: str, args: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def check_guards(state: RunState, tool: str, cost: float, call_fingerprint: str) -> tuple[str, str] | None:
-    """``(stop_reason, detail)`` when a guard forbids the next call, else ``None``."""
+def check_guards(state: RunState, tool: str, cost: float, call_fingerprint: str,
+                 wait_seconds: float = 0.0) -> tuple[str, str] | None:
+    """``(stop_reason, detail)`` when a guard forbids the next call, else ``None``.
+
+    ``wait_seconds`` is a backoff that would come first: a retry whose wait alone would carry the
+    run past its deadline is refused now, so a run never ends later than its deadline plus the
+    limit of the one call in flight.
+    """
     guards, counters = state.guards, state.counters
     elapsed = time.time() - state.started_at
     if elapsed > guards.deadline_seconds:
         return "deadline", f"{elapsed:.1f} s elapsed; the deadline is {guards.deadline_seconds:g} s"
+    if wait_seconds and elapsed + wait_seconds > guards.deadline_seconds:
+        return "deadline", (f"{elapsed:.1f} s elapsed and the retry would first wait {wait_seconds:g} s; "
+                            f"the deadline is {guards.deadline_seconds:g} s")
     if counters.tool_calls >= guards.max_steps:
         return "max_steps", f"{counters.tool_calls} tool calls made; max_steps is {guards.max_steps}"
     if counters.cost + cost > guards.budget:

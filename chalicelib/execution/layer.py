@@ -17,6 +17,7 @@ from chalicelib.execution.monitor import classify
 from chalicelib.execution.patching import propose_patch
 from chalicelib.execution.refinement import Refinement, decide
 from chalicelib.execution.refs import UnresolvedReferenceError, lookup, resolve
+from chalicelib.largevalues import by_reference
 from chalicelib.memory.events import record_event
 from chalicelib.memory.longterm import remember_run
 from chalicelib.memory.store import get_run_store
@@ -107,8 +108,9 @@ def next_step(state: RunState) -> RunState:
         return _stop(state, *blocked, "NextStep")
     attempt = state.attempts.get(step.id, 0) + 1
     key = _idempotency_key(state.run_id, step.id, args) if side_effect_of(step.tool, args) != "read" else None
-    call = ToolCall(run_id=state.run_id, step_id=step.id, tool=step.tool, args=args, attempt=attempt, idempotency_key=key)
-    record_event(state.run_id, "tool_call", "NextStep", step_id=step.id, tool=step.tool, args=args, attempt=attempt,
+    sent = by_reference(args, state.run_id)  # a large value goes to the run store; the call carries its reference
+    call = ToolCall(run_id=state.run_id, step_id=step.id, tool=step.tool, args=sent, attempt=attempt, idempotency_key=key)
+    record_event(state.run_id, "tool_call", "NextStep", step_id=step.id, tool=step.tool, args=sent, attempt=attempt,
                  idempotency_key=key)
     return state.model_copy(update={"route": "call", "call": call, "decision": None, "wait_seconds": 0})
 
@@ -150,7 +152,7 @@ def observe(state: RunState) -> RunState:
         # a retry that a guard would refuse is not scheduled: stop now rather than after a pointless wait
         after = state.model_copy(update={"failures": failures, "counters": state.counters.model_copy(update={
             "tool_calls": state.counters.tool_calls + 1, "cost": state.counters.cost + cost})})
-        if blocked := guard_rules.check_guards(after, call.tool, cost, fp):
+        if blocked := guard_rules.check_guards(after, call.tool, cost, fp, refinement.wait_seconds):
             refinement = Refinement("abort", f"no retry: {blocked[1]}", stop_reason=blocked[0])
     counters = state.counters.model_copy(update={
         "tool_calls": state.counters.tool_calls + 1,

@@ -89,13 +89,15 @@ class ChatClient:
     def _post(self, payload: dict[str, Any]) -> tuple[Any, int]:
         import requests
 
+        from chalicelib.wallclock import bounded_request  # the limit covers the whole answer, body included
+
         headers = {"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json",
                    "Accept": "application/json"}
         last = ""
         for attempt in range(1, self.max_retries + 2):
             retry_after = None
             try:
-                response = requests.post(self.url, json=payload, headers=headers, timeout=self.timeout_seconds)
+                response = bounded_request("POST", self.url, seconds=self.timeout_seconds, json=payload, headers=headers)
             except requests.Timeout:
                 raise LLMTimeoutError(f"no answer from {self.url} within {self.timeout_seconds:g} s", attempts=attempt) from None
             except requests.RequestException as exc:

@@ -99,8 +99,8 @@ class DynamoRunStore:
                 return events
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def put_blob(self, run_id: str, value: Any) -> str:
-        ref = f"blob:{run_id}:{uuid.uuid4().hex[:12]}"
+    def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str:
+        ref = f"blob:{run_id}:{key or uuid.uuid4().hex[:12]}"
         self.client.put_item(TableName=self.table, Item={
             "run_id": {"S": run_id}, "item": {"S": f"blob#{ref}"},
             "data": {"S": json.dumps(value, default=str)}, "expires_at": self._expiry(),

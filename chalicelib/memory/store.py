@@ -51,7 +51,7 @@ class RunStore(Protocol):
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]: ...
     def append_event(self, run_id: str, kind: str, state: str, data: dict[str, Any]) -> None: ...
     def events(self, run_id: str) -> list[dict[str, Any]]: ...
-    def put_blob(self, run_id: str, value: Any) -> str: ...
+    def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str: ...
     def get_blob(self, ref: str) -> Any: ...
 
 
@@ -124,10 +124,12 @@ class SqliteRunStore:
             ).fetchall()
         return [{"seq": s, "ts": ts, "kind": k, "state": st, "data": json.loads(d)} for s, ts, k, st, d in rows]
 
-    def put_blob(self, run_id: str, value: Any) -> str:
-        ref = f"blob:{run_id}:{uuid.uuid4().hex[:12]}"
+    def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str:
+        """Store ``value``; with ``key`` (a content digest) the same value gets the same reference."""
+        ref = f"blob:{run_id}:{key or uuid.uuid4().hex[:12]}"
         with self._connect() as conn:
-            conn.execute("INSERT INTO blobs (ref, run_id, data) VALUES (?, ?, ?)", (ref, run_id, json.dumps(value, default=str)))
+            conn.execute("INSERT OR REPLACE INTO blobs (ref, run_id, data) VALUES (?, ?, ?)",
+                         (ref, run_id, json.dumps(value, default=str)))
         return ref
 
     def get_blob(self, ref: str) -> Any:

@@ -9,16 +9,16 @@ vetted IP, so the request goes to exactly the address that was checked.
 Requests are sent from a session with ``trust_env=False`` (no proxy from the environment, no
 ``.netrc`` credentials), redirects are never followed (a 3xx is reported with its ``Location``),
 the body is read as sent (``Accept-Encoding: identity``; a compressed body is refused) up to
-``MAX_RESPONSE_BYTES``, and the whole exchange is bounded by ``TOTAL_TIME_FACTOR`` times the
-per-operation timeout (``MAOO_HTTP_TIMEOUT_SECONDS``), so a server dripping bytes cannot hold a
-tool open.
+``MAX_RESPONSE_BYTES``, and the whole exchange, from the connect to the last byte of the body, is
+bounded by ``MAOO_HTTP_TIMEOUT_SECONDS`` of wall-clock time (``wallclock.CallDeadline``): a
+server that trickles its status line, headers or body one byte at a time cannot hold a tool open
+past it.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import time
 from functools import lru_cache
 from typing import Any
 
@@ -26,9 +26,9 @@ from chalicelib.config import get_settings
 from chalicelib.tools.base import ToolFailure
 from chalicelib.tools.url_policy import check_url, vet_connection
 from chalicelib.tools.url_policy import denial as _deny
+from chalicelib.wallclock import CallDeadline as _CallDeadline
 
 MAX_RESPONSE_BYTES = 1_000_000
-TOTAL_TIME_FACTOR = 3
 _CHUNK_BYTES = 64 * 1024
 
 
@@ -53,15 +53,21 @@ def _adapter_class() -> type:
             except socket.gaierror as exc:
                 raise NameResolutionError(conn.host, conn, exc) from exc
             last: OSError | None = None
+            deadline = _CallDeadline.current()
             for address in addresses:
+                connect_timeout = conn.timeout
+                if deadline is not None:
+                    connect_timeout = max(0.001, min(deadline.remaining(), conn.timeout or deadline.seconds))
                 try:
-                    sock = create_connection((address, conn.port), conn.timeout, source_address=conn.source_address,
+                    sock = create_connection((address, conn.port), connect_timeout, source_address=conn.source_address,
                                              socket_options=conn.socket_options)
                 except TimeoutError as exc:
                     raise ConnectTimeoutError(conn, f"Connection to {conn.host} timed out. (connect timeout={conn.timeout})") from exc
                 except OSError as exc:
                     last = exc
                     continue
+                if deadline is not None:
+                    deadline.watch(sock)
                 sys.audit("http.client.connect", conn, conn.host, conn.port)
                 return sock
             raise NewConnectionError(conn, f"Failed to establish a new connection: {last}")
@@ -110,7 +116,7 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
-def _read_body(response: Any, label: str, deadline: float, timeout: float) -> bytes:
+def _read_body(response: Any, label: str, deadline: _CallDeadline) -> bytes:
     encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
     if encoding != "identity":
         raise ToolFailure("invalid_input", f"{label}: the response is {encoding}-encoded; only uncompressed bodies are accepted")
@@ -120,8 +126,8 @@ def _read_body(response: Any, label: str, deadline: float, timeout: float) -> by
     chunks: list[bytes] = []
     size = 0
     while True:
-        if time.monotonic() > deadline:
-            raise ToolFailure("timeout", f"{label} did not finish within {timeout * TOTAL_TIME_FACTOR:g} s")
+        if deadline.expired:
+            raise _late(label, deadline)
         chunk = response.raw.read1(_CHUNK_BYTES, decode_content=False)
         if not chunk:
             return b"".join(chunks)
@@ -131,37 +137,49 @@ def _read_body(response: Any, label: str, deadline: float, timeout: float) -> by
         chunks.append(chunk)
 
 
+def _transport_failure(label: str, deadline: _CallDeadline, exc: Exception) -> ToolFailure:
+    """What a transport error means for the user: the call limit, a per-read timeout, or a drop."""
+    import requests
+
+    if deadline.expired or isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
+        return _late(label, deadline)
+    if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        return ToolFailure("connection", f"{label}: connection failed or was dropped ({type(exc).__name__})")
+    return ToolFailure("connection", f"{label}: the response was cut off ({type(exc).__name__})")
+
+
+def _late(label: str, deadline: _CallDeadline) -> ToolFailure:
+    return ToolFailure("timeout", f"{label} did not finish within {deadline.seconds:g} s (MAOO_HTTP_TIMEOUT_SECONDS, "
+                                  "the limit from connect to the last byte of the body)",
+                       details={"limit_seconds": deadline.seconds, "limit": "MAOO_HTTP_TIMEOUT_SECONDS"})
+
+
 def request(method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
             headers: dict[str, str] | None = None) -> dict[str, Any]:
     """One HTTP request under the policy above: no redirects followed, size and time bounded.
 
     Returns ``{"status", "body"}`` for a 2xx; raises ``ToolFailure`` for everything else.
     """
-    import requests  # imported on first use: a cold-started Lambda that never calls HTTP skips it
 
     check_url(url)
     label = f"{method} {url}"
     timeout = get_settings().http_timeout_seconds
-    deadline = time.monotonic() + timeout * TOTAL_TIME_FACTOR
     sent_headers = {**(headers or {}), "Accept-Encoding": "identity"}
+    deadline = _CallDeadline(timeout)
     try:
-        with _session() as session:
+        with deadline, _session() as session:
             response = session.request(method, url, params=params, json=body, headers=sent_headers, timeout=timeout,
                                        allow_redirects=False, stream=True)
             try:
-                raw = _read_body(response, label, deadline, timeout)
+                raw = _read_body(response, label, deadline)
             finally:
                 response.close()
-    except ToolFailure:
+    except ToolFailure as failure:
+        if deadline.expired and failure.kind != "timeout":
+            raise _late(label, deadline) from None
         raise
-    except requests.Timeout:
-        raise ToolFailure("timeout", f"{label} did not answer within {timeout:g} s") from None
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-        raise ToolFailure("connection", f"{label}: connection failed or was dropped ({type(exc).__name__})") from None
-    except Exception as exc:  # urllib3 protocol errors surface as several types
-        if "timed out" in str(exc).lower():
-            raise ToolFailure("timeout", f"{label} did not answer within {timeout:g} s") from None
-        raise ToolFailure("connection", f"{label}: the response was cut off ({type(exc).__name__})") from None
+    except Exception as exc:  # requests and urllib3 errors surface as several types
+        raise _transport_failure(label, deadline, exc) from None
     text = raw.decode("utf-8", errors="replace")
     try:
         parsed: Any = json.loads(text) if text else None

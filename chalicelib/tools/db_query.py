@@ -12,9 +12,12 @@ Safety comes from SQLite itself, never from reading the SQL text. Layer by layer
   running anything; a statement that returns no columns is reported as refused too;
 - values go in as bound ``?`` parameters, never into the SQL text;
 - ``sqlite3`` limits cap attached databases (0), value length, expression depth, compound
-  selects, LIKE patterns and bound variables; a progress handler stops a statement after
-  ``MAX_VM_STEPS`` virtual-machine steps or ``MAX_SECONDS`` of wall time; at most ``max_rows``
-  rows are fetched.
+  selects, LIKE patterns and bound variables; the length limit means one function call
+  (``printf('%.*c', 999999999, x)``) cannot build a gigabyte string;
+- a progress handler stops a statement after ``MAX_VM_STEPS`` virtual-machine steps or
+  ``MAX_SECONDS`` of wall time, but it runs only between VM steps, so the statement runs on a
+  worker thread and the call itself ends at ``MAX_SECONDS`` (``_Statement``) whatever one step
+  is doing; at most ``max_rows`` rows are fetched.
 
 Every refusal is a ``policy_denied`` failure whose ``details["rule"]`` names the layer:
 ``sql.read_only``, ``sql.attach``, ``sql.pragma``, ``sql.function``, ``sql.table``,
@@ -25,6 +28,7 @@ Every refusal is a ``policy_denied`` failure whose ``details["rule"]`` names the
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -130,6 +134,58 @@ def _connect(guard: _Guard) -> sqlite3.Connection:
     return conn
 
 
+class _Statement:
+    """One statement run on a worker thread, so the call returns at ``MAX_SECONDS`` whatever it does.
+
+    SQLite checks an interrupt (and calls the progress handler) only between virtual-machine
+    steps; one function call such as ``printf('%.*c', 999999999, x)`` runs for seconds inside a
+    single step, even though the length limit makes its result NULL. So the caller waits at most
+    ``MAX_SECONDS``, then interrupts the connection and reports ``sql.time_limit`` at once; the
+    worker stops at the next step and closes the connection itself.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, guard: _Guard, args: DbQueryArgs) -> None:
+        self._conn, self._guard, self._args = conn, guard, args
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._abandoned = False
+        self._result: tuple[list[str], list[Any]] | None = None
+        self._error: BaseException | None = None
+
+    def _work(self) -> None:
+        try:
+            cursor = self._conn.execute(self._args.sql, self._args.params)
+            if cursor.description is None or not self._guard.selected:
+                raise _deny("sql.select_only", "db_query runs SELECT statements only; this statement returns no rows")
+            columns = [col[0] for col in cursor.description]
+            self._result = (columns, cursor.fetchmany(self._args.max_rows + 1))
+        except BaseException as exc:  # handed to the caller, who raises it
+            self._error = exc
+        finally:
+            with self._lock:
+                self._done.set()
+                if self._abandoned:
+                    self._conn.close()
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set() and not self._abandoned
+
+    def run(self) -> tuple[list[str], list[Any]]:
+        threading.Thread(target=self._work, name="db_query", daemon=True).start()
+        finished = self._done.wait(MAX_SECONDS)
+        with self._lock:
+            if not finished and not self._done.is_set():
+                self._abandoned = True
+                self._guard.stopped = True
+                self._conn.interrupt()
+                raise _refusal(self._guard, sqlite3.OperationalError("interrupted"))
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
 def _refusal(guard: _Guard, exc: Exception) -> ToolFailure:
     message = str(exc)
     if guard.stopped or "interrupted" in message:
@@ -150,16 +206,17 @@ def _refusal(guard: _Guard, exc: Exception) -> ToolFailure:
 def run(args: DbQueryArgs, ctx: ToolContext) -> dict[str, Any]:
     guard = _Guard()
     conn = _connect(guard)
+    statement = _Statement(conn, guard, args)
     try:
-        cursor = conn.execute(args.sql, args.params)
-        if cursor.description is None or not guard.selected:
-            raise _deny("sql.select_only", "db_query runs SELECT statements only; this statement returns no rows")
-        columns = [col[0] for col in cursor.description]
-        fetched = cursor.fetchmany(args.max_rows + 1)
+        columns, fetched = statement.run()
     except (sqlite3.Error, sqlite3.Warning) as exc:
-        raise _refusal(guard, exc) from None
-    finally:
         conn.close()
+        raise _refusal(guard, exc) from None
+    except ToolFailure:
+        if statement.finished:
+            conn.close()
+        raise
+    conn.close()
     rows: list[dict[str, Any]] = [dict(zip(columns, row, strict=True)) for row in fetched[: args.max_rows]]
     return {"columns": columns, "rows": rows, "row_count": len(rows), "truncated": len(fetched) > args.max_rows}
 

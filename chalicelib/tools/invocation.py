@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from chalicelib.config import get_settings
 from chalicelib.contracts import FailureKind, ToolCall, ToolError, ToolResult
 from chalicelib.errors import UnknownToolError, validation_problems
+from chalicelib.largevalues import BlobReferenceError, load
 from chalicelib.memory.store import get_run_store
 from chalicelib.tools.base import ToolContext, ToolFailure, ToolSpec
 from chalicelib.tools.registry import get_tool
@@ -19,6 +20,19 @@ from chalicelib.tools.registry import get_tool
 def _failure(tool: str, kind: FailureKind, message: str, started: float, **extra: Any) -> ToolResult:
     return ToolResult(ok=False, tool=tool, error=ToolError(kind=kind, message=message, **extra),
                       latency_ms=round((time.perf_counter() - started) * 1000, 3))
+
+
+def _small_details(details: dict[str, Any]) -> dict[str, Any]:
+    """A failure's details as the state may carry them: a large error body is cut to a preview.
+
+    Only successful outputs go to the run store; an error page of a megabyte is not worth keeping.
+    """
+    encoded = json.dumps(details, default=str)
+    if len(encoded) <= get_settings().large_output_bytes:
+        return details
+    kept = {k: v for k, v in details.items() if k in ("rule", "location", "field", "origin")
+            and len(json.dumps(v, default=str)) < 1000}
+    return {**kept, "preview": encoded[:500], "truncated_bytes": len(encoded)}
 
 
 def _run_once(spec: ToolSpec, args: Any, ctx: ToolContext, call: ToolCall, lambda_context: Any) -> Any:
@@ -63,6 +77,10 @@ def run_tool(call: ToolCall, lambda_context: Any = None) -> ToolResult:
     except UnknownToolError as exc:
         return _failure(call.tool, "policy_denied", str(exc), started, details={"rule": "tool.allowlist"})
     try:
+        call = call.model_copy(update={"args": load(call.args, call.run_id)})  # large values come by reference
+    except BlobReferenceError as exc:
+        return _failure(call.tool, "policy_denied", str(exc), started, details={"rule": "blob.reference"})
+    try:
         args = spec.args_model.model_validate(call.args)
     except ValidationError as exc:
         fields = [{"field": field, "message": message} for field, message in validation_problems(exc, root="")]
@@ -74,8 +92,8 @@ def run_tool(call: ToolCall, lambda_context: Any = None) -> ToolResult:
         else:
             output = spec.run(args, ctx)
     except ToolFailure as failure:
-        return _failure(call.tool, failure.kind, failure.message, started, status_code=failure.status_code,
-                        retry_after=failure.retry_after, details=failure.details)
+        return _failure(call.tool, failure.kind, failure.message[:2000], started, status_code=failure.status_code,
+                        retry_after=failure.retry_after, details=_small_details(failure.details))
     latency = round((time.perf_counter() - started) * 1000, 3)
     encoded = json.dumps(output, default=str)
     if len(encoded) > get_settings().large_output_bytes:

@@ -23,6 +23,15 @@ class SummarizeArgs(ToolArgs):
     focus: str = Field(default="", max_length=200)
 
 
+MAX_SENTENCE_CHARS = 400
+
+
+def _clip(sentence: str) -> str:
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return sentence
+    return sentence[: MAX_SENTENCE_CHARS - 3].rstrip() + "..."
+
+
 def _scalar(value: Any) -> str:
     """Numbers as written, never in exponent notation; floats to at most 4 decimals."""
     if isinstance(value, float):
@@ -90,9 +99,11 @@ def _describe_dict(value: dict[str, Any]) -> list[str]:
 
 
 def summarize(inputs: list[Any], max_sentences: int = 6) -> str:
+    """At most ``max_sentences`` sentences of at most ``MAX_SENTENCE_CHARS`` each: a summary of a
+    megabyte stays small enough to travel in the state document."""
     sentences: list[str] = []
     for value in inputs:
-        for sentence in _describe(value):
+        for sentence in map(_clip, _describe(value)):
             if sentence not in sentences:
                 sentences.append(sentence)
     return " ".join(sentences[:max_sentences]) or "Nothing to summarize."

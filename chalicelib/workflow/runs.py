@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chalicelib.bounds import guard_problem
 from chalicelib.config import Settings
 from chalicelib.contracts import Guards, RunState
 from chalicelib.errors import BadRequestError, validation_problems
@@ -39,7 +40,11 @@ def initial_state(request: str, settings: Settings, guards: dict[str, Any] | Non
         raise BadRequestError("the request is empty; describe an operations task, e.g. 'Fetch mock data, calculate 2 + 2, and summarize the result'")
     if len(text) > MAX_REQUEST_CHARS:
         raise BadRequestError(f"the request is {len(text)} characters; at most {MAX_REQUEST_CHARS} are accepted")
+    settings.check_runtime_dir()
     values = {**settings.guards_overrides, **(guards or {})}
+    problems = [p for name, value in (guards or {}).items() if (p := guard_problem(name, value))]
+    if problems:
+        raise BadRequestError("guard values not accepted: " + "; ".join(problems))
     try:
         run_guards = Guards(**values)
     except ValidationError as exc:

@@ -207,7 +207,7 @@ def test_the_key_stays_out_of_reprs_and_redaction_covers_it(monkeypatch):
     ("MAOO_OPENAI_BASE_URL", "api.openai.com/v1", ["MAOO_OPENAI_BASE_URL", "not an http(s) URL"]),
     ("MAOO_LLM_TIMEOUT_SECONDS", "soon", ["MAOO_LLM_TIMEOUT_SECONDS", "not a number"]),
     ("MAOO_LLM_MAX_RETRIES", "1.5", ["MAOO_LLM_MAX_RETRIES", "whole number"]),
-    ("MAOO_LLM_MAX_RETRIES", "-1", ["MAOO_LLM_MAX_RETRIES", "at least 0"]),
+    ("MAOO_LLM_MAX_RETRIES", "-1", ["MAOO_LLM_MAX_RETRIES", "whole number from 0 to 10"]),
     ("MAOO_LLM_TOKEN_BUDGET", "lots", ["MAOO_LLM_TOKEN_BUDGET", "not a number"]),
 ])
 def test_a_bad_llm_setting_is_a_config_error_naming_the_variable(monkeypatch, variable, value, words):

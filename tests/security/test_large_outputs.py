@@ -1,0 +1,125 @@
+"""Large outputs travel by reference end to end, never inside a state document.
+
+Step Functions refuses a state document over 256 KB (``States.DataLimitExceeded``). A run that
+fetches up to the HTTP cap (1 MB) and then summarizes and saves what it fetched must succeed, with
+every document in the execution history under that limit: the fetched body stays in the run store,
+and the next tools receive a reference to it, which they read from the store themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from chalicelib.config import get_settings, reload_settings
+from chalicelib.contracts import ToolCall
+from chalicelib.largevalues import BLOB_KEY
+from chalicelib.memory.store import get_run_store
+from chalicelib.tools.invocation import run_tool
+
+STATE_LIMIT = 256 * 1024
+HTTP_CAP = 1_000_000
+
+
+def _payload(target_bytes: int) -> bytes:
+    """A JSON object of about ``target_bytes``: a list of records, as an ops API would return."""
+    items, size = [], 20
+    while size < target_bytes - 120:
+        item = {"id": len(items), "service": f"svc-{len(items) % 7}", "note": "latency within budget. " * 2}
+        items.append(item)
+        size += len(json.dumps(item)) + 2
+    return json.dumps({"items": items}).encode()
+
+
+BODIES = {"/big": _payload(HTTP_CAP - 2_000), "/medium": _payload(276 * 1024)}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        path = self.path.split("?")[0]
+        body = BODIES.get(path) or BODIES["/big"]
+        self.send_response(200 if path in BODIES else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def big_api(maoo, monkeypatch) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("MAOO_HTTP_ALLOWLIST", url)
+    reload_settings()
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+def _largest_state_document(doc: dict) -> int:
+    """The largest input, output or parameters document in the run's execution history, in bytes."""
+    trace = json.loads(Path(doc["trace_file"]).read_text())
+    largest = 0
+    for event in trace["execution"]["history"]:
+        for key, details in event.items():
+            if key.endswith("EventDetails") and isinstance(details, dict):
+                for field in ("input", "output", "parameters"):
+                    if isinstance(details.get(field), str):
+                        largest = max(largest, len(details[field].encode()))
+    return largest
+
+
+def test_one_megabyte_fetched_then_summarized_and_saved_succeeds_with_small_states(maoo, big_api):
+    assert len(BODIES["/big"]) > 990_000
+
+    doc = maoo.run(f"Fetch {big_api}/big, summarize it and save it to big-report.md")
+
+    assert doc["status"] == "succeeded", (doc["stop_reason"], doc["stop_detail"])
+    assert [s["tool"] for s in doc["steps"]] == ["http_get", "summarize", "file_write"]
+    assert doc["steps"][0]["output_ref"]
+    largest = _largest_state_document(doc)
+    assert largest > 0 and largest < STATE_LIMIT, f"a state document of {largest} bytes"
+    saved = (get_settings().files_dir / "big-report.md").read_text()
+    assert "items" in saved.lower() or "svc-" in saved
+    summarize = doc["steps"][1]
+    assert BLOB_KEY in json.dumps(summarize["args"])  # it was handed a reference, not the megabyte
+
+
+def test_a_276_kb_answer_saved_as_json_arrives_whole_in_the_file(maoo, big_api):
+    doc = maoo.run(f"Fetch {big_api}/medium and save it to medium.json")
+
+    assert doc["status"] == "succeeded", (doc["stop_reason"], doc["stop_detail"])
+    assert _largest_state_document(doc) < STATE_LIMIT
+    saved = json.loads((get_settings().files_dir / "medium.json").read_text())
+    assert saved["body"] == json.loads(BODIES["/medium"])
+    write = doc["steps"][-1]
+    assert write["tool"] == "file_write" and BLOB_KEY in json.dumps(write["args"])
+
+
+def test_a_reference_to_another_runs_stored_value_is_refused(isolated_runtime):
+    ref = get_run_store().put_blob("run-other", "a secret of another run")
+
+    result = run_tool(
+        ToolCall(run_id="run-mine", step_id="s1", tool="summarize", args={"inputs": [{BLOB_KEY: ref}]})
+    )
+
+    assert not result.ok and result.error is not None
+    assert (result.error.kind, result.error.details.get("rule")) == ("policy_denied", "blob.reference")
+
+
+def test_a_megabyte_error_page_ends_the_run_with_its_reason_not_a_crash(maoo, big_api):
+    doc = maoo.run(f"Fetch {big_api}/missing")
+
+    assert doc["status"] != "succeeded" and doc["stop_reason"] != "crash", doc["stop_detail"]
+    error = doc["steps"][-1]["error"]
+    assert error["status_code"] == 404 and error["details"]["truncated_bytes"] > 990_000
+    assert _largest_state_document(doc) < STATE_LIMIT
