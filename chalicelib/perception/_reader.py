@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from chalicelib import catalogue
 from chalicelib.contracts import ClauseReading, Condition, ReadingKind, SubTask, SubTaskKind, make_subtask
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause
@@ -21,8 +22,7 @@ from chalicelib.perception.vocabulary import unknown_words
 
 ERROR_RATE_EXPRESSION = "round(@errors / @requests * 100, 4)"
 _RESULT_WORDS = {"it", "that", "this", "result", "value", "the result", "the value", "the answer", "the rate", "the number", "the total"}
-_CHANNELS = {"on-call": "oncall", "on call": "oncall", "oncall": "oncall", "incident-channel": "incidents",
-             "incident channel": "incidents", "owner": "owners", "owners": "owners"}
+_CHANNELS = {word: channel.name for channel in catalogue.CHANNELS for word in (channel.name, *channel.words)}
 
 
 # ---------------------------------------------------------------- entities

@@ -86,11 +86,15 @@ SEVERITY_WORDS = (
     (re.compile(r"\b(?:medium|moderate)\b", _I), "sev3"),
     (re.compile(r"\b(?:low|minor)\b", _I), "sev4"),
 )
+# every word the catalogue has for a channel, longest first: "sre team" before "sre"
+_CHANNEL = "|".join(sorted((re.escape(w).replace(r"\ ", r"[- ]").replace(r"\-", r"[- ]")
+                            for c in catalogue.CHANNELS for w in (c.name, *c.words) if not w.startswith("the ")),
+                           key=len, reverse=True))
 NOTIFY = re.compile(
-    r"\b(?:notify|alert|page|ping|inform|message|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>on[- ]?call|ops|sre|team|slack|email|"
-    r"engineering|incident[- ]channel|owners?|#[\w-]+))?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
-    r"(?:\s+to\s+(?:the\s+)?(?P<channel2>on[- ]?call|ops|sre|team|slack|email|engineering|#[\w-]+))?|\blet\s+(?:the\s+)?"
-    r"(?P<channel3>on[- ]?call|ops|sre|team|engineering)(?:\s+team)?\s+know\b", _I)
+    r"\b(?:notify|alert|page|ping|inform|message|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>"
+    + _CHANNEL + r"|#[\w-]+)\b)?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
+    r"(?:\s+to\s+(?:the\s+)?(?P<channel2>" + _CHANNEL + r"|#[\w-]+))?|\blet\s+(?:the\s+)?"
+    r"(?P<channel3>" + _CHANNEL + r")(?:\s+team)?\s+know\b", _I)
 # where the free text of a message or an incident title starts: carried as written, never read
 FREE_TEXT_TAIL = re.compile(r"\s+(?:that|saying|titled|called|named|with (?:the )?(?:message|title|text|note)|to say|reading)\s+|\s*[:'\"]", _I)
 NOTIFY_REST = re.compile(r"\b(?:about|with|of|that)\s+(?P<rest>.+)$", _I)

@@ -67,6 +67,12 @@ def _where(filters: dict) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(f"{k} = ?" for k in present) if present else ""), list(present.values())
 
 
+def _path(resource: str, service: str | None = None) -> str:
+    """The mock API route the catalogue gives for a resource, with the service filled in."""
+    path = catalogue.RESOURCE[resource].http_path or ""
+    return path.replace("{service}", quote(service or ""))
+
+
 def _columns(resource: str) -> str:
     """The columns the catalogue lists for a resource: what a database route selects."""
     return ", ".join(catalogue.RESOURCE[resource].columns)
@@ -91,12 +97,12 @@ def _inventory_routes(resource: str, params: Any) -> list[Route]:
     if resource == "services":
         routes = [_db(f"SELECT {_columns('services')} FROM services{where} ORDER BY name", values, "rows")]
         if not filters:
-            routes.append(_http("/services", "body.services"))
+            routes.append(_http(_path("services"), "body.services"))
         return _suffixed(routes)
     routes = [_db(f"SELECT {_columns('deployments')} FROM deployments{where} ORDER BY deployed_at DESC", values, "rows")]
     if _http_can_filter("deployments", filters):
         service = filters.get("service")
-        routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
+        routes.append(_http(_path("deployments"), "body.deployments", {"service": service} if service else None))
     return _suffixed(routes)
 
 
@@ -113,22 +119,22 @@ def _read_routes(task: SubTask) -> list[Route]:
         where, values = _where(_filters({**p, "resource": table}))
         return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
-        routes = [_http("/data", "body.", expect=["items"]),
+        routes = [_http(_path("mock_data"), "body.", expect=["items"]),
                   _db(f"SELECT {_columns('mock_data')} FROM mock_items ORDER BY id", [], "")]
     elif resource == "metrics":
         window = p.get("window", "1h")
-        routes = [_http(f"/services/{quote(p['service'])}/metrics", "body.", {"window": window}, ["requests", "errors"]),
+        routes = [_http(_path("metrics", p["service"]), "body.", {"window": window}, ["requests", "errors"]),
                   _db(f"SELECT {_columns('metrics')} FROM metrics WHERE service = ? AND window = ?",
                       [service, window], "rows.0.")]
     elif resource == "service":
-        routes = [_http(f"/services/{quote(p['service'])}", "body."),
+        routes = [_http(_path("service", p["service"]), "body."),
                   _db(f"SELECT {_columns('service')} FROM services WHERE name = ?", [service], "rows.0.")]
     elif resource == "incidents":
         filters = _filters(p)
         where, values = _where(filters)
         routes = [_db(f"SELECT {_columns('incidents')} FROM incidents{where} ORDER BY id", values, "rows")]
         if _http_can_filter("incidents", filters):
-            routes.insert(0, _http("/incidents", "body.incidents", {k: v for k, v in filters.items() if v}))
+            routes.insert(0, _http(_path("incidents"), "body.incidents", {k: v for k, v in filters.items() if v}))
     elif resource in ("services", "deployments"):
         return _inventory_routes(resource, p)
     else:
