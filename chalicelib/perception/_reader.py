@@ -138,11 +138,14 @@ class Reader:
         self.last_compute = index
         return index  # type: ignore[return-value]
 
-    def _incident_count(self, service: str | None, status: str | None, text: str) -> int:
+    def _incident_count(self, service: str | None, status: str | None, text: str, severity: str | None = None) -> int:
+        """A count of incidents. ``severity`` only when the caller read it from the subject itself: a
+        condition's text also holds its action ("open a sev1 incident"), whose severity is not a filter."""
         status = _incident_status(status)
-        where = " ".join(x for x in (status, "incidents", f"of {service}" if service else "") if x)
+        where = " ".join(x for x in (status, severity, "incidents", f"of {service}" if service else "") if x)
         return self._add(make_subtask(kind="query", text=text, params={"resource": "incidents", "aggregate": "count",
-                                                                  "service": service, "status": status},
+                                                                  "service": service, "status": status,
+                                                                  "severity": severity},
                                  success_criteria=[f"{where} counted"]), None)
 
     # -- clauses
@@ -433,7 +436,8 @@ class Reader:
         service = named[0] if named else (self.service if lx.PRONOUN.search(text) else None)
         if lx.INCIDENTS.search(text):
             status = _incident_status(_first(lx.OPEN_WORD, text) or _first(lx.RESOLVED_WORD, text))
-            index = self._incident_count(service, status, text)
+            severity = next((v for k, v in terms(text) if k == "severity"), None)
+            index = self._incident_count(service, status, text, severity)
             if condition:
                 self.tasks[index] = self.tasks[index].model_copy(update={"condition": condition})
             return True

@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib import catalogue
 from chalicelib.contracts import SubTask
+from chalicelib.perception import lexicon as lx
 
 
 def _words(text: str) -> list[str]:
@@ -48,7 +49,26 @@ def terms(text: str) -> list[tuple[str, Any]]:
         ):
             found.append(("deploy_state", catalogue.DEPLOY_STATES.get(word, "rolled_back")))
     found += [("window", w) for w in _window_terms(words)]
+    if not _window_terms(words) and lx.OTHER_WINDOW.search(text):
+        found.append(("span", lx.OTHER_WINDOW.search(text).group(0)))  # type: ignore[union-attr]
+    found += [("channel", c) for c in _channel_terms(words)]
+    found += [("operation", w) for w in words if w in _OPERATION_WORDS]
     return found
+
+
+# words that ask for a computation: a clause that says one must have been read into one
+_OPERATION_WORDS = frozenset({"divide", "divided", "multiply", "multiplied", "add", "subtract", "plus", "minus",
+                              "times", "double", "halve", "triple", "squared", "cubed", "percent", "percentage",
+                              "average", "mean", "sum", "product", "twice", "ratio", "share"})
+# channel words no other reading uses ("ops" is also the ops database, "team" and "owner" are everyday words)
+_DISTINCT_CHANNEL_WORDS = ("oncall", "on-call", "on call", "pager", "sre", "slack", "email", "e-mail",
+                           "incident channel")
+
+
+def _channel_terms(words: list[str]) -> list[str]:
+    text = " " + " ".join(words) + " "
+    return [c.name for c in catalogue.CHANNELS
+            if any(f" {w} " in text for w in (c.name, *c.words) if w in _DISTINCT_CHANNEL_WORDS)]
 
 
 def _used(kind: str, value: Any, tasks: list[SubTask]) -> bool:
@@ -64,9 +84,15 @@ def _used(kind: str, value: Any, tasks: list[SubTask]) -> bool:
         return any(p.get("status") == value for p in params) or not ({"incidents"} & resources)
     if kind == "deploy_state":
         return any(p.get("status") == value for p in params) or "deployments" not in resources
-    if kind == "window":
+    if kind == "window":  # a window applies to metrics only: said of anything else, it would be dropped
         windowed = [p for p in params if p.get("resource") == "metrics" or p.get("metric") == "error_rate"]
-        return not windowed or any(p.get("window") == value for p in windowed)
+        return any(p.get("window") == value for p in windowed)
+    if kind == "span":  # a span of time MAOO has no data for ("last week") is never silently ignored
+        return False
+    if kind == "channel":  # email and slack may name the medium ("email the on-call"): any notification uses them
+        return any(t.kind == "notify" and (t.params.get("channel") == value or value in ("email", "slack")) for t in tasks)
+    if kind == "operation":
+        return any(t.kind == "compute" for t in tasks)
     return True
 
 

@@ -91,7 +91,7 @@ _CHANNEL = "|".join(sorted((re.escape(w).replace(r"\ ", r"[- ]").replace(r"\-", 
                             for c in catalogue.CHANNELS for w in (c.name, *c.words) if not w.startswith("the ")),
                            key=len, reverse=True))
 NOTIFY = re.compile(
-    r"\b(?:notify|alert|page|ping|inform|message|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>"
+    r"\b(?:notify|alert|page|ping|inform|message|email|e-mail|slack|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>"
     + _CHANNEL + r"|#[\w-]+)\b)?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
     r"(?:\s+to\s+(?:the\s+)?(?P<channel2>" + _CHANNEL + r"|#[\w-]+))?|\blet\s+(?:the\s+)?"
     r"(?P<channel3>" + _CHANNEL + r")(?:\s+team)?\s+know\b", _I)

@@ -108,3 +108,21 @@ def test_a_sub_task_is_typed_by_its_kind() -> None:
         PerceivedState.model_validate(
             {"intent": "x", "task_type": "single", "subtasks": [{"kind": "reboot", "text": "reboot it"}]}
         )
+
+
+@pytest.mark.parametrize(("request_text", "word"), [
+    ("give me the error count for auth over 5 minutes and triple it", "triple"),
+    ("divide 100 by the number of incidents", "divide"),
+    ("list deployments of auth in the last month", "last month"),
+    ("list the open incidents of search over the last hour", "1h"),
+])
+def test_a_known_word_the_reading_does_not_use_stops_the_run(request_text: str, word: str) -> None:
+    perception = perceive(request_text)
+    assert perception.task_type == "unsupported" and word in " ".join(perception.unsupported)
+
+
+def test_a_severity_in_a_condition_s_action_is_not_a_filter_of_its_subject() -> None:
+    perception = perceive("if there are open incidents for search, open a sev1 incident for search")
+    count = perception.subtasks[0]
+    assert count.params.get("aggregate") == "count" and count.params.get("severity") is None
+    assert perception.subtasks[1].params.get("severity") == "sev1"
