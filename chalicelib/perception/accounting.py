@@ -9,11 +9,13 @@ makes the clause not understood, and the run stops before any tool with the term
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib import catalogue
 from chalicelib.contracts import SubTask
 from chalicelib.perception import lexicon as lx
+from chalicelib.perception.arithmetic import numbers_to_digits
 
 
 def _words(text: str) -> list[str]:
@@ -53,13 +55,27 @@ def terms(text: str) -> list[tuple[str, Any]]:
         found.append(("span", lx.OTHER_WINDOW.search(text).group(0)))  # type: ignore[union-attr]
     found += [("channel", c) for c in _channel_terms(words)]
     found += [("operation", w) for w in words if w in _OPERATION_WORDS]
+    found += [("negation", w) for w in words if w in _NEGATIONS]
+    found += [("number", w) for w in _words(numbers_to_digits(text)) if _is_number(w)]
     return found
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+# a clause that negates ("but not the latency", "except sev3") asks for a filter no reading has
+_NEGATIONS = frozenset({"not", "except", "excluding", "without", "but not", "exclude", "apart"})
 
 
 # words that ask for a computation: a clause that says one must have been read into one
 _OPERATION_WORDS = frozenset({"divide", "divided", "multiply", "multiplied", "add", "subtract", "plus", "minus",
                               "times", "double", "halve", "triple", "squared", "cubed", "percent", "percentage",
-                              "average", "mean", "sum", "product", "twice", "ratio", "share"})
+                              "average", "mean", "sum", "product", "twice", "ratio", "share", "per"})
 # channel words no other reading uses ("ops" is also the ops database, "team" and "owner" are everyday words)
 _DISTINCT_CHANNEL_WORDS = ("oncall", "on-call", "on call", "pager", "sre", "slack", "email", "e-mail",
                            "incident channel")
@@ -93,7 +109,19 @@ def _used(kind: str, value: Any, tasks: list[SubTask]) -> bool:
         return any(t.kind == "notify" and (t.params.get("channel") == value or value in ("email", "slack")) for t in tasks)
     if kind == "operation":
         return any(t.kind == "compute" for t in tasks)
+    if kind == "negation":  # only a condition can say "is not"
+        return any(t.condition is not None and t.condition.op == "!=" for t in tasks)
+    if kind == "number":  # every number said is used: in an expression, a filter, a window, a condition, a path
+        return any(_number_in(value, t) for t in tasks)
     return True
+
+
+def _number_in(number: str, task: SubTask) -> bool:
+    text = json.dumps(task.params.model_dump(mode="json"))
+    if task.condition is not None:
+        text += f" {task.condition.value:g} {task.condition.value}"
+    return any(number == w or w.startswith(number) and not w[len(number):len(number) + 1].isdigit()
+               for w in _words(text.replace("@", " ")))
 
 
 def unused_terms(text: str, tasks: list[SubTask]) -> list[str]:

@@ -55,7 +55,9 @@ def known_words() -> frozenset[str]:
     for phrase in _catalogue_phrases():
         words.update(_words(phrase))
     for module in (lexicon, arithmetic, arithmetic_grammar):
-        for value in vars(module).values():
+        for name, value in vars(module).items():
+            if name.startswith("__"):  # a module's docstring is prose, not vocabulary
+                continue
             for pattern in _patterns(value):
                 words.update(_words(_unescaped(pattern)))
     return frozenset(words)

@@ -126,3 +126,12 @@ def test_a_severity_in_a_condition_s_action_is_not_a_filter_of_its_subject() -> 
     count = perception.subtasks[0]
     assert count.params.get("aggregate") == "count" and count.params.get("severity") is None
     assert perception.subtasks[1].params.get("severity") == "sev1"
+
+
+@pytest.mark.parametrize(("request_text", "word"), [
+    ("show the 3 newest incidents", "'3'"), ("list the services but not auth", "'not'"),
+    ("count deployments per service", "'per'"), ("list incidents ordered by severity", "'ordered'"),
+])
+def test_a_number_negation_grouping_or_ordering_no_rule_reads_is_never_dropped(request_text: str, word: str) -> None:
+    perception = perceive(request_text)
+    assert perception.task_type == "unsupported" and word in " ".join(perception.unsupported)
