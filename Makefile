@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demos test lint traces bench package localstack-up localstack-down clean
+.PHONY: demo demos test lint traces bench package localstack-up localstack-down clean screenshots
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "MAOO needs Python 3.11; set PYTHON=/path/to/python3.11"'
@@ -37,6 +37,10 @@ lint: $(STAMP)
 # regenerate examples/traces/ from the three demos
 traces: $(STAMP)
 	$(BIN)/python -m cli.export_examples examples/traces
+
+# README screenshots of the refinement demo's run page (needs Debian's chromium: apt-get install chromium)
+screenshots: $(STAMP)
+	$(BIN)/python -m cli.screenshots examples/screenshots
 
 # benchmarks: embedded engine vs direct calls vs LangGraph, cold start, AWS cost (README "Benchmarks")
 bench: $(STAMP)

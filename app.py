@@ -97,3 +97,11 @@ def get_run(run_id):
 @app.route("/runs/{run_id}/trace", methods=["GET"], authorizer=iam)
 def get_trace(run_id):
     return _json(_runs().trace(run_id))
+
+
+@app.route("/runs/{run_id}/view", methods=["GET"], authorizer=iam)
+def view_run(run_id):
+    """The run's page (self-contained HTML); ``?format=json`` gives the same facts as JSON."""
+    fmt = (app.current_request.query_params or {}).get("format", "html")
+    status, body, content_type = _runs().view(run_id, fmt)
+    return Response(body=body, status_code=status, headers={"Content-Type": content_type})

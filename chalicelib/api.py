@@ -177,6 +177,34 @@ class RunService:
         return 200, {"run_id": run_id, "run": {k: v for k, v in document.items() if k != "start_state"},
                      "events": store.events(run_id), "execution": None}
 
+    def view(self, run_id: str, fmt: str = "html") -> tuple[int, Any, str]:
+        """The run page (``fmt`` html) or its facts (json): ``(status, body, content type)``.
+
+        When the trace holds no execution history (a run still in flight, or one whose trace file
+        is on another machine, as on AWS), the engine is asked for it."""
+        from chalicelib.viewer import facts_json, render_trace
+
+        if fmt not in ("html", "json"):
+            status, body = error(400, "bad_request", f"format={fmt!r} is not accepted; use html or json")
+            return status, body, "application/json"
+        status, found = self.get(run_id)  # a remote engine's finished run is recorded first
+        if status != 200:
+            return status, found, "application/json"
+        trace = self.trace(run_id)[1]
+        if found.get("execution_arn") and not trace.get("execution"):
+            trace = {**trace, "execution": self._engine_history(found["execution_arn"])}
+        if fmt == "json":
+            return 200, facts_json(trace), "application/json"
+        return 200, render_trace(trace), "text/html; charset=utf-8"
+
+    def _engine_history(self, execution_arn: str) -> dict[str, Any] | None:
+        """The execution's history as the engine gives it now; ``None`` if it cannot (the page then
+        shows MAOO's own events, and a live page's next refresh tries again)."""
+        try:
+            return {"arn": execution_arn, "history": self._get_runner().history(execution_arn)}
+        except Exception:  # noqa: BLE001 - any engine fault only makes the page show less
+            return None
+
     def list(self, limit: int = 20) -> Response:
         return 200, {"runs": get_run_store().list_runs(limit)}
 

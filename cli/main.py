@@ -169,10 +169,21 @@ def runs(limit: int = typer.Option(20, min=1, max=500, help="How many recent run
 def show(
     run_id: str = typer.Argument(..., help="A run id from `python -m cli runs`."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    html_file: Optional[str] = typer.Option(
+        None, "--html", help="Write the run's page (self-contained HTML) to this file."
+    ),
 ) -> None:
-    """Show a past run with the same views (or JSON)."""
+    """Show a past run with the same views (or JSON), or write its HTML page with --html FILE."""
     from chalicelib.memory.store import get_run_store
 
+    if html_file is not None:
+        from cli.pages import write_run_page
+
+        try:
+            console.print(f"wrote {write_run_page(run_id, html_file)}")
+        except MaooError as exc:
+            _fail_usage(str(exc))
+        return
     doc = get_run_store().get_run(run_id)
     if doc is None or "steps" not in doc:
         _fail_usage(f"no finished run {run_id!r}; list runs with `python -m cli runs`")

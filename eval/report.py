@@ -217,6 +217,13 @@ def _timeline(steps: list[dict[str, Any]]) -> str:
             '<th>decision</th><th class="num">ms</th><th>error / reason</th></tr>' + "".join(rows) + "</table>")
 
 
+def _page_link(o: ScenarioOutcome) -> str:
+    from eval.run_pages import page_href
+
+    href = page_href(o)
+    return f' · <a class="run-page" href="{_e(href)}">run page</a>' if href else ""
+
+
 def _scenario_section(o: ScenarioOutcome) -> str:
     doc = o.doc or {}
     sc = o.scenario
@@ -253,7 +260,7 @@ def _scenario_section(o: ScenarioOutcome) -> str:
 <div class="lbl">Path through the state machine</div>{state_path_html(doc.get("states") or [], doc.get("steps") or [])}
 <div class="lbl">Tool calls</div>{_timeline(doc.get("steps") or [])}
 <div class="lbl">Final output</div><pre>{_e(doc.get("final_output") or "(none)")}</pre>
-<div class="muted">trace: {_e(o.trace_file)}</div>
+<div class="muted">trace: {_e(o.trace_file)}{_page_link(o)}</div>
 </div></details>"""
 
 
@@ -268,7 +275,7 @@ def render_html(run: EvalRun) -> str:
         f'<td class="num">{t["failed"] + t["error"]}</td><td class="num">{t["known_gap"]}</td><td class="num">{t["unexpected_pass"]}</td>'
         f'<td class="num">{100 * t["pass_rate"]:.0f}%</td><td>{_bar(t)}</td></tr>' for name, t in summary["per_category"].items())
     index_rows = "".join(
-        f'<tr><td><a href="#{_e(o.id)}">{_e(o.id)}</a></td><td>{_e(o.category)}</td><td>{_badge(o.result)}</td>'
+        f'<tr><td><a href="#{_e(o.id)}">{_e(o.id)}</a>{_page_link(o)}</td><td>{_e(o.category)}</td><td>{_badge(o.result)}</td>'
         f'<td>{_e((o.doc or {}).get("status", "-"))}{" · " + _e((o.doc or {}).get("stop_reason")) if (o.doc or {}).get("stop_reason") else ""}</td>'
         f'<td class="num">{o.counters.get("tool_calls", 0)}</td><td class="num">{o.counters.get("retries", 0)}</td>'
         f'<td class="num">{o.counters.get("replans", 0)}</td><td class="num">{o.duration_ms:.0f}</td>'
@@ -301,5 +308,8 @@ def write_html(run: EvalRun, path: Path) -> Path:
 
 def write_reports(run: EvalRun, traces_dir: Path) -> dict[str, Path]:
     """Write the summary, JUnit and HTML files into ``traces_dir``; returns their paths by kind."""
+    from eval.run_pages import write_run_pages
+
+    write_run_pages(run, traces_dir)  # the pages the report links to
     return {"summary": write_summary(run, traces_dir / SUMMARY_FILE), "junit": write_junit(run, traces_dir / JUNIT_FILE),
             "html": write_html(run, traces_dir / HTML_FILE)}
