@@ -52,6 +52,11 @@ package: $(STAMP)
 	$(BIN)/python -m cli.deploy wheels
 	$(BIN)/python -m cli.deploy package --stage prod --out out/
 
+# the HTTP API's OpenAPI document, from app.py's routes and their pydantic models (README "HTTP API")
+.PHONY: openapi
+openapi: $(STAMP)
+	$(BIN)/python -m cli openapi --out examples/openapi.json
+
 localstack-up:
 	scripts/localstack_runtime.sh start
 

@@ -99,6 +99,13 @@ def get_trace(run_id):
     return _json(_runs().trace(run_id))
 
 
+@app.route("/openapi.json", methods=["GET"], authorizer=iam)
+def openapi():
+    from chalicelib.http_contract import served_document
+
+    return _json(served_document(app.routes))
+
+
 @app.route("/runs/{run_id}/view", methods=["GET"], authorizer=iam)
 def view_run(run_id):
     """The run's page (self-contained HTML); ``?format=json`` gives the same facts as JSON."""

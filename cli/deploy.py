@@ -6,7 +6,9 @@
 the state machine resource. Chalice cannot read the ASL file, so ``package`` then sets the state
 machine's ``Definition`` to ``chalicelib/statemachine/maoo.asl.json`` as it is, and binds every
 ``${XxxFunctionArn}`` placeholder through ``DefinitionSubstitutions`` to ``Fn::GetAtt [Xxx, Arn]``.
-The ASL text itself is never edited.
+The ASL text itself is never edited. Last, two parameters (``cli/template_conditions.py``) let a
+target that cannot run DynamoDB or Python Lambdas leave them out of this same template, and the
+REST API gets the request and response models of ``chalicelib/http_contract.py`` (``cli/api_models.py``).
 
 Offline packaging: chalice downloads Lambda-compatible wheels with pip. ``wheels`` fills a
 wheelhouse once (PyPI needed then; default ``~/.cache/maoo/wheelhouse``, outside the work tree so
@@ -29,6 +31,8 @@ import typer
 
 from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import load_definition, placeholders
+from cli.api_models import with_models
+from cli.template_conditions import ConditionError, add_conditions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MERGE_TEMPLATE = Path(".chalice") / "merge-template.json"
@@ -128,7 +132,11 @@ def package(stage: str, out_dir: str | Path, *, project_dir: str | Path = PROJEC
     if loose:
         raise PackagingError(f"no role for {', '.join(loose)} in {MERGE_TEMPLATE}: give each function "
                              '"Properties": {"Role": {"Fn::GetAtt": [<a role>, "Arn"]}}')
-    bound = bind_definition(template, load_definition())
+    bound = with_models(bind_definition(template, load_definition()))
+    try:
+        bound = add_conditions(bound)
+    except ConditionError as exc:
+        raise PackagingError(str(exc)) from None
     template_path.write_text(json.dumps(bound, indent=2) + "\n", encoding="utf-8")
     return template_path
 

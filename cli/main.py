@@ -254,28 +254,62 @@ def eval_(
     raise typer.Exit(0 if run.ok else 1)
 
 
+@app.command("openapi")
+def openapi_(
+    out: str | None = typer.Option(None, "--out", help="Write the document to this file (default: print it)."),
+) -> None:
+    """The HTTP API's OpenAPI 3.1 document, generated from app.py's routes and their pydantic models."""
+    from app import app as chalice_app
+    from chalicelib.http_contract import openapi_document, undescribed_routes
+
+    routes = [(path, method) for path, methods in chalice_app.routes.items() for method in methods]
+    text = json.dumps(openapi_document(routes), indent=2) + "\n"
+    for path, method in undescribed_routes(routes):
+        err.print(f"[bold yellow]warning:[/bold yellow] {method} {path} has no models in chalicelib/http_contract.py; "
+                  "it is listed as answering any JSON")
+    if out is None:
+        sys.stdout.write(text)
+        return
+    with open(out, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    err.print(f"wrote {out}")
+
+
 @app.command()
 def deploy(
     target: str = typer.Option(..., "--target", help='Where to deploy: localstack. (AWS: `make package`, then CloudFormation; README "Deploy".)'),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="LocalStack's URL (default: MAOO_LOCALSTACK_URL, else http://127.0.0.1:4566)."),
     stage: str = typer.Option("localstack", "--stage", help="The chalice stage whose settings the functions get (.chalice/config.json)."),
     out: str = typer.Option("out/localstack", "--out", help="Folder for the chalice package (sam.json, deployment.zip)."),
+    parameter: list[str] | None = typer.Option(
+        None, "--parameter", help="KEY=VALUE, repeatable: a template parameter (DeployTables, DeployFunctions: "
+                                  "true|false) instead of the one chosen from what LocalStack runs."),
 ) -> None:
-    """Deploy the Lambda functions, IAM roles, DynamoDB tables and the state machine to LocalStack.
+    """Package the stage as `make package` does and deploy that template as the CloudFormation stack maoo-<stage>.
 
-    Re-running it updates what exists. Exit code 2: the endpoint is unreachable or lacks a service.
+    Re-running it updates the stack. What the LocalStack cannot run (DynamoDB, Python Lambdas on its host
+    runtime) is left out by the template's parameters. Exit code 2: the endpoint is unreachable or lacks a
+    service; 1: the stack failed (its events are printed).
     """
     from cli import localstack_deploy as target_localstack
+    from cli.cloudformation import StackError, StackFailedError, failure_lines
 
     if target.strip().lower() not in target_localstack.TARGETS:
         _fail_usage(f"--target {target!r} is not accepted; use: {', '.join(target_localstack.TARGETS)}. For AWS run "
                     "`make package`, then `aws cloudformation package` and `aws cloudformation deploy` (README \"Deploy\")")
     url = endpoint or os.environ.get("MAOO_LOCALSTACK_URL") or target_localstack.DEFAULT_ENDPOINT
     try:
-        deployment = target_localstack.deploy(url, stage, out, echo=err.print)
-    except (target_localstack.EndpointError, target_localstack.UnknownStageError) as exc:
+        overrides = target_localstack.parse_overrides(parameter or [])
+        deployment = target_localstack.deploy(url, stage, out, overrides=overrides, echo=err.print)
+    except (target_localstack.EndpointError, target_localstack.UnknownStageError,
+            target_localstack.ParameterError) as exc:
         _fail_usage(str(exc))
-    except target_localstack.DeployError as exc:
+    except StackFailedError as exc:
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}; the stack's failed events:")
+        for line in failure_lines(exc.events) or ["(none reported)"]:
+            err.print(f"  {line}", markup=False)
+        raise typer.Exit(1) from None
+    except (target_localstack.DeployError, StackError) as exc:
         err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     target_localstack.render(console, deployment)

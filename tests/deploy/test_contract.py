@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from typing import Any, Iterator
 
 import pytest
@@ -29,9 +30,12 @@ STATES_ERRORS = {
 LAMBDA_ERRORS = {
     "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException", "Lambda.Unknown",
+    # a function that ran past its timeout (the Lambda runtime's error type, passed on by Step Functions)
+    "Sandbox.Timedout",
 }
 LAMBDA_SERVICE_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                         "Lambda.TooManyRequestsException"}
+                         "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"}
+PATH_IN_TEXT = re.compile(r"\b((?:chalicelib|cli|tests|eval|mock_api|scripts|\.chalice)/[\w./-]*[\w/]|[\w-]+\.(?:md|py))\b")
 
 
 def _states() -> dict[str, dict[str, Any]]:
@@ -103,6 +107,39 @@ def test_every_task_retries_lambda_service_errors():
         assert LAMBDA_SERVICE_ERRORS <= retried, name
 
 
+def test_every_retry_has_full_jitter_and_a_cap():
+    for name, state in _tasks():
+        for rule in state["Retry"]:
+            assert rule.get("JitterStrategy") == "FULL", name
+            assert 0 < rule.get("MaxDelaySeconds", 0) <= 60, name
+            assert rule["MaxAttempts"] >= 1 and rule["BackoffRate"] >= 1, name
+
+
+def test_each_catch_names_its_errors_and_states_all_is_only_the_commented_last_fallback():
+    for name, state in _tasks():
+        catches = state["Catch"]
+        assert all(rule["ErrorEquals"] for rule in catches), name
+        named = [rule for rule in catches if "States.ALL" not in rule["ErrorEquals"]]
+        assert named and catches[: len(named)] == named, f"{name}: States.ALL comes before a named catcher"
+        assert "StateContractError" in named[0]["ErrorEquals"], name
+        assert LAMBDA_SERVICE_ERRORS <= {e for rule in named for e in rule["ErrorEquals"]}, name
+        fallback = catches[len(named):]
+        assert [rule["ErrorEquals"] for rule in fallback] in ([], [["States.ALL"]]), name
+        if fallback:
+            assert "States.ALL" in state.get("Comment", ""), f"{name}: its Comment must say why it falls back to States.ALL"
+
+
+def test_every_path_a_comment_names_exists():
+    definition = load_definition()
+    comments = [definition["Comment"]] + [state.get("Comment", "") for state in definition["States"].values()]
+
+    named = {match for comment in comments for match in PATH_IN_TEXT.findall(comment)}
+
+    assert named, "the comments point at no file"
+    missing = sorted(path for path in named if not (PROJECT_DIR / path).exists())
+    assert missing == []
+
+
 def test_platform_errors_are_not_retried_as_if_transient():
     """A contract violation is a bug: a Retry on it would only repeat the failure."""
     retried = {e for _, state in _tasks() for rule in state.get("Retry", []) for e in rule["ErrorEquals"]}
@@ -167,3 +204,13 @@ def test_every_function_handler_string_names_an_attribute_of_app():
     for function in functions:
         module, _, attribute = function.handler_string.partition(".")
         assert module == "app" and attribute == function.name and hasattr(app_module, attribute), function.handler_string
+
+
+def test_state_machine_logging_and_tracing_are_set_on_purpose_with_their_cost():
+    machine = _merge_template()["Resources"][STATE_MACHINE_ID]
+    logging = machine["Properties"]["LoggingConfiguration"]
+
+    assert (logging["Level"], logging["IncludeExecutionData"]) == ("ERROR", False)
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    comment = machine["Metadata"]["Comment"]
+    assert "LoggingConfiguration" in comment and "TracingConfiguration" in comment and "$" in comment

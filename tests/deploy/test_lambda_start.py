@@ -129,7 +129,10 @@ def unzipped(packaged, tmp_path_factory) -> Path:
 
 
 def _resolve(value: Any) -> str:
-    """A template environment value as Lambda would see it (a table's Ref is its name)."""
+    """A template environment value as Lambda would see it (a table's Ref is its name; an ``Fn::If``
+    on DeployTables/DeployFunctions is its true branch, what the template's defaults deploy)."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        return _resolve(value["Fn::If"][1])
     if isinstance(value, dict) and "Ref" in value:
         return TABLES.get(
             value["Ref"], STATE_MACHINE_ARN if value["Ref"] == "MaooStateMachine" else value["Ref"]

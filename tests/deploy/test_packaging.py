@@ -80,14 +80,45 @@ def test_state_machine_definition_is_the_asl_file_unchanged(packaged):
     assert "DefinitionString" not in properties
 
 
+def _deployed(value: Any) -> Any:
+    """What an ``Fn::If`` on ``DeployFunctions``/``DeployTables`` gives with the defaults (AWS): its true branch."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        assert value["Fn::If"][0] in ("WithFunctions", "WithTables")
+        return value["Fn::If"][1]
+    return value
+
+
 def test_every_placeholder_is_bound_to_its_function_arn(packaged):
     substitutions = packaged.resources[STATE_MACHINE_ID]["Properties"]["DefinitionSubstitutions"]
 
     assert set(substitutions) == placeholders()
     for name, value in substitutions.items():
         target = name.removesuffix("FunctionArn")
-        assert value == {"Fn::GetAtt": [target, "Arn"]}
+        assert _deployed(value) == {"Fn::GetAtt": [target, "Arn"]}
         assert packaged.resources[target]["Type"] == "AWS::Serverless::Function"
+
+
+def test_the_parameters_leave_out_tables_and_functions_and_default_to_deploying_them(packaged):
+    parameters = packaged.template["Parameters"]
+    assert {name: p["Default"] for name, p in parameters.items() if name.startswith("Deploy")} == {
+        "DeployTables": "true", "DeployFunctions": "true"}
+
+    for rid, resource in packaged.resources.items():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            assert resource.get("Condition") == "WithTables", rid
+        if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Lambda::Permission"):
+            assert resource.get("Condition") == "WithFunctions", rid
+    for rid in ("MaooStateMachine", "StateMachineRole", "LayerRole", "StateMachineLogGroup"):
+        assert "Condition" not in packaged.resources[rid], f"{rid} must deploy on every target"
+
+
+def test_without_functions_the_state_machine_still_names_an_arn_for_each(packaged):
+    substitutions = packaged.resources[STATE_MACHINE_ID]["Properties"]["DefinitionSubstitutions"]
+
+    for name, value in substitutions.items():
+        condition, _, fallback = value["Fn::If"]
+        assert condition == "WithFunctions"
+        assert fallback["Fn::Sub"].endswith(f":function:${{AWS::StackName}}-{name.removesuffix('FunctionArn')}")
 
 
 def test_every_ref_and_getatt_names_a_resource_that_exists(packaged):
@@ -104,6 +135,29 @@ def test_every_function_runs_under_a_role_of_the_template(packaged):
     for function_id, function in packaged.functions().items():
         role = function["Properties"]["Role"]
         assert isinstance(role, dict) and role["Fn::GetAtt"][0] in roles, function_id
+
+
+def test_the_packaged_api_carries_the_request_and_response_models_of_the_openapi_document(packaged):
+    from chalicelib.http_contract import operations
+
+    body = packaged.resources["RestAPI"]["Properties"]["DefinitionBody"]
+    definitions = body["definitions"]
+
+    run = body["paths"]["/runs"]["post"]
+    assert [p["schema"] for p in run["parameters"] if p["in"] == "body"] == [{"$ref": "#/definitions/RunRequest"}]
+    assert run["responses"]["200"]["schema"] == {"$ref": "#/definitions/RunDocument"}
+    assert body["paths"]["/health"]["get"]["responses"]["200"]["schema"] == {"$ref": "#/definitions/Health"}
+    for path, methods in body["paths"].items():
+        for method in methods:
+            assert (path, method.upper()) in operations(), f"{method} {path} has no models"
+    refs = {node["$ref"] for node in walk(body) if isinstance(node, dict) and isinstance(node.get("$ref"), str)}
+    assert {ref.removeprefix("#/definitions/") for ref in refs} <= set(definitions)
+    assert "const" not in json.dumps(definitions)  # API Gateway's models are JSON Schema draft 4
+
+
+def test_the_template_holds_no_null(packaged):
+    """CloudFormation takes no null value (LocalStack's engine answers an InternalError)."""
+    assert not [node for node in walk(packaged.template) if node is None]
 
 
 # ---------------------------------------------------------------- least privilege
@@ -201,7 +255,7 @@ def _validate(command: list[str], definition: dict[str, Any], path) -> subproces
 def test_asl_validator_accepts_the_definition_as_deployed(packaged, node_tool, tmp_path):
     validator = node_tool("asl-validator")
     properties = packaged.resources[STATE_MACHINE_ID]["Properties"]
-    arns = {name: f"arn:aws:lambda:us-east-1:123456789012:function:maoo-prod-{value['Fn::GetAtt'][0]}"
+    arns = {name: f"arn:aws:lambda:us-east-1:123456789012:function:maoo-prod-{_deployed(value)['Fn::GetAtt'][0]}"
             for name, value in properties["DefinitionSubstitutions"].items()}
 
     as_file = _validate(validator, properties["Definition"], tmp_path / "maoo.asl.json")

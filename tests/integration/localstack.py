@@ -40,6 +40,8 @@ LOCALSTACK_VERSION = "2026.3.0"
 LOCK_FILE = ROOT / "localstack" / f"requirements-runtime-{LOCALSTACK_VERSION}.txt"
 DEFAULT_PORT = 4566
 DEFAULT_SERVICES = "stepfunctions,iam,sts,lambda"
+# what `python -m cli deploy --target localstack` needs: CloudFormation, and S3 for the code and the template
+DEPLOY_SERVICES = "cloudformation,stepfunctions,iam,sts,lambda,s3,logs"
 READY_TIMEOUT_SECONDS = 90.0
 INSTALL_TIMEOUT_SECONDS = 900.0
 
@@ -221,9 +223,11 @@ class LocalStackRuntime:
 
 
 @contextmanager
-def running_for_tests(folder: Path, mocks: dict[str, Any]) -> Iterator[LocalStackRuntime]:
-    """A LocalStack runtime for one test module, answering Lambda tasks from ``mocks``; skips the
-    module with the reason when the runtime cannot be had here, or when MAOO_LOCALSTACK_TESTS=0."""
+def running_for_tests(folder: Path, mocks: dict[str, Any],
+                      services: str = DEFAULT_SERVICES) -> Iterator[LocalStackRuntime]:
+    """A LocalStack runtime for one test module, running ``services`` and answering Lambda tasks
+    from ``mocks``; skips the module with the reason when the runtime cannot be had here, or when
+    MAOO_LOCALSTACK_TESTS=0."""
     import pytest
 
     if os.environ.get("MAOO_LOCALSTACK_TESTS", "1").strip().lower() in ("0", "false", "no", "off"):
@@ -234,7 +238,7 @@ def running_for_tests(folder: Path, mocks: dict[str, Any]) -> Iterator[LocalStac
         pytest.skip(f"LocalStack's runtime is not available: {exc}")
     mock_file = folder / "sfn-mocks.json"
     mock_file.write_text(json.dumps(mocks, indent=2))
-    runtime = LocalStackRuntime(python, folder, port=free_port(), mock_config=mock_file)
+    runtime = LocalStackRuntime(python, folder, port=free_port(), mock_config=mock_file, services=services)
     runtime.start()
     try:
         yield runtime
@@ -332,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     start = commands.add_parser("start", help="start in the background and wait until ready")
     start.add_argument("--port", type=int, default=DEFAULT_PORT)
     start.add_argument("--mock-config", type=Path, help="an SFN_MOCK_CONFIG file for mocked Task states")
-    start.add_argument("--services", default=DEFAULT_SERVICES)
+    start.add_argument("--services", default=DEPLOY_SERVICES)
     start.set_defaults(run=_cmd_start)
     commands.add_parser("stop", help="stop what start started").set_defaults(run=_cmd_stop)
     status = commands.add_parser("status", help="is LocalStack answering?")

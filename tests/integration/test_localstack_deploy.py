@@ -1,13 +1,16 @@
 """``python -m cli deploy --target localstack`` and ``python -m cli run --engine localstack``, as a user runs them.
 
-LocalStack's host runtime (``localstack.py``) takes every call the deployment makes (IAM, Lambda's
-control plane, Step Functions) but cannot run a Python Lambda without Docker: each function ends
-``Failed``. So the runtime starts with the SFN mock config of ``test_localstack_sfn.py``:
+The deploy packages the stage as ``make package`` does and creates the CloudFormation stack
+``maoo-localstack`` from that template. LocalStack's host runtime (``localstack.py``, started with
+CloudFormation and S3) cannot run DynamoDB or a Python Lambda, so the deploy sets the template's
+``DeployTables`` and ``DeployFunctions`` to ``false``: the stack holds the roles, the log group and
+the state machine, whose ``${XxxFunctionArn}`` still name each function. The runtime starts with the
+SFN mock config of ``test_localstack_sfn.py``:
 
 - a run started on ``<deployed machine ARN>#Happy`` (``MAOO_STATE_MACHINE_ARN``) has its Lambda
   Tasks answered from the mock, and completes: the CLI drives the deployed definition end to end;
-- a run started on the deployed machine itself reaches the real functions, and fails naming them:
-  what a user sees on the host runtime.
+- a run started on the deployed machine itself reaches functions that are not there, and fails
+  naming them: what a user sees on the host runtime.
 
 The first run installs LocalStack (see ``localstack.py``). Skipped, with the reason, when there is
 no Python 3.13, the install fails, or there are no Lambda wheels to package with;
@@ -24,16 +27,15 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.workflow.definition import function_name_for, load_definition, placeholders
+from chalicelib.workflow.definition import load_definition
 from cli.deploy import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, ensure_wheelhouse
-from tests.integration.localstack import free_port, running_for_tests
+from tests.integration.localstack import DEPLOY_SERVICES, free_port, running_for_tests
 from tests.integration.test_localstack_sfn import mock_config
 
 pytestmark = pytest.mark.integration
 
 REGION = "us-east-1"
-PREFIX = "maoo-localstack-"  # the localstack stage's MAOO_FUNCTION_PREFIX
-FUNCTIONS = {function_name_for(p) for p in placeholders()}
+STACK = "maoo-localstack"
 REQUEST = "Fetch mock data, calculate 2 + 2, and summarize the result"
 
 
@@ -45,7 +47,7 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> 
                           capture_output=True, text=True, timeout=timeout)
 
 
-# ---------------------------------------------------------------- LocalStack with Lambda, and the deployment
+# ---------------------------------------------------------------- LocalStack with CloudFormation, and the deployment
 
 
 @pytest.fixture(scope="module")
@@ -59,23 +61,33 @@ def wheelhouse() -> str:
 
 @pytest.fixture(scope="module")
 def localstack(tmp_path_factory, wheelhouse):
-    with running_for_tests(tmp_path_factory.mktemp("localstack-deploy"), mock_config()) as runtime:
+    with running_for_tests(tmp_path_factory.mktemp("localstack-deploy"), mock_config(),
+                           services=DEPLOY_SERVICES) as runtime:
         yield runtime
 
 
 @pytest.fixture(scope="module")
 def aws(localstack):
-    import boto3
+    from cli.localstack_deploy import client, localstack_session
 
-    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
-    return {name: session.client(name, endpoint_url=localstack.url) for name in ("iam", "lambda", "stepfunctions")}
+    session = localstack_session(localstack.url)
+    return {name: client(session, name) for name in ("cloudformation", "iam", "lambda", "stepfunctions")}
+
+
+def _deploy(localstack, wheelhouse, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return cli("deploy", "--target", "localstack", "--endpoint", localstack.url, "--out", str(out), *extra,
+               env={"MAOO_WHEELHOUSE": wheelhouse, "MAOO_RUNTIME_DIR": str(out / "runtime")})
 
 
 @pytest.fixture(scope="module")
-def deployed(localstack, wheelhouse, tmp_path_factory):
-    out = tmp_path_factory.mktemp("package")
-    return cli("deploy", "--target", "localstack", "--endpoint", localstack.url, "--out", str(out),
-               env={"MAOO_WHEELHOUSE": wheelhouse, "MAOO_RUNTIME_DIR": str(out / "runtime")})
+def failed_first(localstack, wheelhouse, tmp_path_factory):
+    """A first attempt that asks the host runtime for the DynamoDB tables it cannot make."""
+    return _deploy(localstack, wheelhouse, tmp_path_factory.mktemp("package-failed"), "--parameter", "DeployTables=true")
+
+
+@pytest.fixture(scope="module")
+def deployed(failed_first, localstack, wheelhouse, tmp_path_factory):
+    return _deploy(localstack, wheelhouse, tmp_path_factory.mktemp("package"))
 
 
 def _machine(aws) -> dict:
@@ -89,55 +101,73 @@ def _task_functions(definition: dict) -> set[str]:
             if s["Type"] == "Task" and "FunctionName" in s.get("Parameters", {})}
 
 
+def _stack(aws) -> dict:
+    return aws["cloudformation"].describe_stacks(StackName=STACK)["Stacks"][0]
+
+
 # ---------------------------------------------------------------- deploy
 
 
-def test_deploy_creates_the_roles_the_functions_and_the_bound_state_machine(deployed, aws):
+def test_deploy_creates_the_stack_from_the_packaged_template_without_what_the_host_cannot_run(deployed, aws):
     assert deployed.returncode == 0, deployed.stderr + deployed.stdout
-    roles = {r["RoleName"] for r in aws["iam"].list_roles()["Roles"]}
-    assert {"maoo-localstack", "maoo-localstack-states"} <= roles
-
-    functions = {f["FunctionName"]: f for f in aws["lambda"].list_functions()["Functions"]}
-    assert set(functions) == {PREFIX + name for name in FUNCTIONS}
-    calc = functions[PREFIX + "tool_calc"]
-    assert (calc["Handler"], calc["Runtime"], calc["Timeout"]) == ("app.tool_calc", "python3.11", 5)
-    assert calc["Role"].endswith(":role/maoo-localstack")
-    variables = calc["Environment"]["Variables"]
-    assert variables["MAOO_STORE"] == "dynamodb"
-    assert variables["MAOO_RUNS_TABLE"] == "maoo-localstack-runs"
-    assert variables["MAOO_IDEMPOTENCY_TABLE"] == "maoo-localstack-idempotency"
+    stack = _stack(aws)
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert parameters == {"DeployTables": "false", "DeployFunctions": "false"}
+    resources = {r["LogicalResourceId"]: r["ResourceType"]
+                 for r in aws["cloudformation"].describe_stack_resources(StackName=STACK)["StackResources"]}
+    assert resources["MaooStateMachine"] == "AWS::StepFunctions::StateMachine"
+    assert {"LayerRole", "ReadToolRole", "WriteToolRole", "ApiRole", "StateMachineRole"} <= set(resources)
+    assert not {kind for kind in resources.values() if kind.startswith(("AWS::DynamoDB", "AWS::Lambda"))}
 
     machine = _machine(aws)
     definition = json.loads(machine["definition"])
-    assert _task_functions(definition) == {f["FunctionArn"] for f in functions.values()}
     assert set(definition["States"]) == set(load_definition()["States"])
     assert "${" not in machine["definition"]
-    assert machine["roleArn"].endswith(":role/maoo-localstack-states")
+    arns = _task_functions(definition)
+    assert len(arns) == 11 and all(a.startswith(f"arn:aws:lambda:{REGION}:000000000000:function:{STACK}-") for a in arns)
+    assert "StateMachineRole" in machine["roleArn"]
+    assert machine["loggingConfiguration"]["level"] == "ERROR"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs["StateMachineArn"] == machine["stateMachineArn"]
 
 
-def test_deploy_on_the_host_runtime_says_what_it_could_not_do(deployed):
+def test_deploy_on_the_host_runtime_says_what_it_left_out(deployed):
     output = " ".join((deployed.stdout + deployed.stderr).split())
 
-    assert "has no DynamoDB" in output and "maoo-localstack-runs" in output
-    assert "functions are Failed on this LocalStack" in output
+    assert "has no DynamoDB" in output and "DeployTables=false" in output
+    assert "cannot run Python Lambdas" in output and "DeployFunctions=false" in output
     assert "Traceback" not in output
 
 
-def test_deploying_again_updates_the_definition_instead_of_failing(deployed, localstack, wheelhouse, aws, tmp_path):
-    # given: someone replaced the machine's definition since the first deployment
-    machine = _machine(aws)
-    drifted = json.loads(machine["definition"])
-    drifted["Comment"] = "edited by hand"
-    aws["stepfunctions"].update_state_machine(stateMachineArn=machine["stateMachineArn"], definition=json.dumps(drifted))
+def test_a_stack_that_fails_prints_its_failed_events_and_the_next_deploy_replaces_it(failed_first, deployed, aws):
+    assert failed_first.returncode == 1
+    message = " ".join(failed_first.stderr.split())
+    assert f"stack {STACK} ended CREATE_FAILED" in message or f"stack {STACK} ended ROLLBACK_COMPLETE" in message
+    assert "RunsTable" in message and "dynamodb" in message.lower()
+    assert "Traceback" not in failed_first.stderr
+    # the failed stack could not be updated: the next deploy deleted and recreated it
+    assert "deleting it first" in " ".join(deployed.stderr.split())
+    assert _stack(aws)["StackStatus"] == "CREATE_COMPLETE"
 
-    again = cli("deploy", "--target", "localstack", "--endpoint", localstack.url, "--out", str(tmp_path / "out"),
-                env={"MAOO_WHEELHOUSE": wheelhouse})
+
+def test_deploying_again_updates_the_stack_instead_of_failing(deployed, localstack, wheelhouse, aws, tmp_path):
+    again = _deploy(localstack, wheelhouse, tmp_path / "out")
 
     assert again.returncode == 0, again.stderr + again.stdout
-    assert json.loads(_machine(aws)["definition"]).get("Comment") == load_definition().get("Comment")
-    rows = [line for line in again.stdout.splitlines() if "state machine" in line and "maoo" in line]
-    assert rows and "updated" in rows[0]
-    assert len(aws["lambda"].list_functions()["Functions"]) == len(FUNCTIONS)
+    assert _stack(aws)["StackStatus"] in ("UPDATE_COMPLETE", "CREATE_COMPLETE")
+    assert "updated" in again.stdout or "unchanged" in again.stdout
+    assert len(aws["stepfunctions"].list_state_machines()["stateMachines"]) == 1
+
+
+def test_a_parameter_that_is_not_the_templates_exits_2_and_names_the_accepted_ones(localstack, tmp_path):
+    done = cli("deploy", "--target", "localstack", "--endpoint", localstack.url, "--out", str(tmp_path),
+               "--parameter", "DeployTables=maybe", timeout=60)
+
+    assert done.returncode == 2
+    message = " ".join(done.stderr.split())
+    assert "--parameter 'DeployTables=maybe' is not accepted" in message
+    assert "DeployTables=true|false" in message and "DeployFunctions=true|false" in message
 
 
 # ---------------------------------------------------------------- run --engine localstack
@@ -166,8 +196,8 @@ def test_run_on_the_host_runtime_fails_naming_the_lambda_problem(deployed, local
     assert doc["states"] == ["Perceive", "Finalize", "FinalizeFailed"]
     history = json.loads(Path(doc["trace_file"]).read_text())["execution"]["history"]
     failures = [e["taskFailedEventDetails"] for e in history if e["type"] == "TaskFailed"]
-    assert failures[0]["error"] == "Lambda.ResourceConflictException"
-    assert "in the following state: Failed" in failures[0]["cause"]
+    assert failures[0]["error"] == "Lambda.ResourceNotFoundException"
+    assert f"{STACK}-Perceive" in failures[0]["cause"]  # the function DeployFunctions=false left out
 
 
 def test_run_without_a_deployed_state_machine_exits_2_and_says_deploy_first(localstack):
