@@ -62,7 +62,7 @@ def needs_default_ops_api(request: str) -> bool:
     with a ``policy_denied`` on an address nobody allowlisted, which reads as a security denial for
     what is a set-up step. A request that cannot be planned here is left to the run to explain.
     """
-    from chalicelib.perception.agent import perceive
+    from chalicelib.perception.request_reader import perceive
     from chalicelib.planning.planner import NoRouteError, make_plan
 
     try:

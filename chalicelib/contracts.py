@@ -7,9 +7,9 @@ fails loudly at the boundary instead of deep inside a layer.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from chalicelib.bounds import GUARD_BOUNDS
 
@@ -20,6 +20,28 @@ RunStatus = Literal["running", "succeeded", "failed", "stopped", "awaiting_appro
 # what a reader sees: a "running" run whose owner is gone reads "interrupted"
 ShownRunStatus = Literal["running", "succeeded", "failed", "stopped", "awaiting_approval", "interrupted"]
 Approval = Literal["none", "writes"]
+# Why a run ended other than ``succeeded``: one name per cause, so a user, a test and a metric can tell them apart.
+StopReason = Literal[
+    # perception and planning: nothing ran
+    "unsupported_request", "ambiguous_request", "policy_denied", "invalid_plan", "critic_rejected", "no_route",
+    # stop guards
+    "max_steps", "max_retries", "budget", "deadline", "non_progress", "llm_token_budget",
+    # a tool failed for good
+    "unsafe_retry", "tool_failed", "bad_args", "auth", "not_found", "schema_drift", "malformed_response",
+    # the run did not do what was asked
+    "criteria_unmet",
+    # execution
+    "unresolved_reference", "invalid_state", "crash",
+    "execution_not_started", "execution_failed", "execution_timed_out", "execution_aborted",
+    # approvals (durable runs)
+    "rejected", "approval_expired",
+]
+# What a tool's failure was (``ToolError.kind``), before the monitor turns it into a signal.
+FailureKind = Literal[
+    "http_status", "timeout", "connection", "malformed_response", "schema_drift", "bad_args", "policy_denied",
+    "not_found", "invalid_input", "crash", "unknown",
+]
+FAILURE_KINDS: frozenset[str] = frozenset(FailureKind.__args__)  # type: ignore[attr-defined]
 Signal = Literal[
     "ok",
     "transient",
@@ -55,14 +77,129 @@ class Condition(Model):
     value: float
 
 
-class SubTask(Model):
+class _Params(Model):
+    """A sub-task's typed parameters. Read like a mapping too (``params.get("service")``): a field
+    that is ``None`` counts as absent, as a key left out of the old untyped dict did."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = getattr(self, key, None)
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and getattr(self, key, None) is not None
+
+    def keys(self) -> list[str]:
+        """The fields that are set (not ``None``): what ``**params`` spreads."""
+        return [name for name in type(self).model_fields if getattr(self, name) is not None]
+
+
+Resource = Literal["mock_data", "metrics", "service", "services", "incidents", "deployments", "url", "sql"]
+
+
+class ReadParams(_Params):
+    """What a read names: the resource and the filters the catalogue allows on it."""
+
+    resource: Resource | None = None
+    service: str | None = None
+    window: str | None = None
+    status: str | None = None
+    severity: str | None = None
+    tier: int | None = None
+    region: str | None = None
+    owner: str | None = None
+    url: str | None = None
+    sql: str | None = None
+    aggregate: Literal["count"] | None = None
+
+
+class ComputeParams(_Params):
+    """An expression for calc; ``refs`` maps each ``@ref`` in it to ``[sub-task index, field]``."""
+
+    expression: str | None = None
+    refs: dict[str, list[Any]] = Field(default_factory=dict)
+    metric: Literal["error_rate"] | None = None
+    service: str | None = None
+    window: str | None = None
+
+
+class SummarizeParams(_Params):
+    pass
+
+
+class SaveParams(_Params):
+    path: str
+    format: str
+
+
+class CreateParams(_Params):
+    resource: Literal["incident"] = "incident"
+    service: str | None = None
+    severity: str | None = None
+
+
+class NotifyParams(_Params):
+    channel: str
+    service: str | None = None
+
+
+class _Task(Model):
     """One unit of what the user asked for, in the order they asked."""
 
-    kind: SubTaskKind
     text: str
-    params: dict[str, Any] = Field(default_factory=dict)
     condition: Condition | None = None
     success_criteria: list[str] = Field(default_factory=list)
+
+
+class FetchTask(_Task):
+    kind: Literal["fetch"] = "fetch"
+    params: ReadParams = Field(default_factory=ReadParams)
+
+
+class QueryTask(_Task):
+    """A read the user asked of the ops database (or that only the database answers)."""
+
+    kind: Literal["query"] = "query"
+    params: ReadParams = Field(default_factory=ReadParams)
+
+
+class ComputeTask(_Task):
+    kind: Literal["compute"] = "compute"
+    params: ComputeParams = Field(default_factory=ComputeParams)
+
+
+class SummarizeTask(_Task):
+    kind: Literal["summarize"] = "summarize"
+    params: SummarizeParams = Field(default_factory=SummarizeParams)
+
+
+class SaveTask(_Task):
+    kind: Literal["save"] = "save"
+    params: SaveParams
+
+
+class CreateTask(_Task):
+    kind: Literal["create"] = "create"
+    params: CreateParams = Field(default_factory=CreateParams)
+
+
+class NotifyTask(_Task):
+    kind: Literal["notify"] = "notify"
+    params: NotifyParams
+
+
+SubTask = Annotated[FetchTask | QueryTask | ComputeTask | SummarizeTask | SaveTask | CreateTask | NotifyTask,
+                    Field(discriminator="kind")]
+_SUBTASK = TypeAdapter(SubTask)
+
+
+def make_subtask(**fields: Any) -> FetchTask | QueryTask | ComputeTask | SummarizeTask | SaveTask | CreateTask | NotifyTask:
+    """The typed sub-task ``fields`` describe (chosen by ``kind``), validated."""
+    return _SUBTASK.validate_python(fields)
 
 
 class Constraints(Model):
@@ -74,6 +211,21 @@ class Constraints(Model):
     denied_tools: list[str] = Field(default_factory=list)
 
 
+ReadingKind = Literal["subtask", "condition", "constraint", "not_understood", "unsupported", "missing"]
+
+
+class ClauseReading(Model):
+    """How one clause of the request was read: by which named rule, into what.
+
+    Every clause is accounted for: a sub-task (``reading="subtask"``), a condition, a constraint, or
+    not understood / not doable / missing something, which stops the run before any tool runs.
+    """
+
+    text: str
+    rule: str
+    reading: ReadingKind
+
+
 class PerceivedState(Model):
     intent: str
     task_type: TaskType
@@ -83,6 +235,8 @@ class PerceivedState(Model):
     subtasks: list[SubTask] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     unsupported: list[str] = Field(default_factory=list)
+    corrections: list[str] = Field(default_factory=list)  # typos corrected towards the catalogue: '"chekout" -> "checkout"'
+    readings: list[ClauseReading] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- planning
@@ -125,11 +279,17 @@ class ToolCall(Model):
 
 
 class ToolError(Model):
-    kind: str
+    kind: FailureKind
     message: str
     status_code: int | None = None
     retry_after: float | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, kind: Any) -> Any:
+        """A kind no tool of ours reports (a foreign or newer tool) is ``unknown``, which the monitor treats as fatal."""
+        return kind if kind in FAILURE_KINDS or not isinstance(kind, str) else "unknown"
 
 
 class ToolResult(Model):
@@ -248,7 +408,7 @@ class RunState(Model):
     decision: Decision | None = None
     wait_seconds: int = 0
     status: RunStatus = "running"
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     stop_detail: str = ""
     final_output: str | None = None
     crash: dict[str, Any] | None = None

@@ -18,23 +18,18 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from chalicelib import catalogue
+
 # Bump whenever the tables or the rows below change, so existing database files are rebuilt.
 SCHEMA_VERSION = "1"
 
 # The instant the estate describes; objects the mock API creates are stamped from here on.
 AS_OF = "2025-06-02T12:00:00Z"
 
-WINDOWS = ("5m", "1h", "24h")
+WINDOWS = catalogue.WINDOW_NAMES
 
-_SERVICES = tuple(
-    dict(zip(("name", "tier", "owner", "status", "region"), row, strict=True))
-    for row in (
-        ("payments", 1, "payments-team", "healthy", "us-east-1"),
-        ("checkout", 1, "storefront-team", "degraded", "us-east-1"),
-        ("search", 2, "discovery-team", "degraded", "eu-west-1"),
-        ("auth", 1, "identity-team", "healthy", "us-east-1"),
-        ("inventory", 2, "supply-team", "healthy", "us-west-2"),
-    )
+_SERVICES = tuple(  # built from the domain catalogue: a service is added there
+    {"name": s.name, "tier": s.tier, "owner": s.owner, "status": s.status, "region": s.region} for s in catalogue.SERVICES
 )
 
 SERVICE_NAMES = tuple(str(service["name"]) for service in _SERVICES)

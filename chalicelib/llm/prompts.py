@@ -32,7 +32,8 @@ Vocabulary (the planner understands exactly these):
   summarize | save | create (open an incident) | notify (post to a channel).
 - fetch/query params.resource: mock_data | metrics | service | services | incidents | deployments |
   url (params.url) | sql (params.sql); optional params.service, params.window (5m | 1h | 24h),
-  params.status, params.aggregate = "count".
+  params.status, params.severity (incidents), params.tier, params.region, params.owner (services),
+  params.aggregate = "count".
 - compute params.expression: arithmetic; an earlier sub-task's field is a token (e.g. "@errors")
   listed in params.refs as [sub-task index, field].
 - save params.path (relative, e.g. "report.md"); create params.service, params.severity
@@ -65,7 +66,7 @@ def _schema(model: type[BaseModel]) -> str:
 
 @lru_cache(maxsize=1)
 def _perception_examples() -> str:
-    from chalicelib.perception.agent import perceive
+    from chalicelib.perception.request_reader import perceive
 
     return "\n".join(
         json.dumps({"request": request, "answer": perceive(request).model_dump(mode="json", exclude_defaults=True)},
@@ -89,7 +90,7 @@ def _tool_catalogue() -> list[dict[str, Any]]:
 
 
 def _plan_example() -> str:
-    from chalicelib.perception.agent import perceive
+    from chalicelib.perception.request_reader import perceive
     from chalicelib.planning.planner import make_plan
 
     perception = perceive(EXAMPLE_REQUESTS[1])

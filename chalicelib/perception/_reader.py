@@ -11,15 +11,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.contracts import Condition, SubTask, SubTaskKind
+from chalicelib import catalogue
+from chalicelib.contracts import ClauseReading, Condition, ReadingKind, SubTask, SubTaskKind, make_subtask
 from chalicelib.perception import lexicon as lx
 from chalicelib.perception._clauses import Clause
+from chalicelib.perception.accounting import terms, unused_terms
 from chalicelib.perception.arithmetic import numbers_to_digits, refs_in, to_expression
+from chalicelib.perception.rules import ACTION_RULES, DATA_RULES
+from chalicelib.perception.vocabulary import unknown_words
 
 ERROR_RATE_EXPRESSION = "round(@errors / @requests * 100, 4)"
 _RESULT_WORDS = {"it", "that", "this", "result", "value", "the result", "the value", "the answer", "the rate", "the number", "the total"}
-_CHANNELS = {"on-call": "oncall", "on call": "oncall", "oncall": "oncall", "incident-channel": "incidents",
-             "incident channel": "incidents", "owner": "owners", "owners": "owners"}
+_CHANNELS = {word: channel.name for channel in catalogue.CHANNELS for word in (channel.name, *channel.words)}
 
 
 # ---------------------------------------------------------------- entities
@@ -40,7 +43,7 @@ def _without_context(text: str) -> str:
     """The clause without its service and window phrases: what is left to read as arithmetic."""
     for pattern in lx.WINDOW_PHRASES:
         text = pattern.sub("", text)
-    return re.sub(r"\s+", " ", lx.SERVICE_PHRASE.sub("", text)).strip()
+    return lx.SPACES.sub(" ", lx.SERVICE_PHRASE.sub("", text)).strip()
 
 
 def _metric_field(text: str) -> str | None:
@@ -102,6 +105,9 @@ class Reader:
         self.last_compute: int | None = None
         self.last_condition: Condition | None = None
         self.scope: Condition | None = None
+        self.readings: list[ClauseReading] = []
+        self.rule = ""  # the rule that read the clause being read
+        self.read_text = ""  # the part of the clause that rule read (free text it carries is left out)
 
     # -- bookkeeping
     def _add(self, task: SubTask, condition: Condition | None) -> int:
@@ -115,7 +121,7 @@ class Reader:
         index = self.fetched.get((service, window))
         if self._reusable(index, condition):
             return index  # type: ignore[return-value]
-        index = self._add(SubTask(kind=kind, text=text, params={"resource": "metrics", "service": service, "window": window},
+        index = self._add(make_subtask(kind=kind, text=text, params={"resource": "metrics", "service": service, "window": window},
                                   success_criteria=[f"metrics of {service} over {window} fetched"]), condition)
         self.fetched[(service, window)] = index
         return index
@@ -124,7 +130,7 @@ class Reader:
         index = self.computed.get((service, window))
         if not self._reusable(index, condition):
             metrics = self._metrics(service, window, text, condition, kind)
-            index = self._add(SubTask(kind="compute", text=text, params={
+            index = self._add(make_subtask(kind="compute", text=text, params={
                 "expression": ERROR_RATE_EXPRESSION, "refs": {"@errors": [metrics, "errors"], "@requests": [metrics, "requests"]},
                 "metric": "error_rate", "service": service, "window": window,
             }, success_criteria=[f"error rate of {service} over {window} computed"]), condition)
@@ -132,18 +138,48 @@ class Reader:
         self.last_compute = index
         return index  # type: ignore[return-value]
 
-    def _incident_count(self, service: str | None, status: str | None, text: str) -> int:
+    def _incident_count(self, service: str | None, status: str | None, text: str, severity: str | None = None) -> int:
+        """A count of incidents. ``severity`` only when the caller read it from the subject itself: a
+        condition's text also holds its action ("open a sev1 incident"), whose severity is not a filter."""
         status = _incident_status(status)
-        where = " ".join(x for x in (status, "incidents", f"of {service}" if service else "") if x)
-        return self._add(SubTask(kind="query", text=text, params={"resource": "incidents", "aggregate": "count",
-                                                                  "service": service, "status": status},
+        where = " ".join(x for x in (status, severity, "incidents", f"of {service}" if service else "") if x)
+        return self._add(make_subtask(kind="query", text=text, params={"resource": "incidents", "aggregate": "count",
+                                                                  "service": service, "status": status,
+                                                                  "severity": severity},
                                  success_criteria=[f"{where} counted"]), None)
 
     # -- clauses
     def read(self, clause: Clause) -> None:
+        """Read one clause, and account for it: which rule read it into what, or why it was not read."""
         text = clean(clause.text)
         if not text:
             return
+        before = (len(self.tasks), len(self.unknown), len(self.unsupported), len(self.missing))
+        self.rule, self.read_text = "", text
+        self._read(clause, text)
+        tasks, unknown, unsupported, missing = (len(self.tasks) - before[0], len(self.unknown) - before[1],
+                                                len(self.unsupported) - before[2], len(self.missing) - before[3])
+        if tasks and not (unknown or unsupported or missing) and not self.rule.startswith("arithmetic"):
+            if words := unknown_words(self.read_text):
+                self.unsupported.append(f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)")
+                unsupported = 1
+            elif unused := unused_terms(self.read_text, self.tasks[before[0]:]):
+                self.unsupported.append(f"{text!r} (MAOO read it but cannot apply {', '.join(repr(w) for w in unused)} to it)")
+                unsupported = 1
+        if (unknown or missing) and not unsupported and (words := unknown_words(text)):
+            # a clause no rule could read that holds words MAOO does not know asks for something it cannot do:
+            # say so, rather than ask for a detail that would not help ("a poem" needs no file name)
+            del self.unknown[before[1]:]
+            del self.missing[before[3]:]
+            self.unsupported.append(f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)")
+            unknown, missing, unsupported = 0, 0, 1
+            self.rule = "unknown_words"
+        reading: ReadingKind = ("unsupported" if unsupported else "not_understood" if unknown else "missing" if missing
+                   else "subtask" if tasks else "condition")
+        rule = self.rule or {"unsupported": "unsupported_action", "not_understood": "none"}.get(reading, "none")
+        self.readings.append(ClauseReading(text=text, rule=rule, reading=reading))
+
+    def _read(self, clause: Clause, text: str) -> None:
         if clause.joiner == "then":
             self.scope = None
         if clause.joiner == "otherwise":
@@ -153,6 +189,7 @@ class Reader:
             self.scope = _negated(self.last_condition)
         if lx.UNSUPPORTED_ACTION.match(text):
             self.unsupported.append(text)
+            self.rule = "unsupported_action"
             return
         if self._conditional(text):
             return
@@ -173,6 +210,7 @@ class Reader:
                     self.unknown.append(text)
                 return True
             condition, action = parsed
+            self.rule = "condition_first"
             if not action:
                 self.missing.append(f"what to do when {m.group('rest')!r}")
                 return True
@@ -184,6 +222,7 @@ class Reader:
             if parsed is None or parsed[1]:
                 return False
             self.last_condition = parsed[0]
+            self.rule = "condition_after"
             self._act(m.group("action"), parsed[0])
             return True
         return False
@@ -233,7 +272,7 @@ class Reader:
                 self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
                 return None
             return f"#{self._metrics(service, window, text, None)}.{field}"
-        bare = re.sub(r"^(?:the\s+)?(?:computed|calculated|final)\s+", "", text.strip().lower())
+        bare = lx.COMPUTED_PREFIX.sub("", text.strip().lower())
         if bare in _RESULT_WORDS or lx.RESULT_PRONOUN.match(bare):
             if self.last_compute is None:
                 self.missing.append(f"what {text.strip()!r} refers to: nothing is computed before the condition")
@@ -245,65 +284,85 @@ class Reader:
 
     # -- one clause -> sub-tasks
     def _tasks_for(self, text: str, condition: Condition | None) -> bool:
-        if (m := lx.URL.search(text)) and lx.URL_LEAD.match(text):
-            url = m.group("url").rstrip(".,;:!?)")
-            self._add(SubTask(kind="fetch", text=text, params={"resource": "url", "url": url},
-                              success_criteria=[f"{url} fetched"]), condition)
-            return True
+        """Offer the clause to the action rules, then the data rules (``rules.py``): the first that reads it wins."""
         named = _services(text)
         if named:
             self.service = named[-1]
         window = _window(text)
         if window:
             self.window = window
-        if lx.CREATE_INCIDENT.search(text):
-            return self._create(text, named, condition)
-        if m := lx.NOTIFY.match(text):
-            return self._notify(text, m, condition)
-        if lx.SUMMARIZE_LEAD.match(text) or (lx.SUMMARIZE.search(text) and not lx.SAVE.match(text)):
-            return self._summarize(text, condition)
-        if lx.SAVE.match(text):
-            return self._save(text, condition)
+        for rule in ACTION_RULES:
+            if rule.pattern(text, named):
+                self._name(rule.name, text)
+                return bool(getattr(self, rule.build)(text, named, window, condition))
         return self._data(text, named, window, condition)
 
+    def _name(self, rule: str, text: str) -> None:
+        """Record the rule reading this clause; a message or a title it carries is free text, not read."""
+        self.rule = f"{self.rule}+{rule}" if self.rule.startswith("condition") else (self.rule or rule)
+        if rule in ("create_incident", "notify"):
+            cut = lx.FREE_TEXT_TAIL.search(text)
+            self.read_text = text[:cut.start()] if cut else text
+
     def _data(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
-        """Reads and computations: the sub-tasks a clause that only asks for data needs."""
-        from_db = bool(lx.DATABASE.search(text))
-        kind: SubTaskKind = "query" if from_db else "fetch"
-        metric_services = named or (list(lx.KNOWN_SERVICES) if lx.ALL_SERVICES.search(text) else []) or \
-            ([self.service] if self.service else [])
-        if (lx.ERROR_RATE.search(text) or lx.METRICS.search(text)) and not window and (m := lx.OTHER_WINDOW.search(text)):
-            self.missing.append(f"a window MAOO has data for ({', '.join(lx.WINDOWS_AVAILABLE)}) instead of {m.group(0)!r}")
-            return True
-        if lx.COUNT.search(text) and (lx.INCIDENTS.search(text) or lx.DEPLOYMENTS.search(text) or
-                                      (lx.SERVICES_LIST.search(text) and not named)):
-            return self._count(text, named, condition)
-        if lx.ERROR_RATE.search(text) and not re.search(r"\b(?:divide|multiply|add|subtract|plus|minus|times)\b", text, re.I):
-            if not metric_services:
-                self._add(SubTask(kind="compute", text=text, params={"metric": "error_rate", "service": None}), condition)
-                self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
+        """Reads and computations: the data rules of ``rules.py``, in order, until one reads the clause."""
+        for rule in DATA_RULES:
+            if rule.pattern(text, named) and getattr(self, rule.build)(text, named, window, condition):
+                if not rule.name.startswith("read"):
+                    self._name(rule.name, text)
                 return True
-            for service in metric_services:
-                self._error_rate(service, window or self.window or "1h", text, condition, kind)
-            return True
-        if self._arithmetic(text, named, window, condition):
-            return True
-        resources = _resources(text, named)
-        if resources:
-            for resource in resources:
-                self._resource(resource, text, named, metric_services, window, condition, kind)
-            return True
-        if m := lx.RAW_EXPRESSION.match(text):
-            # what looks like code, not words, goes to calc as written: calc's own allowlist refuses it, with its rule
-            expression = m.group("expr").strip()
-            self.last_compute = self._add(SubTask(kind="compute", text=text, params={"expression": expression},
-                                                  success_criteria=[f"{expression} computed"]), condition)
-            return True
-        if lx.COMPUTE_LEAD.match(text) or (re.match(r"^(?:what is|how much is)\b", text, re.I)
-                                           and re.search(r"\d|\b(?:it|that|the result)\b", text, re.I)):
-            self.missing.append(f"what to compute in {text!r}")
-            return True
         return False
+
+    # -- builders named by the rule table
+    def _read_kind(self, text: str) -> SubTaskKind:
+        return "query" if lx.DATABASE.search(text) else "fetch"
+
+    def _metric_services(self, text: str, named: list[str]) -> list[str]:
+        return named or (list(lx.KNOWN_SERVICES) if lx.ALL_SERVICES.search(text) else []) or \
+            ([self.service] if self.service else [])
+
+    def _fetch_url(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        m = lx.URL.search(text)
+        url = m.group("url").rstrip(".,;:!?)")  # type: ignore[union-attr]
+        self._add(make_subtask(kind="fetch", text=text, params={"resource": "url", "url": url},
+                               success_criteria=[f"{url} fetched"]), condition)
+        return True
+
+    def _window_unavailable(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        m = lx.OTHER_WINDOW.search(text)
+        seen = m.group(0) if m else text
+        self.missing.append(f"a window MAOO has data for ({', '.join(lx.WINDOWS_AVAILABLE)}) instead of {seen!r}")
+        return True
+
+    def _error_rate_rule(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        services = self._metric_services(text, named)
+        if not services:
+            self._add(make_subtask(kind="compute", text=text, params={"metric": "error_rate", "service": None}), condition)
+            self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
+            return True
+        for service in services:
+            self._error_rate(service, window or self.window or "1h", text, condition, self._read_kind(text))
+        return True
+
+    def _read_resources(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        resources = _resources(text, named)
+        if not resources:
+            return False
+        self._name("read_" + "+".join(resources), text)
+        for resource in resources:
+            self._resource(resource, text, named, self._metric_services(text, named), window, condition, self._read_kind(text))
+        return True
+
+    def _raw_expression(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        # what looks like code, not words, goes to calc as written: calc's own allowlist refuses it, with its rule
+        expression = lx.RAW_EXPRESSION.match(text).group("expr").strip()  # type: ignore[union-attr]
+        self.last_compute = self._add(make_subtask(kind="compute", text=text, params={"expression": expression},
+                                                   success_criteria=[f"{expression} computed"]), condition)
+        return True
+
+    def _nothing_to_compute(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        self.missing.append(f"what to compute in {text!r}")
+        return True
 
     def _arithmetic(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         expression = to_expression(text) or to_expression(_without_context(text))
@@ -328,7 +387,7 @@ class Reader:
         shown = expression
         for ref, (_index, field) in refs.items():
             shown = shown.replace(ref, field if field != "value" else "the previous result")
-        self.last_compute = self._add(SubTask(kind="compute", text=text, params=params,
+        self.last_compute = self._add(make_subtask(kind="compute", text=text, params=params,
                                               success_criteria=[f"{shown} computed"]), condition)
         return True
 
@@ -338,7 +397,7 @@ class Reader:
         service = named[0] if named else (self.service if pronoun else None)
         if resource == "metrics":
             if not metric_services:
-                self._add(SubTask(kind=kind, text=text, params={"resource": "metrics", "service": None}), condition)
+                self._add(make_subtask(kind=kind, text=text, params={"resource": "metrics", "service": None}), condition)
                 self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
                 return
             for each in metric_services:
@@ -346,49 +405,56 @@ class Reader:
             return
         if resource == "service":
             for each in named or ([service] if service else []):
-                self._add(SubTask(kind=kind, text=text, params={"resource": "service", "service": each},
+                self._add(make_subtask(kind=kind, text=text, params={"resource": "service", "service": each},
                                   success_criteria=[f"status of {each} fetched"]), condition)
             return
         if resource == "mock_data":
-            self._add(SubTask(kind=kind, text=text, params={"resource": "mock_data"}, success_criteria=["mock data fetched"]), condition)
+            self._add(make_subtask(kind=kind, text=text, params={"resource": "mock_data"},
+                                   success_criteria=["mock data fetched"]), condition)
             return
         if resource == "services":
             status = _service_status(text)
-            what = f"{status} services" if status else "services"
-            self._add(SubTask(kind="query", text=text, params={"resource": "services", "status": status},
+            filters = _service_filters(text)
+            what = " ".join(x for x in (status, "services", *(f"{k} {v}" for k, v in filters.items())) if x)
+            self._add(make_subtask(kind="query", text=text, params={"resource": "services", "status": status, **filters},
                               success_criteria=[f"{what} listed"]), condition)
             return
         if resource == "incidents":
             status = _incident_status(_first(lx.OPEN_WORD, text) or _first(lx.RESOLVED_WORD, text))
-            what = " ".join(x for x in (status, "incidents", f"of {service}" if service else "") if x)
-            self._add(SubTask(kind=kind, text=text, params={"resource": "incidents", "service": service, "status": status},
-                              success_criteria=[f"{what} listed"]), condition)
+            severity = next((v for k, v in terms(text) if k == "severity"), None)
+            what = " ".join(x for x in (status, severity, "incidents", f"of {service}" if service else "") if x)
+            extra = {"severity": severity} if severity else {}
+            self._add(make_subtask(kind=kind, text=text, params={"resource": "incidents", "service": service, "status": status,
+                                                            **extra}, success_criteria=[f"{what} listed"]), condition)
             return
         status = _deploy_status(text)
         what = " ".join(x for x in (status, "deployments", f"of {service}" if service else "") if x)
-        self._add(SubTask(kind="query", text=text, params={"resource": "deployments", "service": service, "status": status},
+        self._add(make_subtask(kind="query", text=text, params={"resource": "deployments", "service": service, "status": status},
                           success_criteria=[f"{what} listed"]), condition)
 
-    def _count(self, text: str, named: list[str], condition: Condition | None) -> bool:
+    def _count(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         service = named[0] if named else (self.service if lx.PRONOUN.search(text) else None)
         if lx.INCIDENTS.search(text):
             status = _incident_status(_first(lx.OPEN_WORD, text) or _first(lx.RESOLVED_WORD, text))
-            index = self._incident_count(service, status, text)
+            severity = next((v for k, v in terms(text) if k == "severity"), None)
+            index = self._incident_count(service, status, text, severity)
             if condition:
                 self.tasks[index] = self.tasks[index].model_copy(update={"condition": condition})
             return True
         resource = "deployments" if lx.DEPLOYMENTS.search(text) else "services"
         status = _deploy_status(text) if resource == "deployments" else _service_status(text)
+        filters = _service_filters(text) if resource == "services" else {}
         what = " ".join(x for x in (status, resource, f"of {service}" if service and resource == "deployments" else "") if x)
-        self._add(SubTask(kind="query", text=text, params={"resource": resource, "aggregate": "count", "status": status,
-                                                           "service": service if resource == "deployments" else None},
+        self._add(make_subtask(kind="query", text=text, params={"resource": resource, "aggregate": "count", "status": status,
+                                                           "service": service if resource == "deployments" else None,
+                                                           **filters},
                           success_criteria=[f"{what} counted"]), condition)
         return True
 
     def _object(self, rest: str, condition: Condition | None, what: str, text: str) -> bool:
         """Read what a summarize/save/notify clause is about; False when it names nothing MAOO knows."""
-        rest = re.sub(r"^(?:all\s+)?(?:of\s+)?", "", rest.strip(" ,"), flags=re.I).strip()
-        if not rest or lx.RESULT_PRONOUN.match(rest) or re.fullmatch(r"(?:a |an |the )?(?:short |brief )?(?:report|summary|recap)", rest, re.I):
+        rest = lx.ALL_OF.sub("", rest.strip(" ,")).strip()
+        if not rest or lx.RESULT_PRONOUN.match(rest) or lx.REPORT_NOUN.fullmatch(rest):
             if not any(t.kind in ("fetch", "query", "compute", "summarize") for t in self.tasks):
                 self.missing.append(f"what to {what}: nothing is fetched or computed before {text!r}")
                 return False
@@ -403,19 +469,19 @@ class Reader:
             return False
         return True
 
-    def _summarize(self, text: str, condition: Condition | None) -> bool:
+    def _summarize(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         target = lx.SAVE_ANYWHERE.search(text) and _file_path(text)
         body = lx.SAVE_TARGET.sub("", text) if target else text
         rest = lx.SUMMARIZE_LEAD.sub("", body, count=1) if lx.SUMMARIZE_LEAD.match(body) else lx.SUMMARIZE.sub("", body)
         if not self._object(rest, condition, "summarize", text):
             return True
-        self._add(SubTask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
+        self._add(make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
         if target:
-            self._add(SubTask(kind="save", text=text, params={"path": target, "format": target.rsplit(".", 1)[-1]},
+            self._add(make_subtask(kind="save", text=text, params={"path": target, "format": target.rsplit(".", 1)[-1]},
                               success_criteria=[f"{target} written"]), condition)
         return True
 
-    def _save(self, text: str, condition: Condition | None) -> bool:
+    def _save(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         path = _file_path(text)
         rest = lx.SAVE_TARGET.sub("", lx.SAVE.sub("", text, count=1))
         if not path:
@@ -423,29 +489,32 @@ class Reader:
             return True
         wants_summary = bool(lx.SUMMARIZE.search(rest))
         if wants_summary:
-            rest = lx.SUMMARIZE_LEAD.sub("", re.sub(r"^(?:a|an|the)\s+", "", rest.strip(), flags=re.I), count=1)
-            rest = re.sub(r"^(?:short |brief |quick )?(?:summary|recap|overview)(?:\s+of)?\s*", "", rest, flags=re.I)
+            rest = lx.SUMMARIZE_LEAD.sub("", lx.ARTICLE.sub("", rest.strip()), count=1)
+            rest = lx.SUMMARY_NOUN.sub("", rest)
         if not self._object(rest, condition, "save", text):
             return True
         if wants_summary and not (self.tasks and self.tasks[-1].kind == "summarize"):
-            self._add(SubTask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
-        self._add(SubTask(kind="save", text=text, params={"path": path, "format": path.rsplit(".", 1)[-1].lower()},
+            self._add(make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
+        self._add(make_subtask(kind="save", text=text, params={"path": path, "format": path.rsplit(".", 1)[-1].lower()},
                           success_criteria=[f"{path} written"]), condition)
         return True
 
-    def _create(self, text: str, named: list[str], condition: Condition | None) -> bool:
+    def _create(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         services = named or ([self.service] if self.service else [])
         if not services:
-            self._add(SubTask(kind="create", text=text, params={"resource": "incident", "service": None}), condition)
+            self._add(make_subtask(kind="create", text=text, params={"resource": "incident", "service": None}), condition)
             self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
             return True
         severity = _severity(text)
         for service in services:
-            self._add(SubTask(kind="create", text=text, params={"resource": "incident", "service": service, "severity": severity},
+            self._add(make_subtask(kind="create", text=text,
+                                   params={"resource": "incident", "service": service, "severity": severity},
                               success_criteria=[f"{severity} incident opened for {service}"]), condition)
         return True
 
-    def _notify(self, text: str, m: re.Match, condition: Condition | None) -> bool:
+    def _notify(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        m = lx.NOTIFY.match(text)
+        assert m is not None  # the rule's pattern matched
         channel = _channel(m)
         about = lx.NOTIFY_REST.search(text[m.end():])
         rest = about.group("rest").strip() if about else ""
@@ -453,7 +522,8 @@ class Reader:
             # data the message is about ("about the checkout error rate") is read first; free text stays in the message
             self._data(rest, _services(rest), _window(rest), condition)
         named = _services(text)
-        self._add(SubTask(kind="notify", text=text, params={"channel": channel, "service": named[0] if named else self.service},
+        self._add(make_subtask(kind="notify", text=text,
+                               params={"channel": channel, "service": named[0] if named else self.service},
                           success_criteria=[f"{channel} notified"]), condition)
         return True
 
@@ -489,6 +559,12 @@ def _service_status(text: str) -> str | None:
     return "degraded" if word == "unhealthy" else word
 
 
+def _service_filters(text: str) -> dict[str, Any]:
+    """Tier, region and owner a list of services is filtered by ("tier 2 services", "in eu-west-1")."""
+    wanted = ("tier", "region", "owner")
+    return {kind: value for kind, value in terms(text) if kind in wanted}
+
+
 def _resources(text: str, named: list[str]) -> list[str]:
     """The resources a data clause names, in the order it names them."""
     found: list[tuple[int, str]] = []
@@ -499,12 +575,14 @@ def _resources(text: str, named: list[str]) -> list[str]:
 
     note(lx.MOCK_DATA, "mock_data")
     note(lx.METRICS, "metrics")
+    if not found or (named and not any(r == "metrics" for _, r in found)):
+        note(lx.METRIC_WORDS, "metrics")
     note(lx.INCIDENTS, "incidents")
     note(lx.DEPLOYMENTS, "deployments")
     if not named:
         note(lx.SERVICES_LIST, "services")
     elif status := lx.STATUS.search(text):
         found.append((status.start(), "service"))
-    elif not found and (lx.CHECK.search(text) or re.search(r"\bservices?\b", text, re.I)):
+    elif not found and (lx.CHECK.search(text) or lx.SERVICE_WORD.search(text)):
         found.append((text.lower().find(named[0]), "service"))
     return [resource for _, resource in sorted(found)]

@@ -1,7 +1,8 @@
 """Arithmetic asked in words or in symbols -> an expression the ``calc`` tool accepts.
 
 "two plus two" -> ``2 + 2``; "15% of 80" -> ``(15 / 100 * 80)``; "the average of 10, 20 and 30"
--> ``((10 + 20 + 30) / 3)``; "divide 144 by 12" -> ``(144 / 12)``.
+-> ``((10 + 20 + 30) / 3)``; "divide 96 by 8" -> ``(96 / 8)``. The words are read by the grammar in
+``arithmetic_grammar.py``.
 
 An operand may also name an earlier result: ``@errors``, ``@requests``, ``@p50_ms``, ``@p95_ms``
 (fields of a service's metrics) and ``@result`` (the previous computation). Perception decides
@@ -14,7 +15,9 @@ expression perception produces is one ``calc`` can evaluate (never Python ``eval
 from __future__ import annotations
 
 import ast
-import re
+
+from chalicelib.perception import lexicon as lx
+from chalicelib.perception.arithmetic_grammar import parse
 
 REFS = ("@errors", "@requests", "@p50_ms", "@p95_ms", "@result")
 FUNCTIONS = ("sqrt", "max", "min", "round", "abs")
@@ -28,25 +31,10 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _NUMBER_WORDS = set(_UNITS) | set(_TENS) | set(_SCALES)
 
-_I = re.IGNORECASE
-_LEAD = re.compile(
-    r"^(?:(?:please|now|then|and|also)\s+)*(?:calculate|compute|evaluate|work out|figure out|determine|solve|find|tell me|give me|"
-    r"what(?:'s| is| are| does| do)|whats|how much (?:is|are|does|do)|how much)\b\s*:?\s*", _I)
-_TRAIL = re.compile(r"\s*(?:\bcome to|\bmake|\bgive|\bequal|\bequals|\bis|=|\?|\.|!)*\s*$", _I)
-_PREFIX = re.compile(r"^(?:the\s+)?(?:result|value|answer)\s+(?:of|to)\s+", _I)
-_OPERANDS = (
-    (re.compile(r"\b(?:the\s+)?(?:number of errors|error count|errors)\b", _I), "@errors"),
-    (re.compile(r"\b(?:the\s+)?(?:number of requests|request count|total requests|requests|traffic)\b", _I), "@requests"),
-    (re.compile(r"\b(?:the\s+)?(?:p95|95th percentile)(?:\s+latency)?\b|\b(?:the\s+)?latency\b", _I), "@p95_ms"),
-    (re.compile(r"\b(?:the\s+)?(?:p50|median)(?:\s+latency)?\b", _I), "@p50_ms"),
-    (re.compile(r"\b(?:the\s+)?(?:previous\s+|last\s+)?(?:result|answer|value|outcome)\b|\bit\b|\bthat\b", _I), "@result"),
-)
-
-
 def numbers_to_digits(text: str) -> str:
     """Number words as digits: "twenty-one plus three point five" -> "21 plus 3.5"."""
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
-    tokens = re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:\.\d+)?|\S|\s+", text)
+    text = lx.THOUSANDS_COMMA.sub("", text)
+    tokens = lx.NUMBER_TOKEN.findall(text)
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -132,107 +120,8 @@ def _format(value: float) -> str:
 
 
 # ---------------------------------------------------------------- words -> expression
-
-_LIST_SPLIT = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+", _I)
-_T = r"(?:the\s+)?"
-
-
-def _items(text: str) -> list[str] | None:
-    parts = [p for p in _LIST_SPLIT.split(text.strip()) if p.strip()]
-    converted = [_convert(p) for p in parts]
-    if len(converted) < 2 or any(c is None for c in converted):
-        return None
-    return converted  # type: ignore[return-value]
-
-
-def _binary(template: str):
-    def build(m: re.Match) -> str | None:
-        a, b = _convert(m.group("a")), _convert(m.group("b"))
-        if a is None or b is None:
-            return None
-        return template.format(a=a, b=b)
-    return build
-
-
-def _listed(kind: str):
-    def build(m: re.Match) -> str | None:
-        items = _items(m.group("list"))
-        if items is None:
-            return None
-        if kind == "sum":
-            return "(" + " + ".join(items) + ")"
-        if kind == "product":
-            return "(" + " * ".join(items) + ")"
-        if kind == "average":
-            return "((" + " + ".join(items) + f") / {len(items)})"
-        return f"{kind}(" + ", ".join(items) + ")"
-    return build
-
-
-def _unary(template: str):
-    def build(m: re.Match) -> str | None:
-        a = _convert(m.group("a"))
-        return None if a is None else template.format(a=a)
-    return build
-
-
-_FORMS = tuple((re.compile(pattern, _I), builder) for pattern, builder in (
-    (_T + r"(?:sum|total)\s+of\s+(?P<list>.+)", _listed("sum")),
-    (r"add\s+(?P<a>.+?)\s+to\s+(?P<b>.+)", _binary("({b} + {a})")),
-    (r"add\s+(?:up\s+)?(?:together\s+)?(?P<list>.+)", _listed("sum")),
-    (_T + r"product\s+of\s+(?P<list>.+)", _listed("product")),
-    (r"multiply\s+(?P<a>.+?)\s+(?:by|and|with|times)\s+(?P<b>.+)", _binary("({a} * {b})")),
-    (r"divide\s+(?P<a>.+?)\s+(?:by|over)\s+(?P<b>.+)", _binary("({a} / {b})")),
-    (r"subtract\s+(?P<a>.+?)\s+from\s+(?P<b>.+)", _binary("({b} - {a})")),
-    (r"take\s+(?P<a>.+?)\s+(?:away\s+)?from\s+(?P<b>.+)", _binary("({b} - {a})")),
-    (_T + r"difference\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+)", _binary("({a} - {b})")),
-    (_T + r"(?:average|mean)\s+of\s+(?P<list>.+)", _listed("average")),
-    (r"average\s+(?P<list>.+)", _listed("average")),
-    (_T + r"(?:max|maximum|largest|biggest|highest|greatest)\s+(?:value\s+)?of\s+(?P<list>.+)", _listed("max")),
-    (_T + r"(?:min|minimum|smallest|lowest|least)\s+(?:value\s+)?of\s+(?P<list>.+)", _listed("min")),
-    (_T + r"square\s+root\s+of\s+(?P<a>.+)", _unary("sqrt({a})")),
-    (r"(?:what\s+)?percent(?:age)?\s+of\s+(?P<b>.+?)\s+(?:is|are)\s+(?P<a>.+)", _binary("({a} / {b} * 100)")),
-    (r"(?:what\s+)?percent(?:age)?\s+(?:is|are)\s+(?P<a>.+?)\s+of\s+(?P<b>.+)", _binary("({a} / {b} * 100)")),
-    (r"(?P<a>.+?)\s+as\s+a\s+percent(?:age)?\s+of\s+(?P<b>.+)", _binary("({a} / {b} * 100)")),
-    (r"(?P<a>.+?)\s*(?:%|percent|per cent)\s+of\s+(?P<b>.+)", _binary("({a} / 100 * {b})")),
-    (r"(?P<a>.+?)\s+(?:increased|raised|grown)\s+by\s+(?P<b>.+?)\s*(?:%|percent|per cent)", _binary("({a} * (1 + {b} / 100))")),
-    (r"(?P<a>.+?)\s+(?:decreased|reduced|lowered|cut)\s+by\s+(?P<b>.+?)\s*(?:%|percent|per cent)", _binary("({a} * (1 - {b} / 100))")),
-    (_T + r"quotient\s+of\s+(?P<a>.+?)\s+(?:and|by)\s+(?P<b>.+)", _binary("({a} / {b})")),
-    (_T + r"ratio\s+of\s+(?P<a>.+?)\s+(?:to|and)\s+(?P<b>.+)", _binary("({a} / {b})")),
-    (_T + r"(?:remainder|modulo|modulus)\s+(?:of\s+)?(?P<a>.+?)\s+(?:divided\s+by|by|and)\s+(?P<b>.+)", _binary("({a} % {b})")),
-    (r"(?P<a>.+?)\s+squared", _unary("({a} ** 2)")),
-    (r"(?P<a>.+?)\s+cubed", _unary("({a} ** 3)")),
-    (r"(?P<a>.+?)\s+(?:to\s+the\s+power\s+of|raised\s+to(?:\s+the\s+power\s+of)?|to\s+the)\s+(?P<b>.+?)(?:\s*(?:st|nd|rd|th)\s+power)?", _binary("({a} ** {b})")),
-))
-_INFIX = tuple((re.compile(pattern, _I), symbol) for pattern, symbol in (
-    (r"\s+plus\s+", " + "),
-    (r"\s+minus\s+", " - "),
-    (r"\s+(?:times|multiplied\s+by|x)\s+", " * "),
-    (r"\s+divided\s+by\s+", " / "),
-    (r"\s+(?:mod|modulo)\s+", " % "),
-    (r"×", " * "),
-    (r"÷", " / "),
-    (r"\^", " ** "),
-))
-
-
-def _convert(text: str) -> str | None:
-    text = text.strip().strip(",")
-    text = re.sub(r"^the\s+(?=\d|@)", "", text, flags=_I)
-    if not text:
-        return None
-    for pattern, build in _FORMS:
-        m = pattern.fullmatch(text)
-        if m:
-            built = build(m)
-            if built is not None:
-                return built
-    out = f" {text} "
-    for pattern, symbol in _INFIX:
-        out = pattern.sub(symbol, out)
-    out = re.sub(r"(?<=\d)\s*x\s*(?=\d)", " * ", out)
-    out = re.sub(r"\s+", " ", out).strip()
-    return out if _valid(out) else None
+# The grammar itself is ``arithmetic_grammar.py``; this module turns number words into digits,
+# names earlier results (``@refs``) and checks the result against what calc allows.
 
 
 _ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Call, ast.Name, ast.Load,
@@ -243,7 +132,7 @@ def _valid(expression: str) -> bool:
     probe = expression
     for ref in REFS:
         probe = probe.replace(ref, "1")
-    if "@" in probe or not re.search(r"\d", probe):
+    if "@" in probe or not lx.DIGIT.search(probe):
         return False
     try:
         tree = ast.parse(probe, mode="eval")
@@ -262,7 +151,7 @@ def _valid(expression: str) -> bool:
 
 
 def _has_operation(expression: str) -> bool:
-    return bool(re.search(r"[-+*/%]|\b(?:" + "|".join(FUNCTIONS) + r")\(", expression))
+    return bool(lx.OPERATION.search(expression))
 
 
 def to_expression(text: str) -> str | None:
@@ -271,15 +160,15 @@ def to_expression(text: str) -> str | None:
     A lone operand ("compute it", "what is 42") is not arithmetic: there is nothing to compute.
     """
     t = numbers_to_digits(text).strip()
-    t = _LEAD.sub("", t, count=1)
-    t = _PREFIX.sub("", t)
-    t = _TRAIL.sub("", t).strip()
+    t = lx.ARITHMETIC_LEAD.sub("", t, count=1)
+    t = lx.RESULT_OF.sub("", t)
+    t = lx.ARITHMETIC_TRAIL.sub("", t).strip()
     if not t:
         return None
-    for pattern, token in _OPERANDS:
+    for pattern, token in lx.OPERANDS:
         t = pattern.sub(token, t)
-    expression = _convert(t)
-    if expression is None or not _has_operation(expression):
+    expression = parse(t)
+    if expression is None or not _valid(expression) or not _has_operation(expression):
         return None
     if expression.startswith("(") and expression.endswith(")") and _valid(expression[1:-1]) and _balanced_outer(expression):
         expression = expression[1:-1]
@@ -299,4 +188,4 @@ def _balanced_outer(expression: str) -> bool:
 
 def refs_in(expression: str) -> list[str]:
     """The ``@refs`` an expression uses, in order of first use."""
-    return list(dict.fromkeys(re.findall(r"@\w+", expression)))
+    return list(dict.fromkeys(lx.REF_NAME.findall(expression)))

@@ -1,6 +1,6 @@
 """The words perception recognises: patterns for intents, entities and constraints.
 
-Kept apart from the matching logic (``agent.py``) and the arithmetic reader (``arithmetic.py``)
+Kept apart from the matching logic (``_reader.py``, driven by ``request_reader.py``) and the arithmetic reader (``arithmetic.py``)
 so that widening the vocabulary is an edit to one list.
 """
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
+from chalicelib import catalogue
 from chalicelib.contracts import Comparator
 
-KNOWN_SERVICES = ("payments", "checkout", "search", "auth", "inventory")
-WINDOWS_AVAILABLE = ("5m", "1h", "24h")
+KNOWN_SERVICES = catalogue.SERVICE_NAMES
+WINDOWS_AVAILABLE = catalogue.WINDOW_NAMES
 
 _I = re.IGNORECASE
 
@@ -33,10 +34,15 @@ RESULT_PRONOUN = re.compile(r"^(?:it|them|that|this|those|these|everything|all o
                             r"values?|numbers?|data|findings|report|summary|list|rows|above|lot)|(?:the\s+)?(?:results?|output))$", _I)
 
 # windows MAOO has data for; anything else that names a span of time is reported as missing
-WINDOWS = (
-    (re.compile(r"\b(?:5|five)[ -]?min(?:ute)?s?\b|\b5m\b", _I), "5m"),
-    (re.compile(r"\b(?:last|past|this|previous)\s+(?:hour|60 minutes)\b|\b(?:1|one)[ -]?h(?:ou)?r?\b|\b60 minutes\b|\bhourly\b", _I), "1h"),
-    (re.compile(r"\b(?:last|past|previous)\s+(?:day|24 hours)\b|\b24[ -]?h(?:ours?|rs?)?\b|\btoday\b|\bdaily\b|\b(?:1|one)[ -]?d(?:ay)?\b", _I), "24h"),
+_LOOSE_WINDOW_FORMS = (  # per catalogue window, in order: the looser forms operators type
+    r"|\b(?:5|five)[ -]?min(?:ute)?s?\b",
+    r"|\b(?:last|past|this|previous)\s+(?:hour|60 minutes)\b|\b(?:1|one)[ -]?h(?:ou)?r?\b",
+    r"|\b(?:last|past|previous)\s+(?:day|24 hours)\b|\b24[ -]?h(?:ours?|rs?)?\b|\b(?:1|one)[ -]?d(?:ay)?\b",
+)
+WINDOWS = tuple(  # the catalogue's words for each window, and the looser forms
+    (re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in window.words) + r")\b" + extra, _I),
+     window.name)
+    for window, extra in zip(catalogue.WINDOWS, _LOOSE_WINDOW_FORMS, strict=True)
 )
 OTHER_WINDOW = re.compile(
     r"\b(?:(?:last|past|previous|this)\s+(?:\d+\s+|few\s+|couple of\s+)?(?:weeks?|months?|years?|quarter|days|hours|minutes)"
@@ -80,21 +86,29 @@ SEVERITY_WORDS = (
     (re.compile(r"\b(?:medium|moderate)\b", _I), "sev3"),
     (re.compile(r"\b(?:low|minor)\b", _I), "sev4"),
 )
+# every word the catalogue has for a channel, longest first: "sre team" before "sre"
+_CHANNEL = "|".join(sorted((re.escape(w).replace(r"\ ", r"[- ]").replace(r"\-", r"[- ]")
+                            for c in catalogue.CHANNELS for w in (c.name, *c.words) if not w.startswith("the ")),
+                           key=len, reverse=True))
 NOTIFY = re.compile(
-    r"\b(?:notify|alert|page|ping|inform|message|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>on[- ]?call|ops|sre|team|slack|email|"
-    r"engineering|incident[- ]channel|owners?|#[\w-]+))?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
-    r"(?:\s+to\s+(?:the\s+)?(?P<channel2>on[- ]?call|ops|sre|team|slack|email|engineering|#[\w-]+))?|\blet\s+(?:the\s+)?"
-    r"(?P<channel3>on[- ]?call|ops|sre|team|engineering)\s+know\b", _I)
+    r"\b(?:notify|alert|page|ping|inform|message|email|e-mail|slack|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>"
+    + _CHANNEL + r"|#[\w-]+)\b)?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
+    r"(?:\s+to\s+(?:the\s+)?(?P<channel2>" + _CHANNEL + r"|#[\w-]+))?|\blet\s+(?:the\s+)?"
+    r"(?P<channel3>" + _CHANNEL + r")(?:\s+team)?\s+know\b", _I)
+# where the free text of a message or an incident title starts: carried as written, never read
+FREE_TEXT_TAIL = re.compile(r"\s+(?:that|saying|titled|called|named|with (?:the )?(?:message|title|text|note)|to say|reading)\s+|\s*[:'\"]", _I)
 NOTIFY_REST = re.compile(r"\b(?:about|with|of|that)\s+(?P<rest>.+)$", _I)
 
 INCIDENTS = re.compile(r"\bincidents?\b|\boutages?\b", _I)
 OPEN_WORD = re.compile(r"\b(open|active|ongoing|current|unresolved)\b", _I)
 RESOLVED_WORD = re.compile(r"\b(resolved|closed|past|fixed)\b", _I)
-DEPLOYMENTS = re.compile(r"\b(deployments?|deploys|releases?|rollouts?)\b|\bdeploy history\b|\blast deploy\b", _I)
+DEPLOYMENTS = re.compile(r"\b(deployments?|deploys|releases?|rollouts?|versions?|deployed)\b|\bdeploy history\b|\blast deploy\b", _I)
 DEPLOY_STATUS = re.compile(r"\b(?P<status>failed|succeeded|successful|rolled[ -]back)\b", _I)
 SERVICES_LIST = re.compile(r"\bservices\b|\bservice (?:list|catalog(?:ue)?|inventory)\b", _I)
 SERVICE_STATUS_FILTER = re.compile(r"\b(?P<status>healthy|degraded|down|unhealthy)\b", _I)
-STATUS = re.compile(r"\b(status|health|healthy|state|up|down|degraded|doing|ok|okay|owner|owns|tier|region|details?|info(?:rmation)?)\b", _I)
+STATUS = re.compile(r"\b(status|where|located|hosted|hosts|runs?|health|healthy|state|up|down|degraded|doing|ok|okay|owner|owns|tier|region|details?|info(?:rmation)?)\b", _I)
+# any metric the catalogue knows, by any of its words: "how many requests did search serve"
+METRIC_WORDS = re.compile(r"\b(?:" + "|".join(re.escape(w) for m in catalogue.METRICS for w in m.words) + r")\b", _I)
 CHECK = re.compile(r"\b(check|inspect|look at|look up|how is|how's|describe|examine|fetch|get|show)\b", _I)
 COUNT = re.compile(r"\bhow many\b|\bcount\b|\bnumber of\b", _I)
 
@@ -138,7 +152,8 @@ COMPARATORS: dict[str, Comparator] = {
 NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 _COMPARATOR = "|".join(sorted((re.escape(k) for k in COMPARATORS), key=len, reverse=True))
 _NUMBER = r"-?\d+(?:\.\d+)?"
-CONDITION_LEAD = re.compile(r"^(?:only\s+)?(?:if|when|whenever|in case|should|provided that)\s+(?P<rest>.+)$", _I)
+CONDITION_LEAD = re.compile(r"^(?:only\s+)?(?:if|when(?!\s+(?:was|were|did|does|do|is|will|has|had)\b)|whenever|in case|should|provided that)"
+                            r"\s+(?P<rest>.+)$", _I)
 CONDITION_TRAIL = re.compile(r"^(?P<action>.+?),?\s+(?:but\s+)?(?:only\s+)?(?:if|when|whenever|in case|provided that)\s+(?P<cond>.+)$", _I)
 COMPARISON = re.compile(
     r"^(?P<subject>.+?)\s+(?:is\s+|are\s+|was\s+|goes\s+|gets\s+|rises\s+|climbs\s+|stays\s+|has\s+(?:gone\s+)?|went\s+)?"
@@ -189,3 +204,58 @@ NO_HTTP = re.compile(
     r"\s*,?\s*\b(?:(?:and\s+)?(?:but\s+)?(?:don'?t|do not|never|without)\s+(?:call|calling|use|using|hit|hitting|touch|touching)\s+"
     r"(?:the\s+|any\s+)?(?:api|http|apis|network)|(?:and\s+)?(?:use\s+)?(?:the\s+)?(?:database|db) only|(?:and\s+)?only\s+(?:use\s+)?"
     r"(?:the\s+)?(?:ops\s+)?(?:database|db))\b", _I)
+
+# ---------------------------------------------------------------- clauses
+
+# where one clause ends and the next begins, and how they are joined
+CLAUSE_SEPARATOR = re.compile(
+    r"(\s*;\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+(?=" + VERBS + r")|,?\s*\b(?:(?:and\s+)?after that|afterwards|and finally|finally|"
+    r"and also|also)\b\s*,?\s+(?=" + VERBS + r")|,?\s*\b(?:otherwise|else)\b\s*,?\s*|,\s*and\s+(?=" + VERBS + r")|,\s*(?="
+    + VERBS + r")|\s+and\s+(?=" + VERBS + r")|\s+(?:but|while)\s+(?=" + VERBS + r"))",
+    re.IGNORECASE,
+)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+OTHERWISE_JOIN = re.compile(r"\b(?:otherwise|else)\b", _I)
+THEN_JOIN = re.compile(r"\b(?:then|after that|afterwards|finally)\b", _I)
+REPEATED_COMMAS = re.compile(r"\s*,(?:\s*,)+")
+DANGLING_CONJUNCTION = re.compile(r"(?:[\s,]+(?:and|but|then|with|using|while))+\s*(?=[.!?]|$)", _I)
+SPACES = re.compile(r"\s+")
+
+
+# ---------------------------------------------------------------- the clause reader's small patterns
+
+COMPUTED_PREFIX = re.compile(r"^(?:the\s+)?(?:computed|calculated|final)\s+", _I)
+ARITHMETIC_WORD = re.compile(r"\b(?:divide|multiply|add|subtract|plus|minus|times)\b", _I)
+QUESTION_LEAD = re.compile(r"^(?:what is|how much is)\b", _I)
+NUMBER_OR_RESULT = re.compile(r"\d|\b(?:it|that|the result)\b", _I)
+ALL_OF = re.compile(r"^(?:all\s+)?(?:of\s+)?", _I)
+REPORT_NOUN = re.compile(r"(?:a |an |the )?(?:short |brief )?(?:report|summary|recap)", _I)
+ARTICLE = re.compile(r"^(?:a|an|the)\s+", _I)
+SUMMARY_NOUN = re.compile(r"^(?:short |brief |quick )?(?:summary|recap|overview)(?:\s+of)?\s*", _I)
+SERVICE_WORD = re.compile(r"\bservices?\b", _I)
+CONTRACTIONS = re.compile(r"\b(it|that|what|there|here|who|how)'s\b", _I)
+
+
+# ---------------------------------------------------------------- arithmetic: what surrounds the grammar's words
+
+ARITHMETIC_LEAD = re.compile(
+    r"^(?:(?:please|now|then|and|also)\s+)*(?:calculate|compute|evaluate|work out|figure out|determine|solve|find|tell me|give me|"
+    r"what(?:'s| is| are| does| do)|whats|how much (?:is|are|does|do)|how much)\b\s*:?\s*", _I)
+ARITHMETIC_TRAIL = re.compile(r"\s*(?:\bcome to|\bmake|\bgive|\bequal|\bequals|\bis|=|\?|\.|!)*\s*$", _I)
+RESULT_OF = re.compile(r"^(?:the\s+)?(?:result|value|answer)\s+(?:of|to)\s+", _I)
+OPERANDS = (
+    (re.compile(r"\b(?:the\s+)?(?:number of errors|error count|errors)\b", _I), "@errors"),
+    (re.compile(r"\b(?:the\s+)?(?:number of requests|request count|total requests|requests|traffic)\b", _I), "@requests"),
+    (re.compile(r"\b(?:the\s+)?(?:p95|95th percentile)(?:\s+latency)?\b|\b(?:the\s+)?latency\b", _I), "@p95_ms"),
+    (re.compile(r"\b(?:the\s+)?(?:p50|median)(?:\s+latency)?\b", _I), "@p50_ms"),
+    (re.compile(r"\b(?:the\s+)?(?:previous\s+|last\s+)?(?:result|answer|value|outcome)\b|\bit\b|\bthat\b", _I), "@result"),
+)
+
+
+THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")
+NUMBER_TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:\.\d+)?|\S|\s+")
+DIGIT = re.compile(r"\d")
+OPERATION = re.compile(r"[-+*/%]|\b(?:sqrt|max|min|round|abs)\(")
+REF_NAME = re.compile(r"@\w+")

@@ -14,20 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import catalogue
 from chalicelib.contracts import PerceivedState, Plan, RunState, Step, SubTask
 from chalicelib.execution.results import result_value
 from chalicelib.tools.registry import TOOLS
 
-_TOOL_FOR_KIND = {
-    "fetch": {"http_get", "db_query"},
-    "query": {"db_query", "http_get"},
-    "compute": {"calc"},
-    "summarize": {"summarize"},
-    "save": {"file_write"},
-    "create": {"http_post"},
-    "notify": {"http_post"},
-}
-_ENDPOINT_FOR_KIND = {"create": "/incidents", "notify": "/notifications"}
+_TOOL_FOR_KIND = catalogue.TOOLS_FOR_KIND  # which tools may carry out each kind of sub-task
+_ENDPOINT_FOR_KIND = catalogue.ENDPOINT_FOR_KIND  # where a side effect of each kind must land
 
 
 @dataclass(frozen=True)
@@ -64,6 +57,8 @@ def _target_problem(task: SubTask, step: Step) -> str | None:
         return f"notifies {body.get('channel')!r}, but the request names {task.params.get('channel')!r}"
     if task.kind == "save" and args.get("path") != task.params.get("path"):
         return f"writes {args.get('path')!r}, but the request names {task.params.get('path')!r}"
+    if task.kind == "save" and "{{" not in str(args.get("content", "")):
+        return "writes no result of the run, only fixed text"
     if task.kind == "compute" and not args.get("expression"):
         return "has no expression to compute"
     return None

@@ -13,22 +13,18 @@ the critic, which treat it exactly like a rule-based one (``chalicelib.llm.plan`
 
 from __future__ import annotations
 
+from chalicelib import catalogue
 from chalicelib.config import get_settings
 from chalicelib.contracts import Guards, PerceivedState, Plan, RunState
 from chalicelib.errors import MaooError
 from chalicelib.memory.events import record_event
-from chalicelib.perception.lexicon import KNOWN_SERVICES
 from chalicelib.planning.critic import critique
 from chalicelib.planning.planner import NoRouteError, make_plan, revise_plan
 from chalicelib.planning.policy import check_plan
 from chalicelib.planning.recall import advise
 from chalicelib.planning.validator import validate_plan
 
-CAPABILITIES = (
-    "fetch mock data, a service's status or metrics, incidents or deployments; query the ops database; compute arithmetic "
-    "(in symbols or words) or a service's error rate; summarize results; save them to a file; open an incident; notify a "
-    f"channel; do any of these only if a condition holds (services: {', '.join(KNOWN_SERVICES)})"
-)
+CAPABILITIES = catalogue.capabilities()
 
 
 class _Ended(MaooError):

@@ -16,8 +16,10 @@ earlier results as ``{{sN.path}}``, and every such step depends on the steps it 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
+from chalicelib import catalogue
 from chalicelib.config import get_settings
 from chalicelib.contracts import Condition, PerceivedState, Plan, Step, SubTask
 from chalicelib.errors import MaooError
@@ -65,19 +67,42 @@ def _where(filters: dict) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(f"{k} = ?" for k in present) if present else ""), list(present.values())
 
 
-def _inventory_routes(resource: str, service: str | None, status: str | None) -> list[Route]:
-    """Routes for the services or deployments inventory: the database first, whatever the task's kind."""
+def _path(resource: str, service: str | None = None) -> str:
+    """The mock API route the catalogue gives for a resource, with the service filled in."""
+    path = catalogue.RESOURCE[resource].http_path or ""
+    return path.replace("{service}", quote(service or ""))
+
+
+def _columns(resource: str) -> str:
+    """The columns the catalogue lists for a resource: what a database route selects."""
+    return ", ".join(catalogue.RESOURCE[resource].columns)
+
+
+def _filters(params: Any) -> dict[str, Any]:
+    """The filters a read of a catalogue resource carries, in the catalogue's column order."""
+    resource = catalogue.RESOURCE.get(params.get("resource") or "")
+    return {name: params.get(name) for name in (resource.filters if resource else ()) if params.get(name) is not None}
+
+
+def _http_can_filter(resource: str, filters: dict) -> bool:
+    """The HTTP route answers only when it can apply every filter itself; else the database does."""
+    return all(name in catalogue.RESOURCE[resource].http_filters for name, value in filters.items() if value)
+
+
+def _inventory_routes(resource: str, params: Any) -> list[Route]:
+    """Routes for the services or deployments inventory: the database first, whatever the task's kind.
+    The HTTP route is an alternative only when it can apply every filter the read carries."""
+    filters = _filters({**params, "resource": resource})
+    where, values = _where(filters)
     if resource == "services":
-        where, values = _where({"status": status})
-        routes = [_db(f"SELECT name, tier, owner, status, region FROM services{where} ORDER BY name", values, "rows")]
-        if not status:
-            routes.append(_http("/services", "body.services"))
+        routes = [_db(f"SELECT {_columns('services')} FROM services{where} ORDER BY name", values, "rows")]
+        if not filters:
+            routes.append(_http(_path("services"), "body.services"))
         return _suffixed(routes)
-    where, values = _where({"service": service, "status": status})
-    routes = [_db(f"SELECT id, service, version, deployed_at, status FROM deployments{where} ORDER BY deployed_at DESC",
-                  values, "rows")]
-    if not status:
-        routes.append(_http("/deployments", "body.deployments", {"service": service} if service else None))
+    routes = [_db(f"SELECT {_columns('deployments')} FROM deployments{where} ORDER BY deployed_at DESC", values, "rows")]
+    if _http_can_filter("deployments", filters):
+        service = filters.get("service")
+        routes.append(_http(_path("deployments"), "body.deployments", {"service": service} if service else None))
     return _suffixed(routes)
 
 
@@ -91,25 +116,27 @@ def _read_routes(task: SubTask) -> list[Route]:
         return [_db(p["sql"], [], "rows")]
     if p.get("aggregate") == "count":
         table = resource if resource in ("incidents", "deployments", "services") else "incidents"
-        where, values = _where({"service": service if table != "services" else None, "status": p.get("status")})
+        where, values = _where(_filters({**p, "resource": table}))
         return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
-        routes = [_http("/data", "body.", expect=["items"]), _db("SELECT id, name, value FROM mock_items ORDER BY id", [], "")]
+        routes = [_http(_path("mock_data"), "body.", expect=["items"]),
+                  _db(f"SELECT {_columns('mock_data')} FROM mock_items ORDER BY id", [], "")]
     elif resource == "metrics":
         window = p.get("window", "1h")
-        routes = [_http(f"/services/{quote(p['service'])}/metrics", "body.", {"window": window}, ["requests", "errors"]),
-                  _db("SELECT service, window, requests, errors, p50_ms, p95_ms FROM metrics WHERE service = ? AND window = ?",
+        routes = [_http(_path("metrics", p["service"]), "body.", {"window": window}, ["requests", "errors"]),
+                  _db(f"SELECT {_columns('metrics')} FROM metrics WHERE service = ? AND window = ?",
                       [service, window], "rows.0.")]
     elif resource == "service":
-        routes = [_http(f"/services/{quote(p['service'])}", "body."),
-                  _db("SELECT name, tier, owner, status, region FROM services WHERE name = ?", [service], "rows.0.")]
+        routes = [_http(_path("service", p["service"]), "body."),
+                  _db(f"SELECT {_columns('service')} FROM services WHERE name = ?", [service], "rows.0.")]
     elif resource == "incidents":
-        filters = {"service": service, "status": p.get("status")}
+        filters = _filters(p)
         where, values = _where(filters)
-        routes = [_http("/incidents", "body.incidents", {k: v for k, v in filters.items() if v}),
-                  _db(f"SELECT id, service, title, severity, status, opened_at FROM incidents{where} ORDER BY id", values, "rows")]
+        routes = [_db(f"SELECT {_columns('incidents')} FROM incidents{where} ORDER BY id", values, "rows")]
+        if _http_can_filter("incidents", filters):
+            routes.insert(0, _http(_path("incidents"), "body.incidents", {k: v for k, v in filters.items() if v}))
     elif resource in ("services", "deployments"):
-        return _inventory_routes(resource, service, p.get("status"))
+        return _inventory_routes(resource, p)
     else:
         raise NoRouteError(f"no route to read {resource!r}")
     if task.kind == "query":  # the user asked for the database

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from chalicelib.contracts import SideEffect
+from chalicelib.contracts import FailureKind, SideEffect
 from chalicelib.errors import MaooError
 
 
@@ -27,7 +27,7 @@ class ToolFailure(MaooError):
 
     def __init__(
         self,
-        kind: str,
+        kind: FailureKind,
         message: str,
         *,
         status_code: int | None = None,

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.config import get_settings
-from chalicelib.contracts import ToolCall, ToolError, ToolResult
+from chalicelib.contracts import FailureKind, ToolCall, ToolError, ToolResult
 from chalicelib.errors import UnknownToolError, validation_problems
 from chalicelib.largevalues import BlobReferenceError, load
 from chalicelib.memory.store import get_run_store
@@ -17,7 +17,7 @@ from chalicelib.tools.base import ToolContext, ToolFailure, ToolSpec
 from chalicelib.tools.registry import get_tool
 
 
-def _failure(tool: str, kind: str, message: str, started: float, **extra: Any) -> ToolResult:
+def _failure(tool: str, kind: FailureKind, message: str, started: float, **extra: Any) -> ToolResult:
     return ToolResult(ok=False, tool=tool, error=ToolError(kind=kind, message=message, **extra),
                       latency_ms=round((time.perf_counter() - started) * 1000, 3))
 

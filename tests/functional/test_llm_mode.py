@@ -18,7 +18,7 @@ import requests
 
 from chalicelib.config import get_settings, reload_settings
 from chalicelib.contracts import PerceivedState, Plan
-from chalicelib.perception.agent import perceive
+from chalicelib.perception.request_reader import perceive
 from tests.unit.test_llm_client import only_loopback_models  # noqa: F401  (autouse: no real model is ever reached)
 
 KEY = "maoo-functional-key-58d1e0b7a2"  # not credential-shaped: only MAOO itself can keep it out of the files

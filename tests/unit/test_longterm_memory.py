@@ -16,7 +16,7 @@ from chalicelib.memory.longterm import (
     remember_facts,
 )
 from chalicelib.execution.lessons import facts_for_run
-from chalicelib.perception.agent import perceive
+from chalicelib.perception.request_reader import perceive
 from chalicelib.planning.planner import make_plan
 
 

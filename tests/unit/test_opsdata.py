@@ -65,13 +65,24 @@ def test_dataset_functions_return_fresh_copies():
     assert opsdata.mock_data()["items"][0] == {"id": 1, "name": "alpha", "value": 10}
 
 
-def test_opsdata_imports_only_the_standard_library():
-    tree = ast.parse(Path(opsdata.__file__).read_text())
-    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-               for alias in node.names}
-    modules |= {node.module.split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom) and node.module}
-    assert modules <= set(sys.stdlib_module_names) | {"__future__"}
+def test_opsdata_imports_only_the_standard_library_and_the_catalogue():
+    from chalicelib import catalogue
+
+    for module in (opsdata, catalogue):
+        tree = ast.parse(Path(module.__file__).read_text())
+        modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                   for alias in node.names}
+        modules |= {node.module for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module}
+        allowed = set(sys.stdlib_module_names) | {"__future__"} | ({"chalicelib"} if module is opsdata else set())
+        assert {m.split(".")[0] if m != "chalicelib" else m for m in modules} <= allowed
+
+
+def test_the_ops_data_services_are_the_catalogue_s():
+    from chalicelib import catalogue
+
+    assert [s["name"] for s in opsdata.services()] == list(catalogue.SERVICE_NAMES)
+    assert {s["name"]: s["owner"] for s in opsdata.services()}["search"] == catalogue.service("search").owner
 
 
 def _query(path: Path, sql: str) -> list[tuple]:

@@ -9,7 +9,7 @@ import pytest
 from chalicelib.config import reload_settings
 from chalicelib.contracts import Plan, RunState, Step
 from chalicelib.memory.store import get_run_store
-from chalicelib.perception.agent import perceive
+from chalicelib.perception.request_reader import perceive
 from chalicelib.planning import plan_state as planning_layer
 from chalicelib.planning.critic import check_result, critique
 from chalicelib.planning.planner import make_plan

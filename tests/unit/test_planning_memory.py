@@ -10,7 +10,7 @@ from chalicelib.config import reload_settings
 from chalicelib.contracts import RunState
 from chalicelib.memory.longterm import Fact, get_long_term_memory
 from chalicelib.memory.store import get_run_store
-from chalicelib.perception.agent import perceive
+from chalicelib.perception.request_reader import perceive
 from chalicelib.planning.plan_state import plan_state
 from chalicelib.planning.recall import FAILURE_MEMORY_SECONDS, advise
 

@@ -16,27 +16,38 @@ missing named.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from chalicelib.contracts import Constraints, PerceivedState, SubTask, TaskType
+from chalicelib.contracts import ClauseReading, Constraints, PerceivedState, TaskType, make_subtask
 from chalicelib.perception import lexicon as lx
-from chalicelib.perception._clauses import Clause, clauses, constraints_of, split_clauses, strip_constraints
+from chalicelib.perception._clauses import (
+    Clause,
+    clauses,
+    constraint_readings,
+    constraints_of,
+    split_clauses,
+    strip_constraints,
+)
 from chalicelib.perception._reader import Reader, clean
 from chalicelib.perception.arithmetic import numbers_to_digits
+from chalicelib.perception.arithmetic_grammar import rate_problem
+from chalicelib.perception.typos import correct
 
 __all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clauses"]
 
-_CONTRACTIONS = re.compile(r"\b(it|that|what|there|here|who|how)'s\b", re.IGNORECASE)
 
 
 def perceive(request: str) -> PerceivedState:
-    request = _CONTRACTIONS.sub(r"\1 is", request)
+    request = lx.CONTRACTIONS.sub(r"\1 is", request)
     raw_sql = lx.RAW_SQL.search(request)
     if raw_sql:  # SQL is passed on as written, never split into clauses or read for constraints
         request = request[:raw_sql.start()]
+    request, corrections = correct(request)
     constraints = constraints_of(request)
     reader = Reader()
+    if not raw_sql and (word_problem := _rate_problem(strip_constraints(request))):
+        return _state(word_problem, constraints).model_copy(update={
+            "corrections": corrections, "readings": [*constraint_readings(request), *word_problem.readings]})
     pending = clauses(strip_constraints(request))
     while pending:
         clause = pending.pop(0)
@@ -47,9 +58,25 @@ def perceive(request: str) -> PerceivedState:
         reader.read(clause)
     if raw_sql:
         sql = raw_sql.group("sql").strip()
-        reader.tasks.append(SubTask(kind="query", text=raw_sql.group(0).strip(), params={"resource": "sql", "sql": sql},
+        reader.tasks.append(make_subtask(kind="query", text=raw_sql.group(0).strip(), params={"resource": "sql", "sql": sql},
                                     success_criteria=["the SQL query answered"]))
-    return _state(reader, constraints)
+    readings = [*constraint_readings(request), *reader.readings]
+    return _state(reader, constraints).model_copy(update={"corrections": corrections, "readings": readings})
+
+
+def _rate_problem(request: str) -> Reader | None:
+    """A two-number rate word problem, read whole (its clauses only make sense together), or None."""
+    text = clean(request)
+    if lx.SERVICE.search(text) or lx.URL.search(text):
+        return None
+    expression = rate_problem(numbers_to_digits(text))
+    if expression is None:
+        return None
+    reader = Reader()
+    reader.tasks.append(make_subtask(kind="compute", text=text, params={"expression": expression},
+                                success_criteria=[f"{expression} computed"]))
+    reader.readings.append(ClauseReading(text=text, rule="arithmetic_rate_word_problem", reading="subtask"))
+    return reader
 
 
 def refers_to_earlier_run(request: str) -> bool:

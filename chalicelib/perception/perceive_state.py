@@ -14,7 +14,7 @@ from chalicelib.config import get_settings
 from chalicelib.contracts import PerceivedState, RunState
 from chalicelib.memory.events import record_event
 from chalicelib.memory.longterm import get_long_term_memory
-from chalicelib.perception.agent import perceive, refers_to_earlier_run
+from chalicelib.perception.request_reader import perceive, refers_to_earlier_run
 
 
 def _earlier_request(run_id: str) -> tuple[str, str] | None:

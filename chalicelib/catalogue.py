@@ -1,0 +1,358 @@
+"""The operations domain MAOO knows, in one place.
+
+Services (with tier, owner, region), the resources a request can ask about, the metrics and their
+fields, the windows data exists for and the words that name them, incident severities and states,
+notification channels, and which tool answers what. Perception's vocabulary (services, metric and
+window words, the words fuzzy matching corrects towards), the planner's routes and filters, the
+critic's checks and the ops data are all built from these tables: adding a service or a metric is
+one entry here.
+
+Standard library only: every Lambda may load it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    tier: int
+    owner: str
+    region: str
+    status: str  # the health the bundled estate reports for it
+    aliases: tuple[str, ...] = ()  # shorthand operators type ("srch")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A field of a service's metrics row, and the words that name it."""
+
+    field: str
+    words: tuple[str, ...]
+    label: str
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    words: tuple[str, ...]  # phrases that name this window, lower case, words separated by one space
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Something a request can read, where it lives, and which fields can filter it."""
+
+    name: str
+    words: tuple[str, ...]
+    table: str | None  # the ops database table
+    http_path: str | None  # the mock API route, if any
+    filters: tuple[str, ...] = ()  # columns a request may filter on
+    http_filters: tuple[str, ...] = ()  # the subset the HTTP route can filter on itself
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    words: tuple[str, ...]
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("payments", 1, "payments-team", "us-east-1", "healthy", ("payment", "pay")),
+    Service("checkout", 1, "storefront-team", "us-east-1", "degraded", ("cart",)),
+    Service("search", 2, "discovery-team", "eu-west-1", "degraded", ("srch",)),
+    Service("auth", 1, "identity-team", "us-east-1", "healthy", ("authentication", "login")),
+    Service("inventory", 2, "supply-team", "us-west-2", "healthy", ("inv", "stock")),
+)
+SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
+SERVICE_STATES = ("healthy", "degraded", "down")
+REGIONS: tuple[str, ...] = tuple(dict.fromkeys(s.region for s in SERVICES))
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "requests",
+        (
+            "requests",
+            "request count",
+            "number of requests",
+            "traffic",
+            "throughput",
+            "reqs",
+            "calls",
+            "hits",
+            "volume",
+        ),
+        "request count",
+    ),
+    Metric(
+        "errors",
+        ("errors", "error count", "number of errors", "errs", "failures", "failed requests"),
+        "error count",
+    ),
+    Metric("p50_ms", ("p50", "median latency", "median", "p50 latency"), "p50 latency (ms)"),
+    Metric(
+        "p95_ms",
+        ("p95", "95th percentile", "tail latency", "latency", "p95 latency", "response time"),
+        "p95 latency (ms)",
+    ),
+)
+# the error rate is derived, not stored: errors / requests * 100
+ERROR_RATE_WORDS = ("error rate", "failure rate", "error percentage", "err rate", "error ratio", "error %")
+ERROR_RATE_EXPRESSION = "round(@errors / @requests * 100, 4)"
+
+WINDOWS: tuple[Window, ...] = (
+    Window("5m", ("5m", "5 min", "5 mins", "5 minutes", "five minutes", "5 minute", "last 5 minutes")),
+    Window(
+        "1h",
+        (
+            "1h",
+            "1 hour",
+            "1hr",
+            "one hour",
+            "last hour",
+            "past hour",
+            "this hour",
+            "previous hour",
+            "60 minutes",
+            "hourly",
+            "60m",
+            "the hour",
+        ),
+    ),
+    Window(
+        "24h",
+        (
+            "24h",
+            "24 hours",
+            "24hrs",
+            "24 hrs",
+            "last day",
+            "past day",
+            "1 day",
+            "one day",
+            "1d",
+            "today",
+            "daily",
+            "previous day",
+            "last 24 hours",
+            "past 24 hours",
+            "the day",
+        ),
+    ),
+)
+WINDOW_NAMES: tuple[str, ...] = tuple(w.name for w in WINDOWS)
+DEFAULT_WINDOW = "1h"
+
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+SEVERITY_WORDS = {
+    "critical": "sev1",
+    "urgent": "sev1",
+    "major": "sev1",
+    "p0": "sev1",
+    "p1": "sev1",
+    "high": "sev2",
+    "p2": "sev2",
+    "medium": "sev3",
+    "moderate": "sev3",
+    "p3": "sev3",
+    "low": "sev4",
+    "minor": "sev4",
+    "p4": "sev4",
+}
+DEFAULT_SEVERITY = "sev3"
+INCIDENT_STATES = {
+    "open": "open",
+    "active": "open",
+    "ongoing": "open",
+    "current": "open",
+    "unresolved": "open",
+    "resolved": "resolved",
+    "closed": "resolved",
+    "fixed": "resolved",
+    "past": "resolved",
+}
+DEPLOY_STATES = {
+    "failed": "failed",
+    "succeeded": "succeeded",
+    "successful": "succeeded",
+    "rolled back": "rolled_back",
+    "rolled-back": "rolled_back",
+    "rolled_back": "rolled_back",
+    "rollbacked": "rolled_back",
+}
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource(
+        "mock_data",
+        ("mock data", "mock items", "sample data", "mock dataset"),
+        "mock_items",
+        "/data",
+        columns=("id", "name", "value"),
+    ),
+    Resource(
+        "metrics",
+        ("metrics", "stats", "numbers"),
+        "metrics",
+        "/services/{service}/metrics",
+        filters=("service", "window"),
+        http_filters=("service", "window"),
+        columns=("service", "window", "requests", "errors", "p50_ms", "p95_ms"),
+    ),
+    Resource(
+        "service",
+        ("status", "health", "state", "details", "info", "information"),
+        "services",
+        "/services/{service}",
+        filters=("name",),
+        http_filters=("name",),
+        columns=("name", "tier", "owner", "status", "region"),
+    ),
+    Resource(
+        "services",
+        ("services", "service list", "service catalogue", "service catalog"),
+        "services",
+        "/services",
+        filters=("status", "tier", "region", "owner"),
+        columns=("name", "tier", "owner", "status", "region"),
+    ),
+    Resource(
+        "incidents",
+        ("incidents", "incident", "outages", "outage", "issues"),
+        "incidents",
+        "/incidents",
+        filters=("service", "status", "severity"),
+        http_filters=("service", "status"),
+        columns=("id", "service", "title", "severity", "status", "opened_at"),
+    ),
+    Resource(
+        "deployments",
+        (
+            "deployments",
+            "deployment",
+            "deploys",
+            "deploy",
+            "releases",
+            "release",
+            "rollouts",
+            "versions",
+            "version",
+        ),
+        "deployments",
+        "/deployments",
+        filters=("service", "status"),
+        http_filters=("service",),
+        columns=("id", "service", "version", "deployed_at", "status"),
+    ),
+)
+RESOURCE = {r.name: r for r in RESOURCES}
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel("oncall", ("oncall", "on-call", "on call", "the on-call", "pager")),
+    Channel("ops", ("ops", "operations", "ops team")),
+    Channel("sre", ("sre", "sre team", "sres")),
+    Channel("incidents", ("incident channel", "incident-channel")),
+    Channel("owners", ("owner", "owners", "service owner", "service owners")),
+    Channel("team", ("team", "the team")),
+    Channel("engineering", ("engineering", "engineers")),
+    Channel("slack", ("slack",)),
+    Channel("email", ("email", "e-mail", "mail")),
+)
+DEFAULT_CHANNEL = "ops"
+
+# which tool carries out each kind of sub-task, and where a side effect must land
+TOOLS_FOR_KIND: dict[str, frozenset[str]] = {
+    "fetch": frozenset({"http_get", "db_query"}),
+    "query": frozenset({"db_query", "http_get"}),
+    "compute": frozenset({"calc"}),
+    "summarize": frozenset({"summarize"}),
+    "save": frozenset({"file_write"}),
+    "create": frozenset({"http_post"}),
+    "notify": frozenset({"http_post"}),
+}
+ENDPOINT_FOR_KIND = {"create": "/incidents", "notify": "/notifications"}
+FILE_FORMATS = {
+    "markdown": "md",
+    "md": "md",
+    "text": "txt",
+    "txt": "txt",
+    "plain text": "txt",
+    "json": "json",
+    "csv": "csv",
+    "spreadsheet": "csv",
+    "log": "log",
+}
+
+# Domain words typos are corrected towards (never applied to free text): services, resources,
+# metrics, and the verbs of the domain.
+DOMAIN_VERBS = (
+    "calculate",
+    "compute",
+    "summarize",
+    "summarise",
+    "summary",
+    "fetch",
+    "retrieve",
+    "incident",
+    "incidents",
+    "deployments",
+    "deploys",
+    "notify",
+    "latency",
+    "metrics",
+    "error",
+    "errors",
+    "requests",
+    "status",
+    "services",
+    "service",
+    "average",
+    "percent",
+    "percentage",
+    "squared",
+    "multiply",
+    "divide",
+    "subtract",
+    "throughput",
+    "traffic",
+    "median",
+    "rate",
+    "mock",
+    "data",
+    "healthy",
+    "degraded",
+    "resolved",
+    "open",
+    "list",
+    "show",
+    "save",
+    "database",
+)
+
+
+def service(name: str) -> Service | None:
+    return next((s for s in SERVICES if s.name == name), None)
+
+
+def capabilities() -> str:
+    """What MAOO can do, in one sentence: what an unsupported request is told instead."""
+    return (
+        "fetch mock data, a service's status or metrics, incidents or deployments; query the ops database; "
+        "compute "
+        "arithmetic (in symbols or words) or a service's error rate; summarize results; save them to a file; "
+        "open an "
+        "incident; notify a channel; do any of these only if a condition holds (services: "
+        f"{', '.join(SERVICE_NAMES)}; windows: {', '.join(WINDOW_NAMES)}; channels: "
+        f"{', '.join(c.name for c in CHANNELS)})"
+    )
+
+
+def domain_words() -> tuple[str, ...]:
+    """Every single word fuzzy matching may correct a typo towards."""
+    words: list[str] = [*SERVICE_NAMES, *DOMAIN_VERBS]
+    for metric in METRICS:
+        words += [w for w in metric.words if " " not in w]
+    for resource in RESOURCES:
+        words += [w for w in resource.words if " " not in w]
+    return tuple(dict.fromkeys(w for w in words if len(w) >= 4))

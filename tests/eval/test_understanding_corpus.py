@@ -1,0 +1,63 @@
+"""The understanding corpus: its files validate, its command measures, and a sample stays right.
+
+The sample is a few tuning requests per category, run through the real pipeline; it guards the
+measuring command and the most common phrasings. The whole corpus is measured by
+``python -m eval.understanding`` (figures in README.md).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eval.understanding.corpus import PARTS, CorpusFileError, load
+from eval.understanding.judge import judge
+from eval.understanding.runner import run_entries, summary
+
+
+def test_both_parts_validate_and_hold_at_least_250_requests_together() -> None:
+    corpora = [load(part) for part in PARTS]
+    ids = [e.id for c in corpora for e in c.requests]
+    assert len(ids) >= 250
+    assert len(ids) == len(set(ids))
+    assert {e.category for c in corpora for e in c.requests} == {
+        "arithmetic",
+        "ops_question",
+        "typo_shorthand",
+        "multi_part",
+        "conditional",
+        "constraint",
+        "out_of_domain",
+        "impossible",
+        "ambiguous",
+    }
+
+
+def test_an_unknown_part_is_refused_naming_the_accepted_ones() -> None:
+    with pytest.raises(CorpusFileError, match="tuning, held_out"):
+        load("everything")
+
+
+def test_a_success_that_misses_an_expectation_counts_as_a_false_success() -> None:
+    entry = load("tuning").requests[0]  # calculate 2 + 2 -> 4
+    doc = {
+        "status": "succeeded",
+        "steps": [
+            {"tool": "calc", "ok": True, "args": {"expression": "2 - 2"}, "output_preview": {"value": 0}}
+        ],
+    }
+    verdict = judge(entry, doc, json.dumps(doc), None)
+    assert not verdict.right and verdict.false_success
+    assert any("expected 4" in p for p in verdict.problems)
+
+
+def test_a_sample_of_the_tuning_part_is_handled_right() -> None:
+    entries = load("tuning").requests
+    sample = [
+        e for e in entries if e.id in {"t001", "t036", "t044", "t082", "t102", "t115", "t122", "t136", "t142"}
+    ]
+    verdicts = run_entries(sample)
+    figures = summary(verdicts)
+    assert figures["false_successes"] == 0
+    assert [v.entry_id for v in verdicts if not v.right] == [], [v.problems for v in verdicts if not v.right]

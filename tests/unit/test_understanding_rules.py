@@ -1,0 +1,137 @@
+"""Typo tolerance, the closed vocabulary and the accounting of catalogue terms, each with its examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chalicelib.contracts import make_subtask
+from chalicelib.perception.accounting import unused_terms
+from chalicelib.perception.request_reader import perceive
+from chalicelib.perception.typos import correct
+from chalicelib.perception.vocabulary import unknown_words
+from eval.understanding.corpus import PARTS, load
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("invetory latency", "inventory latency"),
+        ("chekcout status", "checkout status"),
+        ("summarzie the incidnts", "summarize the incidents"),
+        ("deplyoments of auth", "deployments of auth"),
+    ],
+)
+def test_domain_word_typos_are_corrected(text: str, fixed: str) -> None:
+    assert correct(text)[0] == fixed
+
+
+@pytest.mark.parametrize(
+    "text", ["what is the date today", "reach the team", "list the hosts", "the state of auth"]
+)
+def test_correctly_spelt_words_are_never_corrected(text: str) -> None:
+    assert correct(text) == (text, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "notify ops saying 'paymnts is down'",
+        'open an incident titled "chekout slow"',
+        "notify ops with the message chekout is slow",
+    ],
+)
+def test_free_text_is_never_corrected(text: str) -> None:
+    assert correct(text)[1] == []
+
+
+def test_a_correction_is_shown_in_the_perceived_state() -> None:
+    perception = perceive("serach p95 over 5m")
+    assert perception.corrections == ['"serach" -> "search"']
+    assert perception.subtasks[0].params["service"] == "search"
+
+
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        ("notify legal by telex", ["legal", "telex"]),
+        ("fetch mock data", []),
+        ("list the incidents of search", []),
+        ("open an incident for auth titled 'quantum flux'", []),
+    ],
+)
+def test_words_outside_the_vocabulary_are_named(text: str, unknown: list[str]) -> None:
+    assert unknown_words(text) == unknown
+
+
+def test_a_catalogue_term_no_sub_task_uses_is_reported() -> None:
+    listed = make_subtask(
+        kind="fetch", text="x", params={"resource": "incidents", "service": None, "status": None}
+    )
+    assert unused_terms("list sev1 incidents", [listed]) == ["sev1"]
+    filtered = make_subtask(kind="fetch", text="x", params={"resource": "incidents", "severity": "sev1"})
+    assert unused_terms("list sev1 incidents", [filtered]) == []
+
+
+def test_every_clause_is_accounted_for_with_the_rule_that_read_it() -> None:
+    perception = perceive("fetch mock data, compute 3 * 3 and fax it to legal, in at most 4 steps")
+    readings = [(r.rule, r.reading) for r in perception.readings]
+    assert ("constraint.max_steps", "constraint") in readings
+    assert ("read_mock_data", "subtask") in readings and ("unknown_words", "unsupported") in readings
+    assert perception.task_type == "unsupported" and any("'fax'" in u for u in perception.unsupported)
+
+
+def test_no_request_of_the_corpus_appears_in_the_code() -> None:
+    root = Path(__file__).resolve().parents[2]
+    code = "\n".join(p.read_text(encoding="utf-8").lower() for p in (root / "chalicelib").rglob("*.py"))
+    # a sentence of the corpus, not a phrase of two to four words any docstring may hold ("fetch mock data")
+    found = [
+        e.request
+        for part in PARTS
+        for e in load(part).requests
+        if len(e.request.split()) >= 5 and e.request.lower() in code
+    ]
+    assert found == []
+
+
+def test_a_sub_task_is_typed_by_its_kind() -> None:
+    from pydantic import ValidationError
+
+    from chalicelib.contracts import PerceivedState, SaveTask
+
+    task = make_subtask(kind="save", text="save it", params={"path": "a.md", "format": "md"})
+    assert isinstance(task, SaveTask) and task.params.path == "a.md"
+    with pytest.raises(ValidationError, match="path"):
+        make_subtask(kind="save", text="save it", params={"channel": "ops"})
+    with pytest.raises(ValidationError):
+        PerceivedState.model_validate(
+            {"intent": "x", "task_type": "single", "subtasks": [{"kind": "reboot", "text": "reboot it"}]}
+        )
+
+
+@pytest.mark.parametrize(("request_text", "word"), [
+    ("give me the error count for auth over 5 minutes and triple it", "triple"),
+    ("divide 100 by the number of incidents", "divide"),
+    ("list deployments of auth in the last month", "last month"),
+    ("list the open incidents of search over the last hour", "1h"),
+])
+def test_a_known_word_the_reading_does_not_use_stops_the_run(request_text: str, word: str) -> None:
+    perception = perceive(request_text)
+    assert perception.task_type == "unsupported" and word in " ".join(perception.unsupported)
+
+
+def test_a_severity_in_a_condition_s_action_is_not_a_filter_of_its_subject() -> None:
+    perception = perceive("if there are open incidents for search, open a sev1 incident for search")
+    count = perception.subtasks[0]
+    assert count.params.get("aggregate") == "count" and count.params.get("severity") is None
+    assert perception.subtasks[1].params.get("severity") == "sev1"
+
+
+@pytest.mark.parametrize(("request_text", "word"), [
+    ("show the 3 newest incidents", "'3'"), ("list the services but not auth", "'not'"),
+    ("count deployments per service", "'per'"), ("list incidents ordered by severity", "'ordered'"),
+])
+def test_a_number_negation_grouping_or_ordering_no_rule_reads_is_never_dropped(request_text: str, word: str) -> None:
+    perception = perceive(request_text)
+    assert perception.task_type == "unsupported" and word in " ".join(perception.unsupported)
