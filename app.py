@@ -52,10 +52,18 @@ def _api():
     return api
 
 
+def _embedded_runner(settings, handlers):
+    """The embedded engine's runner, for ``chalice local``. The engine is not in the Lambda
+    package; in the cloud the engine is ``aws`` and this is never called."""
+    from embedded_engine import open_embedded_runner
+
+    return open_embedded_runner(settings, handlers)
+
+
 def _runs():
     global _service
     if _service is None:
-        _service = _api().RunService(lambda: app.handler_map)
+        _service = _api().RunService(lambda: app.handler_map, embedded=_embedded_runner)
     return _service
 
 

@@ -92,7 +92,7 @@ class Checkpoints:
 def measure_engines(repeat: int) -> dict[str, Any]:
     import tempfile
 
-    from chalicelib.workflow.embedded import get_embedded_engine
+    from embedded_engine import get_embedded_engine
     from chalicelib.workflow.runs import execute, initial_state
     from cli.session import Session
     from bench.drivers import build_langgraph, run_direct, run_langgraph, sqlite_checkpointer
@@ -201,6 +201,8 @@ def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
 
 
 def _markdown(data: dict[str, Any]) -> str:
+    from bench import cold_cli, soak
+
     lines = [f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.", ""]
     lines += ["| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) "
               "| direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
@@ -229,6 +231,10 @@ def _markdown(data: dict[str, Any]) -> str:
     for label, row in data["cost_per_1000_runs"].items():
         lines.append(f"| {label} | ${row['lambda_usd']:.4f} | ${row['standard_workflow_usd']:.4f} | ${row['express_workflow_usd']:.4f} | "
                      f"${row['total_standard_usd']:.4f} | ${row['total_express_usd']:.4f} |")
+    if "cold_cli" in data:
+        lines += ["", *cold_cli.markdown(data["cold_cli"])]
+    if "soak" in data:
+        lines += ["", *soak.markdown(data["soak"])]
     evals = data["eval"]
     lines += ["", "Eval throughput: " + ("; ".join(f"{k.replace('_', ' ')}: {v['scenarios_per_second']} scenarios/s ({v['scenarios']} in {v['seconds']} s)"
                                               for k, v in evals.items()) if "skipped" not in evals else evals["skipped"])]
@@ -236,12 +242,15 @@ def _markdown(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    from bench import coldstart, cost
+    from bench import cold_cli, coldstart, cost, soak
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--out", default=os.path.join(os.environ.get("MAOO_RUNTIME_DIR", "runtime"), "bench"))
     parser.add_argument("--no-eval", action="store_true", help="skip the eval throughput measurement")
+    parser.add_argument("--cold-repeat", type=int, default=7, help="fresh processes per cold CLI / LangGraph row")
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout whose cold CLI runs side by side")
+    parser.add_argument("--soak-runs", type=int, default=1000, help="runs in one long-lived process (0 skips)")
     args = parser.parse_args()
     os.environ.setdefault("MAOO_BACKOFF_BASE_SECONDS", "0")
 
@@ -250,9 +259,12 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
         "python": platform.python_version(), "repeat": args.repeat, "engines": engines,
         "cold_start": coldstart.measure(repeat=3),
+        "cold_cli": cold_cli.measure_apart(args.cold_repeat, args.baseline),
         "eval": {"skipped": "--no-eval"} if args.no_eval else measure_eval((1, 2)),
         "prices_as_of": cost.PRICES_AS_OF,
     }
+    if args.soak_runs:
+        data["soak"] = soak.measure(args.soak_runs, settle=min(100, args.soak_runs))
     data["cost_per_1000_runs"] = {
         label: cost.per_thousand_runs(
             transitions=row["states"],

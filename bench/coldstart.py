@@ -25,7 +25,7 @@ import app
 t1 = time.perf_counter()
 name, event_file = sys.argv[1], sys.argv[2]
 event = json.load(open(event_file))
-from chalicelib.workflow.embedded import LambdaContext
+from embedded_engine import LambdaContext
 t2 = time.perf_counter()
 app.app.handler_map[name](event, LambdaContext(function_name=name, aws_request_id="cold"))
 t3 = time.perf_counter()

@@ -119,10 +119,12 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
 
 
 class RunService:
-    """Runs requests on the configured engine. ``handlers`` supplies the Lambda handlers (embedded engine)."""
+    """Runs requests on the configured engine. ``handlers`` supplies the Lambda handlers and
+    ``embedded`` the embedded engine's runner factory (see ``workflow.engines.open_runner``)."""
 
-    def __init__(self, handlers: Callable[[], dict[str, Any]]):
+    def __init__(self, handlers: Callable[[], dict[str, Any]], embedded: Callable[..., Any] | None = None):
         self._handlers = handlers
+        self._embedded = embedded
         self._runner = None
         self._lock = threading.Lock()
 
@@ -131,7 +133,7 @@ class RunService:
 
         with self._lock:
             if self._runner is None:
-                self._runner = open_runner(get_settings(), self._handlers)
+                self._runner = open_runner(get_settings(), self._handlers, embedded=self._embedded)
             return self._runner
 
     def start(self, raw_body: bytes | str | None, idempotency_key: str | None = None) -> Response:

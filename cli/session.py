@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.config import Settings, reload_settings
 from chalicelib.workflow.engines import open_runner
 from chalicelib.workflow.runs import execute, initial_state
+from embedded_engine import open_embedded_runner
 
 if TYPE_CHECKING:
-    from mock_api.server import RunningMockApi
+    from cli.mock_on_demand import MockApiOnDemand
 
 
 def _handlers() -> dict[str, Any]:
@@ -20,19 +21,24 @@ def _handlers() -> dict[str, Any]:
 
 
 class Session:
-    """Starts the mock API in-process on a free loopback port unless ``MAOO_MOCK_API_URL`` is set."""
+    """Serves the mock API in-process on a free loopback port unless ``MAOO_MOCK_API_URL`` is set.
+
+    The port is bound at once (its origin is what gets allowlisted); the server itself starts on
+    the first connection (``cli.mock_on_demand``), so a run that calls no HTTP tool never waits
+    for it."""
 
     def __init__(self) -> None:
-        self.mock: RunningMockApi | None = None
+        self.mock: MockApiOnDemand | None = None
         self.settings: Settings = reload_settings()
         self._runner: Any = None  # the engine's WorkflowRunner, opened on the first run
 
     def __enter__(self) -> Session:
         if not self.settings.mock_api_url:
-            from mock_api.server import start_in_thread
+            from cli.mock_on_demand import MockApiOnDemand
 
-            self.mock = start_in_thread()
-            os.environ["MAOO_MOCK_API_URL"] = self.mock.url
+            mock = MockApiOnDemand()
+            self.mock = mock
+            os.environ["MAOO_MOCK_API_URL"] = mock.url
             self.settings = reload_settings()
         return self
 
@@ -48,6 +54,10 @@ class Session:
 
     def arm_faults(self, rules: list[dict[str, Any]]) -> None:
         """Reset the mock API, then arm this fault plan on it."""
+        if self.mock is not None:
+            if not self.mock.started and not rules:
+                return  # a server that has not started has nothing to reset
+            self.mock.ensure_started()
         import requests
 
         requests.post(f"{self.mock_api_url}/_admin/reset", timeout=5).raise_for_status()
@@ -70,5 +80,5 @@ class Session:
 
     def runner(self) -> Any:
         if self._runner is None:
-            self._runner = open_runner(self.settings, _handlers)
+            self._runner = open_runner(self.settings, _handlers, embedded=open_embedded_runner)
         return self._runner

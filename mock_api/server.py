@@ -67,6 +67,10 @@ class RunningMockApi:
         self._server = server
         self._thread = thread
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._server.should_exit = True
         self._thread.join(timeout)
@@ -117,24 +121,33 @@ def start_in_thread(
     url_host = f"[{host}]" if family == socket.AF_INET6 else host
     url = f"http://{url_host}:{bound_port}"
 
-    app = create_app()
-    server = uvicorn.Server(_config(app, host, bound_port, log_config=None))
-    _quiet_intentional_drops()
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name=f"mock-api-{bound_port}", daemon=True)
-    thread.start()
-    running = RunningMockApi(app, server, thread, url)
+    running = serve_bound_socket(sock, url)
 
     deadline = time.monotonic() + startup_timeout
     while not _healthy(url):
-        if not thread.is_alive() or time.monotonic() > deadline:
+        if not running.alive or time.monotonic() > deadline:
             running.stop()
             sock.close()
             raise RuntimeError(
                 f"mock API on {url} did not answer /health within {startup_timeout:g}s")
         time.sleep(0.05)
-    app.state.mock.recorder.clear()
+    running.app.state.mock.recorder.clear()
     return running
+
+
+def serve_bound_socket(sock: socket.socket, url: str) -> RunningMockApi:
+    """Serve a fresh mock API on ``sock`` (bound to loopback by the caller) from a daemon thread.
+
+    Returns at once: connections already waiting on the socket are answered once the server is
+    up. ``start_in_thread`` adds the wait for /health; ``cli.mock_on_demand`` starts the server
+    this way when the first connection arrives."""
+    host, port = sock.getsockname()[:2]
+    app = create_app()
+    server = uvicorn.Server(_config(app, host, port, log_config=None))
+    _quiet_intentional_drops()
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"mock-api-{port}", daemon=True)
+    thread.start()
+    return RunningMockApi(app, server, thread, url)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,1 +1,3 @@
-"""Running the state machine: the definition, the boto3 runner, and the embedded engine."""
+"""Running the state machine: the definition (``definition``), the boto3 Step Functions runner
+(``sfn_runner``), engine selection (``engines``) and run documents (``runs``). The embedded engine
+is not here: it is not Lambda code (see the top-level ``embedded_engine`` package)."""

@@ -1,13 +1,21 @@
-"""Choose the engine a run goes to; every engine is driven by the same ``WorkflowRunner``."""
+"""Choose the engine a run goes to; every engine is driven by the same ``WorkflowRunner``.
+
+The embedded engine is not Lambda code and does not live in ``chalicelib``: a caller that can run
+it (the CLI, ``chalice local`` through ``app.py``, the eval, the benchmark) passes its factory,
+``embedded_engine.open_embedded_runner``, as ``embedded``.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import StateMachineNotFoundError, WorkflowError
-from chalicelib.workflow.runner import WorkflowRunner
+from chalicelib.workflow.sfn_runner import WorkflowRunner
+
+EmbeddedFactory = Callable[[Settings, dict[str, Any]], WorkflowRunner]
 
 
 def _remote_runner(settings: Settings, endpoint_url: str | None) -> WorkflowRunner:
@@ -32,13 +40,18 @@ def _remote_runner(settings: Settings, endpoint_url: str | None) -> WorkflowRunn
     return WorkflowRunner(sfn, arn, poll_seconds=0.2)
 
 
-def open_runner(settings: Settings, handlers: Callable[[], dict[str, Any]]) -> WorkflowRunner:
-    """A runner for ``settings.engine``. ``handlers`` supplies the Lambda handlers for the embedded engine."""
+def open_runner(
+    settings: Settings, handlers: Callable[[], dict[str, Any]], embedded: EmbeddedFactory | None = None
+) -> WorkflowRunner:
+    """A runner for ``settings.engine``. ``handlers`` supplies the Lambda handlers and ``embedded``
+    the runner factory for the embedded engine; without a factory that engine is refused."""
     if settings.engine == "embedded":
-        from chalicelib.workflow.embedded import get_embedded_engine
-
-        engine = get_embedded_engine(settings, handlers())
-        return engine.runner()
+        if embedded is None:
+            raise WorkflowError(
+                "the embedded engine is not available here (it is not part of the Lambda package); "
+                "set MAOO_ENGINE=localstack or aws, or run through the CLI or chalice local"
+            )
+        return embedded(settings, handlers())
     if settings.engine == "localstack":
         return _remote_runner(settings, settings.localstack_url)
     return _remote_runner(settings, None)

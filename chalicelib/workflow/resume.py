@@ -25,7 +25,7 @@ from chalicelib.errors import BadRequestError, ResumeRefusedError
 from chalicelib.execution.stops import stop
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
-from chalicelib.workflow.runner import WorkflowRunner
+from chalicelib.workflow.sfn_runner import WorkflowRunner
 from chalicelib.workflow.runs import execute
 
 ENDED = ("succeeded", "failed", "stopped")

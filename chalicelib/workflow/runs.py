@@ -25,7 +25,7 @@ from chalicelib.errors import BadRequestError, StoreError, validation_problems
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import redact
-from chalicelib.workflow.runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
+from chalicelib.workflow.sfn_runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
 # the trace events the views list apart: what happened to the run itself, not to one of its steps
@@ -210,6 +210,7 @@ def finish_run(runner: WorkflowRunner, settings: Settings, start: RunState, exec
                            "cause": execution.cause, "history": execution.history}})
     _write_json_atomic(trace_file, trace)
     store.put_run(document)
+    runner.release(execution.arn)  # document and trace are stored: the engine need not keep the execution
     return document
 
 

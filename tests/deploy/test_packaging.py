@@ -73,6 +73,18 @@ def test_package_writes_a_template_and_a_lambda_zip_with_linux_wheels(packaged):
     assert not any(n.startswith(("tests/", "cli/", "mock_api/")) for n in names)
 
 
+def test_the_lambda_zip_holds_no_embedded_engine_and_no_moto_patches(packaged):
+    with zipfile.ZipFile(packaged.template_path.parent / "deployment.zip") as archive:
+        ours = {n: archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
+                if n == "app.py" or n.startswith("chalicelib/")}
+
+    assert not any(n.startswith("embedded_engine/") for n in ours)
+    assert not [n for n in ours if n.endswith((".py", ".pyc")) and n.rsplit("/", 1)[-1].startswith(
+        ("embedded", "interpreter_speedups", "deferred_imports"))]
+    patching = [n for n, text in ours.items() if "mock.patch" in text or "from moto" in text or "import moto" in text]
+    assert patching == []
+
+
 def test_state_machine_definition_is_the_asl_file_unchanged(packaged):
     properties = packaged.resources[STATE_MACHINE_ID]["Properties"]
 

@@ -48,7 +48,7 @@ def maoo(mock_api, monkeypatch):
 @pytest.fixture
 def engine(maoo):
     """The process's embedded engine (started by a first run); tests swap its handlers with monkeypatch."""
-    from chalicelib.workflow.embedded import get_embedded_engine
+    from embedded_engine import get_embedded_engine
 
     maoo.run("calculate 1 + 1")
     return get_embedded_engine(None, {})
@@ -59,7 +59,7 @@ def lose_first_response(engine, monkeypatch, function: str) -> dict[str, int]:
 
     Returns the live call counter. The state machine's native Retry re-invokes the function.
     """
-    from chalicelib.workflow.embedded import SimulatedServiceError
+    from embedded_engine import SimulatedServiceError
 
     real = engine.handlers[function]
     calls = {"n": 0}

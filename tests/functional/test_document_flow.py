@@ -1,6 +1,6 @@
 """The embedded engine passes documents on exactly, although it shares what moto would copy.
 
-``chalicelib.workflow.interpreter_speedups`` lets moto's interpreter share the parts of a document
+``embedded_engine.interpreter_speedups`` lets moto's interpreter share the parts of a document
 nobody changes instead of deep-copying them on every state. These tests read the execution history
 (our source of truth) and what each Lambda function received, on runs that retry, wait, patch,
 replan and catch crashes: every state must get what the state before it passed on, every tool
@@ -16,10 +16,18 @@ import json
 
 import pytest
 
-from chalicelib.workflow.runner import WorkflowRunner
+from chalicelib.workflow.sfn_runner import WorkflowRunner
 from cli.demos import DEMOS
 
 TOOL_STATES = {"CallHttpGet", "CallHttpPost", "CallDbQuery", "CallFileWrite", "CallCalc", "CallSummarize"}
+
+
+@pytest.fixture(autouse=True)
+def keep_executions(monkeypatch):
+    """These tests compare moto's own history after a run, so the engine keeps recent executions."""
+    from embedded_engine import EmbeddedEngine
+
+    monkeypatch.setattr(EmbeddedEngine, "keep_finished", 8)
 
 
 @pytest.fixture
@@ -121,7 +129,8 @@ def test_runs_after_each_other_do_not_see_each_others_documents(maoo, engine, re
 
 
 def test_a_definition_outside_the_proven_set_runs_with_moto_s_own_copies_and_threads(maoo, monkeypatch, caplog):
-    from chalicelib.workflow import embedded, interpreter_speedups
+    from embedded_engine import engine as embedded
+    from embedded_engine import interpreter_speedups
 
     monkeypatch.setattr(interpreter_speedups, "unproven_features", lambda definition: ["state X: Type Map (forced by this test)"])
     embedded.reset_embedded_engine()

@@ -204,8 +204,12 @@ def test_the_mock_api_saw_the_runs_the_pages_show(maoo, client):
     assert len([c for c in seen["tool_calls"] if c["tool"] == "http_post"]) == len(posts) > 1
 
 
-def test_a_run_whose_trace_file_is_gone_gets_its_path_from_the_engine(maoo, client):
+def test_a_run_whose_trace_file_is_gone_gets_its_path_from_the_engine(maoo, client, monkeypatch):
     """As on AWS, where the trace file is on another machine: the page asks the engine for the history."""
+    from embedded_engine import EmbeddedEngine
+
+    # AWS keeps an execution's history; the embedded engine forgets it once the trace is stored
+    monkeypatch.setattr(EmbeddedEngine, "keep_finished", 8)
     doc = client.http.post(
         "/runs", headers={"Content-Type": "application/json"}, body=json.dumps({"request": "calculate 2 + 2"})
     ).json_body

@@ -29,7 +29,7 @@ def _always(engine: Any, monkeypatch: Any, function: str, error: Exception) -> d
 def test_a_lambda_service_fault_that_never_clears_is_retried_then_caught_as_a_fatal_tool_failure(
     maoo, engine, monkeypatch
 ):
-    from chalicelib.workflow.embedded import SimulatedServiceError
+    from embedded_engine import SimulatedServiceError
 
     calls = _always(engine, monkeypatch, "tool_calc", SimulatedServiceError("the Lambda service is down"))
     retries = load_definition()["States"]["CallCalc"]["Retry"][0]["MaxAttempts"]

@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.contracts import ApprovalRequest, Plan, RunState, Step, ToolCall, ToolOutcome, ToolResult
 from chalicelib.workflow.definition import load_definition, substitute
-from chalicelib.workflow.runner import Execution, WorkflowRunner, states_entered
+from chalicelib.workflow.sfn_runner import Execution, WorkflowRunner, states_entered
 from tests.integration.localstack import running_for_tests
 from tests.integration.test_localstack_sfn import ACCOUNT, REGION, fake_function_arns
 

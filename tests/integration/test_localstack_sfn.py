@@ -21,7 +21,7 @@ import pytest
 
 from chalicelib.contracts import Plan, RunState, Step, ToolCall, ToolError, ToolOutcome, ToolResult
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
-from chalicelib.workflow.runner import Execution, WorkflowRunner, states_entered
+from chalicelib.workflow.sfn_runner import Execution, WorkflowRunner, states_entered
 from tests.integration.localstack import running_for_tests
 
 REGION = "us-east-1"

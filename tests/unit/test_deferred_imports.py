@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.workflow.deferred_imports import defer_package_init
+from embedded_engine.deferred_imports import defer_package_init
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,15 +45,16 @@ def test_a_package_already_imported_or_missing_is_left_alone(package):
     assert defer_package_init("no_such_package_anywhere") is False
 
 
-def test_the_embedded_engine_runs_without_loading_moto_s_batch_and_ec2_models(tmp_path):
+def test_the_embedded_engine_runs_without_loading_services_it_does_not_use(tmp_path):
     probe = (
         "import json, sys\n"
         "from cli.session import Session\n"
         "with Session() as session:\n"
         "    session.arm_faults([])\n"
         "    doc = session.run('calculate 2 + 2', use_memory=False)\n"
-        "heavy = ('moto.batch.models', 'moto.ec2.models')\n"
-        "print(json.dumps({'status': doc['status'], 'loaded': [m for m in heavy if m in sys.modules]}))\n"
+        "unused = ('moto.batch.models', 'moto.ec2.models', 'moto.awslambda.models', 'moto.ecr.models',\n"
+        "          'moto.dynamodb.models', 'fastapi', 'uvicorn', 'mock_api.server')  # no Lambda in moto; no HTTP call\n"
+        "print(json.dumps({'status': doc['status'], 'loaded': [m for m in unused if m in sys.modules]}))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True, capture_output=True, text=True, timeout=120,
                          env={"PATH": "/usr/bin:/bin", "MAOO_RUNTIME_DIR": str(tmp_path),

@@ -11,7 +11,7 @@ import pytest
 import app
 from chalicelib.contracts import RunState, ToolResult
 from chalicelib.errors import StateContractError
-from chalicelib.workflow.embedded import LambdaContext
+from embedded_engine import LambdaContext
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 FUNCTIONS = sorted(p.stem for p in EVENTS.glob("*.json"))

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from chalicelib.workflow import interpreter_speedups as speedups
+from embedded_engine import interpreter_speedups as speedups
 from chalicelib.workflow.definition import load_definition
 
 

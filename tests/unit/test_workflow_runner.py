@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import WorkflowError
-from chalicelib.workflow.embedded import EmbeddedEngine
-from chalicelib.workflow.runner import WorkflowRunner
+from embedded_engine import EmbeddedEngine
+from chalicelib.workflow.sfn_runner import WorkflowRunner
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:maoo:run-1"
 

@@ -14,6 +14,8 @@ Changes that hold for any definition:
 - ``copy_document``: the deep copies are made by ``pickle``, a copy by the same rules as
   ``copy.deepcopy`` (shared references stay shared) done in C.
 - variable references (what ``DescribeExecution`` reports) are worked out once per definition.
+- with a ``DefinitionCache``, the parse and the variable references of a proven definition are
+  kept between processes (``definition_cache``), so a cold process does not run ANTLR at all.
 
 Changes that hold for the definitions ``unproven_features`` accepts (Task, Choice, Wait, Pass,
 Succeed and Fail states; Tasks that invoke a Lambda function, with no timeout of their own;
@@ -45,9 +47,10 @@ import importlib
 import json
 import pickle
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 from unittest import mock
 
 from moto.stepfunctions.parser.asl.component.common.path import result_path
@@ -60,6 +63,8 @@ from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_an
 )
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution_worker
+
+from embedded_engine.definition_cache import DefinitionCache, ParsedDefinition
 
 _original_parse = AmazonStateLanguageParser.parse
 _original_variable_references = VariableReferencesStaticAnalyser.process_and_get
@@ -76,8 +81,16 @@ _IMMUTABLE = (str, int, float, bool, type(None))
 PROVEN_STATE_TYPES = frozenset({"Task", "Choice", "Wait", "Succeed", "Fail", "Pass"})
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 _ONE_FIELD = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-_UNPROVEN_KEYS = ("Assign", "QueryLanguage", "Arguments", "Output",
-                  "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath")
+_UNPROVEN_KEYS = (
+    "Assign",
+    "QueryLanguage",
+    "Arguments",
+    "Output",
+    "TimeoutSeconds",
+    "TimeoutSecondsPath",
+    "HeartbeatSeconds",
+    "HeartbeatSecondsPath",
+)
 
 
 def unproven_features(definition: dict[str, Any]) -> list[str]:
@@ -93,9 +106,17 @@ def unproven_features(definition: dict[str, Any]) -> list[str]:
         if kind == "Task" and state.get("Resource") != LAMBDA_INVOKE:
             reasons.append(f"state {name}: Resource {state.get('Resource')}")
         reasons += [f"state {name}: {key}" for key in _UNPROVEN_KEYS if key in state]
-        result_paths = [state.get("ResultPath")] + [catch.get("ResultPath") for catch in state.get("Catch", [])]
-        reasons += [f"state {name}: ResultPath {path}" for path in result_paths if path is not None and not _ONE_FIELD.match(path)]
-        reasons += [f"state {name}: {path}" for path in _dynamic_values(state) if path.startswith(("$$", "States."))]
+        result_paths = [state.get("ResultPath")] + [
+            catch.get("ResultPath") for catch in state.get("Catch", [])
+        ]
+        reasons += [
+            f"state {name}: ResultPath {path}"
+            for path in result_paths
+            if path is not None and not _ONE_FIELD.match(path)
+        ]
+        reasons += [
+            f"state {name}: {path}" for path in _dynamic_values(state) if path.startswith(("$$", "States."))
+        ]
     return reasons
 
 
@@ -146,10 +167,41 @@ def cached_jsonpath(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return lru_cache(maxsize=512)(parse)
 
 
+_disk: DefinitionCache | None = None  # set by ``patches``: where parsed definitions outlive the process
+_loaded_references: dict[str, Any] = {}  # variable references that came from ``_disk``
+
+
+class _TreeOnDemand:
+    """Stands for the ANTLR tree of a definition whose components came from the disk cache: moto
+    reads the tree only in static analysers, and the one it runs is answered from the cache too.
+    Anything else that asks gets the real tree, parsed then."""
+
+    def __init__(self, definition: str):
+        self._definition = definition
+        self._tree: Any = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        if self._tree is None:
+            self._tree = _original_parse(self._definition)[1]
+        return getattr(self._tree, attribute)
+
+
 @lru_cache(maxsize=16)
 def _parsed(definition: str) -> tuple[Any, Any, bool]:
+    shared = not unproven_features(json.loads(definition))
+    if shared and _disk is not None and (cached := _disk.load(definition)) is not None:
+        _loaded_references[definition] = cached.variable_references
+        return cached.program, _TreeOnDemand(definition), True
     program, tree = _original_parse(definition)
-    return program, tree, not unproven_features(json.loads(definition))
+    if shared and _disk is not None:  # keep what this parse gave for the next process
+        analyser = VariableReferencesStaticAnalyser()
+        analyser.visit(tree)  # what process_and_get does after its own parse
+        references = analyser.get_variable_references()
+        _loaded_references[definition] = references
+        _disk.store(definition, ParsedDefinition(program=program, variable_references=references))
+    return program, tree, shared
 
 
 def parse_definition(definition: str) -> tuple[Any, Any]:
@@ -164,6 +216,9 @@ def parse_definition(definition: str) -> tuple[Any, Any]:
 
 @lru_cache(maxsize=16)
 def _variable_references(definition: str) -> Any:
+    _parsed(definition)  # a cached or kept parse brings its variable references along
+    if definition in _loaded_references:
+        return _loaded_references[definition]
     return _original_variable_references(definition)
 
 
@@ -202,18 +257,27 @@ class _Discard(list):
         return None
 
 
-def patches(definition: dict[str, Any]) -> list[Any]:
+def patches(definition: dict[str, Any], cache: DefinitionCache | None = None) -> list[Any]:
     """The ``mock.patch`` objects that apply the changes above to executions of ``definition``;
-    start them to apply them."""
+    start them to apply them. ``cache`` keeps parsed definitions between processes."""
+    global _disk
     proven = not unproven_features(definition)
     copier = share_document if proven else copy_document
     _parsed.cache_clear()  # each start decides afresh which definitions share their components
+    _variable_references.cache_clear()
+    _loaded_references.clear()
+    _disk = cache
     applied = [
         mock.patch.object(json_path, "parse", cached_jsonpath(json_path.parse)),
         mock.patch.object(result_path, "parse", cached_jsonpath(result_path.parse)),
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse_definition)),
-        mock.patch.object(VariableReferencesStaticAnalyser, "process_and_get", staticmethod(variable_references)),
-        *(mock.patch.object(importlib.import_module(name), "copy", SimpleNamespace(deepcopy=copier)) for name in COPYING_MODULES),
+        mock.patch.object(
+            VariableReferencesStaticAnalyser, "process_and_get", staticmethod(variable_references)
+        ),
+        *(
+            mock.patch.object(importlib.import_module(name), "copy", SimpleNamespace(deepcopy=copier))
+            for name in COPYING_MODULES
+        ),
         mock.patch.object(event_manager, "copy", SimpleNamespace(deepcopy=copy_document)),
         mock.patch.object(execute_state, "TMP_THREADS", _Discard()),
         mock.patch.object(execution_worker, "TMP_THREADS", _Discard()),

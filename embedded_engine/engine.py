@@ -1,10 +1,10 @@
 """The embedded engine: moto's Step Functions interpreter in this process, Lambda Tasks answered
 by our handlers in-process. No Docker, no server, no network.
 
-moto runs Lambda code only in Docker. With ``use_docker`` off its "simple" backend answers every
-invoke with a canned payload; ``LambdaSimpleBackend.invoke`` is the seam we take over, routing the
-call to the handler registered under the function's name. That seam is internal to moto, which is
-why moto's version is pinned.
+moto runs Lambda code only in Docker. Its interpreter asks ``lambda_eval_utils.boto_client_for``
+for the client its ``lambda:invoke`` Tasks call; that is the seam we take over, answering with a
+client that calls the handler registered under the function's name. The seam is internal to
+moto, which is why moto's version is pinned and checked when the engine starts.
 """
 
 from __future__ import annotations
@@ -12,18 +12,21 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import threading
 import traceback
 import uuid
-import zipfile
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
-from chalicelib.workflow.runner import WorkflowRunner
+from chalicelib.workflow.sfn_runner import WorkflowRunner
 
 Handler = Callable[[dict, Any], Any]
 _MAX_ENDS_KEPT = 1024
@@ -46,6 +49,8 @@ class LambdaContext:
 class EmbeddedEngine:
     """One moto Step Functions backend per process, with our state machine created in it."""
 
+    keep_finished = 0  # finished executions kept after their run is stored (see ``forget``)
+
     def __init__(self, settings: Settings, handlers: dict[str, Handler]):
         self.settings = settings
         self.handlers = dict(handlers)
@@ -57,30 +62,40 @@ class EmbeddedEngine:
         self.unproven_features: list[str] = []  # why the definition-dependent speed-ups are off, if they are
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
+        self._finished: deque[str] = deque()
+        self._cache_dir: Path | None = None
+        self.account = ""
 
     # -- lifecycle
     def start(self) -> EmbeddedEngine:
         from unittest import mock
 
-        from chalicelib.workflow.deferred_imports import defer_package_init
+        from embedded_engine.deferred_imports import defer_package_init
 
         defer_package_init("moto.batch")  # before moto's interpreter imports it: see deferred_imports
         from moto import mock_aws
-        from moto.awslambda_simple.models import LambdaSimpleBackend
+
+        from embedded_engine.moto_version import check_moto_version
+
+        moto_version = check_moto_version()  # before any patch: the seams below are internal to this version
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
         from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
-        from chalicelib.workflow import interpreter_speedups
+        from embedded_engine import interpreter_speedups
+        from embedded_engine.definition_cache import DefinitionCache
 
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
         self._mock.start()
         engine = self
 
-        def backend_invoke(backend, function_name, qualifier, body, headers, response_headers):
-            return engine._backend_invoke(function_name, body, response_headers)
-
         def client_for(region: str, service: str, state_credentials: Any = None):
-            return _InProcessLambdaClient(engine) if service == "lambda" else original_client_for(region, service, state_credentials)
+            return (
+                _InProcessLambdaClient(engine)
+                if service == "lambda"
+                else original_client_for(region, service, state_credentials)
+            )
 
         def terminated(communication):
             original_terminated(communication)
@@ -88,20 +103,30 @@ class EmbeddedEngine:
 
         definition = load_definition()
         self.unproven_features = interpreter_speedups.unproven_features(definition)
+        self._cache_dir = self.settings.runtime_dir / "cache" if self.settings else None
+        cache = DefinitionCache(self._cache_dir, moto_version) if self._cache_dir else None
         original_client_for = lambda_eval_utils.boto_client_for
         original_terminated = BaseExecutionWorkerCommunication.terminated
         self._patches = [
-            mock.patch.object(LambdaSimpleBackend, "invoke", backend_invoke),
             mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated),
             mock.patch.object(lambda_eval_utils, "boto_client_for", client_for),
-            *interpreter_speedups.patches(definition),
+            *interpreter_speedups.patches(definition, cache),
         ]
+        if self._cache_dir is not None:  # moto's serialiser loads its service models through this
+            from moto.core import utils as moto_utils
+
+            from embedded_engine.service_models import moto_models
+
+            self._patches.append(
+                mock.patch.object(moto_utils, "create_loader", moto_models(self._cache_dir, moto_version))
+            )
         for patch in self._patches:
             patch.start()
         if self.unproven_features:
             logging.getLogger("maoo").warning(
                 "embedded engine: the definition uses %s; moto's deep copies and Task threads are kept for it",
-                "; ".join(self.unproven_features))
+                "; ".join(self.unproven_features),
+            )
         self._deploy()
         return self
 
@@ -120,36 +145,55 @@ class EmbeddedEngine:
         self.stop()
 
     # -- the state machine and its functions
-    def client(self, service: str):
-        import boto3
+    def _backend(self, region: str | None = None, account: str | None = None) -> Any:
+        """moto's Step Functions backend, the object its API handlers call."""
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-        return boto3.client(service, region_name=self.settings.region)
+        return stepfunctions_parser_backends[account or self.account][region or self.settings.region]
 
     def _deploy(self) -> None:
-        lam = self.client("lambda")
-        role = self.client("iam").create_role(
-            RoleName=f"maoo-embedded-{uuid.uuid4().hex[:8]}",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
-        zipped = io.BytesIO()
-        with zipfile.ZipFile(zipped, "w") as archive:
-            archive.writestr("app.py", "# code runs in-process in the embedded engine\n")
+        """Create the state machine in moto's backend, each placeholder bound to a function ARN.
+
+        No Lambda function or IAM role is created in moto: the interpreter's ``lambda:invoke``
+        Tasks reach our handlers through seam 2 by the function's name, and nothing else invokes
+        a function. The state machine is created with the backend call moto's own
+        ``CreateStateMachine`` handler makes (the definition is validated the same way), saving a
+        client and a round trip through botocore and moto's HTTP layer; executions are still
+        started, described and read through boto3, as on LocalStack and AWS."""
+        import boto3
+        import botocore.session
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        self.account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
+        region = self.settings.region
         arns: dict[str, str] = {}
         for placeholder in sorted(placeholders()):
             name = function_name_for(placeholder)
             if name not in self.handlers:
-                raise KeyError(f"the state machine needs function {name!r} (for ${{{placeholder}}}), which app.py does not declare")
+                raise KeyError(
+                    f"the state machine needs function {name!r} (for ${{{placeholder}}}), which app.py does not declare"
+                )
             function_name = f"{self.settings.function_prefix}{name}"
-            arns[placeholder] = lam.create_function(
-                FunctionName=function_name, Runtime="python3.11", Role=role, Handler=f"app.{name}",
-                Code={"ZipFile": zipped.getvalue()}, Timeout=60, MemorySize=256,
-            )["FunctionArn"]
+            arns[placeholder] = f"arn:aws:lambda:{region}:{self.account}:function:{function_name}"
             self._by_function[function_name] = name
         definition = substitute(load_definition(), arns)
-        self._sfn = self.client("stepfunctions")
-        self.state_machine_arn = self._sfn.create_state_machine(
-            name=self.settings.state_machine_name, definition=json.dumps(definition), roleArn=role,
-        )["stateMachineArn"]
+        self.state_machine_arn = (
+            self._backend()
+            .create_state_machine(
+                name=self.settings.state_machine_name,
+                definition=json.dumps(definition),
+                roleArn=f"arn:aws:iam::{self.account}:role/maoo-embedded",
+            )
+            .arn
+        )
+        session = botocore.session.get_session()
+        if self._cache_dir is not None:
+            from embedded_engine.service_models import BotocoreModels
+
+            session.register_component("data_loader", BotocoreModels(self._cache_dir))
+        self._sfn = boto3.session.Session(botocore_session=session, region_name=region).client(
+            "stepfunctions"
+        )
 
     def sfn(self):
         return self._sfn
@@ -157,8 +201,56 @@ class EmbeddedEngine:
     def runner(self) -> WorkflowRunner:
         """A runner on this engine that learns of an execution's end, and reads its history, from
         the interpreter itself."""
-        return WorkflowRunner(self._sfn, self.state_machine_arn, max_poll_seconds=0.25,
-                              until_ended=self.wait_for_end, read_history=self.read_history)
+        return WorkflowRunner(
+            self._sfn,
+            self.state_machine_arn,
+            max_poll_seconds=0.25,
+            until_ended=self.wait_for_end,
+            read_history=self.read_history,
+            forget=self.forget,
+        )
+
+    # -- forgetting finished executions
+    def forget(self, execution_arn: str) -> None:
+        """Drop a finished execution whose run document and trace are stored: from moto's backend
+        (its history, input and output with it) and from the end events. The newest
+        ``keep_finished`` are kept (none by default; tests that read moto's own history raise it)."""
+        with self._ends_lock:
+            self._ends.pop(execution_arn, None)
+            self._finished.append(execution_arn)
+            dropping = []
+            while len(self._finished) > self.keep_finished:
+                dropping.append(self._finished.popleft())
+        for arn in dropping:
+            self._drop_execution(arn)
+
+    def _drop_execution(self, execution_arn: str) -> None:
+        _, _, _, region, account, *_ = execution_arn.split(":") + [""] * 6
+        try:
+            machines = list(self._backend(region, account).state_machines)
+        except KeyError:
+            return
+        for machine in machines:
+            for execution in list(machine.executions):
+                if execution.execution_arn == execution_arn:
+                    try:
+                        machine.executions.remove(
+                            execution
+                        )  # one list operation: safe beside start_execution
+                    except ValueError:
+                        pass
+                    return
+
+    def held(self) -> dict[str, int]:
+        """What the engine holds now: executions in moto's backend, end events not yet collected,
+        and finished executions kept on purpose (``keep_finished``)."""
+        machines = list(self._backend().state_machines) if self.state_machine_arn else []
+        with self._ends_lock:
+            return {
+                "executions": sum(len(m.executions) for m in machines),
+                "end_events": len(self._ends),
+                "kept_finished": len(self._finished),
+            }
 
     def read_history(self, execution_arn: str) -> list[dict[str, Any]]:
         """The events ``GetExecutionHistory`` returns for ``execution_arn``, read where moto keeps
@@ -188,7 +280,9 @@ class EmbeddedEngine:
         self._end_event(execution_arn).set()
         with self._ends_lock:  # executions nobody waited for (HTTP API runs) leave a set event behind
             if len(self._ends) > _MAX_ENDS_KEPT:
-                for arn in [arn for arn, event in self._ends.items() if event.is_set()][: len(self._ends) // 2]:
+                for arn in [arn for arn, event in self._ends.items() if event.is_set()][
+                    : len(self._ends) // 2
+                ]:
                     del self._ends[arn]
 
     def wait_for_end(self, execution_arn: str, timeout_seconds: float) -> bool:
@@ -212,7 +306,9 @@ class EmbeddedEngine:
         short = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
         name = self._by_function.get(short)
         if name is None:
-            return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": f"no function {short}"}).encode(), "Unhandled"
+            return json.dumps(
+                {"errorType": "ResourceNotFoundException", "errorMessage": f"no function {short}"}
+            ).encode(), "Unhandled"
         event = json.loads(payload) if payload else {}
         context = LambdaContext(function_name=short, aws_request_id=str(uuid.uuid4()))
         try:
@@ -220,24 +316,14 @@ class EmbeddedEngine:
         except SimulatedServiceError:
             raise
         except Exception as exc:  # an unhandled error: what Lambda reports as FunctionError
-            return json.dumps({
-                "errorType": type(exc).__name__,
-                "errorMessage": str(exc),
-                "stackTrace": traceback.format_exception(exc)[-3:],
-            }).encode(), "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc)[-3:],
+                }
+            ).encode(), "Unhandled"
         return json.dumps(result).encode(), None
-
-    def _backend_invoke(self, function_name: str, body: Any, response_headers: dict) -> bytes:
-        """Seam 1, ``LambdaSimpleBackend.invoke``: serves any boto3 ``lambda.invoke`` made under the mock."""
-        try:
-            payload, error = self.dispatch(function_name, body)
-        except SimulatedServiceError as exc:
-            from moto.awslambda.exceptions import LambdaClientError
-
-            raise LambdaClientError("ServiceException", str(exc)) from None
-        if error:
-            response_headers["x-amz-function-error"] = error
-        return payload
 
 
 def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -247,15 +333,18 @@ def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:
     stamp = event["timestamp"]
     if isinstance(stamp, str):
         stamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    head: dict[str, Any] = {"timestamp": stamp, **{key: event[key] for key in ("type", "id", "previousEventId") if key in event}}
+    head: dict[str, Any] = {
+        "timestamp": stamp,
+        **{key: event[key] for key in ("type", "id", "previousEventId") if key in event},
+    }
     return {**head, **{key: value for key, value in event.items() if key not in head}}
 
 
 class _InProcessLambdaClient:
     """Seam 2: the Lambda client moto's interpreter uses for ``lambda:invoke`` Tasks.
 
-    The same answer as seam 1 without serialising each call through botocore and moto's HTTP
-    layer, which cost several milliseconds per Task state.
+    Lambda's answer without serialising each call through botocore and moto's HTTP layer, which
+    cost several milliseconds per Task state.
     """
 
     def __init__(self, engine: EmbeddedEngine):
@@ -267,9 +356,18 @@ class _InProcessLambdaClient:
         except SimulatedServiceError as exc:
             from botocore.exceptions import ClientError
 
-            raise ClientError({"Error": {"Code": "ServiceException", "Message": str(exc)},
-                               "ResponseMetadata": {"HTTPStatusCode": 500, "RequestId": str(uuid.uuid4())}}, "Invoke") from None
-        response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": io.BytesIO(payload)}
+            raise ClientError(
+                {
+                    "Error": {"Code": "ServiceException", "Message": str(exc)},
+                    "ResponseMetadata": {"HTTPStatusCode": 500, "RequestId": str(uuid.uuid4())},
+                },
+                "Invoke",
+            ) from None
+        response: dict[str, Any] = {
+            "StatusCode": 200,
+            "ExecutedVersion": "$LATEST",
+            "Payload": io.BytesIO(payload),
+        }
         if error:
             response["FunctionError"] = error
         return response
@@ -291,6 +389,12 @@ def get_embedded_engine(settings: Settings, handlers: dict[str, Handler]) -> Emb
         if _engine is None:
             _engine = EmbeddedEngine(settings, handlers).start()
         return _engine
+
+
+def open_embedded_runner(settings: Settings, handlers: dict[str, Handler]) -> WorkflowRunner:
+    """The factory ``chalicelib.workflow.engines.open_runner`` takes for the ``embedded`` engine:
+    a runner on the process's engine, started on first use."""
+    return get_embedded_engine(settings, handlers).runner()
 
 
 def reset_embedded_engine() -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.errors import WorkflowError
 
@@ -33,20 +34,34 @@ class WorkflowRunner:
       ``seconds`` pass), so that ``wait`` need not poll; ``DescribeExecution`` still says whether
       it did.
     - ``read_history(execution_arn)`` returns the events ``GetExecutionHistory`` would.
+
+    and one duty: ``forget(execution_arn)``, called by ``release`` once the run's document and
+    trace are stored, lets an in-process engine drop the finished execution (a long-lived server
+    would otherwise hold every execution it ever ran). LocalStack and AWS keep their own.
     """
 
-    def __init__(self, sfn_client: Any, state_machine_arn: str, poll_seconds: float = 0.005, max_poll_seconds: float = 0.25,
-                 until_ended: Callable[[str, float], Any] | None = None,
-                 read_history: Callable[[str], list[dict[str, Any]]] | None = None):
+    def __init__(
+        self,
+        sfn_client: Any,
+        state_machine_arn: str,
+        poll_seconds: float = 0.005,
+        max_poll_seconds: float = 0.25,
+        until_ended: Callable[[str, float], Any] | None = None,
+        read_history: Callable[[str], list[dict[str, Any]]] | None = None,
+        forget: Callable[[str], None] | None = None,
+    ):
         self.sfn = sfn_client
         self.state_machine_arn = state_machine_arn
         self.poll_seconds = poll_seconds
         self.max_poll_seconds = max_poll_seconds  # how late the runner may notice the end when it polls
         self.until_ended = until_ended
         self.read_history = read_history
+        self.forget = forget
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
-        response = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload))
+        response = self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
+        )
         return response["executionArn"]
 
     def wait(self, execution_arn: str, timeout_seconds: float = 960.0,
@@ -64,7 +79,9 @@ class WorkflowRunner:
                 on_tick()
             remaining = deadline - time.monotonic()
             if remaining < 0:
-                raise WorkflowError(f"execution {execution_arn} still {described['status']} after {timeout_seconds:g} s")
+                raise WorkflowError(
+                    f"execution {execution_arn} still {described['status']} after {timeout_seconds:g} s"
+                )
             if self.until_ended is not None:
                 self.until_ended(execution_arn, min(remaining, self.max_poll_seconds))
                 continue
@@ -86,8 +103,19 @@ class WorkflowRunner:
     def collect(self, execution_arn: str, described: dict[str, Any]) -> Execution:
         """A finished execution with its output and full history."""
         output = json.loads(described["output"]) if described.get("output") else None
-        return Execution(arn=execution_arn, status=described["status"], output=output, error=described.get("error"),
-                         cause=described.get("cause"), history=self.history(execution_arn))
+        return Execution(
+            arn=execution_arn,
+            status=described["status"],
+            output=output,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            history=self.history(execution_arn),
+        )
+
+    def release(self, execution_arn: str) -> None:
+        """The execution's record is stored elsewhere now: the engine may let go of it."""
+        if self.forget is not None:
+            self.forget(execution_arn)
 
     def describe(self, execution_arn: str) -> dict[str, Any]:
         return self.sfn.describe_execution(executionArn=execution_arn)

@@ -1,0 +1,92 @@
+"""The in-process mock API, started only when something connects to it.
+
+Starting the mock API (importing FastAPI and uvicorn, building the app, starting the server) took
+about 0.6 s of every cold ``python -m cli run``, even for a request that calls no HTTP tool. Here
+the loopback port is bound and listening at once, so its address is known before the run starts
+and is the one origin allowlisted, exactly as before; a watcher thread blocks in ``select`` on
+the socket (it takes no CPU and holds no lock while it waits) and starts the server when the first
+connection arrives. That connection waits in the socket's queue meanwhile and is answered once
+the server is up. A run that makes no HTTP call never imports the mock API at all.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+_STOP_SECONDS = 5.0
+
+
+class MockApiOnDemand:
+    """A loopback address that serves the mock API from its first connection on."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind((host, 0))
+            self._sock.listen(128)
+        except OSError:
+            self._sock.close()
+            raise
+        self.url = f"http://{host}:{self._sock.getsockname()[1]}"
+        self._listening = self._sock.fileno()
+        self._running: Any = None  # mock_api.server.RunningMockApi once started
+        self._lock = threading.Lock()
+        self._wake_read, self._wake_write = os.pipe()
+        self._closed = False
+        self._watcher = threading.Thread(target=self._watch, name="mock-api-on-demand", daemon=True)
+        self._watcher.start()
+
+    @property
+    def started(self) -> bool:
+        return self._running is not None
+
+    def _watch(self) -> None:
+        try:
+            readable, _, _ = select.select([self._listening, self._wake_read], [], [])
+        except (OSError, ValueError):  # closed under us: stop() ran
+            return
+        if self._listening in readable:
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._running is None and not self._closed:
+                from mock_api.server import serve_bound_socket
+
+                self._running = serve_bound_socket(self._sock, self.url)
+
+    def ensure_started(self, timeout: float = 10.0) -> None:
+        """Start the server now (if it is not up) and wait until it answers /health."""
+        self._start()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1.0) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mock API on {self.url} did not answer /health within {timeout:g}s")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Stop serving and release the port; a server never started has nothing to stop."""
+        with self._lock:
+            self._closed = True
+            running, self._running = self._running, None
+        os.write(self._wake_write, b"x")
+        self._watcher.join(_STOP_SECONDS)
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+        if running is not None:
+            running.stop()
+        self._sock.close()
