@@ -22,12 +22,20 @@ def _function(name: str, handler):
 
 
 # ---- layers: perception, planning, execution
-perceive = _function("perceive", layer_handler("Perceive", "chalicelib.perception.perceive_state:perceive_state"))
+perceive = _function(
+    "perceive", layer_handler("Perceive", "chalicelib.perception.perceive_state:perceive_state")
+)
 plan = _function("plan", layer_handler("Plan", "chalicelib.planning.plan_state:plan_state"))
 next_step = _function("next_step", layer_handler("NextStep", "chalicelib.execution.next_step:next_step"))
 observe = _function("observe", layer_handler("Observe", "chalicelib.execution.observe:observe"))
-finalize = _function("finalize", layer_handler("Finalize", "chalicelib.execution.finalize:finalize",
-                                                    facts="chalicelib.execution.lessons:facts_for_run"))
+finalize = _function(
+    "finalize",
+    layer_handler(
+        "Finalize",
+        "chalicelib.execution.finalize:finalize",
+        facts="chalicelib.execution.lessons:facts_for_run",
+    ),
+)
 
 # ---- tools: one function each; the state machine's router is the allowlist
 tool_http_get = _function("tool_http_get", tool_handler("http_get"))

@@ -42,7 +42,9 @@ class Timed:
                 finally:
                     self.seconds[name] += time.perf_counter() - started
                     self.calls[name] += 1
+
             return timed
+
         return {name: wrap(name, handler) for name, handler in self.real.items()}
 
     @property
@@ -79,6 +81,7 @@ class Checkpoints:
             finally:
                 self.seconds += time.perf_counter() - started
                 self.count += 1
+
         self.seconds, self.count = 0.0, 0
         self.module.save = save
 
@@ -92,10 +95,10 @@ class Checkpoints:
 def measure_engines(repeat: int) -> dict[str, Any]:
     import tempfile
 
-    from embedded_engine import get_embedded_engine
+    from bench.drivers import build_langgraph, run_direct, run_langgraph, sqlite_checkpointer
     from chalicelib.workflow.runs import execute, initial_state
     from cli.session import Session
-    from bench.drivers import build_langgraph, run_direct, run_langgraph, sqlite_checkpointer
+    from embedded_engine import get_embedded_engine
 
     saves = Checkpoints()
     folder = tempfile.mkdtemp(prefix="maoo-bench-langgraph-")
@@ -113,7 +116,9 @@ def measure_engines(repeat: int) -> dict[str, Any]:
         except ImportError:
             graph = None
         try:
-            durable_graph = build_langgraph(timed.wrapped(), sqlite_checkpointer(os.path.join(folder, "langgraph.sqlite3")))
+            durable_graph = build_langgraph(
+                timed.wrapped(), sqlite_checkpointer(os.path.join(folder, "langgraph.sqlite3"))
+            )
         except ImportError:  # langgraph-checkpoint-sqlite: the bench extra
             durable_graph = None
         for label, (request, guards) in WORKLOADS.items():
@@ -127,7 +132,9 @@ def measure_engines(repeat: int) -> dict[str, Any]:
                 t = time.perf_counter()
                 arn = runner.start(start.run_id, start.model_dump(mode="json"))
                 described = runner.wait(arn)
-                exec_s = time.perf_counter() - t  # start to end of the execution; reading the history is apart
+                exec_s = (
+                    time.perf_counter() - t
+                )  # start to end of the execution; reading the history is apart
                 rows["checkpoint_ms_per_state"].append(saves.seconds / max(saves.count, 1) * 1000)
                 rows["checkpoints"].append(saves.count)
                 execution = runner.collect(arn, described)
@@ -141,34 +148,50 @@ def measure_engines(repeat: int) -> dict[str, Any]:
                 calls = dict(timed.calls)
 
                 t = time.perf_counter()
-                execute(runner, session.settings, initial_state(request, session.settings, guards), "embedded")
+                execute(
+                    runner, session.settings, initial_state(request, session.settings, guards), "embedded"
+                )
                 rows["embedded_run_ms"].append((time.perf_counter() - t) * 1000)
 
                 saves.off()  # the peers below run the layers without MAOO's checkpoints
                 timed.reset()
                 t = time.perf_counter()
-                _, visited = run_direct(timed.real, initial_state(request, session.settings, guards).model_dump(mode="json"))
+                _, visited = run_direct(
+                    timed.real, initial_state(request, session.settings, guards).model_dump(mode="json")
+                )
                 rows["direct_ms"].append((time.perf_counter() - t) * 1000)
                 rows["direct_states"].append(visited)
 
                 if graph is not None:
                     timed.reset()
                     t = time.perf_counter()
-                    run_langgraph(graph, initial_state(request, session.settings, guards).model_dump(mode="json"))
+                    run_langgraph(
+                        graph, initial_state(request, session.settings, guards).model_dump(mode="json")
+                    )
                     rows["langgraph_ms"].append((time.perf_counter() - t) * 1000)
-                    rows["langgraph_per_state_overhead_ms"].append(((time.perf_counter() - t) - timed.total) / visited * 1000)
+                    rows["langgraph_per_state_overhead_ms"].append(
+                        ((time.perf_counter() - t) - timed.total) / visited * 1000
+                    )
                 if durable_graph is not None:
                     t = time.perf_counter()
-                    run_langgraph(durable_graph, initial_state(request, session.settings, guards).model_dump(mode="json"))
+                    run_langgraph(
+                        durable_graph,
+                        initial_state(request, session.settings, guards).model_dump(mode="json"),
+                    )
                     rows["langgraph_sqlite_ms"].append((time.perf_counter() - t) * 1000)
                 saves.restore()
             summary: dict[str, Any] = {key: round(_median(values), 3) for key, values in rows.items()}
-            summary["embedded_over_direct"] = round(summary["embedded_execution_ms"] / summary["direct_ms"], 2)
+            summary["embedded_over_direct"] = round(
+                summary["embedded_execution_ms"] / summary["direct_ms"], 2
+            )
             if graph is not None:
-                summary["embedded_over_langgraph"] = round(summary["embedded_execution_ms"] / summary["langgraph_ms"], 2)
+                summary["embedded_over_langgraph"] = round(
+                    summary["embedded_execution_ms"] / summary["langgraph_ms"], 2
+                )
             if durable_graph is not None:
                 summary["embedded_over_langgraph_sqlite"] = round(
-                    summary["embedded_execution_ms"] / summary["langgraph_sqlite_ms"], 2)
+                    summary["embedded_execution_ms"] / summary["langgraph_sqlite_ms"], 2
+                )
             summary["handler_ms_per_call"] = {name: round(_median(v), 3) for name, v in per_function.items()}
             summary["calls_per_run"] = calls
             results[label] = summary
@@ -191,9 +214,12 @@ def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
         for count in workers:
             with tempfile.TemporaryDirectory(prefix="maoo-bench-eval-") as folder:
                 run = run_scenarios(scenarios, workers=count, runtime_dir=Path(folder))
-            results[f"workers_{count}"] = {"scenarios": len(scenarios), "seconds": round(run.duration_s, 2),
-                                           "scenarios_per_second": round(len(scenarios) / run.duration_s, 2),
-                                           "failing": len(run.failing)}
+            results[f"workers_{count}"] = {
+                "scenarios": len(scenarios),
+                "seconds": round(run.duration_s, 2),
+                "scenarios_per_second": round(len(scenarios) / run.duration_s, 2),
+                "failing": len(run.failing),
+            }
     finally:
         if saved is not None:
             os.environ["MAOO_MOCK_API_URL"] = saved
@@ -203,41 +229,79 @@ def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
 def _markdown(data: dict[str, Any]) -> str:
     from bench import cold_cli, soak
 
-    lines = [f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.", ""]
-    lines += ["| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) "
-              "| direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.",
+        "",
+    ]
+    lines += [
+        "| workload | states | embedded run (ms) | embedded execution (ms) | per-state overhead (ms) "
+        "| direct (ms) | LangGraph (ms) | embedded/direct | embedded/LangGraph |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for label, row in data["engines"].items():
-        lines.append(f"| {label} | {row['states']:.0f} | {row['embedded_run_ms']:.1f} | {row['embedded_execution_ms']:.1f} | "
-                     f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | "
-                     f"{row.get('langgraph_ms', float('nan')):.1f} | "
-                     f"{row['embedded_over_direct']:.1f}x | {row.get('embedded_over_langgraph', float('nan')):.1f}x |")
-    lines += ["", "Durable runs: MAOO checkpoints after every Task state (SQLite, WAL, synchronous=NORMAL); LangGraph with "
-              "langgraph-checkpoint-sqlite's SqliteSaver checkpoints after every super-step:", "",
-              "| workload | MAOO durable execution (ms) | LangGraph + SqliteSaver (ms) | MAOO/LangGraph+SQLite | "
-              "checkpoints per run | cost of a checkpoint (ms per state) |", "| --- | --- | --- | --- | --- | --- |"]
+        lines.append(
+            f"| {label} | {row['states']:.0f} | {row['embedded_run_ms']:.1f} | {row['embedded_execution_ms']:.1f} | "
+            f"{row['embedded_per_state_overhead_ms']:.2f} | {row['direct_ms']:.1f} | "
+            f"{row.get('langgraph_ms', float('nan')):.1f} | "
+            f"{row['embedded_over_direct']:.1f}x | {row.get('embedded_over_langgraph', float('nan')):.1f}x |"
+        )
+    lines += [
+        "",
+        "Durable runs: MAOO checkpoints after every Task state (SQLite, WAL, synchronous=NORMAL); LangGraph with "
+        "langgraph-checkpoint-sqlite's SqliteSaver checkpoints after every super-step:",
+        "",
+        "| workload | MAOO durable execution (ms) | LangGraph + SqliteSaver (ms) | MAOO/LangGraph+SQLite | "
+        "checkpoints per run | cost of a checkpoint (ms per state) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for label, row in data["engines"].items():
-        lines.append(f"| {label} | {row['embedded_execution_ms']:.1f} | {row.get('langgraph_sqlite_ms', float('nan')):.1f} | "
-                     f"{row.get('embedded_over_langgraph_sqlite', float('nan')):.2f}x | {row.get('checkpoints', 0):.0f} | "
-                     f"{row.get('checkpoint_ms_per_state', float('nan')):.2f} |")
+        lines.append(
+            f"| {label} | {row['embedded_execution_ms']:.1f} | {row.get('langgraph_sqlite_ms', float('nan')):.1f} | "
+            f"{row.get('embedded_over_langgraph_sqlite', float('nan')):.2f}x | {row.get('checkpoints', 0):.0f} | "
+            f"{row.get('checkpoint_ms_per_state', float('nan')):.2f} |"
+        )
     cold = data["cold_start"]
-    lines += ["", f"Cold start (fresh interpreter; interpreter alone {cold['interpreter_start_ms']:.0f} ms):", "",
-              "| handler | import app (ms) | first call (ms) | import + first call (ms) | peak RSS (MB) |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        f"Cold start (fresh interpreter; interpreter alone {cold['interpreter_start_ms']:.0f} ms):",
+        "",
+        "| handler | import app (ms) | first call (ms) | import + first call (ms) | peak RSS (MB) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name, row in cold["handlers"].items():
-        lines.append(f"| {name} | {row['import_ms']:.0f} | {row['first_call_ms']:.0f} | {row['import_ms'] + row['first_call_ms']:.0f} | "
-                     f"{row['peak_rss_mb']:.0f} |")
-    lines += ["", f"AWS cost per 1,000 runs (prices {data['prices_as_of']}):", "",
-              "| workload | Lambda | Standard workflow | Express workflow | total (Standard) | total (Express) |", "| --- | --- | --- | --- | --- | --- |"]
+        lines.append(
+            f"| {name} | {row['import_ms']:.0f} | {row['first_call_ms']:.0f} | {row['import_ms'] + row['first_call_ms']:.0f} | "
+            f"{row['peak_rss_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        f"AWS cost per 1,000 runs (prices {data['prices_as_of']}):",
+        "",
+        "| workload | Lambda | Standard workflow | Express workflow | total (Standard) | total (Express) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for label, row in data["cost_per_1000_runs"].items():
-        lines.append(f"| {label} | ${row['lambda_usd']:.4f} | ${row['standard_workflow_usd']:.4f} | ${row['express_workflow_usd']:.4f} | "
-                     f"${row['total_standard_usd']:.4f} | ${row['total_express_usd']:.4f} |")
+        lines.append(
+            f"| {label} | ${row['lambda_usd']:.4f} | ${row['standard_workflow_usd']:.4f} | ${row['express_workflow_usd']:.4f} | "
+            f"${row['total_standard_usd']:.4f} | ${row['total_express_usd']:.4f} |"
+        )
     if "cold_cli" in data:
         lines += ["", *cold_cli.markdown(data["cold_cli"])]
     if "soak" in data:
         lines += ["", *soak.markdown(data["soak"])]
     evals = data["eval"]
-    lines += ["", "Eval throughput: " + ("; ".join(f"{k.replace('_', ' ')}: {v['scenarios_per_second']} scenarios/s ({v['scenarios']} in {v['seconds']} s)"
-                                              for k, v in evals.items()) if "skipped" not in evals else evals["skipped"])]
+    lines += [
+        "",
+        "Eval throughput: "
+        + (
+            "; ".join(
+                f"{k.replace('_', ' ')}: {v['scenarios_per_second']} scenarios/s ({v['scenarios']} in {v['seconds']} s)"
+                for k, v in evals.items()
+            )
+            if "skipped" not in evals
+            else evals["skipped"]
+        ),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -248,16 +312,25 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--out", default=os.path.join(os.environ.get("MAOO_RUNTIME_DIR", "runtime"), "bench"))
     parser.add_argument("--no-eval", action="store_true", help="skip the eval throughput measurement")
-    parser.add_argument("--cold-repeat", type=int, default=7, help="fresh processes per cold CLI / LangGraph row")
-    parser.add_argument("--baseline", type=Path, default=None, help="another checkout whose cold CLI runs side by side")
-    parser.add_argument("--soak-runs", type=int, default=1000, help="runs in one long-lived process (0 skips)")
+    parser.add_argument(
+        "--cold-repeat", type=int, default=7, help="fresh processes per cold CLI / LangGraph row"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="another checkout whose cold CLI runs side by side"
+    )
+    parser.add_argument(
+        "--soak-runs", type=int, default=1000, help="runs in one long-lived process (0 skips)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("MAOO_BACKOFF_BASE_SECONDS", "0")
 
     engines = measure_engines(args.repeat)
     data: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-        "python": platform.python_version(), "repeat": args.repeat, "engines": engines,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "python": platform.python_version(),
+        "repeat": args.repeat,
+        "engines": engines,
         "cold_start": coldstart.measure(repeat=3),
         "cold_cli": cold_cli.measure_apart(args.cold_repeat, args.baseline),
         "eval": {"skipped": "--no-eval"} if args.no_eval else measure_eval((1, 2)),
@@ -268,7 +341,9 @@ def main() -> None:
     data["cost_per_1000_runs"] = {
         label: cost.per_thousand_runs(
             transitions=row["states"],
-            invocations={name: (row["calls_per_run"][name], ms) for name, ms in row["handler_ms_per_call"].items()},
+            invocations={
+                name: (row["calls_per_run"][name], ms) for name, ms in row["handler_ms_per_call"].items()
+            },
             run_seconds=row["embedded_execution_ms"] / 1000,
         )
         for label, row in engines.items()

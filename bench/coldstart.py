@@ -34,8 +34,19 @@ print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_call_ms": (t3 - t2) * 10
 """
 _BASELINE = "import time; t = time.perf_counter(); print((time.perf_counter() - t) * 1000)"
 
-HANDLERS = ("perceive", "plan", "next_step", "observe", "finalize", "tool_http_get", "tool_http_post",
-            "tool_db_query", "tool_file_write", "tool_calc", "tool_summarize")
+HANDLERS = (
+    "perceive",
+    "plan",
+    "next_step",
+    "observe",
+    "finalize",
+    "tool_http_get",
+    "tool_http_post",
+    "tool_db_query",
+    "tool_file_write",
+    "tool_calc",
+    "tool_summarize",
+)
 
 
 def _interpreter_ms(repeat: int) -> float:
@@ -57,8 +68,14 @@ def measure(repeat: int = 3) -> dict:
         runs = []
         for _ in range(repeat):
             event = ROOT / "tests" / "events" / f"{name}.json"
-            out = subprocess.run([sys.executable, "-c", _PROBE, name, str(event)], cwd=ROOT, env=env, check=True,
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [sys.executable, "-c", _PROBE, name, str(event)],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             runs.append(json.loads(out.strip().splitlines()[-1]))
         runs.sort(key=lambda r: r["import_ms"])
         results[name] = runs[len(runs) // 2]

@@ -23,11 +23,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def function_memory_mb() -> dict[str, int]:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     default = config.get("lambda_memory_size", 128)
-    return {name: spec.get("lambda_memory_size", default) for name, spec in config.get("lambda_functions", {}).items()}
+    return {
+        name: spec.get("lambda_memory_size", default)
+        for name, spec in config.get("lambda_functions", {}).items()
+    }
 
 
-def per_thousand_runs(transitions: float, invocations: dict[str, tuple[int, float]], run_seconds: float,
-                      express_memory_mb: int = 64) -> dict[str, float]:
+def per_thousand_runs(
+    transitions: float,
+    invocations: dict[str, tuple[int, float]],
+    run_seconds: float,
+    express_memory_mb: int = 64,
+) -> dict[str, float]:
     """``invocations``: function name -> (calls per run, mean ms per call)."""
     memory = function_memory_mb()
     lambda_cost = 0.0
@@ -35,7 +42,10 @@ def per_thousand_runs(transitions: float, invocations: dict[str, tuple[int, floa
         gb_seconds = calls * (memory.get(name, 128) / 1024) * (math.ceil(mean_ms) / 1000)
         lambda_cost += calls * LAMBDA_PER_REQUEST + gb_seconds * LAMBDA_PER_GB_SECOND
     express_duration = math.ceil(run_seconds * 10) / 10
-    express = EXPRESS_PER_REQUEST + (math.ceil(express_memory_mb / 64) * 64 / 1024) * express_duration * EXPRESS_PER_GB_SECOND
+    express = (
+        EXPRESS_PER_REQUEST
+        + (math.ceil(express_memory_mb / 64) * 64 / 1024) * express_duration * EXPRESS_PER_GB_SECOND
+    )
     standard = transitions * STANDARD_PER_TRANSITION
     return {
         "lambda_usd": round(lambda_cost * 1000, 4),

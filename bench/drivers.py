@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from embedded_engine import LambdaContext
 
@@ -84,10 +85,16 @@ def build_langgraph(handlers: Handlers, checkpointer: Any = None):
     graph.add_edge(START, "perceive")
     graph.add_edge("perceive", "plan")
     graph.add_conditional_edges("plan", lambda box: "next_step" if box["s"].get("plan_ok") else "finalize")
-    graph.add_conditional_edges("next_step", lambda box: "call_tool" if box["s"].get("route") == "call" else "finalize")
+    graph.add_conditional_edges(
+        "next_step", lambda box: "call_tool" if box["s"].get("route") == "call" else "finalize"
+    )
     graph.add_edge("call_tool", "observe")
-    graph.add_conditional_edges("observe", lambda box: {
-        "retry": "backoff", "replan": "plan", "abort": "finalize"}.get(box["s"].get("decision"), "next_step"))
+    graph.add_conditional_edges(
+        "observe",
+        lambda box: {"retry": "backoff", "replan": "plan", "abort": "finalize"}.get(
+            box["s"].get("decision"), "next_step"
+        ),
+    )
     graph.add_edge("backoff", "next_step")
     graph.add_edge("finalize", END)
     return graph.compile(checkpointer=checkpointer)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -33,12 +34,21 @@ MAX_LIST_LIMIT = 500
 
 class RunRequest(Model):
     request: str = Field(min_length=1, max_length=2000)
-    guards: dict[str, Any] = Field(default_factory=dict, description="Guard overrides, each within its range (see README)")
-    wait: bool = Field(default=True, description=("Wait for the run to end (local engines); else, and always on "
-                                                   "the aws engine, answer 202 with the run URL"))
+    guards: dict[str, Any] = Field(
+        default_factory=dict, description="Guard overrides, each within its range (see README)"
+    )
+    wait: bool = Field(
+        default=True,
+        description=(
+            "Wait for the run to end (local engines); else, and always on "
+            "the aws engine, answer 202 with the run URL"
+        ),
+    )
     use_memory: bool = Field(default=True, description="Let long-term memory inform the plan")
     approve: Literal["none", "writes"] | None = Field(
-        default=None, description="Hold every write for a person's approval (writes), or none; default MAOO_APPROVAL")
+        default=None,
+        description="Hold every write for a person's approval (writes), or none; default MAOO_APPROVAL",
+    )
 
 
 class ApprovalDecision(Model):
@@ -92,24 +102,25 @@ def parse_json_body(raw_body: bytes | str | None) -> Any:
     try:
         return json.loads(raw_body or b"", parse_constant=_no_constant)
     except RecursionError:
-        raise BadRequestError("the body is nested too deeply; send {\"request\": \"...\"}") from None
+        raise BadRequestError('the body is nested too deeply; send {"request": "..."}') from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-        raise BadRequestError(f"the body is not JSON ({exc}); send {{\"request\": \"...\"}}") from None
+        raise BadRequestError(f'the body is not JSON ({exc}); send {{"request": "..."}}') from None
 
 
 def parse_limit(raw: str | None) -> int:
     """``?limit=`` as a whole number from 1 to ``MAX_LIST_LIMIT`` (ASCII digits only: ``'²'.isdigit()``)."""
     text = "20" if raw is None else raw
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIST_LIMIT:
-        raise BadRequestError(f"limit={text!r} is not accepted; use a whole number from 1 to "
-                              f"{MAX_LIST_LIMIT}")
+        raise BadRequestError(
+            f"limit={text!r} is not accepted; use a whole number from 1 to {MAX_LIST_LIMIT}"
+        )
     return int(text)
 
 
 def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
     body = parse_json_body(raw_body)
     if not isinstance(body, dict):
-        raise BadRequestError("the body must be a JSON object like {\"request\": \"...\"}")
+        raise BadRequestError('the body must be a JSON object like {"request": "..."}')
     try:
         return RunRequest.model_validate(body)
     except ValidationError as exc:
@@ -142,14 +153,20 @@ class RunService:
         try:
             body = parse_run_request(raw_body)
             settings = get_settings()
-            state = initial_state(body.request, settings, body.guards, use_memory=body.use_memory, approve=body.approve)
+            state = initial_state(
+                body.request, settings, body.guards, use_memory=body.use_memory, approve=body.approve
+            )
         except PayloadTooLargeError as exc:
             return error(413, "payload_too_large", str(exc))
         except ConfigError as exc:  # the server's settings, not the caller's input
             return error(503, "server_misconfigured", str(exc))
         except MaooError as exc:
             return error(400, "bad_request", str(exc))
-        if settings.engine == "embedded" and not settings.mock_api_url and needs_default_ops_api(body.request):
+        if (
+            settings.engine == "embedded"
+            and not settings.mock_api_url
+            and needs_default_ops_api(body.request)
+        ):
             return error(503, "mock_api_not_configured", MOCK_API_HINT)
         if idempotency_key is not None:  # bound only once the run can start: a retry then finds it
             from chalicelib.errors import IdempotencyConflictError
@@ -168,8 +185,12 @@ class RunService:
             return 200, execute(runner, settings, state, settings.engine)
         arn = start_run(runner, state, settings.engine)
         if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
-            threading.Thread(target=lambda: finish_run(runner, settings, state, runner.collect(arn, runner.wait(arn)),
-                                                       settings.engine), daemon=True).start()
+            threading.Thread(
+                target=lambda: finish_run(
+                    runner, settings, state, runner.collect(arn, runner.wait(arn)), settings.engine
+                ),
+                daemon=True,
+            ).start()
         return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
 
     def get(self, run_id: str) -> Response:
@@ -203,13 +224,20 @@ class RunService:
         except PayloadTooLargeError as exc:
             return error(413, "payload_too_large", str(exc))
         except BadRequestError as exc:
-            return error(400, "bad_request", f'{exc}; send {{"decision": "approve"}} or '
-                                             '{"decision": "reject", "reason": "..."}')
+            return error(
+                400,
+                "bad_request",
+                f'{exc}; send {{"decision": "approve"}} or {{"decision": "reject", "reason": "..."}}',
+            )
         except ValidationError as exc:
             fields = describe_validation_error(exc, root="body")
-            return error(400, "bad_request", f"invalid approval: {fields} (accepted: decision approve|reject, reason)")
-        return self._continue(run_id, lambda runner, settings: decide(runner, settings, run_id, decision.decision,
-                                                                      decision.reason))
+            return error(
+                400, "bad_request", f"invalid approval: {fields} (accepted: decision approve|reject, reason)"
+            )
+        return self._continue(
+            run_id,
+            lambda runner, settings: decide(runner, settings, run_id, decision.decision, decision.reason),
+        )
 
     def _continue(self, run_id: str, action: Callable[[Any, Any], dict[str, Any]]) -> Response:
         from chalicelib.errors import ResumeRefusedError, StoreError
@@ -237,8 +265,12 @@ class RunService:
                     return 200, json.load(handle)
             except FileNotFoundError:
                 pass
-        return 200, {"run_id": run_id, "run": {k: v for k, v in document.items() if k != "start_state"},
-                     "events": store.events(run_id), "execution": None}
+        return 200, {
+            "run_id": run_id,
+            "run": {k: v for k, v in document.items() if k != "start_state"},
+            "events": store.events(run_id),
+            "execution": None,
+        }
 
     def view(self, run_id: str, fmt: str = "html") -> tuple[int, Any, str]:
         """The run page (``fmt`` html) or its facts (json): ``(status, body, content type)``.
@@ -283,8 +315,15 @@ def list_runs(service: RunService, query: dict[str, str] | None) -> Response:
     return service.list(limit)
 
 
-_CHALICE_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                  413: "payload_too_large", 415: "unsupported_media_type", 500: "internal_error"}
+_CHALICE_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "internal_error",
+}
 
 
 def reshape_error(get_response: Callable[[Any], Any], event: Any) -> Any:
@@ -313,7 +352,9 @@ def tools() -> Response:
 
 def health() -> Response:
     settings = get_settings()
-    return 200, {"status": "ok", "engine": settings.engine, "store": settings.store, "no_llm_mode": settings.no_llm_mode}
-
-
-
+    return 200, {
+        "status": "ok",
+        "engine": settings.engine,
+        "store": settings.store,
+        "no_llm_mode": settings.no_llm_mode,
+    }

@@ -140,8 +140,10 @@ class Settings:
         except OSError as exc:
             not_folder = path.exists() and not path.is_dir()
             reason = "it is not a folder" if not_folder else (exc.strerror or type(exc).__name__)
-            raise ConfigError(f"MAOO_RUNTIME_DIR={str(path)!r} cannot be used ({reason}); set MAOO_RUNTIME_DIR to a "
-                              "folder this process can create and write (the default is ./runtime)") from None
+            raise ConfigError(
+                f"MAOO_RUNTIME_DIR={str(path)!r} cannot be used ({reason}); set MAOO_RUNTIME_DIR to a "
+                "folder this process can create and write (the default is ./runtime)"
+            ) from None
         return path
 
     @property
@@ -187,8 +189,10 @@ def _tool_costs(raw: str) -> dict[str, float]:
         except ValueError:
             cost = -1.0
         if not sep or not TOOL_COST_BOUND.accepts(cost):
-            raise ConfigError(f"MAOO_TOOL_COSTS entry {item!r} is not accepted; use tool=cost, e.g. http_get=1,calc=0.5, "
-                              f"with a cost {TOOL_COST_BOUND.describe()}")
+            raise ConfigError(
+                f"MAOO_TOOL_COSTS entry {item!r} is not accepted; use tool=cost, e.g. http_get=1,calc=0.5, "
+                f"with a cost {TOOL_COST_BOUND.describe()}"
+            )
         costs[name.strip()] = cost
     return costs
 
@@ -208,11 +212,16 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
     try:
         return tuple(origin_of(item.strip()) for item in raw.split(",") if item.strip())
     except ConfigError as exc:
-        raise ConfigError(f"{name}: {exc}; give comma-separated http(s) origins like http://127.0.0.1:8765") from None
+        raise ConfigError(
+            f"{name}: {exc}; give comma-separated http(s) origins like http://127.0.0.1:8765"
+        ) from None
 
 
-_LLM_VARS = {"openai_base_url": "MAOO_OPENAI_BASE_URL", "openai_api_key": "MAOO_OPENAI_API_KEY",
-             "openai_model": "MAOO_OPENAI_MODEL"}
+_LLM_VARS = {
+    "openai_base_url": "MAOO_OPENAI_BASE_URL",
+    "openai_api_key": "MAOO_OPENAI_API_KEY",
+    "openai_model": "MAOO_OPENAI_MODEL",
+}
 
 
 def _llm_endpoint() -> dict[str, str | None]:
@@ -223,8 +232,10 @@ def _llm_endpoint() -> dict[str, str | None]:
         try:
             origin_of(base_url)
         except ConfigError:
-            raise ConfigError(f"MAOO_OPENAI_BASE_URL={base_url!r} is not an http(s) URL; give the API root, "
-                              "e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1") from None
+            raise ConfigError(
+                f"MAOO_OPENAI_BASE_URL={base_url!r} is not an http(s) URL; give the API root, "
+                "e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1"
+            ) from None
         values["openai_base_url"] = base_url.rstrip("/")
     return values
 
@@ -284,7 +295,8 @@ def _load() -> Settings:
         tool_costs=_tool_costs(os.environ.get("MAOO_TOOL_COSTS", "")),
         idempotent_origins_override=(
             _origins("MAOO_IDEMPOTENT_ORIGINS", os.environ["MAOO_IDEMPOTENT_ORIGINS"])
-            if "MAOO_IDEMPOTENT_ORIGINS" in os.environ else None
+            if "MAOO_IDEMPOTENT_ORIGINS" in os.environ
+            else None
         ),
         **_llm_endpoint(),
         llm_timeout_seconds=_number("MAOO_LLM_TIMEOUT_SECONDS", 20.0, minimum=0.05),

@@ -23,23 +23,54 @@ Approval = Literal["none", "writes"]
 # Why a run ended other than ``succeeded``: one name per cause, so a user, a test and a metric can tell them apart.
 StopReason = Literal[
     # perception and planning: nothing ran
-    "unsupported_request", "ambiguous_request", "policy_denied", "invalid_plan", "critic_rejected", "no_route",
+    "unsupported_request",
+    "ambiguous_request",
+    "policy_denied",
+    "invalid_plan",
+    "critic_rejected",
+    "no_route",
     # stop guards
-    "max_steps", "max_retries", "budget", "deadline", "non_progress", "llm_token_budget",
+    "max_steps",
+    "max_retries",
+    "budget",
+    "deadline",
+    "non_progress",
+    "llm_token_budget",
     # a tool failed for good
-    "unsafe_retry", "tool_failed", "bad_args", "auth", "not_found", "schema_drift", "malformed_response",
+    "unsafe_retry",
+    "tool_failed",
+    "bad_args",
+    "auth",
+    "not_found",
+    "schema_drift",
+    "malformed_response",
     # the run did not do what was asked
     "criteria_unmet",
     # execution
-    "unresolved_reference", "invalid_state", "crash",
-    "execution_not_started", "execution_failed", "execution_timed_out", "execution_aborted",
+    "unresolved_reference",
+    "invalid_state",
+    "crash",
+    "execution_not_started",
+    "execution_failed",
+    "execution_timed_out",
+    "execution_aborted",
     # approvals (durable runs)
-    "rejected", "approval_expired",
+    "rejected",
+    "approval_expired",
 ]
 # What a tool's failure was (``ToolError.kind``), before the monitor turns it into a signal.
 FailureKind = Literal[
-    "http_status", "timeout", "connection", "malformed_response", "schema_drift", "bad_args", "policy_denied",
-    "not_found", "invalid_input", "crash", "unknown",
+    "http_status",
+    "timeout",
+    "connection",
+    "malformed_response",
+    "schema_drift",
+    "bad_args",
+    "policy_denied",
+    "not_found",
+    "invalid_input",
+    "crash",
+    "unknown",
 ]
 FAILURE_KINDS: frozenset[str] = frozenset(FailureKind.__args__)  # type: ignore[attr-defined]
 Signal = Literal[
@@ -63,7 +94,9 @@ TaskType = Literal["single", "multi_step", "conditional", "unsupported", "ambigu
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built on first use: cold starts stay short
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True
+    )  # schemas built on first use: cold starts stay short
 
 
 # ---------------------------------------------------------------- perception
@@ -192,12 +225,16 @@ class NotifyTask(_Task):
     params: NotifyParams
 
 
-SubTask = Annotated[FetchTask | QueryTask | ComputeTask | SummarizeTask | SaveTask | CreateTask | NotifyTask,
-                    Field(discriminator="kind")]
+SubTask = Annotated[
+    FetchTask | QueryTask | ComputeTask | SummarizeTask | SaveTask | CreateTask | NotifyTask,
+    Field(discriminator="kind"),
+]
 _SUBTASK = TypeAdapter(SubTask)
 
 
-def make_subtask(**fields: Any) -> FetchTask | QueryTask | ComputeTask | SummarizeTask | SaveTask | CreateTask | NotifyTask:
+def make_subtask(
+    **fields: Any,
+) -> FetchTask | QueryTask | ComputeTask | SummarizeTask | SaveTask | CreateTask | NotifyTask:
     """The typed sub-task ``fields`` describe (chosen by ``kind``), validated."""
     return _SUBTASK.validate_python(fields)
 
@@ -235,7 +272,9 @@ class PerceivedState(Model):
     subtasks: list[SubTask] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     unsupported: list[str] = Field(default_factory=list)
-    corrections: list[str] = Field(default_factory=list)  # typos corrected towards the catalogue: '"chekout" -> "checkout"'
+    corrections: list[str] = Field(
+        default_factory=list
+    )  # typos corrected towards the catalogue: '"chekout" -> "checkout"'
     readings: list[ClauseReading] = Field(default_factory=list)
 
 
@@ -347,7 +386,9 @@ class Guards(Model):
     budget: float = _bounded("budget", 20.0)
     deadline_seconds: float = _bounded("deadline_seconds", 120.0)
     non_progress_limit: int = _bounded("non_progress_limit", 4)
-    llm_token_budget: int = _bounded("llm_token_budget", 50_000)  # model tokens per run (LLM mode); past it the run stops
+    llm_token_budget: int = _bounded(
+        "llm_token_budget", 50_000
+    )  # model tokens per run (LLM mode); past it the run stops
 
 
 class Counters(Model):

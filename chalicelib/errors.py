@@ -53,18 +53,25 @@ class StateContractError(PlatformError):
     """A state's input does not match its contract: a bug or a corrupted payload, never retried."""
 
 
-def validation_problems(exc: ValidationError, *, root: str = "(root)", limit: int | None = None) -> list[tuple[str, str]]:
+def validation_problems(
+    exc: ValidationError, *, root: str = "(root)", limit: int | None = None
+) -> list[tuple[str, str]]:
     """``(field, message)`` for each problem pydantic found, the field as a dotted path (``root`` when the
     problem is with the value as a whole), at most ``limit`` of them. The one place that reads
     ``ValidationError.errors()``, so every boundary names a bad field the same way."""
-    return [(".".join(str(part) for part in error["loc"]) or root, error["msg"]) for error in exc.errors()[:limit]]
+    return [
+        (".".join(str(part) for part in error["loc"]) or root, error["msg"]) for error in exc.errors()[:limit]
+    ]
 
 
-def describe_validation_error(exc: ValidationError, *, root: str = "(root)", limit: int | None = None,
-                              sep: str = "; ") -> str:
+def describe_validation_error(
+    exc: ValidationError, *, root: str = "(root)", limit: int | None = None, sep: str = "; "
+) -> str:
     """The project's one-line message for a pydantic ``ValidationError``: ``field: message`` for each
     problem (see ``validation_problems``), joined by ``sep``."""
-    return sep.join(f"{field}: {message}" for field, message in validation_problems(exc, root=root, limit=limit))
+    return sep.join(
+        f"{field}: {message}" for field, message in validation_problems(exc, root=root, limit=limit)
+    )
 
 
 class StoreError(MaooError):

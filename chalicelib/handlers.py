@@ -12,14 +12,15 @@ schemas of the planner. ``import app`` itself stays light.
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 from chalicelib.errors import StateContractError, describe_validation_error
 from chalicelib.observability import lambda_logged, traced
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resolve(target: str) -> Callable[..., Any]:
     """``"package.module:function"`` -> the function, imported once."""
     module, _, name = target.partition(":")
@@ -69,14 +70,23 @@ def layer_handler(state_name: str, target: str, facts: str | None = None) -> Cal
 
                     remember_facts(after.run_id, _resolve(facts)(after))
             except Exception:
-                _keep_events(state.run_id, recorded.events)  # the trace keeps what the state did before it crashed
+                _keep_events(
+                    state.run_id, recorded.events
+                )  # the trace keeps what the state did before it crashed
                 raise
         if after.resume_at is not None:
             after = after.model_copy(update={"resume_at": None})
         document = after.model_dump(mode="json")
         drills.crash_point(state_name, entry, "after")
-        checkpoints.save(state.run_id, "state", state_name, checkpoints.NEXT_STATE[state_name], document,
-                         recorded.events, entry)
+        checkpoints.save(
+            state.run_id,
+            "state",
+            state_name,
+            checkpoints.NEXT_STATE[state_name],
+            document,
+            recorded.events,
+            entry,
+        )
         recorded.emit_metrics()
         return document
 
@@ -126,11 +136,15 @@ def tool_handler(tool: str) -> Callable[[dict, Any], dict]:
         entry = drills.entered(state_name)
         call_doc = call.model_dump(mode="json")
         if _side_effect(tool, call.args) == "write":
-            checkpoints.save(call.run_id, "tool_started", state_name, "Observe", {"call": call_doc}, [], entry)
+            checkpoints.save(
+                call.run_id, "tool_started", state_name, "Observe", {"call": call_doc}, [], entry
+            )
         drills.crash_point(state_name, entry, "before")
         result = run_tool(call, context).model_dump(mode="json")
         drills.crash_point(state_name, entry, "after")
-        checkpoints.save(call.run_id, "tool", state_name, "Observe", {"call": call_doc, "result": result}, [], entry)
+        checkpoints.save(
+            call.run_id, "tool", state_name, "Observe", {"call": call_doc, "result": result}, [], entry
+        )
         return result
 
     return handler

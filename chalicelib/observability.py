@@ -12,8 +12,9 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.config import get_settings
 

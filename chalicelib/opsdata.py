@@ -29,7 +29,8 @@ AS_OF = "2025-06-02T12:00:00Z"
 WINDOWS = catalogue.WINDOW_NAMES
 
 _SERVICES = tuple(  # built from the domain catalogue: a service is added there
-    {"name": s.name, "tier": s.tier, "owner": s.owner, "status": s.status, "region": s.region} for s in catalogue.SERVICES
+    {"name": s.name, "tier": s.tier, "owner": s.owner, "status": s.status, "region": s.region}
+    for s in catalogue.SERVICES
 )
 
 SERVICE_NAMES = tuple(str(service["name"]) for service in _SERVICES)
@@ -55,32 +56,92 @@ _METRICS = {
 }
 
 _INCIDENTS = (
-    {"id": "INC-1001", "service": "checkout", "title": "Checkout latency above SLO (p95 > 1s)",
-     "severity": "sev2", "status": "open", "opened_at": "2025-06-02T10:05:00Z"},
-    {"id": "INC-1002", "service": "checkout", "title": "Intermittent 502s from the cart backend",
-     "severity": "sev3", "status": "open", "opened_at": "2025-06-02T11:20:00Z"},
-    {"id": "INC-1003", "service": "search",
-     "title": "Elevated search error rate after index rebuild",
-     "severity": "sev2", "status": "open", "opened_at": "2025-06-02T11:42:00Z"},
-    {"id": "INC-1004", "service": "payments", "title": "Card processor timeouts",
-     "severity": "sev1", "status": "resolved", "opened_at": "2025-05-28T14:10:00Z"},
-    {"id": "INC-1005", "service": "auth", "title": "Token refresh failures for mobile clients",
-     "severity": "sev3", "status": "resolved", "opened_at": "2025-05-30T08:30:00Z"},
-    {"id": "INC-1006", "service": "inventory", "title": "Stock sync lag",
-     "severity": "sev4", "status": "resolved", "opened_at": "2025-05-31T16:00:00Z"},
+    {
+        "id": "INC-1001",
+        "service": "checkout",
+        "title": "Checkout latency above SLO (p95 > 1s)",
+        "severity": "sev2",
+        "status": "open",
+        "opened_at": "2025-06-02T10:05:00Z",
+    },
+    {
+        "id": "INC-1002",
+        "service": "checkout",
+        "title": "Intermittent 502s from the cart backend",
+        "severity": "sev3",
+        "status": "open",
+        "opened_at": "2025-06-02T11:20:00Z",
+    },
+    {
+        "id": "INC-1003",
+        "service": "search",
+        "title": "Elevated search error rate after index rebuild",
+        "severity": "sev2",
+        "status": "open",
+        "opened_at": "2025-06-02T11:42:00Z",
+    },
+    {
+        "id": "INC-1004",
+        "service": "payments",
+        "title": "Card processor timeouts",
+        "severity": "sev1",
+        "status": "resolved",
+        "opened_at": "2025-05-28T14:10:00Z",
+    },
+    {
+        "id": "INC-1005",
+        "service": "auth",
+        "title": "Token refresh failures for mobile clients",
+        "severity": "sev3",
+        "status": "resolved",
+        "opened_at": "2025-05-30T08:30:00Z",
+    },
+    {
+        "id": "INC-1006",
+        "service": "inventory",
+        "title": "Stock sync lag",
+        "severity": "sev4",
+        "status": "resolved",
+        "opened_at": "2025-05-31T16:00:00Z",
+    },
 )
 
 _DEPLOYMENTS = (
-    {"id": "DEP-2001", "service": "payments", "version": "3.14.0",
-     "deployed_at": "2025-06-01T09:00:00Z", "status": "succeeded"},
-    {"id": "DEP-2002", "service": "checkout", "version": "2.8.1",
-     "deployed_at": "2025-06-02T09:45:00Z", "status": "succeeded"},
-    {"id": "DEP-2003", "service": "search", "version": "5.2.0",
-     "deployed_at": "2025-06-02T11:30:00Z", "status": "succeeded"},
-    {"id": "DEP-2004", "service": "auth", "version": "1.9.3",
-     "deployed_at": "2025-05-31T13:15:00Z", "status": "rolled_back"},
-    {"id": "DEP-2005", "service": "inventory", "version": "4.0.2",
-     "deployed_at": "2025-06-01T17:20:00Z", "status": "failed"},
+    {
+        "id": "DEP-2001",
+        "service": "payments",
+        "version": "3.14.0",
+        "deployed_at": "2025-06-01T09:00:00Z",
+        "status": "succeeded",
+    },
+    {
+        "id": "DEP-2002",
+        "service": "checkout",
+        "version": "2.8.1",
+        "deployed_at": "2025-06-02T09:45:00Z",
+        "status": "succeeded",
+    },
+    {
+        "id": "DEP-2003",
+        "service": "search",
+        "version": "5.2.0",
+        "deployed_at": "2025-06-02T11:30:00Z",
+        "status": "succeeded",
+    },
+    {
+        "id": "DEP-2004",
+        "service": "auth",
+        "version": "1.9.3",
+        "deployed_at": "2025-05-31T13:15:00Z",
+        "status": "rolled_back",
+    },
+    {
+        "id": "DEP-2005",
+        "service": "inventory",
+        "version": "4.0.2",
+        "deployed_at": "2025-06-01T17:20:00Z",
+        "status": "failed",
+    },
 )
 
 _MOCK_DATA = {
@@ -103,8 +164,14 @@ def services() -> list[dict[str, Any]]:
 def metrics() -> list[dict[str, Any]]:
     """One row per service and window: requests, errors, p50_ms, p95_ms."""
     return [
-        {"service": service, "window": window, "requests": requests, "errors": errors,
-         "p50_ms": p50, "p95_ms": p95}
+        {
+            "service": service,
+            "window": window,
+            "requests": requests,
+            "errors": errors,
+            "p50_ms": p50,
+            "p95_ms": p95,
+        }
         for (service, window), (requests, errors, p50, p95) in _METRICS.items()
     ]
 
@@ -175,8 +242,11 @@ def build_ops_db(path: str | os.PathLike[str]) -> Path:
     try:
         with closing(sqlite3.connect(tmp_name)) as conn:
             conn.executescript(_SCHEMA)
-            _insert(conn, "meta", [{"key": "schema_version", "value": SCHEMA_VERSION},
-                                   {"key": "as_of", "value": AS_OF}])
+            _insert(
+                conn,
+                "meta",
+                [{"key": "schema_version", "value": SCHEMA_VERSION}, {"key": "as_of", "value": AS_OF}],
+            )
             _insert(conn, "services", services())
             _insert(conn, "metrics", metrics())
             _insert(conn, "incidents", incidents())

@@ -27,14 +27,37 @@ from typing import Any
 
 REDACTED = "[REDACTED]"
 
-_SECRET_WORDS = frozenset({
-    "authorization", "password", "passwd", "passphrase", "secret", "token", "apikey", "cookie",
-    "credential", "credentials", "signature", "privatekey", "sessionid",
-})
-_SECRET_PAIRS = frozenset({
-    ("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key"), ("session", "key"),
-    ("client", "secret"), ("auth", "token"), ("x", "api"), ("set", "cookie"), ("session", "id"),
-})
+_SECRET_WORDS = frozenset(
+    {
+        "authorization",
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "apikey",
+        "cookie",
+        "credential",
+        "credentials",
+        "signature",
+        "privatekey",
+        "sessionid",
+    }
+)
+_SECRET_PAIRS = frozenset(
+    {
+        ("api", "key"),
+        ("access", "key"),
+        ("private", "key"),
+        ("secret", "key"),
+        ("session", "key"),
+        ("client", "secret"),
+        ("auth", "token"),
+        ("x", "api"),
+        ("set", "cookie"),
+        ("session", "id"),
+    }
+)
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -48,8 +71,12 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), REDACTED),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), REDACTED),
     (re.compile(r"(?<=://)([^/\s:@]+):([^/\s@]+)@"), rf"\1:{REDACTED}@"),
-    (re.compile(r"(?i)([?&;](?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|client[_-]?secret|password|signature|sig)=)[^&#\s\"']+"),
-     rf"\1{REDACTED}"),
+    (
+        re.compile(
+            r"(?i)([?&;](?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|client[_-]?secret|password|signature|sig)=)[^&#\s\"']+"
+        ),
+        rf"\1{REDACTED}",
+    ),
 )
 
 
@@ -79,7 +106,9 @@ def redact_text(text: str) -> str:
     return text
 
 
-@lru_cache(maxsize=2048)  # an execution history repeats each state document (output of one = input of the next)
+@lru_cache(
+    maxsize=2048
+)  # an execution history repeats each state document (output of one = input of the next)
 def _redact_string(text: str) -> str:
     stripped = text.strip()
     if len(stripped) > 1 and (stripped[0], stripped[-1]) in (("{", "}"), ("[", "]"), ('"', '"')):

@@ -25,7 +25,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -43,7 +43,11 @@ LAMBDA_PYTHON = "3.11"
 _STAMP = ".requirements.sha256"
 _FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
-cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Package MAOO for AWS (chalice package + the state machine).")
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Package MAOO for AWS (chalice package + the state machine).",
+)
 
 
 class PackagingError(MaooError, RuntimeError):
@@ -66,7 +70,9 @@ def bind_definition(template: dict[str, Any], definition: dict[str, Any]) -> dic
     resources = template.get("Resources", {})
     machine = resources.get(STATE_MACHINE_ID)
     if not machine or machine.get("Type") != "AWS::StepFunctions::StateMachine":
-        raise PackagingError(f"{MERGE_TEMPLATE} must declare {STATE_MACHINE_ID} as an AWS::StepFunctions::StateMachine")
+        raise PackagingError(
+            f"{MERGE_TEMPLATE} must declare {STATE_MACHINE_ID} as an AWS::StepFunctions::StateMachine"
+        )
     substitutions: dict[str, Any] = {}
     missing = []
     for name in sorted(placeholders(definition)):
@@ -75,8 +81,11 @@ def bind_definition(template: dict[str, Any], definition: dict[str, Any]) -> dic
             missing.append(f"${{{name}}} -> {target}")
         substitutions[name] = {"Fn::GetAtt": [target, "Arn"]}
     if missing:
-        raise PackagingError("no function in the template for: " + ", ".join(missing)
-                             + "; declare it in app.py with @app.lambda_function")
+        raise PackagingError(
+            "no function in the template for: "
+            + ", ".join(missing)
+            + "; declare it in app.py with @app.lambda_function"
+        )
     bound = copy.deepcopy(template)
     properties = bound["Resources"][STATE_MACHINE_ID].setdefault("Properties", {})
     for key in ("DefinitionString", "DefinitionS3Location", "DefinitionUri"):
@@ -91,15 +100,24 @@ def unbound_roles(template: dict[str, Any]) -> list[str]:
     return sorted(
         resource_id
         for resource_id, resource in template.get("Resources", {}).items()
-        if resource.get("Type") in _FUNCTION_TYPES and not isinstance(resource.get("Properties", {}).get("Role"), dict)
+        if resource.get("Type") in _FUNCTION_TYPES
+        and not isinstance(resource.get("Properties", {}).get("Role"), dict)
     )
 
 
 def _chalice_package(stage: str, out_dir: Path, project_dir: Path, env: dict[str, str]) -> None:
     command = [
-        sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())",
-        "package", "--stage", stage, "--pkg-format", "cloudformation",
-        "--merge-template", str(MERGE_TEMPLATE), str(out_dir),
+        sys.executable,
+        "-c",
+        "import sys; from chalice.cli import main; sys.exit(main())",
+        "package",
+        "--stage",
+        stage,
+        "--pkg-format",
+        "cloudformation",
+        "--merge-template",
+        str(MERGE_TEMPLATE),
+        str(out_dir),
     ]
     done = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -107,8 +125,13 @@ def _chalice_package(stage: str, out_dir: Path, project_dir: Path, env: dict[str
         raise PackagingError(f"chalice package --stage {stage} failed (exit {done.returncode}):\n{detail}")
 
 
-def package(stage: str, out_dir: str | Path, *, project_dir: str | Path = PROJECT_DIR,
-            wheelhouse: str | Path | None = None) -> Path:
+def package(
+    stage: str,
+    out_dir: str | Path,
+    *,
+    project_dir: str | Path = PROJECT_DIR,
+    wheelhouse: str | Path | None = None,
+) -> Path:
     """Package ``stage`` into ``out_dir``; returns the path of the finished ``sam.json``.
 
     With ``wheelhouse``, pip reads wheels only from that folder (no index): packaging is offline.
@@ -126,12 +149,16 @@ def package(stage: str, out_dir: str | Path, *, project_dir: str | Path = PROJEC
     template = json.loads(template_path.read_text(encoding="utf-8"))
     untyped = sorted(rid for rid, resource in template.get("Resources", {}).items() if "Type" not in resource)
     if untyped:
-        raise PackagingError(f"{MERGE_TEMPLATE} patches {', '.join(untyped)}, which chalice did not generate "
-                             "for this app; remove the patch")
+        raise PackagingError(
+            f"{MERGE_TEMPLATE} patches {', '.join(untyped)}, which chalice did not generate "
+            "for this app; remove the patch"
+        )
     loose = unbound_roles(template)
     if loose:
-        raise PackagingError(f"no role for {', '.join(loose)} in {MERGE_TEMPLATE}: give each function "
-                             '"Properties": {"Role": {"Fn::GetAtt": [<a role>, "Arn"]}}')
+        raise PackagingError(
+            f"no role for {', '.join(loose)} in {MERGE_TEMPLATE}: give each function "
+            '"Properties": {"Role": {"Fn::GetAtt": [<a role>, "Arn"]}}'
+        )
     bound = with_models(bind_definition(template, load_definition()))
     try:
         bound = add_conditions(bound)
@@ -153,7 +180,9 @@ def wheelhouse_is_current(folder: str | Path, *, project_dir: str | Path = PROJE
     return stamp.is_file() and stamp.read_text().strip() == digest
 
 
-def ensure_wheelhouse(dest: str | Path = DEFAULT_WHEELHOUSE, *, project_dir: str | Path = PROJECT_DIR) -> Path:
+def ensure_wheelhouse(
+    dest: str | Path = DEFAULT_WHEELHOUSE, *, project_dir: str | Path = PROJECT_DIR
+) -> Path:
     """Download Lambda wheels for ``requirements.txt`` into ``dest`` unless they are already there.
 
     The folder is reused while ``requirements.txt`` is unchanged (a stamp holds its hash); the
@@ -165,13 +194,29 @@ def ensure_wheelhouse(dest: str | Path = DEFAULT_WHEELHOUSE, *, project_dir: str
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-        "-r", str(requirements), "--dest", str(folder), "--only-binary=:all:",
-        "--platform", LAMBDA_PLATFORM, "--python-version", LAMBDA_PYTHON, "--implementation", "cp",
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-r",
+        str(requirements),
+        "--dest",
+        str(folder),
+        "--only-binary=:all:",
+        "--platform",
+        LAMBDA_PLATFORM,
+        "--python-version",
+        LAMBDA_PYTHON,
+        "--implementation",
+        "cp",
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        raise PackagingError(f"pip could not download the Lambda wheels:\n{(done.stderr or done.stdout).strip()[-2000:]}")
+        raise PackagingError(
+            f"pip could not download the Lambda wheels:\n{(done.stderr or done.stdout).strip()[-2000:]}"
+        )
     (folder / _STAMP).write_text(_requirements_digest(requirements) + "\n")
     return folder
 
@@ -180,9 +225,11 @@ def ensure_wheelhouse(dest: str | Path = DEFAULT_WHEELHOUSE, *, project_dir: str
 def package_command(
     stage: str = typer.Option("prod", help="The chalice stage to package (.chalice/config.json)."),
     out: Path = typer.Option(Path("out"), help="Folder for sam.json and deployment.zip."),
-    wheelhouse: Optional[Path] = typer.Option(
-        None, envvar="MAOO_WHEELHOUSE",
-        help="Build from the wheels in this folder only (offline). Default: the `wheels` folder when it is current, else PyPI."),
+    wheelhouse: Path | None = typer.Option(
+        None,
+        envvar="MAOO_WHEELHOUSE",
+        help="Build from the wheels in this folder only (offline). Default: the `wheels` folder when it is current, else PyPI.",
+    ),
 ) -> None:
     """Run chalice package and bind the state machine definition into the template."""
     if wheelhouse is None and wheelhouse_is_current(DEFAULT_WHEELHOUSE):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator, NoReturn, Optional
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,7 +20,9 @@ from rich.text import Text
 
 from chalicelib.errors import MaooError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="MAOO: plan, run and watch operations requests.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="MAOO: plan, run and watch operations requests."
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -42,8 +45,10 @@ def _finish(doc: dict[str, Any], as_json: bool, explains: str | None = None) -> 
 
 
 EXIT_CODES = {"succeeded": 0, "awaiting_approval": 3}  # anything else: 1
-APPROVE_HELP = ("Which steps wait for a person's approval: none, or writes (every write and write-idempotent step). "
-                "Default: MAOO_APPROVAL, else none. A held run exits 3; decide with `approve` or `reject`.")
+APPROVE_HELP = (
+    "Which steps wait for a person's approval: none, or writes (every write and write-idempotent step). "
+    "Default: MAOO_APPROVAL, else none. A held run exits 3; decide with `approve` or `reject`."
+)
 
 
 def _store_failed(exc: MaooError) -> None:
@@ -65,7 +70,7 @@ _DEPLOY_HINTS = {
 }
 _UNREACHABLE_HINTS = {
     "localstack": "start LocalStack first (`make localstack-up`, or `docker compose -f localstack-compose.yml up -d "
-                  "localstack`) or set MAOO_LOCALSTACK_URL",
+    "localstack`) or set MAOO_LOCALSTACK_URL",
     "aws": "check the AWS credentials, region (MAOO_REGION) and network",
 }
 
@@ -77,7 +82,9 @@ def _remote_failure(engine: str, exc: Exception) -> str:
     from chalicelib.errors import StateMachineNotFoundError
 
     if isinstance(exc, StateMachineNotFoundError) or code == "StateMachineDoesNotExist":
-        return f"{text.split('; deploy it first')[0]}; {_DEPLOY_HINTS[engine]} (or set MAOO_STATE_MACHINE_ARN)"
+        return (
+            f"{text.split('; deploy it first')[0]}; {_DEPLOY_HINTS[engine]} (or set MAOO_STATE_MACHINE_ARN)"
+        )
     if code:
         return f"the {engine} engine refused {getattr(exc, 'operation_name', 'the call')}: {text}"
     if "cannot reach" in text or type(exc).__module__.startswith("botocore"):
@@ -86,7 +93,7 @@ def _remote_failure(engine: str, exc: Exception) -> str:
 
 
 @contextmanager
-def _engine(choice: Optional[str]) -> Iterator[None]:
+def _engine(choice: str | None) -> Iterator[None]:
     """``MAOO_ENGINE`` set to ``choice`` for one command (restored after); a remote engine's failures exit 2."""
     from chalicelib.config import ENGINES, get_settings
     from chalicelib.errors import WorkflowError
@@ -113,7 +120,7 @@ def _engine(choice: Optional[str]) -> Iterator[None]:
             get_settings.cache_clear()
 
 
-def _guards(max_steps: Optional[int], max_retries: Optional[int], budget: Optional[float]) -> dict[str, Any]:
+def _guards(max_steps: int | None, max_retries: int | None, budget: float | None) -> dict[str, Any]:
     values = {"max_steps": max_steps, "max_retries_per_step": max_retries, "budget": budget}
     return {k: v for k, v in values.items() if v is not None}
 
@@ -122,7 +129,7 @@ def _guards(max_steps: Optional[int], max_retries: Optional[int], budget: Option
 def demo(
     name: str = typer.Argument(..., help="happy | refinement | stop"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+    engine: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Run one of the three demos (on the embedded engine unless --engine says otherwise)."""
     from cli.demos import DEMOS
@@ -144,14 +151,20 @@ def demo(
 def run(
     request: str = typer.Option(..., "--request", "-r", help="The operations request, in plain language."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    max_steps: Optional[int] = typer.Option(None, min=1, help="Stop after this many tool calls."),
-    max_retries: Optional[int] = typer.Option(None, min=0, help="Retries allowed per step."),
-    budget: Optional[float] = typer.Option(None, min=0, help="Cost units the run may spend."),
-    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
-    memory: bool = typer.Option(True, "--memory/--no-memory", help="Let long-term memory of past runs inform the plan."),
-    approve: Optional[str] = typer.Option(None, "--approve", help=APPROVE_HELP),
-    key: Optional[str] = typer.Option(None, "--key", help="An idempotency key: running the same request again with it "
-                                                           "shows the run it started instead of starting another."),
+    max_steps: int | None = typer.Option(None, min=1, help="Stop after this many tool calls."),
+    max_retries: int | None = typer.Option(None, min=0, help="Retries allowed per step."),
+    budget: float | None = typer.Option(None, min=0, help="Cost units the run may spend."),
+    engine: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
+    memory: bool = typer.Option(
+        True, "--memory/--no-memory", help="Let long-term memory of past runs inform the plan."
+    ),
+    approve: str | None = typer.Option(None, "--approve", help=APPROVE_HELP),
+    key: str | None = typer.Option(
+        None,
+        "--key",
+        help="An idempotency key: running the same request again with it "
+        "shows the run it started instead of starting another.",
+    ),
 ) -> None:
     """Run a request of your own."""
     from chalicelib.errors import StoreError
@@ -159,7 +172,9 @@ def run(
 
     try:
         with _engine(engine), Session() as session:
-            doc = session.run(request, _guards(max_steps, max_retries, budget), use_memory=memory, approve=approve, key=key)
+            doc = session.run(
+                request, _guards(max_steps, max_retries, budget), use_memory=memory, approve=approve, key=key
+            )
     except StoreError as exc:
         _store_failed(exc)
     except MaooError as exc:
@@ -167,7 +182,7 @@ def run(
     _finish(doc, as_json)
 
 
-def _continue(run_id: str, as_json: bool, engine: Optional[str], action: Any) -> None:
+def _continue(run_id: str, as_json: bool, engine: str | None, action: Any) -> None:
     """Resume, approve or reject in this process: the run is shown to its end like `run` shows it."""
     from chalicelib.errors import StoreError
     from cli.session import Session
@@ -186,7 +201,7 @@ def _continue(run_id: str, as_json: bool, engine: Optional[str], action: Any) ->
 def resume(
     run_id: str = typer.Argument(..., help="An interrupted run (see `python -m cli runs`)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+    engine: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Finish an interrupted run from its last checkpoint (a new execution RUN_ID-rN of the same run)."""
     from chalicelib.workflow.resume import resume as resume_run
@@ -196,9 +211,11 @@ def resume(
 
 @app.command()
 def approve(
-    run_id: str = typer.Argument(..., help="A run waiting for an approval (exit code 3, status awaiting_approval)."),
+    run_id: str = typer.Argument(
+        ..., help="A run waiting for an approval (exit code 3, status awaiting_approval)."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+    engine: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Approve the write a run holds; the run goes on from its checkpoint."""
     from chalicelib.workflow.resume import decide
@@ -211,27 +228,29 @@ def reject(
     run_id: str = typer.Argument(..., help="A run waiting for an approval."),
     reason: str = typer.Option(..., "--reason", help="Why: kept in the run's trace and its stop detail."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+    engine: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Reject the write a run holds: the run ends stopped (rejected), with nothing written."""
     from chalicelib.workflow.resume import decide
 
-    _continue(run_id, as_json, engine, lambda runner, settings, rid: decide(runner, settings, rid, "reject", reason))
+    _continue(
+        run_id, as_json, engine, lambda runner, settings, rid: decide(runner, settings, rid, "reject", reason)
+    )
 
 
 @app.command()
 def runs(
     limit: int = typer.Option(20, min=1, max=500, help="How many recent runs."),
-    as_json: bool = typer.Option(False, "--json",
-                                 help='Print {"runs": [...]} (run_id, status, stop_reason, request, created_at).'),
+    as_json: bool = typer.Option(
+        False, "--json", help='Print {"runs": [...]} (run_id, status, stop_reason, request, created_at).'
+    ),
 ) -> None:
     """List recent runs. A run whose process is gone shows as interrupted: finish it with `resume`."""
     from rich.table import Table
 
+    from chalicelib.durable.status import listed_as_seen
     from chalicelib.errors import StoreError
     from chalicelib.memory.store import get_run_store
-
-    from chalicelib.durable.status import listed_as_seen
 
     try:
         listed = listed_as_seen(get_run_store().list_runs(limit), get_run_store())
@@ -244,8 +263,9 @@ def runs(
     for column in ("run id", "status", "reason", "request"):
         table.add_column(column, overflow="fold")
     for row in listed:
-        table.add_row(Text(row["run_id"]), Text(row["status"]), Text(row["stop_reason"] or "-"),
-                      Text(row["request"]))
+        table.add_row(
+            Text(row["run_id"]), Text(row["status"]), Text(row["stop_reason"] or "-"), Text(row["request"])
+        )
     console.print(table)
 
 
@@ -253,7 +273,7 @@ def runs(
 def show(
     run_id: str = typer.Argument(..., help="A run id from `python -m cli runs`."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    html_file: Optional[str] = typer.Option(
+    html_file: str | None = typer.Option(
         None, "--html", help="Write the run's page (self-contained HTML) to this file."
     ),
 ) -> None:
@@ -296,17 +316,28 @@ def tools(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
         props = tool["args_schema"].get("properties", {})
         required = set(tool["args_schema"].get("required", []))
         args = ", ".join(f"{k}{'' if k in required else '?'}" for k in props)
-        table.add_row(Text(tool["name"]), Text(tool["side_effect"]), f"{tool['cost']:g}", Text(args),
-                      Text(tool["description"]))
+        table.add_row(
+            Text(tool["name"]),
+            Text(tool["side_effect"]),
+            f"{tool['cost']:g}",
+            Text(args),
+            Text(tool["description"]),
+        )
     console.print(table)
 
 
 @app.command("eval")
 def eval_(
-    filter_: Optional[str] = typer.Option(None, "--filter", help="Run only scenarios whose id or request contains this text."),
-    category: Optional[str] = typer.Option(None, "--category", help="Run only this category (e.g. fault_recovery)."),
+    filter_: str | None = typer.Option(
+        None, "--filter", help="Run only scenarios whose id or request contains this text."
+    ),
+    category: str | None = typer.Option(
+        None, "--category", help="Run only this category (e.g. fault_recovery)."
+    ),
     workers: int = typer.Option(1, "--workers", min=1, max=32, help="Run scenarios in this many processes."),
-    scenarios: Optional[str] = typer.Option(None, "--scenarios", help="Scenario file (default eval/scenarios.json)."),
+    scenarios: str | None = typer.Option(
+        None, "--scenarios", help="Scenario file (default eval/scenarios.json)."
+    ),
 ) -> None:
     """Run the evaluation scenarios through the state machine; write traces, a summary, JUnit XML and an HTML report.
 
@@ -326,13 +357,21 @@ def eval_(
         _fail_usage(str(exc))
     if not chosen:
         _fail_usage(f"no scenario matches --filter {filter_!r} --category {category!r}")
-    columns = (TextColumn("[bold]eval[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.description}"))
+    columns = (
+        TextColumn("[bold]eval[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
     try:
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("", total=len(chosen))
-            run = run_scenarios(chosen, workers=workers,
-                                on_done=lambda o: progress.update(task, advance=1, description=f"{o.id}: {o.result}"))
+            run = run_scenarios(
+                chosen,
+                workers=workers,
+                on_done=lambda o: progress.update(task, advance=1, description=f"{o.id}: {o.result}"),
+            )
     except MaooError as exc:
         _fail_usage(str(exc))
     from chalicelib.config import get_settings
@@ -344,7 +383,9 @@ def eval_(
 
 @app.command("openapi")
 def openapi_(
-    out: str | None = typer.Option(None, "--out", help="Write the document to this file (default: print it)."),
+    out: str | None = typer.Option(
+        None, "--out", help="Write the document to this file (default: print it)."
+    ),
 ) -> None:
     """The HTTP API's OpenAPI 3.1 document, generated from app.py's routes and their pydantic models."""
     from app import app as chalice_app
@@ -353,8 +394,10 @@ def openapi_(
     routes = [(path, method) for path, methods in chalice_app.routes.items() for method in methods]
     text = json.dumps(openapi_document(routes), indent=2) + "\n"
     for path, method in undescribed_routes(routes):
-        err.print(f"[bold yellow]warning:[/bold yellow] {method} {path} has no models in chalicelib/http_contract.py; "
-                  "it is listed as answering any JSON")
+        err.print(
+            f"[bold yellow]warning:[/bold yellow] {method} {path} has no models in chalicelib/http_contract.py; "
+            "it is listed as answering any JSON"
+        )
     if out is None:
         sys.stdout.write(text)
         return
@@ -365,13 +408,30 @@ def openapi_(
 
 @app.command()
 def deploy(
-    target: str = typer.Option(..., "--target", help='Where to deploy: localstack. (AWS: `make package`, then CloudFormation; README "Deploy".)'),
-    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="LocalStack's URL (default: MAOO_LOCALSTACK_URL, else http://127.0.0.1:4566)."),
-    stage: str = typer.Option("localstack", "--stage", help="The chalice stage whose settings the functions get (.chalice/config.json)."),
-    out: str = typer.Option("out/localstack", "--out", help="Folder for the chalice package (sam.json, deployment.zip)."),
+    target: str = typer.Option(
+        ...,
+        "--target",
+        help='Where to deploy: localstack. (AWS: `make package`, then CloudFormation; README "Deploy".)',
+    ),
+    endpoint: str | None = typer.Option(
+        None,
+        "--endpoint",
+        help="LocalStack's URL (default: MAOO_LOCALSTACK_URL, else http://127.0.0.1:4566).",
+    ),
+    stage: str = typer.Option(
+        "localstack",
+        "--stage",
+        help="The chalice stage whose settings the functions get (.chalice/config.json).",
+    ),
+    out: str = typer.Option(
+        "out/localstack", "--out", help="Folder for the chalice package (sam.json, deployment.zip)."
+    ),
     parameter: list[str] | None = typer.Option(
-        None, "--parameter", help="KEY=VALUE, repeatable: a template parameter (DeployTables, DeployFunctions: "
-                                  "true|false) instead of the one chosen from what LocalStack runs."),
+        None,
+        "--parameter",
+        help="KEY=VALUE, repeatable: a template parameter (DeployTables, DeployFunctions: "
+        "true|false) instead of the one chosen from what LocalStack runs.",
+    ),
 ) -> None:
     """Package the stage as `make package` does and deploy that template as the CloudFormation stack maoo-<stage>.
 
@@ -383,14 +443,19 @@ def deploy(
     from cli.cloudformation import StackError, StackFailedError, failure_lines
 
     if target.strip().lower() not in target_localstack.TARGETS:
-        _fail_usage(f"--target {target!r} is not accepted; use: {', '.join(target_localstack.TARGETS)}. For AWS run "
-                    "`make package`, then `aws cloudformation package` and `aws cloudformation deploy` (README \"Deploy\")")
+        _fail_usage(
+            f"--target {target!r} is not accepted; use: {', '.join(target_localstack.TARGETS)}. For AWS run "
+            '`make package`, then `aws cloudformation package` and `aws cloudformation deploy` (README "Deploy")'
+        )
     url = endpoint or os.environ.get("MAOO_LOCALSTACK_URL") or target_localstack.DEFAULT_ENDPOINT
     try:
         overrides = target_localstack.parse_overrides(parameter or [])
         deployment = target_localstack.deploy(url, stage, out, overrides=overrides, echo=err.print)
-    except (target_localstack.EndpointError, target_localstack.UnknownStageError,
-            target_localstack.ParameterError) as exc:
+    except (
+        target_localstack.EndpointError,
+        target_localstack.UnknownStageError,
+        target_localstack.ParameterError,
+    ) as exc:
         _fail_usage(str(exc))
     except StackFailedError as exc:
         err.print(f"[bold red]error:[/bold red] {escape(str(exc))}; the stack's failed events:")

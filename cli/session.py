@@ -62,20 +62,37 @@ class Session:
 
         requests.post(f"{self.mock_api_url}/_admin/reset", timeout=5).raise_for_status()
         if rules:
-            requests.post(f"{self.mock_api_url}/_admin/faults", json={"rules": rules}, timeout=5).raise_for_status()
+            requests.post(
+                f"{self.mock_api_url}/_admin/faults", json={"rules": rules}, timeout=5
+            ).raise_for_status()
 
-    def run(self, request: str, guards: dict[str, Any] | None = None, use_memory: bool = True,
-            approve: str | None = None, key: str | None = None) -> dict[str, Any]:
+    def run(
+        self,
+        request: str,
+        guards: dict[str, Any] | None = None,
+        use_memory: bool = True,
+        approve: str | None = None,
+        key: str | None = None,
+    ) -> dict[str, Any]:
         """Run a request; with ``key``, a request already run under that key returns its run instead."""
         start = initial_state(request, self.settings, guards, use_memory=use_memory, approve=approve)
         if key is not None:
             from chalicelib.memory.store import get_run_store
             from chalicelib.workflow.request_keys import claim
 
-            body = {"request": start.request, "guards": guards or {}, "use_memory": use_memory, "approve": start.approve}
+            body = {
+                "request": start.request,
+                "guards": guards or {},
+                "use_memory": use_memory,
+                "approve": start.approve,
+            }
             earlier = claim(key, body, start.run_id)
             if earlier is not None:
-                return get_run_store().get_run(earlier) or {"run_id": earlier, "request": start.request, "status": "running"}
+                return get_run_store().get_run(earlier) or {
+                    "run_id": earlier,
+                    "request": start.request,
+                    "status": "running",
+                }
         return execute(self.runner(), self.settings, start, self.settings.engine)
 
     def runner(self) -> Any:

@@ -18,8 +18,14 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-_STATUS_STYLE = {"succeeded": "bold green", "stopped": "bold yellow", "failed": "bold red",
-                 "awaiting_approval": "bold cyan", "interrupted": "bold magenta", "running": "bold"}
+_STATUS_STYLE = {
+    "succeeded": "bold green",
+    "stopped": "bold yellow",
+    "failed": "bold red",
+    "awaiting_approval": "bold cyan",
+    "interrupted": "bold magenta",
+    "running": "bold",
+}
 
 
 _LOOPBACK_ORIGIN = re.compile(r"https?://(?:127\.0\.0\.1|localhost)(?::\d+)?")
@@ -50,9 +56,13 @@ def plan_table(plan: dict[str, Any] | None) -> Table:
         table.add_column(column, no_wrap=True)
     for step in (plan or {}).get("steps", []):
         when = step.get("when")
-        table.add_row(Text(step["id"]), Text(step["tool"]), Text(_short(step["args"], 120)),
-                      Text(", ".join(step.get("depends_on", [])) or "-"),
-                      Text(f"{when['subject']} {when['op']} {when['value']:g}") if when else "-")
+        table.add_row(
+            Text(step["id"]),
+            Text(step["tool"]),
+            Text(_short(step["args"], 120)),
+            Text(", ".join(step.get("depends_on", [])) or "-"),
+            Text(f"{when['subject']} {when['op']} {when['value']:g}") if when else "-",
+        )
     return table
 
 
@@ -75,17 +85,37 @@ def execution_table(steps: list[dict[str, Any]], plan: dict[str, Any] | None = N
         if step.get("reason") and step["decision"] != "continue":
             detail.append(f"\n-> {step['reason']}", style="yellow")
         decision = step["decision"] + (f" {step['wait_seconds']:g}s" if step.get("wait_seconds") else "")
-        table.add_row(str(index), Text(step["step_id"]), Text(step["tool"]), str(step["attempt"]), Text(step["signal"]),
-                      Text(decision), f"{step['latency_ms']:.0f}", detail)
+        table.add_row(
+            str(index),
+            Text(step["step_id"]),
+            Text(step["tool"]),
+            str(step["attempt"]),
+            Text(step["signal"]),
+            Text(decision),
+            f"{step['latency_ms']:.0f}",
+            detail,
+        )
     return table
 
 
 def render_run(console: Console, doc: dict[str, Any], explains: str | None = None) -> None:
-    console.print(Panel(Text(doc["request"]), title="User request", subtitle=Text(explains) if explains else None,
-                        subtitle_align="left"))
+    console.print(
+        Panel(
+            Text(doc["request"]),
+            title="User request",
+            subtitle=Text(explains) if explains else None,
+            subtitle_align="left",
+        )
+    )
     perception = _compact(doc.get("perception") or {})
-    console.print(Panel(Syntax(json.dumps(perception, indent=1), "json", word_wrap=True),
-                        title=Text(f"Perceived intent: {perception.get('intent', '-')} ({perception.get('task_type', '-')})")))
+    console.print(
+        Panel(
+            Syntax(json.dumps(perception, indent=1), "json", word_wrap=True),
+            title=Text(
+                f"Perceived intent: {perception.get('intent', '-')} ({perception.get('task_type', '-')})"
+            ),
+        )
+    )
     console.print(plan_table(doc.get("plan")))
     for note in doc.get("plan_notes", []):
         console.print(f"  [dim]plan:[/dim] {escape(str(note))}")
@@ -100,9 +130,14 @@ def render_run(console: Console, doc: dict[str, Any], explains: str | None = Non
     body = Group(Text(doc.get("final_output") or ""), Text(""), status)
     console.print(Panel(body, title="Final output"))
     c = doc.get("counters", {})
-    console.print(Text(f"run {doc['run_id']} on {doc['engine']} · {c.get('tool_calls', 0)} tool calls · "
-                       f"{c.get('retries', 0)} retries · {c.get('replans', 0)} replans · {len(doc.get('states', []))} states · "
-                       f"{doc.get('duration_ms', 0):.0f} ms\ntrace: {doc.get('trace_file')}", style="dim"))
+    console.print(
+        Text(
+            f"run {doc['run_id']} on {doc['engine']} · {c.get('tool_calls', 0)} tool calls · "
+            f"{c.get('retries', 0)} retries · {c.get('replans', 0)} replans · {len(doc.get('states', []))} states · "
+            f"{doc.get('duration_ms', 0):.0f} ms\ntrace: {doc.get('trace_file')}",
+            style="dim",
+        )
+    )
 
 
 def render_durability(console: Console, doc: dict[str, Any]) -> None:
@@ -113,9 +148,13 @@ def render_durability(console: Console, doc: dict[str, Any]) -> None:
         console.print(f"  [dim]{escape(str(event['kind']))}:[/dim] {escape(what)}")
     pending = doc.get("pending_approval")
     if pending and doc.get("status") == "awaiting_approval":
-        body = Group(Text(f"step {pending['step_id']}: {pending['tool']} ({pending['side_effect']})"),
-                     Syntax(json.dumps(pending.get("args", {}), indent=1), "json", word_wrap=True),
-                     Text(f"why: {pending['reason']}"),
-                     Text(f"decide: python -m cli approve {doc['run_id']}  |  python -m cli reject {doc['run_id']} "
-                          '--reason "..."'))
+        body = Group(
+            Text(f"step {pending['step_id']}: {pending['tool']} ({pending['side_effect']})"),
+            Syntax(json.dumps(pending.get("args", {}), indent=1), "json", word_wrap=True),
+            Text(f"why: {pending['reason']}"),
+            Text(
+                f"decide: python -m cli approve {doc['run_id']}  |  python -m cli reject {doc['run_id']} "
+                '--reason "..."'
+            ),
+        )
         console.print(Panel(body, title="Awaiting approval"))

@@ -26,7 +26,14 @@ from mock_api.faults import FaultRule
 DEFAULT_SCENARIOS = Path(__file__).with_name("scenarios.json")
 
 Category = Literal[
-    "happy_path", "conditional", "fault_recovery", "exactly_once", "stop_guard", "policy_denial", "unsupported", "memory",
+    "happy_path",
+    "conditional",
+    "fault_recovery",
+    "exactly_once",
+    "stop_guard",
+    "policy_denial",
+    "unsupported",
+    "memory",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 ToolName = Literal["http_get", "http_post", "db_query", "file_write", "calc", "summarize"]
@@ -58,7 +65,9 @@ class GuardOverrides(_Model):
 
 class Overrides(_Model):
     guards: GuardOverrides = Field(default_factory=GuardOverrides)
-    env: dict[str, str] = Field(default_factory=dict, description="MAOO_* settings, applied and restored around the scenario")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="MAOO_* settings, applied and restored around the scenario"
+    )
 
     @field_validator("env")
     @classmethod
@@ -67,7 +76,9 @@ class Overrides(_Model):
             if not name.startswith("MAOO_"):
                 raise ValueError(f"{name!r} is not a MAOO_* setting")
             if name in RESERVED_ENV:
-                raise ValueError(f"{name} is set by the eval runner for every scenario; it cannot be overridden")
+                raise ValueError(
+                    f"{name} is set by the eval runner for every scenario; it cannot be overridden"
+                )
         return env
 
 
@@ -96,20 +107,34 @@ class Expectations(_Model):
     status: RunStatus
     stop_reason: str | None = None
     stop_detail_contains: list[str] = Field(default_factory=list)
-    tools_sequence: list[ToolName] | None = Field(default=None, description="every tool call, in order, retries included")
-    tools_set: list[ToolName] | None = Field(default=None, description="the distinct tools called, in any order")
+    tools_sequence: list[ToolName] | None = Field(
+        default=None, description="every tool call, in order, retries included"
+    )
+    tools_set: list[ToolName] | None = Field(
+        default=None, description="the distinct tools called, in any order"
+    )
     signals: list[Signal] = Field(default_factory=list, description="each must be observed at least once")
     decisions: list[Decision] = Field(default_factory=list, description="each must be taken at least once")
     decisions_absent: list[Decision] = Field(default_factory=list)
-    states_include: list[str] = Field(default_factory=list, description="state machine states that must be entered")
+    states_include: list[str] = Field(
+        default_factory=list, description="state machine states that must be entered"
+    )
     final_output: FinalOutputExpectation | None = None
     side_effects: int | None = Field(default=None, ge=0, description="writes the mock API applied")
-    side_effect_kinds: dict[Literal["incident_created", "notification_sent"], int] = Field(default_factory=dict)
-    requests_absent: list[str] = Field(default_factory=list, description="'METHOD /path' fnmatch patterns the mock API must not see")
+    side_effect_kinds: dict[Literal["incident_created", "notification_sent"], int] = Field(
+        default_factory=dict
+    )
+    requests_absent: list[str] = Field(
+        default_factory=list, description="'METHOD /path' fnmatch patterns the mock API must not see"
+    )
     max_steps: int | None = Field(default=None, ge=0, description="at most this many tool calls")
-    min_wait_seconds: float | None = Field(default=None, ge=0, description="some retry waited at least this long")
+    min_wait_seconds: float | None = Field(
+        default=None, ge=0, description="some retry waited at least this long"
+    )
     plan_notes_contains: list[str] = Field(default_factory=list)
-    files: dict[str, list[str]] = Field(default_factory=dict, description="sandbox files that must exist, with substrings")
+    files: dict[str, list[str]] = Field(
+        default_factory=dict, description="sandbox files that must exist, with substrings"
+    )
 
     def checks_stop_reason(self) -> bool:
         return "stop_reason" in self.model_fields_set
@@ -124,12 +149,18 @@ class Scenario(_Model):
     faults: list[FaultRule] = Field(default_factory=list)
     overrides: Overrides = Field(default_factory=Overrides)
     expect: Expectations
-    known_gap: str | None = Field(default=None, min_length=1, description="why MAOO does not meet the expectation yet")
+    known_gap: str | None = Field(
+        default=None, min_length=1, description="why MAOO does not meet the expectation yet"
+    )
 
     @model_validator(mode="after")
     def _sequence_agrees_with_set(self) -> Scenario:
         exp = self.expect
-        if exp.tools_sequence is not None and exp.tools_set is not None and set(exp.tools_sequence) != set(exp.tools_set):
+        if (
+            exp.tools_sequence is not None
+            and exp.tools_set is not None
+            and set(exp.tools_sequence) != set(exp.tools_set)
+        ):
             raise ValueError("expect.tools_sequence and expect.tools_set name different tools")
         return self
 
@@ -139,16 +170,21 @@ def parse_scenarios(raw: Any, source: str = "scenarios") -> list[Scenario]:
     if isinstance(raw, dict):
         unknown = sorted(set(raw) - {"scenarios", "description"})
         if unknown:
-            raise ScenarioFileError(f"{source}: unknown top-level field(s) {', '.join(unknown)}; expected 'scenarios'")
+            raise ScenarioFileError(
+                f"{source}: unknown top-level field(s) {', '.join(unknown)}; expected 'scenarios'"
+            )
         raw = raw.get("scenarios")
     if not isinstance(raw, list):
-        raise ScenarioFileError(f"{source}: expected a list of scenarios (or {{\"scenarios\": [...]}})")
+        raise ScenarioFileError(f'{source}: expected a list of scenarios (or {{"scenarios": [...]}})')
     scenarios: list[Scenario] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(raw):
-        label = f"scenario {item['id']!r} (index {index})" if isinstance(item, dict) and isinstance(item.get("id"), str) \
+        label = (
+            f"scenario {item['id']!r} (index {index})"
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
             else f"scenario at index {index}"
+        )
         try:
             scenario = Scenario.model_validate(item)
         except ValidationError as exc:
@@ -174,7 +210,9 @@ def load_scenarios(path: Path | str | None = None) -> list[Scenario]:
     except OSError as exc:
         raise ScenarioFileError(f"cannot read scenario file {path}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
-        raise ScenarioFileError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        raise ScenarioFileError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
     return parse_scenarios(raw, str(path))
 
 
@@ -183,6 +221,9 @@ def select(scenarios: list[Scenario], text: str | None = None, category: str | N
     if category is not None and category not in CATEGORIES:
         raise ScenarioFileError(f"unknown category {category!r}; use one of: {', '.join(CATEGORIES)}")
     needle = (text or "").lower()
-    return [s for s in scenarios
-            if (not needle or needle in s.id.lower() or needle in s.request.lower())
-            and (category is None or s.category == category)]
+    return [
+        s
+        for s in scenarios
+        if (not needle or needle in s.id.lower() or needle in s.request.lower())
+        and (category is None or s.category == category)
+    ]

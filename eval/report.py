@@ -29,8 +29,13 @@ SUMMARY_FILE = "eval_summary.json"
 JUNIT_FILE = "eval_junit.xml"
 HTML_FILE = "eval_report.html"
 RESULTS = ("passed", "failed", "error", "known_gap", "unexpected_pass")
-RESULT_LABELS = {"passed": "passed", "failed": "FAILED", "error": "ERROR", "known_gap": "known gap",
-                 "unexpected_pass": "UNEXPECTED PASS"}
+RESULT_LABELS = {
+    "passed": "passed",
+    "failed": "FAILED",
+    "error": "ERROR",
+    "known_gap": "known gap",
+    "unexpected_pass": "UNEXPECTED PASS",
+}
 
 
 def _rate(met: int, total: int) -> float:
@@ -46,9 +51,14 @@ def _totals(outcomes: list[ScenarioOutcome]) -> dict[str, Any]:
     counts: Counter[str] = Counter(o.result for o in outcomes)
     met = sum(1 for o in outcomes if _met(o))
     gaps = counts["known_gap"]
-    return {"scenarios": len(outcomes), **{result: counts[result] for result in RESULTS},
-            "pass_rate": _rate(met, len(outcomes)),
-            "pass_rate_without_known_gaps": _rate(counts["passed"], len(outcomes) - gaps - counts["unexpected_pass"])}
+    return {
+        "scenarios": len(outcomes),
+        **{result: counts[result] for result in RESULTS},
+        "pass_rate": _rate(met, len(outcomes)),
+        "pass_rate_without_known_gaps": _rate(
+            counts["passed"], len(outcomes) - gaps - counts["unexpected_pass"]
+        ),
+    }
 
 
 def summarize(run: EvalRun) -> dict[str, Any]:
@@ -66,14 +76,25 @@ def summarize(run: EvalRun) -> dict[str, Any]:
         "ok": run.ok,
         "totals": _totals(run.outcomes),
         "per_category": per_category,
-        "scenarios": [{
-            "id": o.id, "category": o.category, "result": o.result, "request": o.scenario["request"],
-            "status": (o.doc or {}).get("status"), "stop_reason": (o.doc or {}).get("stop_reason"),
-            "failed_checks": [{"name": c["name"], "reason": c["reason"]} for c in o.failed_checks],
-            "known_gap": o.known_gap, "error": o.error, "duration_ms": o.duration_ms,
-            "tool_calls": o.counters.get("tool_calls", 0), "retries": o.counters.get("retries", 0),
-            "replans": o.counters.get("replans", 0), "trace_file": o.trace_file,
-        } for o in run.outcomes],
+        "scenarios": [
+            {
+                "id": o.id,
+                "category": o.category,
+                "result": o.result,
+                "request": o.scenario["request"],
+                "status": (o.doc or {}).get("status"),
+                "stop_reason": (o.doc or {}).get("stop_reason"),
+                "failed_checks": [{"name": c["name"], "reason": c["reason"]} for c in o.failed_checks],
+                "known_gap": o.known_gap,
+                "error": o.error,
+                "duration_ms": o.duration_ms,
+                "tool_calls": o.counters.get("tool_calls", 0),
+                "retries": o.counters.get("retries", 0),
+                "replans": o.counters.get("replans", 0),
+                "trace_file": o.trace_file,
+            }
+            for o in run.outcomes
+        ],
     }
 
 
@@ -85,13 +106,23 @@ def write_summary(run: EvalRun, path: Path) -> Path:
 
 def write_junit(run: EvalRun, path: Path) -> Path:
     totals = _totals(run.outcomes)
-    suite = ET.Element("testsuite", {
-        "name": "maoo-eval", "tests": str(totals["scenarios"]),
-        "failures": str(totals["failed"] + totals["unexpected_pass"]), "errors": str(totals["error"]),
-        "skipped": str(totals["known_gap"]), "time": f"{run.duration_s:.3f}",
-    })
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "maoo-eval",
+            "tests": str(totals["scenarios"]),
+            "failures": str(totals["failed"] + totals["unexpected_pass"]),
+            "errors": str(totals["error"]),
+            "skipped": str(totals["known_gap"]),
+            "time": f"{run.duration_s:.3f}",
+        },
+    )
     for o in run.outcomes:
-        case = ET.SubElement(suite, "testcase", {"classname": f"eval.{o.category}", "name": o.id, "time": f"{o.duration_ms / 1000:.3f}"})
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": f"eval.{o.category}", "name": o.id, "time": f"{o.duration_ms / 1000:.3f}"},
+        )
         failed = "; ".join(f"{c['name']}: {c['reason']}" for c in o.failed_checks)
         if o.result == "failed":
             ET.SubElement(case, "failure", {"message": failed[:500], "type": "expectation"}).text = failed
@@ -153,8 +184,11 @@ def _badge(result: str) -> str:
 
 def _bar(totals: dict[str, Any]) -> str:
     total = totals["scenarios"] or 1
-    parts = "".join(f'<i class="b-{r}" style="width:{100 * totals[r] / total:.2f}%" title="{_e(r)}: {totals[r]}"></i>'
-                    for r in RESULTS if totals[r])
+    parts = "".join(
+        f'<i class="b-{r}" style="width:{100 * totals[r] / total:.2f}%" title="{_e(r)}: {totals[r]}"></i>'
+        for r in RESULTS
+        if totals[r]
+    )
     return f'<div class="bar">{parts}</div>'
 
 
@@ -188,7 +222,9 @@ def state_path_html(states: list[str], steps: list[dict[str, Any]]) -> str:
             lines.append([])
         lines[-1].append(f'<span class="{_state_class(name)}">{label}</span>')
     arrow = '<span class="arrow">→</span>'
-    return '<div class="path">' + "".join(f"<div>{arrow.join(line)}</div>" for line in lines if line) + "</div>"
+    return (
+        '<div class="path">' + "".join(f"<div>{arrow.join(line)}</div>" for line in lines if line) + "</div>"
+    )
 
 
 def _args(args: Any, limit: int = 110) -> str:
@@ -205,16 +241,19 @@ def _timeline(steps: list[dict[str, Any]]) -> str:
         note = _e(error) if error else ""
         if s.get("reason") and s.get("decision") != "continue":
             note += ("<br>" if note else "") + f'<span class="muted">→ {_e(s["reason"])}</span>'
-        wait = f'{s.get("wait_seconds", 0):g}s' if s.get("wait_seconds") else ""
+        wait = f"{s.get('wait_seconds', 0):g}s" if s.get("wait_seconds") else ""
         rows.append(
             f'<tr class="{"" if s.get("ok") else "f"}"><td class="num">{index}</td><td>{_e(s.get("step_id"))}</td>'
             f'<td><b>{_e(s.get("tool"))}</b><div class="args">{_e(_args(s.get("args")))}</div></td>'
             f'<td class="num">{_e(s.get("attempt"))}</td>'
-            f'<td>{"✓" if s.get("ok") else "✗"} {_e(s.get("signal"))}</td>'
+            f"<td>{'✓' if s.get('ok') else '✗'} {_e(s.get('signal'))}</td>"
             f'<td><span class="d-{_e(s.get("decision"))}">{_e(s.get("decision"))}</span> {wait}</td>'
-            f'<td class="num">{float(s.get("latency_ms") or 0):.0f}</td><td>{note}</td></tr>')
-    return ('<table class="tl"><tr><th class="num">#</th><th>step</th><th>tool (arguments)</th><th class="num">try</th><th>signal</th>'
-            '<th>decision</th><th class="num">ms</th><th>error / reason</th></tr>' + "".join(rows) + "</table>")
+            f'<td class="num">{float(s.get("latency_ms") or 0):.0f}</td><td>{note}</td></tr>'
+        )
+    return (
+        '<table class="tl"><tr><th class="num">#</th><th>step</th><th>tool (arguments)</th><th class="num">try</th><th>signal</th>'
+        '<th>decision</th><th class="num">ms</th><th>error / reason</th></tr>' + "".join(rows) + "</table>"
+    )
 
 
 def _page_link(o: ScenarioOutcome) -> str:
@@ -227,8 +266,11 @@ def _page_link(o: ScenarioOutcome) -> str:
 def _scenario_section(o: ScenarioOutcome) -> str:
     doc = o.doc or {}
     sc = o.scenario
-    checks = "".join(f'<li><span class="{"ok" if c["passed"] else "ko"}">{"✓" if c["passed"] else "✗"}</span> '
-                     f'<b>{_e(c["name"])}</b>: {_e(c["reason"])}</li>' for c in o.checks)
+    checks = "".join(
+        f'<li><span class="{"ok" if c["passed"] else "ko"}">{"✓" if c["passed"] else "✗"}</span> '
+        f"<b>{_e(c['name'])}</b>: {_e(c['reason'])}</li>"
+        for c in o.checks
+    )
     extras = []
     if o.known_gap:
         extras.append(f'<div class="gap"><b>Known gap:</b> {_e(o.known_gap)}</div>')
@@ -236,18 +278,28 @@ def _scenario_section(o: ScenarioOutcome) -> str:
         extras.append(f'<div class="err"><b>Error:</b> {_e(o.error)}</div>')
     armed = []
     if sc.get("faults"):
-        armed.append("faults: " + "; ".join(f'{r.get("method") or "*"} {r["path"]} → {r["fault"]}'
-                                             f'{" ×" + str(r["count"]) if r.get("count") else " (always)"}' for r in sc["faults"]))
+        armed.append(
+            "faults: "
+            + "; ".join(
+                f"{r.get('method') or '*'} {r['path']} → {r['fault']}"
+                f"{' ×' + str(r['count']) if r.get('count') else ' (always)'}"
+                for r in sc["faults"]
+            )
+        )
     guards = {k: v for k, v in (sc.get("overrides") or {}).get("guards", {}).items() if v is not None}
     if guards:
         armed.append("guards: " + ", ".join(f"{k}={v}" for k, v in guards.items()))
     if (sc.get("overrides") or {}).get("env"):
         armed.append("env: " + ", ".join(f"{k}={v}" for k, v in sc["overrides"]["env"].items()))
     for prior in o.setup:
-        armed.append(f'run before it: “{prior.get("request")}” → {prior.get("status")}'
-                     f'{" (" + str(prior.get("stop_reason")) + ")" if prior.get("stop_reason") else ""}')
+        armed.append(
+            f"run before it: “{prior.get('request')}” → {prior.get('status')}"
+            f"{' (' + str(prior.get('stop_reason')) + ')' if prior.get('stop_reason') else ''}"
+        )
     c = doc.get("counters") or {}
-    status = _e(doc.get("status", "-")) + (f' · {_e(doc.get("stop_reason"))}' if doc.get("stop_reason") else "")
+    status = _e(doc.get("status", "-")) + (
+        f" · {_e(doc.get('stop_reason'))}" if doc.get("stop_reason") else ""
+    )
     return f"""
 <details class="sc x-{o.result}" id="{_e(o.id)}"{" open" if o.result != "passed" else ""}>
 <summary>{_badge(o.result)}<span class="sid">{_e(o.id)}</span><span class="muted">{_e(o.category)}</span>
@@ -267,19 +319,29 @@ def _scenario_section(o: ScenarioOutcome) -> str:
 def render_html(run: EvalRun) -> str:
     summary = summarize(run)
     totals = summary["totals"]
-    tiles = [("pass rate", f'{100 * totals["pass_rate"]:.1f}%'), ("scenarios", totals["scenarios"]), ("passed", totals["passed"]),
-             ("failed", totals["failed"] + totals["error"]), ("known gaps", totals["known_gap"]),
-             ("unexpected passes", totals["unexpected_pass"]), ("duration", f'{run.duration_s:.1f} s')]
+    tiles = [
+        ("pass rate", f"{100 * totals['pass_rate']:.1f}%"),
+        ("scenarios", totals["scenarios"]),
+        ("passed", totals["passed"]),
+        ("failed", totals["failed"] + totals["error"]),
+        ("known gaps", totals["known_gap"]),
+        ("unexpected passes", totals["unexpected_pass"]),
+        ("duration", f"{run.duration_s:.1f} s"),
+    ]
     category_rows = "".join(
         f'<tr><td>{_e(name)}</td><td class="num">{t["scenarios"]}</td><td class="num">{t["passed"]}</td>'
         f'<td class="num">{t["failed"] + t["error"]}</td><td class="num">{t["known_gap"]}</td><td class="num">{t["unexpected_pass"]}</td>'
-        f'<td class="num">{100 * t["pass_rate"]:.0f}%</td><td>{_bar(t)}</td></tr>' for name, t in summary["per_category"].items())
+        f'<td class="num">{100 * t["pass_rate"]:.0f}%</td><td>{_bar(t)}</td></tr>'
+        for name, t in summary["per_category"].items()
+    )
     index_rows = "".join(
         f'<tr><td><a href="#{_e(o.id)}">{_e(o.id)}</a>{_page_link(o)}</td><td>{_e(o.category)}</td><td>{_badge(o.result)}</td>'
-        f'<td>{_e((o.doc or {}).get("status", "-"))}{" · " + _e((o.doc or {}).get("stop_reason")) if (o.doc or {}).get("stop_reason") else ""}</td>'
+        f"<td>{_e((o.doc or {}).get('status', '-'))}{' · ' + _e((o.doc or {}).get('stop_reason')) if (o.doc or {}).get('stop_reason') else ''}</td>"
         f'<td class="num">{o.counters.get("tool_calls", 0)}</td><td class="num">{o.counters.get("retries", 0)}</td>'
         f'<td class="num">{o.counters.get("replans", 0)}</td><td class="num">{o.duration_ms:.0f}</td>'
-        f'<td>{_e("; ".join(c["name"] for c in o.failed_checks))}</td></tr>' for o in run.outcomes)
+        f"<td>{_e('; '.join(c['name'] for c in o.failed_checks))}</td></tr>"
+        for o in run.outcomes
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>MAOO eval: {totals["passed"]}/{totals["scenarios"]} passed</title><style>{_CSS}</style></head>
@@ -311,5 +373,8 @@ def write_reports(run: EvalRun, traces_dir: Path) -> dict[str, Path]:
     from eval.run_pages import write_run_pages
 
     write_run_pages(run, traces_dir)  # the pages the report links to
-    return {"summary": write_summary(run, traces_dir / SUMMARY_FILE), "junit": write_junit(run, traces_dir / JUNIT_FILE),
-            "html": write_html(run, traces_dir / HTML_FILE)}
+    return {
+        "summary": write_summary(run, traces_dir / SUMMARY_FILE),
+        "junit": write_junit(run, traces_dir / JUNIT_FILE),
+        "html": write_html(run, traces_dir / HTML_FILE),
+    }

@@ -26,11 +26,12 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.config import get_settings, reload_settings
 from chalicelib.errors import BadRequestError
@@ -81,8 +82,16 @@ class ScenarioOutcome:
         return (self.doc or {}).get("counters") or {}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "result": self.result, "checks": self.checks, "duration_ms": self.duration_ms,
-                "doc": self.doc, "setup": self.setup, "error": self.error, "trace_file": self.trace_file}
+        return {
+            "scenario": self.scenario,
+            "result": self.result,
+            "checks": self.checks,
+            "duration_ms": self.duration_ms,
+            "doc": self.doc,
+            "setup": self.setup,
+            "error": self.error,
+            "trace_file": self.trace_file,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScenarioOutcome:
@@ -157,7 +166,9 @@ class EvalContext:
         deadline = time.monotonic() + delayed_seconds + _SETTLE_MARGIN_SECONDS
         while True:
             requests_seen = self._admin("GET", "requests")["requests"]
-            pending = [r for r in requests_seen if r.get("fault") in _DELAYED_FAULTS and r.get("status") is None]
+            pending = [
+                r for r in requests_seen if r.get("fault") in _DELAYED_FAULTS and r.get("status") is None
+            ]
             if not pending or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
@@ -168,8 +179,12 @@ class EvalContext:
         """The settings a scenario runs with. Its runtime folder is new on every run: stores stay open
         in the process, so a folder is never reused (``run_scenarios`` clears ``<runtime>/eval`` first)."""
         folder = self.runtime_dir / "eval" / f"{scenario.id}-{uuid.uuid4().hex[:6]}"
-        return {"MAOO_RUNTIME_DIR": str(folder), "MAOO_MOCK_API_URL": self.mock_api_url or "",
-                "MAOO_BACKOFF_BASE_SECONDS": "0", **scenario.overrides.env}
+        return {
+            "MAOO_RUNTIME_DIR": str(folder),
+            "MAOO_MOCK_API_URL": self.mock_api_url or "",
+            "MAOO_BACKOFF_BASE_SECONDS": "0",
+            **scenario.overrides.env,
+        }
 
     def run_scenario(self, scenario: Scenario) -> ScenarioOutcome:
         """Run the scenario's setup runs, then its own run; score it and export its trace."""
@@ -187,10 +202,17 @@ class EvalContext:
                 for prior in scenario.setup:
                     self.arm([r.model_dump() for r in prior.faults])
                     before = session.run(prior.request, prior.guards.values())
-                    setup.append({key: before.get(key) for key in ("run_id", "request", "status", "stop_reason", "steps", "counters")})
+                    setup.append(
+                        {
+                            key: before.get(key)
+                            for key in ("run_id", "request", "status", "stop_reason", "steps", "counters")
+                        }
+                    )
                 self.arm([r.model_dump() for r in scenario.faults])
                 doc = session.run(scenario.request, scenario.overrides.guards.values())
-                delays = [float(r.params.get("delay", 0)) for r in scenario.faults if r.fault in _DELAYED_FAULTS]
+                delays = [
+                    float(r.params.get("delay", 0)) for r in scenario.faults if r.fault in _DELAYED_FAULTS
+                ]
                 side_effects, requests_seen = self.observed(max(delays, default=0.0))
                 files_dir = get_settings().files_dir if get_settings().engine == "embedded" else None
                 checks = score(scenario.expect, Observed(doc, side_effects, requests_seen, files_dir))
@@ -199,8 +221,15 @@ class EvalContext:
         if error is not None:
             checks.append(Check("run", False, f"the run could not be made: {error}"))
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        outcome = ScenarioOutcome(scenario=scenario.model_dump(mode="json"), result=judge(checks, scenario.known_gap, error),
-                                  checks=[c.to_dict() for c in checks], duration_ms=duration_ms, doc=doc, setup=setup, error=error)
+        outcome = ScenarioOutcome(
+            scenario=scenario.model_dump(mode="json"),
+            result=judge(checks, scenario.known_gap, error),
+            checks=[c.to_dict() for c in checks],
+            duration_ms=duration_ms,
+            doc=doc,
+            setup=setup,
+            error=error,
+        )
         outcome.trace_file = str(self._export_trace(outcome))
         return outcome
 
@@ -210,9 +239,17 @@ class EvalContext:
         source = (outcome.doc or {}).get("trace_file")
         if source and Path(source).is_file():
             trace = json.loads(Path(source).read_text(encoding="utf-8"))
-        trace.update({"scenario": outcome.scenario, "result": outcome.result, "scores": outcome.checks,
-                      "duration_ms": outcome.duration_ms, "setup_runs": outcome.setup, "error": outcome.error,
-                      "run_trace_file": source})
+        trace.update(
+            {
+                "scenario": outcome.scenario,
+                "result": outcome.result,
+                "scores": outcome.checks,
+                "duration_ms": outcome.duration_ms,
+                "setup_runs": outcome.setup,
+                "error": outcome.error,
+                "run_trace_file": source,
+            }
+        )
         path = self.traces_dir / f"{outcome.id}.trace.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(trace, indent=2, default=str) + "\n", encoding="utf-8")
@@ -250,8 +287,13 @@ class EvalRun:
         return not self.failing
 
 
-def run_scenarios(scenarios: list[Scenario], *, workers: int = 1, runtime_dir: Path | None = None,
-                  on_done: Callable[[ScenarioOutcome], None] | None = None) -> EvalRun:
+def run_scenarios(
+    scenarios: list[Scenario],
+    *,
+    workers: int = 1,
+    runtime_dir: Path | None = None,
+    on_done: Callable[[ScenarioOutcome], None] | None = None,
+) -> EvalRun:
     """Run ``scenarios`` (in parallel processes when ``workers > 1``); outcomes in the given order."""
     settings = get_settings()
     runtime_dir = Path(runtime_dir) if runtime_dir else settings.runtime_dir
@@ -267,7 +309,9 @@ def run_scenarios(scenarios: list[Scenario], *, workers: int = 1, runtime_dir: P
                     on_done(outcome)
     else:
         if settings.mock_api_url:
-            raise BadRequestError("--workers above 1 needs a mock API per worker; unset MAOO_MOCK_API_URL or use one worker")
+            raise BadRequestError(
+                "--workers above 1 needs a mock API per worker; unset MAOO_MOCK_API_URL or use one worker"
+            )
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
@@ -278,4 +322,9 @@ def run_scenarios(scenarios: list[Scenario], *, workers: int = 1, runtime_dir: P
                 by_id[outcome.id] = outcome
                 if on_done:
                     on_done(outcome)
-    return EvalRun([by_id[s.id] for s in scenarios], round(time.perf_counter() - started, 2), settings.engine, max(workers, 1))
+    return EvalRun(
+        [by_id[s.id] for s in scenarios],
+        round(time.perf_counter() - started, 2),
+        settings.engine,
+        max(workers, 1),
+    )

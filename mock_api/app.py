@@ -196,13 +196,17 @@ def _write(
         if key is not None:
             stored = state.replies.get((request.url.path, key))
             if stored is not None and stored.fingerprint != fingerprint:
-                return _error(409, "idempotency_conflict",
-                              f"Idempotency-Key {key!r} was already used with a different body")
+                return _error(
+                    409,
+                    "idempotency_conflict",
+                    f"Idempotency-Key {key!r} was already used with a different body",
+                )
             if stored is not None:
                 return JSONResponse(stored.body, headers={"Idempotent-Replayed": "true"})
         created = apply()
-        state.recorder.side_effect(kind, created, idempotency_key=key,
-                                   request_seq=getattr(request.state, "request_seq", None))
+        state.recorder.side_effect(
+            kind, created, idempotency_key=key, request_seq=getattr(request.state, "request_seq", None)
+        )
         if key is not None:
             state.replies[(request.url.path, key)] = _StoredReply(fingerprint, created)
     return JSONResponse(created, status_code=201)
@@ -250,9 +254,11 @@ def list_incidents(
     state: StateDep, service: str | None = None, status: Literal["open", "resolved"] | None = None
 ) -> dict[str, Any]:
     with state.lock:
-        found = [i for i in state.incidents
-                 if (service is None or i["service"] == service)
-                 and (status is None or i["status"] == status)]
+        found = [
+            i
+            for i in state.incidents
+            if (service is None or i["service"] == service) and (status is None or i["status"] == status)
+        ]
     return {"incidents": found}
 
 
@@ -260,8 +266,12 @@ def list_incidents(
 def create_incident(body: IncidentIn, request: Request, state: StateDep) -> JSONResponse:
     def apply() -> dict[str, Any]:
         number = max(int(i["id"].removeprefix("INC-")) for i in state.incidents) + 1
-        incident = {"id": f"INC-{number}", **body.model_dump(), "status": "open",
-                    "opened_at": state.next_timestamp()}
+        incident = {
+            "id": f"INC-{number}",
+            **body.model_dump(),
+            "status": "open",
+            "opened_at": state.next_timestamp(),
+        }
         state.incidents.append(incident)
         return dict(incident)
 
@@ -271,8 +281,12 @@ def create_incident(body: IncidentIn, request: Request, state: StateDep) -> JSON
 @ops.post("/notifications", status_code=201, response_model=Notification)
 def send_notification(body: NotificationIn, request: Request, state: StateDep) -> JSONResponse:
     def apply() -> dict[str, Any]:
-        notification = {"id": f"NTF-{len(state.notifications) + 1:04d}", **body.model_dump(),
-                        "status": "sent", "sent_at": state.next_timestamp()}
+        notification = {
+            "id": f"NTF-{len(state.notifications) + 1:04d}",
+            **body.model_dump(),
+            "status": "sent",
+            "sent_at": state.next_timestamp(),
+        }
         state.notifications.append(notification)
         return dict(notification)
 
@@ -292,8 +306,12 @@ admin = APIRouter(prefix="/_admin")
 
 @admin.get("/catalogue")
 def catalogue() -> dict[str, Any]:
-    return {"faults": [{"name": s.name, "description": s.description, "params": dict(s.defaults)}
-                       for s in CATALOGUE.values()]}
+    return {
+        "faults": [
+            {"name": s.name, "description": s.description, "params": dict(s.defaults)}
+            for s in CATALOGUE.values()
+        ]
+    }
 
 
 @admin.get("/faults")
@@ -362,22 +380,27 @@ def _field_name(error: dict[str, Any]) -> str:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    fields = [{"field": _field_name(e),
-               "message": str(e.get("msg", "invalid")).removeprefix("Value error, ")}
-              for e in exc.errors()]
+    fields = [
+        {"field": _field_name(e), "message": str(e.get("msg", "invalid")).removeprefix("Value error, ")}
+        for e in exc.errors()
+    ]
     return JSONResponse({"error": "validation", "fields": fields}, status_code=422)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = _STATUS_CODES.get(exc.status_code, "http_error")
-    return JSONResponse({"error": code, "detail": exc.detail}, status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        {"error": code, "detail": exc.detail},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 def create_app() -> FastAPI:
     """A fresh mock API with its own state."""
-    app = FastAPI(title="MAOO mock ops API", docs_url="/_admin/docs",
-                  openapi_url="/_admin/openapi.json", redoc_url=None)
+    app = FastAPI(
+        title="MAOO mock ops API", docs_url="/_admin/docs", openapi_url="/_admin/openapi.json", redoc_url=None
+    )
     state = MockState()
     app.state.mock = state
     app.include_router(ops)

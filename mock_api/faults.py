@@ -203,8 +203,11 @@ class FaultController:
 
     def plan(self) -> dict[str, Any]:
         with self._lock:
-            return {"rules": [{**a.rule.model_dump(), "remaining": a.remaining, "hits": a.hits}
-                              for a in self._rules]}
+            return {
+                "rules": [
+                    {**a.rule.model_dump(), "remaining": a.remaining, "hits": a.hits} for a in self._rules
+                ]
+            }
 
     def set_chaos(self, chaos: ChaosIn | None) -> None:
         with self._lock:
@@ -297,9 +300,7 @@ async def _send_body(send: Send, status: int, headers: list[RawHeader], body: by
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_json(
-    send: Send, status: int, payload: Any, headers: Mapping[str, str] | None = None
-) -> None:
+async def send_json(send: Send, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
     extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await _send_body(send, status, [_JSON, *extra], _dumps(payload))
 
@@ -316,9 +317,7 @@ async def _send_broken(send: Send, status: int, headers: list[RawHeader], body: 
     await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
 
 
-async def _capture(
-    app: ASGIApp, scope: Scope, receive: Receive
-) -> tuple[int, list[RawHeader], bytes]:
+async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list[RawHeader], bytes]:
     """Run the app to completion without sending anything, and return its response."""
     start: Message = {}
     chunks: list[bytes] = []
@@ -345,14 +344,14 @@ async def _send_status_fault(fault: Fault, send: Send) -> None:
     elif name == "http_401":
         headers["WWW-Authenticate"] = "Bearer"
     elif name == "http_422":
-        payload = {"error": code, "fields": [
-            {"field": str(fault.params["field"]), "message": "injected validation failure"}]}
+        payload = {
+            "error": code,
+            "fields": [{"field": str(fault.params["field"]), "message": "injected validation failure"}],
+        }
     await send_json(send, status, payload, headers)
 
 
-async def apply_fault(
-    fault: Fault | None, app: ASGIApp, scope: Scope, receive: Receive, send: Send
-) -> None:
+async def apply_fault(fault: Fault | None, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer the request as ``fault`` prescribes (normally when ``fault`` is None)."""
     name = fault.name if fault else None
     if fault is None:

@@ -23,7 +23,7 @@ import json
 import re
 import threading
 from collections import deque
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -70,7 +70,7 @@ class ErrorAnswer(_Model):
     delay_seconds: float = Field(default=0.0, ge=0, le=MAX_DELAY_SECONDS)
 
 
-Answer = Annotated[Union[ContentAnswer, RefusalAnswer, ErrorAnswer], Field(discriminator="kind")]
+Answer = Annotated[ContentAnswer | RefusalAnswer | ErrorAnswer, Field(discriminator="kind")]
 
 
 class ScriptIn(_Model):
@@ -159,16 +159,27 @@ def _usage(answer: Any, body: ChatRequest, content: str) -> dict[str, int]:
     if answer.usage is not None:
         prompt, completion = answer.usage.prompt_tokens, answer.usage.completion_tokens
     else:
-        sent = sum(len(m.content) if isinstance(m.content, str) else len(json.dumps(m.content)) for m in body.messages)
+        sent = sum(
+            len(m.content) if isinstance(m.content, str) else len(json.dumps(m.content))
+            for m in body.messages
+        )
         prompt, completion = sent // 4 + 1, len(content) // 4 + 1
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _completion(seq: int, body: ChatRequest, message: dict[str, Any], finish_reason: str,
-                usage: dict[str, int]) -> dict[str, Any]:
-    return {"id": f"chatcmpl-mock-{seq}", "object": "chat.completion", "created": 0, "model": body.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish_reason}],
-            "usage": usage}
+def _completion(
+    seq: int, body: ChatRequest, message: dict[str, Any], finish_reason: str, usage: dict[str, int]
+) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-mock-{seq}",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body.model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish_reason}
+        ],
+        "usage": usage,
+    }
 
 
 router = APIRouter()
@@ -181,22 +192,55 @@ def chat_completions(body: ChatRequest, request: Request) -> JSONResponse:
     authorization = request.headers.get("authorization")
     with script.lock:
         seq = len(script.requests) + 1
-        script.requests.append({"seq": seq, "authorization": authorization, "body": body.model_dump(mode="json"),
-                                "answer": answer.kind, "source": source})
+        script.requests.append(
+            {
+                "seq": seq,
+                "authorization": authorization,
+                "body": body.model_dump(mode="json"),
+                "answer": answer.kind,
+                "source": source,
+            }
+        )
         wake = script.wake
     if answer.delay_seconds:
         wake.wait(answer.delay_seconds)
     if isinstance(answer, ErrorAnswer):
-        message = f"{answer.message} (received: {authorization})" if answer.echo_authorization else answer.message
+        message = (
+            f"{answer.message} (received: {authorization})" if answer.echo_authorization else answer.message
+        )
         headers = {"Retry-After": f"{answer.retry_after:g}"} if answer.retry_after is not None else None
-        kind = "rate_limit_exceeded" if answer.status == 429 else "server_error" if answer.status >= 500 else "invalid_request_error"
-        return JSONResponse({"error": {"message": message, "type": kind, "code": kind}}, status_code=answer.status, headers=headers)
+        kind = (
+            "rate_limit_exceeded"
+            if answer.status == 429
+            else "server_error"
+            if answer.status >= 500
+            else "invalid_request_error"
+        )
+        return JSONResponse(
+            {"error": {"message": message, "type": kind, "code": kind}},
+            status_code=answer.status,
+            headers=headers,
+        )
     if isinstance(answer, RefusalAnswer):
-        return JSONResponse(_completion(seq, body, {"content": None, "refusal": answer.message}, "stop",
-                                        _usage(answer, body, answer.message)))
+        return JSONResponse(
+            _completion(
+                seq,
+                body,
+                {"content": None, "refusal": answer.message},
+                "stop",
+                _usage(answer, body, answer.message),
+            )
+        )
     content = answer.content if isinstance(answer.content, str) else json.dumps(answer.content)
-    return JSONResponse(_completion(seq, body, {"content": content, "refusal": None}, answer.finish_reason,
-                                    _usage(answer, body, content)))
+    return JSONResponse(
+        _completion(
+            seq,
+            body,
+            {"content": content, "refusal": None},
+            answer.finish_reason,
+            _usage(answer, body, content),
+        )
+    )
 
 
 @router.post("/_admin/llm/script")

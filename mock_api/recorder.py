@@ -58,8 +58,9 @@ class Recorder:
         """Log a request as it arrives; the caller fills in fault and status as they happen."""
         kept = {name: headers[name] for name in RECORDED_HEADERS if name in headers}
         with self._lock:
-            record = RequestRecord(seq=len(self._requests) + 1, method=method, path=path,
-                                   query=dict(query), headers=kept)
+            record = RequestRecord(
+                seq=len(self._requests) + 1, method=method, path=path, query=dict(query), headers=kept
+            )
             self._requests.append(record)
         return record
 

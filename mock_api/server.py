@@ -53,8 +53,13 @@ def _quiet_intentional_drops() -> None:
 
 def _config(app: FastAPI, host: str, port: int, **options: object) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False,
-        timeout_graceful_shutdown=1, **options,  # type: ignore[arg-type]
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=1,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -98,9 +103,7 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_in_thread(
-    host: str = DEFAULT_HOST, port: int = 0, startup_timeout: float = 5.0
-) -> RunningMockApi:
+def start_in_thread(host: str = DEFAULT_HOST, port: int = 0, startup_timeout: float = 5.0) -> RunningMockApi:
     """Serve a fresh mock API on ``host:port`` (0 = a free port) and wait until /health answers.
 
     The socket is bound here, before the thread starts, so the port is known and no other
@@ -128,8 +131,7 @@ def start_in_thread(
         if not running.alive or time.monotonic() > deadline:
             running.stop()
             sock.close()
-            raise RuntimeError(
-                f"mock API on {url} did not answer /health within {startup_timeout:g}s")
+            raise RuntimeError(f"mock API on {url} did not answer /health within {startup_timeout:g}s")
         time.sleep(0.05)
     running.app.state.mock.recorder.clear()
     return running
@@ -145,28 +147,37 @@ def serve_bound_socket(sock: socket.socket, url: str) -> RunningMockApi:
     app = create_app()
     server = uvicorn.Server(_config(app, host, port, log_config=None))
     _quiet_intentional_drops()
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"mock-api-{port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"mock-api-{port}", daemon=True
+    )
     thread.start()
     return RunningMockApi(app, server, thread, url)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mock_api.server",
-        description="Serve the MAOO mock ops API with fault injection.")
+        prog="python -m mock_api.server", description="Serve the MAOO mock ops API with fault injection."
+    )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a non-loopback --host (the admin routes are unauthenticated)")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (the admin routes are unauthenticated)",
+    )
     args = parser.parse_args(argv)
     if not args.allow_remote and not is_loopback(args.host):
-        parser.error(f"refusing to listen on non-loopback host {args.host!r}: the mock API has "
-                     "unauthenticated admin routes; pass --allow-remote to do it anyway")
+        parser.error(
+            f"refusing to listen on non-loopback host {args.host!r}: the mock API has "
+            "unauthenticated admin routes; pass --allow-remote to do it anyway"
+        )
 
     server = uvicorn.Server(_config(create_app(), args.host, args.port))
     _quiet_intentional_drops()
-    print(f"Starting MAOO mock API on http://{args.host}:{args.port} "
-          "(admin under /_admin; Ctrl+C to stop)", flush=True)
+    print(
+        f"Starting MAOO mock API on http://{args.host}:{args.port} (admin under /_admin; Ctrl+C to stop)",
+        flush=True,
+    )
     server.run()
     return 0
 

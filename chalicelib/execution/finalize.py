@@ -43,9 +43,14 @@ def finalize(state: RunState) -> RunState:
         )
     elif state.status == "running":
         update["status"] = "succeeded"
-        if unmet := check_result(state):  # the critic, again, against what actually ran: never a success that missed a criterion
-            update.update(status="failed", stop_reason="criteria_unmet",
-                          stop_detail="The run did not do all it was asked: " + "; ".join(unmet) + ".")
+        if unmet := check_result(
+            state
+        ):  # the critic, again, against what actually ran: never a success that missed a criterion
+            update.update(
+                status="failed",
+                stop_reason="criteria_unmet",
+                stop_detail="The run did not do all it was asked: " + "; ".join(unmet) + ".",
+            )
     state = state.model_copy(update=update)
     state = state.model_copy(update={"final_output": final_output(state)})
     record_metrics({"Runs": 1, f"Runs{state.status.capitalize()}": 1})

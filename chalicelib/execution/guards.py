@@ -16,8 +16,9 @@ def fingerprint(tool: str, args: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def check_guards(state: RunState, tool: str, cost: float, call_fingerprint: str,
-                 wait_seconds: float = 0.0) -> tuple[str, str] | None:
+def check_guards(
+    state: RunState, tool: str, cost: float, call_fingerprint: str, wait_seconds: float = 0.0
+) -> tuple[str, str] | None:
     """``(stop_reason, detail)`` when a guard forbids the next call, else ``None``.
 
     ``wait_seconds`` is a backoff that would come first: a retry whose wait alone would carry the
@@ -29,8 +30,10 @@ def check_guards(state: RunState, tool: str, cost: float, call_fingerprint: str,
     if elapsed > guards.deadline_seconds:
         return "deadline", f"{elapsed:.1f} s elapsed; the deadline is {guards.deadline_seconds:g} s"
     if wait_seconds and elapsed + wait_seconds > guards.deadline_seconds:
-        return "deadline", (f"{elapsed:.1f} s elapsed and the retry would first wait {wait_seconds:g} s; "
-                            f"the deadline is {guards.deadline_seconds:g} s")
+        return "deadline", (
+            f"{elapsed:.1f} s elapsed and the retry would first wait {wait_seconds:g} s; "
+            f"the deadline is {guards.deadline_seconds:g} s"
+        )
     if counters.tool_calls >= guards.max_steps:
         return "max_steps", f"{counters.tool_calls} tool calls made; max_steps is {guards.max_steps}"
     if counters.cost + cost > guards.budget:
@@ -38,8 +41,10 @@ def check_guards(state: RunState, tool: str, cost: float, call_fingerprint: str,
     for key, count in state.failures.items():
         fp, _, signal = key.partition("|")
         if fp == call_fingerprint and count >= guards.non_progress_limit:
-            return "non_progress", (f"{tool} with the same arguments failed {count} times in a row with {signal}; "
-                                    f"non_progress_limit is {guards.non_progress_limit}")
+            return "non_progress", (
+                f"{tool} with the same arguments failed {count} times in a row with {signal}; "
+                f"non_progress_limit is {guards.non_progress_limit}"
+            )
     return None
 
 

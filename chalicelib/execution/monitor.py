@@ -39,6 +39,8 @@ def classify(result: ToolResult) -> tuple[Signal, str]:
     if error is None:
         return "fatal", "the tool reported failure without an error"
     if error.kind == "http_status" and error.status_code is not None:
-        evidence = f"HTTP {error.status_code}" + (f", Retry-After {error.retry_after:g} s" if error.retry_after is not None else "")
+        evidence = f"HTTP {error.status_code}" + (
+            f", Retry-After {error.retry_after:g} s" if error.retry_after is not None else ""
+        )
         return _from_status(error.status_code), evidence
     return _BY_KIND.get(error.kind, "fatal"), f"{error.kind}: {error.message}"

@@ -147,7 +147,9 @@ def next_step(state: RunState) -> RunState:
     attempt = state.attempts.get(step.id, 0) + 1
     side_effect = side_effect_of(step.tool, args)
     key = idempotency_key(state.run_id, step.id, args) if side_effect != "read" else None
-    sent = by_reference(args, state.run_id)  # a large value goes to the run store; the call carries its reference
+    sent = by_reference(
+        args, state.run_id
+    )  # a large value goes to the run store; the call carries its reference
     call = ToolCall(
         run_id=state.run_id, step_id=step.id, tool=step.tool, args=sent, attempt=attempt, idempotency_key=key
     )

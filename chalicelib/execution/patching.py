@@ -13,7 +13,13 @@ from typing import Any
 from chalicelib.contracts import Plan, Signal, Step, ToolResult
 from chalicelib.execution.refs import REF
 
-KNOWN_RENAMES = {"errors": "error_count", "requests": "request_count", "items": "records", "status": "state", "severity": "level"}
+KNOWN_RENAMES = {
+    "errors": "error_count",
+    "requests": "request_count",
+    "items": "records",
+    "status": "state",
+    "severity": "level",
+}
 SAFE_DEFAULTS = {"severity": "sev3", "channel": "ops", "window": "1h"}
 
 
@@ -25,12 +31,14 @@ class Patch:
 
 def _rename_refs(value: Any, step_id: str, renames: dict[str, str]) -> Any:
     if isinstance(value, str):
+
         def swap(m: re.Match) -> str:
             if m.group("step") != step_id:
                 return m.group(0)
             parts = m.group("path").split(".")
             parts = [renames.get(p, p) for p in parts]
             return m.group(0).replace(m.group("path"), ".".join(parts), 1)
+
         return REF.sub(swap, value)
     if isinstance(value, dict):
         return {k: _rename_refs(v, step_id, renames) for k, v in value.items()}
@@ -53,7 +61,10 @@ def _drift_patch(plan: Plan, step: Step, details: dict[str, Any]) -> Patch | Non
             s = s.model_copy(update={"args": _rename_refs(s.args, step.id, renames)})
         steps.append(s)
     shown = ", ".join(f"{old} -> {new}" for old, new in renames.items())
-    return Patch(plan.model_copy(update={"steps": steps}), f"the response renamed {shown}; expected fields and references patched")
+    return Patch(
+        plan.model_copy(update={"steps": steps}),
+        f"the response renamed {shown}; expected fields and references patched",
+    )
 
 
 def _fields_patch(plan: Plan, step: Step, details: dict[str, Any]) -> Patch | None:
@@ -63,13 +74,20 @@ def _fields_patch(plan: Plan, step: Step, details: dict[str, Any]) -> Patch | No
     json_body = step.args.get("json_body")
     if not names or not isinstance(json_body, dict):
         return None
-    fixes = {name: SAFE_DEFAULTS[name] for name in names if name in SAFE_DEFAULTS and json_body.get(name) != SAFE_DEFAULTS[name]}
+    fixes = {
+        name: SAFE_DEFAULTS[name]
+        for name in names
+        if name in SAFE_DEFAULTS and json_body.get(name) != SAFE_DEFAULTS[name]
+    }
     if len(fixes) != len(names):
         return None
     patched = step.model_copy(update={"args": {**step.args, "json_body": {**json_body, **fixes}}})
     steps = [patched if s.id == step.id else s for s in plan.steps]
     shown = ", ".join(f"{k}={v!r}" for k, v in fixes.items())
-    return Patch(plan.model_copy(update={"steps": steps}), f"the server rejected {', '.join(names)}; patched to the safe default {shown}")
+    return Patch(
+        plan.model_copy(update={"steps": steps}),
+        f"the server rejected {', '.join(names)}; patched to the safe default {shown}",
+    )
 
 
 def propose_patch(plan: Plan, step: Step, signal: Signal, result: ToolResult) -> Patch | None:

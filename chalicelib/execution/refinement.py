@@ -47,8 +47,16 @@ def backoff_seconds(state: RunState, step_id: str, attempt: int, retry_after: fl
     return int(math.ceil(wait))
 
 
-def decide(state: RunState, step: Step, side_effect: SideEffect, signal: Signal, result: ToolResult,
-           attempt: int, has_alternative: bool, patch: str | None = None) -> Refinement:
+def decide(
+    state: RunState,
+    step: Step,
+    side_effect: SideEffect,
+    signal: Signal,
+    result: ToolResult,
+    attempt: int,
+    has_alternative: bool,
+    patch: str | None = None,
+) -> Refinement:
     """One decision for this outcome. ``patch`` describes an available argument patch, if any."""
     if signal == "ok":
         return Refinement("continue", "the step succeeded")
@@ -57,23 +65,39 @@ def decide(state: RunState, step: Step, side_effect: SideEffect, signal: Signal,
         return Refinement("patch_args", patch)
     if side_effect == "write" and signal in AMBIGUOUS:
         if has_alternative:
-            return Refinement("replan", f"{step.tool} is a non-idempotent write and may have been applied; not retried blindly")
-        return Refinement("abort", f"{step.tool} is a non-idempotent write that may have been applied; it is never retried blindly",
-                          stop_reason="unsafe_retry")
+            return Refinement(
+                "replan",
+                f"{step.tool} is a non-idempotent write and may have been applied; not retried blindly",
+            )
+        return Refinement(
+            "abort",
+            f"{step.tool} is a non-idempotent write that may have been applied; it is never retried blindly",
+            stop_reason="unsafe_retry",
+        )
     if signal in RETRYABLE:
         if state.counters.retries >= guards.max_retries:
-            return Refinement("abort", f"the run used all {guards.max_retries} retries", stop_reason="max_retries")
+            return Refinement(
+                "abort", f"the run used all {guards.max_retries} retries", stop_reason="max_retries"
+            )
         if attempt <= guards.max_retries_per_step:
             retry_after = result.error.retry_after if result.error else None
             wait = backoff_seconds(state, step.id, attempt, retry_after)
             why = f"{signal} on attempt {attempt}; retry {attempt} of {guards.max_retries_per_step} after {wait} s"
             if retry_after is not None:
                 capped = retry_after > get_settings().backoff_max_seconds
-                why += f" (Retry-After {retry_after:g} s, capped at MAOO_BACKOFF_MAX_SECONDS)" if capped else f" (Retry-After {retry_after:g} s honoured)"
+                why += (
+                    f" (Retry-After {retry_after:g} s, capped at MAOO_BACKOFF_MAX_SECONDS)"
+                    if capped
+                    else f" (Retry-After {retry_after:g} s honoured)"
+                )
             return Refinement("retry", why, wait_seconds=wait)
         if has_alternative:
             return Refinement("replan", f"{step.id} failed {attempt} times ({signal}); replanning around it")
-        return Refinement("abort", f"{step.id} failed {attempt} times ({signal}) and has no alternative route", stop_reason="max_retries")
+        return Refinement(
+            "abort",
+            f"{step.id} failed {attempt} times ({signal}) and has no alternative route",
+            stop_reason="max_retries",
+        )
     if signal in REPLANNABLE and has_alternative:
         return Refinement("replan", f"{signal} from {step.tool}; replanning to another route")
     message = result.error.message if result.error else signal

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.llm.errors import (
     LLMHTTPError,
@@ -48,9 +49,19 @@ class Completion:
 class ChatClient:
     """One model on one endpoint. Create it per call or keep it: it holds no connection."""
 
-    def __init__(self, base_url: str, api_key: str, model: str, *, timeout_seconds: float = 20.0,
-                 max_retries: int = 2, backoff_seconds: float = 0.5, backoff_max_seconds: float = 4.0,
-                 max_tokens: int = 2000, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        model: str,
+        *,
+        timeout_seconds: float = 20.0,
+        max_retries: int = 2,
+        backoff_seconds: float = 0.5,
+        backoff_max_seconds: float = 4.0,
+        max_tokens: int = 2000,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.timeout_seconds = timeout_seconds
@@ -66,18 +77,34 @@ class ChatClient:
 
     @classmethod
     def from_settings(cls, settings: Any) -> ChatClient:
-        return cls(settings.openai_base_url, settings.openai_api_key, settings.openai_model,
-                   timeout_seconds=settings.llm_timeout_seconds, max_retries=settings.llm_max_retries,
-                   backoff_seconds=settings.llm_backoff_seconds, backoff_max_seconds=settings.llm_backoff_max_seconds,
-                   max_tokens=settings.llm_max_tokens)
+        return cls(
+            settings.openai_base_url,
+            settings.openai_api_key,
+            settings.openai_model,
+            timeout_seconds=settings.llm_timeout_seconds,
+            max_retries=settings.llm_max_retries,
+            backoff_seconds=settings.llm_backoff_seconds,
+            backoff_max_seconds=settings.llm_backoff_max_seconds,
+            max_tokens=settings.llm_max_tokens,
+        )
 
-    def complete_json(self, *, system: str, user: str, schema_name: str, schema: dict[str, Any],
-                      max_tokens: int | None = None) -> Completion:
+    def complete_json(
+        self,
+        *,
+        system: str,
+        user: str,
+        schema_name: str,
+        schema: dict[str, Any],
+        max_tokens: int | None = None,
+    ) -> Completion:
         """Ask for one JSON answer; raises an ``LLMError`` when there is none to use."""
         payload = {
             "model": self.model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            "response_format": {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": False}},
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": schema_name, "schema": schema, "strict": False},
+            },
             "temperature": 0,
             "max_tokens": min(self.max_tokens, max_tokens) if max_tokens else self.max_tokens,
         }
@@ -91,15 +118,22 @@ class ChatClient:
 
         from chalicelib.wallclock import bounded_request  # the limit covers the whole answer, body included
 
-        headers = {"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json",
-                   "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         last = ""
         for attempt in range(1, self.max_retries + 2):
             retry_after = None
             try:
-                response = bounded_request("POST", self.url, seconds=self.timeout_seconds, json=payload, headers=headers)
+                response = bounded_request(
+                    "POST", self.url, seconds=self.timeout_seconds, json=payload, headers=headers
+                )
             except requests.Timeout:
-                raise LLMTimeoutError(f"no answer from {self.url} within {self.timeout_seconds:g} s", attempts=attempt) from None
+                raise LLMTimeoutError(
+                    f"no answer from {self.url} within {self.timeout_seconds:g} s", attempts=attempt
+                ) from None
             except requests.RequestException as exc:
                 last = f"cannot reach {self.url} ({type(exc).__name__})"
             else:
@@ -107,13 +141,17 @@ class ChatClient:
                 if status < 400:
                     return response, attempt
                 if status != 429 and status < 500:
-                    raise LLMHTTPError(status, f"HTTP {status} from {self.url}: {self._excerpt(response)}", attempts=attempt)
+                    raise LLMHTTPError(
+                        status, f"HTTP {status} from {self.url}: {self._excerpt(response)}", attempts=attempt
+                    )
                 last = f"HTTP {status} from {self.url}: {self._excerpt(response)}"
                 retry_after = _seconds(response.headers.get("Retry-After"))
             if attempt > self.max_retries:
                 break
             self._sleep(self._wait(attempt, retry_after))
-        raise LLMUnavailableError(f"{last} (gave up after {self.max_retries + 1} attempts)", attempts=self.max_retries + 1)
+        raise LLMUnavailableError(
+            f"{last} (gave up after {self.max_retries + 1} attempts)", attempts=self.max_retries + 1
+        )
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         backoff = self.backoff_seconds * 2 ** (attempt - 1)
@@ -125,13 +163,16 @@ class ChatClient:
         try:
             body = response.json()
         except ValueError:
-            raise LLMMalformedError(f"the endpoint's answer is not JSON: {self._excerpt(response)}", attempts=attempts) from None
+            raise LLMMalformedError(
+                f"the endpoint's answer is not JSON: {self._excerpt(response)}", attempts=attempts
+            ) from None
         try:
             choice = body["choices"][0]
             message = choice["message"]
         except (KeyError, IndexError, TypeError):
-            raise LLMMalformedError("the endpoint's answer is not a chat completion (no choices[0].message)",
-                                    attempts=attempts) from None
+            raise LLMMalformedError(
+                "the endpoint's answer is not a chat completion (no choices[0].message)", attempts=attempts
+            ) from None
         content = message.get("content") if isinstance(message, dict) else None
         usage = _usage(body.get("usage"), payload, content if isinstance(content, str) else "")
         refusal = message.get("refusal") if isinstance(message, dict) else None
@@ -146,13 +187,21 @@ class ChatClient:
             data = json.loads(text)
         except ValueError as exc:
             cut = " (cut short: finish_reason=length)" if choice.get("finish_reason") == "length" else ""
-            raise LLMMalformedError(f"the model's answer is not JSON{cut}: {exc}", usage=usage, attempts=attempts) from None
-        return Completion(data=data, text=text, model=str(body.get("model") or self.model), usage=usage, attempts=attempts)
+            raise LLMMalformedError(
+                f"the model's answer is not JSON{cut}: {exc}", usage=usage, attempts=attempts
+            ) from None
+        return Completion(
+            data=data, text=text, model=str(body.get("model") or self.model), usage=usage, attempts=attempts
+        )
 
     def _excerpt(self, response: Any) -> str:
         try:
             body = response.json()
-            text = body["error"]["message"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else json.dumps(body)
+            text = (
+                body["error"]["message"]
+                if isinstance(body, dict) and isinstance(body.get("error"), dict)
+                else json.dumps(body)
+            )
         except (ValueError, KeyError, TypeError):
             text = response.text
         return self._scrub(" ".join(str(text).split()))[:_EXCERPT] or "(no body)"

@@ -21,7 +21,9 @@ def _check(perception: PerceivedState) -> None:
     except NoRouteError:
         pass  # a real answer: the Plan state reports it as no_route
     except Exception as exc:
-        raise LLMUnusableError(f"the planner cannot use this perception ({type(exc).__name__}: {exc})") from None
+        raise LLMUnusableError(
+            f"the planner cannot use this perception ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def perceive_with_model(state: RunState, rules: PerceivedState) -> tuple[PerceivedState, RunState]:
@@ -29,5 +31,7 @@ def perceive_with_model(state: RunState, rules: PerceivedState) -> tuple[Perceiv
 
     The returned state is stopped (``llm_token_budget``) when the model's tokens exceed the budget.
     """
-    result = consult(state, "Perceive", "perception", PerceivedState, lambda: perception_messages(state.request), _check)
+    result = consult(
+        state, "Perceive", "perception", PerceivedState, lambda: perception_messages(state.request), _check
+    )
     return result.value or rules, result.state

@@ -69,24 +69,35 @@ def _perception_examples() -> str:
     from chalicelib.perception.request_reader import perceive
 
     return "\n".join(
-        json.dumps({"request": request, "answer": perceive(request).model_dump(mode="json", exclude_defaults=True)},
-                   separators=(",", ":"))
+        json.dumps(
+            {"request": request, "answer": perceive(request).model_dump(mode="json", exclude_defaults=True)},
+            separators=(",", ":"),
+        )
         for request in EXAMPLE_REQUESTS
     )
 
 
 def perception_messages(request: str) -> tuple[str, str]:
     """``(system, user)`` asking for a ``PerceivedState``."""
-    system = (f"{_PERCEPTION_RULES}\nJSON schema (PerceivedState):\n{_schema(PerceivedState)}\n\n"
-              f"Examples:\n{_perception_examples()}\n")
+    system = (
+        f"{_PERCEPTION_RULES}\nJSON schema (PerceivedState):\n{_schema(PerceivedState)}\n\n"
+        f"Examples:\n{_perception_examples()}\n"
+    )
     return system, json.dumps({"request": request})
 
 
 def _tool_catalogue() -> list[dict[str, Any]]:
     from chalicelib.tools.registry import TOOLS
 
-    return [{"name": spec.name, "description": spec.description, "side_effect": spec.side_effect,
-             "args_schema": spec.args_model.model_json_schema()} for spec in TOOLS.values()]
+    return [
+        {
+            "name": spec.name,
+            "description": spec.description,
+            "side_effect": spec.side_effect,
+            "args_schema": spec.args_model.model_json_schema(),
+        }
+        for spec in TOOLS.values()
+    ]
 
 
 def _plan_example() -> str:
@@ -95,16 +106,31 @@ def _plan_example() -> str:
 
     perception = perceive(EXAMPLE_REQUESTS[1])
     plan = make_plan(perception)
-    return json.dumps({"perception": perception.model_dump(mode="json", exclude_defaults=True),
-                       "answer": plan.model_dump(mode="json", exclude_defaults=True)}, separators=(",", ":"))
+    return json.dumps(
+        {
+            "perception": perception.model_dump(mode="json", exclude_defaults=True),
+            "answer": plan.model_dump(mode="json", exclude_defaults=True),
+        },
+        separators=(",", ":"),
+    )
 
 
-def plan_messages(perception: PerceivedState, avoid: set[str], revision: int, base_url: str) -> tuple[str, str]:
+def plan_messages(
+    perception: PerceivedState, avoid: set[str], revision: int, base_url: str
+) -> tuple[str, str]:
     """``(system, user)`` asking for a ``Plan``."""
     tools = _tool_catalogue()
-    system = (f"{_PLAN_RULES.format(tools=', '.join(t['name'] for t in tools), base_url=base_url)}\n"
-              f"Tools:\n{json.dumps(tools, separators=(',', ':'))}\n\n"
-              f"JSON schema (Plan):\n{_schema(Plan)}\n\nExample:\n{_plan_example()}\n")
-    user = json.dumps({"perception": perception.model_dump(mode="json", exclude_defaults=True),
-                       "avoid": sorted(avoid), "revision": revision}, separators=(",", ":"))
+    system = (
+        f"{_PLAN_RULES.format(tools=', '.join(t['name'] for t in tools), base_url=base_url)}\n"
+        f"Tools:\n{json.dumps(tools, separators=(',', ':'))}\n\n"
+        f"JSON schema (Plan):\n{_schema(Plan)}\n\nExample:\n{_plan_example()}\n"
+    )
+    user = json.dumps(
+        {
+            "perception": perception.model_dump(mode="json", exclude_defaults=True),
+            "avoid": sorted(avoid),
+            "revision": revision,
+        },
+        separators=(",", ":"),
+    )
     return system, user

@@ -20,4 +20,9 @@ class Usage:
         return self.prompt + self.completion
 
     def as_dict(self) -> dict[str, Any]:
-        return {"prompt": self.prompt, "completion": self.completion, "total": self.total, "estimated": self.estimated}
+        return {
+            "prompt": self.prompt,
+            "completion": self.completion,
+            "total": self.total,
+            "estimated": self.estimated,
+        }

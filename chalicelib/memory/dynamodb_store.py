@@ -43,6 +43,7 @@ def _store_errors(cls: type) -> type:
                     "Check MAOO_RUNS_TABLE, the region and the credentials, then finish the run with "
                     "`python -m cli resume RUN_ID`"
                 ) from None
+
         return guarded
 
     for name in _GUARDED:
@@ -50,8 +51,21 @@ def _store_errors(cls: type) -> type:
     return cls
 
 
-_GUARDED = ("put_run", "get_run", "list_runs", "append_event", "record_transition", "checkpoints", "claim_owner",
-            "renew_lease", "get_owner", "claim_request_key", "events", "put_blob", "get_blob")
+_GUARDED = (
+    "put_run",
+    "get_run",
+    "list_runs",
+    "append_event",
+    "record_transition",
+    "checkpoints",
+    "claim_owner",
+    "renew_lease",
+    "get_owner",
+    "claim_request_key",
+    "events",
+    "put_blob",
+    "get_blob",
+)
 
 
 @_store_errors
@@ -71,8 +85,14 @@ class DynamoRunStore:
         except self.client.exceptions.ResourceNotFoundException:
             self.client.create_table(
                 TableName=self.table,
-                KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}, {"AttributeName": "item", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": "run_id", "AttributeType": "S"}, {"AttributeName": "item", "AttributeType": "S"}],
+                KeySchema=[
+                    {"AttributeName": "run_id", "KeyType": "HASH"},
+                    {"AttributeName": "item", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "run_id", "AttributeType": "S"},
+                    {"AttributeName": "item", "AttributeType": "S"},
+                ],
                 BillingMode="PAY_PER_REQUEST",
             )
 
@@ -85,27 +105,39 @@ class DynamoRunStore:
         now = time.time()
         existing = self.get_run(document["run_id"])
         created = (existing or {}).get("created_at", document.get("created_at", now))
-        self.client.put_item(TableName=self.table, Item={
-            "run_id": {"S": document["run_id"]}, "item": {"S": "run"},
-            "status": {"S": document.get("status", "running")},
-            "created_at": {"N": repr(float(created))}, "updated_at": {"N": repr(now)},
-            "document": {"S": json.dumps({**document, "created_at": created}, default=str)},
-        })
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                "run_id": {"S": document["run_id"]},
+                "item": {"S": "run"},
+                "status": {"S": document.get("status", "running")},
+                "created_at": {"N": repr(float(created))},
+                "updated_at": {"N": repr(now)},
+                "document": {"S": json.dumps({**document, "created_at": created}, default=str)},
+            },
+        )
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
-        item = self.client.get_item(TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "run"}},
-                                    ConsistentRead=True).get("Item")
+        item = self.client.get_item(
+            TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "run"}}, ConsistentRead=True
+        ).get("Item")
         if not item:
             return None
         document = json.loads(item["document"]["S"])
-        if document.get("status") == "running" and not owner_alive(self.get_owner(run_id), float(item["updated_at"]["N"])):
+        if document.get("status") == "running" and not owner_alive(
+            self.get_owner(run_id), float(item["updated_at"]["N"])
+        ):
             document["status"] = "interrupted"
         return document
 
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"TableName": self.table, "FilterExpression": "#i = :run",
-                                  "ExpressionAttributeNames": {"#i": "item"}, "ExpressionAttributeValues": {":run": {"S": "run"}}}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "#i = :run",
+            "ExpressionAttributeNames": {"#i": "item"},
+            "ExpressionAttributeValues": {":run": {"S": "run"}},
+        }
         while True:
             page = self.client.scan(**kwargs)
             items.extend(page.get("Items", []))
@@ -113,26 +145,41 @@ class DynamoRunStore:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         updated = {i["run_id"]["S"]: float(i["updated_at"]["N"]) for i in items}
-        documents = sorted((json.loads(i["document"]["S"]) for i in items), key=lambda d: d.get("created_at", 0), reverse=True)
+        documents = sorted(
+            (json.loads(i["document"]["S"]) for i in items),
+            key=lambda d: d.get("created_at", 0),
+            reverse=True,
+        )
         keys = ("run_id", "request", "status", "stop_reason", "created_at")
         listed = [{k: d.get(k) for k in keys} for d in documents[:limit]]
         for row in listed:
-            if row["status"] == "running" and not owner_alive(self.get_owner(row["run_id"]), updated.get(row["run_id"])):
+            if row["status"] == "running" and not owner_alive(
+                self.get_owner(row["run_id"]), updated.get(row["run_id"])
+            ):
                 row["status"] = "interrupted"
         return listed
 
     def _next(self, run_id: str, counter: str, count: int = 1) -> int:
         """Reserve ``count`` numbers of a run's sequence; returns the last one."""
         reply = self.client.update_item(
-            TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": counter}},
-            UpdateExpression="ADD seq :n", ExpressionAttributeValues={":n": {"N": str(count)}}, ReturnValues="UPDATED_NEW",
+            TableName=self.table,
+            Key={"run_id": {"S": run_id}, "item": {"S": counter}},
+            UpdateExpression="ADD seq :n",
+            ExpressionAttributeValues={":n": {"N": str(count)}},
+            ReturnValues="UPDATED_NEW",
         )
         return int(reply["Attributes"]["seq"]["N"])
 
-    def _event_item(self, run_id: str, seq: int, kind: str, state: str, data: dict[str, Any]) -> dict[str, Any]:
+    def _event_item(
+        self, run_id: str, seq: int, kind: str, state: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
         event = {"seq": seq, "ts": time.time(), "kind": kind, "state": state, "data": data}
-        return {"run_id": {"S": run_id}, "item": {"S": f"event#{seq:06d}"},
-                "event": {"S": json.dumps(event, default=str)}, "expires_at": self._expiry()}
+        return {
+            "run_id": {"S": run_id},
+            "item": {"S": f"event#{seq:06d}"},
+            "event": {"S": json.dumps(event, default=str)},
+            "expires_at": self._expiry(),
+        }
 
     def append_event(self, run_id: str, kind: str, state: str, data: dict[str, Any]) -> None:
         seq = self._next(run_id, "counter")
@@ -140,18 +187,42 @@ class DynamoRunStore:
 
     # ---------------------------------------------------------------- durable runs
 
-    def record_transition(self, run_id: str, kind: str, state: str, next_state: str, document: dict[str, Any],
-                          events: list[tuple[str, str, dict[str, Any]]], lease_until: float | None = None) -> int:
+    def record_transition(
+        self,
+        run_id: str,
+        kind: str,
+        state: str,
+        next_state: str,
+        document: dict[str, Any],
+        events: list[tuple[str, str, dict[str, Any]]],
+        lease_until: float | None = None,
+    ) -> int:
         """The checkpoint and its events in one ``TransactWriteItems`` (sequence numbers reserved first)."""
         last_event = self._next(run_id, "counter", len(events)) if events else 0
         seq = self._next(run_id, "ckcounter")
-        checkpoint = {"seq": seq, "ts": time.time(), "kind": kind, "state": state, "next_state": next_state, "document": document}
-        items = [self._event_item(run_id, last_event - len(events) + 1 + i, k, st, d) for i, (k, st, d) in enumerate(events)]
-        items.append({"run_id": {"S": run_id}, "item": {"S": f"checkpoint#{seq:06d}"},
-                      "checkpoint": {"S": json.dumps(checkpoint, default=str)}, "expires_at": self._expiry()})
+        checkpoint = {
+            "seq": seq,
+            "ts": time.time(),
+            "kind": kind,
+            "state": state,
+            "next_state": next_state,
+            "document": document,
+        }
+        items = [
+            self._event_item(run_id, last_event - len(events) + 1 + i, k, st, d)
+            for i, (k, st, d) in enumerate(events)
+        ]
+        items.append(
+            {
+                "run_id": {"S": run_id},
+                "item": {"S": f"checkpoint#{seq:06d}"},
+                "checkpoint": {"S": json.dumps(checkpoint, default=str)},
+                "expires_at": self._expiry(),
+            }
+        )
         writes: list[dict[str, Any]] = [{"Put": {"TableName": self.table, "Item": item}} for item in items]
         for start in range(0, len(writes), 100):  # TransactWriteItems takes at most 100 items
-            self.client.transact_write_items(TransactItems=writes[start:start + 100])
+            self.client.transact_write_items(TransactItems=writes[start : start + 100])
         if lease_until is not None:
             self.renew_lease(run_id, lease_until)
         return seq
@@ -159,7 +230,8 @@ class DynamoRunStore:
     def checkpoints(self, run_id: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "TableName": self.table, "ConsistentRead": True,
+            "TableName": self.table,
+            "ConsistentRead": True,
             "KeyConditionExpression": "run_id = :r AND begins_with(#i, :c)",
             "ExpressionAttributeNames": {"#i": "item"},
             "ExpressionAttributeValues": {":r": {"S": run_id}, ":c": {"S": "checkpoint#"}},
@@ -172,41 +244,68 @@ class DynamoRunStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None:
-        self.client.put_item(TableName=self.table, Item={
-            "run_id": {"S": run_id}, "item": {"S": "owner"}, "pid": {"N": str(pid)}, "host": {"S": host},
-            "lease_until": {"N": repr(float(lease_until))}})
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                "run_id": {"S": run_id},
+                "item": {"S": "owner"},
+                "pid": {"N": str(pid)},
+                "host": {"S": host},
+                "lease_until": {"N": repr(float(lease_until))},
+            },
+        )
 
     def renew_lease(self, run_id: str, lease_until: float) -> None:
         try:
             self.client.update_item(
-                TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "owner"}},
-                UpdateExpression="SET lease_until = :l", ConditionExpression="attribute_exists(run_id) AND lease_until < :l",
-                ExpressionAttributeValues={":l": {"N": repr(float(lease_until))}})
+                TableName=self.table,
+                Key={"run_id": {"S": run_id}, "item": {"S": "owner"}},
+                UpdateExpression="SET lease_until = :l",
+                ConditionExpression="attribute_exists(run_id) AND lease_until < :l",
+                ExpressionAttributeValues={":l": {"N": repr(float(lease_until))}},
+            )
         except self.client.exceptions.ConditionalCheckFailedException:
             pass  # no owner recorded, or a later lease already
 
     def get_owner(self, run_id: str) -> dict[str, Any] | None:
-        item = self.client.get_item(TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "owner"}},
-                                    ConsistentRead=True).get("Item")
+        item = self.client.get_item(
+            TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "owner"}}, ConsistentRead=True
+        ).get("Item")
         if not item:
             return None
-        return {"pid": int(item["pid"]["N"]), "host": item["host"]["S"], "lease_until": float(item["lease_until"]["N"])}
+        return {
+            "pid": int(item["pid"]["N"]),
+            "host": item["host"]["S"],
+            "lease_until": float(item["lease_until"]["N"]),
+        }
 
     def claim_request_key(self, key: str, body_hash: str, run_id: str) -> dict[str, Any] | None:
         try:
-            self.client.put_item(TableName=self.table, ConditionExpression="attribute_not_exists(run_id)", Item={
-                "run_id": {"S": f"key#{key}"}, "item": {"S": "request_key"}, "body_hash": {"S": body_hash},
-                "bound_run_id": {"S": run_id}, "created_at": {"N": repr(time.time())}})
+            self.client.put_item(
+                TableName=self.table,
+                ConditionExpression="attribute_not_exists(run_id)",
+                Item={
+                    "run_id": {"S": f"key#{key}"},
+                    "item": {"S": "request_key"},
+                    "body_hash": {"S": body_hash},
+                    "bound_run_id": {"S": run_id},
+                    "created_at": {"N": repr(time.time())},
+                },
+            )
             return None
         except self.client.exceptions.ConditionalCheckFailedException:
-            item = self.client.get_item(TableName=self.table, Key={"run_id": {"S": f"key#{key}"}, "item": {"S": "request_key"}},
-                                        ConsistentRead=True)["Item"]
+            item = self.client.get_item(
+                TableName=self.table,
+                Key={"run_id": {"S": f"key#{key}"}, "item": {"S": "request_key"}},
+                ConsistentRead=True,
+            )["Item"]
             return {"body_hash": item["body_hash"]["S"], "run_id": item["bound_run_id"]["S"]}
 
     def events(self, run_id: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "TableName": self.table, "ConsistentRead": True,
+            "TableName": self.table,
+            "ConsistentRead": True,
             "KeyConditionExpression": "run_id = :r AND begins_with(#i, :e)",
             "ExpressionAttributeNames": {"#i": "item"},
             "ExpressionAttributeValues": {":r": {"S": run_id}, ":e": {"S": "event#"}},
@@ -226,16 +325,25 @@ class DynamoRunStore:
         """
         ref = f"blob:{run_id}:{key or uuid.uuid4().hex[:12]}"
         data = json.dumps(value, default=str).encode()
-        head: dict[str, Any] = {"run_id": {"S": run_id}, "item": {"S": f"blob#{ref}"}, "expires_at": self._expiry()}
+        head: dict[str, Any] = {
+            "run_id": {"S": run_id},
+            "item": {"S": f"blob#{ref}"},
+            "expires_at": self._expiry(),
+        }
         if len(data) <= BLOB_PART_BYTES:
             head["data"] = {"B": data}
         else:
-            parts = [data[i:i + BLOB_PART_BYTES] for i in range(0, len(data), BLOB_PART_BYTES)]
+            parts = [data[i : i + BLOB_PART_BYTES] for i in range(0, len(data), BLOB_PART_BYTES)]
             for n, part in enumerate(parts):
-                self.client.put_item(TableName=self.table, Item={
-                    "run_id": {"S": run_id}, "item": {"S": f"blob#{ref}#part#{n:04d}"},
-                    "data": {"B": part}, "expires_at": self._expiry(),
-                })
+                self.client.put_item(
+                    TableName=self.table,
+                    Item={
+                        "run_id": {"S": run_id},
+                        "item": {"S": f"blob#{ref}#part#{n:04d}"},
+                        "data": {"B": part},
+                        "expires_at": self._expiry(),
+                    },
+                )
             head["parts"] = {"N": str(len(parts))}
         self.client.put_item(TableName=self.table, Item=head)  # written last: a reader never sees half a blob
         return ref
@@ -252,9 +360,14 @@ class DynamoRunStore:
             stored = item["data"]
             return json.loads(stored["B"] if "B" in stored else stored["S"])
         data = b"".join(
-            self.client.get_item(TableName=self.table, ConsistentRead=True, Key={
-                "run_id": {"S": parts[1]}, "item": {"S": f"blob#{ref}#part#{n:04d}"},
-            })["Item"]["data"]["B"]
+            self.client.get_item(
+                TableName=self.table,
+                ConsistentRead=True,
+                Key={
+                    "run_id": {"S": parts[1]},
+                    "item": {"S": f"blob#{ref}#part#{n:04d}"},
+                },
+            )["Item"]["data"]["B"]
             for n in range(int(item["parts"]["N"]))
         )
         return json.loads(data)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -58,12 +58,19 @@ class SqlitePersistenceLayer(BasePersistenceLayer):
     @staticmethod
     def _record(row: tuple) -> DataRecord:
         key, status, expiry, in_progress_expiry, data, validation = row
-        return DataRecord(idempotency_key=key, status=status, expiry_timestamp=expiry,
-                          in_progress_expiry_timestamp=in_progress_expiry, response_data=data or "", payload_hash=validation)
+        return DataRecord(
+            idempotency_key=key,
+            status=status,
+            expiry_timestamp=expiry,
+            in_progress_expiry_timestamp=in_progress_expiry,
+            response_data=data or "",
+            payload_hash=validation,
+        )
 
     def _select(self, conn: sqlite3.Connection, key: str) -> tuple | None:
         return conn.execute(
-            "SELECT id, status, expiration, in_progress_expiration, data, validation FROM idempotency WHERE id = ?", (key,)
+            "SELECT id, status, expiration, in_progress_expiration, data, validation FROM idempotency WHERE id = ?",
+            (key,),
         ).fetchone()
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
@@ -82,8 +89,11 @@ class SqlitePersistenceLayer(BasePersistenceLayer):
                 if row is not None:
                     old = self._record(row)
                     expired = old.expiry_timestamp is not None and old.expiry_timestamp < now
-                    stale = (old.status == "INPROGRESS" and old.in_progress_expiry_timestamp is not None
-                             and old.in_progress_expiry_timestamp < now * 1000)
+                    stale = (
+                        old.status == "INPROGRESS"
+                        and old.in_progress_expiry_timestamp is not None
+                        and old.in_progress_expiry_timestamp < now * 1000
+                    )
                     if not (expired or stale):
                         conn.execute("ROLLBACK")
                         self._validate_payload(data_payload=data_record, stored_data_record=old)
@@ -91,8 +101,13 @@ class SqlitePersistenceLayer(BasePersistenceLayer):
                 conn.execute(
                     "INSERT OR REPLACE INTO idempotency (id, status, expiration, in_progress_expiration, data, validation)"
                     " VALUES (?, ?, ?, ?, NULL, ?)",
-                    (data_record.idempotency_key, data_record.status, data_record.expiry_timestamp,
-                     data_record.in_progress_expiry_timestamp, data_record.payload_hash if self.payload_validation_enabled else None),
+                    (
+                        data_record.idempotency_key,
+                        data_record.status,
+                        data_record.expiry_timestamp,
+                        data_record.in_progress_expiry_timestamp,
+                        data_record.payload_hash if self.payload_validation_enabled else None,
+                    ),
                 )
                 conn.execute("COMMIT")
             except IdempotencyItemAlreadyExistsError:
@@ -106,8 +121,13 @@ class SqlitePersistenceLayer(BasePersistenceLayer):
         with self._connect() as conn:
             conn.execute(
                 "UPDATE idempotency SET status = ?, expiration = ?, data = ?, validation = COALESCE(?, validation) WHERE id = ?",
-                (data_record.status, data_record.expiry_timestamp, data_record.response_data,
-                 data_record.payload_hash if self.payload_validation_enabled else None, data_record.idempotency_key),
+                (
+                    data_record.status,
+                    data_record.expiry_timestamp,
+                    data_record.response_data,
+                    data_record.payload_hash if self.payload_validation_enabled else None,
+                    data_record.idempotency_key,
+                ),
             )
 
     def _delete_record(self, data_record: DataRecord) -> None:
@@ -132,8 +152,10 @@ def get_persistence_layer() -> BasePersistenceLayer:
                 import boto3
                 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-                _layers[key] = DynamoDBPersistenceLayer(table_name=key.split(":", 1)[1],
-                                                        boto3_session=boto3.session.Session(region_name=settings.region))
+                _layers[key] = DynamoDBPersistenceLayer(
+                    table_name=key.split(":", 1)[1],
+                    boto3_session=boto3.session.Session(region_name=settings.region),
+                )
             else:
                 _layers[key] = SqlitePersistenceLayer(key)
         return _layers[key]
@@ -147,5 +169,9 @@ def ensure_dynamodb_table(client, table_name: str) -> None:
     try:
         client.describe_table(TableName=table_name)
     except client.exceptions.ResourceNotFoundException:
-        client.create_table(TableName=table_name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        client.create_table(
+            TableName=table_name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )

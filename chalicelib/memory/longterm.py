@@ -27,16 +27,16 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.config import get_settings
-
 
 _STOPWORDS = frozenset(
     "a an and are as at be by for from get give how i in is it its me of on or over please show the then to was what "
@@ -47,7 +47,9 @@ _STOPWORDS = frozenset(
 class Fact(BaseModel):
     """One thing MAOO learned, as stored."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built on first use: cold starts stay short
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True
+    )  # schemas built on first use: cold starts stay short
 
     kind: str = Field(min_length=1, max_length=40)
     key: str = Field(min_length=1, max_length=300)
@@ -129,9 +131,14 @@ class SqliteLongTermMemory:
             conn.close()
 
     def remember(self, facts: Iterable[Fact]) -> int:
-        rows = [(f.kind, f.key, f.text, json.dumps(f.data, default=str), f.run_id, f.created_at) for f in facts]
+        rows = [
+            (f.kind, f.key, f.text, json.dumps(f.data, default=str), f.run_id, f.created_at) for f in facts
+        ]
         with self._connect() as conn:
-            conn.executemany("INSERT INTO memory_facts (kind, key, text, data, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany(
+                "INSERT INTO memory_facts (kind, key, text, data, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return len(rows)
 
     def search(self, query: str, *, kind: str | None = None, limit: int = 5) -> list[Recalled]:
@@ -139,9 +146,12 @@ class SqliteLongTermMemory:
         if not words:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
-        sql = (f"SELECT {_COLUMNS}, bm25(memory_fts) FROM memory_fts JOIN memory_facts f ON f.id = memory_fts.rowid"
-               " WHERE memory_fts MATCH ?" + (" AND f.kind = ?" if kind else "") +
-               " ORDER BY bm25(memory_fts), f.created_at DESC, f.id DESC LIMIT ?")
+        sql = (
+            f"SELECT {_COLUMNS}, bm25(memory_fts) FROM memory_fts JOIN memory_facts f ON f.id = memory_fts.rowid"
+            " WHERE memory_fts MATCH ?"
+            + (" AND f.kind = ?" if kind else "")
+            + " ORDER BY bm25(memory_fts), f.created_at DESC, f.id DESC LIMIT ?"
+        )
         params: list[Any] = [match, *([kind] if kind else []), limit]
         with self._connect() as conn:
             rows = conn.execute(sql, params).fetchall()
@@ -149,14 +159,20 @@ class SqliteLongTermMemory:
 
     def latest(self, kind: str, key: str) -> Fact | None:
         with self._connect() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM memory_facts f WHERE f.kind = ? AND f.key = ?"
-                               " ORDER BY f.created_at DESC, f.id DESC LIMIT 1", (kind, key)).fetchone()
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM memory_facts f WHERE f.kind = ? AND f.key = ?"
+                " ORDER BY f.created_at DESC, f.id DESC LIMIT 1",
+                (kind, key),
+            ).fetchone()
         return _fact(row) if row else None
 
     def recent(self, kind: str, limit: int = 10) -> list[Fact]:
         with self._connect() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM memory_facts f WHERE f.kind = ?"
-                                " ORDER BY f.created_at DESC, f.id DESC LIMIT ?", (kind, limit)).fetchall()
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM memory_facts f WHERE f.kind = ?"
+                " ORDER BY f.created_at DESC, f.id DESC LIMIT ?",
+                (kind, limit),
+            ).fetchall()
         return [_fact(row) for row in rows]
 
 
@@ -182,8 +198,14 @@ class DynamoDBLongTermMemory:
         """Create the table (on-demand billing). In the cloud the deployment template owns it."""
         self.client.create_table(
             TableName=self.table_name,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
 
@@ -202,8 +224,14 @@ class DynamoDBLongTermMemory:
 
     @staticmethod
     def _fact(item: dict[str, Any]) -> Fact:
-        return Fact(kind=item["kind"]["S"], key=item["key"]["S"], text=item["text"]["S"], data=json.loads(item["data"]["S"]),
-                    run_id=item["run_id"]["S"], created_at=float(item["created_at"]["N"]))
+        return Fact(
+            kind=item["kind"]["S"],
+            key=item["key"]["S"],
+            text=item["text"]["S"],
+            data=json.loads(item["data"]["S"]),
+            run_id=item["run_id"]["S"],
+            created_at=float(item["created_at"]["N"]),
+        )
 
     def remember(self, facts: Iterable[Fact]) -> int:
         count = 0
@@ -215,8 +243,11 @@ class DynamoDBLongTermMemory:
     def _scan(self, kind: str | None) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {"TableName": self.table_name}
         if kind:
-            kwargs.update(FilterExpression="#k = :k", ExpressionAttributeNames={"#k": "kind"},
-                          ExpressionAttributeValues={":k": {"S": kind}})
+            kwargs.update(
+                FilterExpression="#k = :k",
+                ExpressionAttributeNames={"#k": "kind"},
+                ExpressionAttributeValues={":k": {"S": kind}},
+            )
         while True:
             page = self.client.scan(**kwargs)
             yield from page.get("Items", [])
@@ -238,8 +269,13 @@ class DynamoDBLongTermMemory:
         return scored[:limit]
 
     def latest(self, kind: str, key: str) -> Fact | None:
-        page = self.client.query(TableName=self.table_name, KeyConditionExpression="pk = :pk",
-                                 ExpressionAttributeValues={":pk": {"S": f"{kind}#{key}"}}, ScanIndexForward=False, Limit=1)
+        page = self.client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"{kind}#{key}"}},
+            ScanIndexForward=False,
+            Limit=1,
+        )
         items = page.get("Items", [])
         return self._fact(items[0]) if items else None
 
@@ -261,17 +297,28 @@ def get_long_term_memory() -> LongTermMemory:
         key = f"sqlite:{settings.db_path}"
     with _memories_lock:
         if key not in _memories:
-            _memories[key] = DynamoDBLongTermMemory() if settings.store == "dynamodb" else SqliteLongTermMemory(settings.db_path)
+            _memories[key] = (
+                DynamoDBLongTermMemory()
+                if settings.store == "dynamodb"
+                else SqliteLongTermMemory(settings.db_path)
+            )
         return _memories[key]
 
 
 # ---------------------------------------------------------------- what a run teaches
 
 _SIGNAL_WORDS = {
-    "ok": "healthy (it answered)", "rate_limited": "rate-limited", "transient": "failing with server errors",
-    "timeout": "timing out", "malformed_response": "answering malformed JSON", "schema_drift": "answering with a drifted schema",
-    "not_found": "answering 404", "auth": "refusing our credentials", "bad_args": "refusing the arguments",
-    "policy_denied": "denied by policy", "fatal": "failing",
+    "ok": "healthy (it answered)",
+    "rate_limited": "rate-limited",
+    "transient": "failing with server errors",
+    "timeout": "timing out",
+    "malformed_response": "answering malformed JSON",
+    "schema_drift": "answering with a drifted schema",
+    "not_found": "answering 404",
+    "auth": "refusing our credentials",
+    "bad_args": "refusing the arguments",
+    "policy_denied": "denied by policy",
+    "fatal": "failing",
 }
 
 

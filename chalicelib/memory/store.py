@@ -14,9 +14,10 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from chalicelib.config import get_settings
 from chalicelib.memory.owners import owner_alive
@@ -82,8 +83,16 @@ class RunStore(Protocol):
     def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str: ...
     def get_blob(self, ref: str) -> Any: ...
     # durable runs (chalicelib.durable)
-    def record_transition(self, run_id: str, kind: str, state: str, next_state: str, document: dict[str, Any],
-                          events: list[Event], lease_until: float | None = None) -> int: ...
+    def record_transition(
+        self,
+        run_id: str,
+        kind: str,
+        state: str,
+        next_state: str,
+        document: dict[str, Any],
+        events: list[Event],
+        lease_until: float | None = None,
+    ) -> int: ...
     def checkpoints(self, run_id: str) -> list[dict[str, Any]]: ...
     def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None: ...
     def renew_lease(self, run_id: str, lease_until: float) -> None: ...
@@ -114,7 +123,9 @@ class SqliteRunStore:
     def _connection(self) -> sqlite3.Connection:
         """The process's connection; a forked child opens its own (a connection never crosses a fork)."""
         if self._conn is None or self._pid != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a crash of the process
             self._conn, self._pid = conn, os.getpid()
@@ -134,8 +145,10 @@ class SqliteRunStore:
         except OSError as exc:
             from chalicelib.errors import StoreError
 
-            raise StoreError(f"the run store {self.path} could not {what}: {exc}. Check MAOO_RUNTIME_DIR "
-                             f"({self.path.parent})") from None
+            raise StoreError(
+                f"the run store {self.path} could not {what}: {exc}. Check MAOO_RUNTIME_DIR "
+                f"({self.path.parent})"
+            ) from None
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -203,8 +216,15 @@ class SqliteRunStore:
             owner = {"pid": pid, "host": host, "lease_until": lease_until} if pid is not None else None
             if status == "running" and not owner_alive(owner, updated_at):
                 status = "interrupted"
-            listed.append({"run_id": run_id, "request": request, "status": status, "stop_reason": stop_reason,
-                           "created_at": created_at})
+            listed.append(
+                {
+                    "run_id": run_id,
+                    "request": request,
+                    "status": status,
+                    "stop_reason": stop_reason,
+                    "created_at": created_at,
+                }
+            )
         return listed
 
     def append_event(self, run_id: str, kind: str, state: str, data: dict[str, Any]) -> None:
@@ -227,14 +247,18 @@ class SqliteRunStore:
             rows = conn.execute(
                 "SELECT seq, ts, kind, state, data FROM trace_events WHERE run_id = ? ORDER BY seq", (run_id,)
             ).fetchall()
-        return [{"seq": s, "ts": ts, "kind": k, "state": st, "data": json.loads(d)} for s, ts, k, st, d in rows]
+        return [
+            {"seq": s, "ts": ts, "kind": k, "state": st, "data": json.loads(d)} for s, ts, k, st, d in rows
+        ]
 
     def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str:
         """Store ``value``; with ``key`` (a content digest) the same value gets the same reference."""
         ref = f"blob:{run_id}:{key or uuid.uuid4().hex[:12]}"
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO blobs (ref, run_id, data) VALUES (?, ?, ?)",
-                         (ref, run_id, json.dumps(value, default=str)))
+            conn.execute(
+                "INSERT OR REPLACE INTO blobs (ref, run_id, data) VALUES (?, ?, ?)",
+                (ref, run_id, json.dumps(value, default=str)),
+            )
         return ref
 
     def get_blob(self, ref: str) -> Any:
@@ -246,41 +270,74 @@ class SqliteRunStore:
 
     # ---------------------------------------------------------------- durable runs
 
-    def record_transition(self, run_id: str, kind: str, state: str, next_state: str, document: dict[str, Any],
-                          events: list[Event], lease_until: float | None = None) -> int:
+    def record_transition(
+        self,
+        run_id: str,
+        kind: str,
+        state: str,
+        next_state: str,
+        document: dict[str, Any],
+        events: list[Event],
+        lease_until: float | None = None,
+    ) -> int:
         """One state's checkpoint and the trace events it produced, in one transaction; returns its seq."""
         with self._write() as conn:
             self._insert_events(conn, run_id, events)
-            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM checkpoints WHERE run_id = ?", (run_id,)).fetchone()
-            conn.execute("INSERT INTO checkpoints (run_id, seq, ts, kind, state, next_state, document)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (run_id, seq, time.time(), kind, state, next_state, json.dumps(document, default=str)))
+            (seq,) = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM checkpoints WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO checkpoints (run_id, seq, ts, kind, state, next_state, document)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, seq, time.time(), kind, state, next_state, json.dumps(document, default=str)),
+            )
             if lease_until is not None:
-                conn.execute("UPDATE run_owners SET lease_until = MAX(lease_until, ?) WHERE run_id = ?", (lease_until, run_id))
+                conn.execute(
+                    "UPDATE run_owners SET lease_until = MAX(lease_until, ?) WHERE run_id = ?",
+                    (lease_until, run_id),
+                )
         return int(seq)
 
     def checkpoints(self, run_id: str) -> list[dict[str, Any]]:
         with self._read() as conn:
-            rows = conn.execute("SELECT seq, ts, kind, state, next_state, document FROM checkpoints"
-                                " WHERE run_id = ? ORDER BY seq",
-                                (run_id,)).fetchall()
-        return [{"seq": seq, "ts": ts, "kind": kind, "state": state, "next_state": nxt, "document": json.loads(doc)}
-                for seq, ts, kind, state, nxt, doc in rows]
+            rows = conn.execute(
+                "SELECT seq, ts, kind, state, next_state, document FROM checkpoints"
+                " WHERE run_id = ? ORDER BY seq",
+                (run_id,),
+            ).fetchall()
+        return [
+            {
+                "seq": seq,
+                "ts": ts,
+                "kind": kind,
+                "state": state,
+                "next_state": nxt,
+                "document": json.loads(doc),
+            }
+            for seq, ts, kind, state, nxt, doc in rows
+        ]
 
     def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None:
         with self._write() as conn:
-            conn.execute("INSERT INTO run_owners (run_id, pid, host, lease_until) VALUES (?, ?, ?, ?)"
-                         " ON CONFLICT(run_id) DO UPDATE SET pid=excluded.pid, host=excluded.host,"
-                         " lease_until=excluded.lease_until",
-                         (run_id, pid, host, lease_until))
+            conn.execute(
+                "INSERT INTO run_owners (run_id, pid, host, lease_until) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(run_id) DO UPDATE SET pid=excluded.pid, host=excluded.host,"
+                " lease_until=excluded.lease_until",
+                (run_id, pid, host, lease_until),
+            )
 
     def renew_lease(self, run_id: str, lease_until: float) -> None:
         with self._write() as conn:
-            conn.execute("UPDATE run_owners SET lease_until = MAX(lease_until, ?) WHERE run_id = ?", (lease_until, run_id))
+            conn.execute(
+                "UPDATE run_owners SET lease_until = MAX(lease_until, ?) WHERE run_id = ?",
+                (lease_until, run_id),
+            )
 
     @staticmethod
     def _owner(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
-        row = conn.execute("SELECT pid, host, lease_until FROM run_owners WHERE run_id = ?", (run_id,)).fetchone()
+        row = conn.execute(
+            "SELECT pid, host, lease_until FROM run_owners WHERE run_id = ?", (run_id,)
+        ).fetchone()
         return {"pid": row[0], "host": row[1], "lease_until": row[2]} if row else None
 
     def get_owner(self, run_id: str) -> dict[str, Any] | None:
@@ -293,8 +350,10 @@ class SqliteRunStore:
             row = conn.execute("SELECT body_hash, run_id FROM request_keys WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 return {"body_hash": row[0], "run_id": row[1]}
-            conn.execute("INSERT INTO request_keys (key, body_hash, run_id, created_at) VALUES (?, ?, ?, ?)",
-                         (key, body_hash, run_id, time.time()))
+            conn.execute(
+                "INSERT INTO request_keys (key, body_hash, run_id, created_at) VALUES (?, ?, ?, ?)",
+                (key, body_hash, run_id, time.time()),
+            )
         return None
 
 
@@ -320,7 +379,9 @@ def get_run_store() -> RunStore:
 
                 from chalicelib.memory.dynamodb_store import DynamoRunStore
 
-                _stores[key] = DynamoRunStore(key.split(":", 1)[1], boto3.client("dynamodb", region_name=settings.region))
+                _stores[key] = DynamoRunStore(
+                    key.split(":", 1)[1], boto3.client("dynamodb", region_name=settings.region)
+                )
             else:
                 _stores[key] = SqliteRunStore(key, timeout=settings.store_timeout_seconds)
         return _stores[key]

@@ -20,8 +20,6 @@ class Clause:
     joiner: str  # "start", "and", "then" or "otherwise": how it follows the clause before it
 
 
-
-
 def _joiner(separator: str) -> str:
     lowered = separator.lower()
     if lx.OTHERWISE_JOIN.search(lowered):
@@ -74,14 +72,23 @@ def constraints_of(request: str) -> Constraints:
     return Constraints(**found)
 
 
-_CONSTRAINT_RULES = (("max_steps", lx.MAX_STEPS), ("deadline", lx.DEADLINE), ("budget", lx.BUDGET),
-                     ("read_only", lx.READ_ONLY), ("no_files", lx.NO_FILES), ("no_http", lx.NO_HTTP))
+_CONSTRAINT_RULES = (
+    ("max_steps", lx.MAX_STEPS),
+    ("deadline", lx.DEADLINE),
+    ("budget", lx.BUDGET),
+    ("read_only", lx.READ_ONLY),
+    ("no_files", lx.NO_FILES),
+    ("no_http", lx.NO_HTTP),
+)
 
 
 def constraint_readings(request: str) -> list[ClauseReading]:
     """How each constraint phrase of the request was read: the clause-level account of them."""
-    return [ClauseReading(text=m.group(0).strip(" ,"), rule=f"constraint.{name}", reading="constraint")
-            for name, pattern in _CONSTRAINT_RULES for m in pattern.finditer(request)]
+    return [
+        ClauseReading(text=m.group(0).strip(" ,"), rule=f"constraint.{name}", reading="constraint")
+        for name, pattern in _CONSTRAINT_RULES
+        for m in pattern.finditer(request)
+    ]
 
 
 def strip_constraints(request: str) -> str:

@@ -21,7 +21,19 @@ from chalicelib.perception.rules import ACTION_RULES, DATA_RULES
 from chalicelib.perception.vocabulary import unknown_words
 
 ERROR_RATE_EXPRESSION = "round(@errors / @requests * 100, 4)"
-_RESULT_WORDS = {"it", "that", "this", "result", "value", "the result", "the value", "the answer", "the rate", "the number", "the total"}
+_RESULT_WORDS = {
+    "it",
+    "that",
+    "this",
+    "result",
+    "value",
+    "the result",
+    "the value",
+    "the answer",
+    "the rate",
+    "the number",
+    "the total",
+}
 _CHANNELS = {word: channel.name for channel in catalogue.CHANNELS for word in (channel.name, *channel.words)}
 
 
@@ -117,36 +129,71 @@ class Reader:
     def _reusable(self, index: int | None, condition: Condition | None) -> bool:
         return index is not None and self.tasks[index].condition in (None, condition)
 
-    def _metrics(self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch") -> int:
+    def _metrics(
+        self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch"
+    ) -> int:
         index = self.fetched.get((service, window))
         if self._reusable(index, condition):
             return index  # type: ignore[return-value]
-        index = self._add(make_subtask(kind=kind, text=text, params={"resource": "metrics", "service": service, "window": window},
-                                  success_criteria=[f"metrics of {service} over {window} fetched"]), condition)
+        index = self._add(
+            make_subtask(
+                kind=kind,
+                text=text,
+                params={"resource": "metrics", "service": service, "window": window},
+                success_criteria=[f"metrics of {service} over {window} fetched"],
+            ),
+            condition,
+        )
         self.fetched[(service, window)] = index
         return index
 
-    def _error_rate(self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch") -> int:
+    def _error_rate(
+        self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch"
+    ) -> int:
         index = self.computed.get((service, window))
         if not self._reusable(index, condition):
             metrics = self._metrics(service, window, text, condition, kind)
-            index = self._add(make_subtask(kind="compute", text=text, params={
-                "expression": ERROR_RATE_EXPRESSION, "refs": {"@errors": [metrics, "errors"], "@requests": [metrics, "requests"]},
-                "metric": "error_rate", "service": service, "window": window,
-            }, success_criteria=[f"error rate of {service} over {window} computed"]), condition)
+            index = self._add(
+                make_subtask(
+                    kind="compute",
+                    text=text,
+                    params={
+                        "expression": ERROR_RATE_EXPRESSION,
+                        "refs": {"@errors": [metrics, "errors"], "@requests": [metrics, "requests"]},
+                        "metric": "error_rate",
+                        "service": service,
+                        "window": window,
+                    },
+                    success_criteria=[f"error rate of {service} over {window} computed"],
+                ),
+                condition,
+            )
             self.computed[(service, window)] = index
         self.last_compute = index
         return index  # type: ignore[return-value]
 
-    def _incident_count(self, service: str | None, status: str | None, text: str, severity: str | None = None) -> int:
+    def _incident_count(
+        self, service: str | None, status: str | None, text: str, severity: str | None = None
+    ) -> int:
         """A count of incidents. ``severity`` only when the caller read it from the subject itself: a
         condition's text also holds its action ("open a sev1 incident"), whose severity is not a filter."""
         status = _incident_status(status)
         where = " ".join(x for x in (status, severity, "incidents", f"of {service}" if service else "") if x)
-        return self._add(make_subtask(kind="query", text=text, params={"resource": "incidents", "aggregate": "count",
-                                                                  "service": service, "status": status,
-                                                                  "severity": severity},
-                                 success_criteria=[f"{where} counted"]), None)
+        return self._add(
+            make_subtask(
+                kind="query",
+                text=text,
+                params={
+                    "resource": "incidents",
+                    "aggregate": "count",
+                    "service": service,
+                    "status": status,
+                    "severity": severity,
+                },
+                success_criteria=[f"{where} counted"],
+            ),
+            None,
+        )
 
     # -- clauses
     def read(self, clause: Clause) -> None:
@@ -157,26 +204,47 @@ class Reader:
         before = (len(self.tasks), len(self.unknown), len(self.unsupported), len(self.missing))
         self.rule, self.read_text = "", text
         self._read(clause, text)
-        tasks, unknown, unsupported, missing = (len(self.tasks) - before[0], len(self.unknown) - before[1],
-                                                len(self.unsupported) - before[2], len(self.missing) - before[3])
+        tasks, unknown, unsupported, missing = (
+            len(self.tasks) - before[0],
+            len(self.unknown) - before[1],
+            len(self.unsupported) - before[2],
+            len(self.missing) - before[3],
+        )
         if tasks and not (unknown or unsupported or missing) and not self.rule.startswith("arithmetic"):
             if words := unknown_words(self.read_text):
-                self.unsupported.append(f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)")
+                self.unsupported.append(
+                    f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)"
+                )
                 unsupported = 1
-            elif unused := unused_terms(self.read_text, self.tasks[before[0]:]):
-                self.unsupported.append(f"{text!r} (MAOO read it but cannot apply {', '.join(repr(w) for w in unused)} to it)")
+            elif unused := unused_terms(self.read_text, self.tasks[before[0] :]):
+                self.unsupported.append(
+                    f"{text!r} (MAOO read it but cannot apply {', '.join(repr(w) for w in unused)} to it)"
+                )
                 unsupported = 1
         if (unknown or missing) and not unsupported and (words := unknown_words(text)):
             # a clause no rule could read that holds words MAOO does not know asks for something it cannot do:
             # say so, rather than ask for a detail that would not help ("a poem" needs no file name)
-            del self.unknown[before[1]:]
-            del self.missing[before[3]:]
-            self.unsupported.append(f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)")
+            del self.unknown[before[1] :]
+            del self.missing[before[3] :]
+            self.unsupported.append(
+                f"{text!r} (MAOO does not know what {', '.join(repr(w) for w in words)} means here)"
+            )
             unknown, missing, unsupported = 0, 0, 1
             self.rule = "unknown_words"
-        reading: ReadingKind = ("unsupported" if unsupported else "not_understood" if unknown else "missing" if missing
-                   else "subtask" if tasks else "condition")
-        rule = self.rule or {"unsupported": "unsupported_action", "not_understood": "none"}.get(reading, "none")
+        reading: ReadingKind = (
+            "unsupported"
+            if unsupported
+            else "not_understood"
+            if unknown
+            else "missing"
+            if missing
+            else "subtask"
+            if tasks
+            else "condition"
+        )
+        rule = self.rule or {"unsupported": "unsupported_action", "not_understood": "none"}.get(
+            reading, "none"
+        )
         self.readings.append(ClauseReading(text=text, rule=rule, reading=reading))
 
     def _read(self, clause: Clause, text: str) -> None:
@@ -240,14 +308,20 @@ class Reader:
                 return None
             self.service = service
             index = self._incident_count(service, m.group("status"), t)
-            return Condition(subject=f"#{index}.count", op=lx.COMPARATORS[m.group("op").lower()], value=float(m.group("value"))), m.group("action")
+            return Condition(
+                subject=f"#{index}.count",
+                op=lx.COMPARATORS[m.group("op").lower()],
+                value=float(m.group("value")),
+            ), m.group("action")
         m = lx.COMPARISON.match(t)
         if not m:
             return None
         subject = self._subject(m.group("subject"), hint)
         if subject is None:
             return None
-        return Condition(subject=subject, op=lx.COMPARATORS[m.group("op").lower()], value=float(m.group("value"))), m.group("action")
+        return Condition(
+            subject=subject, op=lx.COMPARATORS[m.group("op").lower()], value=float(m.group("value"))
+        ), m.group("action")
 
     def _context_service(self, hint: str) -> str | None:
         named = _services(hint)
@@ -275,11 +349,15 @@ class Reader:
         bare = lx.COMPUTED_PREFIX.sub("", text.strip().lower())
         if bare in _RESULT_WORDS or lx.RESULT_PRONOUN.match(bare):
             if self.last_compute is None:
-                self.missing.append(f"what {text.strip()!r} refers to: nothing is computed before the condition")
+                self.missing.append(
+                    f"what {text.strip()!r} refers to: nothing is computed before the condition"
+                )
                 return None
             return f"#{self.last_compute}"
-        self.missing.append(f"what {text.strip()!r} is: MAOO can compare an error rate, latency, error or request counts, "
-                            "an incident count or a computed result")
+        self.missing.append(
+            f"what {text.strip()!r} is: MAOO can compare an error rate, latency, error or request counts, "
+            "an incident count or a computed result"
+        )
         return None
 
     # -- one clause -> sub-tasks
@@ -302,7 +380,7 @@ class Reader:
         self.rule = f"{self.rule}+{rule}" if self.rule.startswith("condition") else (self.rule or rule)
         if rule in ("create_incident", "notify"):
             cut = lx.FREE_TEXT_TAIL.search(text)
-            self.read_text = text[:cut.start()] if cut else text
+            self.read_text = text[: cut.start()] if cut else text
 
     def _data(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         """Reads and computations: the data rules of ``rules.py``, in order, until one reads the clause."""
@@ -318,53 +396,97 @@ class Reader:
         return "query" if lx.DATABASE.search(text) else "fetch"
 
     def _metric_services(self, text: str, named: list[str]) -> list[str]:
-        return named or (list(lx.KNOWN_SERVICES) if lx.ALL_SERVICES.search(text) else []) or \
-            ([self.service] if self.service else [])
+        return (
+            named
+            or (list(lx.KNOWN_SERVICES) if lx.ALL_SERVICES.search(text) else [])
+            or ([self.service] if self.service else [])
+        )
 
-    def _fetch_url(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    def _fetch_url(
+        self, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
         m = lx.URL.search(text)
         url = m.group("url").rstrip(".,;:!?)")  # type: ignore[union-attr]
-        self._add(make_subtask(kind="fetch", text=text, params={"resource": "url", "url": url},
-                               success_criteria=[f"{url} fetched"]), condition)
+        self._add(
+            make_subtask(
+                kind="fetch",
+                text=text,
+                params={"resource": "url", "url": url},
+                success_criteria=[f"{url} fetched"],
+            ),
+            condition,
+        )
         return True
 
-    def _window_unavailable(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    def _window_unavailable(
+        self, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
         m = lx.OTHER_WINDOW.search(text)
         seen = m.group(0) if m else text
-        self.missing.append(f"a window MAOO has data for ({', '.join(lx.WINDOWS_AVAILABLE)}) instead of {seen!r}")
+        self.missing.append(
+            f"a window MAOO has data for ({', '.join(lx.WINDOWS_AVAILABLE)}) instead of {seen!r}"
+        )
         return True
 
-    def _error_rate_rule(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    def _error_rate_rule(
+        self, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
         services = self._metric_services(text, named)
         if not services:
-            self._add(make_subtask(kind="compute", text=text, params={"metric": "error_rate", "service": None}), condition)
+            self._add(
+                make_subtask(kind="compute", text=text, params={"metric": "error_rate", "service": None}),
+                condition,
+            )
             self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
             return True
         for service in services:
             self._error_rate(service, window or self.window or "1h", text, condition, self._read_kind(text))
         return True
 
-    def _read_resources(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    def _read_resources(
+        self, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
         resources = _resources(text, named)
         if not resources:
             return False
         self._name("read_" + "+".join(resources), text)
         for resource in resources:
-            self._resource(resource, text, named, self._metric_services(text, named), window, condition, self._read_kind(text))
+            self._resource(
+                resource,
+                text,
+                named,
+                self._metric_services(text, named),
+                window,
+                condition,
+                self._read_kind(text),
+            )
         return True
 
-    def _raw_expression(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    def _raw_expression(
+        self, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
         # what looks like code, not words, goes to calc as written: calc's own allowlist refuses it, with its rule
         expression = lx.RAW_EXPRESSION.match(text).group("expr").strip()  # type: ignore[union-attr]
-        self.last_compute = self._add(make_subtask(kind="compute", text=text, params={"expression": expression},
-                                                   success_criteria=[f"{expression} computed"]), condition)
+        self.last_compute = self._add(
+            make_subtask(
+                kind="compute",
+                text=text,
+                params={"expression": expression},
+                success_criteria=[f"{expression} computed"],
+            ),
+            condition,
+        )
         return True
 
-    def _nothing_to_compute(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    def _nothing_to_compute(
+        self, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
         self.missing.append(f"what to compute in {text!r}")
         return True
 
-    def _arithmetic(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    def _arithmetic(
+        self, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
         expression = to_expression(text) or to_expression(_without_context(text))
         if expression is None:
             return False
@@ -387,17 +509,30 @@ class Reader:
         shown = expression
         for ref, (_index, field) in refs.items():
             shown = shown.replace(ref, field if field != "value" else "the previous result")
-        self.last_compute = self._add(make_subtask(kind="compute", text=text, params=params,
-                                              success_criteria=[f"{shown} computed"]), condition)
+        self.last_compute = self._add(
+            make_subtask(kind="compute", text=text, params=params, success_criteria=[f"{shown} computed"]),
+            condition,
+        )
         return True
 
-    def _resource(self, resource: str, text: str, named: list[str], metric_services: list[str], window: str | None,
-                  condition: Condition | None, kind: SubTaskKind) -> None:
+    def _resource(
+        self,
+        resource: str,
+        text: str,
+        named: list[str],
+        metric_services: list[str],
+        window: str | None,
+        condition: Condition | None,
+        kind: SubTaskKind,
+    ) -> None:
         pronoun = lx.PRONOUN.search(text)
         service = named[0] if named else (self.service if pronoun else None)
         if resource == "metrics":
             if not metric_services:
-                self._add(make_subtask(kind=kind, text=text, params={"resource": "metrics", "service": None}), condition)
+                self._add(
+                    make_subtask(kind=kind, text=text, params={"resource": "metrics", "service": None}),
+                    condition,
+                )
                 self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
                 return
             for each in metric_services:
@@ -405,32 +540,69 @@ class Reader:
             return
         if resource == "service":
             for each in named or ([service] if service else []):
-                self._add(make_subtask(kind=kind, text=text, params={"resource": "service", "service": each},
-                                  success_criteria=[f"status of {each} fetched"]), condition)
+                self._add(
+                    make_subtask(
+                        kind=kind,
+                        text=text,
+                        params={"resource": "service", "service": each},
+                        success_criteria=[f"status of {each} fetched"],
+                    ),
+                    condition,
+                )
             return
         if resource == "mock_data":
-            self._add(make_subtask(kind=kind, text=text, params={"resource": "mock_data"},
-                                   success_criteria=["mock data fetched"]), condition)
+            self._add(
+                make_subtask(
+                    kind=kind,
+                    text=text,
+                    params={"resource": "mock_data"},
+                    success_criteria=["mock data fetched"],
+                ),
+                condition,
+            )
             return
         if resource == "services":
             status = _service_status(text)
             filters = _service_filters(text)
             what = " ".join(x for x in (status, "services", *(f"{k} {v}" for k, v in filters.items())) if x)
-            self._add(make_subtask(kind="query", text=text, params={"resource": "services", "status": status, **filters},
-                              success_criteria=[f"{what} listed"]), condition)
+            self._add(
+                make_subtask(
+                    kind="query",
+                    text=text,
+                    params={"resource": "services", "status": status, **filters},
+                    success_criteria=[f"{what} listed"],
+                ),
+                condition,
+            )
             return
         if resource == "incidents":
             status = _incident_status(_first(lx.OPEN_WORD, text) or _first(lx.RESOLVED_WORD, text))
             severity = next((v for k, v in terms(text) if k == "severity"), None)
-            what = " ".join(x for x in (status, severity, "incidents", f"of {service}" if service else "") if x)
+            what = " ".join(
+                x for x in (status, severity, "incidents", f"of {service}" if service else "") if x
+            )
             extra = {"severity": severity} if severity else {}
-            self._add(make_subtask(kind=kind, text=text, params={"resource": "incidents", "service": service, "status": status,
-                                                            **extra}, success_criteria=[f"{what} listed"]), condition)
+            self._add(
+                make_subtask(
+                    kind=kind,
+                    text=text,
+                    params={"resource": "incidents", "service": service, "status": status, **extra},
+                    success_criteria=[f"{what} listed"],
+                ),
+                condition,
+            )
             return
         status = _deploy_status(text)
         what = " ".join(x for x in (status, "deployments", f"of {service}" if service else "") if x)
-        self._add(make_subtask(kind="query", text=text, params={"resource": "deployments", "service": service, "status": status},
-                          success_criteria=[f"{what} listed"]), condition)
+        self._add(
+            make_subtask(
+                kind="query",
+                text=text,
+                params={"resource": "deployments", "service": service, "status": status},
+                success_criteria=[f"{what} listed"],
+            ),
+            condition,
+        )
 
     def _count(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         service = named[0] if named else (self.service if lx.PRONOUN.search(text) else None)
@@ -444,11 +616,26 @@ class Reader:
         resource = "deployments" if lx.DEPLOYMENTS.search(text) else "services"
         status = _deploy_status(text) if resource == "deployments" else _service_status(text)
         filters = _service_filters(text) if resource == "services" else {}
-        what = " ".join(x for x in (status, resource, f"of {service}" if service and resource == "deployments" else "") if x)
-        self._add(make_subtask(kind="query", text=text, params={"resource": resource, "aggregate": "count", "status": status,
-                                                           "service": service if resource == "deployments" else None,
-                                                           **filters},
-                          success_criteria=[f"{what} counted"]), condition)
+        what = " ".join(
+            x
+            for x in (status, resource, f"of {service}" if service and resource == "deployments" else "")
+            if x
+        )
+        self._add(
+            make_subtask(
+                kind="query",
+                text=text,
+                params={
+                    "resource": resource,
+                    "aggregate": "count",
+                    "status": status,
+                    "service": service if resource == "deployments" else None,
+                    **filters,
+                },
+                success_criteria=[f"{what} counted"],
+            ),
+            condition,
+        )
         return True
 
     def _object(self, rest: str, condition: Condition | None, what: str, text: str) -> bool:
@@ -469,16 +656,32 @@ class Reader:
             return False
         return True
 
-    def _summarize(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    def _summarize(
+        self, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
         target = lx.SAVE_ANYWHERE.search(text) and _file_path(text)
         body = lx.SAVE_TARGET.sub("", text) if target else text
-        rest = lx.SUMMARIZE_LEAD.sub("", body, count=1) if lx.SUMMARIZE_LEAD.match(body) else lx.SUMMARIZE.sub("", body)
+        rest = (
+            lx.SUMMARIZE_LEAD.sub("", body, count=1)
+            if lx.SUMMARIZE_LEAD.match(body)
+            else lx.SUMMARIZE.sub("", body)
+        )
         if not self._object(rest, condition, "summarize", text):
             return True
-        self._add(make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
+        self._add(
+            make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]),
+            condition,
+        )
         if target:
-            self._add(make_subtask(kind="save", text=text, params={"path": target, "format": target.rsplit(".", 1)[-1]},
-                              success_criteria=[f"{target} written"]), condition)
+            self._add(
+                make_subtask(
+                    kind="save",
+                    text=text,
+                    params={"path": target, "format": target.rsplit(".", 1)[-1]},
+                    success_criteria=[f"{target} written"],
+                ),
+                condition,
+            )
         return True
 
     def _save(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
@@ -494,37 +697,62 @@ class Reader:
         if not self._object(rest, condition, "save", text):
             return True
         if wants_summary and not (self.tasks and self.tasks[-1].kind == "summarize"):
-            self._add(make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
-        self._add(make_subtask(kind="save", text=text, params={"path": path, "format": path.rsplit(".", 1)[-1].lower()},
-                          success_criteria=[f"{path} written"]), condition)
+            self._add(
+                make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]),
+                condition,
+            )
+        self._add(
+            make_subtask(
+                kind="save",
+                text=text,
+                params={"path": path, "format": path.rsplit(".", 1)[-1].lower()},
+                success_criteria=[f"{path} written"],
+            ),
+            condition,
+        )
         return True
 
     def _create(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         services = named or ([self.service] if self.service else [])
         if not services:
-            self._add(make_subtask(kind="create", text=text, params={"resource": "incident", "service": None}), condition)
+            self._add(
+                make_subtask(kind="create", text=text, params={"resource": "incident", "service": None}),
+                condition,
+            )
             self.missing.append(f"which service ({', '.join(lx.KNOWN_SERVICES)}) for {text!r}")
             return True
         severity = _severity(text)
         for service in services:
-            self._add(make_subtask(kind="create", text=text,
-                                   params={"resource": "incident", "service": service, "severity": severity},
-                              success_criteria=[f"{severity} incident opened for {service}"]), condition)
+            self._add(
+                make_subtask(
+                    kind="create",
+                    text=text,
+                    params={"resource": "incident", "service": service, "severity": severity},
+                    success_criteria=[f"{severity} incident opened for {service}"],
+                ),
+                condition,
+            )
         return True
 
     def _notify(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         m = lx.NOTIFY.match(text)
         assert m is not None  # the rule's pattern matched
         channel = _channel(m)
-        about = lx.NOTIFY_REST.search(text[m.end():])
+        about = lx.NOTIFY_REST.search(text[m.end() :])
         rest = about.group("rest").strip() if about else ""
         if rest and not lx.RESULT_PRONOUN.match(rest):
             # data the message is about ("about the checkout error rate") is read first; free text stays in the message
             self._data(rest, _services(rest), _window(rest), condition)
         named = _services(text)
-        self._add(make_subtask(kind="notify", text=text,
-                               params={"channel": channel, "service": named[0] if named else self.service},
-                          success_criteria=[f"{channel} notified"]), condition)
+        self._add(
+            make_subtask(
+                kind="notify",
+                text=text,
+                params={"channel": channel, "service": named[0] if named else self.service},
+                success_criteria=[f"{channel} notified"],
+            ),
+            condition,
+        )
         return True
 
 

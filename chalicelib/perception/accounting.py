@@ -73,18 +73,55 @@ _NEGATIONS = frozenset({"not", "except", "excluding", "without", "but not", "exc
 
 
 # words that ask for a computation: a clause that says one must have been read into one
-_OPERATION_WORDS = frozenset({"divide", "divided", "multiply", "multiplied", "add", "subtract", "plus", "minus",
-                              "times", "double", "halve", "triple", "squared", "cubed", "percent", "percentage",
-                              "average", "mean", "sum", "product", "twice", "ratio", "share", "per"})
+_OPERATION_WORDS = frozenset(
+    {
+        "divide",
+        "divided",
+        "multiply",
+        "multiplied",
+        "add",
+        "subtract",
+        "plus",
+        "minus",
+        "times",
+        "double",
+        "halve",
+        "triple",
+        "squared",
+        "cubed",
+        "percent",
+        "percentage",
+        "average",
+        "mean",
+        "sum",
+        "product",
+        "twice",
+        "ratio",
+        "share",
+        "per",
+    }
+)
 # channel words no other reading uses ("ops" is also the ops database, "team" and "owner" are everyday words)
-_DISTINCT_CHANNEL_WORDS = ("oncall", "on-call", "on call", "pager", "sre", "slack", "email", "e-mail",
-                           "incident channel")
+_DISTINCT_CHANNEL_WORDS = (
+    "oncall",
+    "on-call",
+    "on call",
+    "pager",
+    "sre",
+    "slack",
+    "email",
+    "e-mail",
+    "incident channel",
+)
 
 
 def _channel_terms(words: list[str]) -> list[str]:
     text = " " + " ".join(words) + " "
-    return [c.name for c in catalogue.CHANNELS
-            if any(f" {w} " in text for w in (c.name, *c.words) if w in _DISTINCT_CHANNEL_WORDS)]
+    return [
+        c.name
+        for c in catalogue.CHANNELS
+        if any(f" {w} " in text for w in (c.name, *c.words) if w in _DISTINCT_CHANNEL_WORDS)
+    ]
 
 
 def _used(kind: str, value: Any, tasks: list[SubTask]) -> bool:
@@ -105,13 +142,20 @@ def _used(kind: str, value: Any, tasks: list[SubTask]) -> bool:
         return any(p.get("window") == value for p in windowed)
     if kind == "span":  # a span of time MAOO has no data for ("last week") is never silently ignored
         return False
-    if kind == "channel":  # email and slack may name the medium ("email the on-call"): any notification uses them
-        return any(t.kind == "notify" and (t.params.get("channel") == value or value in ("email", "slack")) for t in tasks)
+    if (
+        kind == "channel"
+    ):  # email and slack may name the medium ("email the on-call"): any notification uses them
+        return any(
+            t.kind == "notify" and (t.params.get("channel") == value or value in ("email", "slack"))
+            for t in tasks
+        )
     if kind == "operation":
         return any(t.kind == "compute" for t in tasks)
     if kind == "negation":  # only a condition can say "is not"
         return any(t.condition is not None and t.condition.op == "!=" for t in tasks)
-    if kind == "number":  # every number said is used: in an expression, a filter, a window, a condition, a path
+    if (
+        kind == "number"
+    ):  # every number said is used: in an expression, a filter, a window, a condition, a path
         return any(_number_in(value, t) for t in tasks)
     return True
 
@@ -120,8 +164,10 @@ def _number_in(number: str, task: SubTask) -> bool:
     text = json.dumps(task.params.model_dump(mode="json"))
     if task.condition is not None:
         text += f" {task.condition.value:g} {task.condition.value}"
-    return any(number == w or w.startswith(number) and not w[len(number):len(number) + 1].isdigit()
-               for w in _words(text.replace("@", " ")))
+    return any(
+        number == w or w.startswith(number) and not w[len(number) : len(number) + 1].isdigit()
+        for w in _words(text.replace("@", " "))
+    )
 
 
 def unused_terms(text: str, tasks: list[SubTask]) -> list[str]:

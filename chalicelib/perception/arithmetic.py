@@ -23,13 +23,40 @@ REFS = ("@errors", "@requests", "@p50_ms", "@p95_ms", "@result")
 FUNCTIONS = ("sqrt", "max", "min", "round", "abs")
 
 _UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _NUMBER_WORDS = set(_UNITS) | set(_TENS) | set(_SCALES)
+
 
 def numbers_to_digits(text: str) -> str:
     """Number words as digits: "twenty-one plus three point five" -> "21 plus 3.5"."""
@@ -124,8 +151,24 @@ def _format(value: float) -> str:
 # names earlier results (``@refs``) and checks the result against what calc allows.
 
 
-_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Call, ast.Name, ast.Load,
-                  ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.UAdd, ast.USub)
+_ALLOWED_NODES = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Constant,
+    ast.Call,
+    ast.Name,
+    ast.Load,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.UAdd,
+    ast.USub,
+)
 
 
 def _valid(expression: str) -> bool:
@@ -141,7 +184,9 @@ def _valid(expression: str) -> bool:
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             return False
-        if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
+        if isinstance(node, ast.Constant) and (
+            isinstance(node.value, bool) or not isinstance(node.value, (int, float))
+        ):
             return False
         if isinstance(node, ast.Name) and node.id not in FUNCTIONS:
             return False
@@ -170,7 +215,12 @@ def to_expression(text: str) -> str | None:
     expression = parse(t)
     if expression is None or not _valid(expression) or not _has_operation(expression):
         return None
-    if expression.startswith("(") and expression.endswith(")") and _valid(expression[1:-1]) and _balanced_outer(expression):
+    if (
+        expression.startswith("(")
+        and expression.endswith(")")
+        and _valid(expression[1:-1])
+        and _balanced_outer(expression)
+    ):
         expression = expression[1:-1]
     return expression
 

@@ -21,7 +21,12 @@ def _earlier_request(run_id: str) -> tuple[str, str] | None:
     """``(request, run id)`` of the newest remembered run this one can repeat."""
     for fact in get_long_term_memory().recent("run", 20):
         request = fact.data.get("request")
-        if fact.run_id != run_id and isinstance(request, str) and request.strip() and not refers_to_earlier_run(request):
+        if (
+            fact.run_id != run_id
+            and isinstance(request, str)
+            and request.strip()
+            and not refers_to_earlier_run(request)
+        ):
             return request, fact.run_id
     return None
 
@@ -30,14 +35,25 @@ def _resolve(state: RunState) -> PerceivedState:
     try:
         earlier = _earlier_request(state.run_id)
         error = None
-    except Exception as exc:  # a memory that cannot be read leaves the request unresolved, not the run crashed
+    except (
+        Exception
+    ) as exc:  # a memory that cannot be read leaves the request unresolved, not the run crashed
         earlier, error = None, f"{type(exc).__name__}: {exc}"
-    record_event(state.run_id, "memory", "Perceive", refers_to_earlier_run=True,
-                 resolved_to=earlier[0] if earlier else None, from_run=earlier[1] if earlier else None,
-                 **({"error": error} if error else {}))
+    record_event(
+        state.run_id,
+        "memory",
+        "Perceive",
+        refers_to_earlier_run=True,
+        resolved_to=earlier[0] if earlier else None,
+        from_run=earlier[1] if earlier else None,
+        **({"error": error} if error else {}),
+    )
     if earlier is None:
-        return PerceivedState(intent="ambiguous", task_type="ambiguous",
-                              missing=[f"which earlier request {state.request!r} refers to: no earlier run is remembered"])
+        return PerceivedState(
+            intent="ambiguous",
+            task_type="ambiguous",
+            missing=[f"which earlier request {state.request!r} refers to: no earlier run is remembered"],
+        )
     return perceive(earlier[0])
 
 
@@ -48,8 +64,16 @@ def perceive_state(state: RunState) -> RunState:
         from chalicelib.llm.perceive import perceive_with_model
 
         perception, state = perceive_with_model(state, perception)
-    record_event(state.run_id, "perception", "Perceive", intent=perception.intent, task_type=perception.task_type,
-                 subtasks=[t.kind for t in perception.subtasks], entities=perception.entities,
-                 constraints=perception.constraints.model_dump(exclude_defaults=True), missing=perception.missing,
-                 unsupported=perception.unsupported)
+    record_event(
+        state.run_id,
+        "perception",
+        "Perceive",
+        intent=perception.intent,
+        task_type=perception.task_type,
+        subtasks=[t.kind for t in perception.subtasks],
+        entities=perception.entities,
+        constraints=perception.constraints.model_dump(exclude_defaults=True),
+        missing=perception.missing,
+        unsupported=perception.unsupported,
+    )
     return state.model_copy(update={"perception": perception})

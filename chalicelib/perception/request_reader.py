@@ -36,30 +36,44 @@ from chalicelib.perception.typos import correct
 __all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clauses"]
 
 
-
 def perceive(request: str) -> PerceivedState:
     request = lx.CONTRACTIONS.sub(r"\1 is", request)
     raw_sql = lx.RAW_SQL.search(request)
     if raw_sql:  # SQL is passed on as written, never split into clauses or read for constraints
-        request = request[:raw_sql.start()]
+        request = request[: raw_sql.start()]
     request, corrections = correct(request)
     constraints = constraints_of(request)
     reader = Reader()
     if not raw_sql and (word_problem := _rate_problem(strip_constraints(request))):
-        return _state(word_problem, constraints).model_copy(update={
-            "corrections": corrections, "readings": [*constraint_readings(request), *word_problem.readings]})
+        return _state(word_problem, constraints).model_copy(
+            update={
+                "corrections": corrections,
+                "readings": [*constraint_readings(request), *word_problem.readings],
+            }
+        )
     pending = clauses(strip_constraints(request))
     while pending:
         clause = pending.pop(0)
         text = clean(clause.text)
         # "if X is above 5 %" split from its action by a comma or "then": read them together
-        if pending and lx.CONDITION_LEAD.match(text) and not _has_action(text) and pending[0].joiner != "otherwise":
+        if (
+            pending
+            and lx.CONDITION_LEAD.match(text)
+            and not _has_action(text)
+            and pending[0].joiner != "otherwise"
+        ):
             clause = Clause(f"{clause.text}, {pending.pop(0).text}", clause.joiner)
         reader.read(clause)
     if raw_sql:
         sql = raw_sql.group("sql").strip()
-        reader.tasks.append(make_subtask(kind="query", text=raw_sql.group(0).strip(), params={"resource": "sql", "sql": sql},
-                                    success_criteria=["the SQL query answered"]))
+        reader.tasks.append(
+            make_subtask(
+                kind="query",
+                text=raw_sql.group(0).strip(),
+                params={"resource": "sql", "sql": sql},
+                success_criteria=["the SQL query answered"],
+            )
+        )
     readings = [*constraint_readings(request), *reader.readings]
     return _state(reader, constraints).model_copy(update={"corrections": corrections, "readings": readings})
 
@@ -73,8 +87,14 @@ def _rate_problem(request: str) -> Reader | None:
     if expression is None:
         return None
     reader = Reader()
-    reader.tasks.append(make_subtask(kind="compute", text=text, params={"expression": expression},
-                                success_criteria=[f"{expression} computed"]))
+    reader.tasks.append(
+        make_subtask(
+            kind="compute",
+            text=text,
+            params={"expression": expression},
+            success_criteria=[f"{expression} computed"],
+        )
+    )
     reader.readings.append(ClauseReading(text=text, rule="arithmetic_rate_word_problem", reading="subtask"))
     return reader
 
@@ -95,7 +115,9 @@ def _has_action(text: str) -> bool:
 
 def _state(reader: Reader, constraints: Constraints) -> PerceivedState:
     subtasks = reader.tasks
-    missing = list(dict.fromkeys([*reader.missing, *(f"what to do with {clause!r}" for clause in reader.unknown)]))
+    missing = list(
+        dict.fromkeys([*reader.missing, *(f"what to do with {clause!r}" for clause in reader.unknown)])
+    )
     entities: dict[str, Any] = {}
     services = list(dict.fromkeys(t.params["service"] for t in subtasks if t.params.get("service")))
     if services:
@@ -110,7 +132,9 @@ def _state(reader: Reader, constraints: Constraints) -> PerceivedState:
     if files:
         entities["files"] = files
         entities["formats"] = list(dict.fromkeys(t.params["format"] for t in subtasks if t.kind == "save"))
-    expressions = [t.params["expression"] for t in subtasks if "expression" in t.params and "metric" not in t.params]
+    expressions = [
+        t.params["expression"] for t in subtasks if "expression" in t.params and "metric" not in t.params
+    ]
     if expressions:
         entities["expressions"] = expressions
     channels = [t.params["channel"] for t in subtasks if t.kind == "notify"]

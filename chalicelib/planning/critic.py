@@ -49,7 +49,9 @@ def step_for(plan: Plan | None, index: int) -> Step | None:
 def _target_problem(task: SubTask, step: Step) -> str | None:
     args = step.args
     body = args.get("json_body", {}) if isinstance(args.get("json_body"), dict) else {}
-    if task.kind in _ENDPOINT_FOR_KIND and not str(args.get("url", "")).endswith(_ENDPOINT_FOR_KIND[task.kind]):
+    if task.kind in _ENDPOINT_FOR_KIND and not str(args.get("url", "")).endswith(
+        _ENDPOINT_FOR_KIND[task.kind]
+    ):
         return f"posts to {args.get('url')!r}, not to {_ENDPOINT_FOR_KIND[task.kind]}"
     if task.kind == "create" and body.get("service") != task.params.get("service"):
         return f"opens the incident for {body.get('service')!r}, but the request names {task.params.get('service')!r}"
@@ -73,18 +75,39 @@ def critique(plan: Plan, perception: PerceivedState) -> list[Issue]:
         step = step_for(plan, index)
         if step is None or step.tool not in _TOOL_FOR_KIND[task.kind]:
             found = f" ({step.id} uses {step.tool})" if step else ""
-            issues.append(Issue(base, "critic.uncovered", f"sub-task {task.text!r} ({_criterion(task)}) is not covered{found}", "replace"))
+            issues.append(
+                Issue(
+                    base,
+                    "critic.uncovered",
+                    f"sub-task {task.text!r} ({_criterion(task)}) is not covered{found}",
+                    "replace",
+                )
+            )
             continue
         covering.add(step.id)
         if problem := _target_problem(task, step):
             issues.append(Issue(step.id, "critic.wrong_target", f"{step.tool} {problem}", "replace"))
         if task.condition is not None and step.when is None:
             c = task.condition
-            issues.append(Issue(step.id, "critic.unconditional", f"{step.tool} runs unconditionally, but the request asked for it "
-                                f"only when its condition holds ({c.op} {c.value:g})", "replace"))
+            issues.append(
+                Issue(
+                    step.id,
+                    "critic.unconditional",
+                    f"{step.tool} runs unconditionally, but the request asked for it "
+                    f"only when its condition holds ({c.op} {c.value:g})",
+                    "replace",
+                )
+            )
     for step in plan.steps:
         if step.id not in covering and step.tool in TOOLS and TOOLS[step.tool].side_effect != "read":
-            issues.append(Issue(step.id, "critic.unasked_write", f"{step.tool} is a side effect the request did not ask for", "drop"))
+            issues.append(
+                Issue(
+                    step.id,
+                    "critic.unasked_write",
+                    f"{step.tool} is a side effect the request did not ask for",
+                    "drop",
+                )
+            )
     return issues
 
 
@@ -99,7 +122,11 @@ def _unmet(task: SubTask, value: Any) -> str | None:
     """Why ``value`` does not meet the sub-task's success criterion ("has no data"), or None when it does."""
     if task.kind == "compute":
         number = value.get("value") if isinstance(value, dict) else None
-        return None if isinstance(number, (int, float)) and not isinstance(number, bool) else "has no numeric value"
+        return (
+            None
+            if isinstance(number, (int, float)) and not isinstance(number, bool)
+            else "has no numeric value"
+        )
     if task.kind in ("fetch", "query"):
         data = value.get("body", value.get("rows")) if isinstance(value, dict) else None
         if data is None:
@@ -107,9 +134,17 @@ def _unmet(task: SubTask, value: Any) -> str | None:
         single = task.params.get("resource") in ("metrics", "service") or task.params.get("aggregate")
         return "has no matching row" if single and isinstance(data, list) and not data else None
     if task.kind == "summarize":
-        return None if isinstance(value, dict) and str(value.get("summary", "")).strip() else "has an empty summary"
+        return (
+            None
+            if isinstance(value, dict) and str(value.get("summary", "")).strip()
+            else "has an empty summary"
+        )
     if task.kind == "save":
-        ok = isinstance(value, dict) and value.get("path") == task.params.get("path") and value.get("bytes", 0) > 0
+        ok = (
+            isinstance(value, dict)
+            and value.get("path") == task.params.get("path")
+            and value.get("bytes", 0) > 0
+        )
         return None if ok else "did not write the file"
     body = value.get("body") if isinstance(value, dict) else None
     return None if isinstance(body, dict) and body.get("id") else "returned no id"

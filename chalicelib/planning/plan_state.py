@@ -49,8 +49,16 @@ def _apply_constraints(guards: Guards, perception: PerceivedState) -> Guards:
 
 def _ended(state: RunState, reason: str, detail: str, status: str = "stopped") -> RunState:
     record_event(state.run_id, "stop", "Plan", reason=reason, detail=detail)
-    return state.model_copy(update={"plan_ok": False, "status": status, "stop_reason": reason, "stop_detail": detail,
-                                    "replan": None, "plan_notes": [*state.plan_notes, detail]})
+    return state.model_copy(
+        update={
+            "plan_ok": False,
+            "status": status,
+            "stop_reason": reason,
+            "stop_detail": detail,
+            "replan": None,
+            "plan_notes": [*state.plan_notes, detail],
+        }
+    )
 
 
 def _steps(plan: Plan) -> list[dict]:
@@ -68,34 +76,67 @@ def _check(plan: Plan, perception: PerceivedState, guards: Guards, run_id: str) 
         raise _Ended("invalid_plan", "; ".join(problems), plan)
 
 
-def _review(plan: Plan, perception: PerceivedState, guards: Guards, avoid: set[str], run_id: str) -> tuple[Plan, str | None]:
+def _review(
+    plan: Plan, perception: PerceivedState, guards: Guards, avoid: set[str], run_id: str
+) -> tuple[Plan, str | None]:
     """The plan that may run, after the checks and at most one revision the critic asked for."""
     _check(plan, perception, guards, run_id)
     issues = critique(plan, perception)
     if not issues:
         return plan, None
-    record_event(run_id, "critic", "Plan", attempt=1, verdict="rejected", issues=[str(i) for i in issues], steps=_steps(plan))
+    record_event(
+        run_id,
+        "critic",
+        "Plan",
+        attempt=1,
+        verdict="rejected",
+        issues=[str(i) for i in issues],
+        steps=_steps(plan),
+    )
     flagged = {i.step_id: i.action for i in issues}
     try:
         revised = revise_plan(plan, perception, flagged, avoid)
     except NoRouteError as exc:
-        raise _Ended("critic_rejected", f"the critic rejected the plan ({'; '.join(map(str, issues))}) and no revision is possible: {exc}", plan) from None
+        raise _Ended(
+            "critic_rejected",
+            f"the critic rejected the plan ({'; '.join(map(str, issues))}) and no revision is possible: {exc}",
+            plan,
+        ) from None
     _check(revised, perception, guards, run_id)
     again = critique(revised, perception)
-    record_event(run_id, "critic", "Plan", attempt=2, verdict="rejected" if again else "accepted",
-                 issues=[str(i) for i in again], steps=_steps(revised))
+    record_event(
+        run_id,
+        "critic",
+        "Plan",
+        attempt=2,
+        verdict="rejected" if again else "accepted",
+        issues=[str(i) for i in again],
+        steps=_steps(revised),
+    )
     if again:
-        raise _Ended("critic_rejected", f"the critic rejected the plan ({'; '.join(map(str, issues))}) and its revision "
-                                        f"({'; '.join(map(str, again))})", revised)
+        raise _Ended(
+            "critic_rejected",
+            f"the critic rejected the plan ({'; '.join(map(str, issues))}) and its revision "
+            f"({'; '.join(map(str, again))})",
+            revised,
+        )
     return revised, "critic: revised the plan (" + "; ".join(map(str, issues)) + ")"
 
 
-def _plan_with_memory(state: RunState, perception: PerceivedState, revision: int) -> tuple[Plan, set[str], list[str]]:
+def _plan_with_memory(
+    state: RunState, perception: PerceivedState, revision: int
+) -> tuple[Plan, set[str], list[str]]:
     """The planner's plan, with memory's advice when it leaves every sub-task a route."""
     first = state.plan is None and state.replan is None
     if not state.use_memory:
         if first:
-            record_event(state.run_id, "memory", "Plan", retrieved=[], changes=["memory not consulted: this run asked for none"])
+            record_event(
+                state.run_id,
+                "memory",
+                "Plan",
+                retrieved=[],
+                changes=["memory not consulted: this run asked for none"],
+            )
         return make_plan(perception, set(state.avoid), revision), set(state.avoid), []
     advice = advise(perception)
     notes: list[str] = []
@@ -105,9 +146,13 @@ def _plan_with_memory(state: RunState, perception: PerceivedState, revision: int
         try:
             plan = make_plan(perception, avoid | advice.avoid, revision)
             avoid |= advice.avoid
-            notes = [n for n in (f"memory: {change}" for change in advice.changes) if n not in state.plan_notes]
+            notes = [
+                n for n in (f"memory: {change}" for change in advice.changes) if n not in state.plan_notes
+            ]
         except NoRouteError:
-            advice.changes = [f"advice not followed: every other route has failed ({', '.join(sorted(advice.avoid))})"]
+            advice.changes = [
+                f"advice not followed: every other route has failed ({', '.join(sorted(advice.avoid))})"
+            ]
             advice.avoid = set()
     if first or advice.changes or advice.error:
         record_event(state.run_id, "memory", "Plan", **advice.event())
@@ -128,8 +173,12 @@ def _keep_done(plan: Plan, state: RunState) -> tuple[Plan, dict]:
     steps = []
     for step in plan.steps:
         before = old.get(step.id)
-        if before is not None and step.id in state.results and all(dep in kept for dep in before.depends_on) \
-                and before.tool == step.tool:
+        if (
+            before is not None
+            and step.id in state.results
+            and all(dep in kept for dep in before.depends_on)
+            and before.tool == step.tool
+        ):
             kept[step.id] = state.results[step.id]
             step = before
         steps.append(step)
@@ -141,11 +190,23 @@ def plan_state(state: RunState) -> RunState:
         return state.model_copy(update={"plan_ok": False, "replan": None})
     perception = state.perception
     if perception is None or perception.task_type == "unsupported":
-        what = f" MAOO cannot do: {'; '.join(repr(u) for u in perception.unsupported)}." if perception and perception.unsupported else ""
-        return _ended(state, "unsupported_request", f"MAOO did not recognise an operations task it can carry out in the request.{what} "
-                                                    f"It can: {CAPABILITIES}.")
+        what = (
+            f" MAOO cannot do: {'; '.join(repr(u) for u in perception.unsupported)}."
+            if perception and perception.unsupported
+            else ""
+        )
+        return _ended(
+            state,
+            "unsupported_request",
+            f"MAOO did not recognise an operations task it can carry out in the request.{what} "
+            f"It can: {CAPABILITIES}.",
+        )
     if perception.task_type == "ambiguous":
-        return _ended(state, "ambiguous_request", "The request needs more detail: " + "; ".join(perception.missing) + ".")
+        return _ended(
+            state,
+            "ambiguous_request",
+            "The request needs more detail: " + "; ".join(perception.missing) + ".",
+        )
 
     replanning = state.replan is not None
     guards = state.guards if replanning or state.plan else _apply_constraints(state.guards, perception)
@@ -167,10 +228,26 @@ def plan_state(state: RunState) -> RunState:
     kept: dict = {}
     if state.plan:
         plan, kept = _keep_done(plan, state)
-    note = f"revision {revision}" + (f": replanned around {state.replan.step_id} ({state.replan.reason})" if state.replan else "")
-    record_event(state.run_id, "plan", "Plan", revision=revision, steps=_steps(plan),
-                 replanned_around=state.replan.step_id if state.replan else None, kept_results=sorted(kept))
-    return state.model_copy(update={
-        "plan": plan, "plan_ok": True, "guards": guards, "results": kept if state.plan else state.results,
-        "replan": None, "plan_notes": [*state.plan_notes, *notes, *([critic_note] if critic_note else []), note], "decision": None,
-    })
+    note = f"revision {revision}" + (
+        f": replanned around {state.replan.step_id} ({state.replan.reason})" if state.replan else ""
+    )
+    record_event(
+        state.run_id,
+        "plan",
+        "Plan",
+        revision=revision,
+        steps=_steps(plan),
+        replanned_around=state.replan.step_id if state.replan else None,
+        kept_results=sorted(kept),
+    )
+    return state.model_copy(
+        update={
+            "plan": plan,
+            "plan_ok": True,
+            "guards": guards,
+            "results": kept if state.plan else state.results,
+            "replan": None,
+            "plan_notes": [*state.plan_notes, *notes, *([critic_note] if critic_note else []), note],
+            "decision": None,
+        }
+    )

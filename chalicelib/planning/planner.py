@@ -81,7 +81,11 @@ def _columns(resource: str) -> str:
 def _filters(params: Any) -> dict[str, Any]:
     """The filters a read of a catalogue resource carries, in the catalogue's column order."""
     resource = catalogue.RESOURCE.get(params.get("resource") or "")
-    return {name: params.get(name) for name in (resource.filters if resource else ()) if params.get(name) is not None}
+    return {
+        name: params.get(name)
+        for name in (resource.filters if resource else ())
+        if params.get(name) is not None
+    }
 
 
 def _http_can_filter(resource: str, filters: dict) -> bool:
@@ -99,10 +103,18 @@ def _inventory_routes(resource: str, params: Any) -> list[Route]:
         if not filters:
             routes.append(_http(_path("services"), "body.services"))
         return _suffixed(routes)
-    routes = [_db(f"SELECT {_columns('deployments')} FROM deployments{where} ORDER BY deployed_at DESC", values, "rows")]
+    routes = [
+        _db(
+            f"SELECT {_columns('deployments')} FROM deployments{where} ORDER BY deployed_at DESC",
+            values,
+            "rows",
+        )
+    ]
     if _http_can_filter("deployments", filters):
         service = filters.get("service")
-        routes.append(_http(_path("deployments"), "body.deployments", {"service": service} if service else None))
+        routes.append(
+            _http(_path("deployments"), "body.deployments", {"service": service} if service else None)
+        )
     return _suffixed(routes)
 
 
@@ -111,7 +123,15 @@ def _read_routes(task: SubTask) -> list[Route]:
     p = task.params
     resource, service = p.get("resource"), p.get("service")
     if resource == "url":  # a URL the user gave: one route, and the policy decides whether it may be reached
-        return [Route("", "http_get", {"url": p["url"]}, "body.", endpoint=endpoint_of("http_get", {"url": p["url"]}))]
+        return [
+            Route(
+                "",
+                "http_get",
+                {"url": p["url"]},
+                "body.",
+                endpoint=endpoint_of("http_get", {"url": p["url"]}),
+            )
+        ]
     if resource == "sql":  # SQL the user gave: run as written, read-only; the database refuses anything else
         return [_db(p["sql"], [], "rows")]
     if p.get("aggregate") == "count":
@@ -119,22 +139,33 @@ def _read_routes(task: SubTask) -> list[Route]:
         where, values = _where(_filters({**p, "resource": table}))
         return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
-        routes = [_http(_path("mock_data"), "body.", expect=["items"]),
-                  _db(f"SELECT {_columns('mock_data')} FROM mock_items ORDER BY id", [], "")]
+        routes = [
+            _http(_path("mock_data"), "body.", expect=["items"]),
+            _db(f"SELECT {_columns('mock_data')} FROM mock_items ORDER BY id", [], ""),
+        ]
     elif resource == "metrics":
         window = p.get("window", "1h")
-        routes = [_http(_path("metrics", p["service"]), "body.", {"window": window}, ["requests", "errors"]),
-                  _db(f"SELECT {_columns('metrics')} FROM metrics WHERE service = ? AND window = ?",
-                      [service, window], "rows.0.")]
+        routes = [
+            _http(_path("metrics", p["service"]), "body.", {"window": window}, ["requests", "errors"]),
+            _db(
+                f"SELECT {_columns('metrics')} FROM metrics WHERE service = ? AND window = ?",
+                [service, window],
+                "rows.0.",
+            ),
+        ]
     elif resource == "service":
-        routes = [_http(_path("service", p["service"]), "body."),
-                  _db(f"SELECT {_columns('service')} FROM services WHERE name = ?", [service], "rows.0.")]
+        routes = [
+            _http(_path("service", p["service"]), "body."),
+            _db(f"SELECT {_columns('service')} FROM services WHERE name = ?", [service], "rows.0."),
+        ]
     elif resource == "incidents":
         filters = _filters(p)
         where, values = _where(filters)
         routes = [_db(f"SELECT {_columns('incidents')} FROM incidents{where} ORDER BY id", values, "rows")]
         if _http_can_filter("incidents", filters):
-            routes.insert(0, _http(_path("incidents"), "body.incidents", {k: v for k, v in filters.items() if v}))
+            routes.insert(
+                0, _http(_path("incidents"), "body.incidents", {k: v for k, v in filters.items() if v})
+            )
     elif resource in ("services", "deployments"):
         return _inventory_routes(resource, p)
     else:
@@ -145,12 +176,19 @@ def _read_routes(task: SubTask) -> list[Route]:
 
 
 def _suffixed(routes: list[Route]) -> list[Route]:
-    return [Route("" if i == 0 else chr(ord("a") + i), r.tool, r.args, r.prefix, r.endpoint) for i, r in enumerate(routes)]
+    return [
+        Route("" if i == 0 else chr(ord("a") + i), r.tool, r.args, r.prefix, r.endpoint)
+        for i, r in enumerate(routes)
+    ]
 
 
 def route_options(perception: PerceivedState) -> dict[str, list[Route]]:
     """Every read's routes, best first, by base step id (``s1``): what memory advice works on."""
-    return {f"s{i + 1}": _read_routes(task) for i, task in enumerate(perception.subtasks) if task.kind in ("fetch", "query")}
+    return {
+        f"s{i + 1}": _read_routes(task)
+        for i, task in enumerate(perception.subtasks)
+        if task.kind in ("fetch", "query")
+    }
 
 
 class _Builder:
@@ -165,9 +203,13 @@ class _Builder:
     def _choose(self, base_id: str, routes: list[Route], what: str) -> Route:
         open_routes = [r for r in routes if f"{base_id}{r.suffix}" not in self.avoid]
         if not open_routes:
-            raise NoRouteError(f"every route for {what!r} failed ({', '.join(base_id + r.suffix for r in routes)})")
+            raise NoRouteError(
+                f"every route for {what!r} failed ({', '.join(base_id + r.suffix for r in routes)})"
+            )
         allowed = [r for r in open_routes if r.tool not in self.denied]
-        return (allowed or open_routes)[0]  # a denied tool left alone is for the policy to refuse, with its reason
+        return (allowed or open_routes)[
+            0
+        ]  # a denied tool left alone is for the policy to refuse, with its reason
 
     def _ref(self, index: int, field: str | None) -> tuple[str, str]:
         """``(reference path, step id)`` for a field of what sub-task ``index`` produced."""
@@ -200,18 +242,30 @@ class _Builder:
         prefix = ""
         if task.kind in ("fetch", "query"):
             route = self._choose(base_id, _read_routes(task), task.text)
-            step = Step(id=base_id + route.suffix, tool=route.tool, args=route.args, purpose=task.text,
-                        alternative_of=base_id if route.suffix else None)
+            step = Step(
+                id=base_id + route.suffix,
+                tool=route.tool,
+                args=route.args,
+                purpose=task.text,
+                alternative_of=base_id if route.suffix else None,
+            )
             prefix = route.prefix
         elif task.kind == "compute":
             if "expression" not in task.params:
                 raise NoRouteError(f"{task.text!r}: nothing to compute")
             expression, refs = self._expression(task)
-            step = Step(id=base_id, tool="calc", args={"expression": expression}, depends_on=refs, purpose=task.text)
+            step = Step(
+                id=base_id, tool="calc", args={"expression": expression}, depends_on=refs, purpose=task.text
+            )
         elif task.kind == "summarize":
             sources = [s.id for s in self._data_steps()]
-            step = Step(id=base_id, tool="summarize", args={"inputs": [f"{{{{{sid}}}}}" for sid in sources] or [task.text]},
-                        depends_on=sources, purpose=task.text)
+            step = Step(
+                id=base_id,
+                tool="summarize",
+                args={"inputs": [f"{{{{{sid}}}}}" for sid in sources] or [task.text]},
+                depends_on=sources,
+                purpose=task.text,
+            )
         elif task.kind == "save":
             step = self._save(base_id, task)
         elif task.kind == "create":
@@ -223,7 +277,9 @@ class _Builder:
         if step.id in self.avoid:
             raise NoRouteError(f"{step.id} ({step.tool}) failed and has no alternative route")
         self.by_task[index] = (step.id, prefix)
-        self.steps.append(step.model_copy(update={"when": when, "depends_on": sorted(set(step.depends_on + deps))}))
+        self.steps.append(
+            step.model_copy(update={"when": when, "depends_on": sorted(set(step.depends_on + deps))})
+        )
 
     def _save(self, base_id: str, task: SubTask) -> Step:
         """A file of what the last step produced: its summary as text, anything else as JSON.
@@ -244,7 +300,13 @@ class _Builder:
             content = f"# {title}\n\n```json\n{{{{{last.id}|json}}}}\n```\n"
         else:
             content = f"{{{{{last.id}|json}}}}\n"
-        return Step(id=base_id, tool="file_write", args={"path": path, "content": content}, depends_on=[last.id], purpose=task.text)
+        return Step(
+            id=base_id,
+            tool="file_write",
+            args={"path": path, "content": content},
+            depends_on=[last.id],
+            purpose=task.text,
+        )
 
     def _incident(self, base_id: str, task: SubTask, when: Condition | None) -> Step:
         service = task.params["service"]
@@ -252,26 +314,54 @@ class _Builder:
         if when is not None:
             label = self.labels.get(when.subject, "value")
             title = f"{service}: {label} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
-        return Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/incidents", "json_body": {
-            "service": service, "title": title[:200], "severity": task.params.get("severity", "sev3")}},
-            depends_on=deps, purpose=task.text)
+        return Step(
+            id=base_id,
+            tool="http_post",
+            args={
+                "url": f"{_base_url()}/incidents",
+                "json_body": {
+                    "service": service,
+                    "title": title[:200],
+                    "severity": task.params.get("severity", "sev3"),
+                },
+            },
+            depends_on=deps,
+            purpose=task.text,
+        )
 
     def _notification(self, base_id: str, task: SubTask, when: Condition | None) -> Step:
-        service = task.params.get("service") or ", ".join(self.perception.entities.get("services", [])) or "ops"
+        service = (
+            task.params.get("service") or ", ".join(self.perception.entities.get("services", [])) or "ops"
+        )
         message, deps = f"MAOO ({service}): {task.text}", []
         if when is not None:
             label = self.labels.get(when.subject, "the value")
-            message += f". {label[:1].upper()}{label[1:]} is {{{{{when.subject}}}}} ({when.op} {when.value:g})"
+            message += (
+                f". {label[:1].upper()}{label[1:]} is {{{{{when.subject}}}}} ({when.op} {when.value:g})"
+            )
         else:
             computed = [s for s in self.steps if s.tool == "calc"]
             if computed:
                 message += f". {computed[-1].purpose}: {{{{{computed[-1].id}.value}}}}"
                 deps.append(computed[-1].id)
-        return Step(id=base_id, tool="http_post", args={"url": f"{_base_url()}/notifications",
-                    "json_body": {"channel": task.params["channel"], "message": message[:2000]}}, depends_on=deps, purpose=task.text)
+        return Step(
+            id=base_id,
+            tool="http_post",
+            args={
+                "url": f"{_base_url()}/notifications",
+                "json_body": {"channel": task.params["channel"], "message": message[:2000]},
+            },
+            depends_on=deps,
+            purpose=task.text,
+        )
 
 
-_FIELD_WORDS = {"errors": "error count", "requests": "request count", "p95_ms": "p95 latency (ms)", "p50_ms": "p50 latency (ms)"}
+_FIELD_WORDS = {
+    "errors": "error count",
+    "requests": "request count",
+    "p95_ms": "p95 latency (ms)",
+    "p50_ms": "p50 latency (ms)",
+}
 
 
 def _label(task: SubTask, field: str) -> str:
@@ -292,14 +382,18 @@ def make_plan(perception: PerceivedState, avoid: set[str] | None = None, revisio
     builder = _Builder(perception, avoid or set())
     for index, task in enumerate(perception.subtasks):
         builder.add(index, task)
-    return Plan(steps=builder.steps, revision=revision, rationale=f"one step per sub-task of {perception.intent}")
+    return Plan(
+        steps=builder.steps, revision=revision, rationale=f"one step per sub-task of {perception.intent}"
+    )
 
 
 def _base(step: Step) -> str:
     return step.alternative_of or step.id
 
 
-def revise_plan(plan: Plan, perception: PerceivedState, flagged: dict[str, str], avoid: set[str] | None = None) -> Plan:
+def revise_plan(
+    plan: Plan, perception: PerceivedState, flagged: dict[str, str], avoid: set[str] | None = None
+) -> Plan:
     """The plan after the critic's reasons: flagged steps dropped or replaced by the planner's own.
 
     ``flagged`` maps a step id (or a sub-task's base id) to what was wrong: ``"drop"`` (a side effect
@@ -321,8 +415,14 @@ def revise_plan(plan: Plan, perception: PerceivedState, flagged: dict[str, str],
         steps.append(kept.pop(_base(step), step))
     ordered_ids = {s.id for s in steps}
     extras = [s for s in plan.steps if _base(s) in kept and s.id not in ordered_ids]
-    notes = ", ".join(f"{sid} {'dropped' if a == 'drop' else 'replaced'}" for sid, a in sorted(flagged.items()))
-    return Plan(steps=steps + extras, revision=plan.revision, rationale=f"{plan.rationale}; revised after the critic ({notes})")
+    notes = ", ".join(
+        f"{sid} {'dropped' if a == 'drop' else 'replaced'}" for sid, a in sorted(flagged.items())
+    )
+    return Plan(
+        steps=steps + extras,
+        revision=plan.revision,
+        rationale=f"{plan.rationale}; revised after the critic ({notes})",
+    )
 
 
 def endpoint_of(tool: str, args: dict) -> str | None:
@@ -336,5 +436,5 @@ def endpoint_of(tool: str, args: dict) -> str | None:
         return None
     method = "GET" if tool == "http_get" else "POST"
     if url.startswith(_base_url() + "/"):
-        return f"{method} {url[len(_base_url()):].split('?')[0]}"
+        return f"{method} {url[len(_base_url()) :].split('?')[0]}"
     return f"{method} {url.split('?')[0]}"

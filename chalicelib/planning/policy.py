@@ -36,14 +36,26 @@ def check_plan(plan: Plan, perception: PerceivedState) -> list[Denial]:
     for step in plan.steps:
         spec = TOOLS.get(step.tool)
         if spec is None:
-            denials.append(Denial(step.id, "tool.allowlist", f"tool {step.tool!r} is not allowlisted ({', '.join(TOOLS)})"))
+            denials.append(
+                Denial(
+                    step.id, "tool.allowlist", f"tool {step.tool!r} is not allowlisted ({', '.join(TOOLS)})"
+                )
+            )
             continue
         if step.tool in constraints.denied_tools:
-            denials.append(Denial(step.id, "request.denied_tool", f"{step.tool} is needed, and the request ruled it out"))
+            denials.append(
+                Denial(step.id, "request.denied_tool", f"{step.tool} is needed, and the request ruled it out")
+            )
         if constraints.read_only and spec.side_effect != "read":
-            denials.append(Denial(step.id, "request.read_only", f"{step.tool} writes, and the request asked for read-only"))
+            denials.append(
+                Denial(
+                    step.id, "request.read_only", f"{step.tool} writes, and the request asked for read-only"
+                )
+            )
         if constraints.no_files and step.tool == "file_write":
-            denials.append(Denial(step.id, "request.no_files", "the request asked for no files to be written"))
+            denials.append(
+                Denial(step.id, "request.no_files", "the request asked for no files to be written")
+            )
         try:
             if step.tool in ("http_get", "http_post") and isinstance(step.args.get("url"), str):
                 url_policy.check_url(step.args["url"])
@@ -55,5 +67,11 @@ def check_plan(plan: Plan, perception: PerceivedState) -> list[Denial]:
         limit = TOOL_LIMITS.get(tool)
         if limit is not None and count > limit:
             last = [s.id for s in plan.steps if s.tool == tool][limit]
-            denials.append(Denial(last, "tool.limit", f"the plan calls {tool} {count} times; at most {limit} are allowed in one run"))
+            denials.append(
+                Denial(
+                    last,
+                    "tool.limit",
+                    f"the plan calls {tool} {count} times; at most {limit} are allowed in one run",
+                )
+            )
     return denials

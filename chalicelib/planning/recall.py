@@ -31,7 +31,12 @@ class Advice:
     error: str | None = None
 
     def event(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"query": self.query, "retrieved": self.retrieved, "avoid": sorted(self.avoid), "changes": self.changes}
+        data: dict[str, Any] = {
+            "query": self.query,
+            "retrieved": self.retrieved,
+            "avoid": sorted(self.avoid),
+            "changes": self.changes,
+        }
         if self.error:
             data["error"] = self.error
         return data
@@ -41,7 +46,9 @@ def _age(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
-def advise(perception: PerceivedState, memory: LongTermMemory | None = None, now: float | None = None) -> Advice:
+def advise(
+    perception: PerceivedState, memory: LongTermMemory | None = None, now: float | None = None
+) -> Advice:
     """Memory's advice for planning ``perception``. Never raises: a memory error is reported, not fatal."""
     now = time.time() if now is None else now
     options = route_options(perception)
@@ -49,9 +56,16 @@ def advise(perception: PerceivedState, memory: LongTermMemory | None = None, now
     advice = Advice(query=" ".join(dict.fromkeys([*(t.text for t in perception.subtasks), *endpoints])))
     try:
         memory = memory or get_long_term_memory()
-        advice.retrieved = [{"kind": r.fact.kind, "key": r.fact.key, "text": r.fact.text, "score": float(f"{r.score:.3g}"),
-                             "age_seconds": round(now - r.fact.created_at, 1)}
-                            for r in memory.search(advice.query, limit=RETRIEVE_LIMIT)]
+        advice.retrieved = [
+            {
+                "kind": r.fact.kind,
+                "key": r.fact.key,
+                "text": r.fact.text,
+                "score": float(f"{r.score:.3g}"),
+                "age_seconds": round(now - r.fact.created_at, 1),
+            }
+            for r in memory.search(advice.query, limit=RETRIEVE_LIMIT)
+        ]
         for base, routes in options.items():
             primary = routes[0]
             if len(routes) < 2 or primary.endpoint is None:
@@ -63,7 +77,8 @@ def advise(perception: PerceivedState, memory: LongTermMemory | None = None, now
             advice.avoid.add(base + primary.suffix)
             advice.changes.append(
                 f"{base}: planned {base}{alternative.suffix} ({alternative.tool}) first: {primary.endpoint} was "
-                f"{describe_signal(str(fact.data.get('signal')))} {_age(now - fact.created_at)} ago (run {fact.run_id})")
+                f"{describe_signal(str(fact.data.get('signal')))} {_age(now - fact.created_at)} ago (run {fact.run_id})"
+            )
     except Exception as exc:  # memory is advice; planning goes on without it
         advice.avoid.clear()
         advice.changes.clear()

@@ -29,19 +29,25 @@ def validate_plan(plan: Plan, guards: Guards) -> list[str]:
         cost += spec.cost
         later = [dep for dep in step.depends_on if dep not in seen]
         if later:
-            problems.append(f"{step.id}: depends on {', '.join(later)}, which do not come before it "
-                            "(dependencies must be acyclic and earlier)")
+            problems.append(
+                f"{step.id}: depends on {', '.join(later)}, which do not come before it "
+                "(dependencies must be acyclic and earlier)"
+            )
         refs = referenced_steps(step.args) | ({step.when.subject.split(".")[0]} if step.when else set())
         unknown = refs - seen
         if unknown:
-            problems.append(f"{step.id}: references {', '.join(sorted(unknown))}, which is not an earlier step")
+            problems.append(
+                f"{step.id}: references {', '.join(sorted(unknown))}, which is not an earlier step"
+            )
         undeclared = (refs & seen) - set(step.depends_on)
         if undeclared:
             problems.append(f"{step.id}: references {', '.join(sorted(undeclared))} without depending on it")
         try:
             spec.args_model.model_validate(placeholder(step.args))
         except ValidationError as exc:
-            problems.append(f"{step.id} ({step.tool}): arguments do not match the schema: {describe_validation_error(exc, root='(args)')}")
+            problems.append(
+                f"{step.id} ({step.tool}): arguments do not match the schema: {describe_validation_error(exc, root='(args)')}"
+            )
         seen.add(step.id)
     if cost > guards.budget:
         problems.append(f"projected cost {cost:g} exceeds the budget {guards.budget:g}")

@@ -59,10 +59,16 @@ def _adapter_class() -> type:
                 if deadline is not None:
                     connect_timeout = max(0.001, min(deadline.remaining(), conn.timeout or deadline.seconds))
                 try:
-                    sock = create_connection((address, conn.port), connect_timeout, source_address=conn.source_address,
-                                             socket_options=conn.socket_options)
+                    sock = create_connection(
+                        (address, conn.port),
+                        connect_timeout,
+                        source_address=conn.source_address,
+                        socket_options=conn.socket_options,
+                    )
                 except TimeoutError as exc:
-                    raise ConnectTimeoutError(conn, f"Connection to {conn.host} timed out. (connect timeout={conn.timeout})") from exc
+                    raise ConnectTimeoutError(
+                        conn, f"Connection to {conn.host} timed out. (connect timeout={conn.timeout})"
+                    ) from exc
                 except OSError as exc:
                     last = exc
                     continue
@@ -119,7 +125,10 @@ def _retry_after(headers: Any) -> float | None:
 def _read_body(response: Any, label: str, deadline: _CallDeadline) -> bytes:
     encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
     if encoding != "identity":
-        raise ToolFailure("invalid_input", f"{label}: the response is {encoding}-encoded; only uncompressed bodies are accepted")
+        raise ToolFailure(
+            "invalid_input",
+            f"{label}: the response is {encoding}-encoded; only uncompressed bodies are accepted",
+        )
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
         raise ToolFailure("invalid_input", f"{label}: response larger than {MAX_RESPONSE_BYTES} bytes")
@@ -149,13 +158,22 @@ def _transport_failure(label: str, deadline: _CallDeadline, exc: Exception) -> T
 
 
 def _late(label: str, deadline: _CallDeadline) -> ToolFailure:
-    return ToolFailure("timeout", f"{label} did not finish within {deadline.seconds:g} s (MAOO_HTTP_TIMEOUT_SECONDS, "
-                                  "the limit from connect to the last byte of the body)",
-                       details={"limit_seconds": deadline.seconds, "limit": "MAOO_HTTP_TIMEOUT_SECONDS"})
+    return ToolFailure(
+        "timeout",
+        f"{label} did not finish within {deadline.seconds:g} s (MAOO_HTTP_TIMEOUT_SECONDS, "
+        "the limit from connect to the last byte of the body)",
+        details={"limit_seconds": deadline.seconds, "limit": "MAOO_HTTP_TIMEOUT_SECONDS"},
+    )
 
 
-def request(method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
-            headers: dict[str, str] | None = None) -> dict[str, Any]:
+def request(
+    method: str,
+    url: str,
+    *,
+    params: dict[str, Any] | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """One HTTP request under the policy above: no redirects followed, size and time bounded.
 
     Returns ``{"status", "body"}`` for a 2xx; raises ``ToolFailure`` for everything else.
@@ -168,8 +186,16 @@ def request(method: str, url: str, *, params: dict[str, Any] | None = None, body
     deadline = _CallDeadline(timeout)
     try:
         with deadline, _session() as session:
-            response = session.request(method, url, params=params, json=body, headers=sent_headers, timeout=timeout,
-                                       allow_redirects=False, stream=True)
+            response = session.request(
+                method,
+                url,
+                params=params,
+                json=body,
+                headers=sent_headers,
+                timeout=timeout,
+                allow_redirects=False,
+                stream=True,
+            )
             try:
                 raw = _read_body(response, label, deadline)
             finally:
@@ -192,11 +218,16 @@ def request(method: str, url: str, *, params: dict[str, Any] | None = None, body
             details["location"] = response.headers.get("Location")
         raise ToolFailure(
             "http_status",
-            f"{label} answered {response.status_code}" + (" (redirects are not followed)" if "location" in details else ""),
+            f"{label} answered {response.status_code}"
+            + (" (redirects are not followed)" if "location" in details else ""),
             status_code=response.status_code,
             retry_after=_retry_after(response.headers),
             details=details,
         )
     if malformed:
-        raise ToolFailure("malformed_response", f"{label} answered {response.status_code} with a body that is not valid JSON", details={"preview": parsed})
+        raise ToolFailure(
+            "malformed_response",
+            f"{label} answered {response.status_code} with a body that is not valid JSON",
+            details={"preview": parsed},
+        )
     return {"status": response.status_code, "body": parsed}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,7 +15,9 @@ from chalicelib.errors import MaooError
 class ToolArgs(BaseModel):
     """Base of every tool's argument model: unknown arguments are refused."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built on first use: cold starts stay short
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True
+    )  # schemas built on first use: cold starts stay short
 
 
 class ToolFailure(MaooError):
@@ -51,7 +54,7 @@ class ToolSpec:
     args_model: type[ToolArgs]
     side_effect: SideEffect
     cost: float
-    run: Callable[[Any, "ToolContext"], Any]
+    run: Callable[[Any, ToolContext], Any]
     side_effect_for: Callable[[dict[str, Any]], SideEffect] | None = None
     """For tools whose class depends on the call (``http_post``: does the origin honour keys?)."""
 

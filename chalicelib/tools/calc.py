@@ -19,7 +19,8 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import Field
 
@@ -55,12 +56,23 @@ _FUNCTIONS: dict[str, Callable[..., Number]] = {
     "log10": math.log10,
 }
 _CONSTANTS = {"pi": math.pi, "e": math.e}
-_ALLOWED_NODES = (ast.Expression, ast.Constant, ast.Name, ast.Load, ast.UnaryOp, ast.BinOp, ast.Call,
-                  *_BINARY, *_UNARY)
+_ALLOWED_NODES = (
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.UnaryOp,
+    ast.BinOp,
+    ast.Call,
+    *_BINARY,
+    *_UNARY,
+)
 
 
 class CalcArgs(ToolArgs):
-    expression: str = Field(min_length=1, max_length=MAX_EXPRESSION_CHARS, description="Arithmetic, e.g. '(240 / 12000) * 100'")
+    expression: str = Field(
+        min_length=1, max_length=MAX_EXPRESSION_CHARS, description="Arithmetic, e.g. '(240 / 12000) * 100'"
+    )
 
 
 def _deny(rule: str, message: str) -> ToolFailure:
@@ -68,8 +80,11 @@ def _deny(rule: str, message: str) -> ToolFailure:
 
 
 def _refuse(what: str) -> ToolFailure:
-    return _deny("calc.ast_allowlist", f"calc refuses {what}; allowed: numbers, + - * / // % **, parentheses, "
-                                       f"{', '.join(sorted(_CONSTANTS))}, {', '.join(sorted(_FUNCTIONS))}")
+    return _deny(
+        "calc.ast_allowlist",
+        f"calc refuses {what}; allowed: numbers, + - * / // % **, parentheses, "
+        f"{', '.join(sorted(_CONSTANTS))}, {', '.join(sorted(_FUNCTIONS))}",
+    )
 
 
 def _check(value: Any) -> Number:
@@ -91,11 +106,15 @@ def _screen(tree: ast.AST) -> None:
     for node in nodes:
         if not isinstance(node, _ALLOWED_NODES):
             raise _refuse(f"the syntax {type(node).__name__}")
-        if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
+        if isinstance(node, ast.Constant) and (
+            isinstance(node.value, bool) or not isinstance(node.value, (int, float))
+        ):
             raise _refuse(f"the constant {node.value!r}")
         if isinstance(node, ast.Name) and node.id not in _CONSTANTS and node.id not in _FUNCTIONS:
             raise _refuse(f"the name {node.id!r}")
-        if isinstance(node, ast.Call) and (not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS or node.keywords):
+        if isinstance(node, ast.Call) and (
+            not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS or node.keywords
+        ):
             raise _refuse("a call other than a listed function with positional arguments")
         if isinstance(node, ast.Name) and node.id in _FUNCTIONS and not _is_callee(node, nodes):
             raise _refuse(f"the function {node.id!r} used as a value")
@@ -108,14 +127,17 @@ def _is_callee(name: ast.Name, nodes: list[ast.AST]) -> bool:
 def _power(left: Number, right: Number) -> Number:
     if abs(right) > MAX_EXPONENT:
         raise _deny("calc.exponent_limit", f"calc refuses exponents beyond {MAX_EXPONENT} in magnitude")
-    return left ** right
+    return left**right
 
 
 def _call(name: str, args: list[Number]) -> Number:
     if name == "round" and len(args) == 2:
         digits = args[1]
         if not isinstance(digits, int) or abs(digits) > MAX_ROUND_DIGITS:
-            raise ToolFailure("invalid_input", f"calc's round takes a whole number of digits from -{MAX_ROUND_DIGITS} to {MAX_ROUND_DIGITS}")
+            raise ToolFailure(
+                "invalid_input",
+                f"calc's round takes a whole number of digits from -{MAX_ROUND_DIGITS} to {MAX_ROUND_DIGITS}",
+            )
     try:
         return _FUNCTIONS[name](*args)
     except (TypeError, ValueError, ZeroDivisionError) as exc:
@@ -140,7 +162,9 @@ def _eval(node: ast.AST) -> Number:
         except ZeroDivisionError:
             raise ToolFailure("invalid_input", "calc cannot divide by zero") from None
         except OverflowError:
-            raise _deny("calc.result_limit", f"calc refuses values beyond {MAX_MAGNITUDE:g} in magnitude") from None
+            raise _deny(
+                "calc.result_limit", f"calc refuses values beyond {MAX_MAGNITUDE:g} in magnitude"
+            ) from None
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)  # _screen allowed only calls of listed names
         return _check(_call(node.func.id, [_eval(arg) for arg in node.args]))
@@ -150,12 +174,16 @@ def _eval(node: ast.AST) -> Number:
 def evaluate(expression: str) -> Number:
     """Evaluate arithmetic. Raises ``ToolFailure`` naming what was refused (see the module docstring)."""
     if len(expression) > MAX_EXPRESSION_CHARS:
-        raise _deny("calc.complexity_limit", f"calc refuses expressions longer than {MAX_EXPRESSION_CHARS} characters")
+        raise _deny(
+            "calc.complexity_limit", f"calc refuses expressions longer than {MAX_EXPRESSION_CHARS} characters"
+        )
     text = expression.replace("×", "*").replace("÷", "/").replace("^", "**").strip()
     try:
         tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ToolFailure("bad_args", f"calc cannot parse {expression!r} as arithmetic", details={"field": "expression"}) from None
+        raise ToolFailure(
+            "bad_args", f"calc cannot parse {expression!r} as arithmetic", details={"field": "expression"}
+        ) from None
     _screen(tree)
     value = _eval(tree)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:

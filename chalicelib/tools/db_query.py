@@ -44,11 +44,35 @@ MAX_SECONDS = 5.0
 MAX_VALUE_BYTES = 1_000_000
 _PROGRESS_EVERY = 1000
 OPS_TABLES = frozenset({"services", "metrics", "incidents", "deployments", "mock_items"})
-ALLOWED_FUNCTIONS = frozenset({
-    "count", "sum", "avg", "min", "max", "total", "round", "abs", "lower", "upper", "length",
-    "coalesce", "ifnull", "substr", "trim", "date", "datetime", "strftime", "printf",
-    "instr", "replace", "nullif", "like", "glob", "group_concat",
-})
+ALLOWED_FUNCTIONS = frozenset(
+    {
+        "count",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "total",
+        "round",
+        "abs",
+        "lower",
+        "upper",
+        "length",
+        "coalesce",
+        "ifnull",
+        "substr",
+        "trim",
+        "date",
+        "datetime",
+        "strftime",
+        "printf",
+        "instr",
+        "replace",
+        "nullif",
+        "like",
+        "glob",
+        "group_concat",
+    }
+)
 _LIMITS = {
     "SQLITE_LIMIT_ATTACHED": 0,
     "SQLITE_LIMIT_LENGTH": MAX_VALUE_BYTES,
@@ -67,19 +91,51 @@ _RULE_BY_ACTION = {
     "SQLITE_READ": "sql.table",
     "SQLITE_RECURSIVE": "sql.recursive",
 }
-_ACTION_NAMES = {getattr(sqlite3, name): name for name in (
-    "SQLITE_CREATE_INDEX", "SQLITE_CREATE_TABLE", "SQLITE_CREATE_TEMP_INDEX", "SQLITE_CREATE_TEMP_TABLE",
-    "SQLITE_CREATE_TEMP_TRIGGER", "SQLITE_CREATE_TEMP_VIEW", "SQLITE_CREATE_TRIGGER", "SQLITE_CREATE_VIEW",
-    "SQLITE_DELETE", "SQLITE_DROP_INDEX", "SQLITE_DROP_TABLE", "SQLITE_DROP_TEMP_INDEX", "SQLITE_DROP_TEMP_TABLE",
-    "SQLITE_DROP_TEMP_TRIGGER", "SQLITE_DROP_TEMP_VIEW", "SQLITE_DROP_TRIGGER", "SQLITE_DROP_VIEW", "SQLITE_INSERT",
-    "SQLITE_PRAGMA", "SQLITE_READ", "SQLITE_SELECT", "SQLITE_TRANSACTION", "SQLITE_UPDATE", "SQLITE_ATTACH",
-    "SQLITE_DETACH", "SQLITE_ALTER_TABLE", "SQLITE_REINDEX", "SQLITE_ANALYZE", "SQLITE_CREATE_VTABLE",
-    "SQLITE_DROP_VTABLE", "SQLITE_FUNCTION", "SQLITE_SAVEPOINT", "SQLITE_RECURSIVE",
-) if hasattr(sqlite3, name)}
+_ACTION_NAMES = {
+    getattr(sqlite3, name): name
+    for name in (
+        "SQLITE_CREATE_INDEX",
+        "SQLITE_CREATE_TABLE",
+        "SQLITE_CREATE_TEMP_INDEX",
+        "SQLITE_CREATE_TEMP_TABLE",
+        "SQLITE_CREATE_TEMP_TRIGGER",
+        "SQLITE_CREATE_TEMP_VIEW",
+        "SQLITE_CREATE_TRIGGER",
+        "SQLITE_CREATE_VIEW",
+        "SQLITE_DELETE",
+        "SQLITE_DROP_INDEX",
+        "SQLITE_DROP_TABLE",
+        "SQLITE_DROP_TEMP_INDEX",
+        "SQLITE_DROP_TEMP_TABLE",
+        "SQLITE_DROP_TEMP_TRIGGER",
+        "SQLITE_DROP_TEMP_VIEW",
+        "SQLITE_DROP_TRIGGER",
+        "SQLITE_DROP_VIEW",
+        "SQLITE_INSERT",
+        "SQLITE_PRAGMA",
+        "SQLITE_READ",
+        "SQLITE_SELECT",
+        "SQLITE_TRANSACTION",
+        "SQLITE_UPDATE",
+        "SQLITE_ATTACH",
+        "SQLITE_DETACH",
+        "SQLITE_ALTER_TABLE",
+        "SQLITE_REINDEX",
+        "SQLITE_ANALYZE",
+        "SQLITE_CREATE_VTABLE",
+        "SQLITE_DROP_VTABLE",
+        "SQLITE_FUNCTION",
+        "SQLITE_SAVEPOINT",
+        "SQLITE_RECURSIVE",
+    )
+    if hasattr(sqlite3, name)
+}
 
 
 class DbQueryArgs(ToolArgs):
-    sql: str = Field(min_length=1, max_length=4000, description="One SELECT statement; values as ? placeholders")
+    sql: str = Field(
+        min_length=1, max_length=4000, description="One SELECT statement; values as ? placeholders"
+    )
     params: list[str | int | float | None] = Field(default_factory=list, max_length=MAX_PARAMS)
     max_rows: int = Field(default=100, ge=1, le=MAX_ROWS)
 
@@ -94,7 +150,9 @@ class _Guard:
         self.deadline = time.monotonic() + MAX_SECONDS
         self.stopped = False
 
-    def authorize(self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
+    def authorize(
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None
+    ) -> int:
         name = _ACTION_NAMES.get(action, str(action))
         if action == sqlite3.SQLITE_SELECT:
             self.selected = True
@@ -104,8 +162,12 @@ class _Guard:
         if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in ALLOWED_FUNCTIONS:
             return sqlite3.SQLITE_OK
         if self.denied is None:
-            what = {"SQLITE_FUNCTION": f"function {arg2}()", "SQLITE_READ": f"table {arg1}",
-                    "SQLITE_PRAGMA": f"PRAGMA {arg1}", "SQLITE_ATTACH": "ATTACH"}.get(name, name.removeprefix("SQLITE_"))
+            what = {
+                "SQLITE_FUNCTION": f"function {arg2}()",
+                "SQLITE_READ": f"table {arg1}",
+                "SQLITE_PRAGMA": f"PRAGMA {arg1}",
+                "SQLITE_ATTACH": "ATTACH",
+            }.get(name, name.removeprefix("SQLITE_"))
             self.denied = (_RULE_BY_ACTION.get(name, "sql.read_only"), what)
         return sqlite3.SQLITE_DENY
 
@@ -156,7 +218,9 @@ class _Statement:
         try:
             cursor = self._conn.execute(self._args.sql, self._args.params)
             if cursor.description is None or not self._guard.selected:
-                raise _deny("sql.select_only", "db_query runs SELECT statements only; this statement returns no rows")
+                raise _deny(
+                    "sql.select_only", "db_query runs SELECT statements only; this statement returns no rows"
+                )
             columns = [col[0] for col in cursor.description]
             self._result = (columns, cursor.fetchmany(self._args.max_rows + 1))
         except BaseException as exc:  # handed to the caller, who raises it
@@ -189,17 +253,30 @@ class _Statement:
 def _refusal(guard: _Guard, exc: Exception) -> ToolFailure:
     message = str(exc)
     if guard.stopped or "interrupted" in message:
-        return _deny("sql.time_limit", f"db_query stopped the statement: it ran past {MAX_VM_STEPS} steps or {MAX_SECONDS:g} s")
+        return _deny(
+            "sql.time_limit",
+            f"db_query stopped the statement: it ran past {MAX_VM_STEPS} steps or {MAX_SECONDS:g} s",
+        )
     if guard.denied is not None:
         rule, what = guard.denied
-        return _deny(rule, f"db_query refused {what}: only SELECTs reading {', '.join(sorted(OPS_TABLES))} with the functions "
-                           f"{', '.join(sorted(ALLOWED_FUNCTIONS))} are allowed")
+        return _deny(
+            rule,
+            f"db_query refused {what}: only SELECTs reading {', '.join(sorted(OPS_TABLES))} with the functions "
+            f"{', '.join(sorted(ALLOWED_FUNCTIONS))} are allowed",
+        )
     if "one statement" in message:
         return _deny("sql.one_statement", f"db_query runs exactly one statement: {message}")
     if "too big" in message or "too many" in message or "too large" in message:
         return _deny("sql.size_limit", f"db_query refused the statement: {message}")
-    if "not authorized" in message or "readonly" in message or "read-only" in message or "query_only" in message:
-        return _deny("sql.read_only", f"db_query refused: {message} (only reads of the ops tables are allowed)")
+    if (
+        "not authorized" in message
+        or "readonly" in message
+        or "read-only" in message
+        or "query_only" in message
+    ):
+        return _deny(
+            "sql.read_only", f"db_query refused: {message} (only reads of the ops tables are allowed)"
+        )
     return ToolFailure("bad_args", f"db_query failed: {message}", details={"field": "sql"})
 
 
@@ -218,7 +295,12 @@ def run(args: DbQueryArgs, ctx: ToolContext) -> dict[str, Any]:
         raise
     conn.close()
     rows: list[dict[str, Any]] = [dict(zip(columns, row, strict=True)) for row in fetched[: args.max_rows]]
-    return {"columns": columns, "rows": rows, "row_count": len(rows), "truncated": len(fetched) > args.max_rows}
+    return {
+        "columns": columns,
+        "rows": rows,
+        "row_count": len(rows),
+        "truncated": len(fetched) > args.max_rows,
+    }
 
 
 SPEC = ToolSpec(

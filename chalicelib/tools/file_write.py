@@ -29,13 +29,25 @@ MAX_BYTES = 1_000_000
 MAX_DEPTH = 8
 MAX_COMPONENT_CHARS = 100
 ALLOWED_SUFFIXES = (".md", ".txt", ".json", ".csv", ".log")
-_DEVICE_NAMES = {"con", "prn", "aux", "nul", "conin$", "conout$", "clock$",
-                 *(f"{port}{n}" for port in ("com", "lpt") for n in (*"0123456789", "¹", "²", "³"))}
+_DEVICE_NAMES = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "conin$",
+    "conout$",
+    "clock$",
+    *(f"{port}{n}" for port in ("com", "lpt") for n in (*"0123456789", "¹", "²", "³")),
+}
 _NAME_PUNCTUATION = set("-_. ")
 
 
 class FileWriteArgs(ToolArgs):
-    path: str = Field(min_length=1, max_length=255, description="Relative path under the sandbox, e.g. 'reports/incidents.md'")
+    path: str = Field(
+        min_length=1,
+        max_length=255,
+        description="Relative path under the sandbox, e.g. 'reports/incidents.md'",
+    )
     content: str = Field(max_length=MAX_BYTES)
     overwrite: bool = False
 
@@ -46,8 +58,12 @@ def _deny(rule: str, message: str) -> ToolFailure:
 
 def _check_text(relative: str) -> PurePosixPath:
     """The path as a relative POSIX path, if its text passes every rule that needs no file system."""
-    if any(ch == "\x00" or ch == "\\" or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in relative):
-        raise _deny("file.path_syntax", f"path {relative!r} contains a NUL, a control character or a backslash")
+    if any(
+        ch == "\x00" or ch == "\\" or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in relative
+    ):
+        raise _deny(
+            "file.path_syntax", f"path {relative!r} contains a NUL, a control character or a backslash"
+        )
     if relative.startswith(("/", "~")) or PurePosixPath(relative).is_absolute():
         raise _deny("file.absolute", f"path {relative!r} is absolute; give a path relative to the sandbox")
     parts = relative.split("/")
@@ -56,10 +72,16 @@ def _check_text(relative: str) -> PurePosixPath:
     if any(part == "" for part in parts):
         raise _deny("file.path_syntax", f"path {relative!r} has an empty folder or file name")
     if len(parts) > MAX_DEPTH + 1 or any(len(part) > MAX_COMPONENT_CHARS for part in parts):
-        raise _deny("file.path_syntax", f"path {relative!r} is deeper than {MAX_DEPTH} folders or has a name over {MAX_COMPONENT_CHARS} characters")
+        raise _deny(
+            "file.path_syntax",
+            f"path {relative!r} is deeper than {MAX_DEPTH} folders or has a name over {MAX_COMPONENT_CHARS} characters",
+        )
     for part in parts:
         if not all(ch.isalnum() or ch in _NAME_PUNCTUATION for ch in part) or part != part.strip(" "):
-            raise _deny("file.path_syntax", f"path {relative!r}: names may use letters, digits, '-', '_', '.' and inner spaces only")
+            raise _deny(
+                "file.path_syntax",
+                f"path {relative!r}: names may use letters, digits, '-', '_', '.' and inner spaces only",
+            )
         if part.startswith("."):
             raise _deny("file.hidden", f"path {relative!r} names a hidden file or folder")
         if part.endswith("."):
@@ -68,7 +90,10 @@ def _check_text(relative: str) -> PurePosixPath:
             raise _deny("file.device_name", f"path {relative!r} uses a reserved device name")
     pure = PurePosixPath(relative)
     if pure.suffix.lower() not in ALLOWED_SUFFIXES:
-        raise _deny("file.extension", f"path {relative!r} has extension {pure.suffix or '(none)'!r}; allowed: {', '.join(ALLOWED_SUFFIXES)}")
+        raise _deny(
+            "file.extension",
+            f"path {relative!r} has extension {pure.suffix or '(none)'!r}; allowed: {', '.join(ALLOWED_SUFFIXES)}",
+        )
     return pure
 
 
@@ -91,7 +116,9 @@ def sandbox_path(relative: str) -> Path:
     try:
         target = (root / pure).resolve()
     except (RuntimeError, OSError):
-        raise _deny("file.symlink_escape", f"path {relative!r} cannot be resolved (a symlink loop?)") from None
+        raise _deny(
+            "file.symlink_escape", f"path {relative!r} cannot be resolved (a symlink loop?)"
+        ) from None
     if target == root or not target.is_relative_to(root):
         raise _deny("file.symlink_escape", f"path {relative!r} resolves outside the sandbox")
     try:
@@ -101,7 +128,9 @@ def sandbox_path(relative: str) -> Path:
     except OSError as exc:
         raise _deny("file.not_regular", f"path {relative!r} cannot be inspected: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-        raise _deny("file.not_regular", f"path {relative!r} exists and is not a plain file with a single link")
+        raise _deny(
+            "file.not_regular", f"path {relative!r} exists and is not a plain file with a single link"
+        )
     return target
 
 
@@ -114,14 +143,18 @@ def run(args: FileWriteArgs, ctx: ToolContext) -> dict[str, Any]:
         if target.read_bytes() == data:
             return {"path": args.path, "bytes": len(data), "replayed": True}
         if not args.overwrite:
-            raise _deny("file.no_overwrite", f"{args.path} exists with other content; set overwrite to replace it")
+            raise _deny(
+                "file.no_overwrite", f"{args.path} exists with other content; set overwrite to replace it"
+            )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         if not Path(tmp).resolve().parent.is_relative_to(_root()):
-            raise _deny("file.symlink_escape", f"path {args.path!r} moved outside the sandbox while it was written")
+            raise _deny(
+                "file.symlink_escape", f"path {args.path!r} moved outside the sandbox while it was written"
+            )
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

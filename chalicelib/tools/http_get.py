@@ -13,7 +13,9 @@ from chalicelib.tools.base import ToolArgs, ToolContext, ToolFailure, ToolSpec
 class HttpGetArgs(ToolArgs):
     url: str = Field(min_length=1, max_length=2048)
     params: dict[str, str | int | float] = Field(default_factory=dict)
-    expect_fields: list[str] = Field(default_factory=list, description="Fields the JSON body must have; a missing one is schema drift")
+    expect_fields: list[str] = Field(
+        default_factory=list, description="Fields the JSON body must have; a missing one is schema drift"
+    )
 
 
 def run(args: HttpGetArgs, ctx: ToolContext) -> dict[str, Any]:

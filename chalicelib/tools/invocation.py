@@ -18,8 +18,12 @@ from chalicelib.tools.registry import get_tool
 
 
 def _failure(tool: str, kind: FailureKind, message: str, started: float, **extra: Any) -> ToolResult:
-    return ToolResult(ok=False, tool=tool, error=ToolError(kind=kind, message=message, **extra),
-                      latency_ms=round((time.perf_counter() - started) * 1000, 3))
+    return ToolResult(
+        ok=False,
+        tool=tool,
+        error=ToolError(kind=kind, message=message, **extra),
+        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
 
 
 def _small_details(details: dict[str, Any]) -> dict[str, Any]:
@@ -30,8 +34,11 @@ def _small_details(details: dict[str, Any]) -> dict[str, Any]:
     encoded = json.dumps(details, default=str)
     if len(encoded) <= get_settings().large_output_bytes:
         return details
-    kept = {k: v for k, v in details.items() if k in ("rule", "location", "field", "origin")
-            and len(json.dumps(v, default=str)) < 1000}
+    kept = {
+        k: v
+        for k, v in details.items()
+        if k in ("rule", "location", "field", "origin") and len(json.dumps(v, default=str)) < 1000
+    }
     return {**kept, "preview": encoded[:500], "truncated_bytes": len(encoded)}
 
 
@@ -51,23 +58,36 @@ def _run_once(spec: ToolSpec, args: Any, ctx: ToolContext, call: ToolCall, lambd
 
     from chalicelib.memory.idempotency import get_persistence_layer
 
-    config = IdempotencyConfig(event_key_jmespath="idempotency_key", payload_validation_jmespath="args",
-                               raise_on_no_idempotency_key=True, expires_after_seconds=24 * 3600)
+    config = IdempotencyConfig(
+        event_key_jmespath="idempotency_key",
+        payload_validation_jmespath="args",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=24 * 3600,
+    )
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)  # an in-progress record expires with the invocation
 
-    @idempotent_function(data_keyword_argument="call", persistence_store=get_persistence_layer(), config=config,
-                         key_prefix=f"maoo.{spec.name}")  # type: ignore[untyped-decorator]  # Powertools: no types
+    @idempotent_function(
+        data_keyword_argument="call",
+        persistence_store=get_persistence_layer(),
+        config=config,
+        key_prefix=f"maoo.{spec.name}",
+    )  # type: ignore[untyped-decorator]  # Powertools: no types
     def once(call: dict[str, Any]) -> Any:
         return spec.run(args, ctx)
 
     try:
         return once(call={"idempotency_key": call.idempotency_key, "args": call.args})
     except IdempotencyValidationError:
-        raise ToolFailure("policy_denied", f"idempotency key {call.idempotency_key} was already used with other arguments",
-                          details={"rule": "idempotency.key_reuse"}) from None
+        raise ToolFailure(
+            "policy_denied",
+            f"idempotency key {call.idempotency_key} was already used with other arguments",
+            details={"rule": "idempotency.key_reuse"},
+        ) from None
     except IdempotencyAlreadyInProgressError:
-        raise ToolFailure("connection", f"a call with idempotency key {call.idempotency_key} is still in progress") from None
+        raise ToolFailure(
+            "connection", f"a call with idempotency key {call.idempotency_key} is still in progress"
+        ) from None
 
 
 def run_tool(call: ToolCall, lambda_context: Any = None) -> ToolResult:
@@ -77,23 +97,42 @@ def run_tool(call: ToolCall, lambda_context: Any = None) -> ToolResult:
     except UnknownToolError as exc:
         return _failure(call.tool, "policy_denied", str(exc), started, details={"rule": "tool.allowlist"})
     try:
-        call = call.model_copy(update={"args": load(call.args, call.run_id)})  # large values come by reference
+        call = call.model_copy(
+            update={"args": load(call.args, call.run_id)}
+        )  # large values come by reference
     except BlobReferenceError as exc:
         return _failure(call.tool, "policy_denied", str(exc), started, details={"rule": "blob.reference"})
     try:
         args = spec.args_model.model_validate(call.args)
     except ValidationError as exc:
-        fields = [{"field": field, "message": message} for field, message in validation_problems(exc, root="")]
-        return _failure(call.tool, "bad_args", f"{call.tool} arguments do not match its schema", started, details={"fields": fields})
-    ctx = ToolContext(run_id=call.run_id, step_id=call.step_id, attempt=call.attempt, idempotency_key=call.idempotency_key)
+        fields = [
+            {"field": field, "message": message} for field, message in validation_problems(exc, root="")
+        ]
+        return _failure(
+            call.tool,
+            "bad_args",
+            f"{call.tool} arguments do not match its schema",
+            started,
+            details={"fields": fields},
+        )
+    ctx = ToolContext(
+        run_id=call.run_id, step_id=call.step_id, attempt=call.attempt, idempotency_key=call.idempotency_key
+    )
     try:
         if call.idempotency_key:  # set by NextStep for every write
             output = _run_once(spec, args, ctx, call, lambda_context)
         else:
             output = spec.run(args, ctx)
     except ToolFailure as failure:
-        return _failure(call.tool, failure.kind, failure.message[:2000], started, status_code=failure.status_code,
-                        retry_after=failure.retry_after, details=_small_details(failure.details))
+        return _failure(
+            call.tool,
+            failure.kind,
+            failure.message[:2000],
+            started,
+            status_code=failure.status_code,
+            retry_after=failure.retry_after,
+            details=_small_details(failure.details),
+        )
     latency = round((time.perf_counter() - started) * 1000, 3)
     encoded = json.dumps(output, default=str)
     if len(encoded) > get_settings().large_output_bytes:

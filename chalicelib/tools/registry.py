@@ -11,7 +11,8 @@ from chalicelib.tools import calc, db_query, file_write, http_get, http_post, su
 from chalicelib.tools.base import ToolSpec
 
 TOOLS: dict[str, ToolSpec] = {
-    spec.name: spec for spec in (http_get.SPEC, http_post.SPEC, db_query.SPEC, file_write.SPEC, calc.SPEC, summarize.SPEC)
+    spec.name: spec
+    for spec in (http_get.SPEC, http_post.SPEC, db_query.SPEC, file_write.SPEC, calc.SPEC, summarize.SPEC)
 }
 
 

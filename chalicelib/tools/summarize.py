@@ -53,7 +53,11 @@ def _describe_list(items: list[Any], noun: str = "items") -> str:
         names = []
         for item in items[:5]:
             key = next((k for k in _NAME_KEYS if k in item), None)
-            names.append(_scalar(item[key]) if key else ", ".join(f"{k}={_scalar(v)}" for k, v in list(item.items())[:3]))
+            names.append(
+                _scalar(item[key])
+                if key
+                else ", ".join(f"{k}={_scalar(v)}" for k, v in list(item.items())[:3])
+            )
         more = f" and {len(items) - 5} more" if len(items) > 5 else ""
         return f"{len(items)} {noun} ({'; '.join(names)}{more})"
     return f"{len(items)} {noun}: " + ", ".join(_scalar(v) for v in items[:8])
@@ -94,7 +98,9 @@ def _describe_dict(value: dict[str, Any]) -> list[str]:
         sentences.append("; ".join(f"{k}: {_scalar(v)}" for k, v in list(scalars.items())[:8]) + ".")
     for key, item in value.items():
         if isinstance(item, list):
-            sentences.append(f"{_first_upper(key.replace('_', ' '))}: {_describe_list(item, key.replace('_', ' '))}.")
+            sentences.append(
+                f"{_first_upper(key.replace('_', ' '))}: {_describe_list(item, key.replace('_', ' '))}."
+            )
     return sentences
 
 

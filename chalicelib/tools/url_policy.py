@@ -48,13 +48,16 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254",  # AWS, GCP, Azure, OpenStack instance metadata
-    "fd00:ec2::254",  # AWS instance metadata over IPv6
-    "169.254.170.2",  # AWS ECS task metadata and credentials
-    "100.100.100.200",  # Alibaba Cloud metadata
-    "168.63.129.16",  # Azure wire server
-))
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack instance metadata
+        "fd00:ec2::254",  # AWS instance metadata over IPv6
+        "169.254.170.2",  # AWS ECS task metadata and credentials
+        "100.100.100.200",  # Alibaba Cloud metadata
+        "168.63.129.16",  # Azure wire server
+    )
+)
 _TRANSLATED_V6 = (
     ipaddress.ip_network("::ffff:0:0/96"),  # IPv4-mapped
     ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated)
@@ -79,9 +82,14 @@ def _kind_of(ip: IPAddress) -> str | None:
         embedded = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None and _kind_of(embedded):
             return f"an IPv6 tunnel address embedding {_kind_of(embedded)}"
-    for kind, flag in (("loopback", ip.is_loopback), ("unspecified", ip.is_unspecified),
-                       ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
-                       ("private", ip.is_private), ("reserved", ip.is_reserved)):
+    for kind, flag in (
+        ("loopback", ip.is_loopback),
+        ("unspecified", ip.is_unspecified),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+    ):
         if flag:
             return f"a {kind} address"
     if not ip.is_global:
@@ -119,7 +127,10 @@ def _parse_authority(netloc: str, url: str) -> tuple[str, int | None, IPAddress 
     if "@" in netloc:
         raise denial("http.userinfo", f"URL {url!r} carries userinfo (user:password@), which is refused")
     if "%" in netloc or not netloc.isascii():
-        raise denial("http.host_syntax", f"URL {url!r} has a percent-encoded or non-ASCII host; give the host in plain ASCII")
+        raise denial(
+            "http.host_syntax",
+            f"URL {url!r} has a percent-encoded or non-ASCII host; give the host in plain ASCII",
+        )
     literal: IPAddress | None
     if netloc.startswith("["):
         host, port_text, literal = _bracketed_authority(netloc, url)
@@ -129,7 +140,10 @@ def _parse_authority(netloc: str, url: str) -> tuple[str, int | None, IPAddress 
         host = host.lower()
         labels = host.split(".")
         if not all(_LABEL.match(label) for label in labels) or len(host) > 253:
-            raise denial("http.host_syntax", f"URL {url!r} has host {host!r}, which is not a plain DNS name or IPv4 address")
+            raise denial(
+                "http.host_syntax",
+                f"URL {url!r} has host {host!r}, which is not a plain DNS name or IPv4 address",
+            )
         literal = None
         if _NUMERIC_LABEL.match(labels[-1]):
             try:
@@ -137,11 +151,19 @@ def _parse_authority(netloc: str, url: str) -> tuple[str, int | None, IPAddress 
             except ValueError:
                 literal = None
             if literal is None or str(literal) != host:
-                raise denial("http.ip_spelling", f"URL {url!r} spells an IPv4 address as {host!r}; only canonical dotted decimal (a.b.c.d) is accepted")
+                raise denial(
+                    "http.ip_spelling",
+                    f"URL {url!r} spells an IPv4 address as {host!r}; only canonical dotted decimal (a.b.c.d) is accepted",
+                )
     if port_text is None:
         return host.lower(), None, literal
-    if (not port_text.isascii() or not port_text.isdigit() or len(port_text) > 5 or str(int(port_text)) != port_text
-            or not 0 < int(port_text) < 65536):
+    if (
+        not port_text.isascii()
+        or not port_text.isdigit()
+        or len(port_text) > 5
+        or str(int(port_text)) != port_text
+        or not 0 < int(port_text) < 65536
+    ):
         raise denial("http.host_syntax", f"URL {url!r} has port {port_text!r}; give a number from 1 to 65535")
     return host.lower(), int(port_text), literal
 
@@ -171,13 +193,23 @@ def check_url(url: str) -> str:
         raise denial("http.url_syntax", f"URL {url!r} is read differently by different parsers; refused")
     origin = f"{scheme}://{host}:{port or DEFAULT_PORTS[scheme]}"
     if literal is not None and literal in METADATA_ADDRESSES:
-        raise denial("http.metadata", f"URL {url!r} points at a cloud metadata endpoint, which is never reachable", origin=origin)
+        raise denial(
+            "http.metadata",
+            f"URL {url!r} points at a cloud metadata endpoint, which is never reachable",
+            origin=origin,
+        )
     allowed = get_settings().allowed_origins()
     if origin not in allowed:
         if literal is not None and (refusal := address_refusal(literal)):
-            raise denial(refusal[0], f"URL {url!r} points at {refusal[1]} whose origin is not allowlisted", origin=origin)
+            raise denial(
+                refusal[0],
+                f"URL {url!r} points at {refusal[1]} whose origin is not allowlisted",
+                origin=origin,
+            )
         shown = ", ".join(allowed) or "none configured"
-        raise denial("http.allowlist", f"origin {origin} is not on the HTTP allowlist ({shown})", origin=origin)
+        raise denial(
+            "http.allowlist", f"origin {origin} is not on the HTTP allowlist ({shown})", origin=origin
+        )
     return url
 
 
@@ -190,14 +222,18 @@ def vet_connection(scheme: str, host: str, port: int) -> list[str]:
     host = host.strip("[]").rstrip(".").lower()
     origin = f"{scheme}://{host}:{port}"
     if origin not in get_settings().allowed_origins():
-        raise denial("http.allowlist", f"connection to {origin} refused: not on the HTTP allowlist", origin=origin)
+        raise denial(
+            "http.allowlist", f"connection to {origin} refused: not on the HTTP allowlist", origin=origin
+        )
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
         literal = None
     if literal is not None:
         if literal in METADATA_ADDRESSES:
-            raise denial("http.metadata", f"connection to {origin} refused: a cloud metadata endpoint", origin=origin)
+            raise denial(
+                "http.metadata", f"connection to {origin} refused: a cloud metadata endpoint", origin=origin
+            )
         return [str(literal)]
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     addresses: list[str] = []
@@ -205,8 +241,13 @@ def vet_connection(scheme: str, host: str, port: int) -> list[str]:
         ip = ipaddress.ip_address(str(info[4][0]).partition("%")[0])
         refusal = address_refusal(ip)
         if refusal is not None:
-            raise denial(refusal[0], f"connection to {origin} refused: {host} resolves to {ip}, {refusal[1]}; "
-                        "allowlist the IP literal to reach a private service", origin=origin, address=str(ip))
+            raise denial(
+                refusal[0],
+                f"connection to {origin} refused: {host} resolves to {ip}, {refusal[1]}; "
+                "allowlist the IP literal to reach a private service",
+                origin=origin,
+                address=str(ip),
+            )
         if str(ip) not in addresses:
             addresses.append(str(ip))
     if not addresses:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ASL_PATH = Path(__file__).resolve().parent.parent / "statemachine" / "maoo.asl.json"
 PLACEHOLDER = re.compile(r"^\$\{(?P<name>[A-Za-z0-9]+)\}$")
@@ -35,7 +36,11 @@ def walk(value: Any) -> Iterator[Any]:
 
 def placeholders(definition: dict[str, Any] | None = None) -> set[str]:
     """Every placeholder name in the definition, e.g. ``ToolHttpGetFunctionArn``."""
-    return {m.group("name") for v in walk(load_definition() if definition is None else definition) if isinstance(v, str) and (m := PLACEHOLDER.match(v))}
+    return {
+        m.group("name")
+        for v in walk(load_definition() if definition is None else definition)
+        if isinstance(v, str) and (m := PLACEHOLDER.match(v))
+    }
 
 
 def function_name_for(placeholder: str) -> str:

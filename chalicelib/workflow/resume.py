@@ -25,8 +25,8 @@ from chalicelib.errors import BadRequestError, ResumeRefusedError
 from chalicelib.execution.stops import stop
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
-from chalicelib.workflow.sfn_runner import WorkflowRunner
 from chalicelib.workflow.runs import execute
+from chalicelib.workflow.sfn_runner import WorkflowRunner
 
 ENDED = ("succeeded", "failed", "stopped")
 
@@ -95,14 +95,33 @@ def _hold_in_doubt(state: RunState, doubt: str) -> RunState:
     call = state.call
     assert call is not None
     reason = f"{doubt}: approve to send it again, or reject to stop the run"
-    record_event(state.run_id, "approval_requested", "Resume", step_id=call.step_id, tool=call.tool,
-                 args=call.args, side_effect="write", reason=reason)
-    held = ApprovalRequest(step_id=call.step_id, tool=call.tool, args=call.args, side_effect="write",
-                           idempotency_key=call.idempotency_key, reason=reason, requested_at=time.time())
-    return state.model_copy(update={
-        "route": "await_approval", "status": "awaiting_approval", "pending_approval": held,
-        "final_output": f"Waiting for approval: {reason}.",
-    })
+    record_event(
+        state.run_id,
+        "approval_requested",
+        "Resume",
+        step_id=call.step_id,
+        tool=call.tool,
+        args=call.args,
+        side_effect="write",
+        reason=reason,
+    )
+    held = ApprovalRequest(
+        step_id=call.step_id,
+        tool=call.tool,
+        args=call.args,
+        side_effect="write",
+        idempotency_key=call.idempotency_key,
+        reason=reason,
+        requested_at=time.time(),
+    )
+    return state.model_copy(
+        update={
+            "route": "await_approval",
+            "status": "awaiting_approval",
+            "pending_approval": held,
+            "final_output": f"Waiting for approval: {reason}.",
+        }
+    )
 
 
 def resume_point(run_id: str, start_state: dict[str, Any] | None) -> tuple[RunState, str | None]:
@@ -161,8 +180,9 @@ def _held(run_id: str) -> tuple[dict[str, Any], RunState]:
     if state.pending_approval is not None and shown.get("step_id") == state.pending_approval.step_id:
         # the hold began when the run said so, not now (a hold made at resume is rebuilt on each read)
         since = float(shown.get("requested_at") or state.pending_approval.requested_at)
-        state = state.model_copy(update={"pending_approval": state.pending_approval.model_copy(
-            update={"requested_at": since})})
+        state = state.model_copy(
+            update={"pending_approval": state.pending_approval.model_copy(update={"requested_at": since})}
+        )
     if state.pending_approval is None or target != "Route":
         raise ResumeRefusedError(f"run {run_id} holds no call for approval at its last checkpoint")
     return document, state

@@ -36,13 +36,23 @@ def new_run_id() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
 
 
-def initial_state(request: str, settings: Settings, guards: dict[str, Any] | None = None, run_id: str | None = None,
-                  use_memory: bool = True, approve: str | None = None) -> RunState:
+def initial_state(
+    request: str,
+    settings: Settings,
+    guards: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    use_memory: bool = True,
+    approve: str | None = None,
+) -> RunState:
     text = (request or "").strip()
     if not text:
-        raise BadRequestError("the request is empty; describe an operations task, e.g. 'Fetch mock data, calculate 2 + 2, and summarize the result'")
+        raise BadRequestError(
+            "the request is empty; describe an operations task, e.g. 'Fetch mock data, calculate 2 + 2, and summarize the result'"
+        )
     if len(text) > MAX_REQUEST_CHARS:
-        raise BadRequestError(f"the request is {len(text)} characters; at most {MAX_REQUEST_CHARS} are accepted")
+        raise BadRequestError(
+            f"the request is {len(text)} characters; at most {MAX_REQUEST_CHARS} are accepted"
+        )
     settings.check_runtime_dir()
     values = {**settings.guards_overrides, **(guards or {})}
     problems = [p for name, value in (guards or {}).items() if (p := guard_problem(name, value))]
@@ -52,12 +62,20 @@ def initial_state(request: str, settings: Settings, guards: dict[str, Any] | Non
         run_guards = Guards(**values)
     except ValidationError as exc:
         fields = ", ".join(f"{field} ({message})" for field, message in validation_problems(exc))
-        raise BadRequestError(f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}") from None
+        raise BadRequestError(
+            f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}"
+        ) from None
     policy = (approve if approve is not None else settings.approval).strip().lower()
     if policy not in APPROVALS:
         raise BadRequestError(f"approve={approve!r} is not accepted; use one of: {', '.join(APPROVALS)}")
-    return RunState(run_id=run_id or new_run_id(), request=text, started_at=time.time(), guards=run_guards, use_memory=use_memory,
-                    approve=policy)  # type: ignore[arg-type]
+    return RunState(
+        run_id=run_id or new_run_id(),
+        request=text,
+        started_at=time.time(),
+        guards=run_guards,
+        use_memory=use_memory,
+        approve=policy,  # type: ignore[arg-type]
+    )
 
 
 def _write_json_atomic(path: Path, value: Any) -> None:
@@ -102,18 +120,29 @@ def _final_state(start: RunState, execution: Execution) -> RunState:
             state = salvaged
             break
     detail = f"{execution.error or execution.status}: {execution.cause or 'no cause given'}"
-    first = next((e for e in execution.history if e.get("taskFailedEventDetails") or e.get("lambdaFunctionFailedEventDetails")), None)
+    first = next(
+        (
+            e
+            for e in execution.history
+            if e.get("taskFailedEventDetails") or e.get("lambdaFunctionFailedEventDetails")
+        ),
+        None,
+    )
     if first:
         failed = first.get("taskFailedEventDetails") or first.get("lambdaFunctionFailedEventDetails") or {}
         detail += f" (first task failure: {failed.get('error', '?')}: {str(failed.get('cause', ''))[:300]})"
-    return state.model_copy(update={
-        "status": "failed",
-        "stop_reason": f"execution_{execution.status.lower()}",
-        "stop_detail": detail[:1000],
-    })
+    return state.model_copy(
+        update={
+            "status": "failed",
+            "stop_reason": f"execution_{execution.status.lower()}",
+            "stop_detail": detail[:1000],
+        }
+    )
 
 
-def run_document(state: RunState, engine: str, execution: Execution | None, trace_file: Path | None) -> dict[str, Any]:
+def run_document(
+    state: RunState, engine: str, execution: Execution | None, trace_file: Path | None
+) -> dict[str, Any]:
     return {
         "run_id": state.run_id,
         "engine": engine,
@@ -136,14 +165,18 @@ def run_document(state: RunState, engine: str, execution: Execution | None, trac
         "duration_ms": round((time.time() - state.started_at) * 1000, 1),
         "trace_file": str(trace_file) if trace_file else None,
         "approve": state.approve,
-        "pending_approval": state.pending_approval.model_dump(mode="json") if state.pending_approval else None,
+        "pending_approval": state.pending_approval.model_dump(mode="json")
+        if state.pending_approval
+        else None,
         "execution_name": execution.arn.rsplit(":", 1)[-1] if execution else None,
     }
 
 
 def claim(run_id: str, settings: Settings) -> None:
     """This process owns the run now: its process id and host, with a lease it renews while it waits."""
-    get_run_store().claim_owner(run_id, os.getpid(), socket.gethostname(), time.time() + settings.lease_seconds)
+    get_run_store().claim_owner(
+        run_id, os.getpid(), socket.gethostname(), time.time() + settings.lease_seconds
+    )
 
 
 def checkpointed_document(stored: dict[str, Any]) -> dict[str, Any]:
@@ -157,11 +190,17 @@ def checkpointed_document(stored: dict[str, Any]) -> dict[str, Any]:
     if state is None:
         return {k: v for k, v in stored.items() if k != "start_state"}
     document = run_document(state, stored.get("engine", "embedded"), None, None)
-    document.update(status=stored["status"], created_at=stored.get("created_at", state.started_at),
-                    execution_arn=stored.get("execution_arn"), last_checkpoint=last["state"] if last else None)
+    document.update(
+        status=stored["status"],
+        created_at=stored.get("created_at", state.started_at),
+        execution_arn=stored.get("execution_arn"),
+        last_checkpoint=last["state"] if last else None,
+    )
     if stored["status"] == "interrupted":
-        document["final_output"] = (f"Interrupted after {last['state'] if last else 'its start'}: the process running it "
-                                    f"is gone. Finish it with `python -m cli resume {state.run_id}`.")
+        document["final_output"] = (
+            f"Interrupted after {last['state'] if last else 'its start'}: the process running it "
+            f"is gone. Finish it with `python -m cli resume {state.run_id}`."
+        )
     return redact(document)
 
 
@@ -175,39 +214,107 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
     before = store.get_run(start.run_id) if execution_name else None
     claim(start.run_id, get_settings())
     start_state = (before or {}).get("start_state") or start.model_dump(mode="json")
-    store.put_run(redact({**(before or {}), "run_id": start.run_id, "request": start.request, "status": "running",
-                          "engine": engine, "created_at": start.started_at, "start_state": start_state}))
+    store.put_run(
+        redact(
+            {
+                **(before or {}),
+                "run_id": start.run_id,
+                "request": start.request,
+                "status": "running",
+                "engine": engine,
+                "created_at": start.started_at,
+                "start_state": start_state,
+            }
+        )
+    )
     if execution_name is None:
-        record_event(start.run_id, "start", "Runner", engine=engine, guards=start.guards.model_dump(), approve=start.approve)
+        record_event(
+            start.run_id,
+            "start",
+            "Runner",
+            engine=engine,
+            guards=start.guards.model_dump(),
+            approve=start.approve,
+        )
     try:
         arn = runner.start(execution_name or start.run_id, start.model_dump(mode="json"))
     except Exception as exc:  # the engine refused: the run ends here, not "running" forever
-        record_event(start.run_id, "execution_failed", "Runner", status="NOT_STARTED", error=type(exc).__name__, cause=str(exc))
-        store.put_run(redact({**run_document(start.model_copy(update={
-            "status": "failed", "stop_reason": "execution_not_started", "stop_detail": str(exc)[:1000]}), engine, None, None)}))
+        record_event(
+            start.run_id,
+            "execution_failed",
+            "Runner",
+            status="NOT_STARTED",
+            error=type(exc).__name__,
+            cause=str(exc),
+        )
+        store.put_run(
+            redact(
+                {
+                    **run_document(
+                        start.model_copy(
+                            update={
+                                "status": "failed",
+                                "stop_reason": "execution_not_started",
+                                "stop_detail": str(exc)[:1000],
+                            }
+                        ),
+                        engine,
+                        None,
+                        None,
+                    )
+                }
+            )
+        )
         raise
     store.put_run({**(store.get_run(start.run_id) or {}), "execution_arn": arn})
     return arn
 
 
-def finish_run(runner: WorkflowRunner, settings: Settings, start: RunState, execution: Execution, engine: str) -> dict[str, Any]:
+def finish_run(
+    runner: WorkflowRunner, settings: Settings, start: RunState, execution: Execution, engine: str
+) -> dict[str, Any]:
     """Turn a finished execution into the run document; store it and export the trace."""
     store = get_run_store()
     _raise_store_failure(execution)
     state = _final_state(start, execution)
     if state.status == "awaiting_approval" and state.pending_approval is not None:
         pending = state.pending_approval
-        record_event(state.run_id, "paused", "AwaitingApproval", step_id=pending.step_id, tool=pending.tool,
-                     args=pending.args, reason=pending.reason)
+        record_event(
+            state.run_id,
+            "paused",
+            "AwaitingApproval",
+            step_id=pending.step_id,
+            tool=pending.tool,
+            args=pending.args,
+            reason=pending.reason,
+        )
     if execution.status != "SUCCEEDED":
-        record_event(state.run_id, "execution_failed", "Runner", status=execution.status, error=execution.error, cause=execution.cause)
+        record_event(
+            state.run_id,
+            "execution_failed",
+            "Runner",
+            status=execution.status,
+            error=execution.error,
+            cause=execution.cause,
+        )
     trace_file = settings.traces_dir / f"{state.run_id}.trace.json"
     document = run_document(state, engine, execution, trace_file)
     document["lifecycle"] = [e for e in store.events(state.run_id) if e["kind"] in LIFECYCLE_EVENTS]
     document = redact(document)  # secrets never leave in a document or trace
-    trace = redact({"run_id": state.run_id, "run": document, "events": store.events(state.run_id),
-             "execution": {"arn": execution.arn, "status": execution.status, "error": execution.error,
-                           "cause": execution.cause, "history": execution.history}})
+    trace = redact(
+        {
+            "run_id": state.run_id,
+            "run": document,
+            "events": store.events(state.run_id),
+            "execution": {
+                "arn": execution.arn,
+                "status": execution.status,
+                "error": execution.error,
+                "cause": execution.cause,
+                "history": execution.history,
+            },
+        }
+    )
     _write_json_atomic(trace_file, trace)
     store.put_run(document)
     runner.release(execution.arn)  # document and trace are stored: the engine need not keep the execution
@@ -236,23 +343,44 @@ def _renewer(run_id: str, settings: Settings) -> Any:
         if now - last[0] >= min(5.0, settings.lease_seconds / 3):
             last[0] = now
             get_run_store().renew_lease(run_id, now + settings.lease_seconds)
+
     return renew
 
 
-def execute(runner: WorkflowRunner, settings: Settings, start: RunState, engine: str,
-            execution_name: str | None = None) -> dict[str, Any]:
+def execute(
+    runner: WorkflowRunner,
+    settings: Settings,
+    start: RunState,
+    engine: str,
+    execution_name: str | None = None,
+) -> dict[str, Any]:
     """Run ``start`` through the state machine and wait; return the run document (also stored and exported)."""
     arn = start_run(runner, start, engine, execution_name)
-    return finish_run(runner, settings, start, runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings))),
-                      engine)
+    return finish_run(
+        runner,
+        settings,
+        start,
+        runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings))),
+        engine,
+    )
 
 
 def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:
     """A stored run that is still ``running``: finish it if its execution has ended since."""
-    if document.get("status") != "running" or not document.get("execution_arn") or not document.get("start_state"):
+    if (
+        document.get("status") != "running"
+        or not document.get("execution_arn")
+        or not document.get("start_state")
+    ):
         return document
     described = runner.describe(document["execution_arn"])
     if described["status"] not in TERMINAL:
         return document
     start = RunState.model_validate(document["start_state"])
-    return finish_run(runner, settings, start, runner.collect(document["execution_arn"], described), document.get("engine", settings.engine))
+    return finish_run(
+        runner,
+        settings,
+        start,
+        runner.collect(document["execution_arn"], described),
+        document.get("engine", settings.engine),
+    )

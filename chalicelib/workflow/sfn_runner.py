@@ -64,8 +64,9 @@ class WorkflowRunner:
         )
         return response["executionArn"]
 
-    def wait(self, execution_arn: str, timeout_seconds: float = 960.0,
-             on_tick: Callable[[], Any] | None = None) -> dict[str, Any]:
+    def wait(
+        self, execution_arn: str, timeout_seconds: float = 960.0, on_tick: Callable[[], Any] | None = None
+    ) -> dict[str, Any]:
         """Poll until the execution ends; ``on_tick`` runs on every poll (the owner renews its lease there)."""
         deadline = time.monotonic() + timeout_seconds
         delay = self.poll_seconds

@@ -28,7 +28,13 @@ from cli.deploy import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, ensure_w
 
 NODE_TOOLS = PROJECT_DIR / "tools" / "node"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "maoo"
-PROJECT_FILES = ("app.py", "requirements.txt", "chalicelib", ".chalice/config.json", ".chalice/merge-template.json")
+PROJECT_FILES = (
+    "app.py",
+    "requirements.txt",
+    "chalicelib",
+    ".chalice/config.json",
+    ".chalice/merge-template.json",
+)
 
 
 def pytest_configure(config):
@@ -88,8 +94,12 @@ def _node_modules() -> Path:
         prefix.mkdir(parents=True, exist_ok=True)
         for name in ("package.json", "package-lock.json"):
             shutil.copy2(NODE_TOOLS / name, prefix / name)
-        done = subprocess.run([npm, "ci", "--prefix", str(prefix), "--no-audit", "--no-fund"],
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [npm, "ci", "--prefix", str(prefix), "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0:
             pytest.skip(f"npm ci for tools/node failed: {(done.stderr or done.stdout).strip()[-500:]}")
         (prefix / ".installed").write_text("ok\n")

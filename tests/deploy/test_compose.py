@@ -23,19 +23,31 @@ COMPOSE_FILE = PROJECT_DIR / "localstack-compose.yml"
 def _compose_command() -> list[str]:
     """``docker compose`` (the CLI plugin), else a standalone Compose v2 ``docker-compose``."""
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True, timeout=60).returncode == 0:
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True, timeout=60).returncode == 0
+    ):
         return [docker, "compose"]
     standalone = shutil.which("docker-compose")
     if standalone:
-        version = subprocess.run([standalone, "version", "--short"], capture_output=True, text=True, timeout=60)
+        version = subprocess.run(
+            [standalone, "version", "--short"], capture_output=True, text=True, timeout=60
+        )
         if version.returncode == 0 and version.stdout.strip().lstrip("v").startswith("2."):
             return [standalone]
-    pytest.skip("neither `docker compose` (the docker CLI's compose plugin) nor a Compose v2 `docker-compose` is installed")
+    pytest.skip(
+        "neither `docker compose` (the docker CLI's compose plugin) nor a Compose v2 `docker-compose` is installed"
+    )
 
 
 def _compose_config() -> dict:
-    done = subprocess.run(_compose_command() + ["-f", str(COMPOSE_FILE), "config", "--format", "json"],
-                          capture_output=True, text=True, timeout=120, cwd=PROJECT_DIR)
+    done = subprocess.run(
+        _compose_command() + ["-f", str(COMPOSE_FILE), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_DIR,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -57,7 +69,9 @@ def _dclint(node_tool, path, cwd) -> subprocess.CompletedProcess:
 
 def test_compose_file_matches_the_compose_schema(node_tool, tmp_path):
     broken = tmp_path / "broken-compose.yml"
-    broken.write_text(COMPOSE_FILE.read_text().replace("    build: .\n", "    build: .\n    imagee: typo\n", 1))
+    broken.write_text(
+        COMPOSE_FILE.read_text().replace("    build: .\n", "    build: .\n    imagee: typo\n", 1)
+    )
 
     done = _dclint(node_tool, COMPOSE_FILE, tmp_path)
     rejected = _dclint(node_tool, broken, tmp_path)

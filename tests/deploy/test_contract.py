@@ -8,7 +8,8 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -21,21 +22,44 @@ pytestmark = pytest.mark.deploy
 # Errors Step Functions itself raises (ASL spec, "Error names") and those of the Lambda service
 # integration (arn:aws:states:::lambda:invoke).
 STATES_ERRORS = {
-    "States.ALL", "States.DataLimitExceeded", "States.ExceedToleratedFailureThreshold", "States.HeartbeatTimeout",
-    "States.Http.Socket", "States.IntrinsicFailure", "States.ItemReaderFailed", "States.NoChoiceMatched",
-    "States.ParameterPathFailure", "States.Permissions", "States.QueryEvaluationError",
-    "States.ResultPathMatchFailure", "States.ResultWriterFailed", "States.Runtime", "States.TaskFailed",
-    "States.Timeout", "States.BranchFailed",
+    "States.ALL",
+    "States.DataLimitExceeded",
+    "States.ExceedToleratedFailureThreshold",
+    "States.HeartbeatTimeout",
+    "States.Http.Socket",
+    "States.IntrinsicFailure",
+    "States.ItemReaderFailed",
+    "States.NoChoiceMatched",
+    "States.ParameterPathFailure",
+    "States.Permissions",
+    "States.QueryEvaluationError",
+    "States.ResultPathMatchFailure",
+    "States.ResultWriterFailed",
+    "States.Runtime",
+    "States.TaskFailed",
+    "States.Timeout",
+    "States.BranchFailed",
 }
 LAMBDA_ERRORS = {
-    "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException", "Lambda.Unknown",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
     # a function that ran past its timeout (the Lambda runtime's error type, passed on by Step Functions)
     "Sandbox.Timedout",
 }
-LAMBDA_SERVICE_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                         "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"}
-PATH_IN_TEXT = re.compile(r"\b((?:chalicelib|cli|tests|eval|mock_api|scripts|\.chalice)/[\w./-]*[\w/]|[\w-]+\.(?:md|py))\b")
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+}
+PATH_IN_TEXT = re.compile(
+    r"\b((?:chalicelib|cli|tests|eval|mock_api|scripts|\.chalice)/[\w./-]*[\w/]|[\w-]+\.(?:md|py))\b"
+)
 
 
 def _states() -> dict[str, dict[str, Any]]:
@@ -92,11 +116,19 @@ def test_state_placeholder_and_function_names_line_up():
 
 
 def test_every_error_named_in_retry_or_catch_exists():
-    ours = {name for name, value in vars(errors).items() if inspect.isclass(value) and issubclass(value, Exception)}
+    ours = {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value) and issubclass(value, Exception)
+    }
     known = STATES_ERRORS | LAMBDA_ERRORS | ours
 
-    named = {error for _, state in _tasks() for rule in state.get("Retry", []) + state.get("Catch", [])
-             for error in rule["ErrorEquals"]}
+    named = {
+        error
+        for _, state in _tasks()
+        for rule in state.get("Retry", []) + state.get("Catch", [])
+        for error in rule["ErrorEquals"]
+    }
 
     assert named - known == set()
 
@@ -123,10 +155,12 @@ def test_each_catch_names_its_errors_and_states_all_is_only_the_commented_last_f
         assert named and catches[: len(named)] == named, f"{name}: States.ALL comes before a named catcher"
         assert "StateContractError" in named[0]["ErrorEquals"], name
         assert LAMBDA_SERVICE_ERRORS <= {e for rule in named for e in rule["ErrorEquals"]}, name
-        fallback = catches[len(named):]
+        fallback = catches[len(named) :]
         assert [rule["ErrorEquals"] for rule in fallback] in ([], [["States.ALL"]]), name
         if fallback:
-            assert "States.ALL" in state.get("Comment", ""), f"{name}: its Comment must say why it falls back to States.ALL"
+            assert "States.ALL" in state.get("Comment", ""), (
+                f"{name}: its Comment must say why it falls back to States.ALL"
+            )
 
 
 def test_every_path_a_comment_names_exists():
@@ -161,11 +195,20 @@ def test_stages_choose_engine_store_and_logs():
     stages = _chalice_config()["stages"]
 
     assert set(stages) == {"local", "localstack", "prod"}
-    chosen = {name: {k: stage["environment_variables"][k] for k in ("MAOO_ENGINE", "MAOO_STORE", "MAOO_LOG_DESTINATION")}
-              for name, stage in stages.items()}
+    chosen = {
+        name: {
+            k: stage["environment_variables"][k]
+            for k in ("MAOO_ENGINE", "MAOO_STORE", "MAOO_LOG_DESTINATION")
+        }
+        for name, stage in stages.items()
+    }
     assert chosen == {
         "local": {"MAOO_ENGINE": "embedded", "MAOO_STORE": "sqlite", "MAOO_LOG_DESTINATION": "file"},
-        "localstack": {"MAOO_ENGINE": "localstack", "MAOO_STORE": "dynamodb", "MAOO_LOG_DESTINATION": "stdout"},
+        "localstack": {
+            "MAOO_ENGINE": "localstack",
+            "MAOO_STORE": "dynamodb",
+            "MAOO_LOG_DESTINATION": "stdout",
+        },
         "prod": {"MAOO_ENGINE": "aws", "MAOO_STORE": "dynamodb", "MAOO_LOG_DESTINATION": "stdout"},
     }
     assert _chalice_config()["environment_variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
@@ -203,7 +246,9 @@ def test_every_function_handler_string_names_an_attribute_of_app():
     assert len(functions) == 11
     for function in functions:
         module, _, attribute = function.handler_string.partition(".")
-        assert module == "app" and attribute == function.name and hasattr(app_module, attribute), function.handler_string
+        assert module == "app" and attribute == function.name and hasattr(app_module, attribute), (
+            function.handler_string
+        )
 
 
 def test_state_machine_logging_and_tracing_are_set_on_purpose_with_their_cost():

@@ -48,7 +48,9 @@ def _references(template: dict[str, Any]) -> set[str]:
 
 
 def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for policy in role["Properties"].get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    return [
+        s for policy in role["Properties"].get("Policies", []) for s in policy["PolicyDocument"]["Statement"]
+    ]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -75,13 +77,22 @@ def test_package_writes_a_template_and_a_lambda_zip_with_linux_wheels(packaged):
 
 def test_the_lambda_zip_holds_no_embedded_engine_and_no_moto_patches(packaged):
     with zipfile.ZipFile(packaged.template_path.parent / "deployment.zip") as archive:
-        ours = {n: archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
-                if n == "app.py" or n.startswith("chalicelib/")}
+        ours = {
+            n: archive.read(n).decode("utf-8", "replace")
+            for n in archive.namelist()
+            if n == "app.py" or n.startswith("chalicelib/")
+        }
 
     assert not any(n.startswith("embedded_engine/") for n in ours)
-    assert not [n for n in ours if n.endswith((".py", ".pyc")) and n.rsplit("/", 1)[-1].startswith(
-        ("embedded", "interpreter_speedups", "deferred_imports"))]
-    patching = [n for n, text in ours.items() if "mock.patch" in text or "from moto" in text or "import moto" in text]
+    assert not [
+        n
+        for n in ours
+        if n.endswith((".py", ".pyc"))
+        and n.rsplit("/", 1)[-1].startswith(("embedded", "interpreter_speedups", "deferred_imports"))
+    ]
+    patching = [
+        n for n, text in ours.items() if "mock.patch" in text or "from moto" in text or "import moto" in text
+    ]
     assert patching == []
 
 
@@ -113,12 +124,18 @@ def test_every_placeholder_is_bound_to_its_function_arn(packaged):
 def test_the_parameters_leave_out_tables_and_functions_and_default_to_deploying_them(packaged):
     parameters = packaged.template["Parameters"]
     assert {name: p["Default"] for name, p in parameters.items() if name.startswith("Deploy")} == {
-        "DeployTables": "true", "DeployFunctions": "true"}
+        "DeployTables": "true",
+        "DeployFunctions": "true",
+    }
 
     for rid, resource in packaged.resources.items():
         if resource["Type"] == "AWS::DynamoDB::Table":
             assert resource.get("Condition") == "WithTables", rid
-        if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Lambda::Permission"):
+        if resource["Type"] in (
+            "AWS::Serverless::Function",
+            "AWS::Serverless::Api",
+            "AWS::Lambda::Permission",
+        ):
             assert resource.get("Condition") == "WithFunctions", rid
     for rid in ("MaooStateMachine", "StateMachineRole", "LayerRole", "StateMachineLogGroup"):
         assert "Condition" not in packaged.resources[rid], f"{rid} must deploy on every target"
@@ -130,13 +147,17 @@ def test_without_functions_the_state_machine_still_names_an_arn_for_each(package
     for name, value in substitutions.items():
         condition, _, fallback = value["Fn::If"]
         assert condition == "WithFunctions"
-        assert fallback["Fn::Sub"].endswith(f":function:${{AWS::StackName}}-{name.removesuffix('FunctionArn')}")
+        assert fallback["Fn::Sub"].endswith(
+            f":function:${{AWS::StackName}}-{name.removesuffix('FunctionArn')}"
+        )
 
 
 def test_every_ref_and_getatt_names_a_resource_that_exists(packaged):
     known = set(packaged.resources) | set(packaged.template.get("Parameters", {}))
 
-    dangling = {name for name in _references(packaged.template) if name not in known and not name.startswith("AWS::")}
+    dangling = {
+        name for name in _references(packaged.template) if name not in known and not name.startswith("AWS::")
+    }
 
     assert dangling == set()
 
@@ -156,13 +177,17 @@ def test_the_packaged_api_carries_the_request_and_response_models_of_the_openapi
     definitions = body["definitions"]
 
     run = body["paths"]["/runs"]["post"]
-    assert [p["schema"] for p in run["parameters"] if p["in"] == "body"] == [{"$ref": "#/definitions/RunRequest"}]
+    assert [p["schema"] for p in run["parameters"] if p["in"] == "body"] == [
+        {"$ref": "#/definitions/RunRequest"}
+    ]
     assert run["responses"]["200"]["schema"] == {"$ref": "#/definitions/RunDocument"}
     assert body["paths"]["/health"]["get"]["responses"]["200"]["schema"] == {"$ref": "#/definitions/Health"}
     for path, methods in body["paths"].items():
         for method in methods:
             assert (path, method.upper()) in operations(), f"{method} {path} has no models"
-    refs = {node["$ref"] for node in walk(body) if isinstance(node, dict) and isinstance(node.get("$ref"), str)}
+    refs = {
+        node["$ref"] for node in walk(body) if isinstance(node, dict) and isinstance(node.get("$ref"), str)
+    }
     assert {ref.removeprefix("#/definitions/") for ref in refs} <= set(definitions)
     assert "const" not in json.dumps(definitions)  # API Gateway's models are JSON Schema draft 4
 
@@ -224,8 +249,11 @@ def test_api_may_start_and_follow_only_its_own_state_machine(packaged):
 
 
 def test_idempotency_records_and_trace_items_expire(packaged):
-    ttl = {rid: r["Properties"].get("TimeToLiveSpecification") for rid, r in packaged.resources.items()
-           if r["Type"] == "AWS::DynamoDB::Table"}
+    ttl = {
+        rid: r["Properties"].get("TimeToLiveSpecification")
+        for rid, r in packaged.resources.items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    }
 
     assert ttl["IdempotencyTable"] == {"AttributeName": "expiration", "Enabled": True}
     assert ttl["RunsTable"] == {"AttributeName": "expires_at", "Enabled": True}
@@ -253,8 +281,12 @@ def test_cfn_lint_accepts_the_template(packaged):
         pytest.skip("cfn-lint is not installed (pip install cfn-lint)")
 
     cfn_lint = "import sys; from cfnlint.runner import main; sys.exit(main())"
-    done = subprocess.run([sys.executable, "-c", cfn_lint, str(packaged.template_path)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", cfn_lint, str(packaged.template_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -267,11 +299,15 @@ def _validate(command: list[str], definition: dict[str, Any], path) -> subproces
 def test_asl_validator_accepts_the_definition_as_deployed(packaged, node_tool, tmp_path):
     validator = node_tool("asl-validator")
     properties = packaged.resources[STATE_MACHINE_ID]["Properties"]
-    arns = {name: f"arn:aws:lambda:us-east-1:123456789012:function:maoo-prod-{_deployed(value)['Fn::GetAtt'][0]}"
-            for name, value in properties["DefinitionSubstitutions"].items()}
+    arns = {
+        name: f"arn:aws:lambda:us-east-1:123456789012:function:maoo-prod-{_deployed(value)['Fn::GetAtt'][0]}"
+        for name, value in properties["DefinitionSubstitutions"].items()
+    }
 
     as_file = _validate(validator, properties["Definition"], tmp_path / "maoo.asl.json")
-    as_deployed = _validate(validator, substitute(properties["Definition"], arns), tmp_path / "bound.asl.json")
+    as_deployed = _validate(
+        validator, substitute(properties["Definition"], arns), tmp_path / "bound.asl.json"
+    )
 
     assert as_file.returncode == 0, as_file.stdout + as_file.stderr
     assert as_deployed.returncode == 0, as_deployed.stdout + as_deployed.stderr
@@ -292,7 +328,9 @@ def test_asl_validator_rejects_a_transition_to_a_missing_state(node_tool, tmp_pa
 
 
 def _template_with(*function_ids: str) -> dict[str, Any]:
-    resources: dict[str, Any] = {fid: {"Type": "AWS::Serverless::Function", "Properties": {}} for fid in function_ids}
+    resources: dict[str, Any] = {
+        fid: {"Type": "AWS::Serverless::Function", "Properties": {}} for fid in function_ids
+    }
     resources[STATE_MACHINE_ID] = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": "r"}}
     return {"Resources": resources}
 

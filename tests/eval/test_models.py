@@ -12,8 +12,12 @@ from eval.models import ScenarioFileError, load_scenarios, parse_scenarios, sele
 
 
 def scenario(**changes):
-    base = {"id": "calc-ok", "category": "happy_path", "request": "calculate 6 * 7",
-            "expect": {"status": "succeeded", "tools_sequence": ["calc"]}}
+    base = {
+        "id": "calc-ok",
+        "category": "happy_path",
+        "request": "calculate 6 * 7",
+        "expect": {"status": "succeeded", "tools_sequence": ["calc"]},
+    }
     base.update(changes)
     return base
 
@@ -25,7 +29,9 @@ def error_for(items) -> str:
 
 
 def test_a_misspelt_expectation_names_the_scenario_and_the_field():
-    message = error_for([scenario(), scenario(id="typo", expect={"status": "stopped", "stop_reson": "budget"})])
+    message = error_for(
+        [scenario(), scenario(id="typo", expect={"status": "stopped", "stop_reson": "budget"})]
+    )
 
     assert "scenario 'typo' (index 1)" in message
     assert "expect.stop_reson: Extra inputs are not permitted" in message
@@ -41,21 +47,26 @@ def test_a_scenario_without_an_id_is_named_by_its_index():
     assert "scenario at index 1" in message and "id: Field required" in message
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"category": "happy"}, "category"),
-    ({"expect": {"status": "done"}}, "expect.status"),
-    ({"expect": {"status": "succeeded", "tools_sequence": ["shell"]}}, "expect.tools_sequence.0"),
-    ({"expect": {"status": "succeeded", "decisions": ["give_up"]}}, "expect.decisions.0"),
-    ({"expect": {"status": "succeeded", "final_output": {"numbers": [{"value": 4, "tolerance": -1}]}}},
-     "expect.final_output.numbers.0.tolerance"),
-    ({"faults": [{"path": "/data", "fault": "http_999"}]}, "faults.0.fault"),
-    ({"faults": [{"path": "/data", "fault": "http_500", "params": {"retry_after": 1}}]}, "faults.0"),
-    ({"overrides": {"guards": {"max_stepz": 3}}}, "overrides.guards.max_stepz"),
-    ({"overrides": {"env": {"HOME": "/tmp"}}}, "overrides.env"),
-    ({"overrides": {"env": {"MAOO_RUNTIME_DIR": "/tmp"}}}, "overrides.env"),
-    ({"setup": [{"request": "calculate 1 + 1", "guard": {}}]}, "setup.0.guard"),
-    ({"known_gap": ""}, "known_gap"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"category": "happy"}, "category"),
+        ({"expect": {"status": "done"}}, "expect.status"),
+        ({"expect": {"status": "succeeded", "tools_sequence": ["shell"]}}, "expect.tools_sequence.0"),
+        ({"expect": {"status": "succeeded", "decisions": ["give_up"]}}, "expect.decisions.0"),
+        (
+            {"expect": {"status": "succeeded", "final_output": {"numbers": [{"value": 4, "tolerance": -1}]}}},
+            "expect.final_output.numbers.0.tolerance",
+        ),
+        ({"faults": [{"path": "/data", "fault": "http_999"}]}, "faults.0.fault"),
+        ({"faults": [{"path": "/data", "fault": "http_500", "params": {"retry_after": 1}}]}, "faults.0"),
+        ({"overrides": {"guards": {"max_stepz": 3}}}, "overrides.guards.max_stepz"),
+        ({"overrides": {"env": {"HOME": "/tmp"}}}, "overrides.env"),
+        ({"overrides": {"env": {"MAOO_RUNTIME_DIR": "/tmp"}}}, "overrides.env"),
+        ({"setup": [{"request": "calculate 1 + 1", "guard": {}}]}, "setup.0.guard"),
+        ({"known_gap": ""}, "known_gap"),
+    ],
+)
 def test_each_bad_field_is_named(changes, field):
     message = error_for([scenario(**changes)])
 
@@ -90,4 +101,3 @@ def test_the_eval_command_reports_a_bad_scenario_file_with_exit_code_2(tmp_path)
 
     assert result.exit_code == 2
     assert "calc-ok" in result.output and "expect.tool" in result.output
-

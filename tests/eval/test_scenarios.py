@@ -18,7 +18,9 @@ SCENARIOS = load_scenarios()
 def _case(scenario):
     marks = []
     if scenario.known_gap:
-        marks.append(pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"known gap: {scenario.known_gap}"))
+        marks.append(
+            pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"known gap: {scenario.known_gap}")
+        )
     return pytest.param(scenario, id=scenario.id, marks=marks)
 
 
@@ -34,8 +36,12 @@ def test_scenario(eval_context, scenario):
 
 def test_scenarios_cover_every_tool_fault_guard_and_denial():
     by_category = {c: [s for s in SCENARIOS if s.category == c] for c in CATEGORIES}
-    happy_tools = {t for s in by_category["happy_path"] for t in (s.expect.tools_sequence or s.expect.tools_set or [])}
-    faults = {rule.fault for s in SCENARIOS if s.category in ("fault_recovery", "exactly_once") for rule in s.faults}
+    happy_tools = {
+        t for s in by_category["happy_path"] for t in (s.expect.tools_sequence or s.expect.tools_set or [])
+    }
+    faults = {
+        rule.fault for s in SCENARIOS if s.category in ("fault_recovery", "exactly_once") for rule in s.faults
+    }
     guards = {s.expect.stop_reason for s in by_category["stop_guard"]}
     denied = " ".join(rule for s in by_category["policy_denial"] for rule in s.expect.stop_detail_contains)
 

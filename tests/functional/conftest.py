@@ -26,7 +26,9 @@ class Harness:
     session: Session
     url: str
 
-    def run(self, request: str, *, faults: list[dict[str, Any]] | None = None, **guards: Any) -> dict[str, Any]:
+    def run(
+        self, request: str, *, faults: list[dict[str, Any]] | None = None, **guards: Any
+    ) -> dict[str, Any]:
         self.session.arm_faults(faults or [])
         return self.session.run(request, guards)
 

@@ -9,11 +9,24 @@ from typer.testing import CliRunner
 from cli.main import app
 
 runner = CliRunner()
-REQUIRED = {"run_id", "engine", "request", "status", "stop_reason", "perception", "plan", "steps", "final_output", "trace_file"}
+REQUIRED = {
+    "run_id",
+    "engine",
+    "request",
+    "status",
+    "stop_reason",
+    "perception",
+    "plan",
+    "steps",
+    "final_output",
+    "trace_file",
+}
 
 
 def test_run_json_prints_one_document_with_the_promised_fields(maoo):
-    result = runner.invoke(app, ["run", "--request", "Fetch mock data, calculate 2 + 2, and summarize the result", "--json"])
+    result = runner.invoke(
+        app, ["run", "--request", "Fetch mock data, calculate 2 + 2, and summarize the result", "--json"]
+    )
 
     assert result.exit_code == 0
     doc = json.loads(result.stdout)

@@ -35,9 +35,11 @@ def received(engine, monkeypatch):
     """Every event each Lambda function receives, in order, as it was when received."""
     seen: list[tuple[str, dict]] = []
     for name, real in list(engine.handlers.items()):
+
         def recording(event, context, _name=name, _real=real):
             seen.append((_name, copy.deepcopy(event)))
             return _real(event, context)
+
         monkeypatch.setitem(engine.handlers, name, recording)
     return seen
 
@@ -61,7 +63,9 @@ def _states(history: list[dict]) -> list[tuple[str, dict, dict | None]]:
     return states
 
 
-def _assert_exact_flow(engine, doc: dict, received: list[tuple[str, dict]]) -> list[tuple[str, dict, dict | None]]:
+def _assert_exact_flow(
+    engine, doc: dict, received: list[tuple[str, dict]]
+) -> list[tuple[str, dict, dict | None]]:
     states = _states(_history(engine, doc))
     for (name, _, passed_on), (next_name, given, _) in zip(states, states[1:], strict=False):
         if passed_on is not None:  # a state left by a caught error hands on its error output instead
@@ -69,13 +73,20 @@ def _assert_exact_flow(engine, doc: dict, received: list[tuple[str, dict]]) -> l
     for name, given, passed_on in states:
         if name in TOOL_STATES and passed_on is not None:
             changed = {key for key in given.keys() | passed_on.keys() if given.get(key) != passed_on.get(key)}
-            assert changed in ({"outcome"}, {"tool_crash"}), f"{name} changed {changed}"  # its result, or its crash
-    task_inputs = [(name, given) for name, given, _ in states
-                   if name not in {"ResumeAt", "PlanOK?", "Route", "Decide", "Backoff", "Done"}]
+            assert changed in ({"outcome"}, {"tool_crash"}), (
+                f"{name} changed {changed}"
+            )  # its result, or its crash
+    task_inputs = [
+        (name, given)
+        for name, given, _ in states
+        if name not in {"ResumeAt", "PlanOK?", "Route", "Decide", "Backoff", "Done"}
+    ]
     calls = [(name, event) for name, event in received]
     assert len(calls) == len(task_inputs)
     for (state, given), (function, event) in zip(task_inputs, calls, strict=True):
-        assert event == (given["call"] if state in TOOL_STATES else given), f"{function} got other than {state}'s input"
+        assert event == (given["call"] if state in TOOL_STATES else given), (
+            f"{function} got other than {state}'s input"
+        )
     return states
 
 
@@ -107,7 +118,9 @@ def test_a_caught_tool_crash_passes_the_documents_on_exactly(maoo, engine, recei
     observed = next(given for name, given, _ in states if name == "Observe")
     assert "boom" in json.dumps(observed["tool_crash"]) and observed.get("outcome") is None
     fast, api = _history(engine, doc), _api_history(engine, doc)
-    assert fast == api and [list(event) for event in fast] == [list(event) for event in api]  # same keys, same order
+    assert fast == api and [list(event) for event in fast] == [
+        list(event) for event in api
+    ]  # same keys, same order
 
 
 def test_the_engine_s_history_read_answers_an_unknown_execution_as_the_api_does(engine):
@@ -124,15 +137,23 @@ def test_runs_after_each_other_do_not_see_each_others_documents(maoo, engine, re
 
     assert "4" in first["final_output"] and "6" in second["final_output"]
     first_states, second_states = _states(_history(engine, first)), _states(_history(engine, second))
-    assert first_states[0][1]["run_id"] == first["run_id"] and second_states[0][1]["run_id"] == second["run_id"]
+    assert (
+        first_states[0][1]["run_id"] == first["run_id"] and second_states[0][1]["run_id"] == second["run_id"]
+    )
     assert all(given["run_id"] == second["run_id"] for _, given, _ in second_states)
 
 
-def test_a_definition_outside_the_proven_set_runs_with_moto_s_own_copies_and_threads(maoo, monkeypatch, caplog):
+def test_a_definition_outside_the_proven_set_runs_with_moto_s_own_copies_and_threads(
+    maoo, monkeypatch, caplog
+):
     from embedded_engine import engine as embedded
     from embedded_engine import interpreter_speedups
 
-    monkeypatch.setattr(interpreter_speedups, "unproven_features", lambda definition: ["state X: Type Map (forced by this test)"])
+    monkeypatch.setattr(
+        interpreter_speedups,
+        "unproven_features",
+        lambda definition: ["state X: Type Map (forced by this test)"],
+    )
     embedded.reset_embedded_engine()
     try:
         demo = DEMOS["refinement"]
@@ -142,6 +163,7 @@ def test_a_definition_outside_the_proven_set_runs_with_moto_s_own_copies_and_thr
         assert engine.unproven_features == ["state X: Type Map (forced by this test)"]
         assert "moto's deep copies and Task threads are kept" in caplog.text
         from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+
         assert execute_state.Thread is not interpreter_speedups.InlineThread
         assert doc["status"] == "succeeded" and doc["counters"]["replans"] == 1
         states = _states(_history(engine, doc))

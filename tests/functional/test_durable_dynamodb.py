@@ -29,8 +29,10 @@ def test_checkpoints_owners_and_resume_work_on_dynamodb(maoo, dynamodb_store):  
     cut = next(r["seq"] for r in rows if r["state"] == "NextStep")
     for row in rows:
         if row["seq"] > cut:
-            store.client.delete_item(TableName=store.table, Key={"run_id": {"S": doc["run_id"]},
-                                                                 "item": {"S": f"checkpoint#{row['seq']:06d}"}})
+            store.client.delete_item(
+                TableName=store.table,
+                Key={"run_id": {"S": doc["run_id"]}, "item": {"S": f"checkpoint#{row['seq']:06d}"}},
+            )
     store.put_run({**doc, "status": "running"})
     store.claim_owner(doc["run_id"], 2**22 + 12345, os.uname().nodename, 2.0)
     # then it reads interrupted, and resumes to the same end

@@ -38,7 +38,9 @@ def _post(client, body: dict, key: str | None = None):
 def test_every_task_state_is_checkpointed_in_order_with_a_sequence_number(maoo, engine):
     doc = maoo.run(SEED)
     rows = get_run_store().checkpoints(doc["run_id"])
-    with open(doc["trace_file"], encoding="utf-8") as handle:  # the engine forgets the execution once this is written
+    with open(
+        doc["trace_file"], encoding="utf-8"
+    ) as handle:  # the engine forgets the execution once this is written
         history = states_entered(json.load(handle)["execution"]["history"])
     tasks = [s for s in history if s in TASKS or s.startswith("Call")]
     assert [r["state"] for r in rows] == tasks

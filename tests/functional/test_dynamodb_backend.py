@@ -38,7 +38,9 @@ def test_a_run_is_stored_and_traced_in_dynamodb(maoo, dynamodb_store):
     assert kinds[0] == "start" and kinds.count("tool_call") == 3 and kinds[-1] == "finalize"
 
 
-def test_platform_retry_of_a_write_is_answered_from_the_dynamodb_idempotency_table(maoo, engine, dynamodb_store, monkeypatch):
+def test_platform_retry_of_a_write_is_answered_from_the_dynamodb_idempotency_table(
+    maoo, engine, dynamodb_store, monkeypatch
+):
     client, suffix = dynamodb_store
     calls = lose_first_response(engine, monkeypatch, "tool_http_post")
     doc = maoo.run("Open a sev2 incident for search")

@@ -12,16 +12,26 @@ def _posts(maoo) -> list[dict]:
 
 
 def test_write_applied_but_response_lost_is_retried_with_the_same_key_and_applied_once(maoo):
-    doc = maoo.run(INCIDENT, faults=[{"path": "/incidents", "method": "POST", "fault": "applied_no_response", "count": 1}])
+    doc = maoo.run(
+        INCIDENT,
+        faults=[{"path": "/incidents", "method": "POST", "fault": "applied_no_response", "count": 1}],
+    )
 
     assert doc["status"] == "succeeded"
-    assert [(s["signal"], s["decision"]) for s in doc["steps"]] == [("transient", "retry"), ("ok", "continue")]
+    assert [(s["signal"], s["decision"]) for s in doc["steps"]] == [
+        ("transient", "retry"),
+        ("ok", "continue"),
+    ]
     posts = _posts(maoo)
-    assert len(posts) == 2 and posts[0]["headers"]["idempotency-key"] == posts[1]["headers"]["idempotency-key"]
+    assert (
+        len(posts) == 2 and posts[0]["headers"]["idempotency-key"] == posts[1]["headers"]["idempotency-key"]
+    )
     assert len(maoo.side_effects()) == 1
 
 
-def test_lambda_service_fault_after_the_write_is_retried_by_the_platform_without_a_second_call(maoo, engine, monkeypatch):
+def test_lambda_service_fault_after_the_write_is_retried_by_the_platform_without_a_second_call(
+    maoo, engine, monkeypatch
+):
     calls = lose_first_response(engine, monkeypatch, "tool_http_post")
     doc = maoo.run(INCIDENT)
 
@@ -36,7 +46,10 @@ def test_non_idempotent_write_is_never_retried_blindly_after_an_ambiguous_failur
     from chalicelib.config import reload_settings
 
     reload_settings()
-    doc = maoo.run(INCIDENT, faults=[{"path": "/incidents", "method": "POST", "fault": "applied_no_response", "count": 1}])
+    doc = maoo.run(
+        INCIDENT,
+        faults=[{"path": "/incidents", "method": "POST", "fault": "applied_no_response", "count": 1}],
+    )
 
     assert doc["status"] == "stopped" and doc["stop_reason"] == "unsafe_retry"
     assert "never retried blindly" in doc["stop_detail"]

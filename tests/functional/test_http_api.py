@@ -27,7 +27,11 @@ def client(maoo):
 
 
 def _post(client, body, raw=None):
-    return client.http.post("/runs", headers={"Content-Type": "application/json"}, body=raw if raw is not None else json.dumps(body))
+    return client.http.post(
+        "/runs",
+        headers={"Content-Type": "application/json"},
+        body=raw if raw is not None else json.dumps(body),
+    )
 
 
 def test_post_runs_waits_and_returns_the_cli_document(client):
@@ -57,14 +61,17 @@ def test_post_runs_without_waiting_answers_202_and_the_run_finishes(client):
     assert doc["status"] == "succeeded" and "42" in doc["final_output"]
 
 
-@pytest.mark.parametrize("raw, needle", [
-    ("not json", "not JSON"),
-    ("[1, 2]", "JSON object"),
-    (json.dumps({"requets": "typo"}), "request"),
-    (json.dumps({"request": ""}), "request"),
-    (json.dumps({"request": "calculate 1 + 1", "guards": {"max_steps": "many"}}), "guards.max_steps"),
-    (json.dumps({"request": "calculate 1 + 1", "guards": {"speed": 3}}), "speed"),
-])
+@pytest.mark.parametrize(
+    "raw, needle",
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "JSON object"),
+        (json.dumps({"requets": "typo"}), "request"),
+        (json.dumps({"request": ""}), "request"),
+        (json.dumps({"request": "calculate 1 + 1", "guards": {"max_steps": "many"}}), "guards.max_steps"),
+        (json.dumps({"request": "calculate 1 + 1", "guards": {"speed": 3}}), "speed"),
+    ],
+)
 def test_bad_input_is_a_400_with_a_json_error_naming_the_field(client, raw, needle):
     response = _post(client, None, raw=raw)
 
@@ -80,8 +87,17 @@ def test_unknown_run_is_a_404_with_a_json_error(client):
 
 def test_tools_and_health(client):
     tools = client.http.get("/tools").json_body["tools"]
-    assert {t["name"] for t in tools} == {"http_get", "http_post", "db_query", "file_write", "calc", "summarize"}
-    assert all("args_schema" in t and t["side_effect"] in ("read", "write-idempotent", "write") for t in tools)
+    assert {t["name"] for t in tools} == {
+        "http_get",
+        "http_post",
+        "db_query",
+        "file_write",
+        "calc",
+        "summarize",
+    }
+    assert all(
+        "args_schema" in t and t["side_effect"] in ("read", "write-idempotent", "write") for t in tools
+    )
     assert client.http.get("/health").json_body["status"] == "ok"
     bad = client.http.get("/runs?limit=0")
     assert bad.status_code == 400 and "limit" in bad.json_body["message"]
@@ -97,9 +113,24 @@ def test_chalice_local_serves_the_api_over_http(mock_api, isolated_runtime):
     port = _free_port()
     env = {**os.environ, "MAOO_MOCK_API_URL": mock_api.url, "MAOO_RUNTIME_DIR": str(isolated_runtime)}
     process = subprocess.Popen(
-        [sys.executable, "-c", "from chalice.cli import main; main()", "local", "--host", "127.0.0.1", "--port", str(port),
-         "--stage", "local", "--no-autoreload"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from chalice.cli import main; main()",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--stage",
+            "local",
+            "--no-autoreload",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

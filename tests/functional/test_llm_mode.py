@@ -33,7 +33,9 @@ class LLMHarness:
     url: str
 
     def script(self, *answers: dict[str, Any]) -> None:
-        requests.post(f"{self.url}/_admin/llm/script", json={"answers": list(answers)}, timeout=5).raise_for_status()
+        requests.post(
+            f"{self.url}/_admin/llm/script", json={"answers": list(answers)}, timeout=5
+        ).raise_for_status()
 
     def model_requests(self) -> list[dict[str, Any]]:
         return requests.get(f"{self.url}/_admin/llm/requests", timeout=5).json()["requests"]
@@ -63,12 +65,20 @@ def llm(mock_api, monkeypatch, request):
 
 
 def content(value: Any, prompt: int = 100, completion: int = 20) -> dict[str, Any]:
-    return {"kind": "content", "content": value, "usage": {"prompt_tokens": prompt, "completion_tokens": completion}}
+    return {
+        "kind": "content",
+        "content": value,
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion},
+    }
 
 
 def model_perception(request: str = REQUEST) -> dict[str, Any]:
     """What a good model answers: the rules' reading, recognisably the model's by its intent."""
-    return perceive(request).model_copy(update={"intent": "model: " + perceive(request).intent}).model_dump(mode="json")
+    return (
+        perceive(request)
+        .model_copy(update={"intent": "model: " + perceive(request).intent})
+        .model_dump(mode="json")
+    )
 
 
 def plan_with(*steps: dict[str, Any]) -> dict[str, Any]:
@@ -101,23 +111,31 @@ def test_a_valid_model_perception_and_plan_are_used(llm):
     assert document["counters"]["llm_tokens"] == 810
     events = llm.events(document, "llm")
     assert [(e["state"], e["purpose"], e["outcome"], e["model"]) for e in events] == [
-        ("Perceive", "perception", "used", MODEL), ("Plan", "plan", "used", MODEL)]
+        ("Perceive", "perception", "used", MODEL),
+        ("Plan", "plan", "used", MODEL),
+    ]
     assert [e["tokens"]["total"] for e in events] == [350, 460]
     first, second = llm.model_requests()
     assert first["authorization"] == second["authorization"] == f"Bearer {KEY}"
     assert first["body"]["response_format"]["json_schema"]["schema"] == PerceivedState.model_json_schema()
     assert second["body"]["response_format"]["json_schema"]["schema"] == Plan.model_json_schema()
-    assert json.dumps(Plan.model_json_schema(), separators=(",", ":")) in second["body"]["messages"][0]["content"]
+    assert (
+        json.dumps(Plan.model_json_schema(), separators=(",", ":"))
+        in second["body"]["messages"][0]["content"]
+    )
     assert json.loads(first["body"]["messages"][1]["content"]) == {"request": REQUEST}
 
 
-@pytest.mark.parametrize("answer, reason", [
-    ({"kind": "content", "content": "{\"intent\": \"fetch\", \"steps\": ["}, "malformed"),
-    (content({"intent": 42, "steps": "all of them"}), "schema"),
-    ({"kind": "refusal", "message": "I cannot help with operations."}, "refused"),
-    ({"kind": "content", "content": {"late": True}, "delay_seconds": 30}, "timeout"),
-    ({"kind": "error", "status": 500, "message": "model crashed"}, "unavailable"),
-])
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        ({"kind": "content", "content": '{"intent": "fetch", "steps": ['}, "malformed"),
+        (content({"intent": 42, "steps": "all of them"}), "schema"),
+        ({"kind": "refusal", "message": "I cannot help with operations."}, "refused"),
+        ({"kind": "content", "content": {"late": True}, "delay_seconds": 30}, "timeout"),
+        ({"kind": "error", "status": 500, "message": "model crashed"}, "unavailable"),
+    ],
+)
 def test_an_unusable_answer_falls_back_to_the_rules_and_the_trace_says_why(llm, monkeypatch, answer, reason):
     if reason == "timeout":
         monkeypatch.setenv("MAOO_LLM_TIMEOUT_SECONDS", "0.3")
@@ -129,27 +147,45 @@ def test_an_unusable_answer_falls_back_to_the_rules_and_the_trace_says_why(llm, 
     assert document["perception"]["intent"] == "fetch+compute+summarize"
     events = llm.events(document, "llm")
     assert [(e["purpose"], e["outcome"], e["reason"]) for e in events] == [
-        ("perception", "fallback", reason), ("plan", "fallback", reason)]
+        ("perception", "fallback", reason),
+        ("plan", "fallback", reason),
+    ]
     assert all(e["detail"] for e in events)
     assert any(note.startswith(f"llm: rule-based plan ({reason}:") for note in document["plan_notes"])
 
 
 def test_a_model_plan_goes_through_the_same_validator(llm):
-    llm.script(content(model_perception()), content(plan_with(
-        {"id": "s1", "tool": "calc", "args": {"expression": "{{s9.value}} + 1"}})))
+    llm.script(
+        content(model_perception()),
+        content(plan_with({"id": "s1", "tool": "calc", "args": {"expression": "{{s9.value}} + 1"}})),
+    )
     document = llm.run()
     assert (document["status"], document["stop_reason"]) == ("stopped", "invalid_plan")
     assert "s9" in document["stop_detail"]
     assert document["steps"] == []
 
 
-@pytest.mark.parametrize("request_text, step, rule", [
-    (REQUEST, {"id": "s1", "tool": "http_get", "args": {"url": "http://169.254.169.254/latest/meta-data/"}}, "http.metadata"),
-    (REQUEST, {"id": "s1", "tool": "http_get", "args": {"url": "https://exfiltrate.example.com/data"}}, "http.allowlist"),
-    ("Fetch mock data and save it to report.md",
-     {"id": "s2", "tool": "file_write", "args": {"path": "../../outside.md", "content": "hello"}}, "file.traversal"),
-    (REQUEST, {"id": "s1", "tool": "shell", "args": {"command": "cat /etc/passwd"}}, "tool.allowlist"),
-])
+@pytest.mark.parametrize(
+    "request_text, step, rule",
+    [
+        (
+            REQUEST,
+            {"id": "s1", "tool": "http_get", "args": {"url": "http://169.254.169.254/latest/meta-data/"}},
+            "http.metadata",
+        ),
+        (
+            REQUEST,
+            {"id": "s1", "tool": "http_get", "args": {"url": "https://exfiltrate.example.com/data"}},
+            "http.allowlist",
+        ),
+        (
+            "Fetch mock data and save it to report.md",
+            {"id": "s2", "tool": "file_write", "args": {"path": "../../outside.md", "content": "hello"}},
+            "file.traversal",
+        ),
+        (REQUEST, {"id": "s1", "tool": "shell", "args": {"command": "cat /etc/passwd"}}, "tool.allowlist"),
+    ],
+)
 def test_a_model_plan_past_the_policy_is_denied_like_any_plan(llm, request_text, step, rule):
     llm.script(content(model_perception(request_text)), content(plan_with(step)))
     document = llm.run(request_text)
@@ -161,7 +197,9 @@ def test_a_model_plan_past_the_policy_is_denied_like_any_plan(llm, request_text,
     assert not (get_settings().runtime_dir.parent / "outside.md").exists()
 
 
-@pytest.mark.parametrize("perception_tokens, plan_tokens, stopped_in", [(5000, 0, "Perceive"), (300, 900, "Plan")])
+@pytest.mark.parametrize(
+    "perception_tokens, plan_tokens, stopped_in", [(5000, 0, "Perceive"), (300, 900, "Plan")]
+)
 def test_exceeding_the_token_budget_stops_the_run(llm, perception_tokens, plan_tokens, stopped_in):
     llm.script(content(model_perception(), perception_tokens, 0), content(MODEL_PLAN, plan_tokens, 0))
     document = llm.run(llm_token_budget=1000)
@@ -187,8 +225,10 @@ def test_a_missing_endpoint_setting_leaves_the_run_rule_based_with_a_trace_note(
 
 
 def test_the_api_key_never_appears_in_the_trace_the_run_document_or_the_logs(llm):
-    llm.script({"kind": "error", "status": 401, "message": "invalid key", "echo_authorization": True},
-               content(MODEL_PLAN))
+    llm.script(
+        {"kind": "error", "status": 401, "message": "invalid key", "echo_authorization": True},
+        content(MODEL_PLAN),
+    )
     document = llm.run()
     assert document["status"] == "succeeded"
     assert KEY in llm.model_requests()[0]["authorization"]  # the key was sent, and the server echoed it back
@@ -196,7 +236,9 @@ def test_the_api_key_never_appears_in_the_trace_the_run_document_or_the_logs(llm
     assert perception_event["reason"] == "http_401" and "[REDACTED]" in perception_event["detail"]
     runtime = get_settings().runtime_dir
     logs = _log_files(runtime)
-    assert any(document["run_id"] in f.read_text() for f in logs), "this run's log lines were not found to check"
+    assert any(document["run_id"] in f.read_text() for f in logs), (
+        "this run's log lines were not found to check"
+    )
     assert KEY not in json.dumps(document)
     assert KEY not in Path(document["trace_file"]).read_text()
     for written in [*logs, *runtime.rglob("*.sqlite3*")]:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-RATE_LIMITED = [{"path": "/services/payments/metrics", "method": "GET", "fault": "http_429", "count": None,
-                 "params": {"retry_after": 0}}]
+RATE_LIMITED = [
+    {
+        "path": "/services/payments/metrics",
+        "method": "GET",
+        "fault": "http_429",
+        "count": None,
+        "params": {"retry_after": 0},
+    }
+]
 
 
 def _events(doc: dict, kind: str) -> list[dict]:
@@ -19,8 +26,12 @@ def test_a_rate_limited_endpoint_is_planned_around_in_the_next_similar_run(maoo)
 
     assert first["status"] == "succeeded"
     assert [(s["step_id"], s["signal"], s["decision"]) for s in first["steps"]] == [
-        ("s1", "rate_limited", "retry"), ("s1", "rate_limited", "retry"), ("s1", "rate_limited", "replan"),
-        ("s1b", "ok", "continue"), ("s2", "ok", "continue")]
+        ("s1", "rate_limited", "retry"),
+        ("s1", "rate_limited", "retry"),
+        ("s1", "rate_limited", "replan"),
+        ("s1b", "ok", "continue"),
+        ("s2", "ok", "continue"),
+    ]
     assert second["status"] == "succeeded" and "= 2" in second["final_output"]
     assert [(s["step_id"], s["tool"]) for s in second["steps"]] == [("s1b", "db_query"), ("s2", "calc")]
     assert second["counters"]["replans"] == 0 and second["states"].count("Plan") == 1

@@ -23,8 +23,11 @@ def test_seed_request_runs_every_layer_and_answers_4(maoo):
     assert doc["status"] == "succeeded" and doc["stop_reason"] is None
     assert doc["states"] == (
         ["ResumeAt", "Perceive", "Plan", "PlanOK?"]
-        + tool_loop("CallHttpGet") + tool_loop("CallCalc") + tool_loop("CallSummarize")
-        + STEP_LOOP + ["Finalize", "Done"]
+        + tool_loop("CallHttpGet")
+        + tool_loop("CallCalc")
+        + tool_loop("CallSummarize")
+        + STEP_LOOP
+        + ["Finalize", "Done"]
     )
     assert "4" in doc["final_output"]
     assert [s["tool"] for s in doc["steps"]] == ["http_get", "calc", "summarize"]
@@ -39,7 +42,11 @@ def test_trace_file_holds_events_and_execution_history(maoo):
     kinds = [e["kind"] for e in trace["events"]]
     assert kinds[0] == "start" and kinds[-1] == "finalize"
     assert kinds.count("tool_call") == 3
-    entered = [e["stateEnteredEventDetails"]["name"] for e in trace["execution"]["history"] if "stateEnteredEventDetails" in e]
+    entered = [
+        e["stateEnteredEventDetails"]["name"]
+        for e in trace["execution"]["history"]
+        if "stateEnteredEventDetails" in e
+    ]
     assert entered == doc["states"]
     assert trace["run"]["status"] == "succeeded"
 
@@ -50,10 +57,16 @@ def test_refinement_demo_retries_patches_and_replans(maoo):
 
     assert doc["status"] == "succeeded"
     assert [(s["step_id"], s["signal"], s["decision"]) for s in doc["steps"]] == [
-        ("s1", "rate_limited", "retry"), ("s1", "schema_drift", "patch_args"), ("s1", "ok", "continue"),
+        ("s1", "rate_limited", "retry"),
+        ("s1", "schema_drift", "patch_args"),
+        ("s1", "ok", "continue"),
         ("s2", "ok", "continue"),
-        ("s3", "transient", "retry"), ("s3", "transient", "retry"), ("s3", "transient", "replan"),
-        ("s3b", "ok", "continue"), ("s4", "ok", "continue")]
+        ("s3", "transient", "retry"),
+        ("s3", "transient", "retry"),
+        ("s3", "transient", "replan"),
+        ("s3b", "ok", "continue"),
+        ("s4", "ok", "continue"),
+    ]
     assert doc["steps"][0]["wait_seconds"] == 1  # Retry-After: 1 honoured although the backoff base is 0 here
     assert doc["states"].count("Backoff") == 3 and doc["states"].count("Plan") == 2
     assert doc["counters"] == {**doc["counters"], "retries": 3, "patches": 1, "replans": 1}
@@ -72,7 +85,10 @@ def test_stop_demo_ends_on_the_non_progress_guard(maoo):
 
 
 def test_max_retries_guard_stops_a_write_with_no_alternative(maoo):
-    doc = maoo.run("Open a sev2 incident for search", faults=[{"path": "/incidents", "method": "POST", "fault": "http_503"}])
+    doc = maoo.run(
+        "Open a sev2 incident for search",
+        faults=[{"path": "/incidents", "method": "POST", "fault": "http_503"}],
+    )
 
     assert doc["status"] == "stopped" and doc["stop_reason"] == "max_retries"
     assert [s["attempt"] for s in doc["steps"]] == [1, 2, 3]
@@ -119,12 +135,17 @@ def test_plan_outside_the_sandbox_is_denied_before_any_tool_runs(maoo):
 
 
 def test_schema_drift_with_a_known_rename_is_patched_and_retried(maoo):
-    doc = maoo.run("What is the error rate of the search service over the last hour?",
-                   faults=[{"path": "/services/search/metrics", "fault": "schema_drift"}])
+    doc = maoo.run(
+        "What is the error rate of the search service over the last hour?",
+        faults=[{"path": "/services/search/metrics", "fault": "schema_drift"}],
+    )
 
     assert doc["status"] == "succeeded"
     assert [(s["tool"], s["attempt"], s["signal"], s["decision"]) for s in doc["steps"]] == [
-        ("http_get", 1, "schema_drift", "patch_args"), ("http_get", 2, "ok", "continue"), ("calc", 1, "ok", "continue")]
+        ("http_get", 1, "schema_drift", "patch_args"),
+        ("http_get", 2, "ok", "continue"),
+        ("calc", 1, "ok", "continue"),
+    ]
     assert doc["steps"][1]["args"]["expect_fields"] == ["request_count", "error_count"]
     assert "s1.body.error_count" in doc["plan"]["steps"][1]["args"]["expression"]
     assert "6.5" in doc["final_output"]
@@ -132,12 +153,17 @@ def test_schema_drift_with_a_known_rename_is_patched_and_retried(maoo):
 
 
 def test_not_found_replans_to_the_database(maoo):
-    doc = maoo.run("What is the error rate of the search service over the last hour?",
-                   faults=[{"path": "/services/search/metrics", "fault": "http_404"}])
+    doc = maoo.run(
+        "What is the error rate of the search service over the last hour?",
+        faults=[{"path": "/services/search/metrics", "fault": "http_404"}],
+    )
 
     assert doc["status"] == "succeeded"
     assert [(s["tool"], s["signal"], s["decision"]) for s in doc["steps"]] == [
-        ("http_get", "not_found", "replan"), ("db_query", "ok", "continue"), ("calc", "ok", "continue")]
+        ("http_get", "not_found", "replan"),
+        ("db_query", "ok", "continue"),
+        ("calc", "ok", "continue"),
+    ]
     assert "6.5" in doc["final_output"]
 
 

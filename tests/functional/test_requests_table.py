@@ -37,8 +37,9 @@ def test_request_runs_end_to_end(maoo, isolated_runtime, case):
     elif case.stop_reason in PLAN_STAGE_STOPS:
         assert doc["steps"] == [] and maoo.requests_seen() == []
     else:
-        assert [step["tool"] for step in doc["steps"]] == [tool for i, tool in enumerate(case.tools)
-                                                              if f"s{i + 1}" not in case.skipped]
+        assert [step["tool"] for step in doc["steps"]] == [
+            tool for i, tool in enumerate(case.tools) if f"s{i + 1}" not in case.skipped
+        ]
     for guard, value in case.guards:
         assert doc["guards"][guard] == value
     if case.file:
@@ -49,13 +50,20 @@ def test_request_runs_end_to_end(maoo, isolated_runtime, case):
 
 
 def _criteria_event(doc: dict) -> dict:
-    (event,) = [e["data"] for e in json.loads(Path(doc["trace_file"]).read_text())["events"] if e["kind"] == "criteria"]
+    (event,) = [
+        e["data"]
+        for e in json.loads(Path(doc["trace_file"]).read_text())["events"]
+        if e["kind"] == "criteria"
+    ]
     return event
 
 
 def test_the_final_check_names_the_criteria_a_stopped_run_did_not_meet(maoo):
-    doc = maoo.run("Fetch mock data, calculate 2 + 2, and summarize the result",
-                   faults=[{"path": "/data", "fault": "http_503", "count": 1}], max_steps=3)
+    doc = maoo.run(
+        "Fetch mock data, calculate 2 + 2, and summarize the result",
+        faults=[{"path": "/data", "fault": "http_503", "count": 1}],
+        max_steps=3,
+    )
 
     assert doc["stop_reason"] == "max_steps" and [s["step_id"] for s in doc["steps"]] == ["s1", "s1", "s2"]
     assert _criteria_event(doc) == {"unmet": ["a summary of the results: s3 has no result"]}

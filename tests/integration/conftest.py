@@ -2,4 +2,6 @@
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "integration: runs against LocalStack's runtime (installed on first use)")
+    config.addinivalue_line(
+        "markers", "integration: runs against LocalStack's runtime (installed on first use)"
+    )

@@ -31,9 +31,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_VERSION = "2026.3.0"
@@ -52,14 +53,20 @@ class RuntimeUnavailable(RuntimeError):
 
 def venv_dir() -> Path:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "maoo"
-    return Path(os.environ.get("MAOO_LOCALSTACK_VENV") or cache / f"localstack-{LOCALSTACK_VERSION}").resolve()
+    return Path(
+        os.environ.get("MAOO_LOCALSTACK_VENV") or cache / f"localstack-{LOCALSTACK_VERSION}"
+    ).resolve()
 
 
 def _runs(python: str) -> str | None:
     """The interpreter's ``major.minor`` if it starts, else None (a pyenv shim may not)."""
     try:
-        done = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -73,8 +80,10 @@ def find_python313() -> str:
     for candidate in filter(None, candidates):
         if _runs(candidate) == "3.13":
             return candidate
-    raise RuntimeUnavailable("no working Python 3.13 (LocalStack's runtime needs it); "
-                             "install one or set MAOO_PYTHON313=/path/to/python3.13")
+    raise RuntimeUnavailable(
+        "no working Python 3.13 (LocalStack's runtime needs it); "
+        "install one or set MAOO_PYTHON313=/path/to/python3.13"
+    )
 
 
 def _digest(python: str) -> str:
@@ -107,10 +116,14 @@ def _run_logged(command: list[str], log: Path, timeout: float) -> None:
         try:
             done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise RuntimeUnavailable(f"{' '.join(command[:4])} ... took over {timeout:g} s; see {log}") from None
+            raise RuntimeUnavailable(
+                f"{' '.join(command[:4])} ... took over {timeout:g} s; see {log}"
+            ) from None
     if done.returncode != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:])
-        raise RuntimeUnavailable(f"installing LocalStack failed (exit {done.returncode}); end of {log}:\n{tail}")
+        raise RuntimeUnavailable(
+            f"installing LocalStack failed (exit {done.returncode}); end of {log}:\n{tail}"
+        )
 
 
 def ensure_installed(venv: Path | None = None) -> Path:
@@ -124,14 +137,20 @@ def ensure_installed(venv: Path | None = None) -> Path:
             return _venv_python(venv)
         if venv.exists():
             if any(venv.iterdir()) and not stamp.is_file():
-                raise RuntimeUnavailable(f"{venv} exists and was not made by this helper; "
-                                         "remove it or set MAOO_LOCALSTACK_VENV to another folder")
+                raise RuntimeUnavailable(
+                    f"{venv} exists and was not made by this helper; "
+                    "remove it or set MAOO_LOCALSTACK_VENV to another folder"
+                )
             shutil.rmtree(venv)
         venv.mkdir(parents=True)
         log = venv / "install.log"
         _run_logged([python, "-m", "venv", str(venv)], log, 120)
         pip = [str(_venv_python(venv)), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
-        _run_logged(pip + ["-r", str(LOCK_FILE), f"localstack-core=={LOCALSTACK_VERSION}"], log, INSTALL_TIMEOUT_SECONDS)
+        _run_logged(
+            pip + ["-r", str(LOCK_FILE), f"localstack-core=={LOCALSTACK_VERSION}"],
+            log,
+            INSTALL_TIMEOUT_SECONDS,
+        )
         stamp.write_text(digest + "\n")
     return _venv_python(venv)
 
@@ -158,8 +177,15 @@ class LocalStackRuntime:
     eagerly, so that the first API call does not pay for loading them.
     """
 
-    def __init__(self, python: Path, data_dir: Path, *, port: int = DEFAULT_PORT,
-                 mock_config: Path | None = None, services: str = DEFAULT_SERVICES):
+    def __init__(
+        self,
+        python: Path,
+        data_dir: Path,
+        *,
+        port: int = DEFAULT_PORT,
+        mock_config: Path | None = None,
+        services: str = DEFAULT_SERVICES,
+    ):
         self.python = python
         self.data_dir = Path(data_dir)
         self.port = port
@@ -195,14 +221,20 @@ class LocalStackRuntime:
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(self.python), "-m", "localstack.runtime.main"], env=self.environment(),
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach,
+                [str(self.python), "-m", "localstack.runtime.main"],
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=detach,
             )
         while not _ready(self.url):
             if self.process.poll() is not None or time.monotonic() - began > timeout:
                 self.stop()
                 tail = "".join(self.log_path.read_text(errors="replace").splitlines(keepends=True)[-20:])
-                raise RuntimeUnavailable(f"LocalStack did not become ready on {self.url}; end of its log:\n{tail}")
+                raise RuntimeUnavailable(
+                    f"LocalStack did not become ready on {self.url}; end of its log:\n{tail}"
+                )
             time.sleep(0.1)
         self.ready_seconds = time.monotonic() - began
         return self.url
@@ -223,8 +255,9 @@ class LocalStackRuntime:
 
 
 @contextmanager
-def running_for_tests(folder: Path, mocks: dict[str, Any],
-                      services: str = DEFAULT_SERVICES) -> Iterator[LocalStackRuntime]:
+def running_for_tests(
+    folder: Path, mocks: dict[str, Any], services: str = DEFAULT_SERVICES
+) -> Iterator[LocalStackRuntime]:
     """A LocalStack runtime for one test module, running ``services`` and answering Lambda tasks
     from ``mocks``; skips the module with the reason when the runtime cannot be had here, or when
     MAOO_LOCALSTACK_TESTS=0."""
@@ -278,7 +311,9 @@ def _pid_file() -> Path:
 def _cmd_install(args: argparse.Namespace) -> int:
     began = time.monotonic()
     python = ensure_installed()
-    print(f"LocalStack {LOCALSTACK_VERSION} ready in {python.parent.parent} ({time.monotonic() - began:.1f} s)")
+    print(
+        f"LocalStack {LOCALSTACK_VERSION} ready in {python.parent.parent} ({time.monotonic() - began:.1f} s)"
+    )
     return 0
 
 
@@ -286,16 +321,25 @@ def _cmd_start(args: argparse.Namespace) -> int:
     if _pid_file().is_file():
         print(f"already started (pid {_pid_file().read_text().strip()}); run stop first", file=sys.stderr)
         return 1
-    runtime = LocalStackRuntime(ensure_installed(), venv_dir() / "run", port=args.port,
-                                mock_config=args.mock_config, services=args.services)
+    runtime = LocalStackRuntime(
+        ensure_installed(),
+        venv_dir() / "run",
+        port=args.port,
+        mock_config=args.mock_config,
+        services=args.services,
+    )
     runtime.start(detach=True)
     assert runtime.process is not None
     _pid_file().write_text(f"{runtime.process.pid}\n")
-    print(f"LocalStack ready on {runtime.url} after {runtime.ready_seconds:.1f} s "
-          f"(pid {runtime.process.pid}, log {runtime.log_path})")
-    print(f"endpoint: MAOO_LOCALSTACK_URL={runtime.url}. On the host it runs state machines whose Lambda "
-          "Tasks are answered from --mock-config (SFN_MOCK_CONFIG); it cannot run the Python Lambdas themselves "
-          "(for that, use localstack-compose.yml).")
+    print(
+        f"LocalStack ready on {runtime.url} after {runtime.ready_seconds:.1f} s "
+        f"(pid {runtime.process.pid}, log {runtime.log_path})"
+    )
+    print(
+        f"endpoint: MAOO_LOCALSTACK_URL={runtime.url}. On the host it runs state machines whose Lambda "
+        "Tasks are answered from --mock-config (SFN_MOCK_CONFIG); it cannot run the Python Lambdas themselves "
+        "(for that, use localstack-compose.yml)."
+    )
     return 0
 
 
@@ -330,7 +374,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/localstack_runtime.sh", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="scripts/localstack_runtime.sh", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="create or reuse the Python 3.13 venv").set_defaults(run=_cmd_install)
     start = commands.add_parser("start", help="start in the background and wait until ready")

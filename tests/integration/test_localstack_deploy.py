@@ -43,8 +43,14 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> 
     """``python -m cli ARGS`` in a fresh process, as from a shell in the project folder."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MAOO_", "AWS_"))}
     base.update(MAOO_RUNTIME_DIR=os.environ.get("MAOO_RUNTIME_DIR", ""), PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=PROJECT_DIR, env={**base, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=PROJECT_DIR,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 # ---------------------------------------------------------------- LocalStack with CloudFormation, and the deployment
@@ -56,13 +62,16 @@ def wheelhouse() -> str:
     try:
         return str(ensure_wheelhouse(os.environ.get("MAOO_WHEELHOUSE") or DEFAULT_WHEELHOUSE))
     except PackagingError as exc:
-        pytest.skip(f"no Lambda wheels to package with: the wheelhouse is empty and PyPI cannot be reached: {exc}")
+        pytest.skip(
+            f"no Lambda wheels to package with: the wheelhouse is empty and PyPI cannot be reached: {exc}"
+        )
 
 
 @pytest.fixture(scope="module")
 def localstack(tmp_path_factory, wheelhouse):
-    with running_for_tests(tmp_path_factory.mktemp("localstack-deploy"), mock_config(),
-                           services=DEPLOY_SERVICES) as runtime:
+    with running_for_tests(
+        tmp_path_factory.mktemp("localstack-deploy"), mock_config(), services=DEPLOY_SERVICES
+    ) as runtime:
         yield runtime
 
 
@@ -75,14 +84,25 @@ def aws(localstack):
 
 
 def _deploy(localstack, wheelhouse, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    return cli("deploy", "--target", "localstack", "--endpoint", localstack.url, "--out", str(out), *extra,
-               env={"MAOO_WHEELHOUSE": wheelhouse, "MAOO_RUNTIME_DIR": str(out / "runtime")})
+    return cli(
+        "deploy",
+        "--target",
+        "localstack",
+        "--endpoint",
+        localstack.url,
+        "--out",
+        str(out),
+        *extra,
+        env={"MAOO_WHEELHOUSE": wheelhouse, "MAOO_RUNTIME_DIR": str(out / "runtime")},
+    )
 
 
 @pytest.fixture(scope="module")
 def failed_first(localstack, wheelhouse, tmp_path_factory):
     """A first attempt that asks the host runtime for the DynamoDB tables it cannot make."""
-    return _deploy(localstack, wheelhouse, tmp_path_factory.mktemp("package-failed"), "--parameter", "DeployTables=true")
+    return _deploy(
+        localstack, wheelhouse, tmp_path_factory.mktemp("package-failed"), "--parameter", "DeployTables=true"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +117,11 @@ def _machine(aws) -> dict:
 
 
 def _task_functions(definition: dict) -> set[str]:
-    return {s["Parameters"]["FunctionName"] for s in definition["States"].values()
-            if s["Type"] == "Task" and "FunctionName" in s.get("Parameters", {})}
+    return {
+        s["Parameters"]["FunctionName"]
+        for s in definition["States"].values()
+        if s["Type"] == "Task" and "FunctionName" in s.get("Parameters", {})
+    }
 
 
 def _stack(aws) -> dict:
@@ -114,8 +137,10 @@ def test_deploy_creates_the_stack_from_the_packaged_template_without_what_the_ho
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert parameters == {"DeployTables": "false", "DeployFunctions": "false"}
-    resources = {r["LogicalResourceId"]: r["ResourceType"]
-                 for r in aws["cloudformation"].describe_stack_resources(StackName=STACK)["StackResources"]}
+    resources = {
+        r["LogicalResourceId"]: r["ResourceType"]
+        for r in aws["cloudformation"].describe_stack_resources(StackName=STACK)["StackResources"]
+    }
     assert resources["MaooStateMachine"] == "AWS::StepFunctions::StateMachine"
     assert {"LayerRole", "ReadToolRole", "WriteToolRole", "ApiRole", "StateMachineRole"} <= set(resources)
     assert not {kind for kind in resources.values() if kind.startswith(("AWS::DynamoDB", "AWS::Lambda"))}
@@ -125,7 +150,9 @@ def test_deploy_creates_the_stack_from_the_packaged_template_without_what_the_ho
     assert set(definition["States"]) == set(load_definition()["States"])
     assert "${" not in machine["definition"]
     arns = _task_functions(definition)
-    assert len(arns) == 11 and all(a.startswith(f"arn:aws:lambda:{REGION}:000000000000:function:{STACK}-") for a in arns)
+    assert len(arns) == 11 and all(
+        a.startswith(f"arn:aws:lambda:{REGION}:000000000000:function:{STACK}-") for a in arns
+    )
     assert "StateMachineRole" in machine["roleArn"]
     assert machine["loggingConfiguration"]["level"] == "ERROR"
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
@@ -140,10 +167,14 @@ def test_deploy_on_the_host_runtime_says_what_it_left_out(deployed):
     assert "Traceback" not in output
 
 
-def test_a_stack_that_fails_prints_its_failed_events_and_the_next_deploy_replaces_it(failed_first, deployed, aws):
+def test_a_stack_that_fails_prints_its_failed_events_and_the_next_deploy_replaces_it(
+    failed_first, deployed, aws
+):
     assert failed_first.returncode == 1
     message = " ".join(failed_first.stderr.split())
-    assert f"stack {STACK} ended CREATE_FAILED" in message or f"stack {STACK} ended ROLLBACK_COMPLETE" in message
+    assert (
+        f"stack {STACK} ended CREATE_FAILED" in message or f"stack {STACK} ended ROLLBACK_COMPLETE" in message
+    )
     assert "RunsTable" in message and "dynamodb" in message.lower()
     assert "Traceback" not in failed_first.stderr
     # the failed stack could not be updated: the next deploy deleted and recreated it
@@ -151,7 +182,9 @@ def test_a_stack_that_fails_prints_its_failed_events_and_the_next_deploy_replace
     assert _stack(aws)["StackStatus"] == "CREATE_COMPLETE"
 
 
-def test_deploying_again_updates_the_stack_instead_of_failing(deployed, localstack, wheelhouse, aws, tmp_path):
+def test_deploying_again_updates_the_stack_instead_of_failing(
+    deployed, localstack, wheelhouse, aws, tmp_path
+):
     again = _deploy(localstack, wheelhouse, tmp_path / "out")
 
     assert again.returncode == 0, again.stderr + again.stdout
@@ -161,8 +194,18 @@ def test_deploying_again_updates_the_stack_instead_of_failing(deployed, localsta
 
 
 def test_a_parameter_that_is_not_the_templates_exits_2_and_names_the_accepted_ones(localstack, tmp_path):
-    done = cli("deploy", "--target", "localstack", "--endpoint", localstack.url, "--out", str(tmp_path),
-               "--parameter", "DeployTables=maybe", timeout=60)
+    done = cli(
+        "deploy",
+        "--target",
+        "localstack",
+        "--endpoint",
+        localstack.url,
+        "--out",
+        str(tmp_path),
+        "--parameter",
+        "DeployTables=maybe",
+        timeout=60,
+    )
 
     assert done.returncode == 2
     message = " ".join(done.stderr.split())
@@ -176,19 +219,47 @@ def test_a_parameter_that_is_not_the_templates_exits_2_and_names_the_accepted_on
 def test_run_on_the_localstack_engine_completes_with_mocked_lambda_answers(deployed, localstack):
     machine_arn = f"arn:aws:states:{REGION}:000000000000:stateMachine:maoo"
 
-    done = cli("run", "--engine", "localstack", "--json", "--request", REQUEST,
-               env={"MAOO_LOCALSTACK_URL": localstack.url, "MAOO_STATE_MACHINE_ARN": f"{machine_arn}#Happy"})
+    done = cli(
+        "run",
+        "--engine",
+        "localstack",
+        "--json",
+        "--request",
+        REQUEST,
+        env={"MAOO_LOCALSTACK_URL": localstack.url, "MAOO_STATE_MACHINE_ARN": f"{machine_arn}#Happy"},
+    )
 
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert (doc["engine"], doc["status"], doc["final_output"]) == ("localstack", "succeeded", "2 + 2 = 4")
-    assert doc["states"] == ["ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallCalc", "Observe", "Decide",
-                             "NextStep", "Route", "Finalize", "Done"]
+    assert doc["states"] == [
+        "ResumeAt",
+        "Perceive",
+        "Plan",
+        "PlanOK?",
+        "NextStep",
+        "Route",
+        "CallCalc",
+        "Observe",
+        "Decide",
+        "NextStep",
+        "Route",
+        "Finalize",
+        "Done",
+    ]
     assert doc["execution_arn"].startswith(f"arn:aws:states:{REGION}:000000000000:execution:maoo:")
 
 
 def test_run_on_the_host_runtime_fails_naming_the_lambda_problem(deployed, localstack):
-    done = cli("run", "--engine", "localstack", "--json", "--request", REQUEST, env={"MAOO_LOCALSTACK_URL": localstack.url})
+    done = cli(
+        "run",
+        "--engine",
+        "localstack",
+        "--json",
+        "--request",
+        REQUEST,
+        env={"MAOO_LOCALSTACK_URL": localstack.url},
+    )
 
     assert done.returncode == 1, done.stderr
     doc = json.loads(done.stdout)
@@ -201,8 +272,14 @@ def test_run_on_the_host_runtime_fails_naming_the_lambda_problem(deployed, local
 
 
 def test_run_without_a_deployed_state_machine_exits_2_and_says_deploy_first(localstack):
-    done = cli("run", "--engine", "localstack", "--request", REQUEST,
-               env={"MAOO_LOCALSTACK_URL": localstack.url, "MAOO_STATE_MACHINE_NAME": "never-deployed"})
+    done = cli(
+        "run",
+        "--engine",
+        "localstack",
+        "--request",
+        REQUEST,
+        env={"MAOO_LOCALSTACK_URL": localstack.url, "MAOO_STATE_MACHINE_NAME": "never-deployed"},
+    )
 
     assert done.returncode == 2
     message = " ".join(done.stderr.split())
@@ -228,7 +305,9 @@ def test_deploy_to_an_unreachable_endpoint_exits_2_with_a_clear_message():
 def test_run_on_an_unreachable_localstack_exits_2_with_a_clear_message():
     url = f"http://127.0.0.1:{free_port()}"
 
-    done = cli("run", "--engine", "localstack", "--request", REQUEST, env={"MAOO_LOCALSTACK_URL": url}, timeout=60)
+    done = cli(
+        "run", "--engine", "localstack", "--request", REQUEST, env={"MAOO_LOCALSTACK_URL": url}, timeout=60
+    )
 
     assert done.returncode == 2
     message = " ".join(done.stderr.split())
@@ -240,4 +319,6 @@ def test_unknown_engine_exits_2_and_names_the_choices():
     done = cli("demo", "happy", "--engine", "lambda", timeout=60)
 
     assert done.returncode == 2
-    assert "--engine 'lambda' is not accepted; use one of: embedded, localstack, aws" in " ".join(done.stderr.split())
+    assert "--engine 'lambda' is not accepted; use one of: embedded, localstack, aws" in " ".join(
+        done.stderr.split()
+    )

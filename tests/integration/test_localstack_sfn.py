@@ -36,8 +36,12 @@ pytestmark = pytest.mark.integration
 
 
 def _state(**fields: Any) -> dict[str, Any]:
-    return RunState(run_id=RUN_ID, request="Fetch mock data, calculate 2 + 2, and summarize the result",
-                    started_at=0.0, **fields).model_dump(mode="json")
+    return RunState(
+        run_id=RUN_ID,
+        request="Fetch mock data, calculate 2 + 2, and summarize the result",
+        started_at=0.0,
+        **fields,
+    ).model_dump(mode="json")
 
 
 def _returns(*payloads: dict[str, Any]) -> dict[str, Any]:
@@ -78,44 +82,88 @@ MOCKED_RESPONSES: dict[str, dict[str, Any]] = {
     "ObservedContinue": _returns(_observed("continue", "calc")),
     # a retried tool: the first GET answers 503, Observe says retry, the second GET succeeds
     "PlannedGet": _returns(_planned(("s1", "http_get"))),
-    "GetTwiceThenFinish": _returns(_call("http_get", url="/data"), _call("http_get", attempt=2, url="/data"), FINISH),
+    "GetTwiceThenFinish": _returns(
+        _call("http_get", url="/data"), _call("http_get", attempt=2, url="/data"), FINISH
+    ),
     "Get503ThenOk": _returns(
         _result("http_get", ok=False, error=ToolError(kind="http_status", message="503", status_code=503)),
         _result("http_get", output={"items": [1, 2]}),
     ),
-    "ObservedRetryThenContinue": _returns(_observed("retry", "http_get", ok=False), _observed("continue", "http_get")),
+    "ObservedRetryThenContinue": _returns(
+        _observed("retry", "http_get", ok=False), _observed("continue", "http_get")
+    ),
     # a replan: GET answers 404, Observe says replan, the new plan queries the database instead
     "PlannedGetThenQuery": _returns(_planned(("s1", "http_get")), _planned(("s1b", "db_query"), revision=1)),
-    "GetThenQueryThenFinish": _returns(_call("http_get", url="/gone"), _call("db_query", step_id="s1b", sql="SELECT 1"), FINISH),
-    "Get404": _returns(_result("http_get", ok=False, error=ToolError(kind="http_status", message="404", status_code=404))),
+    "GetThenQueryThenFinish": _returns(
+        _call("http_get", url="/gone"), _call("db_query", step_id="s1b", sql="SELECT 1"), FINISH
+    ),
+    "Get404": _returns(
+        _result("http_get", ok=False, error=ToolError(kind="http_status", message="404", status_code=404))
+    ),
     "QueryOk": _returns(_result("db_query", output=[{"1": 1}])),
-    "ObservedReplanThenContinue": _returns(_observed("replan", "http_get", ok=False), _observed("continue", "db_query")),
+    "ObservedReplanThenContinue": _returns(
+        _observed("replan", "http_get", ok=False), _observed("continue", "db_query")
+    ),
     # a stop guard: after one call NextStep finds max_steps reached and finishes the run as stopped
-    "CalcThenStopped": _returns(_call("calc", expression="2 + 2"),
-                                _state(plan_ok=True, route="finish", status="stopped", stop_reason="max_steps")),
+    "CalcThenStopped": _returns(
+        _call("calc", expression="2 + 2"),
+        _state(plan_ok=True, route="finish", status="stopped", stop_reason="max_steps"),
+    ),
     "FinalizedStopped": _returns(_state(status="stopped", stop_reason="max_steps")),
     # platform faults: the Lambda service fails once (native Retry), or a layer raises (Catch)
     "ServiceErrorThenCalcOk": {
         "0": {"Throw": {"Error": "Lambda.ServiceException", "Cause": "the Lambda service is unavailable"}},
         "1": {"Return": {"StatusCode": 200, "Payload": _result("calc", output=4)}},
     },
-    "PerceiveContractError": {"0": {"Throw": {"Error": "StateContractError", "Cause": "Perceive: input is not a RunState"}}},
+    "PerceiveContractError": {
+        "0": {"Throw": {"Error": "StateContractError", "Cause": "Perceive: input is not a RunState"}}
+    },
     "CallOfUnknownTool": _returns(_call("rm_rf", path="/")),
 }
 
 TEST_CASES: dict[str, dict[str, str]] = {
-    "Happy": {"Perceive": "Perceived", "Plan": "PlannedCalc", "NextStep": "CalcThenFinish", "CallCalc": "CalcOk",
-              "Observe": "ObservedContinue", "Finalize": "Finalized"},
-    "RetriedTool": {"Perceive": "Perceived", "Plan": "PlannedGet", "NextStep": "GetTwiceThenFinish",
-                    "CallHttpGet": "Get503ThenOk", "Observe": "ObservedRetryThenContinue", "Finalize": "Finalized"},
-    "Replan": {"Perceive": "Perceived", "Plan": "PlannedGetThenQuery", "NextStep": "GetThenQueryThenFinish",
-               "CallHttpGet": "Get404", "CallDbQuery": "QueryOk", "Observe": "ObservedReplanThenContinue",
-               "Finalize": "Finalized"},
-    "StopGuard": {"Perceive": "Perceived", "Plan": "PlannedCalc", "NextStep": "CalcThenStopped", "CallCalc": "CalcOk",
-                  "Observe": "ObservedContinue", "Finalize": "FinalizedStopped"},
+    "Happy": {
+        "Perceive": "Perceived",
+        "Plan": "PlannedCalc",
+        "NextStep": "CalcThenFinish",
+        "CallCalc": "CalcOk",
+        "Observe": "ObservedContinue",
+        "Finalize": "Finalized",
+    },
+    "RetriedTool": {
+        "Perceive": "Perceived",
+        "Plan": "PlannedGet",
+        "NextStep": "GetTwiceThenFinish",
+        "CallHttpGet": "Get503ThenOk",
+        "Observe": "ObservedRetryThenContinue",
+        "Finalize": "Finalized",
+    },
+    "Replan": {
+        "Perceive": "Perceived",
+        "Plan": "PlannedGetThenQuery",
+        "NextStep": "GetThenQueryThenFinish",
+        "CallHttpGet": "Get404",
+        "CallDbQuery": "QueryOk",
+        "Observe": "ObservedReplanThenContinue",
+        "Finalize": "Finalized",
+    },
+    "StopGuard": {
+        "Perceive": "Perceived",
+        "Plan": "PlannedCalc",
+        "NextStep": "CalcThenStopped",
+        "CallCalc": "CalcOk",
+        "Observe": "ObservedContinue",
+        "Finalize": "FinalizedStopped",
+    },
     "PlanRejected": {"Perceive": "Perceived", "Plan": "PlanRejected", "Finalize": "Finalized"},
-    "LambdaServiceError": {"Perceive": "Perceived", "Plan": "PlannedCalc", "NextStep": "CalcThenFinish",
-                           "CallCalc": "ServiceErrorThenCalcOk", "Observe": "ObservedContinue", "Finalize": "Finalized"},
+    "LambdaServiceError": {
+        "Perceive": "Perceived",
+        "Plan": "PlannedCalc",
+        "NextStep": "CalcThenFinish",
+        "CallCalc": "ServiceErrorThenCalcOk",
+        "Observe": "ObservedContinue",
+        "Finalize": "Finalized",
+    },
     "LayerCrash": {"Perceive": "PerceiveContractError", "Finalize": "Finalized"},
     "Unroutable": {"Perceive": "Perceived", "Plan": "PlannedCalc", "NextStep": "CallOfUnknownTool"},
 }
@@ -138,20 +186,30 @@ def localstack(tmp_path_factory):
 def sfn(localstack):
     import boto3
 
-    return boto3.client("stepfunctions", endpoint_url=localstack.url, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        "stepfunctions",
+        endpoint_url=localstack.url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def fake_function_arns() -> dict[str, str]:
-    return {name: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:maoo-localstack-{function_name_for(name)}"
-            for name in placeholders()}
+    return {
+        name: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:maoo-localstack-{function_name_for(name)}"
+        for name in placeholders()
+    }
 
 
 @pytest.fixture(scope="module")
 def machine_arn(sfn) -> str:
     definition = substitute(load_definition(), fake_function_arns())
-    created = sfn.create_state_machine(name=MACHINE, definition=json.dumps(definition),
-                                       roleArn=f"arn:aws:iam::{ACCOUNT}:role/maoo-state-machine")
+    created = sfn.create_state_machine(
+        name=MACHINE,
+        definition=json.dumps(definition),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/maoo-state-machine",
+    )
     return created["stateMachineArn"]
 
 
@@ -174,8 +232,19 @@ def test_happy_path_calls_the_tool_once_and_finalizes(run_case):
 
     assert execution.status == "SUCCEEDED"
     assert states_entered(execution.history) == [
-        "ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallCalc", "Observe", "Decide",
-        "NextStep", "Route", "Finalize", "Done",
+        "ResumeAt",
+        "Perceive",
+        "Plan",
+        "PlanOK?",
+        "NextStep",
+        "Route",
+        "CallCalc",
+        "Observe",
+        "Decide",
+        "NextStep",
+        "Route",
+        "Finalize",
+        "Done",
     ]
     assert execution.output["status"] == "succeeded"
 
@@ -185,8 +254,25 @@ def test_retry_decision_waits_in_backoff_then_calls_the_tool_again(run_case):
 
     assert execution.status == "SUCCEEDED"
     assert states_entered(execution.history) == [
-        "ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallHttpGet", "Observe", "Decide", "Backoff",
-        "NextStep", "Route", "CallHttpGet", "Observe", "Decide", "NextStep", "Route", "Finalize", "Done",
+        "ResumeAt",
+        "Perceive",
+        "Plan",
+        "PlanOK?",
+        "NextStep",
+        "Route",
+        "CallHttpGet",
+        "Observe",
+        "Decide",
+        "Backoff",
+        "NextStep",
+        "Route",
+        "CallHttpGet",
+        "Observe",
+        "Decide",
+        "NextStep",
+        "Route",
+        "Finalize",
+        "Done",
     ]
 
 
@@ -195,9 +281,26 @@ def test_replan_decision_goes_back_to_plan_and_runs_the_new_plan(run_case):
 
     assert execution.status == "SUCCEEDED"
     assert states_entered(execution.history) == [
-        "ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallHttpGet", "Observe", "Decide",
-        "Plan", "PlanOK?", "NextStep", "Route", "CallDbQuery", "Observe", "Decide",
-        "NextStep", "Route", "Finalize", "Done",
+        "ResumeAt",
+        "Perceive",
+        "Plan",
+        "PlanOK?",
+        "NextStep",
+        "Route",
+        "CallHttpGet",
+        "Observe",
+        "Decide",
+        "Plan",
+        "PlanOK?",
+        "NextStep",
+        "Route",
+        "CallDbQuery",
+        "Observe",
+        "Decide",
+        "NextStep",
+        "Route",
+        "Finalize",
+        "Done",
     ]
 
 
@@ -206,8 +309,19 @@ def test_stop_guard_finishes_the_run_as_stopped_without_another_call(run_case):
 
     assert execution.status == "SUCCEEDED"
     assert states_entered(execution.history) == [
-        "ResumeAt", "Perceive", "Plan", "PlanOK?", "NextStep", "Route", "CallCalc", "Observe", "Decide",
-        "NextStep", "Route", "Finalize", "Done",
+        "ResumeAt",
+        "Perceive",
+        "Plan",
+        "PlanOK?",
+        "NextStep",
+        "Route",
+        "CallCalc",
+        "Observe",
+        "Decide",
+        "NextStep",
+        "Route",
+        "Finalize",
+        "Done",
     ]
     assert execution.output["status"] == "stopped"
     assert execution.output["stop_reason"] == "max_steps"
@@ -216,7 +330,14 @@ def test_stop_guard_finishes_the_run_as_stopped_without_another_call(run_case):
 def test_rejected_plan_never_reaches_a_tool(run_case):
     execution = run_case("PlanRejected")
 
-    assert states_entered(execution.history) == ["ResumeAt", "Perceive", "Plan", "PlanOK?", "Finalize", "Done"]
+    assert states_entered(execution.history) == [
+        "ResumeAt",
+        "Perceive",
+        "Plan",
+        "PlanOK?",
+        "Finalize",
+        "Done",
+    ]
 
 
 def test_lambda_service_error_is_retried_by_the_task_state_itself(run_case):
@@ -233,8 +354,11 @@ def test_contract_error_in_a_layer_is_caught_and_the_run_still_finalizes(run_cas
 
     assert execution.status == "SUCCEEDED"
     assert states_entered(execution.history) == ["ResumeAt", "Perceive", "Finalize", "Done"]
-    finalize_input = next(json.loads(e["stateEnteredEventDetails"]["input"]) for e in execution.history
-                          if e.get("stateEnteredEventDetails", {}).get("name") == "Finalize")
+    finalize_input = next(
+        json.loads(e["stateEnteredEventDetails"]["input"])
+        for e in execution.history
+        if e.get("stateEnteredEventDetails", {}).get("name") == "Finalize"
+    )
     assert finalize_input["crash"]["Error"] == "StateContractError"
 
 

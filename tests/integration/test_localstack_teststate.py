@@ -51,9 +51,15 @@ BRANCHES: dict[str, list[tuple[str, dict[str, Any], str]]] = {
     # the entry: a new run goes to Perceive; a resumed one to the state its checkpoint was saved before
     "ResumeAt": [
         ("a new run", _state(), "Perceive"),
-        ("a new run whose input has no resume_at", {k: v for k, v in _state().items() if k != "resume_at"}, "Perceive"),
-        *[(f"resumed at {target}", _state(resume_at=target), target)
-          for target in ("Plan", "PlanOK?", "NextStep", "Route", "Observe", "Decide", "Finalize", "Done")],
+        (
+            "a new run whose input has no resume_at",
+            {k: v for k, v in _state().items() if k != "resume_at"},
+            "Perceive",
+        ),
+        *[
+            (f"resumed at {target}", _state(resume_at=target), target)
+            for target in ("Plan", "PlanOK?", "NextStep", "Route", "Observe", "Decide", "Finalize", "Done")
+        ],
     ],
     "Decide": [
         (decision, _state(plan_ok=True, decision=decision), target)

@@ -60,7 +60,9 @@ class Canary:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"canary-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"canary-{self.port}", daemon=True
+        )
         self._thread.start()
 
     def _answer(self) -> bytes:
@@ -117,7 +119,9 @@ def second_canary(_canaries) -> Canary:
     return _canaries[1]
 
 
-def call_tool(tool: str, args: dict[str, Any], *, run_id: str = "run-security", step_id: str = "s1") -> ToolResult:
+def call_tool(
+    tool: str, args: dict[str, Any], *, run_id: str = "run-security", step_id: str = "s1"
+) -> ToolResult:
     """Call a tool exactly as its Lambda would be called (validation, run, failure as data)."""
     return run_tool(ToolCall(run_id=run_id, step_id=step_id, tool=tool, args=args))
 
@@ -126,7 +130,9 @@ def assert_denied(result: ToolResult, rule: str) -> None:
     """The result is a ``policy_denied`` failure naming ``rule``, with a message for the user."""
     assert not result.ok, f"expected a denial by {rule}, got output {result.output!r}"
     assert result.error is not None
-    assert (result.error.kind, result.error.details.get("rule")) == ("policy_denied", rule), result.error.message
+    assert (result.error.kind, result.error.details.get("rule")) == ("policy_denied", rule), (
+        result.error.message
+    )
     assert result.error.message
 
 

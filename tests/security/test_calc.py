@@ -66,7 +66,9 @@ def test_corpus_is_large_enough():
     assert len(CALC_CORPUS) >= 20 and len({e for e, _ in CALC_CORPUS}) == len(CALC_CORPUS)
 
 
-@pytest.mark.parametrize(("expression", "expected"), CALC_CORPUS, ids=[f"{i:02d}" for i in range(len(CALC_CORPUS))])
+@pytest.mark.parametrize(
+    ("expression", "expected"), CALC_CORPUS, ids=[f"{i:02d}" for i in range(len(CALC_CORPUS))]
+)
 def test_escape_attempt_is_refused(expression, expected):
     result = call_tool("calc", {"expression": expression})
 
@@ -83,16 +85,29 @@ def test_longer_than_the_limit_is_refused_by_the_schema():
     assert result.error.details["fields"][0]["field"] == "expression"
 
 
-@pytest.mark.parametrize(("expression", "value"), [
-    ("2 + 2", 4), ("(240 / 12000) * 100", 2), ("2 ^ 10", 1024), ("-2 ** 2", -4), ("round(2.567, 2)", 2.57),
-    ("max(3, 7, 5)", 7), ("sqrt(16) + abs(-2)", 6), ("2 ** 64", 2**64), ("10 ** 50 * 10 ** 50", 10**100),
-    ("12 × 3 ÷ 4", 9), ("floor(pi)", 3),
-])
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        ("2 + 2", 4),
+        ("(240 / 12000) * 100", 2),
+        ("2 ^ 10", 1024),
+        ("-2 ** 2", -4),
+        ("round(2.567, 2)", 2.57),
+        ("max(3, 7, 5)", 7),
+        ("sqrt(16) + abs(-2)", 6),
+        ("2 ** 64", 2**64),
+        ("10 ** 50 * 10 ** 50", 10**100),
+        ("12 × 3 ÷ 4", 9),
+        ("floor(pi)", 3),
+    ],
+)
 def test_ordinary_arithmetic_still_works(expression, value):
     assert calc.evaluate(expression) == value
 
 
-@pytest.mark.parametrize("expression", ["1 / 0", "sqrt(-1)", "log(0)", "(-8) ** 0.5", "round(1, 10 ** 9)", "min()"])
+@pytest.mark.parametrize(
+    "expression", ["1 / 0", "sqrt(-1)", "log(0)", "(-8) ** 0.5", "round(1, 10 ** 9)", "min()"]
+)
 def test_arithmetic_without_a_real_answer_is_invalid_input(expression):
     with pytest.raises(ToolFailure) as failure:
         calc.evaluate(expression)
@@ -106,7 +121,8 @@ _OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 
 def _combine(children: st.SearchStrategy) -> st.SearchStrategy:
     return st.tuples(children, st.sampled_from(sorted(_OPS)), children).map(
-        lambda t: (f"({t[0][0]} {t[1]} {t[2][0]})", _OPS[t[1]](t[0][1], t[2][1])))
+        lambda t: (f"({t[0][0]} {t[1]} {t[2][0]})", _OPS[t[1]](t[0][1], t[2][1]))
+    )
 
 
 _small_int = st.integers(-1000, 1000).map(lambda n: (f"({n})", n))
@@ -119,10 +135,46 @@ def test_property_integer_arithmetic_matches_python_operators(pair):
     assert calc.evaluate(text) == expected
 
 
-_tokens = st.sampled_from([
-    "1", "9", "0", "64", "1e308", ".5", "+", "-", "*", "/", "//", "%", "**", "^", "(", ")", ",", " ", "pi", "e",
-    "sqrt", "round", "max", "log", "__", "import", "os", ".", "'", "[", "]", "lambda", ":", "=", "x", "j",
-])
+_tokens = st.sampled_from(
+    [
+        "1",
+        "9",
+        "0",
+        "64",
+        "1e308",
+        ".5",
+        "+",
+        "-",
+        "*",
+        "/",
+        "//",
+        "%",
+        "**",
+        "^",
+        "(",
+        ")",
+        ",",
+        " ",
+        "pi",
+        "e",
+        "sqrt",
+        "round",
+        "max",
+        "log",
+        "__",
+        "import",
+        "os",
+        ".",
+        "'",
+        "[",
+        "]",
+        "lambda",
+        ":",
+        "=",
+        "x",
+        "j",
+    ]
+)
 
 
 @settings(max_examples=600, deadline=None)

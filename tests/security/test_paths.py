@@ -149,7 +149,9 @@ def test_write_inside_the_sandbox_is_atomic_and_leaves_no_temporary_file(sandbox
 
 # ---------------------------------------------------------------- properties
 
-_hostile_alphabet = st.sampled_from(list("ab.-_/\\~: %$\x00\n") + ["..", "../", "con", ".md", ".txt", "escape", "\uff0e", "\u202e"])
+_hostile_alphabet = st.sampled_from(
+    list("ab.-_/\\~: %$\x00\n") + ["..", "../", "con", ".md", ".txt", "escape", "\uff0e", "\u202e"]
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -168,11 +170,16 @@ def test_property_a_path_is_denied_or_resolves_inside_the_sandbox(path, sandbox)
 
 
 _safe_name = st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=1, max_size=20).filter(
-    lambda n: n.lower() not in {"con", "prn", "aux", "nul"} and not n.lower().startswith(("com", "lpt")))
+    lambda n: n.lower() not in {"con", "prn", "aux", "nul"} and not n.lower().startswith(("com", "lpt"))
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(folders=st.lists(_safe_name, max_size=3), name=_safe_name, suffix=st.sampled_from(file_write.ALLOWED_SUFFIXES))
+@given(
+    folders=st.lists(_safe_name, max_size=3),
+    name=_safe_name,
+    suffix=st.sampled_from(file_write.ALLOWED_SUFFIXES),
+)
 def test_property_plain_relative_paths_are_accepted_where_they_say(folders, name, suffix, sandbox):
     relative = "/".join([*folders, name + suffix])
 

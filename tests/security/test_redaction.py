@@ -16,7 +16,14 @@ from chalicelib.redaction import REDACTED, is_secret_key, redact, redact_text
 OPENAI_KEY = "sk-proj-Zq8vT3xLm2Kp9WbR4nYc7HdE"
 AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMtYm90In0.c2lnbmF0dXJlLXZhbHVl"
-SECRETS = [OPENAI_KEY, AWS_KEY_ID, JWT, "hunter2-but-longer", "ghp_" + "a1B2c3D4" * 5, "xoxb-1234567890-abcdefghij"]
+SECRETS = [
+    OPENAI_KEY,
+    AWS_KEY_ID,
+    JWT,
+    "hunter2-but-longer",
+    "ghp_" + "a1B2c3D4" * 5,
+    "xoxb-1234567890-abcdefghij",
+]
 
 
 def _leaks(value: object) -> list[str]:
@@ -26,29 +33,40 @@ def _leaks(value: object) -> list[str]:
 
 def test_secret_named_keys_are_redacted_at_any_depth():
     data = {
-        "api_key": "plain-value-1", "Authorization": "Token abc", "x-auth-token": "plain-value-2",
-        "nested": [{"clientSecret": "plain-value-3", "password": "hunter2-but-longer", "AWS_SECRET_ACCESS_KEY": "v"}],
+        "api_key": "plain-value-1",
+        "Authorization": "Token abc",
+        "x-auth-token": "plain-value-2",
+        "nested": [
+            {"clientSecret": "plain-value-3", "password": "hunter2-but-longer", "AWS_SECRET_ACCESS_KEY": "v"}
+        ],
         "headers": {"Cookie": "session=abc", "Idempotency-Key": "run-1:s2:abcd"},
     }
 
     cleaned = redact(data)
 
     assert cleaned["api_key"] == cleaned["Authorization"] == cleaned["x-auth-token"] == REDACTED
-    assert cleaned["nested"][0] == {"clientSecret": REDACTED, "password": REDACTED, "AWS_SECRET_ACCESS_KEY": REDACTED}
+    assert cleaned["nested"][0] == {
+        "clientSecret": REDACTED,
+        "password": REDACTED,
+        "AWS_SECRET_ACCESS_KEY": REDACTED,
+    }
     assert cleaned["headers"] == {"Cookie": REDACTED, "Idempotency-Key": "run-1:s2:abcd"}
     assert data["api_key"] == "plain-value-1"  # the input is left alone
 
 
-@pytest.mark.parametrize(("text", "kept"), [
-    (f"using key {OPENAI_KEY} for the call", "using key"),
-    (f"Authorization: Bearer {JWT}", "Authorization: Bearer"),
-    (f"aws_access_key_id={AWS_KEY_ID}", "aws_access_key_id="),
-    ("https://ops:hunter2-but-longer@api.example.com/v1", "https://ops:"),
-    ("GET https://api.example.com/v1?api_key=hunter2-but-longer&window=1h", "&window=1h"),
-    ("token ghp_" + "a1B2c3D4" * 5 + " expired", "expired"),
-    ("slack xoxb-1234567890-abcdefghij", "slack"),
-    (f"bare jwt {JWT}", "bare jwt"),
-])
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (f"using key {OPENAI_KEY} for the call", "using key"),
+        (f"Authorization: Bearer {JWT}", "Authorization: Bearer"),
+        (f"aws_access_key_id={AWS_KEY_ID}", "aws_access_key_id="),
+        ("https://ops:hunter2-but-longer@api.example.com/v1", "https://ops:"),
+        ("GET https://api.example.com/v1?api_key=hunter2-but-longer&window=1h", "&window=1h"),
+        ("token ghp_" + "a1B2c3D4" * 5 + " expired", "expired"),
+        ("slack xoxb-1234567890-abcdefghij", "slack"),
+        (f"bare jwt {JWT}", "bare jwt"),
+    ],
+)
 def test_credential_shaped_text_is_redacted_in_place(text, kept):
     cleaned = redact_text(text)
 
@@ -56,44 +74,91 @@ def test_credential_shaped_text_is_redacted_in_place(text, kept):
 
 
 def test_json_held_in_a_string_is_redacted_as_data():
-    history_event = {"stateEnteredEventDetails": {"name": "CallHttpPost", "input": json.dumps({"headers": {"Authorization": "abc123"}, "n": 1})}}
+    history_event = {
+        "stateEnteredEventDetails": {
+            "name": "CallHttpPost",
+            "input": json.dumps({"headers": {"Authorization": "abc123"}, "n": 1}),
+        }
+    }
 
     cleaned = redact(history_event)
 
-    assert json.loads(cleaned["stateEnteredEventDetails"]["input"]) == {"headers": {"Authorization": REDACTED}, "n": 1}
+    assert json.loads(cleaned["stateEnteredEventDetails"]["input"]) == {
+        "headers": {"Authorization": REDACTED},
+        "n": 1,
+    }
 
 
-@pytest.mark.parametrize("value", [
-    {"max_tokens": 256, "prompt_tokens": 12, "token_count": 3},
-    {"summary": "Basic arithmetic: 2 + 2 = 4. The payments service is degraded."},
-    {"idempotency_key": "run-20261124-1:s2:9f8e", "service": "auth", "services": {"auth": {"status": "ok"}}},
-    {"expression": "round(240 / 12000 * 100, 4)", "url": "http://127.0.0.1:8765/services/payments/metrics?window=1h"},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"max_tokens": 256, "prompt_tokens": 12, "token_count": 3},
+        {"summary": "Basic arithmetic: 2 + 2 = 4. The payments service is degraded."},
+        {
+            "idempotency_key": "run-20261124-1:s2:9f8e",
+            "service": "auth",
+            "services": {"auth": {"status": "ok"}},
+        },
+        {
+            "expression": "round(240 / 12000 * 100, 4)",
+            "url": "http://127.0.0.1:8765/services/payments/metrics?window=1h",
+        },
+    ],
+)
 def test_ordinary_run_data_is_left_exactly_as_it_was(value):
     assert redact(value) == value
 
 
-@pytest.mark.parametrize("key", ["api_key", "apiKey", "X-Api-Key", "access_token", "refreshToken", "client_secret", "db_password",
-                                 "Authorization", "private_key", "session_id", "Set-Cookie"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "api_key",
+        "apiKey",
+        "X-Api-Key",
+        "access_token",
+        "refreshToken",
+        "client_secret",
+        "db_password",
+        "Authorization",
+        "private_key",
+        "session_id",
+        "Set-Cookie",
+    ],
+)
 def test_secret_key_names(key):
     assert is_secret_key(key)
 
 
-@pytest.mark.parametrize("key", ["max_tokens", "idempotency_key", "key", "keys", "service", "auth_service", "author", "monkey"])
+@pytest.mark.parametrize(
+    "key", ["max_tokens", "idempotency_key", "key", "keys", "service", "auth_service", "author", "monkey"]
+)
 def test_ordinary_key_names(key):
     assert not is_secret_key(key)
 
 
 _DETECTABLE = [s for s in SECRETS if s != "hunter2-but-longer"]  # a bare password is only known by its key
 _json = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30),
-              st.sampled_from(_DETECTABLE), st.sampled_from([f"Bearer {JWT}", f"key={OPENAI_KEY}", "Basic dXNlcjpwYXNzd29yZDE="]),
-              st.just({"password": "hunter2-but-longer"})),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=30),
+        st.sampled_from(_DETECTABLE),
+        st.sampled_from([f"Bearer {JWT}", f"key={OPENAI_KEY}", "Basic dXNlcjpwYXNzd29yZDE="]),
+        st.just({"password": "hunter2-but-longer"}),
+    ),
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.sampled_from(["a", "data", "api_key", "token", "Authorization", "note", "max_tokens"]), children, max_size=4),
-        children.map(lambda v: json.dumps(v))),
-    max_leaves=12)
+        st.dictionaries(
+            st.sampled_from(["a", "data", "api_key", "token", "Authorization", "note", "max_tokens"]),
+            children,
+            max_size=4,
+        ),
+        children.map(lambda v: json.dumps(v)),
+    ),
+    max_leaves=12,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -116,8 +181,14 @@ def test_record_event_stores_and_logs_only_redacted_data():
     handler = Collect()
     logging.getLogger("maoo").addHandler(handler)
     try:
-        record_event("run-secret", "tool_call", "CallHttpPost", headers={"Authorization": f"Bearer {JWT}"},
-                     note=f"called with {OPENAI_KEY}", aws={"AWS_ACCESS_KEY_ID": AWS_KEY_ID})
+        record_event(
+            "run-secret",
+            "tool_call",
+            "CallHttpPost",
+            headers={"Authorization": f"Bearer {JWT}"},
+            note=f"called with {OPENAI_KEY}",
+            aws={"AWS_ACCESS_KEY_ID": AWS_KEY_ID},
+        )
     finally:
         logging.getLogger("maoo").removeHandler(handler)
 

@@ -68,7 +68,10 @@ SQL_CORPUS: list[tuple[str, str]] = [
     ("SELECT * FROM services; DELETE FROM services", "sql.one_statement"),
     ("SELECT 1;; SELECT 2", "sql.one_statement"),
     ("DELETE FROM services; SELECT 1", "sql.read_only"),
-    ("SELECT count(*) FROM metrics a, metrics b, metrics c, metrics d, metrics e, metrics f", "sql.time_limit"),
+    (
+        "SELECT count(*) FROM metrics a, metrics b, metrics c, metrics d, metrics e, metrics f",
+        "sql.time_limit",
+    ),
     ("SELECT group_concat(printf('%.600000c', 'x')) FROM services", "sql.size_limit"),
     ("SELECT readfile('/etc/passwd')", "bad_args"),
     ("SELECT writefile('{dir}/loot.txt', 'x')", "bad_args"),
@@ -114,7 +117,9 @@ def test_hostile_statement_is_refused_and_changes_nothing(sql, expected):
 def test_values_are_bound_never_spliced_into_the_sql():
     before = _fingerprint()
 
-    hostile = call_tool("db_query", {"sql": "SELECT name FROM services WHERE name = ?", "params": ["x' OR '1'='1"]})
+    hostile = call_tool(
+        "db_query", {"sql": "SELECT name FROM services WHERE name = ?", "params": ["x' OR '1'='1"]}
+    )
     honest = call_tool("db_query", {"sql": "SELECT name FROM services WHERE name = ?", "params": ["auth"]})
 
     assert hostile.ok and hostile.output["rows"] == []
@@ -123,7 +128,9 @@ def test_values_are_bound_never_spliced_into_the_sql():
 
 
 def test_rows_are_capped_and_the_cap_is_reported():
-    result = call_tool("db_query", {"sql": "SELECT service, window FROM metrics ORDER BY service, window", "max_rows": 2})
+    result = call_tool(
+        "db_query", {"sql": "SELECT service, window FROM metrics ORDER BY service, window", "max_rows": 2}
+    )
 
     assert result.ok and result.output["row_count"] == 2 and result.output["truncated"] is True
 
@@ -142,11 +149,14 @@ def test_too_many_bound_values_are_refused_by_the_schema():
 
 
 def test_plain_reads_of_the_ops_tables_still_work():
-    result = call_tool("db_query", {
-        "sql": "WITH m AS (SELECT service, errors, requests FROM metrics WHERE window = ?) "
-               "SELECT s.name, round(m.errors * 100.0 / m.requests, 2) AS rate FROM services s JOIN m ON m.service = s.name "
-               "ORDER BY s.name LIMIT 2",
-        "params": ["1h"],
-    })
+    result = call_tool(
+        "db_query",
+        {
+            "sql": "WITH m AS (SELECT service, errors, requests FROM metrics WHERE window = ?) "
+            "SELECT s.name, round(m.errors * 100.0 / m.requests, 2) AS rate FROM services s JOIN m ON m.service = s.name "
+            "ORDER BY s.name LIMIT 2",
+            "params": ["1h"],
+        },
+    )
 
     assert result.ok and result.output["columns"] == ["name", "rate"] and result.output["row_count"] == 2

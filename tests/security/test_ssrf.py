@@ -104,13 +104,36 @@ SSRF_CORPUS: list[tuple[str, str, str | None, dict[str, list[str]] | None]] = [
     ("http://127.0.0.1:1/", "http.private_address", f"http://127.0.0.1:{P}", None),
     # names on the allowlist are judged by every address they resolve to, at connect time
     (f"http://localhost:{P}/", "http.private_address", f"http://localhost:{P}", None),
-    (f"http://ops.example.test:{P}/", "http.private_address", f"http://ops.example.test:{P}", {"ops.example.test": ["127.0.0.1"]}),
-    (f"http://rebind.example.test:{P}/", "http.private_address", f"http://rebind.example.test:{P}",
-     {"rebind.example.test": ["93.184.216.34", "127.0.0.1"]}),
-    (f"http://mapped.example.test:{P}/", "http.private_address", f"http://mapped.example.test:{P}",
-     {"mapped.example.test": ["::ffff:127.0.0.1"]}),
-    ("http://meta.example.test/", "http.metadata", "http://meta.example.test", {"meta.example.test": ["169.254.169.254"]}),
-    ("http://meta6.example.test/", "http.metadata", "http://meta6.example.test", {"meta6.example.test": ["fd00:ec2::254"]}),
+    (
+        f"http://ops.example.test:{P}/",
+        "http.private_address",
+        f"http://ops.example.test:{P}",
+        {"ops.example.test": ["127.0.0.1"]},
+    ),
+    (
+        f"http://rebind.example.test:{P}/",
+        "http.private_address",
+        f"http://rebind.example.test:{P}",
+        {"rebind.example.test": ["93.184.216.34", "127.0.0.1"]},
+    ),
+    (
+        f"http://mapped.example.test:{P}/",
+        "http.private_address",
+        f"http://mapped.example.test:{P}",
+        {"mapped.example.test": ["::ffff:127.0.0.1"]},
+    ),
+    (
+        "http://meta.example.test/",
+        "http.metadata",
+        "http://meta.example.test",
+        {"meta.example.test": ["169.254.169.254"]},
+    ),
+    (
+        "http://meta6.example.test/",
+        "http.metadata",
+        "http://meta6.example.test",
+        {"meta6.example.test": ["fd00:ec2::254"]},
+    ),
 ]
 
 
@@ -122,8 +145,16 @@ def fake_dns(monkeypatch):
 
     def getaddrinfo(host, port, *args, **kwargs):
         if isinstance(host, str) and host in table:
-            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
-                     (a, port) if ":" not in a else (a, port, 0, 0)) for a in table[host]]
+            return [
+                (
+                    socket.AF_INET6 if ":" in a else socket.AF_INET,
+                    socket.SOCK_STREAM,
+                    socket.IPPROTO_TCP,
+                    "",
+                    (a, port) if ":" not in a else (a, port, 0, 0),
+                )
+                for a in table[host]
+            ]
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
@@ -143,9 +174,13 @@ def test_corpus_is_large_enough():
     assert len({url for url, *_ in SSRF_CORPUS}) + 2 >= len(SSRF_CORPUS)  # localhost twice, on purpose
 
 
-@pytest.mark.parametrize(("url", "rule", "allowlist", "dns"), SSRF_CORPUS, ids=[f"{i:02d}" for i in range(len(SSRF_CORPUS))])
+@pytest.mark.parametrize(
+    ("url", "rule", "allowlist", "dns"), SSRF_CORPUS, ids=[f"{i:02d}" for i in range(len(SSRF_CORPUS))]
+)
 @pytest.mark.parametrize("tool", ["http_get", "http_post"])
-def test_hostile_url_is_denied_and_sends_nothing(tool, url, rule, allowlist, dns, canary, fake_dns, monkeypatch):
+def test_hostile_url_is_denied_and_sends_nothing(
+    tool, url, rule, allowlist, dns, canary, fake_dns, monkeypatch
+):
     _allow(monkeypatch, allowlist.replace(P, str(canary.port)) if allowlist else None)
     fake_dns.update(dns or {})
     target = url.replace(P, str(canary.port))
@@ -228,7 +263,9 @@ _octet = st.integers(0, 255)
 @st.composite
 def ipv4_spellings(draw) -> str:
     """A loopback, private or link-local IPv4 address written in any form inet_aton accepts."""
-    network = draw(st.sampled_from(["127.0.0.0/8", "10.0.0.0/8", "192.168.0.0/16", "169.254.0.0/16", "0.0.0.0/8"]))
+    network = draw(
+        st.sampled_from(["127.0.0.0/8", "10.0.0.0/8", "192.168.0.0/16", "169.254.0.0/16", "0.0.0.0/8"])
+    )
     value = int(draw(st.ip_addresses(v=4, network=network)))
     form = draw(st.sampled_from(["dotted", "decimal", "hex", "octal", "short", "padded", "mixed", "mapped"]))
     octets = [(value >> shift) & 255 for shift in (24, 16, 8, 0)]
@@ -261,10 +298,40 @@ def test_property_no_spelling_of_a_private_ipv4_address_gets_through(host, canar
 
 
 ALLOWED = "http://ops.example.test:8080,https://ops.example.test:443"
-_url_pieces = st.sampled_from([
-    "http://", "https://", "HTTP://", "ftp://", "//", "127.0.0.1", "localhost", "ops.example.test", "[::1]", "@", ":", "80",
-    "8080", "/", "\\", "%2e", "%40", ".", "..", "#", "?", "0x7f", "017", "\u3002", "\uff0e", " ", "\t", "user", "@evil", ":443",
-])
+_url_pieces = st.sampled_from(
+    [
+        "http://",
+        "https://",
+        "HTTP://",
+        "ftp://",
+        "//",
+        "127.0.0.1",
+        "localhost",
+        "ops.example.test",
+        "[::1]",
+        "@",
+        ":",
+        "80",
+        "8080",
+        "/",
+        "\\",
+        "%2e",
+        "%40",
+        ".",
+        "..",
+        "#",
+        "?",
+        "0x7f",
+        "017",
+        "\u3002",
+        "\uff0e",
+        " ",
+        "\t",
+        "user",
+        "@evil",
+        ":443",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -284,7 +351,10 @@ def test_property_an_accepted_url_is_exactly_an_allowlisted_origin(url, monkeypa
     assert "\\" not in url and not any(ch.isspace() for ch in url)
 
 
-@pytest.mark.parametrize("url", ["http://ops.example.test:8080/x?y=1", "https://ops.example.test/x", "HTTPS://OPS.example.test:443#f"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://ops.example.test:8080/x?y=1", "https://ops.example.test/x", "HTTPS://OPS.example.test:443#f"],
+)
 def test_allowlisted_origins_pass_the_text_check(url, monkeypatch):
     monkeypatch.setenv("MAOO_HTTP_ALLOWLIST", ALLOWED)
     reload_settings()
@@ -293,15 +363,23 @@ def test_allowlisted_origins_pass_the_text_check(url, monkeypatch):
 
 
 @settings(max_examples=300, deadline=None)
-@given(ip=st.one_of(
-    st.ip_addresses(v=4, network="127.0.0.0/8"), st.ip_addresses(v=4, network="10.0.0.0/8"),
-    st.ip_addresses(v=4, network="172.16.0.0/12"), st.ip_addresses(v=4, network="192.168.0.0/16"),
-    st.ip_addresses(v=4, network="169.254.0.0/16"), st.ip_addresses(v=4, network="100.64.0.0/10"),
-    st.ip_addresses(v=4, network="224.0.0.0/4"), st.ip_addresses(v=4, network="240.0.0.0/4"),
-    st.ip_addresses(v=6, network="fc00::/7"), st.ip_addresses(v=6, network="fe80::/10"),
-    st.ip_addresses(v=6, network="ff00::/8"), st.ip_addresses(v=6, network="::ffff:0:0/96"),
-    st.ip_addresses(v=6, network="64:ff9b::/96"),
-))
+@given(
+    ip=st.one_of(
+        st.ip_addresses(v=4, network="127.0.0.0/8"),
+        st.ip_addresses(v=4, network="10.0.0.0/8"),
+        st.ip_addresses(v=4, network="172.16.0.0/12"),
+        st.ip_addresses(v=4, network="192.168.0.0/16"),
+        st.ip_addresses(v=4, network="169.254.0.0/16"),
+        st.ip_addresses(v=4, network="100.64.0.0/10"),
+        st.ip_addresses(v=4, network="224.0.0.0/4"),
+        st.ip_addresses(v=4, network="240.0.0.0/4"),
+        st.ip_addresses(v=6, network="fc00::/7"),
+        st.ip_addresses(v=6, network="fe80::/10"),
+        st.ip_addresses(v=6, network="ff00::/8"),
+        st.ip_addresses(v=6, network="::ffff:0:0/96"),
+        st.ip_addresses(v=6, network="64:ff9b::/96"),
+    )
+)
 def test_property_every_non_public_address_is_refused_for_a_host_name(ip):
     refusal = url_policy.address_refusal(ip)
     assert refusal is not None and refusal[0] in {"http.private_address", "http.metadata"}

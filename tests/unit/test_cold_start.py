@@ -9,7 +9,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET_MS = 300  # measured about 40 ms on the 2-core dev machine (python -m bench); the margin is generous
-HEAVY = ("pydantic", "boto3", "botocore", "requests", "moto", "aws_xray_sdk", "fastapi", "chalicelib.perception.lexicon")
+HEAVY = (
+    "pydantic",
+    "boto3",
+    "botocore",
+    "requests",
+    "moto",
+    "aws_xray_sdk",
+    "fastapi",
+    "chalicelib.perception.lexicon",
+)
 
 _PROBE = f"""
 import json, sys, time
@@ -21,8 +30,14 @@ print(json.dumps({{"ms": elapsed, "loaded": [m for m in {HEAVY!r} if m in sys.mo
 
 
 def _probe() -> dict:
-    out = subprocess.run([sys.executable, "-c", _PROBE], cwd=ROOT, check=True, capture_output=True, text=True,
-                         env={"PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true"}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true"},
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -52,27 +52,30 @@ def test_no_llm_mode_reads_common_boolean_spellings(monkeypatch, raw, expected):
     assert reload_settings().no_llm_mode is expected
 
 
-@pytest.mark.parametrize("variable, value, expected_words", [
-    ("MAOO_ENGINE", "foo", ["MAOO_ENGINE", "'foo'", "embedded, localstack, aws"]),
-    ("MAOO_STORE", "redis", ["MAOO_STORE", "sqlite, dynamodb"]),
-    ("MAOO_NO_LLM_MODE", "maybe", ["MAOO_NO_LLM_MODE", "'maybe'", "true or false"]),
-    ("MAOO_HTTP_TIMEOUT_SECONDS", "abc", ["MAOO_HTTP_TIMEOUT_SECONDS", "'abc'", "not a number"]),
-    ("MAOO_HTTP_TIMEOUT_SECONDS", "0", ["MAOO_HTTP_TIMEOUT_SECONDS", "from 0.05 to 12"]),
-    ("MAOO_LARGE_OUTPUT_BYTES", "10", ["MAOO_LARGE_OUTPUT_BYTES", "from 256 to 200000"]),
-    ("MAOO_HTTP_TIMEOUT_SECONDS", "inf", ["MAOO_HTTP_TIMEOUT_SECONDS", "'inf'", "from 0.05 to 12"]),
-    ("MAOO_LLM_TIMEOUT_SECONDS", "nan", ["MAOO_LLM_TIMEOUT_SECONDS", "'nan'", "finite"]),
-    ("MAOO_BUDGET", "inf", ["MAOO_BUDGET", "'inf'", "greater than 0 and at most 10000"]),
-    ("MAOO_BUDGET", "nan", ["MAOO_BUDGET", "'nan'", "greater than 0 and at most 10000"]),
-    ("MAOO_BUDGET", "0", ["MAOO_BUDGET", "greater than 0"]),
-    ("MAOO_MAX_STEPS", "-1", ["MAOO_MAX_STEPS", "'-1'", "whole number from 1 to 200"]),
-    ("MAOO_MAX_STEPS", "2.5", ["MAOO_MAX_STEPS", "whole number from 1 to 200"]),
-    ("MAOO_MAX_STEPS", "1e9", ["MAOO_MAX_STEPS", "whole number from 1 to 200"]),
-    ("MAOO_DEADLINE_SECONDS", "-5", ["MAOO_DEADLINE_SECONDS", "from 0 to 840"]),
-    ("MAOO_TOOL_COSTS", "calc=inf", ["MAOO_TOOL_COSTS", "'calc=inf'", "tool=cost"]),
-    ("MAOO_TOOL_COSTS", "calc", ["MAOO_TOOL_COSTS", "'calc'", "tool=cost"]),
-    ("MAOO_TOOL_COSTS", "calc=-1", ["MAOO_TOOL_COSTS", "'calc=-1'", "tool=cost"]),
-    ("MAOO_LOG_DESTINATION", "syslog", ["MAOO_LOG_DESTINATION", "file, stdout, stderr"]),
-])
+@pytest.mark.parametrize(
+    "variable, value, expected_words",
+    [
+        ("MAOO_ENGINE", "foo", ["MAOO_ENGINE", "'foo'", "embedded, localstack, aws"]),
+        ("MAOO_STORE", "redis", ["MAOO_STORE", "sqlite, dynamodb"]),
+        ("MAOO_NO_LLM_MODE", "maybe", ["MAOO_NO_LLM_MODE", "'maybe'", "true or false"]),
+        ("MAOO_HTTP_TIMEOUT_SECONDS", "abc", ["MAOO_HTTP_TIMEOUT_SECONDS", "'abc'", "not a number"]),
+        ("MAOO_HTTP_TIMEOUT_SECONDS", "0", ["MAOO_HTTP_TIMEOUT_SECONDS", "from 0.05 to 12"]),
+        ("MAOO_LARGE_OUTPUT_BYTES", "10", ["MAOO_LARGE_OUTPUT_BYTES", "from 256 to 200000"]),
+        ("MAOO_HTTP_TIMEOUT_SECONDS", "inf", ["MAOO_HTTP_TIMEOUT_SECONDS", "'inf'", "from 0.05 to 12"]),
+        ("MAOO_LLM_TIMEOUT_SECONDS", "nan", ["MAOO_LLM_TIMEOUT_SECONDS", "'nan'", "finite"]),
+        ("MAOO_BUDGET", "inf", ["MAOO_BUDGET", "'inf'", "greater than 0 and at most 10000"]),
+        ("MAOO_BUDGET", "nan", ["MAOO_BUDGET", "'nan'", "greater than 0 and at most 10000"]),
+        ("MAOO_BUDGET", "0", ["MAOO_BUDGET", "greater than 0"]),
+        ("MAOO_MAX_STEPS", "-1", ["MAOO_MAX_STEPS", "'-1'", "whole number from 1 to 200"]),
+        ("MAOO_MAX_STEPS", "2.5", ["MAOO_MAX_STEPS", "whole number from 1 to 200"]),
+        ("MAOO_MAX_STEPS", "1e9", ["MAOO_MAX_STEPS", "whole number from 1 to 200"]),
+        ("MAOO_DEADLINE_SECONDS", "-5", ["MAOO_DEADLINE_SECONDS", "from 0 to 840"]),
+        ("MAOO_TOOL_COSTS", "calc=inf", ["MAOO_TOOL_COSTS", "'calc=inf'", "tool=cost"]),
+        ("MAOO_TOOL_COSTS", "calc", ["MAOO_TOOL_COSTS", "'calc'", "tool=cost"]),
+        ("MAOO_TOOL_COSTS", "calc=-1", ["MAOO_TOOL_COSTS", "'calc=-1'", "tool=cost"]),
+        ("MAOO_LOG_DESTINATION", "syslog", ["MAOO_LOG_DESTINATION", "file, stdout, stderr"]),
+    ],
+)
 def test_bad_value_names_the_variable_and_what_is_accepted(monkeypatch, variable, value, expected_words):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as exc:
@@ -81,11 +84,14 @@ def test_bad_value_names_the_variable_and_what_is_accepted(monkeypatch, variable
         assert word in str(exc.value)
 
 
-@pytest.mark.parametrize("variable", [
-    "MAOO_HTTP_ALLOWLIST",
-    "MAOO_MOCK_API_URL",
-    "MAOO_IDEMPOTENT_ORIGINS",
-])
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "MAOO_HTTP_ALLOWLIST",
+        "MAOO_MOCK_API_URL",
+        "MAOO_IDEMPOTENT_ORIGINS",
+    ],
+)
 def test_non_http_origin_names_the_variable(monkeypatch, variable):
     monkeypatch.setenv(variable, "ftp://x")
     with pytest.raises(ConfigError) as exc:
@@ -103,7 +109,9 @@ def test_non_http_allowlist_entry_is_refused(monkeypatch):
 
 def test_allowed_origins_include_the_mock_api_with_explicit_port(monkeypatch):
     monkeypatch.setenv("MAOO_MOCK_API_URL", "http://127.0.0.1:8765/")
-    monkeypatch.setenv("MAOO_HTTP_ALLOWLIST", "https://API.example.com/v1, http://localhost, http://127.0.0.1:8765")
+    monkeypatch.setenv(
+        "MAOO_HTTP_ALLOWLIST", "https://API.example.com/v1, http://localhost, http://127.0.0.1:8765"
+    )
     origins = reload_settings().allowed_origins()
     assert origins == ("https://api.example.com:443", "http://localhost:80", "http://127.0.0.1:8765")
 
@@ -132,12 +140,22 @@ def test_idempotent_origins_override_replaces_the_default(monkeypatch):
 
 
 def test_guard_overrides_come_from_their_variables(monkeypatch):
-    for variable, value in (("MAOO_MAX_STEPS", "5"), ("MAOO_MAX_RETRIES_PER_STEP", "0"), ("MAOO_MAX_RETRIES", "3"),
-                            ("MAOO_BUDGET", "7.5"), ("MAOO_DEADLINE_SECONDS", "30"), ("MAOO_NON_PROGRESS_LIMIT", "2")):
+    for variable, value in (
+        ("MAOO_MAX_STEPS", "5"),
+        ("MAOO_MAX_RETRIES_PER_STEP", "0"),
+        ("MAOO_MAX_RETRIES", "3"),
+        ("MAOO_BUDGET", "7.5"),
+        ("MAOO_DEADLINE_SECONDS", "30"),
+        ("MAOO_NON_PROGRESS_LIMIT", "2"),
+    ):
         monkeypatch.setenv(variable, value)
     assert reload_settings().guards_overrides == {
-        "max_steps": 5, "max_retries_per_step": 0, "max_retries": 3,
-        "budget": 7.5, "deadline_seconds": 30, "non_progress_limit": 2,
+        "max_steps": 5,
+        "max_retries_per_step": 0,
+        "max_retries": 3,
+        "budget": 7.5,
+        "deadline_seconds": 30,
+        "non_progress_limit": 2,
     }
 
 

@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def package(tmp_path, monkeypatch):
     folder = tmp_path / "heavy_pkg"
     folder.mkdir()
-    (folder / "__init__.py").write_text("import json\nLOADS = json.loads('[1]')\nfrom .models import backends\n")
+    (folder / "__init__.py").write_text(
+        "import json\nLOADS = json.loads('[1]')\nfrom .models import backends\n"
+    )
     (folder / "models.py").write_text("backends = {'loaded': True}\n")
     (folder / "utils.py").write_text("STATUS = 'ok'\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -31,6 +33,7 @@ def test_a_submodule_imports_without_the_package_init_and_the_init_runs_at_first
     assert defer_package_init(package) is True
 
     from heavy_pkg.utils import STATUS  # noqa: PLC0415 - the import under test
+
     assert STATUS == "ok" and "heavy_pkg.models" not in sys.modules
     import heavy_pkg  # noqa: PLC0415
 
@@ -56,7 +59,13 @@ def test_the_embedded_engine_runs_without_loading_services_it_does_not_use(tmp_p
         "          'moto.dynamodb.models', 'fastapi', 'uvicorn', 'mock_api.server')  # no Lambda in moto; no HTTP call\n"
         "print(json.dumps({'status': doc['status'], 'loaded': [m for m in unused if m in sys.modules]}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True, capture_output=True, text=True, timeout=120,
-                         env={"PATH": "/usr/bin:/bin", "MAOO_RUNTIME_DIR": str(tmp_path),
-                              "POWERTOOLS_TRACE_DISABLED": "true"}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "MAOO_RUNTIME_DIR": str(tmp_path), "POWERTOOLS_TRACE_DISABLED": "true"},
+    ).stdout
     assert json.loads(out.strip().splitlines()[-1]) == {"status": "succeeded", "loaded": []}

@@ -9,9 +9,17 @@ import pytest
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
 
 EXPECTED = {
-    "PerceiveFunctionArn", "PlanFunctionArn", "NextStepFunctionArn", "ObserveFunctionArn", "FinalizeFunctionArn",
-    "ToolHttpGetFunctionArn", "ToolHttpPostFunctionArn", "ToolDbQueryFunctionArn", "ToolFileWriteFunctionArn",
-    "ToolCalcFunctionArn", "ToolSummarizeFunctionArn",
+    "PerceiveFunctionArn",
+    "PlanFunctionArn",
+    "NextStepFunctionArn",
+    "ObserveFunctionArn",
+    "FinalizeFunctionArn",
+    "ToolHttpGetFunctionArn",
+    "ToolHttpPostFunctionArn",
+    "ToolDbQueryFunctionArn",
+    "ToolFileWriteFunctionArn",
+    "ToolCalcFunctionArn",
+    "ToolSummarizeFunctionArn",
 }
 
 
@@ -23,12 +31,15 @@ def test_definition_has_one_placeholder_per_layer_and_tool():
     assert placeholders(load_definition()) == EXPECTED
 
 
-@pytest.mark.parametrize("placeholder, name", [
-    ("ToolHttpGetFunctionArn", "tool_http_get"),
-    ("ToolDbQueryFunctionArn", "tool_db_query"),
-    ("NextStepFunctionArn", "next_step"),
-    ("PlanFunctionArn", "plan"),
-])
+@pytest.mark.parametrize(
+    "placeholder, name",
+    [
+        ("ToolHttpGetFunctionArn", "tool_http_get"),
+        ("ToolDbQueryFunctionArn", "tool_db_query"),
+        ("NextStepFunctionArn", "next_step"),
+        ("PlanFunctionArn", "plan"),
+    ],
+)
 def test_function_name_for_placeholder(placeholder, name):
     assert function_name_for(placeholder) == name
 
@@ -59,11 +70,27 @@ def test_substitute_refuses_a_missing_binding_by_name():
 
 def test_substitute_binds_whole_strings_only():
     # a placeholder inside longer text is not a placeholder: binding is structural, not text replacement
-    definition = {"States": {"Plan": {"Type": "Task", "Comment": "calls ${PlanFunctionArn}",
-                                      "Parameters": {"FunctionName": "${PlanFunctionArn}"}, "Next": ["${X}"]}}}
+    definition = {
+        "States": {
+            "Plan": {
+                "Type": "Task",
+                "Comment": "calls ${PlanFunctionArn}",
+                "Parameters": {"FunctionName": "${PlanFunctionArn}"},
+                "Next": ["${X}"],
+            }
+        }
+    }
     bound = substitute(definition, {"PlanFunctionArn": "arn:plan", "X": "arn:x"})
-    assert bound == {"States": {"Plan": {"Type": "Task", "Comment": "calls ${PlanFunctionArn}",
-                                         "Parameters": {"FunctionName": "arn:plan"}, "Next": ["arn:x"]}}}
+    assert bound == {
+        "States": {
+            "Plan": {
+                "Type": "Task",
+                "Comment": "calls ${PlanFunctionArn}",
+                "Parameters": {"FunctionName": "arn:plan"},
+                "Next": ["arn:x"],
+            }
+        }
+    }
 
 
 def test_empty_definition_has_no_placeholders():

@@ -44,8 +44,11 @@ def _project_modules() -> list[str]:
     for package in PACKAGES:
         root = importlib.import_module(package)
         names.append(package)
-        names += [info.name for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}.")
-                  if not info.name.endswith(".__main__")]  # importing one runs its command
+        names += [
+            info.name
+            for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}.")
+            if not info.name.endswith(".__main__")
+        ]  # importing one runs its command
     return names
 
 
@@ -58,9 +61,14 @@ def test_every_exception_the_project_defines_derives_from_maoo_error():
             if exc.name and not exc.name.startswith(PACKAGES):
                 continue
             raise
-        defined += [cls for _, cls in inspect.getmembers(module, inspect.isclass)
-                    if issubclass(cls, BaseException) and cls.__module__ == name]
-    assert {"NoRouteError", "UnresolvedReferenceError", "ToolFailure", "ScenarioFileError"} <= {c.__name__ for c in defined}
+        defined += [
+            cls
+            for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, BaseException) and cls.__module__ == name
+        ]
+    assert {"NoRouteError", "UnresolvedReferenceError", "ToolFailure", "ScenarioFileError"} <= {
+        c.__name__ for c in defined
+    }
     outside = sorted(f"{c.__module__}.{c.__qualname__}" for c in defined if not issubclass(c, MaooError))
     assert outside == []
 
@@ -68,7 +76,8 @@ def test_every_exception_the_project_defines_derives_from_maoo_error():
 def test_describe_names_each_field_by_its_dotted_path():
     exc = _error({"name": "x", "inner": {"port": 0}, "extra": 1})
     assert describe_validation_error(exc) == (
-        "inner.port: Input should be greater than or equal to 1; extra: Extra inputs are not permitted")
+        "inner.port: Input should be greater than or equal to 1; extra: Extra inputs are not permitted"
+    )
 
 
 def test_describe_names_a_problem_with_the_whole_value_by_the_root_label():
@@ -80,9 +89,14 @@ def test_describe_names_a_problem_with_the_whole_value_by_the_root_label():
 def test_describe_keeps_at_most_limit_problems_joined_by_sep():
     exc = _error({"extra_a": 1, "extra_b": 2})
     assert len(exc.errors()) == 4  # name and inner missing, two extras
-    assert describe_validation_error(exc, limit=2, sep=" | ") == "name: Field required | inner: Field required"
+    assert (
+        describe_validation_error(exc, limit=2, sep=" | ") == "name: Field required | inner: Field required"
+    )
 
 
 def test_problems_are_field_and_message_pairs_in_pydantics_order():
     exc = _error({"name": 3, "inner": {}})
-    assert validation_problems(exc) == [("name", "Input should be a valid string"), ("inner.port", "Field required")]
+    assert validation_problems(exc) == [
+        ("name", "Input should be a valid string"),
+        ("inner.port", "Field required"),
+    ]

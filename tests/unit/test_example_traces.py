@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "traces"
-EXPECTED = {"happy": ("succeeded", None), "refinement": ("succeeded", None), "stop": ("stopped", "non_progress")}
+EXPECTED = {
+    "happy": ("succeeded", None),
+    "refinement": ("succeeded", None),
+    "stop": ("stopped", "non_progress"),
+}
 
 
 @pytest.mark.parametrize("demo", sorted(EXPECTED))
@@ -17,7 +21,11 @@ def test_example_trace_holds_the_run_its_events_and_the_execution_history(demo):
 
     assert (trace["run"]["status"], trace["run"]["stop_reason"]) == EXPECTED[demo]
     assert trace["events"][0]["kind"] == "start" and trace["events"][-1]["kind"] == "finalize"
-    entered = [e["stateEnteredEventDetails"]["name"] for e in trace["execution"]["history"] if "stateEnteredEventDetails" in e]
+    entered = [
+        e["stateEnteredEventDetails"]["name"]
+        for e in trace["execution"]["history"]
+        if "stateEnteredEventDetails" in e
+    ]
     assert entered == trace["run"]["states"]
 
 

@@ -16,8 +16,14 @@ OTHER_FP = fingerprint("http_get", {"url": "http://127.0.0.1:8000/incidents"})
 
 def _state(started_at: float | None = None, failures: dict[str, int] | None = None, **kwargs) -> RunState:
     counters = Counters(**{k: kwargs.pop(k) for k in ("tool_calls", "cost") if k in kwargs})
-    return RunState(run_id="run-1", request="r", started_at=time.time() if started_at is None else started_at,
-                    guards=Guards(**kwargs), counters=counters, failures=failures or {})
+    return RunState(
+        run_id="run-1",
+        request="r",
+        started_at=time.time() if started_at is None else started_at,
+        guards=Guards(**kwargs),
+        counters=counters,
+        failures=failures or {},
+    )
 
 
 def test_fresh_run_passes_every_guard():

@@ -38,4 +38,6 @@ def test_handler_answers_its_sample_event_with_its_contract(name):
 @pytest.mark.parametrize("name", ["plan", "tool_calc"])
 def test_a_malformed_event_raises_the_contract_error_the_state_machine_catches(name):
     with pytest.raises(StateContractError, match="input is not a"):
-        app.app.handler_map[name]({"unexpected": True}, LambdaContext(function_name=name, aws_request_id="test"))
+        app.app.handler_map[name](
+            {"unexpected": True}, LambdaContext(function_name=name, aws_request_id="test")
+        )

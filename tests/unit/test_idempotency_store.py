@@ -24,8 +24,11 @@ class _WriteFailed(Exception):
 
 def _write_once(layer: SqlitePersistenceLayer, ran: list[dict], expires_after_seconds: int = 3600):
     """A write guarded by the layer; ``ran`` records every time its body really runs."""
-    config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="args",
-                               expires_after_seconds=expires_after_seconds)
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="args",
+        expires_after_seconds=expires_after_seconds,
+    )
     config.register_lambda_context(_LambdaContext())
 
     @idempotent_function(data_keyword_argument="call", persistence_store=layer, config=config)

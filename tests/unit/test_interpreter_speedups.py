@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from embedded_engine import interpreter_speedups as speedups
 from chalicelib.workflow.definition import load_definition
+from embedded_engine import interpreter_speedups as speedups
 
 
 def _edited(edit) -> dict:
@@ -22,16 +22,39 @@ def test_the_shipped_definition_stays_inside_what_sharing_is_exact_for():
     assert speedups.unproven_features(load_definition()) == []
 
 
-@pytest.mark.parametrize(("edit", "reason"), [
-    (lambda states: states.update(Each={"Type": "Map", "ItemProcessor": {}, "End": True}), "state Each: Type Map"),
-    (lambda states: states["CallCalc"].update(ResultPath="$.outcome.nested"), "state CallCalc: ResultPath $.outcome.nested"),
-    (lambda states: states["CallCalc"]["Catch"][0].update(ResultPath="$.a[0]"), "state CallCalc: ResultPath $.a[0]"),
-    (lambda states: states["Perceive"]["Parameters"].update({"Payload.$": "$$.Execution.Input"}), "state Perceive: $$.Execution.Input"),
-    (lambda states: states["Perceive"]["Parameters"].update({"Payload.$": "States.JsonMerge($, $, false)"}), "state Perceive: States.JsonMerge"),
-    (lambda states: states["Perceive"].update(Resource="arn:aws:states:::dynamodb:putItem"), "state Perceive: Resource arn:aws:states:::dynamodb:putItem"),
-    (lambda states: states["Perceive"].update(Assign={"x": 1}), "state Perceive: Assign"),
-    (lambda states: states["CallCalc"].update(TimeoutSeconds=30), "state CallCalc: TimeoutSeconds"),
-])
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (
+            lambda states: states.update(Each={"Type": "Map", "ItemProcessor": {}, "End": True}),
+            "state Each: Type Map",
+        ),
+        (
+            lambda states: states["CallCalc"].update(ResultPath="$.outcome.nested"),
+            "state CallCalc: ResultPath $.outcome.nested",
+        ),
+        (
+            lambda states: states["CallCalc"]["Catch"][0].update(ResultPath="$.a[0]"),
+            "state CallCalc: ResultPath $.a[0]",
+        ),
+        (
+            lambda states: states["Perceive"]["Parameters"].update({"Payload.$": "$$.Execution.Input"}),
+            "state Perceive: $$.Execution.Input",
+        ),
+        (
+            lambda states: states["Perceive"]["Parameters"].update(
+                {"Payload.$": "States.JsonMerge($, $, false)"}
+            ),
+            "state Perceive: States.JsonMerge",
+        ),
+        (
+            lambda states: states["Perceive"].update(Resource="arn:aws:states:::dynamodb:putItem"),
+            "state Perceive: Resource arn:aws:states:::dynamodb:putItem",
+        ),
+        (lambda states: states["Perceive"].update(Assign={"x": 1}), "state Perceive: Assign"),
+        (lambda states: states["CallCalc"].update(TimeoutSeconds=30), "state CallCalc: TimeoutSeconds"),
+    ],
+)
 def test_a_definition_outside_the_proven_set_is_named_and_keeps_moto_s_copies_and_threads(edit, reason):
     definition = _edited(edit)
 
@@ -71,7 +94,11 @@ def test_copy_document_falls_back_to_deepcopy_for_what_pickle_refuses():
     document = {"handler": lambda: 1, "items": [1]}
 
     copied = speedups.copy_document(document)
-    assert copied["handler"] is document["handler"] and copied["items"] == [1] and copied["items"] is not document["items"]
+    assert (
+        copied["handler"] is document["handler"]
+        and copied["items"] == [1]
+        and copied["items"] is not document["items"]
+    )
 
 
 def test_a_cached_jsonpath_is_parsed_once_and_reads_like_a_fresh_one():
@@ -80,6 +107,7 @@ def test_a_cached_jsonpath_is_parsed_once_and_reads_like_a_fresh_one():
     def parse(path):
         calls.append(path)
         from jsonpath_ng import parse as real
+
         return real(path)
 
     cached = speedups.cached_jsonpath(parse)
@@ -91,8 +119,18 @@ def test_a_cached_jsonpath_is_parsed_once_and_reads_like_a_fresh_one():
 
 def test_a_definition_is_parsed_once_and_its_components_shared_only_when_they_are_declarations():
     plain = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
-    mapped = json.dumps({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": True, "ItemProcessor": {
-        "StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}}}})
+    mapped = json.dumps(
+        {
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "End": True,
+                    "ItemProcessor": {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}},
+                }
+            },
+        }
+    )
 
     first, tree = speedups.parse_definition(plain)
     second, same_tree = speedups.parse_definition(plain)

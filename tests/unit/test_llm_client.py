@@ -41,7 +41,9 @@ def only_loopback_models(monkeypatch):
     def send(adapter, request, *args, **kwargs):
         if not is_loopback(urlsplit(request.url).hostname or ""):
             attempted.append(request.url)
-            raise RealModelRequestError(f"a test tried to reach {request.url}; tests speak to the mock model on loopback only")
+            raise RealModelRequestError(
+                f"a test tried to reach {request.url}; tests speak to the mock model on loopback only"
+            )
         return real_send(adapter, request, *args, **kwargs)
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
@@ -99,13 +101,19 @@ def test_success_returns_parsed_json_with_usage_and_sends_schema_and_bearer_key(
     [request] = seen(model)
     assert request["authorization"] == f"Bearer {KEY}"
     assert request["body"]["response_format"] == {
-        "type": "json_schema", "json_schema": {"name": "Answer", "schema": SCHEMA, "strict": False}}
+        "type": "json_schema",
+        "json_schema": {"name": "Answer", "schema": SCHEMA, "strict": False},
+    }
     assert request["body"]["messages"][0] == {"role": "system", "content": "Answer as JSON."}
 
 
 def test_429_and_5xx_are_retried_with_backoff_then_succeed(model):
-    script(model, {"kind": "error", "status": 429, "retry_after": 0}, {"kind": "error", "status": 503},
-           {"kind": "content", "content": {"answer": 4}, "usage": {"prompt_tokens": 30, "completion_tokens": 5}})
+    script(
+        model,
+        {"kind": "error", "status": 429, "retry_after": 0},
+        {"kind": "error", "status": 503},
+        {"kind": "content", "content": {"answer": 4}, "usage": {"prompt_tokens": 30, "completion_tokens": 5}},
+    )
     chat, waits = client(model, max_retries=2, backoff_seconds=0.5, backoff_max_seconds=4)
     completion = ask(chat)
     assert completion.data == {"answer": 4}
@@ -116,7 +124,11 @@ def test_429_and_5xx_are_retried_with_backoff_then_succeed(model):
 
 
 def test_retry_after_is_honoured_within_the_backoff_cap(model):
-    script(model, {"kind": "error", "status": 429, "retry_after": 30}, {"kind": "content", "content": {"answer": 1}})
+    script(
+        model,
+        {"kind": "error", "status": 429, "retry_after": 30},
+        {"kind": "content", "content": {"answer": 1}},
+    )
     chat, waits = client(model, backoff_seconds=0.1, backoff_max_seconds=2)
     assert ask(chat).data == {"answer": 1}
     assert waits == [2]
@@ -128,7 +140,9 @@ def test_retries_are_bounded_and_end_in_unavailable(model):
     with pytest.raises(LLMUnavailableError) as raised:
         ask(chat)
     assert raised.value.reason == "unavailable"
-    assert "HTTP 500" in str(raised.value) and "boom" in str(raised.value) and "3 attempts" in str(raised.value)
+    assert (
+        "HTTP 500" in str(raised.value) and "boom" in str(raised.value) and "3 attempts" in str(raised.value)
+    )
     assert len(seen(model)) == 3
 
 
@@ -140,23 +154,28 @@ def test_a_late_answer_times_out_and_is_not_retried(model):
     assert len(seen(model)) == 1
 
 
-@pytest.mark.parametrize("answer", [
-    {"kind": "content", "content": "{\"answer\": "},
-    {"kind": "content", "content": "Sure! The answer is 4."},
-    {"kind": "content", "content": "{\"answer\": 4", "finish_reason": "length"},
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"kind": "content", "content": '{"answer": '},
+        {"kind": "content", "content": "Sure! The answer is 4."},
+        {"kind": "content", "content": '{"answer": 4', "finish_reason": "length"},
+    ],
+)
 def test_an_answer_that_is_not_json_is_a_malformed_error_with_its_tokens(model, answer):
     script(model, answer)
     chat, _ = client(model)
     with pytest.raises(LLMMalformedError) as raised:
         ask(chat)
     assert raised.value.reason == "malformed"
-    assert raised.value.usage is not None and raised.value.usage.total > 0  # the tokens were spent all the same
+    assert (
+        raised.value.usage is not None and raised.value.usage.total > 0
+    )  # the tokens were spent all the same
     assert len(seen(model)) == 1  # a bad answer is not asked for again
 
 
 def test_json_in_a_code_fence_is_accepted(model):
-    script(model, {"kind": "content", "content": "```json\n{\"answer\": 7}\n```"})
+    script(model, {"kind": "content", "content": '```json\n{"answer": 7}\n```'})
     assert ask(client(model)[0]).data == {"answer": 7}
 
 
@@ -198,18 +217,27 @@ def test_the_key_stays_out_of_reprs_and_redaction_covers_it(monkeypatch):
     monkeypatch.setenv("MAOO_OPENAI_API_KEY", KEY)
     assert KEY not in repr(reload_settings())
     openai_shaped = "sk-proj-" + "a1B2c3D4e5F6g7H8i9J0" * 2
-    recorded = redact({"api_key": KEY, "headers": {"Authorization": f"Bearer {KEY}"},
-                       "cause": f"401 for Authorization: Bearer {KEY}", "echo": f"bad key {openai_shaped}"})
+    recorded = redact(
+        {
+            "api_key": KEY,
+            "headers": {"Authorization": f"Bearer {KEY}"},
+            "cause": f"401 for Authorization: Bearer {KEY}",
+            "echo": f"bad key {openai_shaped}",
+        }
+    )
     assert KEY not in str(recorded) and openai_shaped not in str(recorded)
 
 
-@pytest.mark.parametrize("variable, value, words", [
-    ("MAOO_OPENAI_BASE_URL", "api.openai.com/v1", ["MAOO_OPENAI_BASE_URL", "not an http(s) URL"]),
-    ("MAOO_LLM_TIMEOUT_SECONDS", "soon", ["MAOO_LLM_TIMEOUT_SECONDS", "not a number"]),
-    ("MAOO_LLM_MAX_RETRIES", "1.5", ["MAOO_LLM_MAX_RETRIES", "whole number"]),
-    ("MAOO_LLM_MAX_RETRIES", "-1", ["MAOO_LLM_MAX_RETRIES", "whole number from 0 to 10"]),
-    ("MAOO_LLM_TOKEN_BUDGET", "lots", ["MAOO_LLM_TOKEN_BUDGET", "not a number"]),
-])
+@pytest.mark.parametrize(
+    "variable, value, words",
+    [
+        ("MAOO_OPENAI_BASE_URL", "api.openai.com/v1", ["MAOO_OPENAI_BASE_URL", "not an http(s) URL"]),
+        ("MAOO_LLM_TIMEOUT_SECONDS", "soon", ["MAOO_LLM_TIMEOUT_SECONDS", "not a number"]),
+        ("MAOO_LLM_MAX_RETRIES", "1.5", ["MAOO_LLM_MAX_RETRIES", "whole number"]),
+        ("MAOO_LLM_MAX_RETRIES", "-1", ["MAOO_LLM_MAX_RETRIES", "whole number from 0 to 10"]),
+        ("MAOO_LLM_TOKEN_BUDGET", "lots", ["MAOO_LLM_TOKEN_BUDGET", "not a number"]),
+    ],
+)
 def test_a_bad_llm_setting_is_a_config_error_naming_the_variable(monkeypatch, variable, value, words):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as raised:

@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.config import reload_settings
 from chalicelib.contracts import RunState, StepRecord
+from chalicelib.execution.lessons import facts_for_run
 from chalicelib.memory.longterm import (
     DynamoDBLongTermMemory,
     Fact,
@@ -15,7 +16,6 @@ from chalicelib.memory.longterm import (
     get_long_term_memory,
     remember_facts,
 )
-from chalicelib.execution.lessons import facts_for_run
 from chalicelib.perception.request_reader import perceive
 from chalicelib.planning.planner import make_plan
 
@@ -29,21 +29,44 @@ def memory(request, tmp_path):
     from moto import mock_aws
 
     with mock_aws():
-        store = DynamoDBLongTermMemory(f"maoo-memory-{uuid.uuid4().hex[:8]}", client=boto3.client("dynamodb", region_name="us-east-1"))
+        store = DynamoDBLongTermMemory(
+            f"maoo-memory-{uuid.uuid4().hex[:8]}", client=boto3.client("dynamodb", region_name="us-east-1")
+        )
         store.create_table()
         yield store
 
 
 def endpoint_fact(key: str, ok: bool, signal: str, at: float, run_id: str = "run-1") -> Fact:
     state = "healthy (it answered)" if ok else signal.replace("_", "-")
-    return Fact(kind="endpoint", key=key, text=f"endpoint {key} was {state}", data={"ok": ok, "signal": signal},
-                run_id=run_id, created_at=at)
+    return Fact(
+        kind="endpoint",
+        key=key,
+        text=f"endpoint {key} was {state}",
+        data={"ok": ok, "signal": signal},
+        run_id=run_id,
+        created_at=at,
+    )
 
 
 RATES = [
-    Fact(kind="metric", key="error_rate payments 1h", text="last known error rate of payments 1h = 2 %", data={"value": 2.0}),
-    Fact(kind="metric", key="error_rate search 1h", text="last known error rate of search 1h = 6.5 %", data={"value": 6.5}),
-    Fact(kind="endpoint", key="GET /data", text="endpoint GET /data was healthy (it answered)", data={"ok": True}),
+    Fact(
+        kind="metric",
+        key="error_rate payments 1h",
+        text="last known error rate of payments 1h = 2 %",
+        data={"value": 2.0},
+    ),
+    Fact(
+        kind="metric",
+        key="error_rate search 1h",
+        text="last known error rate of search 1h = 6.5 %",
+        data={"value": 6.5},
+    ),
+    Fact(
+        kind="endpoint",
+        key="GET /data",
+        text="endpoint GET /data was healthy (it answered)",
+        data={"ok": True},
+    ),
 ]
 
 
@@ -53,9 +76,13 @@ def test_remember_returns_how_many_facts_were_stored(memory):
 
 def test_latest_is_the_newest_fact_under_a_key(memory):
     key = "GET /services/payments/metrics"
-    memory.remember([endpoint_fact(key, False, "rate_limited", at=100.0, run_id="run-old"),
-                     endpoint_fact(key, True, "ok", at=300.0, run_id="run-new"),
-                     endpoint_fact("GET /data", False, "transient", at=500.0)])
+    memory.remember(
+        [
+            endpoint_fact(key, False, "rate_limited", at=100.0, run_id="run-old"),
+            endpoint_fact(key, True, "ok", at=300.0, run_id="run-new"),
+            endpoint_fact("GET /data", False, "transient", at=500.0),
+        ]
+    )
 
     latest = memory.latest("endpoint", key)
 
@@ -71,7 +98,9 @@ def test_latest_of_a_key_never_filed_is_none(memory):
 
 
 def test_recent_lists_the_newest_facts_of_a_kind_first(memory):
-    memory.remember([Fact(kind="run", key=f"run-{n}", text=f"request number {n}", created_at=float(n)) for n in (3, 1, 2)])
+    memory.remember(
+        [Fact(kind="run", key=f"run-{n}", text=f"request number {n}", created_at=float(n)) for n in (3, 1, 2)]
+    )
     memory.remember(RATES)
 
     assert [f.key for f in memory.recent("run")] == ["run-3", "run-2", "run-1"]
@@ -105,8 +134,14 @@ def test_search_with_no_matching_or_only_common_words_finds_nothing(memory):
 
 
 def test_a_fact_comes_back_as_it_was_filed(memory):
-    fact = Fact(kind="endpoint", key="POST /incidents", text="endpoint POST /incidents was failing with server errors",
-                data={"ok": False, "signal": "transient", "signals": ["transient", "transient"]}, run_id="run-7", created_at=1234.5)
+    fact = Fact(
+        kind="endpoint",
+        key="POST /incidents",
+        text="endpoint POST /incidents was failing with server errors",
+        data={"ok": False, "signal": "transient", "signals": ["transient", "transient"]},
+        run_id="run-7",
+        created_at=1234.5,
+    )
     memory.remember([fact])
 
     assert memory.latest("endpoint", "POST /incidents") == fact
@@ -129,14 +164,51 @@ def _finished_run() -> RunState:
     perception = perceive("What is the error rate of payments over the last hour?")
     plan = make_plan(perception, {"s1"})
     url = make_plan(perception).steps[0].args["url"]
-    records = [StepRecord(step_id="s1", tool="http_get", args={"url": url}, attempt=a, ok=False, signal="rate_limited",
-                          decision="retry" if a < 3 else "replan") for a in (1, 2, 3)]
-    records += [StepRecord(step_id="s1b", tool="db_query", args=plan.steps[0].args, attempt=1, ok=True, signal="ok", decision="continue"),
-                StepRecord(step_id="s2", tool="calc", args={"expression": "round(240 / 12000 * 100, 4)"}, attempt=1, ok=True,
-                           signal="ok", decision="continue")]
-    return RunState(run_id="run-42", request="What is the error rate of payments over the last hour?", started_at=0.0,
-                    perception=perception, plan=plan, steps=records, status="succeeded",
-                    results={"s1b": {"rows": [{"requests": 12000, "errors": 240}]}, "s2": {"expression": "...", "value": 2}})
+    records = [
+        StepRecord(
+            step_id="s1",
+            tool="http_get",
+            args={"url": url},
+            attempt=a,
+            ok=False,
+            signal="rate_limited",
+            decision="retry" if a < 3 else "replan",
+        )
+        for a in (1, 2, 3)
+    ]
+    records += [
+        StepRecord(
+            step_id="s1b",
+            tool="db_query",
+            args=plan.steps[0].args,
+            attempt=1,
+            ok=True,
+            signal="ok",
+            decision="continue",
+        ),
+        StepRecord(
+            step_id="s2",
+            tool="calc",
+            args={"expression": "round(240 / 12000 * 100, 4)"},
+            attempt=1,
+            ok=True,
+            signal="ok",
+            decision="continue",
+        ),
+    ]
+    return RunState(
+        run_id="run-42",
+        request="What is the error rate of payments over the last hour?",
+        started_at=0.0,
+        perception=perception,
+        plan=plan,
+        steps=records,
+        status="succeeded",
+        results={
+            "s1b": {"rows": [{"requests": 12000, "errors": 240}]},
+            "s2": {"expression": "...", "value": 2},
+        },
+    )
 
 
 def test_a_finished_run_files_endpoint_health_error_rates_and_its_outcome():

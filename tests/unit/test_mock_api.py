@@ -59,8 +59,13 @@ def test_unknown_service_is_a_json_404(client):
 
 def test_metrics_default_to_1h_and_match_the_estate(client):
     assert client.get("/services/payments/metrics").json() == {
-        "service": "payments", "window": "1h", "requests": 12000, "errors": 240,
-        "p50_ms": 48, "p95_ms": 230}
+        "service": "payments",
+        "window": "1h",
+        "requests": 12000,
+        "errors": 240,
+        "p50_ms": 48,
+        "p95_ms": 230,
+    }
     assert client.get("/services/search/metrics", params={"window": "5m"}).json()["window"] == "5m"
 
 
@@ -85,17 +90,24 @@ def test_deployments_filter_by_service(client):
 def test_create_incident_returns_201_with_the_next_id_and_records_one_side_effect(client):
     response = client.post("/incidents", json=INCIDENT)
     assert response.status_code == 201
-    assert response.json() == {**INCIDENT, "id": "INC-1007", "status": "open",
-                               "opened_at": "2025-06-02T12:00:01Z"}
-    assert client.get("/incidents", params={"service": "search", "status": "open"}).json()[
-        "incidents"][-1]["id"] == "INC-1007"
+    assert response.json() == {
+        **INCIDENT,
+        "id": "INC-1007",
+        "status": "open",
+        "opened_at": "2025-06-02T12:00:01Z",
+    }
+    assert (
+        client.get("/incidents", params={"service": "search", "status": "open"}).json()["incidents"][-1]["id"]
+        == "INC-1007"
+    )
     [effect] = _side_effects(client)
     assert effect["kind"] == "incident_created" and effect["object"]["id"] == "INC-1007"
 
 
 def test_bad_incident_body_lists_every_bad_field(client):
-    response = client.post("/incidents", json={"service": "nope", "title": "", "severity": "sev9",
-                                               "extra": 1})
+    response = client.post(
+        "/incidents", json={"service": "nope", "title": "", "severity": "sev9", "extra": 1}
+    )
     assert response.status_code == 422
     fields = {f["field"]: f["message"] for f in response.json()["fields"]}
     assert set(fields) == {"service", "title", "severity", "extra"}
@@ -133,8 +145,10 @@ def test_notifications_are_created_once_per_idempotency_key(client):
 # ---------------------------------------------------------------- faults per request
 
 
-@pytest.mark.parametrize("fault,status", [("http_500", 500), ("http_502", 502), ("http_503", 503),
-                                          ("http_401", 401), ("http_404", 404)])
+@pytest.mark.parametrize(
+    "fault,status",
+    [("http_500", 500), ("http_502", 502), ("http_503", 503), ("http_401", 401), ("http_404", 404)],
+)
 def test_status_fault_returns_its_status_with_a_json_error(client, fault, status):
     response = client.get("/services/payments/metrics", headers={"X-Mock-Fault": fault})
     assert response.status_code == status
@@ -149,8 +163,7 @@ def test_http_429_sets_retry_after_from_its_parameter(client):
 
 
 def test_http_422_fault_has_field_level_errors(client):
-    response = client.post("/incidents", json=INCIDENT,
-                           headers={"X-Mock-Fault": "http_422;field=severity"})
+    response = client.post("/incidents", json=INCIDENT, headers={"X-Mock-Fault": "http_422;field=severity"})
     assert response.status_code == 422
     assert response.json()["fields"][0]["field"] == "severity"
     assert _side_effects(client) == []
@@ -179,14 +192,17 @@ def test_schema_drift_renames_metrics_fields(client):
     assert "requests" not in body and "errors" not in body
 
 
-@pytest.mark.parametrize("path,missing", [
-    ("/health", "status"),
-    ("/data", "items"),
-    ("/services", "services.0.status"),
-    ("/services/auth", "status"),
-    ("/incidents", "incidents.0.status"),
-    ("/deployments", "deployments.0.status"),
-])
+@pytest.mark.parametrize(
+    "path,missing",
+    [
+        ("/health", "status"),
+        ("/data", "items"),
+        ("/services", "services.0.status"),
+        ("/services/auth", "status"),
+        ("/incidents", "incidents.0.status"),
+        ("/deployments", "deployments.0.status"),
+    ],
+)
 def test_schema_drift_removes_a_documented_field_from_every_route(client, path, missing):
     body = client.get(path, headers={"X-Mock-Fault": "schema_drift"}).json()
     *parents, leaf = missing.split(".")
@@ -218,8 +234,7 @@ def test_every_catalogue_fault_is_implemented(client, fault):
 
 
 def test_plan_rule_fails_count_times_then_passes(client):
-    _set_plan(client, {"path": "/services/*/metrics", "method": "GET", "fault": "http_503",
-                       "count": 2})
+    _set_plan(client, {"path": "/services/*/metrics", "method": "GET", "fault": "http_503", "count": 2})
     statuses = [client.get("/services/search/metrics").status_code for _ in range(3)]
     assert statuses == [503, 503, 200]
     [rule] = client.get("/_admin/faults").json()["rules"]
@@ -235,9 +250,11 @@ def test_plan_rule_matches_method_and_path_pattern(client):
 
 
 def test_plan_rules_are_tried_in_order_and_exhausted_rules_are_skipped(client):
-    _set_plan(client,
-              {"path": "/health", "fault": "http_429", "count": 1, "params": {"retry_after": 3}},
-              {"path": "/*", "fault": "http_502", "count": 1})
+    _set_plan(
+        client,
+        {"path": "/health", "fault": "http_429", "count": 1, "params": {"retry_after": 3}},
+        {"path": "/*", "fault": "http_502", "count": 1},
+    )
     first, second, third = (client.get("/health") for _ in range(3))
     assert (first.status_code, first.headers["Retry-After"]) == (429, "3")
     assert (second.status_code, third.status_code) == (502, 200)
@@ -252,8 +269,9 @@ def test_plan_rule_without_count_applies_until_cleared(client):
 
 def test_plan_with_unknown_fault_or_parameter_is_rejected(client):
     bad_fault = client.post("/_admin/faults", json={"rules": [{"path": "/x", "fault": "meteor"}]})
-    bad_param = client.post("/_admin/faults", json={"rules": [
-        {"path": "/x", "fault": "http_503", "params": {"delay": 1}}]})
+    bad_param = client.post(
+        "/_admin/faults", json={"rules": [{"path": "/x", "fault": "http_503", "params": {"delay": 1}}]}
+    )
     assert (bad_fault.status_code, bad_param.status_code) == (422, 422)
     assert "delay" in bad_param.json()["fields"][0]["message"]
 
@@ -270,8 +288,7 @@ def test_admin_routes_are_never_faulted_nor_recorded(client):
 
 def _chaos_faults(seed: int) -> list[str | None]:
     client = TestClient(create_app())
-    client.post("/_admin/chaos",
-                json={"seed": seed, "rate": 0.5, "faults": ["http_503", "http_429"]})
+    client.post("/_admin/chaos", json={"seed": seed, "rate": 0.5, "faults": ["http_503", "http_429"]})
     for _ in range(30):
         client.get("/health")
     return [r["fault"] for r in client.get("/_admin/requests").json()["requests"]]
@@ -296,8 +313,7 @@ def test_chaos_stops_when_deleted(client):
 
 
 def test_requests_are_recorded_with_idempotency_key_fault_and_status(client):
-    client.post("/incidents", json=INCIDENT,
-                headers={"Idempotency-Key": "k1", "X-Mock-Fault": "http_503"})
+    client.post("/incidents", json=INCIDENT, headers={"Idempotency-Key": "k1", "X-Mock-Fault": "http_503"})
     client.get("/health", params={"x": "1"})
     first, second = client.get("/_admin/requests").json()["requests"]
     assert first["seq"] == 1 and first["method"] == "POST" and first["path"] == "/incidents"
@@ -348,8 +364,7 @@ def test_start_in_thread_serves_on_a_free_loopback_port(live_url):
 
 def test_drop_breaks_the_response_and_applies_nothing(live_url):
     with pytest.raises(requests.exceptions.RequestException):
-        requests.post(f"{live_url}/incidents", json=INCIDENT,
-                      headers={"X-Mock-Fault": "drop"}, timeout=2)
+        requests.post(f"{live_url}/incidents", json=INCIDENT, headers={"X-Mock-Fault": "drop"}, timeout=2)
     assert requests.get(f"{live_url}/_admin/side-effects", timeout=2).json() == {"side_effects": []}
     assert requests.get(f"{live_url}/health", timeout=2).status_code == 200
 
@@ -362,8 +377,12 @@ def test_timeout_fault_outlasts_a_short_client_timeout(live_url):
 def test_applied_no_response_applies_the_write_once_though_the_client_sees_a_failure(live_url):
     headers = {"Idempotency-Key": "create-inc-1"}
     with pytest.raises(requests.exceptions.RequestException):
-        requests.post(f"{live_url}/incidents", json=INCIDENT,
-                      headers={**headers, "X-Mock-Fault": "applied_no_response"}, timeout=2)
+        requests.post(
+            f"{live_url}/incidents",
+            json=INCIDENT,
+            headers={**headers, "X-Mock-Fault": "applied_no_response"},
+            timeout=2,
+        )
     retry = requests.post(f"{live_url}/incidents", json=INCIDENT, headers=headers, timeout=2)
     assert retry.status_code == 200 and retry.headers["Idempotent-Replayed"] == "true"
     effects = requests.get(f"{live_url}/_admin/side-effects", timeout=2).json()["side_effects"]

@@ -11,9 +11,16 @@ from chalicelib.execution.monitor import classify
 
 
 def _http_failure(status: int, retry_after: float | None = None) -> ToolResult:
-    return ToolResult(ok=False, tool="http_get", error=ToolError(
-        kind="http_status", message=f"GET http://127.0.0.1:8000/items answered {status}",
-        status_code=status, retry_after=retry_after))
+    return ToolResult(
+        ok=False,
+        tool="http_get",
+        error=ToolError(
+            kind="http_status",
+            message=f"GET http://127.0.0.1:8000/items answered {status}",
+            status_code=status,
+            retry_after=retry_after,
+        ),
+    )
 
 
 def _failure(kind: str, message: str = "something went wrong") -> ToolResult:
@@ -30,20 +37,23 @@ def test_successful_result_is_ok():
     assert evidence
 
 
-@pytest.mark.parametrize("status, expected", [
-    (429, "rate_limited"),
-    (401, "auth"),
-    (403, "auth"),
-    (404, "not_found"),
-    (410, "not_found"),
-    (400, "bad_args"),
-    (422, "bad_args"),
-    (408, "transient"),
-    (500, "transient"),
-    (502, "transient"),
-    (503, "transient"),
-    (504, "transient"),
-])
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (429, "rate_limited"),
+        (401, "auth"),
+        (403, "auth"),
+        (404, "not_found"),
+        (410, "not_found"),
+        (400, "bad_args"),
+        (422, "bad_args"),
+        (408, "transient"),
+        (500, "transient"),
+        (502, "transient"),
+        (503, "transient"),
+        (504, "transient"),
+    ],
+)
 def test_http_status_class_maps_to_signal(status, expected):
     # given an HTTP error answer; when classified; then the signal follows the status class
     signal, evidence = classify(_http_failure(status))
@@ -61,17 +71,20 @@ def test_unexpected_client_status_is_fatal():
     assert classify(_http_failure(418))[0] == "fatal"
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("timeout", "timeout"),
-    ("connection", "transient"),
-    ("malformed_response", "malformed_response"),
-    ("schema_drift", "schema_drift"),
-    ("bad_args", "bad_args"),
-    ("policy_denied", "policy_denied"),
-    ("not_found", "not_found"),
-    ("crash", "fatal"),
-    ("invalid_input", "fatal"),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("timeout", "timeout"),
+        ("connection", "transient"),
+        ("malformed_response", "malformed_response"),
+        ("schema_drift", "schema_drift"),
+        ("bad_args", "bad_args"),
+        ("policy_denied", "policy_denied"),
+        ("not_found", "not_found"),
+        ("crash", "fatal"),
+        ("invalid_input", "fatal"),
+    ],
+)
 def test_error_kind_maps_to_signal(kind, expected):
     assert classify(_failure(kind))[0] == expected
 

@@ -21,8 +21,14 @@ def _rate(service: str, window: str = "1h") -> float:
 
 
 def test_payments_1h_is_12000_requests_240_errors():
-    assert _metric("payments", "1h") == {"service": "payments", "window": "1h", "requests": 12000,
-                                         "errors": 240, "p50_ms": 48, "p95_ms": 230}
+    assert _metric("payments", "1h") == {
+        "service": "payments",
+        "window": "1h",
+        "requests": 12000,
+        "errors": 240,
+        "p50_ms": 48,
+        "p95_ms": 230,
+    }
     assert _rate("payments") == 0.02
 
 
@@ -49,10 +55,14 @@ def test_open_incidents_are_two_for_checkout_and_one_for_search():
 
 def test_rows_refer_to_known_services_and_use_documented_values():
     names = set(opsdata.SERVICE_NAMES)
-    assert all(i["service"] in names and i["severity"] in {"sev1", "sev2", "sev3", "sev4"}
-               for i in opsdata.incidents())
-    assert all(d["service"] in names and d["status"] in {"succeeded", "failed", "rolled_back"}
-               for d in opsdata.deployments())
+    assert all(
+        i["service"] in names and i["severity"] in {"sev1", "sev2", "sev3", "sev4"}
+        for i in opsdata.incidents()
+    )
+    assert all(
+        d["service"] in names and d["status"] in {"succeeded", "failed", "rolled_back"}
+        for d in opsdata.deployments()
+    )
     assert all(s["status"] in {"healthy", "degraded", "down"} for s in opsdata.services())
 
 
@@ -70,11 +80,18 @@ def test_opsdata_imports_only_the_standard_library_and_the_catalogue():
 
     for module in (opsdata, catalogue):
         tree = ast.parse(Path(module.__file__).read_text())
-        modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                   for alias in node.names}
-        modules |= {node.module for node in ast.walk(tree)
-                    if isinstance(node, ast.ImportFrom) and node.module}
-        allowed = set(sys.stdlib_module_names) | {"__future__"} | ({"chalicelib"} if module is opsdata else set())
+        modules = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        modules |= {
+            node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+        }
+        allowed = (
+            set(sys.stdlib_module_names) | {"__future__"} | ({"chalicelib"} if module is opsdata else set())
+        )
         assert {m.split(".")[0] if m != "chalicelib" else m for m in modules} <= allowed
 
 
@@ -95,13 +112,14 @@ def test_build_ops_db_creates_every_table_from_the_dataset(tmp_path):
     assert path == tmp_path / "nested" / "ops.sqlite3"
     tables = {row[0] for row in _query(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"meta", "services", "metrics", "incidents", "deployments", "mock_items"} <= tables
-    assert _query(path, "SELECT requests, errors FROM metrics "
-                        "WHERE service = 'payments' AND window = '1h'") == [(12000, 240)]
-    assert _query(path, "SELECT COUNT(*) FROM incidents WHERE service = 'checkout' "
-                        "AND status = 'open'") == [(2,)]
+    assert _query(
+        path, "SELECT requests, errors FROM metrics WHERE service = 'payments' AND window = '1h'"
+    ) == [(12000, 240)]
+    assert _query(path, "SELECT COUNT(*) FROM incidents WHERE service = 'checkout' AND status = 'open'") == [
+        (2,)
+    ]
     assert _query(path, "SELECT COUNT(*) FROM mock_items") == [(len(opsdata.mock_data()["items"]),)]
-    assert _query(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [
-        (opsdata.SCHEMA_VERSION,)]
+    assert _query(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(opsdata.SCHEMA_VERSION,)]
     assert [p.name for p in path.parent.iterdir()] == ["ops.sqlite3"]  # no temp file left behind
 
 
@@ -124,4 +142,5 @@ def test_build_ops_db_rebuilds_a_stale_or_foreign_file(tmp_path):
     for path in (stale, foreign):
         opsdata.build_ops_db(path)
         assert _query(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [
-            (opsdata.SCHEMA_VERSION,)]
+            (opsdata.SCHEMA_VERSION,)
+        ]

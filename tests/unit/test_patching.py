@@ -5,30 +5,66 @@ from __future__ import annotations
 from chalicelib.contracts import Plan, Step, ToolError, ToolResult
 from chalicelib.execution.patching import propose_patch
 
-FETCH = Step(id="s1", tool="http_get",
-             args={"url": "http://127.0.0.1:8000/metrics/payments", "expect_fields": ["service", "errors", "requests"]})
-RATE = Step(id="s2", tool="calc", args={"expression": "{{s1.body.errors}} / {{s1.body.requests}} * 100"},
-            depends_on=["s1"])
-OTHER = Step(id="s3", tool="http_get", args={"url": "http://127.0.0.1:8000/incidents", "expect_fields": ["errors"]})
-SUMMARY = Step(id="s4", tool="summarize", args={"inputs": ["{{s3.errors}}", "{{s1.body.errors}}", "{{s2}}"]},
-               depends_on=["s1", "s2", "s3"])
+FETCH = Step(
+    id="s1",
+    tool="http_get",
+    args={
+        "url": "http://127.0.0.1:8000/metrics/payments",
+        "expect_fields": ["service", "errors", "requests"],
+    },
+)
+RATE = Step(
+    id="s2",
+    tool="calc",
+    args={"expression": "{{s1.body.errors}} / {{s1.body.requests}} * 100"},
+    depends_on=["s1"],
+)
+OTHER = Step(
+    id="s3", tool="http_get", args={"url": "http://127.0.0.1:8000/incidents", "expect_fields": ["errors"]}
+)
+SUMMARY = Step(
+    id="s4",
+    tool="summarize",
+    args={"inputs": ["{{s3.errors}}", "{{s1.body.errors}}", "{{s2}}"]},
+    depends_on=["s1", "s2", "s3"],
+)
 PLAN = Plan(steps=[FETCH, RATE, OTHER, SUMMARY])
 
-INCIDENT = Step(id="s5", tool="http_post", args={"url": "http://127.0.0.1:8000/incidents",
-                                                 "json_body": {"service": "search", "severity": "critical"}})
+INCIDENT = Step(
+    id="s5",
+    tool="http_post",
+    args={
+        "url": "http://127.0.0.1:8000/incidents",
+        "json_body": {"service": "search", "severity": "critical"},
+    },
+)
 POST_PLAN = Plan(steps=[FETCH, INCIDENT])
 
 
 def _drift(missing: list[str], present: list[str]) -> ToolResult:
-    return ToolResult(ok=False, tool="http_get", error=ToolError(
-        kind="schema_drift", message=f"the response lacks {', '.join(missing)}",
-        details={"missing": missing, "present": present}))
+    return ToolResult(
+        ok=False,
+        tool="http_get",
+        error=ToolError(
+            kind="schema_drift",
+            message=f"the response lacks {', '.join(missing)}",
+            details={"missing": missing, "present": present},
+        ),
+    )
 
 
 def _unprocessable(*fields: str, status: int = 422) -> ToolResult:
-    body = {"error": "validation", "fields": [{"field": f"body.{name}", "message": "bad value"} for name in fields]}
-    return ToolResult(ok=False, tool="http_post", error=ToolError(
-        kind="http_status", message=f"POST answered {status}", status_code=status, details={"body": body}))
+    body = {
+        "error": "validation",
+        "fields": [{"field": f"body.{name}", "message": "bad value"} for name in fields],
+    }
+    return ToolResult(
+        ok=False,
+        tool="http_post",
+        error=ToolError(
+            kind="http_status", message=f"POST answered {status}", status_code=status, details={"body": body}
+        ),
+    )
 
 
 def _step(plan: Plan, step_id: str) -> Step:
@@ -37,7 +73,9 @@ def _step(plan: Plan, step_id: str) -> Step:
 
 def test_known_rename_patches_expected_fields_of_the_failing_step():
     # given the response renamed errors -> error_count
-    patch = propose_patch(PLAN, FETCH, "schema_drift", _drift(["errors"], ["error_count", "requests", "service"]))
+    patch = propose_patch(
+        PLAN, FETCH, "schema_drift", _drift(["errors"], ["error_count", "requests", "service"])
+    )
     # then the step now expects the new name, and the description says so
     assert patch is not None
     assert _step(patch.plan, "s1").args["expect_fields"] == ["service", "error_count", "requests"]
@@ -46,8 +84,12 @@ def test_known_rename_patches_expected_fields_of_the_failing_step():
 
 
 def test_known_rename_rewrites_references_in_dependent_steps_only():
-    patch = propose_patch(PLAN, FETCH, "schema_drift", _drift(["errors"], ["error_count", "requests", "service"]))
-    assert _step(patch.plan, "s2").args == {"expression": "{{s1.body.error_count}} / {{s1.body.requests}} * 100"}
+    patch = propose_patch(
+        PLAN, FETCH, "schema_drift", _drift(["errors"], ["error_count", "requests", "service"])
+    )
+    assert _step(patch.plan, "s2").args == {
+        "expression": "{{s1.body.error_count}} / {{s1.body.requests}} * 100"
+    }
     # a reference to another step's field of the same name is left alone
     assert _step(patch.plan, "s4").args == {"inputs": ["{{s3.errors}}", "{{s1.body.error_count}}", "{{s2}}"]}
     # a step that does not depend on the failing one is untouched
@@ -92,7 +134,9 @@ def test_rejected_fields_only_some_with_defaults_give_no_patch():
 
 
 def test_rejected_field_already_at_its_default_gives_no_patch():
-    step = INCIDENT.model_copy(update={"args": {**INCIDENT.args, "json_body": {"service": "search", "severity": "sev3"}}})
+    step = INCIDENT.model_copy(
+        update={"args": {**INCIDENT.args, "json_body": {"service": "search", "severity": "sev3"}}}
+    )
     plan = Plan(steps=[FETCH, step])
     assert propose_patch(plan, step, "bad_args", _unprocessable("severity")) is None
 

@@ -25,11 +25,20 @@ def mock_api_url(monkeypatch):
 
 
 def _notify_step(step_id: str = "s9") -> Step:
-    return Step(id=step_id, tool="http_post", args={"url": f"{API}/notifications", "json_body": {"channel": "ops", "message": "hi"}})
+    return Step(
+        id=step_id,
+        tool="http_post",
+        args={"url": f"{API}/notifications", "json_body": {"channel": "ops", "message": "hi"}},
+    )
 
 
 def _state(request: str) -> RunState:
-    return RunState(run_id=f"run-{time.monotonic_ns()}", request=request, started_at=time.time(), perception=perceive(request))
+    return RunState(
+        run_id=f"run-{time.monotonic_ns()}",
+        request=request,
+        started_at=time.time(),
+        perception=perceive(request),
+    )
 
 
 def _critic_events(run_id: str) -> list[dict]:
@@ -69,7 +78,9 @@ def test_a_missing_step_and_a_wrong_target_are_each_named():
     wrong = plan.steps[1].model_copy(update={"args": {**plan.steps[1].args, "path": "other.txt"}})
 
     assert [i.rule for i in critique(Plan(steps=[plan.steps[0]]), perception)] == ["critic.uncovered"]
-    assert [i.rule for i in critique(Plan(steps=[plan.steps[0], wrong]), perception)] == ["critic.wrong_target"]
+    assert [i.rule for i in critique(Plan(steps=[plan.steps[0], wrong]), perception)] == [
+        "critic.wrong_target"
+    ]
 
 
 def test_a_rejected_plan_gets_one_revision_that_drops_the_unasked_write(monkeypatch):
@@ -109,8 +120,13 @@ def test_a_revision_restores_the_condition_the_request_set(monkeypatch):
 def test_a_plan_the_critic_rejects_twice_ends_the_run_with_both_reasons(monkeypatch):
     monkeypatch.setattr(planning_layer, "revise_plan", lambda plan, perception, flagged, avoid=None: plan)
     real = planning_layer.make_plan
-    monkeypatch.setattr(planning_layer, "make_plan", lambda p, avoid=None, revision=0: real(p, avoid, revision).model_copy(
-        update={"steps": [*real(p, avoid, revision).steps, _notify_step()]}))
+    monkeypatch.setattr(
+        planning_layer,
+        "make_plan",
+        lambda p, avoid=None, revision=0: real(p, avoid, revision).model_copy(
+            update={"steps": [*real(p, avoid, revision).steps, _notify_step()]}
+        ),
+    )
     state = _state("Get the status of payments")
 
     after = planning_layer.plan_state(state)
@@ -125,32 +141,47 @@ def test_a_plan_the_critic_rejects_twice_ends_the_run_with_both_reasons(monkeypa
 
 def _ran(request: str, results: dict, skipped: list[str] | None = None) -> RunState:
     state = _state(request)
-    return state.model_copy(update={"plan": make_plan(state.perception), "results": results, "skipped": skipped or []})
+    return state.model_copy(
+        update={"plan": make_plan(state.perception), "results": results, "skipped": skipped or []}
+    )
 
 
 def test_every_criterion_met_leaves_nothing_unmet():
-    state = _ran("What is the error rate of payments?", {
-        "s1": {"status": 200, "body": {"requests": 12000, "errors": 240}},
-        "s2": {"expression": "round(240 / 12000 * 100, 4)", "value": 2},
-    })
+    state = _ran(
+        "What is the error rate of payments?",
+        {
+            "s1": {"status": 200, "body": {"requests": 12000, "errors": 240}},
+            "s2": {"expression": "round(240 / 12000 * 100, 4)", "value": 2},
+        },
+    )
 
     assert check_result(state) == []
 
 
 def test_a_missing_or_empty_result_is_reported_with_its_criterion():
-    state = _ran("Fetch mock data, calculate 2 + 2, and summarize the result", {
-        "s1": {"status": 200, "body": {"items": []}},
-        "s3": {"summary": "   "},
-    })
+    state = _ran(
+        "Fetch mock data, calculate 2 + 2, and summarize the result",
+        {
+            "s1": {"status": 200, "body": {"items": []}},
+            "s3": {"summary": "   "},
+        },
+    )
 
-    assert check_result(state) == ["2 + 2 computed: s2 has no result", "a summary of the results: s3 has an empty summary"]
+    assert check_result(state) == [
+        "2 + 2 computed: s2 has no result",
+        "a summary of the results: s3 has an empty summary",
+    ]
 
 
 def test_a_conditional_step_skipped_because_its_condition_did_not_hold_is_met():
-    state = _ran("If the error rate of payments is above 5 %, open an incident", {
-        "s1": {"status": 200, "body": {"requests": 12000, "errors": 240}},
-        "s2": {"expression": "...", "value": 2},
-    }, skipped=["s3"])
+    state = _ran(
+        "If the error rate of payments is above 5 %, open an incident",
+        {
+            "s1": {"status": 200, "body": {"requests": 12000, "errors": 240}},
+            "s2": {"expression": "...", "value": 2},
+        },
+        skipped=["s3"],
+    )
 
     assert check_result(state) == []
 

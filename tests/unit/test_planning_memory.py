@@ -25,13 +25,24 @@ def mock_api_url(monkeypatch):
 
 
 def _endpoint(ok: bool, signal: str, age: float, run_id: str = "run-earlier") -> Fact:
-    return Fact(kind="endpoint", key=METRICS, text=f"endpoint {METRICS} was {signal}", data={"ok": ok, "signal": signal},
-                run_id=run_id, created_at=time.time() - age)
+    return Fact(
+        kind="endpoint",
+        key=METRICS,
+        text=f"endpoint {METRICS} was {signal}",
+        data={"ok": ok, "signal": signal},
+        run_id=run_id,
+        created_at=time.time() - age,
+    )
 
 
 def _plan(request: str = REQUEST, avoid: list[str] | None = None) -> RunState:
-    state = RunState(run_id=f"run-{time.monotonic_ns()}", request=request, started_at=time.time(), perception=perceive(request),
-                     avoid=avoid or [])
+    state = RunState(
+        run_id=f"run-{time.monotonic_ns()}",
+        request=request,
+        started_at=time.time(),
+        perception=perceive(request),
+        avoid=avoid or [],
+    )
     return plan_state(state)
 
 
@@ -45,7 +56,9 @@ def test_an_endpoint_that_recently_failed_is_planned_around():
     advice = advise(perceive(REQUEST))
 
     assert advice.avoid == {"s1"}
-    assert advice.changes == [f"s1: planned s1b (db_query) first: {METRICS} was rate-limited 60 s ago (run run-earlier)"]
+    assert advice.changes == [
+        f"s1: planned s1b (db_query) first: {METRICS} was rate-limited 60 s ago (run run-earlier)"
+    ]
     assert advice.retrieved[0]["key"] == METRICS
 
 
@@ -64,7 +77,10 @@ def test_the_plan_state_follows_the_advice_and_the_trace_says_why():
     after = _plan()
 
     assert [(s.id, s.tool) for s in after.plan.steps] == [("s1b", "db_query"), ("s2", "calc")]
-    assert after.plan.steps[1].args["expression"] == "round({{s1b.rows.0.errors}} / {{s1b.rows.0.requests}} * 100, 4)"
+    assert (
+        after.plan.steps[1].args["expression"]
+        == "round({{s1b.rows.0.errors}} / {{s1b.rows.0.requests}} * 100, 4)"
+    )
     (event,) = _memory_events(after.run_id)
     assert event["avoid"] == ["s1"] and "rate-limited" in event["changes"][0]
     assert any(note.startswith("memory: s1: planned s1b") for note in after.plan_notes)
@@ -76,7 +92,9 @@ def test_advice_is_dropped_when_the_alternative_has_failed_in_this_run():
     after = _plan(avoid=["s1b"])
 
     assert [s.id for s in after.plan.steps] == ["s1", "s2"]
-    assert _memory_events(after.run_id)[0]["changes"] == ["advice not followed: every other route has failed (s1)"]
+    assert _memory_events(after.run_id)[0]["changes"] == [
+        "advice not followed: every other route has failed (s1)"
+    ]
 
 
 def test_with_nothing_remembered_the_plan_is_the_usual_one_and_memory_is_still_consulted():

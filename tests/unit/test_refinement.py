@@ -11,18 +11,28 @@ from chalicelib.contracts import Counters, Guards, RunState, Step, ToolError, To
 from chalicelib.execution.refinement import backoff_seconds, decide
 
 STEP = Step(id="s1", tool="http_get", args={"url": "http://127.0.0.1:8000/metrics"})
-POST = Step(id="s2", tool="http_post", args={"url": "http://127.0.0.1:8000/incidents", "json_body": {"title": "x"}})
+POST = Step(
+    id="s2", tool="http_post", args={"url": "http://127.0.0.1:8000/incidents", "json_body": {"title": "x"}}
+)
 RETRYABLE = ["transient", "rate_limited", "timeout", "malformed_response"]
 
 
 def _state(retries: int = 0, **guards) -> RunState:
-    return RunState(run_id="run-1", request="check payments", started_at=0.0,
-                    guards=Guards(**guards), counters=Counters(retries=retries))
+    return RunState(
+        run_id="run-1",
+        request="check payments",
+        started_at=0.0,
+        guards=Guards(**guards),
+        counters=Counters(retries=retries),
+    )
 
 
 def _failed(message: str = "the tool failed", retry_after: float | None = None, **details) -> ToolResult:
-    return ToolResult(ok=False, tool="http_get",
-                      error=ToolError(kind="http_status", message=message, retry_after=retry_after, details=details))
+    return ToolResult(
+        ok=False,
+        tool="http_get",
+        error=ToolError(kind="http_status", message=message, retry_after=retry_after, details=details),
+    )
 
 
 @pytest.fixture
@@ -44,8 +54,16 @@ def test_ok_signal_continues():
 
 def test_available_patch_patches_arguments_with_its_description_as_reason():
     # given a schema drift for which the patcher found a repair
-    refinement = decide(_state(), STEP, "read", "schema_drift", _failed(), attempt=1, has_alternative=True,
-                        patch="the response renamed errors -> error_count")
+    refinement = decide(
+        _state(),
+        STEP,
+        "read",
+        "schema_drift",
+        _failed(),
+        attempt=1,
+        has_alternative=True,
+        patch="the response renamed errors -> error_count",
+    )
     # then the step is patched rather than replanned
     assert refinement.decision == "patch_args"
     assert refinement.reason == "the response renamed errors -> error_count"
@@ -70,12 +88,16 @@ def test_ambiguous_failure_of_non_idempotent_write_aborts_as_unsafe_retry(signal
 
 def test_rate_limited_non_idempotent_write_is_retried():
     # a 429 means the server did not apply the write, so a retry is safe
-    refinement = decide(_state(), POST, "write", "rate_limited", _failed(retry_after=2), attempt=1, has_alternative=False)
+    refinement = decide(
+        _state(), POST, "write", "rate_limited", _failed(retry_after=2), attempt=1, has_alternative=False
+    )
     assert refinement.decision == "retry"
 
 
 def test_transient_failure_of_idempotent_write_is_retried():
-    refinement = decide(_state(), POST, "write-idempotent", "transient", _failed(), attempt=1, has_alternative=False)
+    refinement = decide(
+        _state(), POST, "write-idempotent", "transient", _failed(), attempt=1, has_alternative=False
+    )
     assert refinement.decision == "retry"
 
 
@@ -90,7 +112,9 @@ def test_retryable_signal_within_step_retries_is_retried(signal, attempt):
 
 def test_retry_after_header_sets_backoff():
     # given a 429 asking for 3 s and no configured backoff (base 0)
-    refinement = decide(_state(), STEP, "read", "rate_limited", _failed(retry_after=3), attempt=1, has_alternative=False)
+    refinement = decide(
+        _state(), STEP, "read", "rate_limited", _failed(retry_after=3), attempt=1, has_alternative=False
+    )
     # then the wait honours the server's request
     assert refinement.decision == "retry"
     assert refinement.wait_seconds == 3
@@ -98,7 +122,9 @@ def test_retry_after_header_sets_backoff():
 
 
 def test_retry_waits_at_least_retry_after_with_backoff(backoff_1_to_8):
-    refinement = decide(_state(), STEP, "read", "rate_limited", _failed(retry_after=5), attempt=1, has_alternative=False)
+    refinement = decide(
+        _state(), STEP, "read", "rate_limited", _failed(retry_after=5), attempt=1, has_alternative=False
+    )
     assert refinement.wait_seconds >= 5
 
 
@@ -106,7 +132,9 @@ def test_retry_waits_at_least_retry_after_with_backoff(backoff_1_to_8):
 def test_run_retries_exhausted_aborts_with_max_retries(has_alternative):
     # given a run that already used all 6 of its retries
     state = _state(retries=6, max_retries=6)
-    refinement = decide(state, STEP, "read", "transient", _failed(), attempt=1, has_alternative=has_alternative)
+    refinement = decide(
+        state, STEP, "read", "transient", _failed(), attempt=1, has_alternative=has_alternative
+    )
     assert refinement.decision == "abort"
     assert refinement.stop_reason == "max_retries"
     assert "6 retries" in refinement.reason
@@ -139,14 +167,17 @@ def test_replannable_signal_with_alternative_replans(signal):
     assert signal in refinement.reason
 
 
-@pytest.mark.parametrize("signal, stop_reason", [
-    ("policy_denied", "policy_denied"),
-    ("bad_args", "bad_args"),
-    ("auth", "auth"),
-    ("not_found", "not_found"),
-    ("schema_drift", "schema_drift"),
-    ("fatal", "tool_failed"),
-])
+@pytest.mark.parametrize(
+    "signal, stop_reason",
+    [
+        ("policy_denied", "policy_denied"),
+        ("bad_args", "bad_args"),
+        ("auth", "auth"),
+        ("not_found", "not_found"),
+        ("schema_drift", "schema_drift"),
+        ("fatal", "tool_failed"),
+    ],
+)
 def test_unrecoverable_signal_aborts_with_its_stop_reason_and_message(signal, stop_reason):
     # given a failure nothing can repair and no alternative route
     result = _failed(message="GET /metrics answered 403")
@@ -166,7 +197,9 @@ def test_non_replannable_signal_aborts_even_with_alternative(signal):
 def test_abort_reason_names_the_policy_rule():
     result = _failed(message="origin http://evil.example:80 is not allowlisted", rule="http.allowlist")
     refinement = decide(_state(), STEP, "read", "policy_denied", result, attempt=1, has_alternative=False)
-    assert refinement.reason.endswith("origin http://evil.example:80 is not allowlisted [rule http.allowlist]")
+    assert refinement.reason.endswith(
+        "origin http://evil.example:80 is not allowlisted [rule http.allowlist]"
+    )
 
 
 # ---------------------------------------------------------------- backoff_seconds
@@ -200,9 +233,15 @@ _ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(run_id=_ids, step_id=_ids, attempt=st.integers(min_value=1, max_value=30),
-       retry_after=st.none() | st.floats(min_value=0, max_value=120, allow_nan=False))
-def test_backoff_is_deterministic_bounded_and_honours_retry_after(backoff_1_to_8, run_id, step_id, attempt, retry_after):
+@given(
+    run_id=_ids,
+    step_id=_ids,
+    attempt=st.integers(min_value=1, max_value=30),
+    retry_after=st.none() | st.floats(min_value=0, max_value=120, allow_nan=False),
+)
+def test_backoff_is_deterministic_bounded_and_honours_retry_after(
+    backoff_1_to_8, run_id, step_id, attempt, retry_after
+):
     state = RunState(run_id=run_id, request="r", started_at=0.0)
     # when the same run, step and attempt are asked twice
     first = backoff_seconds(state, step_id, attempt, retry_after)

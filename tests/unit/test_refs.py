@@ -28,7 +28,9 @@ def test_whole_string_reference_keeps_native_structure():
 
 
 def test_reference_inside_text_is_interpolated():
-    assert _resolve("payments had {{s2.body.errors}} errors ({{s1.value}} %)") == "payments had 240 errors (2 %)"
+    assert (
+        _resolve("payments had {{s2.body.errors}} errors ({{s1.value}} %)") == "payments had 240 errors (2 %)"
+    )
 
 
 def test_structure_inside_text_is_rendered_as_compact_json():
@@ -59,12 +61,15 @@ def test_references_resolve_inside_nested_arguments():
     assert _resolve(args) == {"inputs": [RESULTS["s1"], {"n": 240}], "max_sentences": 3}
 
 
-@pytest.mark.parametrize("ref, why", [
-    ("{{s9.value}}", "step s9 has no result"),
-    ("{{s2.body.latency}}", "'latency' is not in the result of s2"),
-    ("{{s3.rows.5}}", "'5' is not in the result of s3"),
-    ("{{s1.value.deeper}}", "'deeper' is not in the result of s1"),
-])
+@pytest.mark.parametrize(
+    "ref, why",
+    [
+        ("{{s9.value}}", "step s9 has no result"),
+        ("{{s2.body.latency}}", "'latency' is not in the result of s2"),
+        ("{{s3.rows.5}}", "'5' is not in the result of s3"),
+        ("{{s1.value.deeper}}", "'deeper' is not in the result of s1"),
+    ],
+)
 def test_unresolvable_reference_names_the_reference(ref, why):
     with pytest.raises(UnresolvedReferenceError) as exc:
         _resolve(f"value: {ref}")

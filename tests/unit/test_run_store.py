@@ -15,7 +15,12 @@ def store(tmp_path) -> SqliteRunStore:
 
 
 def test_stored_run_document_reads_back(store):
-    document = {"run_id": "r1", "request": "compute 2 + 2", "status": "succeeded", "results": {"s1": {"value": 4}}}
+    document = {
+        "run_id": "r1",
+        "request": "compute 2 + 2",
+        "status": "succeeded",
+        "results": {"s1": {"value": 4}},
+    }
     store.put_run(document)
     assert store.get_run("r1") == document
 
@@ -27,18 +32,27 @@ def test_unknown_run_reads_as_none(store):
 def test_runs_are_listed_newest_first_up_to_the_limit(store):
     # given three runs created at different times, stored out of order
     for run_id, created in (("old", 100.0), ("newest", 300.0), ("middle", 200.0)):
-        store.put_run({"run_id": run_id, "request": f"request {run_id}", "status": "succeeded", "created_at": created})
+        store.put_run(
+            {"run_id": run_id, "request": f"request {run_id}", "status": "succeeded", "created_at": created}
+        )
     # when two are listed
     listed = store.list_runs(limit=2)
     # then the two newest come first, with their summary fields
     assert [r["run_id"] for r in listed] == ["newest", "middle"]
-    assert listed[0] == {"run_id": "newest", "request": "request newest", "status": "succeeded",
-                         "stop_reason": None, "created_at": 300.0}
+    assert listed[0] == {
+        "run_id": "newest",
+        "request": "request newest",
+        "status": "succeeded",
+        "stop_reason": None,
+        "created_at": 300.0,
+    }
 
 
 def test_upsert_keeps_created_at_and_updates_status(store):
     store.put_run({"run_id": "r1", "request": "x", "status": "running", "created_at": 100.0})
-    store.put_run({"run_id": "r1", "request": "x", "status": "stopped", "stop_reason": "budget", "created_at": 999.0})
+    store.put_run(
+        {"run_id": "r1", "request": "x", "status": "stopped", "stop_reason": "budget", "created_at": 999.0}
+    )
     [listed] = store.list_runs()
     assert listed["created_at"] == 100.0
     assert (listed["status"], listed["stop_reason"]) == ("stopped", "budget")
@@ -109,4 +123,5 @@ def test_concurrent_appends_get_unique_consecutive_seqs(store):
     events = store.events("r1")
     assert [e["seq"] for e in events] == list(range(1, threads * per_thread + 1))
     assert sorted((e["data"]["worker"], e["data"]["i"]) for e in events) == [
-        (w, i) for w in range(threads) for i in range(per_thread)]
+        (w, i) for w in range(threads) for i in range(per_thread)
+    ]

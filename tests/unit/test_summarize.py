@@ -19,8 +19,12 @@ def test_calc_result_is_rendered_as_an_equation():
 
 
 def test_single_row_lists_its_columns():
-    result = {"columns": ["service", "requests", "errors"], "row_count": 1, "truncated": False,
-              "rows": [{"service": "payments", "requests": 12000, "errors": 240}]}
+    result = {
+        "columns": ["service", "requests", "errors"],
+        "row_count": 1,
+        "truncated": False,
+        "rows": [{"service": "payments", "requests": 12000, "errors": 240}],
+    }
     assert summarize([result]) == "service: payments, requests: 12000, errors: 240."
 
 
@@ -44,8 +48,10 @@ def test_http_answer_is_summarized_by_its_body():
 
 
 def test_file_write_result_says_what_was_written():
-    assert summarize([{"path": "reports/incidents.md", "bytes": 120, "replayed": False}]) == \
-        "Wrote 120 bytes to reports/incidents.md."
+    assert (
+        summarize([{"path": "reports/incidents.md", "bytes": 120, "replayed": False}])
+        == "Wrote 120 bytes to reports/incidents.md."
+    )
 
 
 def test_text_is_split_into_sentences_and_max_sentences_respected():
@@ -59,8 +65,10 @@ def test_max_sentences_applies_across_inputs():
 
 
 def test_repeated_sentences_appear_once():
-    assert summarize(["Search is degraded.", "Search is degraded. Payments is fine."]) == \
-        "Search is degraded. Payments is fine."
+    assert (
+        summarize(["Search is degraded.", "Search is degraded. Payments is fine."])
+        == "Search is degraded. Payments is fine."
+    )
 
 
 @pytest.mark.parametrize("inputs", [[], [None], [""], ["   "], [{}]])
@@ -69,12 +77,19 @@ def test_nothing_to_summarize(inputs):
 
 
 _word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
-_sentence = st.lists(_word | st.integers(min_value=-10**6, max_value=10**6).map(str), min_size=1, max_size=6).map(
-    lambda words: " ".join(words) + ".")
+_sentence = st.lists(
+    _word | st.integers(min_value=-(10**6), max_value=10**6).map(str), min_size=1, max_size=6
+).map(lambda words: " ".join(words) + ".")
 _text = st.lists(_sentence, min_size=1, max_size=4).map(" ".join)
-_record = st.dictionaries(_word, _word | st.integers(min_value=-10**9, max_value=10**9), min_size=1, max_size=5)
-_calc = st.builds(lambda a, b, v: {"expression": f"{a} + {b}", "value": v},
-                  st.integers(0, 999), st.integers(0, 999), st.integers(0, 2000))
+_record = st.dictionaries(
+    _word, _word | st.integers(min_value=-(10**9), max_value=10**9), min_size=1, max_size=5
+)
+_calc = st.builds(
+    lambda a, b, v: {"expression": f"{a} + {b}", "value": v},
+    st.integers(0, 999),
+    st.integers(0, 999),
+    st.integers(0, 2000),
+)
 
 
 @settings(max_examples=80)

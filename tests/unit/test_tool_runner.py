@@ -62,7 +62,9 @@ def test_small_output_travels_inline():
 
 def test_large_summary_is_stored_by_reference(small_outputs):
     # given inputs whose summary is well over 256 bytes
-    inputs = [f"Service number {n} reported a steady error rate during the last hour of traffic." for n in range(6)]
+    inputs = [
+        f"Service number {n} reported a steady error rate during the last hour of traffic." for n in range(6)
+    ]
     # when summarize runs
     result = run_tool(_call("summarize", {"inputs": inputs, "max_sentences": 6}))
     # then the state carries a short preview and a reference to the full output
@@ -75,7 +77,12 @@ def test_large_summary_is_stored_by_reference(small_outputs):
 
 
 def test_large_query_result_is_stored_by_reference(small_outputs):
-    result = run_tool(_call("db_query", {"sql": "SELECT service, window, requests, errors FROM metrics ORDER BY service, window"}))
+    result = run_tool(
+        _call(
+            "db_query",
+            {"sql": "SELECT service, window, requests, errors FROM metrics ORDER BY service, window"},
+        )
+    )
     assert result.ok is True
     assert result.output_ref is not None
     stored = get_run_store().get_blob(result.output_ref)
@@ -85,7 +92,11 @@ def test_large_query_result_is_stored_by_reference(small_outputs):
 
 def test_write_repeated_with_same_idempotency_key_returns_the_first_output():
     # given a file write that completed
-    call = _call("file_write", {"path": "reports/incidents.md", "content": "# Incidents\n"}, idempotency_key="run-1:s1:abc")
+    call = _call(
+        "file_write",
+        {"path": "reports/incidents.md", "content": "# Incidents\n"},
+        idempotency_key="run-1:s1:abc",
+    )
     first = run_tool(call, _LambdaContext())
     # when the same call is delivered again
     second = run_tool(call, _LambdaContext())
@@ -97,9 +108,18 @@ def test_write_repeated_with_same_idempotency_key_returns_the_first_output():
 
 
 def test_write_reusing_an_idempotency_key_with_other_arguments_is_refused():
-    run_tool(_call("file_write", {"path": "a.md", "content": "first"}, idempotency_key="run-1:s1:abc"), _LambdaContext())
-    result = run_tool(_call("file_write", {"path": "a.md", "content": "second", "overwrite": True},
-                            idempotency_key="run-1:s1:abc"), _LambdaContext())
+    run_tool(
+        _call("file_write", {"path": "a.md", "content": "first"}, idempotency_key="run-1:s1:abc"),
+        _LambdaContext(),
+    )
+    result = run_tool(
+        _call(
+            "file_write",
+            {"path": "a.md", "content": "second", "overwrite": True},
+            idempotency_key="run-1:s1:abc",
+        ),
+        _LambdaContext(),
+    )
     assert result.ok is False
     assert result.error.kind == "policy_denied"
     assert result.error.details == {"rule": "idempotency.key_reuse"}

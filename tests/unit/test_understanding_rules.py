@@ -110,12 +110,15 @@ def test_a_sub_task_is_typed_by_its_kind() -> None:
         )
 
 
-@pytest.mark.parametrize(("request_text", "word"), [
-    ("give me the error count for auth over 5 minutes and triple it", "triple"),
-    ("divide 100 by the number of incidents", "divide"),
-    ("list deployments of auth in the last month", "last month"),
-    ("list the open incidents of search over the last hour", "1h"),
-])
+@pytest.mark.parametrize(
+    ("request_text", "word"),
+    [
+        ("give me the error count for auth over 5 minutes and triple it", "triple"),
+        ("divide 100 by the number of incidents", "divide"),
+        ("list deployments of auth in the last month", "last month"),
+        ("list the open incidents of search over the last hour", "1h"),
+    ],
+)
 def test_a_known_word_the_reading_does_not_use_stops_the_run(request_text: str, word: str) -> None:
     perception = perceive(request_text)
     assert perception.task_type == "unsupported" and word in " ".join(perception.unsupported)
@@ -128,10 +131,17 @@ def test_a_severity_in_a_condition_s_action_is_not_a_filter_of_its_subject() -> 
     assert perception.subtasks[1].params.get("severity") == "sev1"
 
 
-@pytest.mark.parametrize(("request_text", "word"), [
-    ("show the 3 newest incidents", "'3'"), ("list the services but not auth", "'not'"),
-    ("count deployments per service", "'per'"), ("list incidents ordered by severity", "'ordered'"),
-])
-def test_a_number_negation_grouping_or_ordering_no_rule_reads_is_never_dropped(request_text: str, word: str) -> None:
+@pytest.mark.parametrize(
+    ("request_text", "word"),
+    [
+        ("show the 3 newest incidents", "'3'"),
+        ("list the services but not auth", "'not'"),
+        ("count deployments per service", "'per'"),
+        ("list incidents ordered by severity", "'ordered'"),
+    ],
+)
+def test_a_number_negation_grouping_or_ordering_no_rule_reads_is_never_dropped(
+    request_text: str, word: str
+) -> None:
     perception = perceive(request_text)
     assert perception.task_type == "unsupported" and word in " ".join(perception.unsupported)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import WorkflowError
-from embedded_engine import EmbeddedEngine
 from chalicelib.workflow.sfn_runner import WorkflowRunner
+from embedded_engine import EmbeddedEngine
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:maoo:run-1"
 
@@ -30,7 +30,9 @@ class FakeSfn:
 
 def test_the_runner_waits_for_the_engine_s_word_before_asking_for_the_status():
     sfn, waits = FakeSfn(["SUCCEEDED"]), []
-    runner = WorkflowRunner(sfn, "sm", max_poll_seconds=0.25, until_ended=lambda arn, seconds: waits.append((arn, seconds)))
+    runner = WorkflowRunner(
+        sfn, "sm", max_poll_seconds=0.25, until_ended=lambda arn, seconds: waits.append((arn, seconds))
+    )
 
     assert runner.wait(ARN)["status"] == "SUCCEEDED"
     assert waits == [(ARN, 0.25)] and sfn.describes == 1
@@ -53,11 +55,16 @@ def test_an_execution_that_never_ends_fails_the_wait_at_its_deadline_naming_its_
 
 def test_an_engine_s_history_read_replaces_the_api_call():
     sfn = FakeSfn(["SUCCEEDED"])
-    runner = WorkflowRunner(sfn, "sm", read_history=lambda arn: [{"id": 1, "type": "ExecutionStarted", "from": arn}])
+    runner = WorkflowRunner(
+        sfn, "sm", read_history=lambda arn: [{"id": 1, "type": "ExecutionStarted", "from": arn}]
+    )
 
     assert runner.history(ARN) == [{"id": 1, "type": "ExecutionStarted", "from": ARN}]
     assert sfn.history_pages == 0
-    assert WorkflowRunner(sfn, "sm").history(ARN) == [{"id": 1, "type": "ExecutionStarted"}] and sfn.history_pages == 1
+    assert (
+        WorkflowRunner(sfn, "sm").history(ARN) == [{"id": 1, "type": "ExecutionStarted"}]
+        and sfn.history_pages == 1
+    )
 
 
 def test_the_engine_forgets_ends_nobody_waited_for_but_answers_a_waiter_at_once():
