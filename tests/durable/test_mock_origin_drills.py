@@ -95,5 +95,7 @@ def test_a_mock_api_url_that_is_set_is_still_the_one_used(own_mock_cli):
         squatter.bind(("127.0.0.1", port))  # the recorded port is taken: it must not matter
         squatter.listen(1)
         code, doc = own_mock_cli.doc("approve", held["run_id"], MAOO_MOCK_API_URL="http://127.0.0.1:9")
-    # then the set URL wins: no port clash is reported, and the old origin is not allowlisted
-    assert code == 1 and doc["status"] != "succeeded"
+    # then the set URL wins: no port clash is reported, and the planned origin is not allowlisted
+    assert code == 1
+    assert (doc["status"], doc["stop_reason"]) == ("stopped", "policy_denied")
+    assert f"127.0.0.1:{port}/incidents" in doc["stop_detail"]
