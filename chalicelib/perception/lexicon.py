@@ -99,19 +99,11 @@ SLASH_PATH = re.compile(
 )
 SAVE = re.compile(r"^(?:save|write|store|export|dump|persist|record|put|output|keep)\b", _I)
 SAVE_ANYWHERE = re.compile(r"\b(?:save|write|store|export|dump|persist)\b.*?\b(?:to|as|in|into)\b", _I)
-FORMATS = {
-    "markdown": "md",
-    "md": "md",
-    "text": "txt",
-    "txt": "txt",
-    "plain text": "txt",
-    "json": "json",
-    "csv": "csv",
-    "spreadsheet": "csv",
-    "log": "log",
-}
+FORMATS = catalogue.FILE_FORMATS
 FORMAT = re.compile(
-    r"\b(?:as|in|to)\s+(?:an?\s+)?(?P<fmt>markdown|md|plain text|text|txt|json|csv|spreadsheet|log)\b(?:\s+file)?",
+    r"\b(?:as|in|to)\s+(?:an?\s+)?(?P<fmt>"
+    + "|".join(re.escape(word) for word in sorted(FORMATS, key=len, reverse=True))
+    + r")\b(?:\s+file)?",
     _I,
 )
 NAMED = re.compile(r"\b(?:called|named|titled)\s+['\"]?(?P<name>[\w][\w-]*)['\"]?", _I)
