@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.contracts import RunState
-from chalicelib.execution.results import result_value
 from chalicelib.memory.events import record_event, record_metrics
 from chalicelib.planning.critic import check_result
+from chalicelib.step_results import result_value
 from chalicelib.tools import summarize as summarize_tool
 
 

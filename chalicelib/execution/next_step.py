@@ -16,11 +16,11 @@ from typing import Any
 
 from chalicelib.contracts import ApprovalRequest, RunState, Step, ToolCall
 from chalicelib.execution import guards as guard_rules
-from chalicelib.execution.refs import UnresolvedReferenceError, lookup, resolve
-from chalicelib.execution.results import result_value
 from chalicelib.execution.stops import stop
 from chalicelib.largevalues import by_reference
 from chalicelib.memory.events import record_event
+from chalicelib.references import UnresolvedReferenceError, lookup, resolve
+from chalicelib.step_results import result_value
 from chalicelib.tools.registry import cost_of, side_effect_of
 
 _COMPARE = {

@@ -14,10 +14,10 @@ from chalicelib.execution import guards as guard_rules
 from chalicelib.execution.monitor import classify
 from chalicelib.execution.patching import propose_patch
 from chalicelib.execution.refinement import Refinement, decide
-from chalicelib.execution.results import BLOB_KEY
 from chalicelib.execution.stops import stop
 from chalicelib.memory.events import record_event, record_metrics
 from chalicelib.planning.planner import NoRouteError, make_plan
+from chalicelib.step_results import BLOB_KEY
 from chalicelib.tools.registry import cost_of, side_effect_of
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.contracts import Plan, Signal, Step, ToolResult
-from chalicelib.execution.refs import REF
+from chalicelib.references import REF
 
 KNOWN_RENAMES = {
     "errors": "error_count",

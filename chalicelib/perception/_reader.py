@@ -92,7 +92,15 @@ def _file_path(text: str) -> str | None:
     name, fmt = lx.NAMED.search(text), lx.FORMAT.search(text)
     if name:
         return f"{name.group('name')}.{lx.FORMATS[fmt.group('fmt').lower()] if fmt else 'md'}"
+    if m := lx.SLASH_PATH.search(text):
+        return m.group("path")
     return None
+
+
+def _file_format(path: str) -> str:
+    """The format a path's extension names; ``txt`` for a path without one."""
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name.strip(".") else "txt"
 
 
 def _negated(condition: Condition) -> Condition:
@@ -677,7 +685,7 @@ class Reader:
                 make_subtask(
                     kind="save",
                     text=text,
-                    params={"path": target, "format": target.rsplit(".", 1)[-1]},
+                    params={"path": target, "format": _file_format(target)},
                     success_criteria=[f"{target} written"],
                 ),
                 condition,
@@ -705,7 +713,7 @@ class Reader:
             make_subtask(
                 kind="save",
                 text=text,
-                params={"path": path, "format": path.rsplit(".", 1)[-1].lower()},
+                params={"path": path, "format": _file_format(path)},
                 success_criteria=[f"{path} written"],
             ),
             condition,

@@ -91,21 +91,19 @@ SUMMARIZE_LEAD = re.compile(
 FILE_NAME = re.compile(
     r"['\"]?(?P<path>[^\s'\",;]+\.(?P<ext>[A-Za-z][A-Za-z0-9]{0,4}))['\"]?(?=$|[\s,;])", _I
 )
+# a save target written as a path without an extension ("to /etc/passwd", "into logs/today"): read
+# as a path so the file tool's policy judges it (absolute, traversal), not asked for as "missing"
+SLASH_PATH = re.compile(
+    r"\b(?:to|in|into|as)\s+['\"]?(?P<path>(?:~|\.{1,2})?/[^\s'\",;]*|[\w.-]+/[^\s'\",;]*)['\"]?(?=$|[\s,;])",
+    _I,
+)
 SAVE = re.compile(r"^(?:save|write|store|export|dump|persist|record|put|output|keep)\b", _I)
 SAVE_ANYWHERE = re.compile(r"\b(?:save|write|store|export|dump|persist)\b.*?\b(?:to|as|in|into)\b", _I)
-FORMATS = {
-    "markdown": "md",
-    "md": "md",
-    "text": "txt",
-    "txt": "txt",
-    "plain text": "txt",
-    "json": "json",
-    "csv": "csv",
-    "spreadsheet": "csv",
-    "log": "log",
-}
+FORMATS = catalogue.FILE_FORMATS
 FORMAT = re.compile(
-    r"\b(?:as|in|to)\s+(?:an?\s+)?(?P<fmt>markdown|md|plain text|text|txt|json|csv|spreadsheet|log)\b(?:\s+file)?",
+    r"\b(?:as|in|to)\s+(?:an?\s+)?(?P<fmt>"
+    + "|".join(re.escape(word) for word in sorted(FORMATS, key=len, reverse=True))
+    + r")\b(?:\s+file)?",
     _I,
 )
 NAMED = re.compile(r"\b(?:called|named|titled)\s+['\"]?(?P<name>[\w][\w-]*)['\"]?", _I)

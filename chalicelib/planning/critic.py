@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib import catalogue
 from chalicelib.contracts import PerceivedState, Plan, RunState, Step, SubTask
-from chalicelib.execution.results import result_value
+from chalicelib.step_results import result_value
 from chalicelib.tools.registry import TOOLS
 
 _TOOL_FOR_KIND = catalogue.TOOLS_FOR_KIND  # which tools may carry out each kind of sub-task

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from chalicelib.contracts import Guards, Plan
 from chalicelib.errors import UnknownToolError, describe_validation_error
-from chalicelib.execution.refs import placeholder, referenced_steps
+from chalicelib.references import placeholder, referenced_steps
 from chalicelib.tools.registry import get_tool
 
 

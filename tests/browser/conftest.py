@@ -21,18 +21,10 @@ from typing import Any
 import pytest
 import requests
 
+from cli.screenshots import CHROMIUM_ARGS  # the flags this machine's chromium needs, in one place
 from mock_api.server import start_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 INSTALL_HINT = (
     "install Debian's chromium (`apt-get install chromium`) or set MAOO_CHROMIUM to a Chromium binary"
 )

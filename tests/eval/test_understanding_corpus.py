@@ -8,10 +8,11 @@ measuring command and the most common phrasings. The whole corpus is measured by
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import pytest
 
-from eval.understanding.corpus import PARTS, CorpusFileError, load
+from eval.understanding.corpus import PARTS, Category, CorpusFileError, load
 from eval.understanding.judge import judge
 from eval.understanding.runner import run_entries, summary
 
@@ -21,17 +22,7 @@ def test_both_parts_validate_and_hold_at_least_250_requests_together() -> None:
     ids = [e.id for c in corpora for e in c.requests]
     assert len(ids) >= 250
     assert len(ids) == len(set(ids))
-    assert {e.category for c in corpora for e in c.requests} == {
-        "arithmetic",
-        "ops_question",
-        "typo_shorthand",
-        "multi_part",
-        "conditional",
-        "constraint",
-        "out_of_domain",
-        "impossible",
-        "ambiguous",
-    }
+    assert {e.category for c in corpora for e in c.requests} == set(get_args(Category))
 
 
 def test_an_unknown_part_is_refused_naming_the_accepted_ones() -> None:

@@ -47,6 +47,15 @@ def test_a_path_outside_the_sandbox_is_a_policy_denial_naming_the_rule(maoo):
     assert "file_write" not in _tools(doc)
 
 
+def test_a_path_without_an_extension_is_still_judged_by_the_file_policy(maoo):
+    for path, rule in (("/var/lib/status", "file.absolute"), ("../../elsewhere/notes", "file.traversal")):
+        doc = maoo.run(f"write the search metrics into {path}")
+
+        assert doc["status"] == "stopped" and doc["stop_reason"] == "policy_denied", doc["stop_detail"]
+        assert rule in doc["stop_detail"] and "file name" not in doc["stop_detail"]
+        assert "file_write" not in _tools(doc) and maoo.side_effects() == []
+
+
 def test_a_missing_service_is_ambiguous_and_names_what_is_missing(maoo):
     doc = maoo.run("what is the p50 right now")
 

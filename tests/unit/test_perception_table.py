@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.config import reload_settings
-from chalicelib.execution.refs import lookup, resolve
 from chalicelib.perception.request_reader import perceive
 from chalicelib.planning.critic import critique
 from chalicelib.planning.planner import NoRouteError, make_plan
+from chalicelib.references import lookup, resolve
 from chalicelib.tools.calc import evaluate
 from chalicelib.tools.summarize import summarize
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib.execution.refs import UnresolvedReferenceError, lookup, placeholder, referenced_steps, resolve
+from chalicelib.references import UnresolvedReferenceError, lookup, placeholder, referenced_steps, resolve
 
 RESULTS = {
     "s1": {"expression": "240 / 12000 * 100", "value": 2},
