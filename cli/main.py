@@ -188,7 +188,7 @@ def _continue(run_id: str, as_json: bool, engine: str | None, action: Any) -> No
     from cli.session import Session
 
     try:
-        with _engine(engine), Session() as session:
+        with _engine(engine), Session(continues=run_id) as session:
             doc = action(session.runner(), session.settings, run_id)
     except StoreError as exc:
         _store_failed(exc)

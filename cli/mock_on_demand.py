@@ -26,11 +26,15 @@ _STOP_SECONDS = 5.0
 class MockApiOnDemand:
     """A loopback address that serves the mock API from its first connection on."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Bind ``port`` (0: a free one); an ``OSError`` if it is taken.
+
+        A given port is how a run continued in a new process gets the origin it was planned
+        against back (``cli.mock_origin``)."""
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._sock.bind((host, 0))
+            self._sock.bind((host, port))
             self._sock.listen(128)
         except OSError:
             self._sock.close()

@@ -21,22 +21,36 @@ def _handlers() -> dict[str, Any]:
 
 
 class Session:
-    """Serves the mock API in-process on a free loopback port unless ``MAOO_MOCK_API_URL`` is set.
+    """Serves the mock API in-process on a free loopback port unless ``MAOO_MOCK_API_URL`` is set
+    (on the port the run started with, when the session continues a run).
 
     The port is bound at once (its origin is what gets allowlisted); the server itself starts on
     the first connection (``cli.mock_on_demand``), so a run that calls no HTTP tool never waits
     for it."""
 
-    def __init__(self) -> None:
+    def __init__(self, continues: str | None = None) -> None:
+        """``continues``: the run this session resumes, approves or rejects; the mock API is then
+        served on the loopback port that run started with (``cli.mock_origin``)."""
         self.mock: MockApiOnDemand | None = None
         self.settings: Settings = reload_settings()
         self._runner: Any = None  # the engine's WorkflowRunner, opened on the first run
+        self._continues = continues
 
     def __enter__(self) -> Session:
         if not self.settings.mock_api_url:
             from cli.mock_on_demand import MockApiOnDemand
 
-            mock = MockApiOnDemand()
+            port = None
+            if self._continues is not None:
+                from cli.mock_origin import port_taken, recorded_mock_port
+
+                port = recorded_mock_port(self._continues)
+            try:
+                mock = MockApiOnDemand(port=port or 0)
+            except OSError:
+                if port is None:
+                    raise
+                raise port_taken(self._continues or "", port) from None
             self.mock = mock
             os.environ["MAOO_MOCK_API_URL"] = mock.url
             self.settings = reload_settings()

@@ -235,6 +235,9 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
             engine=engine,
             guards=start.guards.model_dump(),
             approve=start.approve,
+            # the origin the plan's URLs and the allowlist point at: a resume or an approval in a
+            # new process serves the in-process mock API there again (cli.mock_origin)
+            mock_api_url=get_settings().mock_api_url,
         )
     try:
         arn = runner.start(execution_name or start.run_id, start.model_dump(mode="json"))

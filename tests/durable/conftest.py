@@ -50,7 +50,8 @@ class Cli:
         full.update(
             {
                 "MAOO_RUNTIME_DIR": str(self.runtime),
-                "MAOO_MOCK_API_URL": self.mock_url,
+                # empty: each CLI process serves its own in-process mock API, as on the default set-up
+                **({"MAOO_MOCK_API_URL": self.mock_url} if self.mock_url else {}),
                 "MAOO_BACKOFF_BASE_SECONDS": "0",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 **self.env,
