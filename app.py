@@ -22,10 +22,9 @@ def _function(name: str, handler):
 
 
 # ---- layers: perception, planning, execution
-perceive = _function(
-    "perceive", layer_handler("Perceive", "chalicelib.perception.perceive_state:perceive_state")
-)
-plan = _function("plan", layer_handler("Plan", "chalicelib.planning.plan_state:plan_state"))
+# perceive and plan run chalicelib.llm.states: the layers' states with LLM mode wired in
+perceive = _function("perceive", layer_handler("Perceive", "chalicelib.llm.states:perceive_state"))
+plan = _function("plan", layer_handler("Plan", "chalicelib.llm.states:plan_state"))
 next_step = _function("next_step", layer_handler("NextStep", "chalicelib.execution.next_step:next_step"))
 observe = _function("observe", layer_handler("Observe", "chalicelib.execution.observe:observe"))
 finalize = _function(

@@ -5,12 +5,15 @@ memory: the newest remembered run that was not itself such a pointer is perceive
 the trace says which. With nothing remembered the request is ambiguous, never guessed.
 
 In LLM mode (``MAOO_NO_LLM_MODE=false``) a direct request is also put to the model; its answer
-replaces the rule-based perception only when it validates and is usable (``chalicelib.llm``).
+replaces the rule-based perception only when it validates and is usable. The model step is passed
+in (``model=``) by ``chalicelib.llm.states``, the Lambda's entry point, so that perception never
+imports ``chalicelib.llm`` (which checks the model against this layer): without it, rules only.
 """
 
 from __future__ import annotations
 
-from chalicelib.config import get_settings
+from collections.abc import Callable
+
 from chalicelib.contracts import PerceivedState, RunState
 from chalicelib.memory.events import record_event
 from chalicelib.memory.longterm import get_long_term_memory
@@ -57,13 +60,16 @@ def _resolve(state: RunState) -> PerceivedState:
     return perceive(earlier[0])
 
 
-def perceive_state(state: RunState) -> RunState:
+PerceptionModel = Callable[[RunState, PerceivedState], tuple[PerceivedState, RunState]]
+"""LLM mode's step: ``(state, rule-based perception) -> (perception to use, state with tokens counted)``."""
+
+
+def perceive_state(state: RunState, *, model: PerceptionModel | None = None) -> RunState:
+    """The Perceive state; ``model`` (LLM mode) is asked about a direct request, never a pointer back."""
     earlier = refers_to_earlier_run(state.request)
     perception = _resolve(state) if earlier else perceive(state.request)
-    if get_settings().llm_requested and not earlier:
-        from chalicelib.llm.perceive import perceive_with_model
-
-        perception, state = perceive_with_model(state, perception)
+    if model is not None and not earlier:
+        perception, state = model(state, perception)
     record_event(
         state.run_id,
         "perception",

@@ -8,13 +8,16 @@ verdict on the first plan and on its revision (``critic``), and the plan that ru
 
 In LLM mode the model is one more source of the plan: the rule-based plan is made as always and
 kept as the fallback, and a usable model plan takes its place before the policy, the validator and
-the critic, which treat it exactly like a rule-based one (``chalicelib.llm.plan``).
+the critic, which treat it exactly like a rule-based one. The model step is passed in (``model=``)
+by ``chalicelib.llm.states``, the Lambda's entry point, so that planning never imports
+``chalicelib.llm`` (which checks the model against this layer): without it, rules only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib import catalogue
-from chalicelib.config import get_settings
 from chalicelib.contracts import Guards, PerceivedState, Plan, RunState
 from chalicelib.errors import MaooError
 from chalicelib.memory.events import record_event
@@ -25,6 +28,10 @@ from chalicelib.planning.recall import advise
 from chalicelib.planning.validator import validate_plan
 
 CAPABILITIES = catalogue.capabilities()
+
+PlanModel = Callable[[RunState, PerceivedState, Plan, set[str], int], tuple[Plan, RunState]]
+"""LLM mode's step: ``(state, perception, rule-based plan, avoid, revision) -> (plan, state)``; the
+plan is a candidate for the same checks, and a state that is no longer running ends the run."""
 
 
 class _Ended(MaooError):
@@ -185,7 +192,8 @@ def _keep_done(plan: Plan, state: RunState) -> tuple[Plan, dict]:
     return plan.model_copy(update={"steps": steps}), kept
 
 
-def plan_state(state: RunState) -> RunState:
+def plan_state(state: RunState, *, model: PlanModel | None = None) -> RunState:
+    """The Plan state; ``model`` (LLM mode) may replace the rule-based plan before the checks."""
     if state.status != "running":  # stopped before planning (LLM mode: the token budget ran out in Perceive)
         return state.model_copy(update={"plan_ok": False, "replan": None})
     perception = state.perception
@@ -213,10 +221,8 @@ def plan_state(state: RunState) -> RunState:
     revision = state.plan.revision + 1 if state.plan else 0
     try:
         plan, avoid, notes = _plan_with_memory(state, perception, revision)
-        if get_settings().llm_requested:
-            from chalicelib.llm.plan import plan_with_model
-
-            plan, state = plan_with_model(state, perception, plan, avoid, revision)
+        if model is not None:
+            plan, state = model(state, perception, plan, avoid, revision)
             if state.status != "running":
                 return state
         plan, critic_note = _review(plan, perception, guards, avoid, state.run_id)
