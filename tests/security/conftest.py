@@ -6,11 +6,15 @@ from __future__ import annotations
 import hashlib
 import socketserver
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chalicelib.config import reload_settings
 from chalicelib.contracts import ToolCall, ToolResult
 from chalicelib.tools.invocation import run_tool
 from tests.functional.conftest import maoo, mock_api  # noqa: F401  (the functional fixtures, for runs through the state machine)
@@ -146,3 +150,33 @@ def tree_snapshot(root: Path) -> dict[str, str]:
         elif path.is_file():
             snapshot[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
     return snapshot
+
+
+@contextmanager
+def allowlisted_json_api(
+    monkeypatch: pytest.MonkeyPatch, answer: Callable[[str], tuple[int, bytes]]
+) -> Iterator[str]:
+    """A loopback JSON server, allowlisted for the run: ``answer(path)`` gives each GET's status and body."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            status, body = answer(self.path.split("?")[0])
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("MAOO_HTTP_ALLOWLIST", url)
+    reload_settings()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -9,18 +9,17 @@ and the next tools receive a reference to it, which they read from the store the
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from chalicelib.config import get_settings, reload_settings
+from chalicelib.config import get_settings
 from chalicelib.contracts import ToolCall
 from chalicelib.largevalues import BLOB_KEY
 from chalicelib.memory.store import get_run_store
 from chalicelib.tools.invocation import run_tool
+from tests.security.conftest import allowlisted_json_api
 
 STATE_LIMIT = 256 * 1024
 HTTP_CAP = 1_000_000
@@ -39,30 +38,14 @@ def _payload(target_bytes: int) -> bytes:
 BODIES = {"/big": _payload(HTTP_CAP - 2_000), "/medium": _payload(276 * 1024)}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        path = self.path.split("?")[0]
-        body = BODIES.get(path) or BODIES["/big"]
-        self.send_response(200 if path in BODIES else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+def _answer(path: str) -> tuple[int, bytes]:
+    return (200, BODIES[path]) if path in BODIES else (404, BODIES["/big"])
 
 
 @pytest.fixture
 def big_api(maoo, monkeypatch) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("MAOO_HTTP_ALLOWLIST", url)
-    reload_settings()
-    yield url
-    server.shutdown()
-    server.server_close()
+    with allowlisted_json_api(monkeypatch, _answer) as url:
+        yield url
 
 
 def _largest_state_document(doc: dict) -> int:

@@ -8,44 +8,28 @@ long as that run was listed.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from typer.testing import CliRunner
 
-from chalicelib.config import reload_settings
 from cli.main import app
+from tests.security.conftest import allowlisted_json_api
 
 runner = CliRunner()
 MARKUP_OUTPUT = {"note": "[/bold] closes nothing [link=file:///etc/passwd]click[/link] [red]alarm"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        ok = self.path.startswith("/markup")
-        body = json.dumps(MARKUP_OUTPUT if ok else {"detail": "[/red] no such page [bold]"}).encode()
-        self.send_response(200 if ok else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+def _answer(path: str) -> tuple[int, bytes]:
+    if path.startswith("/markup"):
+        return 200, json.dumps(MARKUP_OUTPUT).encode()
+    return 404, json.dumps({"detail": "[/red] no such page [bold]"}).encode()
 
 
 @pytest.fixture
 def markup_api(maoo, monkeypatch) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("MAOO_HTTP_ALLOWLIST", url)
-    reload_settings()
-    yield url
-    server.shutdown()
-    server.server_close()
+    with allowlisted_json_api(monkeypatch, _answer) as url:
+        yield url
 
 
 def _flat(text: str) -> str:
