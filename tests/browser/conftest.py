@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +19,7 @@ import requests
 
 from cli.screenshots import CHROMIUM_ARGS  # the flags this machine's chromium needs, in one place
 from mock_api.server import start_in_thread
+from tests import chalice_local
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_HINT = (
@@ -70,12 +67,6 @@ def mock_api():
         yield running
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Server:
     """A `chalice local` process serving the app, with its own runtime folder."""
@@ -106,7 +97,6 @@ class Server:
 @pytest.fixture(scope="module")
 def server(mock_api, tmp_path_factory) -> Iterator[Server]:
     runtime = tmp_path_factory.mktemp("viewer-runtime")
-    port = _free_port()
     env = {
         **os.environ,
         "MAOO_RUNTIME_DIR": str(runtime),
@@ -116,40 +106,5 @@ def server(mock_api, tmp_path_factory) -> Iterator[Server]:
     }
     for name in ("MAOO_ENGINE", "MAOO_STORE", "MAOO_HTTP_ALLOWLIST"):
         env.pop(name, None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from chalice.cli import main; main()",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--stage",
-            "local",
-            "--no-autoreload",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):  # bounded: at most ~60 s for the server to answer
-            if process.poll() is not None:
-                pytest.fail(f"chalice local exited: {process.stdout.read() if process.stdout else ''}")
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    with chalice_local.serving(env) as url:
         yield Server(url, runtime, mock_api.url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()

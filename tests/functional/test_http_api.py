@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 from chalice.test import Client
+
+from tests import chalice_local
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = "Fetch mock data, calculate 2 + 2, and summarize the result"
@@ -103,45 +102,9 @@ def test_tools_and_health(client):
     assert bad.status_code == 400 and "limit" in bad.json_body["message"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_chalice_local_serves_the_api_over_http(mock_api, isolated_runtime):
-    port = _free_port()
     env = {**os.environ, "MAOO_MOCK_API_URL": mock_api.url, "MAOO_RUNTIME_DIR": str(isolated_runtime)}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from chalice.cli import main; main()",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--stage",
-            "local",
-            "--no-autoreload",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # wait for it to listen (bounded)
-            try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-            if process.poll() is not None:
-                pytest.fail(f"chalice local exited: {process.stdout.read()}")
+    with chalice_local.serving(env) as base:
         response = requests.post(f"{base}/runs", json={"request": SEED}, timeout=120)
         assert response.status_code == 200, response.text
         doc = response.json()
@@ -149,6 +112,3 @@ def test_chalice_local_serves_the_api_over_http(mock_api, isolated_runtime):
         assert requests.get(f"{base}/runs/{doc['run_id']}", timeout=10).json()["run_id"] == doc["run_id"]
         missing = requests.get(f"{base}/runs/nope", timeout=10)
         assert missing.status_code == 404 and missing.json()["error"] == "not_found"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -13,12 +13,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -30,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from cli.deploy import PROJECT_DIR
-from tests.integration.localstack import free_port
+from tests import chalice_local
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("MAOO_FUZZ_EXAMPLES", "12"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -92,27 +89,11 @@ def test_the_committed_document_is_what_the_command_writes(tmp_path):
 # ---------------------------------------------------------------- fuzzing chalice local
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"chalice local exited {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"chalice local did not answer on {url} in {timeout:g} s:\n{log.read_text()[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def api_url(tmp_path_factory) -> Iterator[str]:
     from mock_api.server import start_in_thread
 
     folder = tmp_path_factory.mktemp("chalice-local")
-    port = free_port()
-    log = folder / "chalice-local.log"
     with start_in_thread() as mock:
         env = {
             **os.environ,
@@ -121,33 +102,8 @@ def api_url(tmp_path_factory) -> Iterator[str]:
             "AWS_DEFAULT_REGION": "us-east-1",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        command = [
-            sys.executable,
-            "-c",
-            "import sys; from chalice.cli import main; sys.exit(main())",
-            "local",
-            "--stage",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-autoreload",
-        ]
-        with open(log, "w") as out:
-            process = subprocess.Popen(
-                command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(url, process, log)
+        with chalice_local.serving(env) as url:
             yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def _document() -> dict:

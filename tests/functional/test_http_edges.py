@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,59 +18,17 @@ from chalice.test import Client
 
 from chalicelib.config import reload_settings
 from chalicelib.memory.store import get_run_store
+from tests import chalice_local
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 50
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _chalice_local(host: str, port: int, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from chalice.cli import main; main()",
-            "local",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--stage",
-            "local",
-            "--no-autoreload",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 @pytest.fixture
 def local_server(mock_api, isolated_runtime):
-    port = _free_port()
     env = {**os.environ, "MAOO_MOCK_API_URL": mock_api.url, "MAOO_RUNTIME_DIR": str(isolated_runtime)}
-    process = _chalice_local("127.0.0.1", port, env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # wait for it to listen (bounded)
-            try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-            if process.poll() is not None:
-                pytest.fail(f"chalice local exited: {process.stdout.read() if process.stdout else ''}")
+    with chalice_local.serving(env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_fifty_concurrent_posts_to_chalice_local_get_fifty_answers(local_server):
@@ -98,14 +52,16 @@ def test_fifty_concurrent_posts_to_chalice_local_get_fifty_answers(local_server)
 
 
 def test_chalice_local_refuses_to_listen_beyond_loopback(isolated_runtime):
-    process = _chalice_local(
-        "0.0.0.0", _free_port(), {**os.environ, "MAOO_RUNTIME_DIR": str(isolated_runtime)}
+    process, log = chalice_local.start(
+        {**os.environ, "MAOO_RUNTIME_DIR": str(isolated_runtime)}, host="0.0.0.0"
     )
     try:
-        output, _ = process.communicate(timeout=120)
+        process.wait(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
+    output = log.read_text()
+    log.unlink()
 
     assert process.returncode != 0
     assert "loopback only" in output and "--host 0.0.0.0 is refused" in output
