@@ -41,7 +41,7 @@ from chalicelib.perception._clauses import (
     strip_constraints,
 )
 from chalicelib.perception._reader import Reader, clean
-from chalicelib.perception.arithmetic import numbers_to_digits
+from chalicelib.perception.arithmetic import numbers_to_digits, shown_expressions
 from chalicelib.perception.arithmetic_grammar import rate_problem
 from chalicelib.perception.typos import correct
 
@@ -164,11 +164,7 @@ def _state(reader: Reader, constraints: Constraints) -> PerceivedState:
         entities["formats"] = list(
             dict.fromkeys(t.params.format for t in subtasks if isinstance(t, SaveTask))
         )
-    expressions = [
-        t.params.expression
-        for t in subtasks
-        if isinstance(t, ComputeTask) and t.params.expression is not None and t.params.metric is None
-    ]
+    expressions = shown_expressions(subtasks)
     if expressions:
         entities["expressions"] = expressions
     channels = [t.params.channel for t in subtasks if isinstance(t, NotifyTask)]
