@@ -50,7 +50,7 @@ class Route:
 
     suffix: str
     tool: str
-    args: dict
+    args: dict[str, Any]
     prefix: str  # where the resource's fields sit in this route's output, for references
     endpoint: str | None = None  # "GET /services/payments/metrics": what long-term memory keys facts by
 
@@ -60,8 +60,10 @@ def _base_url() -> str:
     return url or "http://127.0.0.1:8765"
 
 
-def _http(path: str, prefix: str, params: dict | None = None, expect: list[str] | None = None) -> Route:
-    args: dict = {"url": f"{_base_url()}{path}"}
+def _http(
+    path: str, prefix: str, params: dict[str, Any] | None = None, expect: list[str] | None = None
+) -> Route:
+    args: dict[str, Any] = {"url": f"{_base_url()}{path}"}
     if params:
         args["params"] = params
     if expect:
@@ -69,14 +71,14 @@ def _http(path: str, prefix: str, params: dict | None = None, expect: list[str] 
     return Route("", "http_get", args, prefix, endpoint=f"GET {path}")
 
 
-def _db(sql: str, params: list, prefix: str) -> Route:
-    args: dict = {"sql": sql}
+def _db(sql: str, params: list[Any], prefix: str) -> Route:
+    args: dict[str, Any] = {"sql": sql}
     if params:
         args["params"] = params
     return Route("", "db_query", args, prefix)
 
 
-def _where(filters: dict) -> tuple[str, list]:
+def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     present = {k: v for k, v in filters.items() if v}
     return (" WHERE " + " AND ".join(f"{k} = ?" for k in present) if present else ""), list(present.values())
 
@@ -100,7 +102,7 @@ def _filters(params: ReadParams, resource_name: str | None = None) -> dict[str, 
     return {name: said[name] for name in (resource.filters if resource else ()) if name in said}
 
 
-def _http_can_filter(resource: str, filters: dict) -> bool:
+def _http_can_filter(resource: str, filters: dict[str, Any]) -> bool:
     """The HTTP route answers only when it can apply every filter itself; else the database does."""
     return all(name in catalogue.RESOURCE[resource].http_filters for name, value in filters.items() if value)
 
@@ -435,7 +437,7 @@ def revise_plan(
     )
 
 
-def endpoint_of(tool: str, args: dict) -> str | None:
+def endpoint_of(tool: str, args: dict[str, Any]) -> str | None:
     """``METHOD /path`` of an HTTP call, the key long-term memory keeps endpoint facts under.
 
     Calls to the ops API are keyed by path alone (the API's address changes between sessions);
