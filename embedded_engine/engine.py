@@ -33,9 +33,9 @@ from embedded_engine.shared_payloads import PayloadBytes
 Handler = Callable[[dict, Any], Any]
 _MAX_ENDS_KEPT = 1024
 # The engine's start leaves about 160,000 objects that live as long as the process (moto's modules,
-# the parsed definition, the handlers' modules). Every full collection of the cyclic garbage
-# collector scanned them all: 40 ms of a 20-step run's 290 ms. ``gc.freeze()`` at the end of the
-# start moves them out of the collector's generations; what runs create is collected as before.
+# the parsed definition, the handlers' modules), and every full collection of the cyclic garbage
+# collector scanned them all again. ``gc.freeze()`` at the end of the start moves them out of the
+# collector's generations; what runs create is collected as before.
 _FROZEN = "gc.freeze() after start"
 
 
