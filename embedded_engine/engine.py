@@ -9,6 +9,7 @@ moto, which is why moto's version is pinned and checked when the engine starts.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -27,9 +28,15 @@ from chalicelib.config import Settings
 from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
 from chalicelib.workflow.sfn_runner import WorkflowRunner
+from embedded_engine.shared_payloads import PayloadBytes
 
 Handler = Callable[[dict, Any], Any]
 _MAX_ENDS_KEPT = 1024
+# The engine's start leaves about 160,000 objects that live as long as the process (moto's modules,
+# the parsed definition, the handlers' modules), and every full collection of the cyclic garbage
+# collector scanned them all again. ``gc.freeze()`` at the end of the start moves them out of the
+# collector's generations; what runs create is collected as before.
+_FROZEN = "gc.freeze() after start"
 
 
 @dataclass
@@ -58,7 +65,7 @@ class EmbeddedEngine:
         self._mock: Any = None  # moto's mock_aws, while started
         self._patches: list[Any] = []
         self.state_machine_arn = ""  # set by start()
-        self._sfn: Any = None  # a boto3 Step Functions client, once started
+        self._sfn: Any = None  # the runner's Step Functions client (a BackendClient), once started
         self.unproven_features: list[str] = []  # why the definition-dependent speed-ups are off, if they are
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
@@ -128,6 +135,7 @@ class EmbeddedEngine:
                 "; ".join(self.unproven_features),
             )
         self._deploy()
+        gc.freeze()  # see _FROZEN
         return self
 
     def stop(self) -> None:
@@ -158,11 +166,12 @@ class EmbeddedEngine:
         Tasks reach our handlers through seam 2 by the function's name, and nothing else invokes
         a function. The state machine is created with the backend call moto's own
         ``CreateStateMachine`` handler makes (the definition is validated the same way), saving a
-        client and a round trip through botocore and moto's HTTP layer; executions are still
-        started, described and read through boto3, as on LocalStack and AWS."""
-        import boto3
-        import botocore.session
+        client and a round trip through botocore and moto's HTTP layer. The runner's client answers
+        StartExecution and DescribeExecution the same way (``BackendClient``), and creates a boto3
+        client for anything else."""
         from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        from embedded_engine.backend_client import BackendClient
 
         self.account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
         region = self.settings.region
@@ -186,16 +195,24 @@ class EmbeddedEngine:
             )
             .arn
         )
+        self._sfn = BackendClient(self._backend, self._boto3_client)
+
+    def _boto3_client(self) -> Any:
+        """A boto3 Step Functions client on moto, for the calls ``BackendClient`` passes on."""
+        import boto3
+        import botocore.session
+
         session = botocore.session.get_session()
         if self._cache_dir is not None:
             from embedded_engine.service_models import BotocoreModels
 
             session.register_component("data_loader", BotocoreModels(self._cache_dir))
-        self._sfn = boto3.session.Session(botocore_session=session, region_name=region).client(
+        return boto3.session.Session(botocore_session=session, region_name=self.settings.region).client(
             "stepfunctions"
         )
 
     def sfn(self):
+        """The Step Functions client the runner uses (``BackendClient``)."""
         return self._sfn
 
     def runner(self) -> WorkflowRunner:
@@ -303,6 +320,11 @@ class EmbeddedEngine:
         raises is an ``Unhandled`` function error whose ``errorType`` is the exception's class name.
         ``SimulatedServiceError`` escapes, for the caller to turn into Lambda's own service fault.
         """
+        result, error = self.call(function_name, payload)
+        return (result, error) if error else (json.dumps(result).encode(), None)
+
+    def call(self, function_name: str, payload: bytes | str | None) -> tuple[Any, str | None]:
+        """``dispatch``, with a handler's answer as the object it returned (its error, as bytes)."""
         short = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
         name = self._by_function.get(short)
         if name is None:
@@ -312,7 +334,7 @@ class EmbeddedEngine:
         event = json.loads(payload) if payload else {}
         context = LambdaContext(function_name=short, aws_request_id=str(uuid.uuid4()))
         try:
-            result = self.handlers[name](event, context)
+            return self.handlers[name](event, context), None
         except SimulatedServiceError:
             raise
         except Exception as exc:  # an unhandled error: what Lambda reports as FunctionError
@@ -323,7 +345,6 @@ class EmbeddedEngine:
                     "stackTrace": traceback.format_exception(exc)[-3:],
                 }
             ).encode(), "Unhandled"
-        return json.dumps(result).encode(), None
 
 
 def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -352,7 +373,7 @@ class _InProcessLambdaClient:
 
     def invoke(self, FunctionName: str, Payload: bytes | str | None = None, **_: Any) -> dict[str, Any]:  # noqa: N803 - boto3's names
         try:
-            payload, error = self.engine.dispatch(FunctionName, Payload)
+            result, error = self.engine.call(FunctionName, Payload)
         except SimulatedServiceError as exc:
             from botocore.exceptions import ClientError
 
@@ -363,11 +384,12 @@ class _InProcessLambdaClient:
                 },
                 "Invoke",
             ) from None
-        response: dict[str, Any] = {
-            "StatusCode": 200,
-            "ExecutedVersion": "$LATEST",
-            "Payload": io.BytesIO(payload),
-        }
+        stream: io.BytesIO | None = None
+        if not error and isinstance(Payload, PayloadBytes):  # see shared_payloads
+            stream = Payload.sharing.answer(Payload.document, result)
+        if stream is None:
+            stream = io.BytesIO(result if error else json.dumps(result).encode())
+        response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": stream}
         if error:
             response["FunctionError"] = error
         return response
