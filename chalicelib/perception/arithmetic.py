@@ -223,12 +223,14 @@ def to_expression(text: str) -> str | None:
 
 
 class _Unwrap(ast.NodeTransformer):
-    """Drops a unary plus in front of anything but a number: the grammar's mark for "take a third of
-    90" as the start of a chain, which a reader would not write."""
+    """Drops a unary plus in front of anything but a number or a reference: the grammar's mark for
+    "take a third of 90" as the start of a chain, which a reader would not write. "take 100" and "take
+    it" keep theirs: a lone operand is a value to go on from, and calc is given an expression, never a
+    bare reference."""
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.op, ast.UAdd) and not isinstance(node.operand, ast.Constant):
+        if isinstance(node.op, ast.UAdd) and not isinstance(node.operand, (ast.Constant, ast.Name)):
             return node.operand
         return node
 

@@ -126,3 +126,4 @@ def test_a_chain_shown_as_one_expression_has_the_value_the_steps_compute() -> No
     shown = readable("@result * 2", readable("@result - 4", first))
     assert shown == "(90 / 3 - 4) * 2"
     assert evaluate(shown) == (evaluate(first) - 4) * 2 == 52
+    assert to_expression("take it") == "+@result"  # a lone reference stays an expression for calc
