@@ -21,7 +21,7 @@ from typing import cast
 from chalicelib import catalogue
 from chalicelib.contracts import Comparator
 
-I = re.IGNORECASE
+NOCASE = re.IGNORECASE
 
 KNOWN_SERVICES = catalogue.SERVICE_NAMES
 WINDOWS_AVAILABLE = catalogue.WINDOW_NAMES
@@ -30,15 +30,15 @@ NUMBER = r"-?\d+(?:\.\d+)?"
 
 # ---------------------------------------------------------------- services, pronouns
 
-SERVICE = re.compile(r"\b(?P<service>" + SERVICE_NAME + r")\b", I)
+SERVICE = re.compile(r"\b(?P<service>" + SERVICE_NAME + r")\b", NOCASE)
 ALL_SERVICES = re.compile(
-    r"\b(?:all|every|each)\s+(?:of\s+the\s+|the\s+)?services\b|\bacross\s+(?:all\s+)?services\b", I
+    r"\b(?:all|every|each)\s+(?:of\s+the\s+|the\s+)?services\b|\bacross\s+(?:all\s+)?services\b", NOCASE
 )
-PRONOUN = re.compile(r"\b(its|it|their|them|that service|the service|this service)\b", I)
+PRONOUN = re.compile(r"\b(its|it|their|them|that service|the service|this service)\b", NOCASE)
 RESULT_PRONOUN = re.compile(
     r"^(?:it|them|that|this|those|these|everything|all of (?:it|them)|the (?:results?|output|answer|"
     r"values?|numbers?|data|findings|report|summary|list|rows|above|lot)|(?:the\s+)?(?:results?|output))$",
-    I,
+    NOCASE,
 )
 
 # ---------------------------------------------------------------- windows
@@ -52,7 +52,7 @@ WINDOWS = tuple(  # the catalogue's words for each window, and the looser forms
     (
         re.compile(
             r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in window.words) + r")\b" + extra,
-            I,
+            NOCASE,
         ),
         window.name,
     )
@@ -62,41 +62,41 @@ WINDOWS = tuple(  # the catalogue's words for each window, and the looser forms
 OTHER_WINDOW = re.compile(
     r"\b(?:(?:last|past|previous|this)\s+(?:\d+\s+|few\s+|couple of\s+)?(?:weeks?|months?|years?|quarter|days|hours|minutes)"
     r"|\d+\s*(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?)|yesterday)\b",
-    I,
+    NOCASE,
 )
 
 # ---------------------------------------------------------------- what a clause reads
 
-DATABASE = re.compile(r"\b(?:ops\s+)?(?:database|db|sql|sqlite)\b|\bquery\b", I)
+DATABASE = re.compile(r"\b(?:ops\s+)?(?:database|db|sql|sqlite)\b|\bquery\b", NOCASE)
 ERROR_RATE = re.compile(
     r"\berror[ -]?rates?\b|\bfailure[ -]?rates?\b|\berror percentage\b|\bpercent(?:age)? of (?:failed|failing) requests\b",
-    I,
+    NOCASE,
 )
 METRICS = re.compile(
-    r"\b(metrics|latency|latencies|p95|p50|traffic|request count|error count|throughput|numbers)\b", I
+    r"\b(metrics|latency|latencies|p95|p50|traffic|request count|error count|throughput|numbers)\b", NOCASE
 )
 SUMMARIZE = re.compile(
     r"\bsummar(?:y|ies|ize|ise|ising|izing)\b|\bsum (?:it |them |this |that |everything )?up\b|\brecap\b|\bbrief(?:ing)?\b|\btl;?dr\b|\boverview\b",
-    I,
+    NOCASE,
 )
-INCIDENTS = re.compile(r"\bincidents?\b|\boutages?\b", I)
+INCIDENTS = re.compile(r"\bincidents?\b|\boutages?\b", NOCASE)
 DEPLOYMENTS = re.compile(
     r"\b(deployments?|deploys|releases?|rollouts?|versions?|deployed)\b|\bdeploy history\b|\blast deploy\b",
-    I,
+    NOCASE,
 )
-SERVICES_LIST = re.compile(r"\bservices\b|\bservice (?:list|catalog(?:ue)?|inventory)\b", I)
-COUNT = re.compile(r"\bhow many\b|\bcount\b|\bnumber of\b", I)
-ARITHMETIC_WORD = re.compile(r"\b(?:divide|multiply|add|subtract|plus|minus|times)\b", I)
-URL = re.compile(r"(?P<url>\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+)", I)
+SERVICES_LIST = re.compile(r"\bservices\b|\bservice (?:list|catalog(?:ue)?|inventory)\b", NOCASE)
+COUNT = re.compile(r"\bhow many\b|\bcount\b|\bnumber of\b", NOCASE)
+ARITHMETIC_WORD = re.compile(r"\b(?:divide|multiply|add|subtract|plus|minus|times)\b", NOCASE)
+URL = re.compile(r"(?P<url>\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+)", NOCASE)
 
 # the states a clause filters by, each the catalogue's words for it
 _OPEN_STATES = [w for w, s in catalogue.INCIDENT_STATES.items() if s == "open"]
 _RESOLVED_STATES = [w for w, s in catalogue.INCIDENT_STATES.items() if s == "resolved"]
-OPEN_WORD = re.compile(r"\b(" + "|".join(_OPEN_STATES) + r")\b", I)
-RESOLVED_WORD = re.compile(r"\b(" + "|".join(_RESOLVED_STATES) + r")\b", I)
-DEPLOY_STATUS = re.compile(r"\b(?P<status>failed|succeeded|successful|rolled[ -]back)\b", I)
+OPEN_WORD = re.compile(r"\b(" + "|".join(_OPEN_STATES) + r")\b", NOCASE)
+RESOLVED_WORD = re.compile(r"\b(" + "|".join(_RESOLVED_STATES) + r")\b", NOCASE)
+DEPLOY_STATUS = re.compile(r"\b(?P<status>failed|succeeded|successful|rolled[ -]back)\b", NOCASE)
 SERVICE_STATUS_FILTER = re.compile(
-    r"\b(?P<status>" + "|".join(catalogue.SERVICE_STATES) + r"|unhealthy)\b", I
+    r"\b(?P<status>" + "|".join(catalogue.SERVICE_STATES) + r"|unhealthy)\b", NOCASE
 )
 
 # ---------------------------------------------------------------- conditions: the catalogue's phrasing
@@ -113,13 +113,13 @@ FILLER = re.compile(
     r"^(?:(?:please|kindly|now|also|and|then|first(?:ly)?|next|finally|lastly|afterwards|after that|ok(?:ay)?|hey|hi|maoo|"
     r"can you|could you|would you|will you|i want you to|i'd like you to|i would like you to|i need you to|i want to|i need to|"
     r"i'd like to|go ahead and|just|quickly|(?:and\s+)?then)[\s,:]+)+",
-    I,
+    NOCASE,
 )
-FILLER_TAIL = re.compile(r"(?:[\s,]+(?:please|for me|thanks|thank you|as well|too|right now|now))+$", I)
+FILLER_TAIL = re.compile(r"(?:[\s,]+(?:please|for me|thanks|thank you|as well|too|right now|now))+$", NOCASE)
 # where the free text of a message or an incident title starts: carried as written, never read
 FREE_TEXT_TAIL = re.compile(
     r"\s+(?:that|saying|titled|called|named|with (?:the )?(?:message|title|text|note)|to say|reading)\s+|\s*[:'\"]",
-    I,
+    NOCASE,
 )
 SPACES = re.compile(r"\s+")
 
@@ -128,23 +128,27 @@ SPACES = re.compile(r"\s+")
 ARITHMETIC_LEAD = re.compile(
     r"^(?:(?:please|now|then|and|also)\s+)*(?:calculate|compute|evaluate|work out|figure out|determine|solve|find|tell me|give me|"
     r"what(?:'s| is| are| does| do)|whats|how much (?:is|are|does|do)|how much)\b\s*:?\s*",
-    I,
+    NOCASE,
 )
-ARITHMETIC_TRAIL = re.compile(r"\s*(?:\bcome to|\bmake|\bgive|\bequal|\bequals|\bis|=|\?|\.|!)*\s*$", I)
-RESULT_OF = re.compile(r"^(?:the\s+)?(?:result|value|answer)\s+(?:of|to)\s+", I)
+ARITHMETIC_TRAIL = re.compile(r"\s*(?:\bcome to|\bmake|\bgive|\bequal|\bequals|\bis|=|\?|\.|!)*\s*$", NOCASE)
+RESULT_OF = re.compile(r"^(?:the\s+)?(?:result|value|answer)\s+(?:of|to)\s+", NOCASE)
 OPERANDS = (
-    (re.compile(r"\b(?:the\s+)?(?:number of errors|error count|errors)\b", I), "@errors"),
+    (re.compile(r"\b(?:the\s+)?(?:number of errors|error count|errors)\b", NOCASE), "@errors"),
     (
-        re.compile(r"\b(?:the\s+)?(?:number of requests|request count|total requests|requests|traffic)\b", I),
+        re.compile(
+            r"\b(?:the\s+)?(?:number of requests|request count|total requests|requests|traffic)\b", NOCASE
+        ),
         "@requests",
     ),
     (
-        re.compile(r"\b(?:the\s+)?(?:p95|95th percentile)(?:\s+latency)?\b|\b(?:the\s+)?latency\b", I),
+        re.compile(r"\b(?:the\s+)?(?:p95|95th percentile)(?:\s+latency)?\b|\b(?:the\s+)?latency\b", NOCASE),
         "@p95_ms",
     ),
-    (re.compile(r"\b(?:the\s+)?(?:p50|median)(?:\s+latency)?\b", I), "@p50_ms"),
+    (re.compile(r"\b(?:the\s+)?(?:p50|median)(?:\s+latency)?\b", NOCASE), "@p50_ms"),
     (
-        re.compile(r"\b(?:the\s+)?(?:previous\s+|last\s+)?(?:result|answer|value|outcome)\b|\bit\b|\bthat\b", I),
+        re.compile(
+            r"\b(?:the\s+)?(?:previous\s+|last\s+)?(?:result|answer|value|outcome)\b|\bit\b|\bthat\b", NOCASE
+        ),
         "@result",
     ),
 )
@@ -191,7 +195,7 @@ def read_text(text: str) -> str:
 
 
 def incident_status(text: str) -> str | None:
-    """"open" or "resolved" when ``text`` names an incident state (open words first), else None."""
+    """ "open" or "resolved" when ``text`` names an incident state (open words first), else None."""
     m = OPEN_WORD.search(text) or RESOLVED_WORD.search(text)
     return catalogue.INCIDENT_STATES[m.group(0).lower()] if m else None
 

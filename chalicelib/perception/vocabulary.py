@@ -68,7 +68,9 @@ def _pattern_modules() -> list[ModuleType]:
     """The rule table's modules (its patterns hold the words its rules read) and the arithmetic reader."""
     from chalicelib.perception import arithmetic, arithmetic_grammar, fragments, rules
 
-    table = [importlib.import_module(f"{rules.__name__}.{m.name}") for m in pkgutil.iter_modules(rules.__path__)]
+    table = [
+        importlib.import_module(f"{rules.__name__}.{m.name}") for m in pkgutil.iter_modules(rules.__path__)
+    ]
     return [fragments, *table, arithmetic, arithmetic_grammar]
 
 

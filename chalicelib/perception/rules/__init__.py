@@ -17,10 +17,23 @@ expression of perception lives outside this package and the fragments module.
 
 from __future__ import annotations
 
-from chalicelib.perception.rules import actions, arithmetic, conditions, counts, fetch, files, metrics, refusals
+from chalicelib.perception.rules import (
+    actions,
+    arithmetic,
+    conditions,
+    counts,
+    fetch,
+    files,
+    metrics,
+    refusals,
+)
 from chalicelib.perception.rules.rule import Rule
 
-CLAUSE_RULES: tuple[Rule, ...] = (refusals.UNSUPPORTED_ACTION, conditions.CONDITION_FIRST, conditions.CONDITION_AFTER)
+CLAUSE_RULES: tuple[Rule, ...] = (
+    refusals.UNSUPPORTED_ACTION,
+    conditions.CONDITION_FIRST,
+    conditions.CONDITION_AFTER,
+)
 ACTION_RULES: tuple[Rule, ...] = (
     fetch.FETCH_URL,
     actions.CREATE_INCIDENT_RULE,

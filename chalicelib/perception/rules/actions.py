@@ -12,7 +12,7 @@ import re
 from chalicelib import catalogue
 from chalicelib.contracts import Condition, make_subtask
 from chalicelib.perception import fragments as fr
-from chalicelib.perception.fragments import I
+from chalicelib.perception.fragments import NOCASE
 from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.rule import Rule
 
@@ -24,12 +24,19 @@ _SEVERITY_WORD = "|".join(sorted(catalogue.SEVERITY_WORDS, key=len, reverse=True
 SEVERITY_WORDS = (
     (
         re.compile(
-            rf"\bsev[ -]?(?P<n>{_SEV_NUMBER})\b|\bseverity[ -]?(?P<m>{_SEV_NUMBER})\b|\bp(?P<p>{_SEV_NUMBER})\b", I
+            rf"\bsev[ -]?(?P<n>{_SEV_NUMBER})\b|\bseverity[ -]?(?P<m>{_SEV_NUMBER})\b|\bp(?P<p>{_SEV_NUMBER})\b",
+            NOCASE,
         ),
         None,
     ),
     *(
-        (re.compile(r"\b(?:" + "|".join(w for w, s in catalogue.SEVERITY_WORDS.items() if s == sev) + r")\b", I), sev)
+        (
+            re.compile(
+                r"\b(?:" + "|".join(w for w, s in catalogue.SEVERITY_WORDS.items() if s == sev) + r")\b",
+                NOCASE,
+            ),
+            sev,
+        )
         for sev in catalogue.SEVERITIES
     ),
 )
@@ -37,7 +44,7 @@ CREATE_INCIDENT = re.compile(
     r"\b(?:open|create|file|raise|declare|log|start|cut|report)\s+(?:(?:a|an|one|new|another|the)\s+)?(?:new\s+)?"
     rf"(?:(?:sev[ -]?{_SEV_NUMBER}|{_SEVERITY_WORD})(?:[ -](?:severity|priority|sev))?\s+)?"
     r"incident\b(?!s)|\b(?:create|file|raise|declare|log)\s+(?:new\s+)?incidents\b",
-    I,
+    NOCASE,
 )
 
 # ---------------------------------------------------------------- channels, from the catalogue
@@ -62,9 +69,9 @@ NOTIFY = re.compile(
     + r"|#[\w-]+)\b)?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
     r"(?:\s+to\s+(?:the\s+)?(?P<channel2>" + _CHANNEL + r"|#[\w-]+))?|\blet\s+(?:the\s+)?"
     r"(?P<channel3>" + _CHANNEL + r")(?:\s+team)?\s+know\b",
-    I,
+    NOCASE,
 )
-NOTIFY_REST = re.compile(r"\b(?:about|with|of|that)\s+(?P<rest>.+)$", I)
+NOTIFY_REST = re.compile(r"\b(?:about|with|of|that)\s+(?P<rest>.+)$", NOCASE)
 
 
 def severity(text: str) -> str:
@@ -75,15 +82,22 @@ def severity(text: str) -> str:
 
 
 def _channel(m: re.Match[str]) -> str:
-    raw = (m.group("channel") or m.group("channel2") or m.group("channel3") or catalogue.DEFAULT_CHANNEL).lower()
+    raw = (
+        m.group("channel") or m.group("channel2") or m.group("channel3") or catalogue.DEFAULT_CHANNEL
+    ).lower()
     raw = raw.lstrip("#")
     return _CHANNELS.get(raw, _CHANNELS.get(raw.replace(" ", "-"), raw))
 
 
-def create(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def create(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     services = named or ([ctx.service] if ctx.service else [])
     if not services:
-        ctx.add(make_subtask(kind="create", text=text, params={"resource": "incident", "service": None}), condition)
+        ctx.add(
+            make_subtask(kind="create", text=text, params={"resource": "incident", "service": None}),
+            condition,
+        )
         ctx.ask_service(text)
         return True
     sev = severity(text)
@@ -100,7 +114,9 @@ def create(ctx: Context, text: str, named: list[str], window: str | None, condit
     return True
 
 
-def notify(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def notify(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     m = NOTIFY.match(text)
     assert m is not None  # the rule's pattern matched
     channel = _channel(m)

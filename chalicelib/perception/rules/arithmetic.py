@@ -10,22 +10,26 @@ from typing import Any
 from chalicelib.contracts import Condition, make_subtask
 from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic import refs_in, to_expression
-from chalicelib.perception.fragments import I
+from chalicelib.perception.fragments import NOCASE
 from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.rule import Rule
 
 _COMPUTE_VERB = r"(?:calculate|compute|evaluate|work out|figure out|determine|solve)"
-COMPUTE_LEAD = re.compile(r"^" + _COMPUTE_VERB + r"\b", I)
-QUESTION_LEAD = re.compile(r"^(?:what is|how much is)\b", I)
-NUMBER_OR_RESULT = re.compile(r"\d|\b(?:it|that|the result)\b", I)
-RAW_EXPRESSION = re.compile(r"^(?:calculate|compute|evaluate|eval|solve)\s*:?\s*(?P<expr>.*[()\[\]'\"_=;{}].*)$", I)
+COMPUTE_LEAD = re.compile(r"^" + _COMPUTE_VERB + r"\b", NOCASE)
+QUESTION_LEAD = re.compile(r"^(?:what is|how much is)\b", NOCASE)
+NUMBER_OR_RESULT = re.compile(r"\d|\b(?:it|that|the result)\b", NOCASE)
+RAW_EXPRESSION = re.compile(
+    r"^(?:calculate|compute|evaluate|eval|solve)\s*:?\s*(?P<expr>.*[()\[\]'\"_=;{}].*)$", NOCASE
+)
 _PREP = r"(?:\s*\b(?:over|in|for|during|within|across|from|of)\s+(?:the\s+)?)?"
-WINDOW_PHRASES = tuple(re.compile(_PREP + r"(?:" + pattern.pattern + r")", I) for pattern, _ in fr.WINDOWS)
+WINDOW_PHRASES = tuple(
+    re.compile(_PREP + r"(?:" + pattern.pattern + r")", NOCASE) for pattern, _ in fr.WINDOWS
+)
 SERVICE_PHRASE = re.compile(
     r"(?:\s*\b(?:of|for|from|in|on|at)\s+(?:the\s+)?)?\b(?:"
     + fr.SERVICE_NAME
     + r")(?:'s)?(?:\s+service)?\b|\b(?:its|their|the service's)\b",
-    I,
+    NOCASE,
 )
 ANYTHING = re.compile(r"\S")
 
@@ -37,7 +41,9 @@ def _without_context(text: str) -> str:
     return fr.SPACES.sub(" ", SERVICE_PHRASE.sub("", text)).strip()
 
 
-def arithmetic(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def arithmetic(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     expression = to_expression(text) or to_expression(_without_context(text))
     if expression is None:
         return False
@@ -67,14 +73,19 @@ def arithmetic(ctx: Context, text: str, named: list[str], window: str | None, co
     return True
 
 
-def as_written(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def as_written(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     # what looks like code, not words, goes to calc as written: calc's own allowlist refuses it, with its rule
     m = RAW_EXPRESSION.match(text)
     assert m is not None  # the rule's pattern matched
     expression = m.group("expr").strip()
     ctx.last_compute = ctx.add(
         make_subtask(
-            kind="compute", text=text, params={"expression": expression}, success_criteria=[f"{expression} computed"]
+            kind="compute",
+            text=text,
+            params={"expression": expression},
+            success_criteria=[f"{expression} computed"],
         ),
         condition,
     )

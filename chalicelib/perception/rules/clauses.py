@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chalicelib.perception.fragments import I
+from chalicelib.perception.fragments import NOCASE
 
 # Words that start a new clause when they follow "and" or a comma
 VERBS = (
@@ -23,14 +23,25 @@ VERBS = (
 )
 _BEFORE_VERB = r"(?=" + VERBS + r")"
 CLAUSE_SEPARATOR = re.compile(
-    r"(\s*;\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+" + _BEFORE_VERB + r"|,?\s*\b(?:(?:and\s+)?after that|afterwards|and finally|finally|"
-    r"and also|also)\b\s*,?\s+" + _BEFORE_VERB + r"|,?\s*\b(?:otherwise|else)\b\s*,?\s*|,\s*and\s+" + _BEFORE_VERB
-    + r"|,\s*" + _BEFORE_VERB + r"|\s+and\s+" + _BEFORE_VERB + r"|\s+(?:but|while)\s+" + _BEFORE_VERB + r")",
-    I,
+    r"(\s*;\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+"
+    + _BEFORE_VERB
+    + r"|,?\s*\b(?:(?:and\s+)?after that|afterwards|and finally|finally|"
+    r"and also|also)\b\s*,?\s+"
+    + _BEFORE_VERB
+    + r"|,?\s*\b(?:otherwise|else)\b\s*,?\s*|,\s*and\s+"
+    + _BEFORE_VERB
+    + r"|,\s*"
+    + _BEFORE_VERB
+    + r"|\s+and\s+"
+    + _BEFORE_VERB
+    + r"|\s+(?:but|while)\s+"
+    + _BEFORE_VERB
+    + r")",
+    NOCASE,
 )
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
-OTHERWISE_JOIN = re.compile(r"\b(?:otherwise|else)\b", I)
-THEN_JOIN = re.compile(r"\b(?:then|after that|afterwards|finally)\b", I)
+OTHERWISE_JOIN = re.compile(r"\b(?:otherwise|else)\b", NOCASE)
+THEN_JOIN = re.compile(r"\b(?:then|after that|afterwards|finally)\b", NOCASE)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import re
 from chalicelib.contracts import Condition
 from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic import numbers_to_digits
-from chalicelib.perception.fragments import COMPARATOR, NUMBER, I
+from chalicelib.perception.fragments import COMPARATOR, NOCASE, NUMBER
 from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.rule import Rule
 
@@ -25,39 +25,50 @@ _THEN_ACTION = r"(?:\s*(?:,\s*|\s+)(?:then\s+)?(?P<action>\S.*))?$"  # the actio
 CONDITION_LEAD = re.compile(
     r"^(?:only\s+)?(?:if|when(?!\s+(?:was|were|did|does|do|is|will|has|had)\b)|whenever|in case|should|provided that)"
     r"\s+(?P<rest>.+)$",
-    I,
+    NOCASE,
 )
-CONDITION_TRAIL = re.compile(r"^(?P<action>.+?),?\s+(?:but\s+)?(?:only\s+)?" + _IF + r"\s+(?P<cond>.+)$", I)
+CONDITION_TRAIL = re.compile(
+    r"^(?P<action>.+?),?\s+(?:but\s+)?(?:only\s+)?" + _IF + r"\s+(?P<cond>.+)$", NOCASE
+)
 COMPARISON = re.compile(
     r"^(?P<subject>.+?)\s+(?:is\s+|are\s+|was\s+|goes\s+|gets\s+|rises\s+|climbs\s+|stays\s+|has\s+(?:gone\s+)?|went\s+)?"
-    r"(?P<op>" + COMPARATOR + r")\s*(?P<value>" + NUMBER + r")\s*(?P<unit>%|percent|per ?cent|ms|milliseconds?|errors?|requests?)?"
+    r"(?P<op>"
+    + COMPARATOR
+    + r")\s*(?P<value>"
+    + NUMBER
+    + r")\s*(?P<unit>%|percent|per ?cent|ms|milliseconds?|errors?|requests?)?"
     + _THEN_ACTION,
-    I,
+    NOCASE,
 )
 ANY_INCIDENTS = re.compile(
     r"^(?:there\s+(?:are|is)\s+(?:any\s+)?|(?P<service>\w+)\s+has\s+(?:any\s+)?)" + _STATE + r"\s*"
     r"incidents?(?:\s+(?:for|on|in|against)\s+(?:the\s+)?(?P<service2>\w+)(?:\s+service)?)?" + _THEN_ACTION,
-    I,
+    NOCASE,
 )
 INCIDENTS_HAS = re.compile(
     r"^(?P<service>\w+)\s+has\s+(?P<op>" + COMPARATOR + r")\s+(?P<value>" + NUMBER + r")\s+" + _STATE + r"\s*"
     r"incidents?" + _THEN_ACTION,
-    I,
+    NOCASE,
 )
 INCIDENT_COUNT_SUBJECT = re.compile(
     r"\b(?:number|count)\s+of\s+(?P<status>open|active|resolved|unresolved)?\s*incidents\b|"
     r"\b(?:has|have)\s+(?P<status2>open|active|resolved|unresolved)?\s*incidents\b",
-    I,
+    NOCASE,
 )
 METRIC_FIELDS = (
-    (re.compile(r"\bp95\b|\b95th percentile\b|\btail latency\b|\blatency\b", I), "p95_ms"),
-    (re.compile(r"\bp50\b|\bmedian latency\b|\bmedian\b", I), "p50_ms"),
-    (re.compile(r"\berror count\b|\bnumber of errors\b|\berrors\b", I), "errors"),
-    (re.compile(r"\brequest count\b|\bnumber of requests\b|\brequests\b|\btraffic\b|\bthroughput\b", I), "requests"),
+    (re.compile(r"\bp95\b|\b95th percentile\b|\btail latency\b|\blatency\b", NOCASE), "p95_ms"),
+    (re.compile(r"\bp50\b|\bmedian latency\b|\bmedian\b", NOCASE), "p50_ms"),
+    (re.compile(r"\berror count\b|\bnumber of errors\b|\berrors\b", NOCASE), "errors"),
+    (
+        re.compile(
+            r"\brequest count\b|\bnumber of requests\b|\brequests\b|\btraffic\b|\bthroughput\b", NOCASE
+        ),
+        "requests",
+    ),
 )
 # "p50" must win over "latency" when both are said
 METRIC_FIELD_ORDER = ("p50_ms", "p95_ms", "errors", "requests")
-COMPUTED_PREFIX = re.compile(r"^(?:the\s+)?(?:computed|calculated|final)\s+", I)
+COMPUTED_PREFIX = re.compile(r"^(?:the\s+)?(?:computed|calculated|final)\s+", NOCASE)
 _RESULT_WORDS = {
     "it",
     "that",
@@ -96,7 +107,9 @@ def starts_with_condition(text: str) -> bool:
 # ---------------------------------------------------------------- builders
 
 
-def condition_first(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def condition_first(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     m = CONDITION_LEAD.match(text)
     assert m is not None  # the rule's pattern matched
     reported = len(ctx.missing)
@@ -115,7 +128,9 @@ def condition_first(ctx: Context, text: str, named: list[str], window: str | Non
     return True
 
 
-def condition_after(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def condition_after(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     m = CONDITION_TRAIL.match(text)
     assert m is not None  # the rule's pattern matched
     parsed = _comparison(ctx, m.group("cond"), hint=text)
@@ -208,7 +223,7 @@ CONDITION_FIRST = Rule(
     (
         ("if the error rate of search is above 5%, notify ops", ("fetch", "compute", "notify")),
         ("when checkout has open incidents then page the on-call", ("query", "notify")),
-        ("if the error rate is above 5%", ()),
+        ("if search has open incidents", ()),
     ),
     applies=lambda text, named: bool(CONDITION_LEAD.match(text)),
 )

@@ -10,51 +10,60 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.contracts import ClauseReading, Constraints
-from chalicelib.perception.fragments import SPACES, I
+from chalicelib.perception.fragments import NOCASE, SPACES
 
 _LEAD = r"\s*,?\s*\b"  # a constraint may follow a comma
 _AND_BUT = r"(?:and\s+)?(?:but\s+)?"
 _DONT = r"(?:don'?t|do not|never|without)"
 
 MAX_STEPS = re.compile(
-    _LEAD + r"(?:(?:and\s+)?(?:in|within|using|use|with|take|limit (?:it|this|yourself) to|keep (?:it|this) (?:to|under))\s+)?"
+    _LEAD
+    + r"(?:(?:and\s+)?(?:in|within|using|use|with|take|limit (?:it|this|yourself) to|keep (?:it|this) (?:to|under))\s+)?"
     r"(?:at most|no more than|not more than|max(?:imum)?(?: of)?|a maximum of|only|under|fewer than|less than)?\s*"
     r"(?P<n>\d+)\s+(?:tool\s+)?(?:steps?|calls?|tool calls?)(?:\s+or\s+(?:fewer|less))?(?:\s+(?:at most|max(?:imum)?))?\b",
-    I,
+    NOCASE,
 )
 DEADLINE = re.compile(
-    _LEAD + r"(?:(?:and\s+)?(?:within|in under|in less than|under|in no more than|taking no (?:more|longer) than|"
+    _LEAD
+    + r"(?:(?:and\s+)?(?:within|in under|in less than|under|in no more than|taking no (?:more|longer) than|"
     r"take no (?:more|longer) than|with a (?:time limit|deadline|timeout) of|(?:time limit|deadline|timeout)(?: of|:)?|in at most|finish(?:ing)? (?:with)?in))\s+"
     r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>seconds?|secs?|s|minutes?|mins?)\b",
-    I,
+    NOCASE,
 )
 BUDGET = re.compile(
-    _LEAD + r"(?:(?:and\s+)?(?:with\s+)?(?:a\s+)?(?:budget|cost limit|cost cap|spending limit)(?:\s+(?:of|is|:))?\s*(?P<n>\d+(?:\.\d+)?)"
+    _LEAD
+    + r"(?:(?:and\s+)?(?:with\s+)?(?:a\s+)?(?:budget|cost limit|cost cap|spending limit)(?:\s+(?:of|is|:))?\s*(?P<n>\d+(?:\.\d+)?)"
     r"|(?:and\s+)?(?:spend(?:ing)?|cost(?:ing)?)\s+(?:at most|no more than|under|less than|up to)\s+(?P<m>\d+(?:\.\d+)?))"
     r"(?:\s*(?:credits?|units?|points?))?\b",
-    I,
+    NOCASE,
 )
 READ_ONLY = re.compile(
-    _LEAD + r"(?:" + _AND_BUT + r"(?:keep (?:it|this|everything)\s+|do (?:it|this|everything)\s+|stay\s+|be\s+)?(?:in\s+)?(?:as\s+a\s+)?"
-    r"(?:read[- ]only|dry[- ]run)(?:\s+mode)?|" + _AND_BUT + _DONT + r"\s+(?:change|changing|modify|modifying|"
+    _LEAD
+    + r"(?:"
+    + _AND_BUT
+    + r"(?:keep (?:it|this|everything)\s+|do (?:it|this|everything)\s+|stay\s+|be\s+)?(?:in\s+)?(?:as\s+a\s+)?"
+    r"(?:read[- ]only|dry[- ]run)(?:\s+mode)?|"
+    + _AND_BUT
+    + _DONT
+    + r"\s+(?:change|changing|modify|modifying|"
     r"write|writing|touch|touching)\s+anything|(?:and\s+)?(?:with\s+)?no\s+(?:writes|side[- ]effects|changes)|(?:and\s+)?without\s+(?:any\s+)?"
     r"side[- ]effects|(?:and\s+)?make no changes)\b",
-    I,
+    NOCASE,
 )
 NO_FILES = re.compile(
     _LEAD + r"(?:" + _AND_BUT + _DONT + r"\s+(?:write|writing|save|saving|create|creating)\s+(?:any\s+)?"
     r"(?:files?|anything to (?:a )?(?:disk|file))|(?:and\s+)?(?:with\s+)?no\s+files?(?:\s+(?:output|writes?))?|(?:and\s+)?"
     r"(?:don'?t|do not|never)\s+(?:save|store)\s+anything)\b",
-    I,
+    NOCASE,
 )
 NO_HTTP = re.compile(
     _LEAD + r"(?:" + _AND_BUT + _DONT + r"\s+(?:call|calling|use|using|hit|hitting|touch|touching)\s+"
     r"(?:the\s+|any\s+)?(?:api|http|apis|network)|(?:and\s+)?(?:use\s+)?(?:the\s+)?(?:database|db) only|(?:and\s+)?only\s+(?:use\s+)?"
     r"(?:the\s+)?(?:ops\s+)?(?:database|db))\b",
-    I,
+    NOCASE,
 )
 REPEATED_COMMAS = re.compile(r"\s*,(?:\s*,)+")
-DANGLING_CONJUNCTION = re.compile(r"(?:[\s,]+(?:and|but|then|with|using|while))+\s*(?=[.!?]|$)", I)
+DANGLING_CONJUNCTION = re.compile(r"(?:[\s,]+(?:and|but|then|with|using|while))+\s*(?=[.!?]|$)", NOCASE)
 
 
 def _deadline(m: re.Match[str]) -> float:
@@ -90,7 +99,10 @@ CONSTRAINT_RULES: tuple[ConstraintRule, ...] = (
         (("list the services with a budget of 5", {"budget": 5.0}),),
     ),
     ConstraintRule(
-        "read_only", READ_ONLY, lambda m: {"read_only": True}, (("check auth, read-only", {"read_only": True}),)
+        "read_only",
+        READ_ONLY,
+        lambda m: {"read_only": True},
+        (("check auth, read-only", {"read_only": True}),),
     ),
     ConstraintRule(
         "no_files",

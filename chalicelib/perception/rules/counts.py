@@ -42,7 +42,11 @@ def count(ctx: Context, text: str, named: list[str], window: str | None, conditi
 
 
 def _counts_something(text: str, named: list[str]) -> bool:
-    counted = fr.INCIDENTS.search(text) or fr.DEPLOYMENTS.search(text) or (fr.SERVICES_LIST.search(text) and not named)
+    counted = (
+        fr.INCIDENTS.search(text)
+        or fr.DEPLOYMENTS.search(text)
+        or (fr.SERVICES_LIST.search(text) and not named)
+    )
     return bool(fr.COUNT.search(text) and counted)
 
 

@@ -10,40 +10,49 @@ from chalicelib import catalogue
 from chalicelib.contracts import Condition, SubTaskKind, make_subtask
 from chalicelib.perception import fragments as fr
 from chalicelib.perception.accounting import terms
-from chalicelib.perception.fragments import I
+from chalicelib.perception.fragments import NOCASE
 from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.rule import Rule
 
 URL_LEAD = re.compile(
-    r"^(?:fetch|get|grab|retrieve|pull|load|read|download|open|call|request|query|hit|check|show)\b", I
+    r"^(?:fetch|get|grab|retrieve|pull|load|read|download|open|call|request|query|hit|check|show)\b", NOCASE
 )
-MOCK_DATA = re.compile(r"\bmock[ -]?data\b|\bmock items\b|\bsample data\b", I)
+MOCK_DATA = re.compile(r"\bmock[ -]?data\b|\bmock items\b|\bsample data\b", NOCASE)
 STATUS = re.compile(
     r"\b(status|where|located|hosted|hosts|runs?|health|healthy|state|up|down|degraded|doing|ok|okay|owner|owns|tier|region|details?|info(?:rmation)?)\b",
-    I,
+    NOCASE,
 )
-CHECK = re.compile(r"\b(check|inspect|look at|look up|how is|how's|describe|examine|fetch|get|show)\b", I)
-SERVICE_WORD = re.compile(r"\bservices?\b", I)
+CHECK = re.compile(
+    r"\b(check|inspect|look at|look up|how is|how's|describe|examine|fetch|get|show)\b", NOCASE
+)
+SERVICE_WORD = re.compile(r"\bservices?\b", NOCASE)
 # any metric the catalogue knows, by any of its words: "how many requests did search serve"
 METRIC_WORDS = re.compile(
-    r"\b(?:" + "|".join(re.escape(w) for m in catalogue.METRICS for w in m.words) + r")\b", I
+    r"\b(?:" + "|".join(re.escape(w) for m in catalogue.METRICS for w in m.words) + r")\b", NOCASE
 )
 
 
-def fetch_url(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def fetch_url(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     m = fr.URL.search(text)
     assert m is not None  # the rule's pattern matched
     url = m.group("url").rstrip(".,;:!?)")
     ctx.add(
         make_subtask(
-            kind="fetch", text=text, params={"resource": "url", "url": url}, success_criteria=[f"{url} fetched"]
+            kind="fetch",
+            text=text,
+            params={"resource": "url", "url": url},
+            success_criteria=[f"{url} fetched"],
         ),
         condition,
     )
     return True
 
 
-def read_resources(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def read_resources(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     found = resources(text, named)
     if not found:
         return False
@@ -82,18 +91,24 @@ def service_filters(text: str) -> dict[str, Any]:
     return {kind: value for kind, value in terms(text) if kind in wanted}
 
 
-def _metrics(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> None:
+def _metrics(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> None:
     kind: SubTaskKind = ctx.read_kind(text)
     services = ctx.metric_services(text, named)
     if not services:
-        ctx.add(make_subtask(kind=kind, text=text, params={"resource": "metrics", "service": None}), condition)
+        ctx.add(
+            make_subtask(kind=kind, text=text, params={"resource": "metrics", "service": None}), condition
+        )
         ctx.ask_service(text)
         return
     for each in services:
         ctx.metrics(each, ctx.window_or_default(window), text, condition, kind)
 
 
-def _service(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> None:
+def _service(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> None:
     service = ctx.pronoun_service(text, named)
     for each in named or ([service] if service else []):
         ctx.add(
@@ -107,7 +122,9 @@ def _service(ctx: Context, text: str, named: list[str], window: str | None, cond
         )
 
 
-def _mock_data(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> None:
+def _mock_data(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> None:
     ctx.add(
         make_subtask(
             kind=ctx.read_kind(text),
@@ -119,7 +136,9 @@ def _mock_data(ctx: Context, text: str, named: list[str], window: str | None, co
     )
 
 
-def _services(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> None:
+def _services(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> None:
     status = fr.service_status(text)
     filters = service_filters(text)
     what = " ".join(x for x in (status, "services", *(f"{k} {v}" for k, v in filters.items())) if x)
@@ -134,7 +153,9 @@ def _services(ctx: Context, text: str, named: list[str], window: str | None, con
     )
 
 
-def _incidents(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> None:
+def _incidents(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> None:
     service = ctx.pronoun_service(text, named)
     status = fr.incident_status(text)
     severity = next((v for k, v in terms(text) if k == "severity"), None)
@@ -151,7 +172,9 @@ def _incidents(ctx: Context, text: str, named: list[str], window: str | None, co
     )
 
 
-def _deployments(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> None:
+def _deployments(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> None:
     service = ctx.pronoun_service(text, named)
     status = fr.deploy_status(text)
     what = " ".join(x for x in (status, "deployments", f"of {service}" if service else "") if x)

@@ -12,39 +12,49 @@ import re
 from chalicelib import catalogue
 from chalicelib.contracts import Condition, make_subtask
 from chalicelib.perception import fragments as fr
-from chalicelib.perception.fragments import I
+from chalicelib.perception.fragments import NOCASE
 from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.rule import Rule
 
 _SHORT = r"(?:short |brief |quick )?"
 _SUMMARY = r"(?:summary|recap|overview)"
 SUMMARIZE_LEAD = re.compile(
-    r"^(?:(?:and\s+)?(?:then\s+)?)?(?:summari[sz]e|sum up|recap|give (?:me )?(?:a |an )?" + _SHORT + r"(?:summary|recap|overview|brief) of|"
+    r"^(?:(?:and\s+)?(?:then\s+)?)?(?:summari[sz]e|sum up|recap|give (?:me )?(?:a |an )?"
+    + _SHORT
+    + r"(?:summary|recap|overview|brief) of|"
     r"write (?:me )?(?:a |an )?" + _SHORT + _SUMMARY + r" of|(?:a |an )?" + _SHORT + _SUMMARY + r" of|"
-    r"give (?:me )?(?:a |an )?" + _SHORT + _SUMMARY + r"|(?:produce|make|create|prepare) (?:a |an )?" + _SHORT + _SUMMARY
+    r"give (?:me )?(?:a |an )?"
+    + _SHORT
+    + _SUMMARY
+    + r"|(?:produce|make|create|prepare) (?:a |an )?"
+    + _SHORT
+    + _SUMMARY
     + r"(?: of)?)\s*",
-    I,
+    NOCASE,
 )
-SUMMARY_NOUN = re.compile(r"^" + _SHORT + _SUMMARY + r"(?:\s+of)?\s*", I)
-REPORT_NOUN = re.compile(r"(?:a |an |the )?(?:short |brief )?(?:report|summary|recap)", I)
-ARTICLE = re.compile(r"^(?:a|an|the)\s+", I)
-ALL_OF = re.compile(r"^(?:all\s+)?(?:of\s+)?", I)
+SUMMARY_NOUN = re.compile(r"^" + _SHORT + _SUMMARY + r"(?:\s+of)?\s*", NOCASE)
+REPORT_NOUN = re.compile(r"(?:a |an |the )?(?:short |brief )?(?:report|summary|recap)", NOCASE)
+ARTICLE = re.compile(r"^(?:a|an|the)\s+", NOCASE)
+ALL_OF = re.compile(r"^(?:all\s+)?(?:of\s+)?", NOCASE)
 
-FILE_NAME = re.compile(r"['\"]?(?P<path>[^\s'\",;]+\.(?P<ext>[A-Za-z][A-Za-z0-9]{0,4}))['\"]?(?=$|[\s,;])", I)
+FILE_NAME = re.compile(
+    r"['\"]?(?P<path>[^\s'\",;]+\.(?P<ext>[A-Za-z][A-Za-z0-9]{0,4}))['\"]?(?=$|[\s,;])", NOCASE
+)
 # a save target written as a path without an extension ("to /etc/passwd", "into logs/today"): read
 # as a path so the file tool's policy judges it (absolute, traversal), not asked for as "missing"
 SLASH_PATH = re.compile(
-    r"\b(?:to|in|into|as)\s+['\"]?(?P<path>(?:~|\.{1,2})?/[^\s'\",;]*|[\w.-]+/[^\s'\",;]*)['\"]?(?=$|[\s,;])", I
+    r"\b(?:to|in|into|as)\s+['\"]?(?P<path>(?:~|\.{1,2})?/[^\s'\",;]*|[\w.-]+/[^\s'\",;]*)['\"]?(?=$|[\s,;])",
+    NOCASE,
 )
-SAVE = re.compile(r"^(?:save|write|store|export|dump|persist|record|put|output|keep)\b", I)
-SAVE_ANYWHERE = re.compile(r"\b(?:save|write|store|export|dump|persist)\b.*?\b(?:to|as|in|into)\b", I)
+SAVE = re.compile(r"^(?:save|write|store|export|dump|persist|record|put|output|keep)\b", NOCASE)
+SAVE_ANYWHERE = re.compile(r"\b(?:save|write|store|export|dump|persist)\b.*?\b(?:to|as|in|into)\b", NOCASE)
 _FORMAT_WORD = "|".join(re.escape(word) for word in sorted(catalogue.FILE_FORMATS, key=len, reverse=True))
-FORMAT = re.compile(r"\b(?:as|in|to)\s+(?:an?\s+)?(?P<fmt>" + _FORMAT_WORD + r")\b(?:\s+file)?", I)
-NAMED = re.compile(r"\b(?:called|named|titled)\s+['\"]?(?P<name>[\w][\w-]*)['\"]?", I)
+FORMAT = re.compile(r"\b(?:as|in|to)\s+(?:an?\s+)?(?P<fmt>" + _FORMAT_WORD + r")\b(?:\s+file)?", NOCASE)
+NAMED = re.compile(r"\b(?:called|named|titled)\s+['\"]?(?P<name>[\w][\w-]*)['\"]?", NOCASE)
 SAVE_TARGET = re.compile(
     r"\s*\b(?:to|as|in|into)\s+(?:a\s+|an\s+|the\s+)?(?:(?:markdown|md|plain text|text|txt|json|csv|log|spreadsheet)\s+)?(?:file\b|report\b|document\b)?"
     r"(?:\s*(?:called|named|titled)\s+\S+)?\s*(?:['\"]?[^\s'\"]+\.[A-Za-z]\w{0,4}['\"]?)?.*$|\s*\b(?:called|named)\s+\S+.*$",
-    I,
+    NOCASE,
 )
 
 
@@ -97,10 +107,14 @@ def _add_save(ctx: Context, text: str, path: str, condition: Condition | None) -
 
 
 def _add_summary(ctx: Context, text: str, condition: Condition | None) -> None:
-    ctx.add(make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition)
+    ctx.add(
+        make_subtask(kind="summarize", text=text, success_criteria=["a summary of the results"]), condition
+    )
 
 
-def summarize(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def summarize(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     target = SAVE_ANYWHERE.search(text) and file_path(text)
     body = SAVE_TARGET.sub("", text) if target else text
     rest = SUMMARIZE_LEAD.sub("", body, count=1) if SUMMARIZE_LEAD.match(body) else fr.SUMMARIZE.sub("", body)

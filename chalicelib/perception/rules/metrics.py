@@ -17,11 +17,14 @@ def window_unavailable(
     return True
 
 
-def error_rate(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def error_rate(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     services = ctx.metric_services(text, named)
     if not services:
         ctx.add(
-            make_subtask(kind="compute", text=text, params={"metric": "error_rate", "service": None}), condition
+            make_subtask(kind="compute", text=text, params={"metric": "error_rate", "service": None}),
+            condition,
         )
         ctx.ask_service(text)
         return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from chalicelib.contracts import Condition
-from chalicelib.perception.fragments import I
+from chalicelib.perception.fragments import NOCASE
 from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.rule import Rule
 
@@ -14,11 +14,15 @@ _OPS_VERBS = (
     r"stop|update|modify|change|close|resolve|acknowledge|ack|migrate|upgrade|downgrade|patch|purge|truncate|reset|disable|"
     r"enable|terminate"
 )
-_OTHER_ERRANDS = r"book|buy|order|bake|cook|translate|play|write (?:a|me a) (?:poem|song|story|joke)|tell (?:me )?a joke"
-PATTERN = re.compile(r"^(?P<verb>" + _OPS_VERBS + "|" + _OTHER_ERRANDS + r")\b", I)
+_OTHER_ERRANDS = (
+    r"book|buy|order|bake|cook|translate|play|write (?:a|me a) (?:poem|song|story|joke)|tell (?:me )?a joke"
+)
+PATTERN = re.compile(r"^(?P<verb>" + _OPS_VERBS + "|" + _OTHER_ERRANDS + r")\b", NOCASE)
 
 
-def refuse(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+def refuse(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
     ctx.unsupported.append(text)
     ctx.rule = "unsupported_action"
     return True

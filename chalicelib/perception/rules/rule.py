@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 # (what the clauses before left, the clause, the services it names, the window it names, the
 # condition that governs it) -> did the rule read the clause (into sub-tasks, or into what is missing)?
 Builder = Callable[["Context", str, list[str], "str | None", "Condition | None"], bool]
-Examples = tuple[tuple[str, tuple[str, ...]], ...]  # (clause, the sub-task kinds it reads into; () = asks for more)
+Examples = tuple[
+    tuple[str, tuple[str, ...]], ...
+]  # (clause, the sub-task kinds it reads into; () = asks for more)
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,9 @@ class Rule:
     examples: Examples
     applies: Callable[[str, list[str]], bool] | None = None
     free_text: bool = False  # the clause carries a message or a title: the words after it are not read
-    refuses: bool = False  # the rule reads a clause as something MAOO will not do (its examples end unsupported)
+    refuses: bool = (
+        False  # the rule reads a clause as something MAOO will not do (its examples end unsupported)
+    )
 
     def matches(self, text: str, named: list[str]) -> bool:
         if self.applies is not None:
