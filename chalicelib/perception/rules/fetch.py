@@ -215,6 +215,6 @@ READ = Rule(
         ("deployments of search", ("query",)),
         ("who owns payments", ("fetch",)),
         ("the mock data", ("fetch",)),
-        ("how many requests did search handle in the last day", ("fetch",)),
+        ("how many requests did inventory handle over 24h", ("fetch",)),
     ),
 )

@@ -32,7 +32,7 @@ UNSUPPORTED_ACTION = Rule(
     "unsupported_action",
     PATTERN,
     refuse,
-    (("restart payments", ()), ("write me a poem about latency", ())),
+    (("restart payments", ()), ("write me a poem about deployments", ())),
     applies=lambda text, named: bool(PATTERN.match(text)),
     refuses=True,
 )
