@@ -16,7 +16,9 @@ from chalicelib.perception.rules.constraints import CONSTRAINT_RULES
 PERCEPTION = Path(fragments.__file__).parent
 TABLE = PERCEPTION / "rules"
 EXAMPLES = [(rule.name, rule.refuses, clause, kinds) for rule in RULES for clause, kinds in rule.examples]
-CONSTRAINT_EXAMPLES = [(rule.name, request, sets) for rule in CONSTRAINT_RULES for request, sets in rule.examples]
+CONSTRAINT_EXAMPLES = [
+    (rule.name, request, sets) for rule in CONSTRAINT_RULES for request, sets in rule.examples
+]
 _REGEX_CALLS = {"compile", "search", "match", "fullmatch", "sub", "subn", "split", "findall", "finditer"}
 
 

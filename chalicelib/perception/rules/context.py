@@ -9,14 +9,25 @@ and reuse a fetch or an error rate already read instead of reading it twice.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from chalicelib import catalogue
 from chalicelib.contracts import Condition, SubTask, SubTaskKind, make_subtask
 from chalicelib.perception import fragments as fr
 
-if TYPE_CHECKING:
-    from chalicelib.perception.rules.rule import Rule
+
+class Rule(Protocol):
+    """What the context needs of a rule of the table (``rule.Rule``); a protocol, so the two modules
+    do not import each other."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def free_text(self) -> bool: ...
+    @property
+    def build(self) -> Callable[[Context, str, list[str], str | None, Condition | None], bool]: ...
+    def matches(self, text: str, named: list[str]) -> bool: ...
 
 
 class Context:
