@@ -94,7 +94,14 @@ _OPEN_STATES = [w for w, s in catalogue.INCIDENT_STATES.items() if s == "open"]
 _RESOLVED_STATES = [w for w, s in catalogue.INCIDENT_STATES.items() if s == "resolved"]
 OPEN_WORD = re.compile(r"\b(" + "|".join(_OPEN_STATES) + r")\b", NOCASE)
 RESOLVED_WORD = re.compile(r"\b(" + "|".join(_RESOLVED_STATES) + r")\b", NOCASE)
-DEPLOY_STATUS = re.compile(r"\b(?P<status>failed|succeeded|successful|rolled[ -]back)\b", NOCASE)
+DEPLOY_STATUS = re.compile(
+    r"\b(?P<status>"
+    + "|".join(
+        re.escape(w).replace(r"\ ", r"[ -]") for w in sorted(catalogue.DEPLOY_STATES, key=len, reverse=True)
+    )
+    + r")\b",
+    NOCASE,
+)
 SERVICE_STATUS_FILTER = re.compile(
     r"\b(?P<status>" + "|".join(catalogue.SERVICE_STATES) + r"|unhealthy)\b", NOCASE
 )
@@ -204,8 +211,8 @@ def deploy_status(text: str) -> str | None:
     m = DEPLOY_STATUS.search(text)
     if not m:
         return None
-    word = m.group("status").lower().replace(" ", "_").replace("-", "_")
-    return {"successful": "succeeded"}.get(word, word)
+    word = m.group("status").lower()
+    return catalogue.DEPLOY_STATES.get(word, catalogue.DEPLOY_STATES.get(word.replace(" ", "-"), word))
 
 
 def service_status(text: str) -> str | None:

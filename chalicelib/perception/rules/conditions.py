@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from chalicelib import catalogue
 from chalicelib.contracts import Condition
 from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic import numbers_to_digits
@@ -55,16 +56,10 @@ INCIDENT_COUNT_SUBJECT = re.compile(
     r"\b(?:has|have)\s+(?P<status2>open|active|resolved|unresolved)?\s*incidents\b",
     NOCASE,
 )
-METRIC_FIELDS = (
-    (re.compile(r"\bp95\b|\b95th percentile\b|\btail latency\b|\blatency\b", NOCASE), "p95_ms"),
-    (re.compile(r"\bp50\b|\bmedian latency\b|\bmedian\b", NOCASE), "p50_ms"),
-    (re.compile(r"\berror count\b|\bnumber of errors\b|\berrors\b", NOCASE), "errors"),
-    (
-        re.compile(
-            r"\brequest count\b|\bnumber of requests\b|\brequests\b|\btraffic\b|\bthroughput\b", NOCASE
-        ),
-        "requests",
-    ),
+# each metric field by the catalogue's words for it ("p95", "tail latency", "traffic", "failures")
+METRIC_FIELDS = tuple(
+    (re.compile(r"\b(?:" + "|".join(re.escape(w) for w in metric.words) + r")\b", NOCASE), metric.field)
+    for metric in catalogue.METRICS
 )
 # "p50" must win over "latency" when both are said
 METRIC_FIELD_ORDER = ("p50_ms", "p95_ms", "errors", "requests")
