@@ -101,7 +101,7 @@ def _catalogue_phrases() -> list[str]:
 
 
 def _patterns(value: object) -> list[str]:
-    """The pattern texts in a lexicon value: a compiled pattern, a string of alternatives, or tuples."""
+    """The pattern texts in a rule module's value: a compiled pattern, a string of alternatives, or tuples."""
     if hasattr(value, "pattern") and isinstance(value.pattern, str):
         return [value.pattern]
     if isinstance(value, str):
