@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib import catalogue
 from chalicelib.perception import fragments
 from chalicelib.perception.request_reader import perceive
 from chalicelib.perception.rules import RULES
@@ -92,3 +93,31 @@ def test_no_regular_expression_lives_outside_the_rule_table() -> None:
 
 def test_the_walk_finds_a_regex_where_there_is_one() -> None:
     assert _regex_uses(PERCEPTION / "fragments.py")  # the check above can fail
+
+
+# ---------------------------------------------------------------- the table's words are the catalogue's
+
+
+def _params(perception, kind: str) -> list[dict]:
+    return [t.model_dump(mode="json")["params"] for t in perception.subtasks if t.kind == kind]
+
+
+@pytest.mark.parametrize(("phrase", "op"), sorted(catalogue.COMPARATOR_WORDS.items()))
+def test_every_comparator_phrase_of_the_catalogue_reads_as_a_condition(phrase: str, op: str) -> None:
+    perception = perceive(f"if the p95 of auth {phrase} 300, notify ops")
+    assert perception.task_type == "conditional"
+    assert [t.condition.op for t in perception.subtasks if t.condition] == [op]
+
+
+@pytest.mark.parametrize(("word", "severity"), sorted(catalogue.SEVERITY_WORDS.items()))
+def test_every_severity_word_of_the_catalogue_sets_the_incident_severity(word: str, severity: str) -> None:
+    perception = perceive(f"open a {word} incident for auth")
+    assert [p["severity"] for p in _params(perception, "create")] == [severity]
+
+
+@pytest.mark.parametrize(
+    ("word", "channel"), [(w, c.name) for c in catalogue.CHANNELS for w in dict.fromkeys((c.name, *c.words))]
+)
+def test_every_channel_word_of_the_catalogue_names_its_channel(word: str, channel: str) -> None:
+    perception = perceive(f"notify {word} that the deploy is done")
+    assert [p["channel"] for p in _params(perception, "notify")] == [channel]
