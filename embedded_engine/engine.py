@@ -58,7 +58,7 @@ class EmbeddedEngine:
         self._mock: Any = None  # moto's mock_aws, while started
         self._patches: list[Any] = []
         self.state_machine_arn = ""  # set by start()
-        self._sfn: Any = None  # a boto3 Step Functions client, once started
+        self._sfn: Any = None  # the runner's Step Functions client (a BackendClient), once started
         self.unproven_features: list[str] = []  # why the definition-dependent speed-ups are off, if they are
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
@@ -158,11 +158,12 @@ class EmbeddedEngine:
         Tasks reach our handlers through seam 2 by the function's name, and nothing else invokes
         a function. The state machine is created with the backend call moto's own
         ``CreateStateMachine`` handler makes (the definition is validated the same way), saving a
-        client and a round trip through botocore and moto's HTTP layer; executions are still
-        started, described and read through boto3, as on LocalStack and AWS."""
-        import boto3
-        import botocore.session
+        client and a round trip through botocore and moto's HTTP layer. The runner's client answers
+        StartExecution and DescribeExecution the same way (``BackendClient``), and creates a boto3
+        client for anything else."""
         from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        from embedded_engine.backend_client import BackendClient
 
         self.account = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
         region = self.settings.region
@@ -186,16 +187,24 @@ class EmbeddedEngine:
             )
             .arn
         )
+        self._sfn = BackendClient(self._backend, self._boto3_client)
+
+    def _boto3_client(self) -> Any:
+        """A boto3 Step Functions client on moto, for the calls ``BackendClient`` passes on."""
+        import boto3
+        import botocore.session
+
         session = botocore.session.get_session()
         if self._cache_dir is not None:
             from embedded_engine.service_models import BotocoreModels
 
             session.register_component("data_loader", BotocoreModels(self._cache_dir))
-        self._sfn = boto3.session.Session(botocore_session=session, region_name=region).client(
+        return boto3.session.Session(botocore_session=session, region_name=self.settings.region).client(
             "stepfunctions"
         )
 
     def sfn(self):
+        """The Step Functions client the runner uses (``BackendClient``)."""
         return self._sfn
 
     def runner(self) -> WorkflowRunner:

@@ -11,6 +11,8 @@ Changes that hold for any definition:
 
 - ``parse_definition``: a definition is parsed once; the ANTLR tree is kept.
 - ``cached_jsonpath``: a JSONPath is parsed once; a parsed path is not changed by its use.
+- ``result_paths``: a one-field ``ResultPath`` on a dict sets the field, without jsonpath-ng's
+  walk over the whole document afterwards (see ``_SetField``).
 - ``copy_document``: the deep copies are made by ``pickle``, a copy by the same rules as
   ``copy.deepcopy`` (shared references stay shared) done in C.
 - variable references (what ``DescribeExecution`` reports) are worked out once per definition.
@@ -61,14 +63,23 @@ from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_analyser import (
     VariableReferencesStaticAnalyser,
 )
-from moto.stepfunctions.parser.asl.utils import json_path
+from moto.stepfunctions.parser.asl.utils import encoding, json_path
 from moto.stepfunctions.parser.backend import execution_worker
 
 from embedded_engine.definition_cache import DefinitionCache, ParsedDefinition
+from embedded_engine.history_text import HistoryText
 
 _original_parse = AmazonStateLanguageParser.parse
 _original_variable_references = VariableReferencesStaticAnalyser.process_and_get
 
+# moto's modules that write a state's documents as JSON text on every state (``to_json_str``)
+TEXT_WRITING_MODULES = (
+    "moto.stepfunctions.parser.quotas",
+    "moto.stepfunctions.parser.asl.component.state.state",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
+)
 # moto's interpreter modules that deep-copy the execution's JSON documents on every state
 COPYING_MODULES = (
     "moto.stepfunctions.parser.asl.eval.states",
@@ -165,6 +176,37 @@ def cached_jsonpath(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """``parse`` with each path parsed once. moto parses every JSONPath on every use, building a
     fresh yacc parser each time; parsed paths are not mutated by ``find`` or ``update_or_create``."""
     return lru_cache(maxsize=512)(parse)
+
+
+class _SetField:
+    """A parsed one-field ``ResultPath`` (``$.name``): on a dict, ``update_or_create`` is setting
+    that field. jsonpath-ng's own then walks the whole document to undo list markers that only its
+    own list creation makes (an ``object()`` key, which no JSON document holds); on anything but a
+    dict the parsed path itself is used."""
+
+    def __init__(self, name: str, parsed: Any):
+        self.name = name
+        self.parsed = parsed
+
+    def update_or_create(self, data: Any, val: Any) -> Any:
+        if type(data) is dict:
+            data[self.name] = val
+            return data
+        return self.parsed.update_or_create(data, val)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.parsed, attribute)
+
+
+def result_paths(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` for ``ResultPath``: each path parsed once, one-field paths set directly."""
+
+    @lru_cache(maxsize=512)
+    def parse_result_path(path: str) -> Any:
+        parsed = parse(path)
+        return _SetField(path[2:], parsed) if _ONE_FIELD.match(path) and len(path) > 1 else parsed
+
+    return parse_result_path
 
 
 _disk: DefinitionCache | None = None  # set by ``patches``: where parsed definitions outlive the process
@@ -269,7 +311,7 @@ def patches(definition: dict[str, Any], cache: DefinitionCache | None = None) ->
     _disk = cache
     applied = [
         mock.patch.object(json_path, "parse", cached_jsonpath(json_path.parse)),
-        mock.patch.object(result_path, "parse", cached_jsonpath(result_path.parse)),
+        mock.patch.object(result_path, "parse", result_paths(result_path.parse)),
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse_definition)),
         mock.patch.object(
             VariableReferencesStaticAnalyser, "process_and_get", staticmethod(variable_references)
@@ -284,4 +326,9 @@ def patches(definition: dict[str, Any], cache: DefinitionCache | None = None) ->
     ]
     if proven:
         applied.append(mock.patch.object(execute_state, "Thread", InlineThread))
+        text = HistoryText(encoding._DateTimeEncoder)
+        applied += [
+            mock.patch.object(importlib.import_module(name), "to_json_str", text)
+            for name in TEXT_WRITING_MODULES
+        ]
     return applied

@@ -163,3 +163,39 @@ def test_variable_references_are_worked_out_once_and_each_caller_gets_a_copy():
     first = speedups.variable_references(text)
     first["mine"] = ["x"]
     assert "mine" not in speedups.variable_references(text)
+
+
+def _outcome(update, data, result):
+    try:
+        return update(copy.deepcopy(data), copy.deepcopy(result))
+    except Exception as exc:  # noqa: BLE001 - the same refusal is the expected answer
+        return type(exc)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"run_id": "r1", "outcome": {"old": 1}, "steps": [{"id": "s1"}]},
+        {"run_id": "r1"},
+        [1, 2],
+        None,
+        "text",
+    ],
+)
+def test_a_one_field_result_path_sets_the_field_as_jsonpath_ng_does(data):
+    from jsonpath_ng import parse
+
+    result = {"result": {"ok": True}, "items": [1, {"a": []}]}
+    paths = speedups.result_paths(parse)
+    fast = paths("$.outcome")
+    assert paths("$.outcome") is fast  # parsed once
+    assert _outcome(fast.update_or_create, data, result) == _outcome(
+        parse("$.outcome").update_or_create, data, result
+    )
+
+
+def test_other_result_paths_are_jsonpath_ng_s_own():
+    from jsonpath_ng import parse
+
+    for path in ("$", "$.a.b", "$.a[0]"):
+        assert type(speedups.result_paths(parse)(path)) is type(parse(path))

@@ -1,0 +1,132 @@
+"""The JSON text of the documents moto's interpreter writes into an execution's history.
+
+moto's interpreter writes the whole state document as JSON text several times per state: the
+state's input when it is entered, the size check, the Task's parameters, the Lambda payload, the
+Task's output, the state's output when it is left (``to_json_str``). On a run whose state document
+is 15 KB that was a third of the engine's time, and nearly all of it is text written already for
+another copy of the same document: the copies share their parts
+(``interpreter_speedups.share_document`` makes a new top level over the same items).
+
+``HistoryText`` writes the same text, character for character, as ``to_json_str``, but keeps:
+
+- the text of a document (a dict or list written at the top, or a dict of at least ``_WIDE`` keys
+  inside one) under the identity of its keys and items, and of the keys and items of the documents
+  among them: another copy over the same items is the same text, and a change at the top level of
+  the document or of one inside it (a new item) makes a new text;
+- the text of every other part under the part's own identity.
+
+Both keep the objects they were written from, so that no identity is reused while its text is
+kept. That is exact where nothing changes a part in place below the top level of a document. For
+the definitions ``interpreter_speedups.unproven_features`` accepts, the only changes made in place
+are ``ResultPath`` setting one field at the top of a state's input (a new copy each time it is read)
+and the Lambda integration turning the ``Payload`` of a Task's fresh parameters into bytes: both at
+a document's top. The engine uses it for those definitions alone.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from json.encoder import encode_basestring_ascii
+from typing import Any
+
+_CONSTANTS = {None: "null", True: "true", False: "false"}
+_WIDE = 16  # keys: a dict this wide inside a document is a document itself (a state's input)
+
+Separators = tuple[str, str] | None
+
+
+def _identity(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What a document's text depends on: the identity of each item, and for each item that is a
+    document itself (a wide dict), the identity of its keys and items, so that a change at its top
+    is seen too."""
+    ids = tuple(map(id, items))
+    inner = [value for value in items if type(value) is dict and len(value) >= _WIDE]
+    if not inner:
+        return ids
+    return ids, tuple((tuple(value), _identity(tuple(value.values()))) for value in inner)
+
+
+class HistoryText:
+    """A drop-in for ``to_json_str(obj, separators=None)`` that keeps the text of what it wrote.
+
+    ``encoder`` is the ``JSONEncoder`` class ``to_json_str`` uses (it turns dates into ISO text and
+    anything else unknown into ``str``). At most ``limit`` documents and ``limit`` parts are kept."""
+
+    def __init__(self, encoder: type[json.JSONEncoder], limit: int = 1024):
+        self.encoder = encoder
+        self.limit = limit
+        self._documents: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+        self._parts: dict[tuple[int, Separators], tuple[Any, str]] = {}
+        self._encoders: dict[Separators, json.JSONEncoder] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, obj: Any, separators: Separators = None) -> str:
+        kind = type(obj)
+        if (kind is dict or kind is list) and obj:
+            return self._document(obj, separators)
+        return self._whole(obj, separators)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._documents.clear()
+            self._parts.clear()
+
+    def _whole(self, obj: Any, separators: Separators) -> str:
+        encoder = self._encoders.get(separators)
+        if encoder is None:
+            encoder = self._encoders[separators] = self.encoder(separators=separators)
+        return encoder.encode(obj)
+
+    def _document(self, obj: dict[Any, Any] | list[Any], separators: Separators) -> str:
+        keys: tuple[Any, ...] | None = None
+        if isinstance(obj, dict):
+            keys, items = tuple(obj), tuple(obj.values())
+            if any(type(key) is not str for key in keys):  # json's own rules for such keys
+                return self._whole(obj, separators)
+        else:
+            items = tuple(obj)
+        ident = (separators, keys, _identity(items))
+        kept = self._documents.get(ident)
+        if kept is not None:
+            return kept[1]
+        item, colon = (", ", ": ") if separators is None else separators
+        parts = [self._part(value, separators) for value in items]
+        if keys is None:
+            text = "[" + item.join(parts) + "]"
+        else:
+            text = (
+                "{"
+                + item.join(
+                    [encode_basestring_ascii(k) + colon + v for k, v in zip(keys, parts, strict=True)]
+                )
+                + "}"
+            )
+        self._keep(self._documents, ident, (items, text))
+        return text
+
+    def _part(self, value: Any, separators: Separators) -> str:
+        kind = type(value)
+        if kind is str:
+            return encode_basestring_ascii(value)
+        if kind is int:
+            return int.__repr__(value)
+        if value is None or kind is bool:
+            return _CONSTANTS[value]
+        if kind is dict and len(value) >= _WIDE:
+            return self._document(value, separators)
+        if kind is not dict and kind is not list:
+            return self._whole(value, separators)
+        ident = (id(value), separators)
+        kept = self._parts.get(ident)
+        if kept is not None and kept[0] is value:
+            return kept[1]
+        text = self._whole(value, separators)
+        self._keep(self._parts, ident, (value, text))
+        return text
+
+    def _keep(self, kept: dict[Any, Any], ident: Any, entry: Any) -> None:
+        with self._lock:
+            while len(kept) >= self.limit:
+                kept.pop(next(iter(kept)))
+            kept[ident] = entry
