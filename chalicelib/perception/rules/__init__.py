@@ -36,8 +36,8 @@ CLAUSE_RULES: tuple[Rule, ...] = (
 )
 ACTION_RULES: tuple[Rule, ...] = (
     fetch.FETCH_URL,
-    actions.CREATE_INCIDENT_RULE,
-    actions.NOTIFY_RULE,
+    actions.CREATE_INCIDENT,
+    actions.NOTIFY,
     files.SUMMARIZE,
     files.SAVE_FILE,
 )

@@ -40,7 +40,7 @@ SEVERITY_WORDS = (
         for sev in catalogue.SEVERITIES
     ),
 )
-CREATE_INCIDENT = re.compile(
+CREATE_INCIDENT_PATTERN = re.compile(
     r"\b(?:open|create|file|raise|declare|log|start|cut|report)\s+(?:(?:a|an|one|new|another|the)\s+)?(?:new\s+)?"
     rf"(?:(?:sev[ -]?{_SEV_NUMBER}|{_SEVERITY_WORD})(?:[ -](?:severity|priority|sev))?\s+)?"
     r"incident\b(?!s)|\b(?:create|file|raise|declare|log)\s+(?:new\s+)?incidents\b",
@@ -63,7 +63,7 @@ _CHANNEL = "|".join(
     )
 )
 _CHANNELS = {word: channel.name for channel in catalogue.CHANNELS for word in (channel.name, *channel.words)}
-NOTIFY = re.compile(
+NOTIFY_PATTERN = re.compile(
     r"\b(?:notify|alert|page|ping|inform|message|email|e-mail|slack|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>"
     + _CHANNEL
     + r"|#[\w-]+)\b)?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
@@ -117,7 +117,7 @@ def create(
 def notify(
     ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
 ) -> bool:
-    m = NOTIFY.match(text)
+    m = NOTIFY_PATTERN.match(text)
     assert m is not None  # the rule's pattern matched
     channel = _channel(m)
     about = NOTIFY_REST.search(text[m.end() :])
@@ -138,9 +138,9 @@ def notify(
     return True
 
 
-CREATE_INCIDENT_RULE = Rule(
+CREATE_INCIDENT = Rule(
     "create_incident",
-    CREATE_INCIDENT,
+    CREATE_INCIDENT_PATTERN,
     create,
     (
         ("open a sev2 incident for search", ("create",)),
@@ -149,15 +149,15 @@ CREATE_INCIDENT_RULE = Rule(
     ),
     free_text=True,
 )
-NOTIFY_RULE = Rule(
+NOTIFY = Rule(
     "notify",
-    NOTIFY,
+    NOTIFY_PATTERN,
     notify,
     (
         ("page the on-call", ("notify",)),
         ("let the sre team know", ("notify",)),
         ("notify ops about the error rate of search", ("fetch", "compute", "notify")),
     ),
-    applies=lambda text, named: bool(NOTIFY.match(text)),
+    applies=lambda text, named: bool(NOTIFY_PATTERN.match(text)),
     free_text=True,
 )
