@@ -43,20 +43,25 @@ RESULT_PRONOUN = re.compile(
 
 # ---------------------------------------------------------------- windows
 
-_LOOSE_WINDOW_FORMS = (  # per catalogue window, in order: the looser forms operators type
-    r"|\b(?:5|five)[ -]?min(?:ute)?s?\b",
-    r"|\b(?:last|past|this|previous)\s+(?:hour|60 minutes)\b|\b(?:1|one)[ -]?h(?:ou)?r?\b",
-    r"|\b(?:last|past|previous)\s+(?:day|24 hours)\b|\b24[ -]?h(?:ours?|rs?)?\b|\b(?:1|one)[ -]?d(?:ay)?\b",
-)
+# the looser forms operators type for a catalogue window ("5-min", "one hr", "24hrs"), by window name;
+# a window the catalogue adds without one is read by its catalogue words alone
+_LOOSE_WINDOW_FORMS = {
+    "5m": r"|\b(?:5|five)[ -]?min(?:ute)?s?\b",
+    "1h": r"|\b(?:last|past|this|previous)\s+(?:hour|60 minutes)\b|\b(?:1|one)[ -]?h(?:ou)?r?\b",
+    "24h": r"|\b(?:last|past|previous)\s+(?:day|24 hours)\b|\b24[ -]?h(?:ours?|rs?)?\b|\b(?:1|one)[ -]?d(?:ay)?\b",
+}
 WINDOWS = tuple(  # the catalogue's words for each window, and the looser forms
     (
         re.compile(
-            r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in window.words) + r")\b" + extra,
+            r"\b(?:"
+            + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in window.words)
+            + r")\b"
+            + _LOOSE_WINDOW_FORMS.get(window.name, ""),
             NOCASE,
         ),
         window.name,
     )
-    for window, extra in zip(catalogue.WINDOWS, _LOOSE_WINDOW_FORMS, strict=True)
+    for window in catalogue.WINDOWS
 )
 # a span of time MAOO has no data for ("last 3 weeks", "yesterday"): reported, never ignored
 OTHER_WINDOW = re.compile(
