@@ -20,7 +20,10 @@ from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.rule import Rule
 
 _IF = r"(?:if|when|whenever|in case|provided that)"
-_STATE = r"(?P<status>open|active|resolved|unresolved)?"
+_STATE_WORD = "|".join(
+    sorted(catalogue.INCIDENT_STATES, key=len, reverse=True)
+)  # the catalogue's incident states
+_STATE = r"(?P<status>" + _STATE_WORD + r")?"
 _THEN_ACTION = r"(?:\s*(?:,\s*|\s+)(?:then\s+)?(?P<action>\S.*))?$"  # the action, when it follows
 
 CONDITION_LEAD = re.compile(
@@ -52,8 +55,8 @@ INCIDENTS_HAS = re.compile(
     NOCASE,
 )
 INCIDENT_COUNT_SUBJECT = re.compile(
-    r"\b(?:number|count)\s+of\s+(?P<status>open|active|resolved|unresolved)?\s*incidents\b|"
-    r"\b(?:has|have)\s+(?P<status2>open|active|resolved|unresolved)?\s*incidents\b",
+    r"\b(?:number|count)\s+of\s+" + _STATE + r"\s*incidents\b|"
+    r"\b(?:has|have)\s+" + _STATE.replace("status", "status2") + r"\s*incidents\b",
     NOCASE,
 )
 # each metric field by the catalogue's words for it ("p95", "tail latency", "traffic", "failures")
