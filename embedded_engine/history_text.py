@@ -67,6 +67,16 @@ class HistoryText:
             return self._document(obj, separators)
         return self._whole(obj, separators)
 
+    def known(self, part: Any, separators: Separators) -> str | None:
+        """The text kept for ``part`` (a dict or list), if any."""
+        kept = self._parts.get((id(part), separators))
+        return kept[1] if kept is not None and kept[0] is part else None
+
+    def remember(self, part: Any, separators: Separators, text: str) -> None:
+        """Keep ``text``, written elsewhere by ``to_json_str``'s rules, as the text of ``part``."""
+        if type(part) is dict or type(part) is list:
+            self._keep(self._parts, (id(part), separators), (part, text))
+
     def clear(self) -> None:
         with self._lock:
             self._documents.clear()

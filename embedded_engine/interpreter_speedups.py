@@ -31,6 +31,10 @@ JSONPath into the state's input; ResultPaths of at most one field), which ours i
 - evaluation components are shared by a definition's executions: the interpreter keeps an
   execution's state in its ``Environment``, and no component of these states assigns to itself
   while it evaluates.
+- ``HistoryText``: the JSON text of the history is kept between copies of a document (see
+  ``history_text``).
+- ``PayloadSharing``: a Lambda Task's answer shares the fields it left unchanged with the document
+  the function was given, instead of being parsed anew (see ``shared_payloads``).
 - ``InlineThread``: a Task with no ``TimeoutSeconds`` waits for its evaluation without a time
   limit, so the thread moto starts to time it is replaced by running it where it is.
 
@@ -57,6 +61,7 @@ from unittest import mock
 
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.eval.event import event_manager
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
@@ -68,6 +73,7 @@ from moto.stepfunctions.parser.backend import execution_worker
 
 from embedded_engine.definition_cache import DefinitionCache, ParsedDefinition
 from embedded_engine.history_text import HistoryText
+from embedded_engine.shared_payloads import PayloadSharing
 
 _original_parse = AmazonStateLanguageParser.parse
 _original_variable_references = VariableReferencesStaticAnalyser.process_and_get
@@ -327,8 +333,19 @@ def patches(definition: dict[str, Any], cache: DefinitionCache | None = None) ->
     if proven:
         applied.append(mock.patch.object(execute_state, "Thread", InlineThread))
         text = HistoryText(encoding._DateTimeEncoder)
+        sharing = PayloadSharing(text)
         applied += [
             mock.patch.object(importlib.import_module(name), "to_json_str", text)
             for name in TEXT_WRITING_MODULES
+        ]
+        applied += [
+            mock.patch.object(
+                lambda_eval_utils,
+                "to_payload_type",
+                sharing.to_payload_type(lambda_eval_utils.to_payload_type),
+            ),
+            mock.patch.object(
+                lambda_eval_utils, "_from_payload", sharing.from_payload(lambda_eval_utils._from_payload)
+            ),
         ]
     return applied

@@ -233,14 +233,20 @@ class SqliteRunStore:
 
     @staticmethod
     def _insert_events(conn: sqlite3.Connection, run_id: str, events: list[Event]) -> None:
+        if not events:
+            return
         now = time.time()
-        for kind, state, data in events:
-            # the next seq is chosen under SQLite's write lock, safe across processes
-            conn.execute(
-                "INSERT INTO trace_events (run_id, seq, ts, kind, state, data)"
-                " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM trace_events WHERE run_id = ?",
-                (run_id, now, kind, state, json.dumps(data, default=str), run_id),
-            )
+        # the next seq is chosen under SQLite's write lock (the caller's transaction), safe across processes
+        (last,) = conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM trace_events WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        conn.executemany(
+            "INSERT INTO trace_events (run_id, seq, ts, kind, state, data) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, last + offset, now, kind, state, json.dumps(data, default=str))
+                for offset, (kind, state, data) in enumerate(events, start=1)
+            ],
+        )
 
     def events(self, run_id: str) -> list[dict[str, Any]]:
         with self._read() as conn:
