@@ -51,11 +51,12 @@ class HistoryText:
     """A drop-in for ``to_json_str(obj, separators=None)`` that keeps the text of what it wrote.
 
     ``encoder`` is the ``JSONEncoder`` class ``to_json_str`` uses (it turns dates into ISO text and
-    anything else unknown into ``str``). At most ``limit`` documents and ``limit`` parts are kept."""
+    anything else unknown into ``str``). At most ``documents`` documents (a state's text is used
+    again within the next few states) and ``parts`` parts (a part can last a whole run) are kept."""
 
-    def __init__(self, encoder: type[json.JSONEncoder], limit: int = 1024):
+    def __init__(self, encoder: type[json.JSONEncoder], documents: int = 128, parts: int = 4096):
         self.encoder = encoder
-        self.limit = limit
+        self.limits = {"documents": documents, "parts": parts}
         self._documents: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
         self._parts: dict[tuple[int, Separators], tuple[Any, str]] = {}
         self._encoders: dict[Separators, json.JSONEncoder] = {}
@@ -75,7 +76,7 @@ class HistoryText:
     def remember(self, part: Any, separators: Separators, text: str) -> None:
         """Keep ``text``, written elsewhere by ``to_json_str``'s rules, as the text of ``part``."""
         if type(part) is dict or type(part) is list:
-            self._keep(self._parts, (id(part), separators), (part, text))
+            self._keep(self._parts, self.limits["parts"], (id(part), separators), (part, text))
 
     def clear(self) -> None:
         with self._lock:
@@ -112,7 +113,7 @@ class HistoryText:
                 )
                 + "}"
             )
-        self._keep(self._documents, ident, (items, text))
+        self._keep(self._documents, self.limits["documents"], ident, (items, text))
         return text
 
     def _part(self, value: Any, separators: Separators) -> str:
@@ -132,11 +133,11 @@ class HistoryText:
         if kept is not None and kept[0] is value:
             return kept[1]
         text = self._whole(value, separators)
-        self._keep(self._parts, ident, (value, text))
+        self._keep(self._parts, self.limits["parts"], ident, (value, text))
         return text
 
-    def _keep(self, kept: dict[Any, Any], ident: Any, entry: Any) -> None:
+    def _keep(self, kept: dict[Any, Any], limit: int, ident: Any, entry: Any) -> None:
         with self._lock:
-            while len(kept) >= self.limit:
+            while len(kept) >= limit:
                 kept.pop(next(iter(kept)))
             kept[ident] = entry

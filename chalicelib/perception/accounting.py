@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib import catalogue
 from chalicelib.contracts import ComputeTask, CreateTask, FetchTask, NotifyTask, QueryTask, SubTask
-from chalicelib.perception import lexicon as lx
+from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic import numbers_to_digits
 
 
@@ -51,8 +51,8 @@ def terms(text: str) -> list[tuple[str, Any]]:
         ):
             found.append(("deploy_state", catalogue.DEPLOY_STATES.get(word, "rolled_back")))
     found += [("window", w) for w in _window_terms(words)]
-    if not _window_terms(words) and lx.OTHER_WINDOW.search(text):
-        found.append(("span", lx.OTHER_WINDOW.search(text).group(0)))  # type: ignore[union-attr]
+    if not _window_terms(words) and (span := fr.other_window(text)):
+        found.append(("span", span))
     found += [("channel", c) for c in _channel_terms(words)]
     found += [("operation", w) for w in words if w in _OPERATION_WORDS]
     found += [("negation", w) for w in words if w in _NEGATIONS]

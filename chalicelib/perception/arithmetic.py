@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib.contracts import ComputeTask, SubTask
-from chalicelib.perception import lexicon as lx
+from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic_grammar import parse
 
 REFS = ("@errors", "@requests", "@p50_ms", "@p95_ms", "@result")
@@ -64,8 +64,7 @@ _NUMBER_WORDS = set(_UNITS) | set(_TENS) | set(_SCALES)
 
 def numbers_to_digits(text: str) -> str:
     """Number words as digits: "twenty-one plus three point five" -> "21 plus 3.5"."""
-    text = lx.THOUSANDS_COMMA.sub("", text)
-    tokens = lx.NUMBER_TOKEN.findall(text)
+    tokens = fr.number_tokens(fr.without_thousands_commas(text))
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -179,7 +178,7 @@ def _valid(expression: str) -> bool:
     probe = expression
     for ref in REFS:
         probe = probe.replace(ref, "1")
-    if "@" in probe or not lx.DIGIT.search(probe):
+    if "@" in probe or not fr.has_digit(probe):
         return False
     try:
         tree = ast.parse(probe, mode="eval")
@@ -200,7 +199,7 @@ def _valid(expression: str) -> bool:
 
 
 def _has_operation(expression: str) -> bool:
-    return bool(lx.OPERATION.search(expression))
+    return fr.has_operation(expression)
 
 
 def to_expression(text: str) -> str | None:
@@ -209,14 +208,10 @@ def to_expression(text: str) -> str | None:
     A lone operand ("compute it", "what is 42") is not arithmetic: there is nothing to compute.
     """
     t = numbers_to_digits(text).strip()
-    t = lx.ARITHMETIC_LEAD.sub("", t, count=1)
-    t = lx.RESULT_OF.sub("", t)
-    t = lx.ARITHMETIC_TRAIL.sub("", t).strip()
+    t = fr.arithmetic_body(t)
     if not t:
         return None
-    for pattern, token in lx.OPERANDS:
-        t = pattern.sub(token, t)
-    expression = parse(t)
+    expression = parse(fr.with_operands(t))
     if expression is None or not _valid(expression) or not _has_operation(expression):
         return None
     return readable(expression)
@@ -291,4 +286,4 @@ def shown_expressions(subtasks: Sequence[SubTask]) -> list[str]:
 
 def refs_in(expression: str) -> list[str]:
     """The ``@refs`` an expression uses, in order of first use."""
-    return list(dict.fromkeys(lx.REF_NAME.findall(expression)))
+    return list(dict.fromkeys(fr.ref_names(expression)))

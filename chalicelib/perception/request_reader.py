@@ -1,14 +1,14 @@
 """Rule-based perception: a plain-language operations request -> ``PerceivedState``.
 
 Deterministic by design (offline mode is the default). Constraints ("in at most 3 steps",
-"read-only", "budget of 5") are read first and taken out of the text (``_clauses.py``). The rest
+"read-only", "budget of 5") are read first and taken out of the text (``rules/constraints.py``). The rest
 is split into clauses in the order the user wrote them, each remembering how it was joined to the
 one before ("and", "then", "otherwise"): a condition governs its action and the clauses joined
 to it with "and", until a "then" or a new sentence; "otherwise" takes the negated condition. SQL
 the user wrote is passed on as written, never split.
 
-Each clause is matched against the domain's patterns (``_reader.py``, vocabulary in
-``lexicon.py``, arithmetic in words in ``arithmetic.py``). What no pattern understands is reported,
+Each clause is offered to the rule table (``rules/``, driven by ``_reader.py``; the table's shared
+vocabulary is ``fragments.py``, arithmetic in words is ``arithmetic.py``). What no rule understands is reported,
 never guessed: an action MAOO has no tool for, or nothing understood at all, is ``unsupported``;
 a clause left over, a missing service, file name or referent is ``ambiguous`` with what is
 missing named.
@@ -31,32 +31,28 @@ from chalicelib.contracts import (
     TaskType,
     make_subtask,
 )
-from chalicelib.perception import lexicon as lx
-from chalicelib.perception._clauses import (
-    Clause,
-    clauses,
-    constraint_readings,
-    constraints_of,
-    split_clauses,
-    strip_constraints,
-)
+from chalicelib.perception import fragments as fr
 from chalicelib.perception._reader import Reader, clean
 from chalicelib.perception.arithmetic import numbers_to_digits, shown_expressions
 from chalicelib.perception.arithmetic_grammar import rate_problem
+from chalicelib.perception.rules.clauses import Clause, clauses, split_clauses
+from chalicelib.perception.rules.conditions import has_action, starts_with_condition
+from chalicelib.perception.rules.constraints import constraint_readings, constraints_of, strip_constraints
+from chalicelib.perception.rules.requests import is_repeat, raw_sql, spell_out_contractions
 from chalicelib.perception.typos import correct
 
 __all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clauses"]
 
 
 def perceive(request: str) -> PerceivedState:
-    request = lx.CONTRACTIONS.sub(r"\1 is", request)
-    raw_sql = lx.RAW_SQL.search(request)
-    if raw_sql:  # SQL is passed on as written, never split into clauses or read for constraints
-        request = request[: raw_sql.start()]
+    request = spell_out_contractions(request)
+    sql_written = raw_sql(request)
+    if sql_written:  # SQL is passed on as written, never split into clauses or read for constraints
+        request = request[: sql_written.start()]
     request, corrections = correct(request)
     constraints = constraints_of(request)
     reader = Reader()
-    if not raw_sql and (word_problem := _rate_problem(strip_constraints(request))):
+    if not sql_written and (word_problem := _rate_problem(strip_constraints(request))):
         return _state(word_problem, constraints).model_copy(
             update={
                 "corrections": corrections,
@@ -70,18 +66,18 @@ def perceive(request: str) -> PerceivedState:
         # "if X is above 5 %" split from its action by a comma or "then": read them together
         if (
             pending
-            and lx.CONDITION_LEAD.match(text)
-            and not _has_action(text)
+            and starts_with_condition(text)
+            and not has_action(text)
             and pending[0].joiner != "otherwise"
         ):
             clause = Clause(f"{clause.text}, {pending.pop(0).text}", clause.joiner)
         reader.read(clause)
-    if raw_sql:
-        sql = raw_sql.group("sql").strip()
+    if sql_written:
+        sql = sql_written.group("sql").strip()
         reader.tasks.append(
             make_subtask(
                 kind="query",
-                text=raw_sql.group(0).strip(),
+                text=sql_written.group(0).strip(),
                 params={"resource": "sql", "sql": sql},
                 success_criteria=["the SQL query answered"],
             )
@@ -93,7 +89,7 @@ def perceive(request: str) -> PerceivedState:
 def _rate_problem(request: str) -> Reader | None:
     """A two-number rate word problem, read whole (its clauses only make sense together), or None."""
     text = clean(request)
-    if lx.SERVICE.search(text) or lx.URL.search(text):
+    if fr.services(text) or fr.has_url(text):
         return None
     expression = rate_problem(numbers_to_digits(text))
     if expression is None:
@@ -113,16 +109,7 @@ def _rate_problem(request: str) -> Reader | None:
 
 def refers_to_earlier_run(request: str) -> bool:
     """True for "do the same as last time", "again", "repeat the last request": a request to look up, not to read."""
-    return bool(lx.REPEAT.match(clean(request)))
-
-
-def _has_action(text: str) -> bool:
-    rest = lx.CONDITION_LEAD.match(text).group("rest")  # type: ignore[union-attr]
-    t = numbers_to_digits(rest)
-    for pattern in (lx.ANY_INCIDENTS, lx.INCIDENTS_HAS, lx.COMPARISON):
-        if m := pattern.match(t):
-            return bool(m.group("action"))
-    return False
+    return is_repeat(request)
 
 
 def _state(reader: Reader, constraints: Constraints) -> PerceivedState:

@@ -14,7 +14,10 @@ title), file names, URLs and numbers are not checked: they are carried, not read
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from functools import lru_cache
+from types import ModuleType
 
 from chalicelib import catalogue
 
@@ -49,18 +52,26 @@ percent per cent pct
 @lru_cache(maxsize=1)
 def known_words() -> frozenset[str]:
     """Every word perception can read or may pass over."""
-    from chalicelib.perception import arithmetic, arithmetic_grammar, lexicon
-
     words: set[str] = set(FUNCTION_WORDS)
     for phrase in _catalogue_phrases():
         words.update(_words(phrase))
-    for module in (lexicon, arithmetic, arithmetic_grammar):
+    for module in _pattern_modules():
         for name, value in vars(module).items():
             if name.startswith("__"):  # a module's docstring is prose, not vocabulary
                 continue
             for pattern in _patterns(value):
                 words.update(_words(_unescaped(pattern)))
     return frozenset(words)
+
+
+def _pattern_modules() -> list[ModuleType]:
+    """The rule table's modules (its patterns hold the words its rules read) and the arithmetic reader."""
+    from chalicelib.perception import arithmetic, arithmetic_grammar, fragments, rules
+
+    table = [
+        importlib.import_module(f"{rules.__name__}.{m.name}") for m in pkgutil.iter_modules(rules.__path__)
+    ]
+    return [fragments, *table, arithmetic, arithmetic_grammar]
 
 
 def _catalogue_phrases() -> list[str]:
@@ -90,7 +101,7 @@ def _catalogue_phrases() -> list[str]:
 
 
 def _patterns(value: object) -> list[str]:
-    """The pattern texts in a lexicon value: a compiled pattern, a string of alternatives, or tuples."""
+    """The pattern texts in a rule module's value: a compiled pattern, a string of alternatives, or tuples."""
     if hasattr(value, "pattern") and isinstance(value.pattern, str):
         return [value.pattern]
     if isinstance(value, str):

@@ -18,10 +18,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib.config import Settings
+from chalicelib.config import Settings, origin_of
 from chalicelib.contracts import ApprovalRequest, RunState, ToolOutcome, ToolResult
 from chalicelib.durable import checkpoints
-from chalicelib.errors import BadRequestError, ResumeRefusedError
+from chalicelib.errors import BadRequestError, ConfigError, ResumeRefusedError
 from chalicelib.execution.stops import stop
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
@@ -138,6 +138,38 @@ def resume_point(run_id: str, start_state: dict[str, Any] | None) -> tuple[RunSt
     return state, target
 
 
+def _unreachable_steps(state: RunState, settings: Settings) -> list[tuple[str, str]]:
+    """(step id, origin) of each step still to run whose URL points at an origin this process does
+    not allow: planned against a mock API that is served elsewhere now, say."""
+    allowed = set(settings.allowed_origins())
+    finished = set(state.results)
+    stranded = []
+    for step in state.plan.steps if state.plan is not None else []:
+        url = step.args.get("url")
+        if step.id in finished or not isinstance(url, str) or "{{" in url:
+            continue
+        try:
+            origin = origin_of(url)
+        except ConfigError:
+            continue  # the tool's own policy names what is wrong with it when the step runs
+        if origin not in allowed:
+            stranded.append((step.id, origin))
+    return stranded
+
+
+def _refuse_unreachable(state: RunState, settings: Settings) -> None:
+    stranded = _unreachable_steps(state, settings)
+    if stranded:
+        steps = ", ".join(f"{step} ({origin})" for step, origin in stranded)
+        allowed = ", ".join(settings.allowed_origins()) or "none"
+        raise ResumeRefusedError(
+            f"run {state.run_id} still has steps planned against origins this process does not allow: "
+            f"{steps}; allowed here: {allowed}. Serve that API there again (MAOO_MOCK_API_URL, "
+            f"MAOO_HTTP_ALLOWLIST), or continue the run with the CLI, which serves the in-process mock "
+            f"API on the port the run started with; nothing was run"
+        )
+
+
 def _run_from(
     runner: WorkflowRunner,
     settings: Settings,
@@ -161,6 +193,7 @@ def resume(runner: WorkflowRunner, settings: Settings, run_id: str) -> dict[str,
     document = _document(run_id)
     _refuse_unless_interrupted(document)
     state, target = resume_point(run_id, document.get("start_state"))
+    _refuse_unreachable(state, settings)
     return _run_from(runner, settings, state, target, document.get("engine", settings.engine), "resume")
 
 
@@ -227,6 +260,7 @@ def decide(
         return _run_from(
             runner, settings, stop(state, "rejected", detail, "Approval"), "Finalize", engine, "rejection"
         )
+    _refuse_unreachable(state, settings)  # before the approval is recorded: a refused one changes nothing
     record_event(run_id, "approval", "Approval", **where, idempotency_key=pending.idempotency_key)
     approved = state.model_copy(
         update={

@@ -87,15 +87,20 @@ def test_a_taken_port_is_named_with_what_to_do_and_the_run_still_waits(own_mock_
     _incident_written(doc)
 
 
-def test_a_mock_api_url_that_is_set_is_still_the_one_used(own_mock_cli):
+def test_a_mock_api_url_that_is_set_is_still_the_one_used_and_a_stranded_plan_is_refused(own_mock_cli):
     # given a held run, continued with MAOO_MOCK_API_URL set to an address nothing serves
     held = _held(own_mock_cli)
     port = _planned_port(held)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
         squatter.bind(("127.0.0.1", port))  # the recorded port is taken: it must not matter
         squatter.listen(1)
-        code, doc = own_mock_cli.doc("approve", held["run_id"], MAOO_MOCK_API_URL="http://127.0.0.1:9")
-    # then the set URL wins: no port clash is reported, and the planned origin is not allowlisted
-    assert code == 1
-    assert (doc["status"], doc["stop_reason"]) == ("stopped", "policy_denied")
-    assert f"127.0.0.1:{port}/incidents" in doc["stop_detail"]
+        done = own_mock_cli("approve", held["run_id"], "--json", MAOO_MOCK_API_URL="http://127.0.0.1:9")
+    # then the set URL wins (no port clash is reported), and since the planned origin is not allowed
+    # there, the approval is refused before anything runs: the run still waits, nothing was written
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    said = " ".join(done.stderr.split())
+    assert f"s1 (http://127.0.0.1:{port})" in said and "allowed here: http://127.0.0.1:9" in said
+    assert "in use" not in said and "Traceback" not in done.stderr + done.stdout
+    assert own_mock_cli.only_run()["status"] == "awaiting_approval"
+    code, doc = own_mock_cli.doc("approve", held["run_id"])  # served where it was planned: it goes through
+    assert code == 0 and doc["status"] == "succeeded"

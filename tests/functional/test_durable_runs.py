@@ -269,3 +269,28 @@ def test_metrics_are_emitted_by_the_adapter_once_per_checkpointed_state(maoo):
     assert len(tool_calls) == len(doc["steps"]) == 3
     assert sorted(d["tool"] for d in tool_calls) == ["calc", "http_get", "summarize"]
     assert len(runs) == 1 and runs[0]["RunsSucceeded"] == [1.0]
+
+
+def test_an_approval_on_a_server_that_no_longer_serves_the_planned_api_is_refused_and_kept(
+    client, maoo, monkeypatch
+):
+    """Given a run held for approval, planned against the mock API at one origin, when the server
+    answering the approval allows another origin only, the approval is refused (409) naming the
+    stranded step and origin, nothing is written, and the run still waits; served there again, the
+    same approval goes through."""
+    held = _post(client, {"request": WRITE, "approve": "writes", "use_memory": False}).json_body
+    assert held["status"] == "awaiting_approval"
+    monkeypatch.setenv("MAOO_MOCK_API_URL", "http://127.0.0.1:9")  # a restarted server, elsewhere
+    reload_settings()
+    approve = {"headers": {"Content-Type": "application/json"}, "body": json.dumps({"decision": "approve"})}
+    refused = client.http.post(f"/runs/{held['run_id']}/approval", **approve)
+    assert refused.status_code == 409
+    message = refused.json_body["message"]
+    assert "s1 (" + maoo.url.replace("localhost", "127.0.0.1") in message and "allowed here" in message
+    assert client.http.get(f"/runs/{held['run_id']}").json_body["status"] == "awaiting_approval"
+    assert maoo.side_effects() == []
+    monkeypatch.setenv("MAOO_MOCK_API_URL", maoo.url)
+    reload_settings()
+    done = client.http.post(f"/runs/{held['run_id']}/approval", **approve)
+    assert done.status_code == 200 and done.json_body["status"] == "succeeded"
+    assert len(maoo.side_effects()) == 1

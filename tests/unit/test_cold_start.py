@@ -17,7 +17,7 @@ HEAVY = (
     "moto",
     "aws_xray_sdk",
     "fastapi",
-    "chalicelib.perception.lexicon",
+    "chalicelib.perception.fragments",
 )
 
 _PROBE = f"""

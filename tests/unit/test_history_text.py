@@ -63,7 +63,7 @@ def test_dates_keys_json_has_its_own_rules_for_and_unknown_objects_are_written_a
 
 
 def test_what_is_kept_is_bounded_and_holds_the_objects_it_was_written_from():
-    text = HistoryText(_DateTimeEncoder, limit=8)
+    text = HistoryText(_DateTimeEncoder, documents=8, parts=8)
     for i in range(100):
         document = {"i": i, "part": {"value": i}, "list": [i, {"deep": i}]}
         assert text(document) == to_json_str(document)

@@ -1,0 +1,163 @@
+"""The action rules with a side effect on the mock API: open an incident, notify a channel.
+
+Severities and channels are the catalogue's words (``catalogue.SEVERITY_WORDS``,
+``catalogue.CHANNELS``). A message or a title the clause carries is free text: carried as
+written, never read or corrected.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chalicelib import catalogue
+from chalicelib.contracts import Condition, make_subtask
+from chalicelib.perception import fragments as fr
+from chalicelib.perception.fragments import NOCASE
+from chalicelib.perception.rules.context import Context
+from chalicelib.perception.rules.rule import Rule
+
+# ---------------------------------------------------------------- severities, from the catalogue
+
+_SEV_NUMBER = "[" + "".join(s.removeprefix("sev") for s in catalogue.SEVERITIES) + "]"  # "sev1".."sev4"
+_SEVERITY_WORD = "|".join(sorted(catalogue.SEVERITY_WORDS, key=len, reverse=True))
+# "sev 2", "severity 2", "p2" (the numbered forms), then each severity's words, in severity order
+SEVERITY_WORDS = (
+    (
+        re.compile(
+            rf"\bsev[ -]?(?P<n>{_SEV_NUMBER})\b|\bseverity[ -]?(?P<m>{_SEV_NUMBER})\b|\bp(?P<p>{_SEV_NUMBER})\b",
+            NOCASE,
+        ),
+        None,
+    ),
+    *(
+        (
+            re.compile(
+                r"\b(?:" + "|".join(w for w, s in catalogue.SEVERITY_WORDS.items() if s == sev) + r")\b",
+                NOCASE,
+            ),
+            sev,
+        )
+        for sev in catalogue.SEVERITIES
+    ),
+)
+CREATE_INCIDENT_PATTERN = re.compile(
+    r"\b(?:open|create|file|raise|declare|log|start|cut|report)\s+(?:(?:a|an|one|new|another|the)\s+)?(?:new\s+)?"
+    rf"(?:(?:sev[ -]?{_SEV_NUMBER}|{_SEVERITY_WORD})(?:[ -](?:severity|priority|sev))?\s+)?"
+    r"incident\b(?!s)|\b(?:create|file|raise|declare|log)\s+(?:new\s+)?incidents\b",
+    NOCASE,
+)
+
+# ---------------------------------------------------------------- channels, from the catalogue
+
+# every word the catalogue has for a channel, longest first: "sre team" before "sre"
+_CHANNEL = "|".join(
+    sorted(
+        (
+            re.escape(w).replace(r"\ ", r"[- ]").replace(r"\-", r"[- ]")
+            for c in catalogue.CHANNELS
+            for w in (c.name, *c.words)
+            if not w.startswith("the ")
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+_CHANNELS = {word: channel.name for channel in catalogue.CHANNELS for word in (channel.name, *channel.words)}
+NOTIFY_PATTERN = re.compile(
+    r"\b(?:notify|alert|page|ping|inform|message|email|e-mail|slack|tell(?!\s+(?:me|us)\b)|warn)\b(?:\s+(?:the\s+)?(?P<channel>"
+    + _CHANNEL
+    + r"|#[\w-]+)\b)?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
+    r"(?:\s+to\s+(?:the\s+)?(?P<channel2>" + _CHANNEL + r"|#[\w-]+))?|\blet\s+(?:the\s+)?"
+    r"(?P<channel3>" + _CHANNEL + r")(?:\s+team)?\s+know\b",
+    NOCASE,
+)
+NOTIFY_REST = re.compile(r"\b(?:about|with|of|that)\s+(?P<rest>.+)$", NOCASE)
+
+
+def severity(text: str) -> str:
+    for pattern, sev in SEVERITY_WORDS:
+        if m := pattern.search(text):
+            return sev or f"sev{m.group('n') or m.group('m') or m.group('p')}"
+    return catalogue.DEFAULT_SEVERITY
+
+
+def _channel(m: re.Match[str]) -> str:
+    raw = (
+        m.group("channel") or m.group("channel2") or m.group("channel3") or catalogue.DEFAULT_CHANNEL
+    ).lower()
+    raw = raw.lstrip("#")
+    return _CHANNELS.get(raw, _CHANNELS.get(raw.replace(" ", "-"), raw))
+
+
+def create(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
+    services = named or ([ctx.service] if ctx.service else [])
+    if not services:
+        ctx.add(
+            make_subtask(kind="create", text=text, params={"resource": "incident", "service": None}),
+            condition,
+        )
+        ctx.ask_service(text)
+        return True
+    sev = severity(text)
+    for service in services:
+        ctx.add(
+            make_subtask(
+                kind="create",
+                text=text,
+                params={"resource": "incident", "service": service, "severity": sev},
+                success_criteria=[f"{sev} incident opened for {service}"],
+            ),
+            condition,
+        )
+    return True
+
+
+def notify(
+    ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
+) -> bool:
+    m = NOTIFY_PATTERN.match(text)
+    assert m is not None  # the rule's pattern matched
+    channel = _channel(m)
+    about = NOTIFY_REST.search(text[m.end() :])
+    rest = about.group("rest").strip() if about else ""
+    if rest and not fr.RESULT_PRONOUN.match(rest):
+        # data the message is about ("about the checkout error rate") is read first; free text stays in the message
+        ctx.read_data(rest, fr.services(rest), fr.window(rest), condition)
+    named = fr.services(text)
+    ctx.add(
+        make_subtask(
+            kind="notify",
+            text=text,
+            params={"channel": channel, "service": named[0] if named else ctx.service},
+            success_criteria=[f"{channel} notified"],
+        ),
+        condition,
+    )
+    return True
+
+
+CREATE_INCIDENT = Rule(
+    "create_incident",
+    CREATE_INCIDENT_PATTERN,
+    create,
+    (
+        ("open a sev2 incident for search", ("create",)),
+        ("raise a critical incident for auth", ("create",)),
+        ("open an incident", ()),
+    ),
+    free_text=True,
+)
+NOTIFY = Rule(
+    "notify",
+    NOTIFY_PATTERN,
+    notify,
+    (
+        ("page the on-call", ("notify",)),
+        ("let the sre team know", ("notify",)),
+        ("notify ops about the error rate of search", ("fetch", "compute", "notify")),
+    ),
+    applies=lambda text, named: bool(NOTIFY_PATTERN.match(text)),
+    free_text=True,
+)

@@ -1,0 +1,181 @@
+"""What the clauses read so far leave for the next one, and the sub-tasks the rules' builders share.
+
+Sub-tasks refer to each other by index: a condition's subject is ``#i`` (the value computed by
+sub-task ``i``) or ``#i.field`` (a field of what sub-task ``i`` fetched); a computation's
+``params["refs"]`` maps each ``@ref`` of its expression to ``[index, field]``. The planner turns
+both into step references. The builders keep "its", "the result" and the window in focus here,
+and reuse a fetch or an error rate already read instead of reading it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from chalicelib import catalogue
+from chalicelib.contracts import Condition, SubTask, SubTaskKind, make_subtask
+from chalicelib.perception import fragments as fr
+
+
+class Rule(Protocol):
+    """What the context needs of a rule of the table (``rule.Rule``); a protocol, so the two modules
+    do not import each other."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def free_text(self) -> bool: ...
+    @property
+    def build(self) -> Callable[[Context, str, list[str], str | None, Condition | None], bool]: ...
+    def matches(self, text: str, named: list[str]) -> bool: ...
+
+
+class Context:
+    """The sub-tasks read so far and what later clauses may refer to; offers a clause to the table."""
+
+    def __init__(self, action_rules: tuple[Rule, ...], data_rules: tuple[Rule, ...]) -> None:
+        self.action_rules = action_rules
+        self.data_rules = data_rules
+        self.tasks: list[SubTask] = []
+        self.unknown: list[str] = []
+        self.unsupported: list[str] = []
+        self.missing: list[str] = []
+        self.service: str | None = None
+        self.window: str | None = None
+        self.fetched: dict[tuple[str, str], int] = {}
+        self.computed: dict[tuple[str, str], int] = {}
+        self.last_compute: int | None = None
+        self.last_condition: Condition | None = None
+        self.scope: Condition | None = None
+        self.rule = ""  # the rule that read the clause being read
+        self.read_text = ""  # the part of the clause that rule read (free text it carries is left out)
+
+    # -- offering a clause to the table
+    def act(self, text: str, condition: Condition | None) -> None:
+        """Read ``text`` as an action or a read; not understood when no rule reads it or says what is missing."""
+        reported = len(self.missing)
+        if not self.tasks_for(text, condition) and len(self.missing) == reported:
+            self.unknown.append(text)
+
+    def tasks_for(self, text: str, condition: Condition | None) -> bool:
+        """Offer the clause to the action rules, then the data rules: the first that reads it wins."""
+        named = fr.services(text)
+        if named:
+            self.service = named[-1]
+        window = fr.window(text)
+        if window:
+            self.window = window
+        for rule in self.action_rules:
+            if rule.matches(text, named):
+                self.name(rule.name, text, rule.free_text)
+                return bool(rule.build(self, text, named, window, condition))
+        return self.read_data(text, named, window, condition)
+
+    def read_data(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+        """Reads and computations: the data rules, in order, until one reads the clause."""
+        for rule in self.data_rules:
+            if rule.matches(text, named) and rule.build(self, text, named, window, condition):
+                if not rule.name.startswith("read"):
+                    self.name(rule.name, text)
+                return True
+        return False
+
+    def name(self, rule: str, text: str, free_text: bool = False) -> None:
+        """Record the rule reading this clause; a message or a title it carries is free text, not read."""
+        self.rule = f"{self.rule}+{rule}" if self.rule.startswith("condition") else (self.rule or rule)
+        if free_text:
+            self.read_text = fr.read_text(text)
+
+    # -- what builders share
+    def add(self, task: SubTask, condition: Condition | None) -> int:
+        self.tasks.append(task.model_copy(update={"condition": condition}) if condition else task)
+        return len(self.tasks) - 1
+
+    def ask_service(self, text: str) -> None:
+        self.missing.append(f"which service ({', '.join(fr.KNOWN_SERVICES)}) for {text!r}")
+
+    def window_or_default(self, window: str | None) -> str:
+        return window or self.window or catalogue.DEFAULT_WINDOW
+
+    def read_kind(self, text: str) -> SubTaskKind:
+        return "query" if fr.DATABASE.search(text) else "fetch"
+
+    def metric_services(self, text: str, named: list[str]) -> list[str]:
+        return (
+            named
+            or (list(fr.KNOWN_SERVICES) if fr.ALL_SERVICES.search(text) else [])
+            or ([self.service] if self.service else [])
+        )
+
+    def pronoun_service(self, text: str, named: list[str]) -> str | None:
+        """The service named, or the one in focus when the clause says "its" or "them"."""
+        return named[0] if named else (self.service if fr.PRONOUN.search(text) else None)
+
+    def _reusable(self, index: int | None, condition: Condition | None) -> bool:
+        return index is not None and self.tasks[index].condition in (None, condition)
+
+    def metrics(
+        self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch"
+    ) -> int:
+        index = self.fetched.get((service, window))
+        if self._reusable(index, condition):
+            return index  # type: ignore[return-value]
+        index = self.add(
+            make_subtask(
+                kind=kind,
+                text=text,
+                params={"resource": "metrics", "service": service, "window": window},
+                success_criteria=[f"metrics of {service} over {window} fetched"],
+            ),
+            condition,
+        )
+        self.fetched[(service, window)] = index
+        return index
+
+    def error_rate(
+        self, service: str, window: str, text: str, condition: Condition | None, kind: SubTaskKind = "fetch"
+    ) -> int:
+        index = self.computed.get((service, window))
+        if not self._reusable(index, condition):
+            metrics = self.metrics(service, window, text, condition, kind)
+            index = self.add(
+                make_subtask(
+                    kind="compute",
+                    text=text,
+                    params={
+                        "expression": catalogue.ERROR_RATE_EXPRESSION,
+                        "refs": {"@errors": [metrics, "errors"], "@requests": [metrics, "requests"]},
+                        "metric": "error_rate",
+                        "service": service,
+                        "window": window,
+                    },
+                    success_criteria=[f"error rate of {service} over {window} computed"],
+                ),
+                condition,
+            )
+            self.computed[(service, window)] = index
+        self.last_compute = index
+        return index  # type: ignore[return-value]
+
+    def incident_count(
+        self, service: str | None, status: str | None, text: str, severity: str | None = None
+    ) -> int:
+        """A count of incidents. ``severity`` only when the caller read it from the subject itself: a
+        condition's text also holds its action ("open a sev1 incident"), whose severity is not a filter."""
+        status = catalogue.INCIDENT_STATES.get(status.lower(), "open") if status else None
+        where = " ".join(x for x in (status, severity, "incidents", f"of {service}" if service else "") if x)
+        return self.add(
+            make_subtask(
+                kind="query",
+                text=text,
+                params={
+                    "resource": "incidents",
+                    "aggregate": "count",
+                    "service": service,
+                    "status": status,
+                    "severity": severity,
+                },
+                success_criteria=[f"{where} counted"],
+            ),
+            None,
+        )
