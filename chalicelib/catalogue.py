@@ -16,13 +16,52 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Figures:
+    """A service's numbers over one window: its row of the metrics table."""
+
+    window: str
+    requests: int
+    errors: int
+    p50_ms: int
+    p95_ms: int
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident of the bundled estate (the service is the one it is listed under)."""
+
+    id: str
+    title: str
+    severity: str
+    status: str
+    opened_at: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A deployment of the bundled estate (the service is the one it is listed under)."""
+
+    id: str
+    version: str
+    deployed_at: str
+    status: str
+
+
+@dataclass(frozen=True)
 class Service:
+    """A service and everything the estate knows of it: the ops data (``chalicelib.opsdata``: the
+    database rows and what the mock API serves) is built from these entries, so a service added here
+    with its figures is answerable end to end."""
+
     name: str
     tier: int
     owner: str
     region: str
     status: str  # the health the bundled estate reports for it
     aliases: tuple[str, ...] = ()  # shorthand operators type ("srch")
+    metrics: tuple[Figures, ...] = ()  # one per window it has data for
+    incidents: tuple[Incident, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,12 +98,109 @@ class Channel:
     words: tuple[str, ...]
 
 
+# Error rates over 1h are far apart on purpose: search 6.5 %, payments 2.0 %, checkout 0.75 %,
+# inventory 0.6 %, auth 0.3 % (tests and demos rely on these exact numbers).
 SERVICES: tuple[Service, ...] = (
-    Service("payments", 1, "payments-team", "us-east-1", "healthy", ("payment", "pay")),
-    Service("checkout", 1, "storefront-team", "us-east-1", "degraded", ("cart",)),
-    Service("search", 2, "discovery-team", "eu-west-1", "degraded", ("srch",)),
-    Service("auth", 1, "identity-team", "us-east-1", "healthy", ("authentication", "login")),
-    Service("inventory", 2, "supply-team", "us-west-2", "healthy", ("inv", "stock")),
+    Service(
+        "payments",
+        1,
+        "payments-team",
+        "us-east-1",
+        "healthy",
+        ("payment", "pay"),
+        metrics=(
+            Figures("5m", 1000, 21, 45, 210),
+            Figures("1h", 12000, 240, 48, 230),
+            Figures("24h", 288000, 4896, 47, 220),
+        ),
+        incidents=(
+            Incident("INC-1004", "Card processor timeouts", "sev1", "resolved", "2025-05-28T14:10:00Z"),
+        ),
+        deployments=(Deployment("DEP-2001", "3.14.0", "2025-06-01T09:00:00Z", "succeeded"),),
+    ),
+    Service(
+        "checkout",
+        1,
+        "storefront-team",
+        "us-east-1",
+        "degraded",
+        ("cart",),
+        metrics=(
+            Figures("5m", 800, 6, 120, 1150),
+            Figures("1h", 9600, 72, 115, 1200),
+            Figures("24h", 230400, 1382, 110, 980),
+        ),
+        incidents=(
+            Incident(
+                "INC-1001", "Checkout latency above SLO (p95 > 1s)", "sev2", "open", "2025-06-02T10:05:00Z"
+            ),
+            Incident(
+                "INC-1002", "Intermittent 502s from the cart backend", "sev3", "open", "2025-06-02T11:20:00Z"
+            ),
+        ),
+        deployments=(Deployment("DEP-2002", "2.8.1", "2025-06-02T09:45:00Z", "succeeded"),),
+    ),
+    Service(
+        "search",
+        2,
+        "discovery-team",
+        "eu-west-1",
+        "degraded",
+        ("srch",),
+        metrics=(
+            Figures("5m", 700, 49, 80, 640),
+            Figures("1h", 8000, 520, 85, 700),
+            Figures("24h", 192000, 7680, 78, 520),
+        ),
+        incidents=(
+            Incident(
+                "INC-1003",
+                "Elevated search error rate after index rebuild",
+                "sev2",
+                "open",
+                "2025-06-02T11:42:00Z",
+            ),
+        ),
+        deployments=(Deployment("DEP-2003", "5.2.0", "2025-06-02T11:30:00Z", "succeeded"),),
+    ),
+    Service(
+        "auth",
+        1,
+        "identity-team",
+        "us-east-1",
+        "healthy",
+        ("authentication", "login"),
+        metrics=(
+            Figures("5m", 2000, 4, 12, 40),
+            Figures("1h", 24000, 72, 12, 42),
+            Figures("24h", 576000, 1152, 11, 39),
+        ),
+        incidents=(
+            Incident(
+                "INC-1005",
+                "Token refresh failures for mobile clients",
+                "sev3",
+                "resolved",
+                "2025-05-30T08:30:00Z",
+            ),
+        ),
+        deployments=(Deployment("DEP-2004", "1.9.3", "2025-05-31T13:15:00Z", "rolled_back"),),
+    ),
+    Service(
+        "inventory",
+        2,
+        "supply-team",
+        "us-west-2",
+        "healthy",
+        ("inv", "stock"),
+        metrics=(
+            Figures("5m", 400, 2, 30, 95),
+            Figures("1h", 4800, 29, 31, 99),
+            Figures("24h", 115200, 576, 30, 97),
+        ),
+        incidents=(Incident("INC-1006", "Stock sync lag", "sev4", "resolved", "2025-05-31T16:00:00Z"),),
+        deployments=(Deployment("DEP-2005", "4.0.2", "2025-06-01T17:20:00Z", "failed"),),
+    ),
 )
 SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
 SERVICE_STATES = ("healthy", "degraded", "down")

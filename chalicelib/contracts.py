@@ -111,24 +111,8 @@ class Condition(Model):
 
 
 class _Params(Model):
-    """A sub-task's typed parameters. Read like a mapping too (``params.get("service")``): a field
-    that is ``None`` counts as absent, as a key left out of the old untyped dict did."""
-
-    def get(self, key: str, default: Any = None) -> Any:
-        value = getattr(self, key, None)
-        return default if value is None else value
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in type(self).model_fields:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and getattr(self, key, None) is not None
-
-    def keys(self) -> list[str]:
-        """The fields that are set (not ``None``): what ``**params`` spreads."""
-        return [name for name in type(self).model_fields if getattr(self, name) is not None]
+    """A sub-task's typed parameters: each kind has its own model, read by attribute (``task.params.service``)
+    after narrowing the sub-task by ``kind`` or ``isinstance``; a field that is ``None`` was not said."""
 
 
 Resource = Literal["mock_data", "metrics", "service", "services", "incidents", "deployments", "url", "sql"]

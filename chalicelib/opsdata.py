@@ -11,6 +11,8 @@ functions that return fresh copies, so no caller can mutate what another caller 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 import sqlite3
 import tempfile
@@ -20,128 +22,66 @@ from typing import Any
 
 from chalicelib import catalogue
 
-# Bump whenever the tables or the rows below change, so existing database files are rebuilt.
-SCHEMA_VERSION = "1"
-
 # The instant the estate describes; objects the mock API creates are stamped from here on.
 AS_OF = "2025-06-02T12:00:00Z"
 
 WINDOWS = catalogue.WINDOW_NAMES
 
-_SERVICES = tuple(  # built from the domain catalogue: a service is added there
+# Every row below is built from the domain catalogue: a service, its figures, incidents and
+# deployments are one entry there (``catalogue.SERVICES``), never written here.
+_SERVICES = tuple(
     {"name": s.name, "tier": s.tier, "owner": s.owner, "status": s.status, "region": s.region}
     for s in catalogue.SERVICES
 )
 
 SERVICE_NAMES = tuple(str(service["name"]) for service in _SERVICES)
 
-# (service, window): (requests, errors, p50_ms, p95_ms). Error rates over 1h are far apart on
-# purpose: search 6.5 %, payments 2.0 %, checkout 0.75 %, inventory 0.6 %, auth 0.3 %.
-_METRICS = {
-    ("payments", "5m"): (1000, 21, 45, 210),
-    ("payments", "1h"): (12000, 240, 48, 230),
-    ("payments", "24h"): (288000, 4896, 47, 220),
-    ("checkout", "5m"): (800, 6, 120, 1150),
-    ("checkout", "1h"): (9600, 72, 115, 1200),
-    ("checkout", "24h"): (230400, 1382, 110, 980),
-    ("search", "5m"): (700, 49, 80, 640),
-    ("search", "1h"): (8000, 520, 85, 700),
-    ("search", "24h"): (192000, 7680, 78, 520),
-    ("auth", "5m"): (2000, 4, 12, 40),
-    ("auth", "1h"): (24000, 72, 12, 42),
-    ("auth", "24h"): (576000, 1152, 11, 39),
-    ("inventory", "5m"): (400, 2, 30, 95),
-    ("inventory", "1h"): (4800, 29, 31, 99),
-    ("inventory", "24h"): (115200, 576, 30, 97),
-}
-
-_INCIDENTS = (
+_METRICS = tuple(
     {
-        "id": "INC-1001",
-        "service": "checkout",
-        "title": "Checkout latency above SLO (p95 > 1s)",
-        "severity": "sev2",
-        "status": "open",
-        "opened_at": "2025-06-02T10:05:00Z",
-    },
-    {
-        "id": "INC-1002",
-        "service": "checkout",
-        "title": "Intermittent 502s from the cart backend",
-        "severity": "sev3",
-        "status": "open",
-        "opened_at": "2025-06-02T11:20:00Z",
-    },
-    {
-        "id": "INC-1003",
-        "service": "search",
-        "title": "Elevated search error rate after index rebuild",
-        "severity": "sev2",
-        "status": "open",
-        "opened_at": "2025-06-02T11:42:00Z",
-    },
-    {
-        "id": "INC-1004",
-        "service": "payments",
-        "title": "Card processor timeouts",
-        "severity": "sev1",
-        "status": "resolved",
-        "opened_at": "2025-05-28T14:10:00Z",
-    },
-    {
-        "id": "INC-1005",
-        "service": "auth",
-        "title": "Token refresh failures for mobile clients",
-        "severity": "sev3",
-        "status": "resolved",
-        "opened_at": "2025-05-30T08:30:00Z",
-    },
-    {
-        "id": "INC-1006",
-        "service": "inventory",
-        "title": "Stock sync lag",
-        "severity": "sev4",
-        "status": "resolved",
-        "opened_at": "2025-05-31T16:00:00Z",
-    },
+        "service": s.name,
+        "window": f.window,
+        "requests": f.requests,
+        "errors": f.errors,
+        "p50_ms": f.p50_ms,
+        "p95_ms": f.p95_ms,
+    }
+    for s in catalogue.SERVICES
+    for f in s.metrics
 )
 
-_DEPLOYMENTS = (
-    {
-        "id": "DEP-2001",
-        "service": "payments",
-        "version": "3.14.0",
-        "deployed_at": "2025-06-01T09:00:00Z",
-        "status": "succeeded",
-    },
-    {
-        "id": "DEP-2002",
-        "service": "checkout",
-        "version": "2.8.1",
-        "deployed_at": "2025-06-02T09:45:00Z",
-        "status": "succeeded",
-    },
-    {
-        "id": "DEP-2003",
-        "service": "search",
-        "version": "5.2.0",
-        "deployed_at": "2025-06-02T11:30:00Z",
-        "status": "succeeded",
-    },
-    {
-        "id": "DEP-2004",
-        "service": "auth",
-        "version": "1.9.3",
-        "deployed_at": "2025-05-31T13:15:00Z",
-        "status": "rolled_back",
-    },
-    {
-        "id": "DEP-2005",
-        "service": "inventory",
-        "version": "4.0.2",
-        "deployed_at": "2025-06-01T17:20:00Z",
-        "status": "failed",
-    },
+_INCIDENTS = tuple(  # by id: the order the estate has always listed them in
+    sorted(
+        (
+            {
+                "id": i.id,
+                "service": s.name,
+                "title": i.title,
+                "severity": i.severity,
+                "status": i.status,
+                "opened_at": i.opened_at,
+            }
+            for s in catalogue.SERVICES
+            for i in s.incidents
+        ),
+        key=lambda row: row["id"],
+    )
+)
+
+_DEPLOYMENTS = tuple(
+    sorted(
+        (
+            {
+                "id": d.id,
+                "service": s.name,
+                "version": d.version,
+                "deployed_at": d.deployed_at,
+                "status": d.status,
+            }
+            for s in catalogue.SERVICES
+            for d in s.deployments
+        ),
+        key=lambda row: row["id"],
+    )
 )
 
 _MOCK_DATA = {
@@ -163,17 +103,7 @@ def services() -> list[dict[str, Any]]:
 
 def metrics() -> list[dict[str, Any]]:
     """One row per service and window: requests, errors, p50_ms, p95_ms."""
-    return [
-        {
-            "service": service,
-            "window": window,
-            "requests": requests,
-            "errors": errors,
-            "p50_ms": p50,
-            "p95_ms": p95,
-        }
-        for (service, window), (requests, errors, p50, p95) in _METRICS.items()
-    ]
+    return copy.deepcopy(list(_METRICS))
 
 
 def incidents() -> list[dict[str, Any]]:
@@ -208,10 +138,21 @@ CREATE TABLE mock_items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, value INTEG
 """
 
 
+def _digest() -> str:
+    """What the database holds, in short: a database built from other rows (a service added to the
+    catalogue, a figure changed) carries another version and is rebuilt, with nothing to bump by hand."""
+    rows = [services(), metrics(), incidents(), deployments(), mock_data()["items"], AS_OF, _SCHEMA]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
     conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+
+
+# The tables' shape and rows: existing database files built from anything else are rebuilt.
+SCHEMA_VERSION = "2-" + _digest()
 
 
 def _is_current(path: Path) -> bool:

@@ -12,7 +12,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.contracts import RunState
+from chalicelib import catalogue
+from chalicelib.contracts import ComputeTask, RunState
 from chalicelib.memory.longterm import Fact, describe_signal
 from chalicelib.planning.critic import step_for
 from chalicelib.planning.planner import endpoint_of
@@ -52,11 +53,13 @@ def facts_for_run(state: RunState, now: float | None = None) -> list[Fact]:
         )
     for index, task in enumerate(state.perception.subtasks if state.perception else []):
         step = step_for(state.plan, index)
-        if task.params.get("metric") != "error_rate" or step is None or step.id not in state.results:
+        if not isinstance(task, ComputeTask) or task.params.metric != "error_rate":
+            continue
+        if step is None or step.id not in state.results:
             continue
         value = state.results[step.id].get("value") if isinstance(state.results[step.id], dict) else None
         if isinstance(value, (int, float)):
-            service, window = task.params.get("service"), task.params.get("window", "1h")
+            service, window = task.params.service, task.params.window or catalogue.DEFAULT_WINDOW
             facts.append(
                 Fact(
                     kind="metric",

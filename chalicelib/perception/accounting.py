@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from chalicelib import catalogue
-from chalicelib.contracts import SubTask
+from chalicelib.contracts import ComputeTask, CreateTask, FetchTask, NotifyTask, QueryTask, SubTask
 from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic import numbers_to_digits
 
@@ -125,28 +125,34 @@ def _channel_terms(words: list[str]) -> list[str]:
 
 
 def _used(kind: str, value: Any, tasks: list[SubTask]) -> bool:
-    params = [t.params for t in tasks]
-    resources = {p.get("resource") for p in params}
+    reads = [t.params for t in tasks if isinstance(t, (FetchTask, QueryTask))]
+    resources = {p.resource for p in reads}
     if kind == "severity":
-        return any(p.get("severity") == value for p in params)
+        return any(
+            t.params.severity == value for t in tasks if isinstance(t, (FetchTask, QueryTask, CreateTask))
+        )
     if kind in ("tier", "region", "owner"):
-        return any(p.get(kind) == value for p in params) or "service" in resources
+        said = ({"tier": p.tier, "region": p.region, "owner": p.owner}[kind] for p in reads)
+        return value in said or "service" in resources
     if kind == "service_state":
-        return any(p.get("status") == value for p in params) or "service" in resources
+        return any(p.status == value for p in reads) or "service" in resources
     if kind == "incident_state":
-        return any(p.get("status") == value for p in params) or not ({"incidents"} & resources)
+        return any(p.status == value for p in reads) or not ({"incidents"} & resources)
     if kind == "deploy_state":
-        return any(p.get("status") == value for p in params) or "deployments" not in resources
+        return any(p.status == value for p in reads) or "deployments" not in resources
     if kind == "window":  # a window applies to metrics only: said of anything else, it would be dropped
-        windowed = [p for p in params if p.get("resource") == "metrics" or p.get("metric") == "error_rate"]
-        return any(p.get("window") == value for p in windowed)
+        windows = [p.window for p in reads if p.resource == "metrics"]
+        windows += [
+            t.params.window for t in tasks if isinstance(t, ComputeTask) and t.params.metric == "error_rate"
+        ]
+        return value in windows
     if kind == "span":  # a span of time MAOO has no data for ("last week") is never silently ignored
         return False
     if (
         kind == "channel"
     ):  # email and slack may name the medium ("email the on-call"): any notification uses them
         return any(
-            t.kind == "notify" and (t.params.get("channel") == value or value in ("email", "slack"))
+            isinstance(t, NotifyTask) and (t.params.channel == value or value in ("email", "slack"))
             for t in tasks
         )
     if kind == "operation":

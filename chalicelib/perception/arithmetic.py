@@ -15,7 +15,11 @@ expression perception produces is one ``calc`` can evaluate (never Python ``eval
 from __future__ import annotations
 
 import ast
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from chalicelib.contracts import ComputeTask, SubTask
 from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic_grammar import parse
 
@@ -210,25 +214,74 @@ def to_expression(text: str) -> str | None:
     expression = parse(fr.with_operands(t))
     if expression is None or not _valid(expression) or not _has_operation(expression):
         return None
-    if (
-        expression.startswith("(")
-        and expression.endswith(")")
-        and _valid(expression[1:-1])
-        and _balanced_outer(expression)
-    ):
-        expression = expression[1:-1]
-    return expression
+    return readable(expression)
 
 
-def _balanced_outer(expression: str) -> bool:
-    """True when the first "(" closes at the very end, so the outer pair can be dropped."""
-    depth = 0
-    for i, ch in enumerate(expression):
-        depth += ch == "("
-        depth -= ch == ")"
-        if depth == 0 and i < len(expression) - 1:
-            return False
-    return True
+class _Unwrap(ast.NodeTransformer):
+    """Drops a unary plus in front of anything but a number or a reference: the grammar's mark for
+    "take a third of 90" as the start of a chain, which a reader would not write. "take 100" and "take
+    it" keep theirs: a lone operand is a value to go on from, and calc is given an expression, never a
+    bare reference."""
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.UAdd) and not isinstance(node.operand, (ast.Constant, ast.Name)):
+            return node.operand
+        return node
+
+
+def _ref_name(ref: str) -> str:
+    return "_ref_" + ref[1:]
+
+
+def readable(expression: str, previous: str | None = None) -> str:
+    """``expression`` as a person writes the arithmetic: parentheses only where precedence needs them
+    ("((90 / 3)) + 7" -> "90 / 3 + 7"), no leading unary plus on a sub-expression. With ``previous``,
+    ``@result`` is replaced by that earlier expression, so a chain reads as one sum ("90 / 3 + 7").
+
+    The same arithmetic either way (``ast`` decides where parentheses go); an expression ``ast`` cannot
+    read is returned as it was.
+    """
+    source = expression
+    for ref in REFS:
+        source = source.replace(ref, _ref_name(ref))
+    try:
+        tree = ast.parse(source, mode="eval")
+        if previous is not None:
+            inner = ast.parse(readable(previous).replace("@result", _ref_name("@result")), mode="eval").body
+            if isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.UAdd):  # "take 100": the value
+                inner = inner.operand
+            tree = _Substitute(_ref_name("@result"), inner).visit(tree)
+        shown = ast.unparse(_Unwrap().visit(tree))
+    except (SyntaxError, ValueError, RecursionError):
+        return expression
+    for ref in REFS:
+        shown = shown.replace(_ref_name(ref), ref)
+    return shown
+
+
+@dataclass
+class _Substitute(ast.NodeTransformer):
+    """Puts an earlier expression where a name stands for its result."""
+
+    name: str
+    value: ast.expr
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return copy.deepcopy(self.value) if node.id == self.name else node
+
+
+def shown_expressions(subtasks: Sequence[SubTask]) -> list[str]:
+    """The arithmetic each computation asks for, as a reader writes it, a chain read as one: for "take a
+    third of 90 and add 7", ``["90 / 3", "90 / 3 + 7"]`` (the error rate, a metric, is not arithmetic)."""
+    shown: dict[int, str] = {}
+    for index, task in enumerate(subtasks):
+        if not isinstance(task, ComputeTask) or task.params.expression is None or task.params.metric:
+            continue
+        ref = task.params.refs.get("@result")
+        previous = shown.get(ref[0]) if ref and isinstance(ref[0], int) else None
+        shown[index] = readable(task.params.expression, previous)
+    return list(shown.values())
 
 
 def refs_in(expression: str) -> list[str]:

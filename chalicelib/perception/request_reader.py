@@ -18,10 +18,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.contracts import ClauseReading, Constraints, PerceivedState, TaskType, make_subtask
+from chalicelib.contracts import (
+    ClauseReading,
+    ComputeTask,
+    Constraints,
+    CreateTask,
+    FetchTask,
+    NotifyTask,
+    PerceivedState,
+    QueryTask,
+    SaveTask,
+    TaskType,
+    make_subtask,
+)
 from chalicelib.perception import fragments as fr
 from chalicelib.perception._reader import Reader, clean
-from chalicelib.perception.arithmetic import numbers_to_digits
+from chalicelib.perception.arithmetic import numbers_to_digits, shown_expressions
 from chalicelib.perception.arithmetic_grammar import rate_problem
 from chalicelib.perception.rules.clauses import Clause, clauses, split_clauses
 from chalicelib.perception.rules.conditions import has_action, starts_with_condition
@@ -106,28 +118,46 @@ def _state(reader: Reader, constraints: Constraints) -> PerceivedState:
         dict.fromkeys([*reader.missing, *(f"what to do with {clause!r}" for clause in reader.unknown)])
     )
     entities: dict[str, Any] = {}
-    services = list(dict.fromkeys(t.params["service"] for t in subtasks if t.params.get("service")))
+    services = list(
+        dict.fromkeys(
+            t.params.service
+            for t in subtasks
+            if isinstance(t, (FetchTask, QueryTask, ComputeTask, CreateTask, NotifyTask)) and t.params.service
+        )
+    )
     if services:
         entities["services"] = services
-    windows = list(dict.fromkeys(t.params["window"] for t in subtasks if t.params.get("window")))
+    windows = list(
+        dict.fromkeys(
+            t.params.window
+            for t in subtasks
+            if isinstance(t, (FetchTask, QueryTask, ComputeTask)) and t.params.window
+        )
+    )
     if windows:
         entities["window"] = windows[0]
-    resources = list(dict.fromkeys(t.params["resource"] for t in subtasks if t.params.get("resource")))
+    resources = list(
+        dict.fromkeys(
+            t.params.resource
+            for t in subtasks
+            if isinstance(t, (FetchTask, QueryTask, CreateTask)) and t.params.resource
+        )
+    )
     if resources:
         entities["resources"] = resources
-    files = [t.params["path"] for t in subtasks if t.kind == "save"]
+    files = [t.params.path for t in subtasks if isinstance(t, SaveTask)]
     if files:
         entities["files"] = files
-        entities["formats"] = list(dict.fromkeys(t.params["format"] for t in subtasks if t.kind == "save"))
-    expressions = [
-        t.params["expression"] for t in subtasks if "expression" in t.params and "metric" not in t.params
-    ]
+        entities["formats"] = list(
+            dict.fromkeys(t.params.format for t in subtasks if isinstance(t, SaveTask))
+        )
+    expressions = shown_expressions(subtasks)
     if expressions:
         entities["expressions"] = expressions
-    channels = [t.params["channel"] for t in subtasks if t.kind == "notify"]
+    channels = [t.params.channel for t in subtasks if isinstance(t, NotifyTask)]
     if channels:
         entities["channels"] = channels
-    severities = [t.params["severity"] for t in subtasks if t.kind == "create" and t.params.get("severity")]
+    severities = [t.params.severity for t in subtasks if isinstance(t, CreateTask) and t.params.severity]
     if severities:
         entities["severities"] = severities
 

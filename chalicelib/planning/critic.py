@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import catalogue
-from chalicelib.contracts import PerceivedState, Plan, RunState, Step, SubTask
+from chalicelib.contracts import (
+    CreateTask,
+    FetchTask,
+    NotifyTask,
+    PerceivedState,
+    Plan,
+    QueryTask,
+    RunState,
+    SaveTask,
+    Step,
+    SubTask,
+)
 from chalicelib.step_results import result_value
 from chalicelib.tools.registry import TOOLS
 
@@ -53,12 +64,14 @@ def _target_problem(task: SubTask, step: Step) -> str | None:
         _ENDPOINT_FOR_KIND[task.kind]
     ):
         return f"posts to {args.get('url')!r}, not to {_ENDPOINT_FOR_KIND[task.kind]}"
-    if task.kind == "create" and body.get("service") != task.params.get("service"):
-        return f"opens the incident for {body.get('service')!r}, but the request names {task.params.get('service')!r}"
-    if task.kind == "notify" and body.get("channel") != task.params.get("channel"):
-        return f"notifies {body.get('channel')!r}, but the request names {task.params.get('channel')!r}"
-    if task.kind == "save" and args.get("path") != task.params.get("path"):
-        return f"writes {args.get('path')!r}, but the request names {task.params.get('path')!r}"
+    if isinstance(task, CreateTask) and body.get("service") != task.params.service:
+        return (
+            f"opens the incident for {body.get('service')!r}, but the request names {task.params.service!r}"
+        )
+    if isinstance(task, NotifyTask) and body.get("channel") != task.params.channel:
+        return f"notifies {body.get('channel')!r}, but the request names {task.params.channel!r}"
+    if isinstance(task, SaveTask) and args.get("path") != task.params.path:
+        return f"writes {args.get('path')!r}, but the request names {task.params.path!r}"
     if task.kind == "save" and "{{" not in str(args.get("content", "")):
         return "writes no result of the run, only fixed text"
     if task.kind == "compute" and not args.get("expression"):
@@ -127,11 +140,11 @@ def _unmet(task: SubTask, value: Any) -> str | None:
             if isinstance(number, (int, float)) and not isinstance(number, bool)
             else "has no numeric value"
         )
-    if task.kind in ("fetch", "query"):
+    if isinstance(task, (FetchTask, QueryTask)):
         data = value.get("body", value.get("rows")) if isinstance(value, dict) else None
         if data is None:
             return "has no data"
-        single = task.params.get("resource") in ("metrics", "service") or task.params.get("aggregate")
+        single = task.params.resource in ("metrics", "service") or task.params.aggregate
         return "has no matching row" if single and isinstance(data, list) and not data else None
     if task.kind == "summarize":
         return (
@@ -139,12 +152,8 @@ def _unmet(task: SubTask, value: Any) -> str | None:
             if isinstance(value, dict) and str(value.get("summary", "")).strip()
             else "has an empty summary"
         )
-    if task.kind == "save":
-        ok = (
-            isinstance(value, dict)
-            and value.get("path") == task.params.get("path")
-            and value.get("bytes", 0) > 0
-        )
+    if isinstance(task, SaveTask):
+        ok = isinstance(value, dict) and value.get("path") == task.params.path and value.get("bytes", 0) > 0
         return None if ok else "did not write the file"
     body = value.get("body") if isinstance(value, dict) else None
     return None if isinstance(body, dict) and body.get("id") else "returned no id"

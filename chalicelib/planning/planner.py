@@ -21,7 +21,21 @@ from urllib.parse import quote
 
 from chalicelib import catalogue
 from chalicelib.config import get_settings
-from chalicelib.contracts import Condition, PerceivedState, Plan, Step, SubTask
+from chalicelib.contracts import (
+    ComputeParams,
+    ComputeTask,
+    Condition,
+    CreateTask,
+    FetchTask,
+    NotifyTask,
+    PerceivedState,
+    Plan,
+    QueryTask,
+    ReadParams,
+    SaveTask,
+    Step,
+    SubTask,
+)
 from chalicelib.errors import MaooError
 from chalicelib.tools.registry import TOOLS
 
@@ -36,7 +50,7 @@ class Route:
 
     suffix: str
     tool: str
-    args: dict
+    args: dict[str, Any]
     prefix: str  # where the resource's fields sit in this route's output, for references
     endpoint: str | None = None  # "GET /services/payments/metrics": what long-term memory keys facts by
 
@@ -46,8 +60,10 @@ def _base_url() -> str:
     return url or "http://127.0.0.1:8765"
 
 
-def _http(path: str, prefix: str, params: dict | None = None, expect: list[str] | None = None) -> Route:
-    args: dict = {"url": f"{_base_url()}{path}"}
+def _http(
+    path: str, prefix: str, params: dict[str, Any] | None = None, expect: list[str] | None = None
+) -> Route:
+    args: dict[str, Any] = {"url": f"{_base_url()}{path}"}
     if params:
         args["params"] = params
     if expect:
@@ -55,14 +71,14 @@ def _http(path: str, prefix: str, params: dict | None = None, expect: list[str] 
     return Route("", "http_get", args, prefix, endpoint=f"GET {path}")
 
 
-def _db(sql: str, params: list, prefix: str) -> Route:
-    args: dict = {"sql": sql}
+def _db(sql: str, params: list[Any], prefix: str) -> Route:
+    args: dict[str, Any] = {"sql": sql}
     if params:
         args["params"] = params
     return Route("", "db_query", args, prefix)
 
 
-def _where(filters: dict) -> tuple[str, list]:
+def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     present = {k: v for k, v in filters.items() if v}
     return (" WHERE " + " AND ".join(f"{k} = ?" for k in present) if present else ""), list(present.values())
 
@@ -78,25 +94,23 @@ def _columns(resource: str) -> str:
     return ", ".join(catalogue.RESOURCE[resource].columns)
 
 
-def _filters(params: Any) -> dict[str, Any]:
-    """The filters a read of a catalogue resource carries, in the catalogue's column order."""
-    resource = catalogue.RESOURCE.get(params.get("resource") or "")
-    return {
-        name: params.get(name)
-        for name in (resource.filters if resource else ())
-        if params.get(name) is not None
-    }
+def _filters(params: ReadParams, resource_name: str | None = None) -> dict[str, Any]:
+    """The filters a read of a catalogue resource (``resource_name``, else the read's own) carries, in the
+    catalogue's column order: the catalogue names the filter columns, the read's typed fields hold them."""
+    resource = catalogue.RESOURCE.get(resource_name or params.resource or "")
+    said = params.model_dump(exclude_none=True)
+    return {name: said[name] for name in (resource.filters if resource else ()) if name in said}
 
 
-def _http_can_filter(resource: str, filters: dict) -> bool:
+def _http_can_filter(resource: str, filters: dict[str, Any]) -> bool:
     """The HTTP route answers only when it can apply every filter itself; else the database does."""
     return all(name in catalogue.RESOURCE[resource].http_filters for name, value in filters.items() if value)
 
 
-def _inventory_routes(resource: str, params: Any) -> list[Route]:
+def _inventory_routes(resource: str, params: ReadParams) -> list[Route]:
     """Routes for the services or deployments inventory: the database first, whatever the task's kind.
     The HTTP route is an alternative only when it can apply every filter the read carries."""
-    filters = _filters({**params, "resource": resource})
+    filters = _filters(params, resource)
     where, values = _where(filters)
     if resource == "services":
         routes = [_db(f"SELECT {_columns('services')} FROM services{where} ORDER BY name", values, "rows")]
@@ -118,25 +132,25 @@ def _inventory_routes(resource: str, params: Any) -> list[Route]:
     return _suffixed(routes)
 
 
-def _read_routes(task: SubTask) -> list[Route]:
+def _read_routes(task: FetchTask | QueryTask) -> list[Route]:
     """The routes for a read, best first (before the alternative suffixes are assigned)."""
     p = task.params
-    resource, service = p.get("resource"), p.get("service")
+    resource, service = p.resource, p.service
     if resource == "url":  # a URL the user gave: one route, and the policy decides whether it may be reached
         return [
             Route(
                 "",
                 "http_get",
-                {"url": p["url"]},
+                {"url": p.url},
                 "body.",
-                endpoint=endpoint_of("http_get", {"url": p["url"]}),
+                endpoint=endpoint_of("http_get", {"url": p.url}),
             )
         ]
     if resource == "sql":  # SQL the user gave: run as written, read-only; the database refuses anything else
-        return [_db(p["sql"], [], "rows")]
-    if p.get("aggregate") == "count":
+        return [_db(p.sql or "", [], "rows")]
+    if p.aggregate == "count":
         table = resource if resource in ("incidents", "deployments", "services") else "incidents"
-        where, values = _where(_filters({**p, "resource": table}))
+        where, values = _where(_filters(p, table))
         return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
         routes = [
@@ -144,9 +158,9 @@ def _read_routes(task: SubTask) -> list[Route]:
             _db(f"SELECT {_columns('mock_data')} FROM mock_items ORDER BY id", [], ""),
         ]
     elif resource == "metrics":
-        window = p.get("window", "1h")
+        window = p.window or catalogue.DEFAULT_WINDOW
         routes = [
-            _http(_path("metrics", p["service"]), "body.", {"window": window}, ["requests", "errors"]),
+            _http(_path("metrics", service), "body.", {"window": window}, ["requests", "errors"]),
             _db(
                 f"SELECT {_columns('metrics')} FROM metrics WHERE service = ? AND window = ?",
                 [service, window],
@@ -155,7 +169,7 @@ def _read_routes(task: SubTask) -> list[Route]:
         ]
     elif resource == "service":
         routes = [
-            _http(_path("service", p["service"]), "body."),
+            _http(_path("service", service), "body."),
             _db(f"SELECT {_columns('service')} FROM services WHERE name = ?", [service], "rows.0."),
         ]
     elif resource == "incidents":
@@ -187,7 +201,7 @@ def route_options(perception: PerceivedState) -> dict[str, list[Route]]:
     return {
         f"s{i + 1}": _read_routes(task)
         for i, task in enumerate(perception.subtasks)
-        if task.kind in ("fetch", "query")
+        if isinstance(task, (FetchTask, QueryTask))
     }
 
 
@@ -224,10 +238,10 @@ class _Builder:
         self.labels[path] = _label(self.perception.subtasks[int(index)], field or "value")
         return cond.model_copy(update={"subject": path}), [step_id]
 
-    def _expression(self, task: SubTask) -> tuple[str, list[str]]:
-        expression, deps = task.params["expression"], []
-        for ref in sorted(task.params.get("refs", {}), key=len, reverse=True):
-            index, field = task.params["refs"][ref]
+    def _expression(self, task: ComputeTask) -> tuple[str, list[str]]:
+        expression, deps = task.params.expression or "", list[str]()
+        for ref in sorted(task.params.refs, key=len, reverse=True):
+            index, field = task.params.refs[ref]
             path, step_id = self._ref(int(index), field)
             expression = expression.replace(ref, f"{{{{{path}}}}}")
             deps.append(step_id)
@@ -240,7 +254,7 @@ class _Builder:
         base_id = f"s{index + 1}"
         when, deps = self._condition(task.condition)
         prefix = ""
-        if task.kind in ("fetch", "query"):
+        if isinstance(task, (FetchTask, QueryTask)):
             route = self._choose(base_id, _read_routes(task), task.text)
             step = Step(
                 id=base_id + route.suffix,
@@ -250,8 +264,8 @@ class _Builder:
                 alternative_of=base_id if route.suffix else None,
             )
             prefix = route.prefix
-        elif task.kind == "compute":
-            if "expression" not in task.params:
+        elif isinstance(task, ComputeTask):
+            if task.params.expression is None:
                 raise NoRouteError(f"{task.text!r}: nothing to compute")
             expression, refs = self._expression(task)
             step = Step(
@@ -266,11 +280,11 @@ class _Builder:
                 depends_on=sources,
                 purpose=task.text,
             )
-        elif task.kind == "save":
+        elif isinstance(task, SaveTask):
             step = self._save(base_id, task)
-        elif task.kind == "create":
+        elif isinstance(task, CreateTask):
             step = self._incident(base_id, task, when)
-        elif task.kind == "notify":
+        elif isinstance(task, NotifyTask):
             step = self._notification(base_id, task, when)
         else:  # pragma: no cover - SubTask.kind is a closed Literal
             raise NoRouteError(f"no step for sub-task kind {task.kind!r}")
@@ -281,7 +295,7 @@ class _Builder:
             step.model_copy(update={"when": when, "depends_on": sorted(set(step.depends_on + deps))})
         )
 
-    def _save(self, base_id: str, task: SubTask) -> Step:
+    def _save(self, base_id: str, task: SaveTask) -> Step:
         """A file of what the last step produced: its summary as text, anything else as JSON.
 
         Text always has a heading line: a string that is one whole reference would become the
@@ -290,7 +304,7 @@ class _Builder:
         if not self.steps:
             raise NoRouteError(f"{task.text!r}: nothing to save yet")
         last = self.steps[-1]
-        path = task.params["path"]
+        path = task.params.path
         suffix = path.rsplit(".", 1)[-1].lower()
         sources = [s.purpose for s in self._data_steps() if s.tool != "summarize" and s.purpose]
         title = "MAOO: " + ("; ".join(dict.fromkeys(sources)) or task.text)
@@ -308,8 +322,8 @@ class _Builder:
             purpose=task.text,
         )
 
-    def _incident(self, base_id: str, task: SubTask, when: Condition | None) -> Step:
-        service = task.params["service"]
+    def _incident(self, base_id: str, task: CreateTask, when: Condition | None) -> Step:
+        service = task.params.service
         title, deps = f"{service}: raised by MAOO ({task.text})", list[str]()
         if when is not None:
             label = self.labels.get(when.subject, "value")
@@ -322,17 +336,15 @@ class _Builder:
                 "json_body": {
                     "service": service,
                     "title": title[:200],
-                    "severity": task.params.get("severity", "sev3"),
+                    "severity": task.params.severity or catalogue.DEFAULT_SEVERITY,
                 },
             },
             depends_on=deps,
             purpose=task.text,
         )
 
-    def _notification(self, base_id: str, task: SubTask, when: Condition | None) -> Step:
-        service = (
-            task.params.get("service") or ", ".join(self.perception.entities.get("services", [])) or "ops"
-        )
+    def _notification(self, base_id: str, task: NotifyTask, when: Condition | None) -> Step:
+        service = task.params.service or ", ".join(self.perception.entities.get("services", [])) or "ops"
         message, deps = f"MAOO ({service}): {task.text}", []
         if when is not None:
             label = self.labels.get(when.subject, "the value")
@@ -349,7 +361,7 @@ class _Builder:
             tool="http_post",
             args={
                 "url": f"{_base_url()}/notifications",
-                "json_body": {"channel": task.params["channel"], "message": message[:2000]},
+                "json_body": {"channel": task.params.channel, "message": message[:2000]},
             },
             depends_on=deps,
             purpose=task.text,
@@ -367,13 +379,13 @@ _FIELD_WORDS = {
 def _label(task: SubTask, field: str) -> str:
     """What a condition compares, in words: "the error rate of search over 1h (%)"."""
     p = task.params
-    if p.get("metric") == "error_rate":
-        return f"the error rate of {p.get('service')} over {p.get('window', '1h')} (%)"
-    if p.get("aggregate") == "count":
-        what = " ".join(x for x in (p.get("status"), p.get("resource", "incidents")) if x)
-        return f"the number of {what}" + (f" of {p['service']}" if p.get("service") else "")
-    if field in _FIELD_WORDS:
-        return f"the {_FIELD_WORDS[field]} of {p.get('service')}"
+    if isinstance(p, ComputeParams) and p.metric == "error_rate":
+        return f"the error rate of {p.service} over {p.window or catalogue.DEFAULT_WINDOW} (%)"
+    if isinstance(p, ReadParams) and p.aggregate == "count":
+        what = " ".join(x for x in (p.status, p.resource or "incidents") if x)
+        return f"the number of {what}" + (f" of {p.service}" if p.service else "")
+    if isinstance(p, ReadParams) and field in _FIELD_WORDS:
+        return f"the {_FIELD_WORDS[field]} of {p.service}"
     return "the computed value"
 
 
@@ -425,7 +437,7 @@ def revise_plan(
     )
 
 
-def endpoint_of(tool: str, args: dict) -> str | None:
+def endpoint_of(tool: str, args: dict[str, Any]) -> str | None:
     """``METHOD /path`` of an HTTP call, the key long-term memory keeps endpoint facts under.
 
     Calls to the ops API are keyed by path alone (the API's address changes between sessions);

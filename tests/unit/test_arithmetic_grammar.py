@@ -97,3 +97,33 @@ def test_a_two_number_rate_word_problem_is_their_product(text: str, expected: st
 
 def test_a_rate_without_a_question_is_not_a_word_problem() -> None:
     assert rate_problem("the queue takes 40 jobs per minute for 3 minutes") is None
+
+
+@pytest.mark.parametrize(
+    ("request_text", "shown"),
+    [
+        ("take a third of 90 and add 7", ["90 / 3", "90 / 3 + 7"]),
+        ("subtract 15 from 4 squared, then halve it", ["4 ** 2 - 15", "(4 ** 2 - 15) / 2"]),
+        ("take 100, divide it by 4", ["+100", "100 / 4"]),
+        ("what is half of 10 plus 3", ["10 / 2 + 3"]),
+        ("calculate (2 + 3) * 4", ["(2 + 3) * 4"]),
+        ("what is 2 to the power of 3 squared", ["2 ** 3 ** 2"]),
+    ],
+)
+def test_the_perceived_expression_reads_as_the_arithmetic(request_text: str, shown: list[str]) -> None:
+    from chalicelib.perception.request_reader import perceive
+
+    perception = perceive(request_text)
+    assert perception.entities["expressions"] == shown
+    assert perception.subtasks[0].success_criteria == [f"{shown[0]} computed"]
+
+
+def test_a_chain_shown_as_one_expression_has_the_value_the_steps_compute() -> None:
+    from chalicelib.perception.arithmetic import readable
+
+    first = to_expression("take a third of 90")
+    assert first == "90 / 3"
+    shown = readable("@result * 2", readable("@result - 4", first))
+    assert shown == "(90 / 3 - 4) * 2"
+    assert evaluate(shown) == (evaluate(first) - 4) * 2 == 52
+    assert to_expression("take it") == "+@result"  # a lone reference stays an expression for calc

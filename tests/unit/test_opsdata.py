@@ -144,3 +144,19 @@ def test_build_ops_db_rebuilds_a_stale_or_foreign_file(tmp_path):
         assert _query(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [
             (opsdata.SCHEMA_VERSION,)
         ]
+
+
+def test_every_row_of_the_estate_comes_from_a_catalogue_entry():
+    from chalicelib import catalogue
+
+    for entry in catalogue.SERVICES:
+        assert [m["window"] for m in opsdata.metrics() if m["service"] == entry.name] == [
+            f.window for f in entry.metrics
+        ]
+        assert [i["id"] for i in opsdata.incidents() if i["service"] == entry.name] == [
+            i.id for i in entry.incidents
+        ]
+        assert [d["version"] for d in opsdata.deployments() if d["service"] == entry.name] == [
+            d.version for d in entry.deployments
+        ]
+    assert [i["id"] for i in opsdata.incidents()] == sorted(i["id"] for i in opsdata.incidents())

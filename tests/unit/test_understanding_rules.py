@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.contracts import make_subtask
+from chalicelib.contracts import CreateTask, FetchTask, QueryTask, make_subtask
 from chalicelib.perception.accounting import unused_terms
 from chalicelib.perception.request_reader import perceive
 from chalicelib.perception.typos import correct
@@ -49,7 +49,8 @@ def test_free_text_is_never_corrected(text: str) -> None:
 def test_a_correction_is_shown_in_the_perceived_state() -> None:
     perception = perceive("serach p95 over 5m")
     assert perception.corrections == ['"serach" -> "search"']
-    assert perception.subtasks[0].params["service"] == "search"
+    task = perception.subtasks[0]
+    assert isinstance(task, FetchTask) and task.params.service == "search"
 
 
 @pytest.mark.parametrize(
@@ -102,6 +103,7 @@ def test_a_sub_task_is_typed_by_its_kind() -> None:
 
     task = make_subtask(kind="save", text="save it", params={"path": "a.md", "format": "md"})
     assert isinstance(task, SaveTask) and task.params.path == "a.md"
+    assert not hasattr(task.params, "get")  # typed attributes only: no mapping view to read by string key
     with pytest.raises(ValidationError, match="path"):
         make_subtask(kind="save", text="save it", params={"channel": "ops"})
     with pytest.raises(ValidationError):
@@ -126,9 +128,10 @@ def test_a_known_word_the_reading_does_not_use_stops_the_run(request_text: str, 
 
 def test_a_severity_in_a_condition_s_action_is_not_a_filter_of_its_subject() -> None:
     perception = perceive("if there are open incidents for search, open a sev1 incident for search")
-    count = perception.subtasks[0]
-    assert count.params.get("aggregate") == "count" and count.params.get("severity") is None
-    assert perception.subtasks[1].params.get("severity") == "sev1"
+    count, action = perception.subtasks
+    assert isinstance(count, (FetchTask, QueryTask)) and count.params.aggregate == "count"
+    assert count.params.severity is None
+    assert isinstance(action, CreateTask) and action.params.severity == "sev1"
 
 
 @pytest.mark.parametrize(
