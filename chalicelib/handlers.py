@@ -5,7 +5,7 @@ every handler behave alike: the input is validated, the run id is the log correl
 contract violation raises ``StateContractError`` for the state machine's Catch.
 
 Every function is packaged with the whole app, but each imports only what it runs, on its first
-invocation: the calc tool's cold start does not pay for perception's lexicon or pydantic's
+invocation: the calc tool's cold start does not pay for perception's rule table or pydantic's
 schemas of the planner. ``import app`` itself stays light.
 """
 
