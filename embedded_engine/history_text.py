@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import json
 import threading
-from json.encoder import encode_basestring_ascii
+from collections.abc import Callable
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 _CONSTANTS = {None: "null", True: "true", False: "false"}
@@ -47,6 +48,26 @@ def _identity(items: tuple[Any, ...]) -> tuple[Any, ...]:
     return ids, tuple((tuple(value), _identity(tuple(value.values()))) for value in inner)
 
 
+def json_encoder(encoder: type[json.JSONEncoder], separators: Separators) -> Callable[[Any], str]:
+    """``json.dumps(obj, cls=encoder, separators=separators)`` as one function, with the C encoder
+    ``json.dumps`` builds on every call built once. Without the check for circular references: a
+    document parsed from JSON has none (a cycle ends in ``RecursionError`` instead of ``ValueError``)."""
+    made = encoder(separators=separators)
+    if c_make_encoder is None:  # a Python without json's C accelerator
+        return made.encode
+    item, colon = (", ", ": ") if separators is None else separators
+    chunks = c_make_encoder(
+        None, made.default, encode_basestring_ascii, None, colon, item, False, False, True
+    )
+
+    def encode(obj: Any) -> str:
+        if type(obj) is str:
+            return encode_basestring_ascii(obj)
+        return "".join(chunks(obj, 0))
+
+    return encode
+
+
 class HistoryText:
     """A drop-in for ``to_json_str(obj, separators=None)`` that keeps the text of what it wrote.
 
@@ -59,7 +80,7 @@ class HistoryText:
         self.limits = {"documents": documents, "parts": parts}
         self._documents: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
         self._parts: dict[tuple[int, Separators], tuple[Any, str]] = {}
-        self._encoders: dict[Separators, json.JSONEncoder] = {}
+        self._encoders: dict[Separators, Callable[[Any], str]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, obj: Any, separators: Separators = None) -> str:
@@ -84,10 +105,10 @@ class HistoryText:
             self._parts.clear()
 
     def _whole(self, obj: Any, separators: Separators) -> str:
-        encoder = self._encoders.get(separators)
-        if encoder is None:
-            encoder = self._encoders[separators] = self.encoder(separators=separators)
-        return encoder.encode(obj)
+        encode = self._encoders.get(separators)
+        if encode is None:
+            encode = self._encoders[separators] = json_encoder(self.encoder, separators)
+        return encode(obj)
 
     def _document(self, obj: dict[Any, Any] | list[Any], separators: Separators) -> str:
         keys: tuple[Any, ...] | None = None

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from embedded_engine.history_text import HistoryText
+from embedded_engine.history_text import HistoryText, json_encoder
 
 _MISSING = object()
 _PLAIN = (str, int, bool, type(None))  # a value of these types equal to another is the same JSON
@@ -50,6 +50,7 @@ class PayloadSharing:
 
     def __init__(self, text: HistoryText):
         self.text = text
+        self._dumps = json_encoder(json.JSONEncoder, None)  # json.dumps(value)
 
     def to_payload_type(self, original: Callable[[Any], bytes | None]) -> Callable[[Any], bytes | None]:
         def to_payload_type(payload: Any) -> bytes | None:
@@ -79,7 +80,7 @@ class PayloadSharing:
         parts: list[str] = []
         document: dict[str, Any] = {}
         for key, value in result.items():
-            written = json.dumps(value)
+            written = self._dumps(value)
             before = given.get(key, _MISSING)
             if before is not _MISSING and self._same(before, value, written):
                 document[key] = before
