@@ -176,7 +176,7 @@ def demo(
     if chosen is None:
         _fail_usage(f"unknown demo {name!r}; choose one of: {', '.join(DEMOS)}")
     try:
-        with _engine(engine), Session() as session:
+        with _engine(engine), Session(ends_process=True) as session:
             session.arm_faults(chosen.faults)
             doc = session.run(chosen.request, chosen.guards, use_memory=chosen.use_memory)
     except MaooError as exc:
@@ -208,7 +208,7 @@ def run(
     from cli.session import Session
 
     try:
-        with _engine(engine), Session() as session:
+        with _engine(engine), Session(ends_process=True) as session:
             doc = session.run(
                 request, _guards(max_steps, max_retries, budget), use_memory=memory, approve=approve, key=key
             )
@@ -225,7 +225,7 @@ def _continue(run_id: str, as_json: bool, engine: str | None, action: Any) -> No
     from cli.session import Session
 
     try:
-        with _engine(engine), Session(continues=run_id) as session:
+        with _engine(engine), Session(continues=run_id, ends_process=True) as session:
             doc = action(session.runner(), session.settings, run_id)
     except StoreError as exc:
         _store_failed(exc)

@@ -21,6 +21,7 @@ import urllib.request
 from typing import Any
 
 _STOP_SECONDS = 5.0
+_stopping: list[threading.Thread] = []  # stops not waited for (``stop(wait=False)``) still running
 
 
 class MockApiOnDemand:
@@ -31,6 +32,10 @@ class MockApiOnDemand:
 
         A given port is how a run continued in a new process gets the origin it was planned
         against back (``cli.mock_origin``)."""
+        if port:  # a port an earlier server of this process may still be letting go of
+            for stopping in list(_stopping):
+                stopping.join(_STOP_SECONDS)
+        _stopping[:] = [stopping for stopping in _stopping if stopping.is_alive()]
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -82,12 +87,27 @@ class MockApiOnDemand:
                 raise RuntimeError(f"mock API on {self.url} did not answer /health within {timeout:g}s")
             time.sleep(0.02)
 
-    def stop(self) -> None:
-        """Stop serving and release the port; a server never started has nothing to stop."""
+    def stop(self, wait: bool = True) -> None:
+        """Stop serving and release the port; a server never started has nothing to stop.
+
+        ``wait=False`` is for a process about to end: the same stop runs in a daemon thread, not
+        waited for (uvicorn notices at its next tick, up to 0.1 s, then winds down its connections:
+        about 0.2 s of every command that started it). If the process goes on, it finishes there;
+        if it ends, the port is released with it."""
         with self._lock:
             self._closed = True
             running, self._running = self._running, None
         os.write(self._wake_write, b"x")
+        if running is not None and not wait:
+            stopping = threading.Thread(
+                target=self._release, args=(running,), name="mock-api-stop", daemon=True
+            )
+            _stopping.append(stopping)
+            stopping.start()
+            return
+        self._release(running)
+
+    def _release(self, running: Any) -> None:
         self._watcher.join(_STOP_SECONDS)
         os.close(self._wake_read)
         os.close(self._wake_write)

@@ -28,9 +28,12 @@ class Session:
     the first connection (``cli.mock_on_demand``), so a run that calls no HTTP tool never waits
     for it."""
 
-    def __init__(self, continues: str | None = None) -> None:
+    def __init__(self, continues: str | None = None, ends_process: bool = False) -> None:
         """``continues``: the run this session resumes, approves or rejects; the mock API is then
-        served on the loopback port that run started with (``cli.mock_origin``)."""
+        served on the loopback port that run started with (``cli.mock_origin``). ``ends_process``:
+        the process ends with this session (a CLI command), so the mock API is not waited for as
+        it stops."""
+        self._ends_process = ends_process
         self.mock: MockApiOnDemand | None = None
         self.settings: Settings = reload_settings()
         self._runner: Any = None  # the engine's WorkflowRunner, opened on the first run
@@ -58,7 +61,7 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         if self.mock is not None:
-            self.mock.stop()
+            self.mock.stop(wait=not self._ends_process)
             os.environ.pop("MAOO_MOCK_API_URL", None)
             reload_settings()
 

@@ -56,3 +56,22 @@ def test_stopping_a_server_that_never_started_frees_the_port_at_once():
         assert probe.connect_ex(("127.0.0.1", port)) != 0
     finally:
         probe.close()
+
+
+def test_a_stop_not_waited_for_still_frees_the_port_for_the_next_server_on_it():
+    """A CLI command stops the mock API without waiting (its process ends); in a process that goes
+    on, the next server on the same port (a resume in the same process) still gets it."""
+    first = MockApiOnDemand()
+    first.ensure_started()
+    port = urlsplit(first.url).port
+    first.stop(wait=False)
+
+    second = MockApiOnDemand(port=port)  # waits for the first to let go of the port
+    try:
+        second.ensure_started()
+        assert second.url == first.url and second.started
+    finally:
+        second.stop()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))  # free once a waited-for stop returns
