@@ -294,3 +294,27 @@ def test_an_approval_on_a_server_that_no_longer_serves_the_planned_api_is_refuse
     done = client.http.post(f"/runs/{held['run_id']}/approval", **approve)
     assert done.status_code == 200 and done.json_body["status"] == "succeeded"
     assert len(maoo.side_effects()) == 1
+
+
+def test_a_resume_on_a_server_that_no_longer_serves_the_planned_api_is_refused_and_kept(
+    client, maoo, monkeypatch
+):
+    # given an interrupted run whose fetch is still to run, planned against the mock API here
+    doc = maoo.run(SEED)
+    store = get_run_store()
+    rows = store.checkpoints(doc["run_id"])
+    cut = next(r["seq"] for r in rows if r["state"] == "NextStep")
+    store._connection().execute("DELETE FROM checkpoints WHERE run_id = ? AND seq > ?", (doc["run_id"], cut))
+    store.put_run({**doc, "status": "running"})
+    store.claim_owner(doc["run_id"], 2**22 + 12346, os.uname().nodename, 2.0)
+    # when a server that allows another origin only resumes it
+    monkeypatch.setenv("MAOO_MOCK_API_URL", "http://127.0.0.1:9")
+    reload_settings()
+    refused = client.http.post(f"/runs/{doc['run_id']}/resume")
+    # then it is refused, naming the stranded step, and the run is still interrupted
+    assert refused.status_code == 409 and "s1 (" in refused.json_body["message"]
+    assert client.http.get(f"/runs/{doc['run_id']}").json_body["status"] == "interrupted"
+    monkeypatch.setenv("MAOO_MOCK_API_URL", maoo.url)
+    reload_settings()
+    resumed = client.http.post(f"/runs/{doc['run_id']}/resume")
+    assert resumed.status_code == 200 and resumed.json_body["status"] == "succeeded"
