@@ -76,7 +76,7 @@ def layer_handler(state_name: str, target: str, facts: str | None = None) -> Cal
                 raise
         if after.resume_at is not None:
             after = after.model_copy(update={"resume_at": None})
-        document = after.model_dump(mode="json")
+        document = _as_given(after, state, event)
         drills.crash_point(state_name, entry, "after")
         checkpoints.save(
             state.run_id,
@@ -91,6 +91,20 @@ def layer_handler(state_name: str, target: str, facts: str | None = None) -> Cal
         return document
 
     return handler
+
+
+def _as_given(after: Any, before: Any, event: Any) -> dict:
+    """``after`` as JSON, with every field the state left as it was (the same object) taken from its
+    input as given: only what changed is written out. Layers never change a field in place (they
+    make a new value and ``model_copy`` it in), so an unchanged field's JSON is the input's."""
+    if type(event) is not dict:
+        return after.model_dump(mode="json")
+    fields = type(after).model_fields
+    changed = {
+        name for name in fields if name not in event or getattr(after, name) is not getattr(before, name)
+    }
+    written = after.model_dump(mode="json", include=changed) if changed else {}
+    return {name: written[name] if name in changed else event[name] for name in fields}
 
 
 def _keep_events(run_id: str, events: list) -> None:

@@ -331,7 +331,11 @@ class EmbeddedEngine:
             return json.dumps(
                 {"errorType": "ResourceNotFoundException", "errorMessage": f"no function {short}"}
             ).encode(), "Unhandled"
-        event = json.loads(payload) if payload else {}
+        # a payload moto wrote from a document carries it (``shared_payloads``): the handler gets that
+        # document itself, as parsing the bytes would give it; handlers never change their event
+        event = (
+            payload.document if isinstance(payload, PayloadBytes) else json.loads(payload) if payload else {}
+        )
         context = LambdaContext(function_name=short, aws_request_id=str(uuid.uuid4()))
         try:
             return self.handlers[name](event, context), None

@@ -80,8 +80,12 @@ class PayloadSharing:
         parts: list[str] = []
         document: dict[str, Any] = {}
         for key, value in result.items():
-            written = self._dumps(value)
             before = given.get(key, _MISSING)
+            if value is before and (known := self._known(before)) is not None:  # passed on as given
+                document[key] = before
+                parts.append(encode_basestring_ascii(key) + ": " + known)
+                continue
+            written = self._dumps(value)
             if before is not _MISSING and self._same(before, value, written):
                 document[key] = before
             else:
@@ -91,6 +95,13 @@ class PayloadSharing:
         stream = ResponseStream(("{" + ", ".join(parts) + "}").encode())
         stream.document = document
         return stream
+
+    def _known(self, part: Any) -> str | None:
+        """The text of ``part`` without writing it again: a plain value is cheap to write, a
+        document's text is the one kept for it (None if none is)."""
+        if type(part) in _PLAIN:
+            return self._dumps(part)
+        return self.text.known(part, None)
 
     def _same(self, before: Any, value: Any, written: str) -> bool:
         kind = type(before)

@@ -18,3 +18,25 @@ def isolated_runtime(tmp_path, monkeypatch):
     reload_settings()
     yield tmp_path / "runtime"
     get_settings.cache_clear()  # the environment is restored after this fixture; read it afresh next time
+
+
+@pytest.fixture(autouse=True)
+def documents_checked_against_their_states(monkeypatch):
+    """Every layer document a test produces in this process equals the full ``model_dump`` of the
+    state it stands for: the handler writes out only the fields a state changed
+    (``chalicelib.handlers._as_given``), which is right only while no layer changes a field in place."""
+    from chalicelib import handlers
+
+    written = handlers._as_given
+    wrong: list[str] = []
+
+    def checked(after, before, event):
+        document = written(after, before, event)
+        full = after.model_dump(mode="json")
+        if document != full or list(document) != list(full):
+            wrong.append(f"{after.run_id}: {sorted(k for k in full if document.get(k) != full[k])}")
+        return document
+
+    monkeypatch.setattr(handlers, "_as_given", checked)
+    yield
+    assert not wrong, f"a layer changed fields of its state in place (the document missed them): {wrong}"
