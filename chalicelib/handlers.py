@@ -4,6 +4,10 @@
 every handler behave alike: the input is validated, the run id is the log correlation id, and a
 contract violation raises ``StateContractError`` for the state machine's Catch.
 
+The layers are pure transitions; the adapters do all the I/O: a layer state's adapter reads what it
+needs from long-term memory, runs the step with a journal open (``chalicelib.journal``), logs the
+events it returned, writes them with the checkpoint, and emits its metrics.
+
 Every function is packaged with the whole app, but each imports only what it runs, on its first
 invocation: the calc tool's cold start does not pay for perception's rule table or pydantic's
 schemas of the planner. ``import app`` itself stays light.

@@ -13,6 +13,11 @@ at 2025-06-02T12:00:03Z") plus the structured data a planner acts on (``{"ok": f
   terms a fact contains, newest first on ties): DynamoDB has no full-text index, and memory stays
   small (a fact per endpoint, metric and run). Table name from ``MAOO_MEMORY_TABLE``.
 
+``answer(query)`` is what the Perceive and Plan handler adapters call before the state runs: it
+reads what the state asked to recall (``chalicelib.memory.facts.RecallQuery``) and never raises (a
+memory that cannot be read is the answer's ``error``, which the state puts in the trace). The
+layers never read memory themselves.
+
 ``remember_facts(run_id, facts)`` is what the Finalize state's handler adapter calls: it files the
 facts of a finished run (how each endpoint answered, the error rates computed, the request and its
 outcome), which the Finalize state computed (``chalicelib.execution.lessons``). It never raises: a
