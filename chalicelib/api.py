@@ -72,14 +72,9 @@ def needs_default_ops_api(request: str) -> bool:
     with a ``policy_denied`` on an address nobody allowlisted, which reads as a security denial for
     what is a set-up step. A request that cannot be planned here is left to the run to explain.
     """
-    from chalicelib.perception.request_reader import perceive
-    from chalicelib.planning.planner import NoRouteError, make_plan
+    from chalicelib.workflow.forecast import calls_origin
 
-    try:
-        plan = make_plan(perceive(request))
-    except (NoRouteError, MaooError, ValueError):
-        return False
-    return any(str(step.args.get("url", "")).startswith(DEFAULT_OPS_API) for step in plan.steps)
+    return calls_origin(request, DEFAULT_OPS_API)
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:

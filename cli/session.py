@@ -24,9 +24,9 @@ class Session:
     """Serves the mock API in-process on a free loopback port unless ``MAOO_MOCK_API_URL`` is set
     (on the port the run started with, when the session continues a run).
 
-    The port is bound at once (its origin is what gets allowlisted); the server itself starts on
-    the first connection (``cli.mock_on_demand``), so a run that calls no HTTP tool never waits
-    for it."""
+    The port is bound at once (its origin is what gets allowlisted); the server itself starts
+    when a run's plan is foreseen to call it, beside the engine's start, or else on the first
+    connection (``cli.mock_on_demand``), so a run that calls no HTTP tool never waits for it."""
 
     def __init__(self, continues: str | None = None, ends_process: bool = False) -> None:
         """``continues``: the run this session resumes, approves or rejects; the mock API is then
@@ -74,6 +74,8 @@ class Session:
         if self.mock is not None:
             if not self.mock.started and not rules:
                 return  # a server that has not started has nothing to reset
+            self.mock.start_ahead()
+            self.runner()  # the engine starts while the mock API does
             self.mock.ensure_started()
         import requests
 
@@ -110,7 +112,19 @@ class Session:
                     "request": start.request,
                     "status": "running",
                 }
+        self._serve_ahead(start.request)
         return execute(self.runner(), self.settings, start, self.settings.engine)
+
+    def _serve_ahead(self, request: str) -> None:
+        """Start the mock API now if the request's plan will call it, so that it starts while the
+        engine does instead of when the run first calls it. A wrong forecast costs nothing but time:
+        a server not started ahead still starts on its first connection."""
+        if self.mock is None or self.mock.started:
+            return
+        from chalicelib.workflow.forecast import calls_origin
+
+        if calls_origin(request, self.mock.url):
+            self.mock.start_ahead()
 
     def runner(self) -> Any:
         if self._runner is None:

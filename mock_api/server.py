@@ -137,21 +137,32 @@ def start_in_thread(host: str = DEFAULT_HOST, port: int = 0, startup_timeout: fl
     return running
 
 
+def _server_on(sock: socket.socket, app: FastAPI | None = None) -> uvicorn.Server:
+    """A quiet uvicorn server of ``app`` (a fresh mock API by default), for the socket the caller bound."""
+    host, port = sock.getsockname()[:2]
+    _quiet_intentional_drops()
+    return uvicorn.Server(_config(app or create_app(), host, port, log_config=None))
+
+
 def serve_bound_socket(sock: socket.socket, url: str) -> RunningMockApi:
     """Serve a fresh mock API on ``sock`` (bound to loopback by the caller) from a daemon thread.
 
     Returns at once: connections already waiting on the socket are answered once the server is
     up. ``start_in_thread`` adds the wait for /health; ``cli.mock_on_demand`` starts the server
     this way when the first connection arrives."""
-    host, port = sock.getsockname()[:2]
     app = create_app()
-    server = uvicorn.Server(_config(app, host, port, log_config=None))
-    _quiet_intentional_drops()
+    server = _server_on(sock, app)
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"mock-api-{port}", daemon=True
+        target=server.run, kwargs={"sockets": [sock]}, name=f"mock-api-{sock.getsockname()[1]}", daemon=True
     )
     thread.start()
     return RunningMockApi(app, server, thread, url)
+
+
+def serve_forever_on(sock: socket.socket) -> None:
+    """Serve a fresh mock API on ``sock`` (bound to loopback and listening) in this thread, until stopped
+    (``mock_api.child``)."""
+    _server_on(sock).run(sockets=[sock])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,9 @@ RUNNER = textwrap.dedent(
     exec(compile(source, "catalogue.py (with one more service)", "exec"), module.__dict__)
     chalicelib.catalogue = module
 
+    # imported here, the mock API is served from this process (not a fresh child process, which
+    # would read the catalogue on disk), so it serves the catalogue with the new entry
+    import mock_api.server  # noqa: F401
     from cli.session import Session
 
     answers = {}
