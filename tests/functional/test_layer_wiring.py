@@ -7,6 +7,9 @@ the run ends ``failed`` with a message that names the fix, and no plan is made.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from chalicelib.handlers import layer_handler
 
 
@@ -30,3 +33,19 @@ def test_with_memory_off_the_plan_function_needs_no_answer(maoo, engine, monkeyp
     doc = maoo.session.run("calculate 2 + 2", {}, use_memory=False)
 
     assert doc["status"] == "succeeded" and "4" in doc["final_output"]
+
+
+def test_a_layer_that_crashes_keeps_the_events_it_recorded_before_in_the_trace(maoo, monkeypatch):
+    from chalicelib.planning import plan_state
+
+    def broken_critic(*args, **kwargs):
+        raise KeyError("a bug in the critic")
+
+    monkeypatch.setattr(plan_state, "critique", broken_critic)
+
+    doc = maoo.run("What is the error rate of payments over the last hour?")
+
+    assert doc["status"] == "failed" and doc["stop_reason"] == "crash" and "KeyError" in doc["stop_detail"]
+    trace = json.loads(Path(doc["trace_file"]).read_text())["events"]
+    plan_events = [e["kind"] for e in trace if e.get("state") == "Plan"]
+    assert plan_events == ["memory"]  # recorded before the crash: kept, though the state's result is lost
