@@ -23,8 +23,21 @@ def _function(name: str, handler):
 
 # ---- layers: perception, planning, execution
 # perceive and plan run chalicelib.llm.states: the layers' states with LLM mode wired in
-perceive = _function("perceive", layer_handler("Perceive", "chalicelib.llm.states:perceive_state"))
-plan = _function("plan", layer_handler("Plan", "chalicelib.llm.states:plan_state"))
+# recall: what the state needs from long-term memory, which the adapter reads for it
+perceive = _function(
+    "perceive",
+    layer_handler(
+        "Perceive",
+        "chalicelib.llm.states:perceive_state",
+        recall="chalicelib.perception.perceive_state:memory_query",
+    ),
+)
+plan = _function(
+    "plan",
+    layer_handler(
+        "Plan", "chalicelib.llm.states:plan_state", recall="chalicelib.planning.plan_state:memory_query"
+    ),
+)
 next_step = _function("next_step", layer_handler("NextStep", "chalicelib.execution.next_step:next_step"))
 observe = _function("observe", layer_handler("Observe", "chalicelib.execution.observe:observe"))
 finalize = _function(

@@ -4,6 +4,10 @@
 every handler behave alike: the input is validated, the run id is the log correlation id, and a
 contract violation raises ``StateContractError`` for the state machine's Catch.
 
+The layers are pure transitions; the adapters do all the I/O: a layer state's adapter reads what it
+needs from long-term memory, runs the step with a journal open (``chalicelib.journal``), logs the
+events it returned, writes them with the checkpoint, and emits its metrics.
+
 Every function is packaged with the whole app, but each imports only what it runs, on its first
 invocation: the calc tool's cold start does not pay for perception's rule table or pydantic's
 schemas of the planner. ``import app`` itself stays light.
@@ -41,13 +45,49 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def layer_handler(state_name: str, target: str, facts: str | None = None) -> Callable[[dict, Any], dict]:
+def _recalled(recall: str | None, state: Any) -> tuple[Any, ...]:
+    """The step's extra argument: long-term memory's answer to what the state asked to recall."""
+    if recall is None:
+        return ()
+    query = _resolve(recall)(state)
+    if query is None:
+        return (None,)
+    from chalicelib.memory.longterm import answer
+
+    return (answer(query),)
+
+
+def _transition(target: str, facts: str | None, state: Any, recalled: tuple[Any, ...]) -> tuple[Any, list]:
+    """Run the layer's step with a journal open: its transition, and the facts it teaches.
+
+    The events of a step that raises are logged and kept in the trace, then the error goes on.
+    """
+    from chalicelib.journal import open_journal
+    from chalicelib.memory.events import keep_events, log_events
+
+    with open_journal() as journal:
+        try:
+            after = _resolve(target)(state, *recalled)
+            learned = _resolve(facts)(after) if facts is not None else []
+        except Exception:
+            log_events(state.run_id, journal.events)
+            keep_events(state.run_id, journal.events)  # the trace keeps what the state did before it crashed
+            raise
+    return journal.transition(after), learned
+
+
+def layer_handler(
+    state_name: str, target: str, facts: str | None = None, recall: str | None = None
+) -> Callable[[dict, Any], dict]:
     """A Lambda handler for one layer state; ``target`` names its step function, ``module:function``.
 
-    The layer only computes the next ``RunState`` (and records events, which are collected), and
-    ``facts`` (``module:function``) what that state teaches long-term memory. This adapter does the
-    I/O: it files the facts, then writes the checkpoint and the events, in one transaction, before
-    the engine moves on.
+    The layer is a pure transition: its step computes the next ``RunState`` and records events and
+    metrics into a journal (``chalicelib.journal``), which comes back as a ``Transition``. ``facts``
+    (``module:function``) is what that state teaches long-term memory; ``recall``
+    (``module:function``) what it needs to read from it first (a ``RecallQuery``, or ``None``):
+    the adapter reads the answer and passes it to the step as its second argument. This adapter
+    does all the I/O: it reads memory, logs the events, files the facts, then writes the checkpoint
+    and the events in one transaction before the engine moves on, and emits the metrics after it.
     """
 
     @traced
@@ -55,25 +95,20 @@ def layer_handler(state_name: str, target: str, facts: str | None = None) -> Cal
     def handler(event: dict, context: Any) -> dict:
         from chalicelib.contracts import RunState
         from chalicelib.durable import checkpoints, drills
-        from chalicelib.memory.events import collecting
+        from chalicelib.memory.events import emit_all, log_events
         from chalicelib.observability import get_logger
 
         state = _parse(RunState, event, state_name)
         get_logger().set_correlation_id(state.run_id)
         entry = drills.entered(state_name)
         drills.crash_point(state_name, entry, "before")
-        with collecting() as recorded:
-            try:
-                after = _resolve(target)(state)
-                if facts is not None:
-                    from chalicelib.memory.longterm import remember_facts
+        transition, learned = _transition(target, facts, state, _recalled(recall, state))
+        log_events(state.run_id, transition.events)
+        after = transition.state
+        if facts is not None:
+            from chalicelib.memory.longterm import remember_facts
 
-                    remember_facts(after.run_id, _resolve(facts)(after))
-            except Exception:
-                _keep_events(
-                    state.run_id, recorded.events
-                )  # the trace keeps what the state did before it crashed
-                raise
+            remember_facts(after.run_id, learned)
         if after.resume_at is not None:
             after = after.model_copy(update={"resume_at": None})
         document = _as_given(after, state, event)
@@ -84,10 +119,10 @@ def layer_handler(state_name: str, target: str, facts: str | None = None) -> Cal
             state_name,
             checkpoints.NEXT_STATE[state_name],
             document,
-            recorded.events,
+            list(transition.events),
             entry,
         )
-        recorded.emit_metrics()
+        emit_all(transition.metrics)
         return document
 
     return handler
@@ -105,17 +140,6 @@ def _as_given(after: Any, before: Any, event: Any) -> dict:
     }
     written = after.model_dump(mode="json", include=changed) if changed else {}
     return {name: written[name] if name in changed else event[name] for name in fields}
-
-
-def _keep_events(run_id: str, events: list) -> None:
-    from chalicelib.errors import StoreError
-    from chalicelib.memory.store import get_run_store
-
-    try:
-        for kind, state, data in events:
-            get_run_store().append_event(run_id, kind, state, data)
-    except StoreError:
-        pass  # the store is the failure being reported: the original error says more
 
 
 def _side_effect(tool: str, args: dict) -> str | None:

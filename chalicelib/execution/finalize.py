@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.contracts import RunState
-from chalicelib.memory.events import record_event, record_metrics
+from chalicelib.journal import journal_event, journal_metrics
 from chalicelib.planning.critic import check_result
 from chalicelib.step_results import result_value
 from chalicelib.tools import summarize as summarize_tool
@@ -53,12 +53,11 @@ def finalize(state: RunState) -> RunState:
             )
     state = state.model_copy(update=update)
     state = state.model_copy(update={"final_output": final_output(state)})
-    record_metrics({"Runs": 1, f"Runs{state.status.capitalize()}": 1})
+    journal_metrics({"Runs": 1, f"Runs{state.status.capitalize()}": 1})
     if state.stop_reason:
-        record_metrics({"Stops": 1}, stop_reason=state.stop_reason)
-    record_event(state.run_id, "criteria", "Finalize", unmet=check_result(state))
-    record_event(
-        state.run_id,
+        journal_metrics({"Stops": 1}, stop_reason=state.stop_reason)
+    journal_event("criteria", "Finalize", unmet=check_result(state))
+    journal_event(
         "finalize",
         "Finalize",
         status=state.status,

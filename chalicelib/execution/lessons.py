@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib import catalogue
 from chalicelib.contracts import ComputeTask, RunState
-from chalicelib.memory.longterm import Fact, describe_signal
+from chalicelib.memory.facts import Fact, describe_signal
 from chalicelib.planning.critic import step_for
 from chalicelib.planning.planner import endpoint_of
 

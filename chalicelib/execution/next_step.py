@@ -17,8 +17,8 @@ from typing import Any
 from chalicelib.contracts import ApprovalRequest, RunState, Step, ToolCall
 from chalicelib.execution import guards as guard_rules
 from chalicelib.execution.stops import stop
+from chalicelib.journal import journal_event
 from chalicelib.largevalues import by_reference
-from chalicelib.memory.events import record_event
 from chalicelib.references import UnresolvedReferenceError, lookup, resolve
 from chalicelib.step_results import result_value
 from chalicelib.tools.registry import cost_of, side_effect_of
@@ -61,9 +61,7 @@ def _next_runnable(state: RunState) -> tuple[RunState, Step | None]:
     while (step := _ready(state)) is not None:
         skipped_dep = next((dep for dep in step.depends_on if dep in state.skipped), None)
         if skipped_dep:
-            record_event(
-                state.run_id, "skip", "NextStep", step_id=step.id, reason=f"depends on skipped {skipped_dep}"
-            )
+            journal_event("skip", "NextStep", step_id=step.id, reason=f"depends on skipped {skipped_dep}")
             state = state.model_copy(update={"skipped": [*state.skipped, step.id]})
             continue
         if step.when is not None:
@@ -74,8 +72,7 @@ def _next_runnable(state: RunState) -> tuple[RunState, Step | None]:
                 holds = _COMPARE[step.when.op](float(actual), step.when.value)
             except (UnresolvedReferenceError, TypeError, ValueError) as exc:
                 raise UnresolvedReferenceError(f"{step.id}: condition cannot be evaluated: {exc}") from None
-            record_event(
-                state.run_id,
+            journal_event(
                 "condition",
                 "NextStep",
                 step_id=step.id,
@@ -103,8 +100,7 @@ def _hold_for_approval(state: RunState, call: ToolCall, side_effect: str) -> Run
         reason=f"{call.tool} is a {side_effect} tool and this run asked for approval of every write "
         "(--approve writes)",
     )
-    record_event(
-        state.run_id,
+    journal_event(
         "approval_requested",
         "NextStep",
         step_id=call.step_id,
@@ -155,8 +151,7 @@ def next_step(state: RunState) -> RunState:
     )
     if state.approve == "writes" and side_effect != "read" and f"{step.id}:{step.tool}" not in state.approved:
         return _hold_for_approval(state, call, side_effect)
-    record_event(
-        state.run_id,
+    journal_event(
         "tool_call",
         "NextStep",
         step_id=step.id,

@@ -15,7 +15,7 @@ from chalicelib.execution.monitor import classify
 from chalicelib.execution.patching import propose_patch
 from chalicelib.execution.refinement import Refinement, decide
 from chalicelib.execution.stops import stop
-from chalicelib.memory.events import record_event, record_metrics
+from chalicelib.journal import journal_event, journal_metrics
 from chalicelib.planning.planner import NoRouteError, make_plan
 from chalicelib.step_results import BLOB_KEY
 from chalicelib.tools.registry import cost_of, side_effect_of
@@ -103,8 +103,7 @@ def observe(state: RunState) -> RunState:
         error=result.error,
         wait_seconds=refinement.wait_seconds,
     )
-    record_event(
-        state.run_id,
+    journal_event(
         "observation",
         "Observe",
         step_id=step.id,
@@ -115,8 +114,7 @@ def observe(state: RunState) -> RunState:
         evidence=evidence,
         latency_ms=result.latency_ms,
     )
-    record_event(
-        state.run_id,
+    journal_event(
         "decision",
         "Observe",
         step_id=step.id,
@@ -140,8 +138,7 @@ def observe(state: RunState) -> RunState:
     if refinement.decision == "patch_args" and patch is not None:
         update["plan"] = patch.plan
         update["patched"] = [*state.patched, step.id]
-        record_event(
-            state.run_id,
+        journal_event(
             "patch",
             "Observe",
             step_id=step.id,
@@ -154,7 +151,7 @@ def observe(state: RunState) -> RunState:
             step_id=step.id, tool=call.tool, signal=signal, reason=refinement.reason, avoid=update["avoid"]
         )
     new_state = state.model_copy(update=update)
-    record_metrics(
+    journal_metrics(
         {
             "ToolCalls": 1,
             "ToolFailures": int(not result.ok),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.contracts import RunState
-from chalicelib.memory.events import record_event
+from chalicelib.journal import journal_event
 
 # stop reasons that mean "a guard, the policy or a person ended the run"; any other ends it as failed
 STOPPED_REASONS = frozenset(
@@ -29,7 +29,7 @@ STOPPED_REASONS = frozenset(
 
 def stop(state: RunState, reason: str, detail: str, where: str) -> RunState:
     """``state`` ended with ``reason``: routed to Finalize, with no call pending."""
-    record_event(state.run_id, "stop", where, reason=reason, detail=detail)
+    journal_event("stop", where, reason=reason, detail=detail)
     return state.model_copy(
         update={
             "status": "stopped" if reason in STOPPED_REASONS else "failed",

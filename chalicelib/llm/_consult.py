@@ -19,11 +19,10 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.config import get_settings
 from chalicelib.contracts import RunState
 from chalicelib.errors import describe_validation_error
+from chalicelib.journal import journal_event, journal_metrics
 from chalicelib.llm.client import ChatClient
 from chalicelib.llm.errors import LLMError, LLMSchemaError
 from chalicelib.llm.usage import Usage
-from chalicelib.memory.events import record_event
-from chalicelib.observability import emit_metrics
 
 T = TypeVar("T", bound=BaseModel)
 STOP_REASON = "llm_token_budget"
@@ -133,8 +132,7 @@ def _finish(
 ) -> Consultation[T]:
     detail = detail[:_DETAIL_CHARS]
     total = state.counters.llm_tokens + (usage.total if usage else 0)
-    record_event(
-        state.run_id,
+    journal_event(
         "llm",
         where,
         purpose=purpose,
@@ -148,7 +146,7 @@ def _finish(
         attempts=attempts,
         latency_ms=latency_ms,
     )
-    emit_metrics(
+    journal_metrics(
         {
             "LLMCalls": int(attempts > 0),
             "LLMTokens": usage.total if usage else 0,
@@ -165,7 +163,7 @@ def _finish(
         "plan_notes": [*state.plan_notes, note],
     }
     if outcome == "stopped":
-        record_event(state.run_id, "stop", where, reason=STOP_REASON, detail=detail)
+        journal_event("stop", where, reason=STOP_REASON, detail=detail)
         update.update(
             status="stopped", stop_reason=STOP_REASON, stop_detail=detail, plan_ok=False, replan=None
         )

@@ -1,71 +1,64 @@
-"""Trace events and metrics: every layer records what it decided, as it happens.
+"""Writing trace events and metrics: the I/O side of ``chalicelib.journal``.
 
-Inside a state's handler both are collected, not written: the handler adapter writes the events
-together with the state's checkpoint, in one transaction, so the trace never holds events of a
-state whose result was lost, and emits the metrics once that checkpoint is saved
-(``chalicelib.handlers``). Outside a handler (the runner, the CLI) they are written at once.
+The layers record into a journal and write nothing; the handler adapter (``chalicelib.handlers``)
+writes what a state's journal holds: it logs each event (``log_events``), saves the events with
+the checkpoint in one transaction (``chalicelib.durable.checkpoints.save``), emits the metrics
+once that checkpoint is saved (``emit_all``), and keeps the events of a state that crashed
+(``keep_events``). Runner code outside a state (``chalicelib.workflow``) writes its own events at
+once with ``record_event``, and runs a layer helper with ``record_step``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-from chalicelib.memory.store import Event, get_run_store
+from chalicelib.journal import Event, Metric, run_step
+from chalicelib.memory.store import get_run_store
 from chalicelib.observability import get_logger
 from chalicelib.redaction import redact
 
-Metric = tuple[dict[str, float], dict[str, str]]  # (counts, dimensions)
+S = TypeVar("S")
 
 
-@dataclass
-class Recorded:
-    """What one state recorded: its trace events and its metrics, for the adapter to write."""
-
-    events: list[Event] = field(default_factory=list)
-    metrics: list[Metric] = field(default_factory=list)
-
-    def emit_metrics(self) -> None:
-        from chalicelib.observability import emit_metrics
-
-        for counts, dimensions in self.metrics:
-            emit_metrics(counts, **dimensions)
+def log_events(run_id: str, events: Iterable[Event]) -> None:
+    """Log each event with the run id as correlation id (its data is already redacted)."""
+    logger = get_logger()
+    for kind, state, data in events:
+        logger.info(kind, extra={"run_id": run_id, "state": state, "event": data})
 
 
-_collected: ContextVar[Recorded | None] = ContextVar("maoo_recorded", default=None)
-
-
-@contextmanager
-def collecting() -> Iterator[Recorded]:
-    """Collect the events and metrics recorded inside this block instead of writing them."""
-    recorded = Recorded()
-    token = _collected.set(recorded)
-    try:
-        yield recorded
-    finally:
-        _collected.reset(token)
-
-
-def record_metrics(counts: dict[str, float], **dimensions: str) -> None:
-    """Count something (EMF through Powertools Metrics); inside a handler, once its checkpoint is saved."""
-    collected = _collected.get()
-    if collected is not None:
-        collected.metrics.append((counts, dimensions))
-        return
+def emit_all(metrics: Iterable[Metric]) -> None:
+    """Emit a state's metrics (EMF through Powertools Metrics)."""
     from chalicelib.observability import emit_metrics
 
-    emit_metrics(counts, **dimensions)
+    for counts, dimensions in metrics:
+        emit_metrics(counts, **dimensions)
+
+
+def keep_events(run_id: str, events: Iterable[Event]) -> None:
+    """Append the events of a state that crashed, so the trace shows what it did before it failed."""
+    from chalicelib.errors import StoreError
+
+    try:
+        for kind, state, data in events:
+            get_run_store().append_event(run_id, kind, state, data)
+    except StoreError:
+        pass  # the store is the failure being reported: the original error says more
 
 
 def record_event(run_id: str, kind: str, state: str, **data: Any) -> None:
-    """Append one event to the run's trace and log it with the run id as correlation id."""
+    """Runner code: append one event to the run's trace now, and log it (redacted first)."""
     data = redact(data)  # secrets never reach the trace store or the log
-    collected = _collected.get()
-    if collected is not None:
-        collected.events.append((kind, state, data))
-    else:
+    get_run_store().append_event(run_id, kind, state, data)
+    log_events(run_id, [(kind, state, data)])
+
+
+def record_step(run_id: str, step: Callable[..., S], *args: Any, **kwargs: Any) -> S:
+    """Runner code: run a layer helper outside a state, and write what it recorded at once."""
+    transition = run_step(step, *args, **kwargs)
+    for kind, state, data in transition.events:
         get_run_store().append_event(run_id, kind, state, data)
-    get_logger().info(kind, extra={"run_id": run_id, "state": state, "event": data})
+    log_events(run_id, transition.events)
+    emit_all(transition.metrics)
+    return transition.state

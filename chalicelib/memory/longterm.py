@@ -13,6 +13,11 @@ at 2025-06-02T12:00:03Z") plus the structured data a planner acts on (``{"ok": f
   terms a fact contains, newest first on ties): DynamoDB has no full-text index, and memory stays
   small (a fact per endpoint, metric and run). Table name from ``MAOO_MEMORY_TABLE``.
 
+``answer(query)`` is what the Perceive and Plan handler adapters call before the state runs: it
+reads what the state asked to recall (``chalicelib.memory.facts.RecallQuery``) and never raises (a
+memory that cannot be read is the answer's ``error``, which the state puts in the trace). The
+layers never read memory themselves.
+
 ``remember_facts(run_id, facts)`` is what the Finalize state's handler adapter calls: it files the
 facts of a finished run (how each endpoint answered, the error rates computed, the request and its
 outcome), which the Finalize state computed (``chalicelib.execution.lessons``). It never raises: a
@@ -29,42 +34,18 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from chalicelib.config import get_settings
+from chalicelib.memory.facts import Fact, Recalled, RecallQuery, Recollection
+from chalicelib.memory.facts import describe_signal as describe_signal  # re-exported for its importers
 
 _STOPWORDS = frozenset(
     "a an and are as at be by for from get give how i in is it its me of on or over please show the then to was what "
     "which with".split()
 )
-
-
-class Fact(BaseModel):
-    """One thing MAOO learned, as stored."""
-
-    model_config = ConfigDict(
-        extra="forbid", defer_build=True
-    )  # schemas built on first use: cold starts stay short
-
-    kind: str = Field(min_length=1, max_length=40)
-    key: str = Field(min_length=1, max_length=300)
-    text: str = Field(min_length=1, max_length=2000)
-    data: dict[str, Any] = Field(default_factory=dict)
-    run_id: str = ""
-    created_at: float = Field(default_factory=time.time)
-
-
-@dataclass(frozen=True)
-class Recalled:
-    """A fact that matched a search, with its relevance (higher is more relevant)."""
-
-    fact: Fact
-    score: float
 
 
 class LongTermMemory(Protocol):
@@ -305,25 +286,33 @@ def get_long_term_memory() -> LongTermMemory:
         return _memories[key]
 
 
+def answer(query: RecallQuery, memory: LongTermMemory | None = None) -> Recollection:
+    """Long-term memory's answer to what a state asked to recall. Never raises.
+
+    The handler adapter calls this before the layer's step, which takes the answer as an argument.
+    A memory that cannot be read is reported in the answer's ``error`` (the layer puts it in the
+    trace), with what was read before the failure: memory is advice, never a reason to fail a run.
+    """
+    found: list[Recalled] = []
+    latest: dict[tuple[str, str], Fact | None] = {}
+    recent: list[Fact] = []
+    read_at = time.time()
+    try:
+        memory = memory or get_long_term_memory()
+        if query.search is not None:
+            found = memory.search(query.search, limit=query.search_limit)
+        for kind, key in query.latest:
+            latest[(kind, key)] = memory.latest(kind, key)
+        if query.recent is not None:
+            recent = memory.recent(*query.recent)
+    except Exception as exc:  # reported in the trace by the layer, not fatal
+        error: str | None = f"{type(exc).__name__}: {exc}"
+    else:
+        error = None
+    return Recollection(read_at, tuple(found), latest, tuple(recent), error)
+
+
 # ---------------------------------------------------------------- what a run teaches
-
-_SIGNAL_WORDS = {
-    "ok": "healthy (it answered)",
-    "rate_limited": "rate-limited",
-    "transient": "failing with server errors",
-    "timeout": "timing out",
-    "malformed_response": "answering malformed JSON",
-    "schema_drift": "answering with a drifted schema",
-    "not_found": "answering 404",
-    "auth": "refusing our credentials",
-    "bad_args": "refusing the arguments",
-    "policy_denied": "denied by policy",
-    "fatal": "failing",
-}
-
-
-def describe_signal(signal: str) -> str:
-    return _SIGNAL_WORDS.get(signal, signal)
 
 
 def remember_facts(run_id: str, facts: list[Fact]) -> int:

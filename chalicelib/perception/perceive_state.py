@@ -1,8 +1,10 @@
 """The Perceive state: request -> perceived intent and structured state.
 
 A request that only points back ("do the same as last time", "again") is resolved from long-term
-memory: the newest remembered run that was not itself such a pointer is perceived instead, and
-the trace says which. With nothing remembered the request is ambiguous, never guessed.
+memory, which this layer never reads itself: ``memory_query`` says what it needs (the newest
+remembered runs), the handler adapter reads it, and ``perceive_state`` takes the answer. The newest
+remembered run that was not itself such a pointer is perceived instead, and the trace says which.
+With nothing remembered the request is ambiguous, never guessed.
 
 In LLM mode (``MAOO_NO_LLM_MODE=false``) a direct request is also put to the model; its answer
 replaces the rule-based perception only when it validates and is usable. The model step is passed
@@ -15,14 +17,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib.contracts import PerceivedState, RunState
-from chalicelib.memory.events import record_event
-from chalicelib.memory.longterm import get_long_term_memory
+from chalicelib.journal import journal_event
+from chalicelib.memory.facts import Fact, RecallQuery, Recollection, RecollectionMissingError
 from chalicelib.perception.request_reader import perceive, refers_to_earlier_run
 
 
-def _earlier_request(run_id: str) -> tuple[str, str] | None:
+def memory_query(state: RunState) -> RecallQuery | None:
+    """What Perceive needs from long-term memory: the newest remembered runs, for a pointer back."""
+    return RecallQuery(recent=("run", 20)) if refers_to_earlier_run(state.request) else None
+
+
+def _earlier_request(run_id: str, recent: tuple[Fact, ...]) -> tuple[str, str] | None:
     """``(request, run id)`` of the newest remembered run this one can repeat."""
-    for fact in get_long_term_memory().recent("run", 20):
+    for fact in recent:
         request = fact.data.get("request")
         if (
             fact.run_id != run_id
@@ -34,22 +41,16 @@ def _earlier_request(run_id: str) -> tuple[str, str] | None:
     return None
 
 
-def _resolve(state: RunState) -> PerceivedState:
-    try:
-        earlier = _earlier_request(state.run_id)
-        error = None
-    except (
-        Exception
-    ) as exc:  # a memory that cannot be read leaves the request unresolved, not the run crashed
-        earlier, error = None, f"{type(exc).__name__}: {exc}"
-    record_event(
-        state.run_id,
+def _resolve(state: RunState, recalled: Recollection) -> PerceivedState:
+    # a memory that could not be read leaves the request unresolved (recalled.error), not the run crashed
+    earlier = None if recalled.error else _earlier_request(state.run_id, recalled.recent)
+    journal_event(
         "memory",
         "Perceive",
         refers_to_earlier_run=True,
         resolved_to=earlier[0] if earlier else None,
         from_run=earlier[1] if earlier else None,
-        **({"error": error} if error else {}),
+        **({"error": recalled.error} if recalled.error else {}),
     )
     if earlier is None:
         return PerceivedState(
@@ -64,14 +65,24 @@ PerceptionModel = Callable[[RunState, PerceivedState], tuple[PerceivedState, Run
 """LLM mode's step: ``(state, rule-based perception) -> (perception to use, state with tokens counted)``."""
 
 
-def perceive_state(state: RunState, *, model: PerceptionModel | None = None) -> RunState:
-    """The Perceive state; ``model`` (LLM mode) is asked about a direct request, never a pointer back."""
+def perceive_state(
+    state: RunState, recalled: Recollection | None = None, *, model: PerceptionModel | None = None
+) -> RunState:
+    """The Perceive state; ``model`` (LLM mode) is asked about a direct request, never a pointer back.
+
+    ``recalled`` is long-term memory's answer to ``memory_query(state)``, read by the caller; a
+    request that points back cannot be perceived without it.
+    """
     earlier = refers_to_earlier_run(state.request)
-    perception = _resolve(state) if earlier else perceive(state.request)
+    if earlier and recalled is None:
+        raise RecollectionMissingError(
+            f"Perceive: the request {state.request!r} points back to an earlier run, and no answer from "
+            "long-term memory was passed: pass recalled=answer(memory_query(state))"
+        )
+    perception = _resolve(state, recalled) if earlier and recalled is not None else perceive(state.request)
     if model is not None and not earlier:
         perception, state = model(state, perception)
-    record_event(
-        state.run_id,
+    journal_event(
         "perception",
         "Perceive",
         intent=perception.intent,

@@ -20,11 +20,13 @@ from collections.abc import Callable
 from chalicelib import catalogue
 from chalicelib.contracts import Guards, PerceivedState, Plan, RunState
 from chalicelib.errors import MaooError
-from chalicelib.memory.events import record_event
+from chalicelib.journal import journal_event
+from chalicelib.memory.facts import RecallQuery, Recollection, RecollectionMissingError
 from chalicelib.planning.critic import critique
 from chalicelib.planning.planner import NoRouteError, make_plan, revise_plan
 from chalicelib.planning.policy import check_plan
 from chalicelib.planning.recall import advise
+from chalicelib.planning.recall import memory_query as recall_query
 from chalicelib.planning.validator import validate_plan
 
 CAPABILITIES = catalogue.capabilities()
@@ -55,7 +57,7 @@ def _apply_constraints(guards: Guards, perception: PerceivedState) -> Guards:
 
 
 def _ended(state: RunState, reason: str, detail: str, status: str = "stopped") -> RunState:
-    record_event(state.run_id, "stop", "Plan", reason=reason, detail=detail)
+    journal_event("stop", "Plan", reason=reason, detail=detail)
     return state.model_copy(
         update={
             "plan_ok": False,
@@ -76,7 +78,7 @@ def _check(plan: Plan, perception: PerceivedState, guards: Guards, run_id: str) 
     """Policy, then validator; raises ``_Ended`` with the first that refuses."""
     denials = check_plan(plan, perception)
     if denials:
-        record_event(run_id, "policy", "Plan", denials=[d.__dict__ for d in denials])
+        journal_event("policy", "Plan", denials=[d.__dict__ for d in denials])
         raise _Ended("policy_denied", "; ".join(str(d) for d in denials), plan)
     problems = validate_plan(plan, guards)
     if problems:
@@ -91,8 +93,7 @@ def _review(
     issues = critique(plan, perception)
     if not issues:
         return plan, None
-    record_event(
-        run_id,
+    journal_event(
         "critic",
         "Plan",
         attempt=1,
@@ -111,8 +112,7 @@ def _review(
         ) from None
     _check(revised, perception, guards, run_id)
     again = critique(revised, perception)
-    record_event(
-        run_id,
+    journal_event(
         "critic",
         "Plan",
         attempt=2,
@@ -131,21 +131,25 @@ def _review(
 
 
 def _plan_with_memory(
-    state: RunState, perception: PerceivedState, revision: int
+    state: RunState, perception: PerceivedState, revision: int, recalled: Recollection | None
 ) -> tuple[Plan, set[str], list[str]]:
     """The planner's plan, with memory's advice when it leaves every sub-task a route."""
     first = state.plan is None and state.replan is None
     if not state.use_memory:
         if first:
-            record_event(
-                state.run_id,
+            journal_event(
                 "memory",
                 "Plan",
                 retrieved=[],
                 changes=["memory not consulted: this run asked for none"],
             )
         return make_plan(perception, set(state.avoid), revision), set(state.avoid), []
-    advice = advise(perception)
+    if recalled is None:
+        raise RecollectionMissingError(
+            "Plan: this run uses long-term memory, and no answer from it was passed: "
+            "pass recalled=answer(memory_query(state))"
+        )
+    advice = advise(perception, recalled)
     notes: list[str] = []
     avoid = set(state.avoid)
     plan = None
@@ -162,7 +166,7 @@ def _plan_with_memory(
             ]
             advice.avoid = set()
     if first or advice.changes or advice.error:
-        record_event(state.run_id, "memory", "Plan", **advice.event())
+        journal_event("memory", "Plan", **advice.event())
     if plan is None:
         plan = make_plan(perception, avoid, revision)
     return plan, avoid, notes
@@ -192,8 +196,27 @@ def _keep_done(plan: Plan, state: RunState) -> tuple[Plan, dict]:
     return plan.model_copy(update={"steps": steps}), kept
 
 
-def plan_state(state: RunState, *, model: PlanModel | None = None) -> RunState:
-    """The Plan state; ``model`` (LLM mode) may replace the rule-based plan before the checks."""
+def memory_query(state: RunState) -> RecallQuery | None:
+    """What this Plan state needs from long-term memory; ``None`` when it will not consult it."""
+    perception = state.perception
+    if (
+        state.status != "running"
+        or not state.use_memory
+        or perception is None
+        or perception.task_type in ("unsupported", "ambiguous")
+    ):
+        return None
+    return recall_query(perception)
+
+
+def plan_state(
+    state: RunState, recalled: Recollection | None = None, *, model: PlanModel | None = None
+) -> RunState:
+    """The Plan state; ``model`` (LLM mode) may replace the rule-based plan before the checks.
+
+    ``recalled`` is long-term memory's answer to ``memory_query(state)``, read by the caller; a run
+    that uses memory cannot be planned without it.
+    """
     if state.status != "running":  # stopped before planning (LLM mode: the token budget ran out in Perceive)
         return state.model_copy(update={"plan_ok": False, "replan": None})
     perception = state.perception
@@ -220,7 +243,7 @@ def plan_state(state: RunState, *, model: PlanModel | None = None) -> RunState:
     guards = state.guards if replanning or state.plan else _apply_constraints(state.guards, perception)
     revision = state.plan.revision + 1 if state.plan else 0
     try:
-        plan, avoid, notes = _plan_with_memory(state, perception, revision)
+        plan, avoid, notes = _plan_with_memory(state, perception, revision, recalled)
         if model is not None:
             plan, state = model(state, perception, plan, avoid, revision)
             if state.status != "running":
@@ -237,8 +260,7 @@ def plan_state(state: RunState, *, model: PlanModel | None = None) -> RunState:
     note = f"revision {revision}" + (
         f": replanned around {state.replan.step_id} ({state.replan.reason})" if state.replan else ""
     )
-    record_event(
-        state.run_id,
+    journal_event(
         "plan",
         "Plan",
         revision=revision,

@@ -23,7 +23,7 @@ from chalicelib.contracts import ApprovalRequest, RunState, ToolOutcome, ToolRes
 from chalicelib.durable import checkpoints
 from chalicelib.errors import BadRequestError, ConfigError, ResumeRefusedError
 from chalicelib.execution.stops import stop
-from chalicelib.memory.events import record_event
+from chalicelib.memory.events import record_event, record_step
 from chalicelib.memory.store import get_run_store
 from chalicelib.workflow.runs import execute
 from chalicelib.workflow.sfn_runner import WorkflowRunner
@@ -86,7 +86,7 @@ def _in_flight(state: RunState, after: list[dict[str, Any]]) -> tuple[RunState, 
         if state.approve == "writes":  # a person decides: approve sends it again, reject stops the run
             return _hold_in_doubt(state, doubt), "Route"
         detail = f"{doubt}. Check the target, then run the request again if it was not applied"
-        return stop(state, "unsafe_retry", detail, "Resume"), "Finalize"
+        return record_step(state.run_id, stop, state, "unsafe_retry", detail, "Resume"), "Finalize"
     return state, "Route"  # re-run with the same idempotency key
 
 
@@ -248,7 +248,7 @@ def decide(
         return _run_from(
             runner,
             settings,
-            stop(state, "approval_expired", detail, "Approval"),
+            record_step(state.run_id, stop, state, "approval_expired", detail, "Approval"),
             "Finalize",
             engine,
             "approval_expired",
@@ -258,7 +258,12 @@ def decide(
         detail = f"step {pending.step_id} ({pending.tool}) was rejected: {why}; nothing was written"
         record_event(run_id, "rejection", "Approval", **where, reason=reason)
         return _run_from(
-            runner, settings, stop(state, "rejected", detail, "Approval"), "Finalize", engine, "rejection"
+            runner,
+            settings,
+            record_step(state.run_id, stop, state, "rejected", detail, "Approval"),
+            "Finalize",
+            engine,
+            "rejection",
         )
     _refuse_unreachable(state, settings)  # before the approval is recorded: a refused one changes nothing
     record_event(run_id, "approval", "Approval", **where, idempotency_key=pending.idempotency_key)

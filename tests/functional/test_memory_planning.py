@@ -77,3 +77,29 @@ def test_do_the_same_with_nothing_remembered_asks_which_request(maoo):
 
     assert (doc["status"], doc["stop_reason"]) == ("stopped", "ambiguous_request")
     assert "no earlier run is remembered" in doc["final_output"] and doc["steps"] == []
+
+
+class _Unreadable:
+    """A long-term memory whose every read and write fails, as a lost disk or table would."""
+
+    def __getattr__(self, name):
+        def fails(*args, **kwargs):
+            raise OSError(f"memory {name} failed: disk gone")
+
+        return fails
+
+
+def test_a_memory_that_cannot_be_read_leaves_runs_as_they_were_and_the_trace_says_why(maoo, monkeypatch):
+    from chalicelib.memory import longterm
+
+    monkeypatch.setattr(longterm, "get_long_term_memory", lambda: _Unreadable())
+
+    doc = maoo.run("What is the error rate of payments over the last hour?")
+    again = maoo.run("Do the same as last time")
+
+    assert doc["status"] == "succeeded" and [s["tool"] for s in doc["steps"]] == ["http_get", "calc"]
+    (memory,) = _events(doc, "memory")
+    assert memory["error"] == "OSError: memory search failed: disk gone" and memory["avoid"] == []
+    assert (again["status"], again["stop_reason"]) == ("stopped", "ambiguous_request")
+    (pointer,) = _events(again, "memory")
+    assert pointer["error"] == "OSError: memory recent failed: disk gone" and pointer["from_run"] is None

@@ -204,3 +204,12 @@ def test_a_run_carrying_a_secret_exports_none(maoo):
     assert _leaks(doc) == []
     assert [s for s in SECRETS if s in trace_text] == []
     assert _leaks(get_run_store().events(doc["run_id"])) == []
+
+
+def test_a_layers_journal_holds_only_redacted_data():
+    from chalicelib.journal import journal_event, open_journal
+
+    with open_journal() as journal:
+        journal_event("tool_call", "NextStep", headers={"Authorization": f"Bearer {JWT}"}, note=OPENAI_KEY)
+
+    assert journal.events and _leaks(journal.events) == []

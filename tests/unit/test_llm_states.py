@@ -17,7 +17,9 @@ import pytest
 
 from chalicelib.config import reload_settings
 from chalicelib.contracts import PerceivedState, Plan, RunState
+from chalicelib.journal import run_step
 from chalicelib.llm import states
+from chalicelib.memory.facts import Recollection
 from chalicelib.perception.request_reader import perceive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +34,17 @@ MODEL_MODULES = (
 
 def _state(request: str = REQUEST, **update: object) -> RunState:
     return RunState(run_id=f"run-{time.monotonic_ns()}", request=request, started_at=time.time(), **update)
+
+
+NOTHING_REMEMBERED = Recollection(read_at=0.0)
+
+
+def _perceive(state: RunState) -> RunState:
+    return run_step(states.perceive_state, state, NOTHING_REMEMBERED).state
+
+
+def _plan(state: RunState) -> RunState:
+    return run_step(states.plan_state, state, NOTHING_REMEMBERED).state
 
 
 @pytest.fixture(autouse=True)
@@ -68,15 +81,15 @@ def model_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_with_llm_mode_off_the_states_never_ask_the_model(model_calls: list[str]) -> None:
-    perceived = states.perceive_state(_state())
-    planned = states.plan_state(perceived)
+    perceived = _perceive(_state())
+    planned = _plan(perceived)
     assert model_calls == []
     assert planned.plan_ok and "from" not in perceived.perception.entities  # type: ignore[union-attr]
 
 
 def test_in_llm_mode_the_states_use_the_model_steps(llm_mode: None, model_calls: list[str]) -> None:
-    perceived = states.perceive_state(_state())
-    planned = states.plan_state(perceived)
+    perceived = _perceive(_state())
+    planned = _plan(perceived)
     assert model_calls == ["perceive", "plan"]
     assert perceived.perception is not None and perceived.perception.entities["from"] == "model"
     assert planned.plan_ok and "from the model" in planned.plan_notes
@@ -85,7 +98,7 @@ def test_in_llm_mode_the_states_use_the_model_steps(llm_mode: None, model_calls:
 def test_in_llm_mode_a_request_that_points_back_is_not_put_to_the_model(
     llm_mode: None, model_calls: list[str]
 ) -> None:
-    perceived = states.perceive_state(_state("do the same as last time"))
+    perceived = _perceive(_state("do the same as last time"))
     assert model_calls == []
     assert perceived.perception is not None and perceived.perception.task_type == "ambiguous"
 
@@ -99,7 +112,7 @@ def test_in_llm_mode_a_state_the_model_stopped_ends_in_plan(
         return rules, state.model_copy(update={"status": "stopped", "stop_reason": "llm_token_budget"})
 
     monkeypatch.setattr("chalicelib.llm.plan.plan_with_model", out_of_tokens)
-    after = states.plan_state(_state(perception=perceive(REQUEST)))
+    after = _plan(_state(perception=perceive(REQUEST)))
     assert after.status == "stopped" and after.stop_reason == "llm_token_budget" and after.plan is None
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib.config import reload_settings
 from chalicelib.contracts import Plan, RunState, Step
-from chalicelib.memory.store import get_run_store
+from chalicelib.journal import Transition, run_step
+from chalicelib.memory.facts import Recollection
 from chalicelib.perception.request_reader import perceive
 from chalicelib.planning import plan_state as planning_layer
 from chalicelib.planning.critic import check_result, critique
@@ -41,8 +42,13 @@ def _state(request: str) -> RunState:
     )
 
 
-def _critic_events(run_id: str) -> list[dict]:
-    return [e["data"] for e in get_run_store().events(run_id) if e["kind"] == "critic"]
+def _plan(state: RunState) -> Transition[RunState]:
+    """The Plan state with nothing remembered (an answer from memory with no facts)."""
+    return run_step(planning_layer.plan_state, state, Recollection(read_at=time.time()))
+
+
+def _critic_events(transition: Transition[RunState]) -> list[dict]:
+    return [data for kind, _, data in transition.events if kind == "critic"]
 
 
 def test_the_planners_own_plan_passes_the_critic():
@@ -93,11 +99,12 @@ def test_a_rejected_plan_gets_one_revision_that_drops_the_unasked_write(monkeypa
     monkeypatch.setattr(planning_layer, "make_plan", adds_a_notification)
     state = _state("Get the status of payments")
 
-    after = planning_layer.plan_state(state)
+    planned = _plan(state)
+    after = planned.state
 
     assert after.plan_ok and after.status == "running"
     assert [s.tool for s in after.plan.steps] == ["http_get"]
-    events = _critic_events(state.run_id)
+    events = _critic_events(planned)
     assert [(e["attempt"], e["verdict"]) for e in events] == [(1, "rejected"), (2, "accepted")]
     assert "s9" in events[0]["issues"][0] and [s["id"] for s in events[0]["steps"]] == ["s1", "s9"]
     assert any(note.startswith("critic: revised the plan") for note in after.plan_notes)
@@ -111,7 +118,7 @@ def test_a_revision_restores_the_condition_the_request_set(monkeypatch):
         return plan.model_copy(update={"steps": [s.model_copy(update={"when": None}) for s in plan.steps]})
 
     monkeypatch.setattr(planning_layer, "make_plan", forgets_the_condition)
-    after = planning_layer.plan_state(_state(CONDITIONAL))
+    after = _plan(_state(CONDITIONAL)).state
 
     assert after.plan_ok
     assert after.plan.steps[2].when is not None and after.plan.steps[2].when.subject == "s2.value"
@@ -129,11 +136,12 @@ def test_a_plan_the_critic_rejects_twice_ends_the_run_with_both_reasons(monkeypa
     )
     state = _state("Get the status of payments")
 
-    after = planning_layer.plan_state(state)
+    planned = _plan(state)
+    after = planned.state
 
     assert (after.status, after.stop_reason, after.plan_ok) == ("stopped", "critic_rejected", False)
     assert "and its revision" in after.stop_detail and after.stop_detail.count("critic.unasked_write") == 2
-    assert [e["verdict"] for e in _critic_events(state.run_id)] == ["rejected", "rejected"]
+    assert [e["verdict"] for e in _critic_events(planned)] == ["rejected", "rejected"]
 
 
 # ---------------------------------------------------------------- the final check
