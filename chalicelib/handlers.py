@@ -57,6 +57,23 @@ def _recalled(recall: str | None, state: Any) -> tuple[Any, ...]:
     return (answer(query),)
 
 
+def _read_blob(ref: str) -> Any:
+    """A large value an earlier state stored, for a step that reads it (through its journal)."""
+    from chalicelib.memory.store import get_run_store
+
+    return get_run_store().get_blob(ref)
+
+
+def _store_blobs(blobs: tuple) -> None:
+    """The large values a step kept, stored before its state is saved (content-keyed: a repeat is harmless)."""
+    if blobs:
+        from chalicelib.memory.store import get_run_store
+
+        store = get_run_store()
+        for run_id, key, value in blobs:
+            store.put_blob(run_id, value, key=key)
+
+
 def _transition(target: str, facts: str | None, state: Any, recalled: tuple[Any, ...]) -> tuple[Any, list]:
     """Run the layer's step with a journal open: its transition, and the facts it teaches.
 
@@ -65,7 +82,7 @@ def _transition(target: str, facts: str | None, state: Any, recalled: tuple[Any,
     from chalicelib.journal import open_journal
     from chalicelib.memory.events import keep_events, log_events
 
-    with open_journal() as journal:
+    with open_journal(read_blob=_read_blob) as journal:
         try:
             after = _resolve(target)(state, *recalled)
             learned = _resolve(facts)(after) if facts is not None else []
@@ -113,6 +130,7 @@ def layer_handler(
             after = after.model_copy(update={"resume_at": None})
         document = _as_given(after, state, event)
         drills.crash_point(state_name, entry, "after")
+        _store_blobs(transition.blobs)
         checkpoints.save(
             state.run_id,
             "state",
