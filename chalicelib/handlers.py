@@ -110,6 +110,7 @@ def layer_handler(
     @traced
     @lambda_logged
     def handler(event: dict, context: Any) -> dict:
+        from chalicelib import state_documents
         from chalicelib.contracts import RunState
         from chalicelib.durable import checkpoints, drills
         from chalicelib.memory.events import emit_all, log_events
@@ -128,7 +129,7 @@ def layer_handler(
             remember_facts(after.run_id, learned)
         if after.resume_at is not None:
             after = after.model_copy(update={"resume_at": None})
-        document = _as_given(after, state, event)
+        document = state_documents.answer(after, state, event)
         drills.crash_point(state_name, entry, "after")
         _store_blobs(transition.blobs)
         checkpoints.save(
@@ -144,20 +145,6 @@ def layer_handler(
         return document
 
     return handler
-
-
-def _as_given(after: Any, before: Any, event: Any) -> dict:
-    """``after`` as JSON, with every field the state left as it was (the same object) taken from its
-    input as given: only what changed is written out. Layers never change a field in place (they
-    make a new value and ``model_copy`` it in), so an unchanged field's JSON is the input's."""
-    if type(event) is not dict:
-        return after.model_dump(mode="json")
-    fields = type(after).model_fields
-    changed = {
-        name for name in fields if name not in event or getattr(after, name) is not getattr(before, name)
-    }
-    written = after.model_dump(mode="json", include=changed) if changed else {}
-    return {name: written[name] if name in changed else event[name] for name in fields}
 
 
 def _side_effect(tool: str, args: dict) -> str | None:
