@@ -71,7 +71,6 @@ from moto.stepfunctions.parser.asl.static_analyser.variable_references_static_an
 from moto.stepfunctions.parser.asl.utils import encoding, json_path
 from moto.stepfunctions.parser.backend import execution_worker
 
-from chalicelib import document_text
 from embedded_engine.definition_cache import DefinitionCache, ParsedDefinition
 from embedded_engine.history_text import HistoryText
 from embedded_engine.shared_payloads import PayloadSharing
@@ -348,6 +347,5 @@ def patches(definition: dict[str, Any], cache: DefinitionCache | None = None) ->
             mock.patch.object(
                 lambda_eval_utils, "_from_payload", sharing.from_payload(lambda_eval_utils._from_payload)
             ),
-            mock.patch.object(document_text, "lent", text),  # checkpoints reuse the texts, and add theirs
         ]
     return applied

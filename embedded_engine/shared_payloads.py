@@ -85,7 +85,7 @@ class PayloadSharing:
                 document[key] = before
                 parts.append(encode_basestring_ascii(key) + ": " + known)
                 continue
-            written = self.text.known(value, None) or self._dumps(value)  # a checkpoint may have written it
+            written = self._dumps(value)
             if before is not _MISSING and self._same(before, value, written):
                 document[key] = before
             else:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from chalicelib.config import get_settings, reload_settings
@@ -42,24 +40,3 @@ def documents_checked_against_their_states(monkeypatch):
     monkeypatch.setattr(state_documents, "answer", checked)
     yield
     assert not wrong, f"a layer changed fields of its state in place (the document missed them): {wrong}"
-
-
-@pytest.fixture(autouse=True)
-def checkpoint_texts_checked(monkeypatch):
-    """Every checkpoint text a test writes in this process is ``json.dumps`` of its document: the
-    engine's known texts, which ``chalicelib.document_text`` reuses, are only ever the texts of
-    those very parts."""
-    from chalicelib import document_text
-
-    written = document_text.text_of
-    wrong: list[str] = []
-
-    def checked(document):
-        text = written(document)
-        if text != json.dumps(document, default=str):
-            wrong.append(str(document.get("run_id") if isinstance(document, dict) else document)[:80])
-        return text
-
-    monkeypatch.setattr(document_text, "text_of", checked)
-    yield
-    assert not wrong, f"checkpoint texts that differ from json.dumps of their documents: {wrong}"

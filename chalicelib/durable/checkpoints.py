@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib import document_text
 from chalicelib.config import get_settings
 from chalicelib.durable import drills
 from chalicelib.memory.store import Event, get_run_store
@@ -45,8 +44,7 @@ def save(
     if drills.store_fails_at(state, entry):
         store.make_read_only()  # type: ignore[attr-defined]
     lease_until = time.time() + get_settings().lease_seconds
-    text = document_text.text_of(document)
-    return store.record_transition(run_id, kind, state, next_state, document, events, lease_until, text)
+    return store.record_transition(run_id, kind, state, next_state, document, events, lease_until)
 
 
 def latest(run_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:

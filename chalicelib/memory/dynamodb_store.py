@@ -197,7 +197,6 @@ class DynamoRunStore:
         document: dict[str, Any],
         events: list[tuple[str, str, dict[str, Any]]],
         lease_until: float | None = None,
-        text: str | None = None,  # the checkpoint item holds the document inside its own JSON
     ) -> int:
         """The checkpoint and its events in one ``TransactWriteItems`` (sequence numbers reserved first)."""
         last_event = self._next(run_id, "counter", len(events)) if events else 0

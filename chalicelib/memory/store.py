@@ -93,7 +93,6 @@ class RunStore(Protocol):
         document: dict[str, Any],
         events: list[Event],
         lease_until: float | None = None,
-        text: str | None = None,
     ) -> int: ...
     def checkpoints(self, run_id: str) -> list[dict[str, Any]]: ...
     def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None: ...
@@ -287,10 +286,8 @@ class SqliteRunStore:
         document: dict[str, Any],
         events: list[Event],
         lease_until: float | None = None,
-        text: str | None = None,
     ) -> int:
-        """One state's checkpoint and the trace events it produced, in one transaction; returns its seq.
-        ``text``: the document's JSON text, if the caller has it already (``chalicelib.document_text``)."""
+        """One state's checkpoint and the trace events it produced, in one transaction; returns its seq."""
         with self._write() as conn:
             self._insert_events(conn, run_id, events)
             (seq,) = conn.execute(
@@ -299,15 +296,7 @@ class SqliteRunStore:
             conn.execute(
                 "INSERT INTO checkpoints (run_id, seq, ts, kind, state, next_state, document)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    seq,
-                    time.time(),
-                    kind,
-                    state,
-                    next_state,
-                    text or json.dumps(document, default=str),
-                ),
+                (run_id, seq, time.time(), kind, state, next_state, json.dumps(document, default=str)),
             )
             if lease_until is not None:
                 conn.execute(
