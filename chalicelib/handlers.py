@@ -57,6 +57,23 @@ def _recalled(recall: str | None, state: Any) -> tuple[Any, ...]:
     return (answer(query),)
 
 
+def _read_blob(ref: str) -> Any:
+    """A large value an earlier state stored, for a step that reads it (through its journal)."""
+    from chalicelib.memory.store import get_run_store
+
+    return get_run_store().get_blob(ref)
+
+
+def _store_blobs(blobs: tuple) -> None:
+    """The large values a step kept, stored before its state is saved (content-keyed: a repeat is harmless)."""
+    if blobs:
+        from chalicelib.memory.store import get_run_store
+
+        store = get_run_store()
+        for run_id, key, value in blobs:
+            store.put_blob(run_id, value, key=key)
+
+
 def _transition(target: str, facts: str | None, state: Any, recalled: tuple[Any, ...]) -> tuple[Any, list]:
     """Run the layer's step with a journal open: its transition, and the facts it teaches.
 
@@ -65,7 +82,7 @@ def _transition(target: str, facts: str | None, state: Any, recalled: tuple[Any,
     from chalicelib.journal import open_journal
     from chalicelib.memory.events import keep_events, log_events
 
-    with open_journal() as journal:
+    with open_journal(read_blob=_read_blob) as journal:
         try:
             after = _resolve(target)(state, *recalled)
             learned = _resolve(facts)(after) if facts is not None else []
@@ -93,6 +110,7 @@ def layer_handler(
     @traced
     @lambda_logged
     def handler(event: dict, context: Any) -> dict:
+        from chalicelib import state_documents
         from chalicelib.contracts import RunState
         from chalicelib.durable import checkpoints, drills
         from chalicelib.memory.events import emit_all, log_events
@@ -111,8 +129,9 @@ def layer_handler(
             remember_facts(after.run_id, learned)
         if after.resume_at is not None:
             after = after.model_copy(update={"resume_at": None})
-        document = _as_given(after, state, event)
+        document = state_documents.answer(after, state, event)
         drills.crash_point(state_name, entry, "after")
+        _store_blobs(transition.blobs)
         checkpoints.save(
             state.run_id,
             "state",
@@ -126,20 +145,6 @@ def layer_handler(
         return document
 
     return handler
-
-
-def _as_given(after: Any, before: Any, event: Any) -> dict:
-    """``after`` as JSON, with every field the state left as it was (the same object) taken from its
-    input as given: only what changed is written out. Layers never change a field in place (they
-    make a new value and ``model_copy`` it in), so an unchanged field's JSON is the input's."""
-    if type(event) is not dict:
-        return after.model_dump(mode="json")
-    fields = type(after).model_fields
-    changed = {
-        name for name in fields if name not in event or getattr(after, name) is not getattr(before, name)
-    }
-    written = after.model_dump(mode="json", include=changed) if changed else {}
-    return {name: written[name] if name in changed else event[name] for name in fields}
 
 
 def _side_effect(tool: str, args: dict) -> str | None:

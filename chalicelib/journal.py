@@ -12,6 +12,10 @@ Recording with no journal open is an error, never a silent drop and never a writ
 records outside a journal is a wiring bug. Event data is redacted here, when it is recorded, so a
 secret never reaches a journal, the trace store or the log.
 
+Large values (over ``MAOO_LARGE_OUTPUT_BYTES``) go the same way: a step keeps the ones it stores
+in the journal (``journal_blob``), and reads stored ones through the reader its caller opened the
+journal with (``read_blob``): the layer never holds the store itself.
+
 This module imports the standard library and redaction only: a layer that imports it can do no I/O
 through it.
 """
@@ -29,6 +33,8 @@ from chalicelib.redaction import redact
 
 Event = tuple[str, str, dict[str, Any]]  # (kind, state, data), as the run store keeps it
 Metric = tuple[dict[str, float], dict[str, str]]  # (counts, dimensions)
+Blob = tuple[str, str, Any]  # (run id, content key, value): a large value to store under its reference
+BlobReader = Callable[[str], Any]  # a stored large value, by its reference
 S = TypeVar("S")
 
 
@@ -43,6 +49,7 @@ class Transition(Generic[S]):
     state: S
     events: tuple[Event, ...] = ()
     metrics: tuple[Metric, ...] = ()
+    blobs: tuple[Blob, ...] = ()  # large values the caller stores before it saves the state
 
 
 @dataclass
@@ -51,18 +58,21 @@ class Journal:
 
     events: list[Event] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
+    blobs: dict[str, Blob] = field(default_factory=dict)  # by reference
+    reader: BlobReader | None = None  # the caller's way to read a large value stored earlier
 
     def transition(self, state: S) -> Transition[S]:
-        return Transition(state, tuple(self.events), tuple(self.metrics))
+        return Transition(state, tuple(self.events), tuple(self.metrics), tuple(self.blobs.values()))
 
 
 _open: ContextVar[Journal | None] = ContextVar("maoo_journal", default=None)
 
 
 @contextmanager
-def open_journal() -> Iterator[Journal]:
-    """Keep what is recorded inside this block; the journal stays readable if the block raises."""
-    journal = Journal()
+def open_journal(read_blob: BlobReader | None = None) -> Iterator[Journal]:
+    """Keep what is recorded inside this block; the journal stays readable if the block raises.
+    ``read_blob`` is how a step reads a large value stored by an earlier state (the adapter's run store)."""
+    journal = Journal(reader=read_blob)
     token = _open.set(journal)
     try:
         yield journal
@@ -96,3 +106,21 @@ def journal_event(kind: str, state: str, **data: Any) -> None:
 def journal_metrics(counts: dict[str, float], **dimensions: str) -> None:
     """Count something in the open journal; the adapter emits it once the state is checkpointed."""
     _current(f"metrics {sorted(counts)}").metrics.append((counts, dimensions))
+
+
+def journal_blob(ref: str, run_id: str, key: str, value: Any) -> None:
+    """Keep ``value`` for the caller to store under ``ref`` before it saves the state."""
+    _current(f"large value {ref!r}").blobs[ref] = (run_id, key, value)
+
+
+def read_blob(ref: str) -> Any:
+    """A large value: one this step kept, else one stored earlier, read through the caller's reader."""
+    journal = _current(f"a read of large value {ref!r}")
+    if ref in journal.blobs:
+        return journal.blobs[ref][2]
+    if journal.reader is None:
+        raise NoJournalError(
+            f"large value {ref!r} was read in a journal opened without a reader: "
+            "open it with open_journal(read_blob=...)"
+        )
+    return journal.reader(ref)

@@ -5,8 +5,12 @@ kept in the run store and the state carries ``{"$blob": ref}`` (see ``tools.invo
 is the other half: when NextStep resolves a step's arguments, any argument value over the same
 threshold (a large earlier result, or text that interpolates one) is stored too, and the tool call
 carries ``{"$blob": ref}`` in its place. The tool Lambda reads it back from the run store just
-before it validates its arguments (``load``). So neither ``call``, nor the step record, nor any
-history event ever holds the large value itself.
+before it validates its arguments (``chalicelib.tools.blob_args``). So neither ``call``, nor the
+step record, nor any history event ever holds the large value itself.
+
+NextStep is a pure transition: it keeps the values to store in its journal, under a reference
+made from their content (``blob_ref``), and its handler adapter stores them before it saves the
+state. This module does no I/O.
 
 A reference is only honoured inside the run that stored it: a call cannot read another run's blobs.
 """
@@ -19,9 +23,14 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.errors import MaooError
-from chalicelib.memory.store import get_run_store
+from chalicelib.journal import journal_blob
 
 BLOB_KEY = "$blob"
+
+
+def blob_ref(run_id: str, key: str) -> str:
+    """The reference of a large value stored for ``run_id`` under ``key``, as every run store makes it."""
+    return f"blob:{run_id}:{key}"
 
 
 class BlobReferenceError(MaooError):
@@ -46,7 +55,6 @@ def by_reference(args: dict[str, Any], run_id: str) -> dict[str, Any]:
     limit = get_settings().large_output_bytes
     if _size(args) <= limit:
         return args
-    store = get_run_store()
 
     def shrink(value: Any) -> Any:
         if _size(value) <= limit:
@@ -54,28 +62,8 @@ def by_reference(args: dict[str, Any], run_id: str) -> dict[str, Any]:
         if isinstance(value, list):
             return [shrink(item) for item in value]
         digest = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:24]
-        return {BLOB_KEY: store.put_blob(run_id, value, key=digest)}
+        ref = blob_ref(run_id, digest)
+        journal_blob(ref, run_id, digest, value)
+        return {BLOB_KEY: ref}
 
     return {key: shrink(value) for key, value in args.items()}
-
-
-def load(args: dict[str, Any], run_id: str) -> dict[str, Any]:
-    """``args`` with every reference replaced by the stored value (one level of lists included)."""
-    store = None
-
-    def fetch(value: Any) -> Any:
-        nonlocal store
-        if isinstance(value, list):
-            return [fetch(item) for item in value]
-        if not is_reference(value):
-            return value
-        ref = value[BLOB_KEY]
-        if not ref.startswith(f"blob:{run_id}:"):
-            raise BlobReferenceError(f"argument reference {ref!r} does not belong to run {run_id}")
-        store = store or get_run_store()
-        try:
-            return store.get_blob(ref)
-        except (KeyError, LookupError, ValueError) as exc:
-            raise BlobReferenceError(f"argument reference {ref!r} is not in the run store ({exc})") from None
-
-    return {key: fetch(value) for key, value in args.items()}

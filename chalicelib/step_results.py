@@ -9,14 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.contracts import RunState
-from chalicelib.memory.store import get_run_store
-
-BLOB_KEY = "$blob"
+from chalicelib.journal import read_blob
+from chalicelib.largevalues import BLOB_KEY
 
 
 def result_value(state: RunState, step_id: str) -> Any:
-    """A step's result, loading it from the run store when it was too large for the state."""
+    """A step's result, read through the journal's reader (the run store) when it was too large for the state."""
     value = state.results[step_id]
     if isinstance(value, dict) and BLOB_KEY in value:
-        return get_run_store().get_blob(value[BLOB_KEY])
+        return read_blob(value[BLOB_KEY])
     return value

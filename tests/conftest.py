@@ -24,10 +24,10 @@ def isolated_runtime(tmp_path, monkeypatch):
 def documents_checked_against_their_states(monkeypatch):
     """Every layer document a test produces in this process equals the full ``model_dump`` of the
     state it stands for: the handler writes out only the fields a state changed
-    (``chalicelib.handlers._as_given``), which is right only while no layer changes a field in place."""
-    from chalicelib import handlers
+    (``chalicelib.state_documents.answer``), which is right only while no layer changes a field in place."""
+    from chalicelib import state_documents
 
-    written = handlers._as_given
+    written = state_documents.answer
     wrong: list[str] = []
 
     def checked(after, before, event):
@@ -37,6 +37,6 @@ def documents_checked_against_their_states(monkeypatch):
             wrong.append(f"{after.run_id}: {sorted(k for k in full if document.get(k) != full[k])}")
         return document
 
-    monkeypatch.setattr(handlers, "_as_given", checked)
+    monkeypatch.setattr(state_documents, "answer", checked)
     yield
     assert not wrong, f"a layer changed fields of its state in place (the document missed them): {wrong}"

@@ -16,8 +16,8 @@ from chalicelib.execution.patching import propose_patch
 from chalicelib.execution.refinement import Refinement, decide
 from chalicelib.execution.stops import stop
 from chalicelib.journal import journal_event, journal_metrics
+from chalicelib.largevalues import BLOB_KEY
 from chalicelib.planning.planner import NoRouteError, make_plan
-from chalicelib.step_results import BLOB_KEY
 from chalicelib.tools.registry import cost_of, side_effect_of
 
 

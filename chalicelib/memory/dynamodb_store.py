@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.largevalues import blob_ref
 from chalicelib.memory.owners import owner_alive
 
 # DynamoDB refuses an item over 400 KB; a part this size leaves room for its keys
@@ -323,7 +324,7 @@ class DynamoRunStore:
         The head item ``blob#<ref>`` holds a small value itself, or the number of parts
         ``blob#<ref>#part#0000``... that hold the encoded document in order.
         """
-        ref = f"blob:{run_id}:{key or uuid.uuid4().hex[:12]}"
+        ref = blob_ref(run_id, key or uuid.uuid4().hex[:12])
         data = json.dumps(value, default=str).encode()
         head: dict[str, Any] = {
             "run_id": {"S": run_id},

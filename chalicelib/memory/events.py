@@ -57,6 +57,8 @@ def record_event(run_id: str, kind: str, state: str, **data: Any) -> None:
 def record_step(run_id: str, step: Callable[..., S], *args: Any, **kwargs: Any) -> S:
     """Runner code: run a layer helper outside a state, and write what it recorded at once."""
     transition = run_step(step, *args, **kwargs)
+    for blob_run, key, value in transition.blobs:
+        get_run_store().put_blob(blob_run, value, key=key)
     for kind, state, data in transition.events:
         get_run_store().append_event(run_id, kind, state, data)
     log_events(run_id, transition.events)

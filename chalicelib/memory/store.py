@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from chalicelib.config import get_settings
+from chalicelib.largevalues import blob_ref
 from chalicelib.memory.owners import owner_alive
 
 _SCHEMA = """
@@ -259,7 +260,7 @@ class SqliteRunStore:
 
     def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str:
         """Store ``value``; with ``key`` (a content digest) the same value gets the same reference."""
-        ref = f"blob:{run_id}:{key or uuid.uuid4().hex[:12]}"
+        ref = blob_ref(run_id, key or uuid.uuid4().hex[:12])
         with self._write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO blobs (ref, run_id, data) VALUES (?, ?, ?)",

@@ -11,9 +11,10 @@ from pydantic import ValidationError
 from chalicelib.config import get_settings
 from chalicelib.contracts import FailureKind, ToolCall, ToolError, ToolResult
 from chalicelib.errors import UnknownToolError, validation_problems
-from chalicelib.largevalues import BlobReferenceError, load
+from chalicelib.largevalues import BlobReferenceError
 from chalicelib.memory.store import get_run_store
 from chalicelib.tools.base import ToolContext, ToolFailure, ToolSpec
+from chalicelib.tools.blob_args import load
 from chalicelib.tools.registry import get_tool
 
 

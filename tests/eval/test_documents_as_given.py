@@ -1,5 +1,5 @@
 """A layer's output document takes the fields the state left as they were from its input, as given
-(``chalicelib.handlers._as_given``): that is only right while no layer changes a field of the state
+(``chalicelib.state_documents.answer``): that is only right while no layer changes a field of the state
 in place. Every eval scenario (refinement, replans, guards, denials, memory, exactly-once) is run
 here with each such document checked against the full ``model_dump`` of the state it stands for;
 the durable and LLM-mode tests run the same handlers through approvals, resumes and the model."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import handlers
+from chalicelib import state_documents
 from eval.models import load_scenarios
 
 SCENARIOS = load_scenarios()
@@ -17,7 +17,7 @@ SCENARIOS = load_scenarios()
 @pytest.fixture
 def checked_documents(monkeypatch):
     seen = {"documents": 0, "taken_as_given": 0, "mismatches": []}
-    written = handlers._as_given
+    written = state_documents.answer
 
     def checked(after, before, event):
         document = written(after, before, event)
@@ -31,7 +31,7 @@ def checked_documents(monkeypatch):
             seen["mismatches"].append(f"{after.run_id}: {wrong}")
         return document
 
-    monkeypatch.setattr(handlers, "_as_given", checked)
+    monkeypatch.setattr(state_documents, "answer", checked)
     return seen
 
 
@@ -44,16 +44,38 @@ def test_every_scenario_s_documents_equal_the_states_they_stand_for(eval_context
     assert checked_documents["taken_as_given"] > checked_documents["documents"]  # the shortcut is taken
 
 
-def test_a_changed_field_is_written_and_an_unchanged_one_is_the_input_s_own():
+def _first_document():
     from chalicelib.config import get_settings
     from chalicelib.contracts import RunState
     from chalicelib.workflow.runs import initial_state
 
-    event = initial_state("calculate 2 + 2", get_settings()).model_dump(mode="json")
+    given = initial_state("calculate 2 + 2", get_settings()).model_dump(mode="json")
+    state = RunState.model_validate(given)
+    return state, state_documents.answer(state, state, given)  # nothing here wrote ``given``: all written
+
+
+def test_a_changed_field_is_written_and_an_unchanged_one_written_here_is_passed_on():
+    from chalicelib.contracts import RunState
+
+    _, event = _first_document()
     before = RunState.model_validate(event)
     after = before.model_copy(update={"status": "stopped", "stop_reason": "budget"})
 
-    document = handlers._as_given(after, before, event)
+    document = state_documents.answer(after, before, event)
 
     assert document == after.model_dump(mode="json") and list(document) == list(event)
     assert document["guards"] is event["guards"] and document["status"] == "stopped"
+
+
+def test_a_field_in_a_form_not_written_here_is_written_out_afresh():
+    from chalicelib.contracts import RunState
+
+    state, first = _first_document()
+    assert first["guards"] is not state  # written here
+    hand_written = {**first, "guards": {"max_steps": 5}, "counters": {}}  # defaults left out, by hand
+    before = RunState.model_validate(hand_written)
+
+    document = state_documents.answer(before, before, hand_written)
+
+    assert document == before.model_dump(mode="json")
+    assert document["guards"] is not hand_written["guards"] and "budget" in document["guards"]

@@ -118,3 +118,43 @@ def test_a_request_that_points_back_cannot_be_perceived_without_memorys_answer(i
     assert unread.state.perception is not None and unread.state.perception.task_type == "ambiguous"
     assert unread.events[0][2]["error"] == "OSError: disk gone"
     assert io_used == []
+
+
+def test_a_large_argument_is_kept_in_the_transition_for_the_adapter_to_store(
+    io_used: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.execution.next_step import next_step
+    from chalicelib.llm.states import perceive_state, plan_state
+
+    monkeypatch.setenv("MAOO_LARGE_OUTPUT_BYTES", "256")
+    reload_settings()
+    expression = " + ".join(["1"] * 120)  # 477 characters: over the threshold, under calc's limit
+    perceived = run_step(perceive_state, _state(f"calculate {expression}"), None)
+    planned = run_step(plan_state, perceived.state, Recollection(read_at=time.time()))
+    routed = run_step(next_step, planned.state)
+
+    assert io_used == []
+    assert routed.state.call is not None
+    sent = routed.state.call.args["expression"]
+    assert set(sent) == {"$blob"} and sent["$blob"].startswith(f"blob:{routed.state.run_id}:")
+    assert [(ref_run, value) for ref_run, _, value in routed.blobs] == [(routed.state.run_id, expression)]
+
+
+def test_a_large_result_is_read_through_the_reader_the_journal_was_opened_with(io_used: list[str]) -> None:
+    from chalicelib.execution.finalize import final_output
+
+    state = _state("calculate 2 + 2").model_copy(
+        update={"results": {"s1": {"$blob": "blob:r:k"}}, "status": "running"}
+    )
+    read: list[str] = []
+
+    def reader(ref: str) -> Any:
+        read.append(ref)
+        return {"expression": "2 + 2", "value": 4}
+
+    with open_journal(read_blob=reader):
+        text = final_output(state)
+    assert read == ["blob:r:k"] and "4" in text
+    with pytest.raises(NoJournalError, match="without a reader"), open_journal():
+        final_output(state)
+    assert io_used == []
