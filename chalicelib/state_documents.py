@@ -10,12 +10,13 @@ A field is passed on only when both hold:
 
 - the state left it as it was: the same object before and after. Layers never change a field in
   place; they make a new value and ``model_copy`` it in (every test checks this, ``tests/conftest.py``);
-- its input's JSON for it was written here, by this function, for the same field: so it is the
-  canonical JSON of that value (every field, nested defaults included), never a hand-written or
-  foreign input's form, which is written out afresh as before.
+- its input's JSON for it is canonical: equal to what ``model_dump`` writes for it (every field,
+  nested defaults included), never a hand-written or foreign input's form, which is written out
+  afresh. A part is compared once, the first time it is seen, and known from then on: the engine
+  passes the same objects from state to state, so later states pass it on without writing it.
 
-In Lambda every invocation parses a new event, so nothing was written here and every field is
-written out, as ``model_dump`` does.
+In Lambda every invocation parses a new event, so every field is written out and compared, as
+costly as ``model_dump`` alone.
 """
 
 from __future__ import annotations
@@ -26,36 +27,41 @@ from typing import Any
 from pydantic import BaseModel
 
 _LIMIT = 4096  # parts remembered: a few runs' worth of documents
-_written: dict[tuple[str, int], Any] = {}  # (field, id of its JSON) -> that JSON, kept alive while remembered
+_canonical: dict[tuple[str, int], Any] = {}  # (field, id of its JSON) -> that JSON, kept alive while remembered
 _lock = threading.Lock()
 
 
-def _written_here(name: str, part: Any) -> bool:
-    """Was ``part`` (a dict or list) written here as the JSON of field ``name``?"""
-    return (type(part) is dict or type(part) is list) and _written.get((name, id(part))) is part
+def _known_canonical(name: str, part: Any) -> bool:
+    """Is ``part`` (a dict or list) JSON of field ``name`` known to be canonical?"""
+    return (type(part) is dict or type(part) is list) and _canonical.get((name, id(part))) is part
 
 
 def _remember(document: dict[str, Any]) -> None:
     with _lock:
         for name, part in document.items():
             if type(part) is dict or type(part) is list:
-                _written[(name, id(part))] = part
-        while len(_written) > _LIMIT:
-            del _written[next(iter(_written))]
+                _canonical[(name, id(part))] = part
+        while len(_canonical) > _LIMIT:
+            del _canonical[next(iter(_canonical))]
 
 
 def answer(after: BaseModel, before: BaseModel, event: Any) -> dict[str, Any]:
     """``after.model_dump(mode="json")``, equal in every field, with the fields ``after`` shares with
-    ``before`` taken from ``event`` (the JSON ``before`` was read from) where that JSON was written here."""
+    ``before`` taken from ``event`` (the JSON ``before`` was read from) where that JSON is canonical."""
     if type(event) is not dict:
         return after.model_dump(mode="json")
     fields = type(after).model_fields
-    changed = {
-        name
-        for name in fields
-        if getattr(after, name) is not getattr(before, name) or not _written_here(name, event.get(name))
-    }
-    written = after.model_dump(mode="json", include=changed) if changed else {}
-    document = {name: written[name] if name in changed else event[name] for name in fields}
+    changed: set[str] = set()
+    unproven: set[str] = set()  # left as it was, in JSON not seen here yet
+    for name in fields:
+        if name not in event or getattr(after, name) is not getattr(before, name):
+            changed.add(name)
+        elif not _known_canonical(name, event[name]):
+            unproven.add(name)
+    written = after.model_dump(mode="json", include=changed | unproven) if changed or unproven else {}
+    for name in unproven:
+        if written[name] == event[name]:  # canonical after all: passed on, and known from now on
+            written[name] = event[name]
+    document = {name: written[name] if name in written else event[name] for name in fields}
     _remember(document)
     return document

@@ -51,10 +51,10 @@ def _first_document():
 
     given = initial_state("calculate 2 + 2", get_settings()).model_dump(mode="json")
     state = RunState.model_validate(given)
-    return state, state_documents.answer(state, state, given)  # nothing here wrote ``given``: all written
+    return state, state_documents.answer(state, state, given)  # compared once: canonical, passed on
 
 
-def test_a_changed_field_is_written_and_an_unchanged_one_written_here_is_passed_on():
+def test_a_changed_field_is_written_and_an_unchanged_canonical_one_is_passed_on():
     from chalicelib.contracts import RunState
 
     _, event = _first_document()
