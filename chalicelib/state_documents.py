@@ -27,7 +27,9 @@ from typing import Any
 from pydantic import BaseModel
 
 _LIMIT = 4096  # parts remembered: a few runs' worth of documents
-_canonical: dict[tuple[str, int], Any] = {}  # (field, id of its JSON) -> that JSON, kept alive while remembered
+_canonical: dict[
+    tuple[str, int], Any
+] = {}  # (field, id of its JSON) -> that JSON, kept alive while remembered
 _lock = threading.Lock()
 
 
