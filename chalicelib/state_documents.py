@@ -33,8 +33,10 @@ _canonical: dict[
 _lock = threading.Lock()
 
 
-def _known_canonical(name: str, part: Any) -> bool:
-    """Is ``part`` (a dict or list) JSON of field ``name`` known to be canonical?"""
+def known_canonical(name: str, part: Any) -> bool:
+    """Is ``part`` (a dict or list) JSON of field ``name`` known to be canonical? Such a part was
+    written by pydantic here, or compared with its output: it is JSON only (dicts, lists, text,
+    numbers), and nothing changes it (an engine may keep it as it is instead of parsing its text)."""
     return (type(part) is dict or type(part) is list) and _canonical.get((name, id(part))) is part
 
 
@@ -58,7 +60,7 @@ def answer(after: BaseModel, before: BaseModel, event: Any) -> dict[str, Any]:
     for name in fields:
         if name not in event or getattr(after, name) is not getattr(before, name):
             changed.add(name)
-        elif not _known_canonical(name, event[name]):
+        elif not known_canonical(name, event[name]):
             unproven.add(name)
     written = after.model_dump(mode="json", include=changed | unproven) if changed or unproven else {}
     for name in unproven:

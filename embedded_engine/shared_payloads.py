@@ -26,6 +26,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
+from chalicelib.state_documents import known_canonical
 from embedded_engine.history_text import HistoryText, json_encoder
 
 _MISSING = object()
@@ -88,6 +89,9 @@ class PayloadSharing:
             written = self._dumps(value)
             if before is not _MISSING and self._same(before, value, written):
                 document[key] = before
+            elif known_canonical(key, value):  # a layer's JSON, as pydantic wrote it: kept, not parsed
+                document[key] = value
+                self.text.remember(value, None, written)
             else:
                 document[key] = parsed = json.loads(written)
                 self.text.remember(parsed, None, written)
