@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-_LIMIT = 4096  # parts remembered: a few runs' worth of documents
+_LIMIT = 1024  # parts remembered: about two 20-step runs' documents; bounded, so memory stays flat
 _canonical: dict[
     tuple[str, int], Any
 ] = {}  # (field, id of its JSON) -> that JSON, kept alive while remembered
