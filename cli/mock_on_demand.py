@@ -69,13 +69,12 @@ class MockApiOnDemand:
         with self._lock:
             if self._running is not None or self._closed:
                 return
-            self._running = _ChildServer(self._sock)
+            child = self._running = _ChildServer(self._sock)
         os.write(self._wake_write, b"x")  # the watcher's job is done: the child accepts from now on
-        threading.Thread(target=self._fall_back, name="mock-api-child", daemon=True).start()
+        threading.Thread(target=self._fall_back, args=(child,), name="mock-api-child", daemon=True).start()
 
-    def _fall_back(self) -> None:
+    def _fall_back(self, child: _ChildServer) -> None:
         """Serve from this process if the child ends before it is stopped."""
-        child = self._running
         child.wait()
         with self._lock:
             if self._running is not child or self._closed:
