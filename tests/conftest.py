@@ -40,3 +40,37 @@ def documents_checked_against_their_states(monkeypatch):
     monkeypatch.setattr(state_documents, "answer", checked)
     yield
     assert not wrong, f"a layer changed fields of its state in place (the document missed them): {wrong}"
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_bases_unchanged(monkeypatch):
+    """Every delta checkpoint a test writes is written against a base that still holds what was
+    saved: a delta leaves out the fields whose objects are the base's own
+    (``chalicelib.durable.checkpoints``), which is right only while nothing changes a saved part in place."""
+    import copy
+
+    from chalicelib.durable import checkpoints
+
+    checkpoints._bases.clear()  # no base carries over from another test's store
+    saved: dict[tuple, dict] = {}
+    wrong: list[str] = []
+    remember, stored_form = checkpoints._remember, checkpoints._stored_form
+
+    def remembered(key, base):
+        if base is not None:
+            saved[(key, base.seq)] = copy.deepcopy(base.document)
+        remember(key, base)
+
+    def checked(key, document):
+        base = checkpoints._bases.get(key)
+        if base is not None and base.document != saved.get((key, base.seq)):
+            wrong.append(f"{key[1]}: checkpoint {base.seq} changed after it was saved")
+        return stored_form(key, document)
+
+    monkeypatch.setattr(checkpoints, "_remember", remembered)
+    monkeypatch.setattr(checkpoints, "_stored_form", checked)
+    yield
+    checkpoints._bases.clear()
+    assert not wrong, (
+        f"a saved state was changed in place (a delta against it would miss the change): {wrong}"
+    )

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from chalicelib.durable import checkpoints
 from chalicelib.memory.dynamodb_store import DynamoRunStore
 from chalicelib.memory.store import get_run_store
 from chalicelib.workflow.resume import resume
@@ -20,7 +21,7 @@ def test_checkpoints_owners_and_resume_work_on_dynamodb(maoo, dynamodb_store):  
     doc = maoo.run(SEED)
     store = get_run_store()
     assert isinstance(store, DynamoRunStore)
-    rows = store.checkpoints(doc["run_id"])
+    rows = checkpoints.rows(doc["run_id"])
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0]["state"] == "Perceive" and rows[-1]["state"] == "Finalize"
     events = [e["seq"] for e in store.events(doc["run_id"])]

@@ -11,6 +11,7 @@ from chalice.test import Client
 from typer.testing import CliRunner
 
 from chalicelib.config import get_settings, reload_settings
+from chalicelib.durable import checkpoints
 from chalicelib.memory.store import get_run_store
 from chalicelib.workflow.sfn_runner import states_entered
 from cli.main import app as cli_app
@@ -37,7 +38,7 @@ def _post(client, body: dict, key: str | None = None):
 
 def test_every_task_state_is_checkpointed_in_order_with_a_sequence_number(maoo, engine):
     doc = maoo.run(SEED)
-    rows = get_run_store().checkpoints(doc["run_id"])
+    rows = checkpoints.rows(doc["run_id"])
     with open(
         doc["trace_file"], encoding="utf-8"
     ) as handle:  # the engine forgets the execution once this is written
@@ -107,7 +108,7 @@ def test_an_interrupted_run_resumes_over_http_from_its_last_checkpoint(client, m
     # given a run whose process died after NextStep chose its first call (its checkpoints are kept)
     doc = maoo.run(SEED)
     store = get_run_store()
-    rows = store.checkpoints(doc["run_id"])
+    rows = checkpoints.rows(doc["run_id"])
     conn = store._connection()
     cut = next(r["seq"] for r in rows if r["state"] == "NextStep")
     conn.execute("DELETE FROM checkpoints WHERE run_id = ? AND seq > ?", (doc["run_id"], cut))
@@ -218,7 +219,7 @@ def test_a_store_locked_past_its_timeout_ends_the_cli_with_exit_1_and_no_traceba
 def test_show_of_an_interrupted_run_shows_how_far_its_checkpoints_got(maoo):
     doc = maoo.run(SEED)
     store = get_run_store()
-    cut = [r["seq"] for r in store.checkpoints(doc["run_id"]) if r["state"] == "Observe"][
+    cut = [r["seq"] for r in checkpoints.rows(doc["run_id"]) if r["state"] == "Observe"][
         1
     ]  # after two tool calls
     store._connection().execute("DELETE FROM checkpoints WHERE run_id = ? AND seq > ?", (doc["run_id"], cut))
@@ -302,7 +303,7 @@ def test_a_resume_on_a_server_that_no_longer_serves_the_planned_api_is_refused_a
     # given an interrupted run whose fetch is still to run, planned against the mock API here
     doc = maoo.run(SEED)
     store = get_run_store()
-    rows = store.checkpoints(doc["run_id"])
+    rows = checkpoints.rows(doc["run_id"])
     cut = next(r["seq"] for r in rows if r["state"] == "NextStep")
     store._connection().execute("DELETE FROM checkpoints WHERE run_id = ? AND seq > ?", (doc["run_id"], cut))
     store.put_run({**doc, "status": "running"})
