@@ -124,6 +124,21 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
         raise BadRequestError(f"invalid run request: {fields} (accepted fields: {accepted})") from None
 
 
+def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str) -> None:
+    """Collect a run nobody waits for. A store that fails leaves it ``interrupted`` (logged), not a thread's traceback."""
+    from chalicelib.errors import StoreError
+    from chalicelib.observability import get_logger
+    from chalicelib.workflow.runs import finish_run, let_go_on_store_failure
+
+    try:
+        with let_go_on_store_failure(state.run_id):
+            finish_run(runner, settings, state, runner.collect(arn, runner.wait(arn)), settings.engine)
+    except StoreError as exc:
+        get_logger().error(
+            "run left interrupted: the run store failed", extra={"run_id": state.run_id, "error": str(exc)}
+        )
+
+
 class RunService:
     """Runs requests on the configured engine. ``handlers`` supplies the Lambda handlers and
     ``embedded`` the embedded engine's runner factory (see ``workflow.engines.open_runner``)."""
@@ -143,7 +158,7 @@ class RunService:
             return self._runner
 
     def start(self, raw_body: bytes | str | None, idempotency_key: str | None = None) -> Response:
-        from chalicelib.workflow.runs import execute, finish_run, initial_state, start_run
+        from chalicelib.workflow.runs import execute, initial_state, let_go_on_store_failure, start_run
 
         try:
             body = parse_run_request(raw_body)
@@ -175,16 +190,19 @@ class RunService:
                 return error(400, "bad_request", str(exc))
             if earlier is not None:  # a retried POST: the run it started, not a second run
                 return self.get(earlier)
+        from chalicelib.errors import StoreError
+
         runner = self._get_runner()
-        if body.wait and settings.engine != "aws":  # API Gateway cuts a request at 29 s: no wait there
-            return 200, execute(runner, settings, state, settings.engine)
-        arn = start_run(runner, state, settings.engine)
+        try:
+            if body.wait and settings.engine != "aws":  # API Gateway cuts a request at 29 s: no wait there
+                return 200, execute(runner, settings, state, settings.engine)
+            with let_go_on_store_failure(state.run_id):
+                arn = start_run(runner, state, settings.engine)
+        except StoreError as exc:  # the run reads interrupted: POST /runs/{id}/resume finishes it later
+            return error(503, "store_unavailable", f"{exc} (run {state.run_id})")
         if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
             threading.Thread(
-                target=lambda: finish_run(
-                    runner, settings, state, runner.collect(arn, runner.wait(arn)), settings.engine
-                ),
-                daemon=True,
+                target=_finish_in_background, args=(runner, settings, state, arn), daemon=True
             ).start()
         return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
 

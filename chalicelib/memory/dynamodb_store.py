@@ -60,6 +60,7 @@ _GUARDED = (
     "record_transition",
     "checkpoints",
     "claim_owner",
+    "take_over",
     "renew_lease",
     "get_owner",
     "claim_request_key",
@@ -255,6 +256,67 @@ class DynamoRunStore:
                 "lease_until": {"N": repr(float(lease_until))},
             },
         )
+
+    def take_over(
+        self,
+        run_id: str,
+        status: str,
+        owner: dict[str, Any] | None,
+        pid: int,
+        host: str,
+        lease_until: float,
+    ) -> bool:
+        """As ``SqliteRunStore.take_over``: one ``TransactWriteItems`` whose conditions are the run's
+        stored status and, for ``running``, the owner the caller saw gone."""
+        item = self.client.get_item(
+            TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "run"}}, ConsistentRead=True
+        ).get("Item")
+        if not item or item["status"]["S"] != status:
+            return False
+        document = {**json.loads(item["document"]["S"]), "status": "running"}
+        owner_item = {
+            "run_id": {"S": run_id},
+            "item": {"S": "owner"},
+            "pid": {"N": str(pid)},
+            "host": {"S": host},
+            "lease_until": {"N": repr(float(lease_until))},
+        }
+        put_owner: dict[str, Any] = {"TableName": self.table, "Item": owner_item}
+        if status == "running":
+            if owner is None:
+                put_owner["ConditionExpression"] = "attribute_not_exists(run_id)"
+            else:
+                put_owner["ConditionExpression"] = "pid = :p AND host = :h AND lease_until = :l"
+                put_owner["ExpressionAttributeValues"] = {
+                    ":p": {"N": str(owner["pid"])},
+                    ":h": {"S": owner["host"]},
+                    ":l": {"N": repr(float(owner["lease_until"]))},
+                }
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": {"run_id": {"S": run_id}, "item": {"S": "run"}},
+                            "UpdateExpression": "SET #s = :running, updated_at = :now, document = :doc",
+                            "ConditionExpression": "#s = :seen AND document = :before",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": {
+                                ":running": {"S": "running"},
+                                ":seen": {"S": status},
+                                ":now": {"N": repr(time.time())},
+                                ":doc": {"S": json.dumps(document, default=str)},
+                                ":before": item["document"],
+                            },
+                        }
+                    },
+                    {"Put": put_owner},
+                ]
+            )
+        except self.client.exceptions.TransactionCanceledException:
+            return False
+        return True
 
     def renew_lease(self, run_id: str, lease_until: float) -> None:
         try:

@@ -96,6 +96,15 @@ class RunStore(Protocol):
     ) -> int: ...
     def checkpoints(self, run_id: str) -> list[dict[str, Any]]: ...
     def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None: ...
+    def take_over(
+        self,
+        run_id: str,
+        status: str,
+        owner: dict[str, Any] | None,
+        pid: int,
+        host: str,
+        lease_until: float,
+    ) -> bool: ...
     def renew_lease(self, run_id: str, lease_until: float) -> None: ...
     def get_owner(self, run_id: str) -> dict[str, Any] | None: ...
     def claim_request_key(self, key: str, body_hash: str, run_id: str) -> dict[str, Any] | None: ...
@@ -332,6 +341,37 @@ class SqliteRunStore:
                 " lease_until=excluded.lease_until",
                 (run_id, pid, host, lease_until),
             )
+
+    def take_over(
+        self,
+        run_id: str,
+        status: str,
+        owner: dict[str, Any] | None,
+        pid: int,
+        host: str,
+        lease_until: float,
+    ) -> bool:
+        """Make this process the run's owner, its status ``running``, if the run is still as the
+        caller saw it: stored ``status``, and for ``running`` the same (gone) ``owner``. Atomic: of
+        two processes that approve or resume the run at once, one takes it and the other gets False."""
+        with self._write() as conn:
+            row = conn.execute("SELECT status, document FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None or row[0] != status:
+                return False
+            if status == "running" and self._owner(conn, run_id) != owner:
+                return False
+            document = {**json.loads(row[1]), "status": "running"}
+            conn.execute(
+                "UPDATE runs SET status = 'running', updated_at = ?, document = ? WHERE run_id = ?",
+                (time.time(), json.dumps(document, default=str), run_id),
+            )
+            conn.execute(
+                "INSERT INTO run_owners (run_id, pid, host, lease_until) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(run_id) DO UPDATE SET pid=excluded.pid, host=excluded.host,"
+                " lease_until=excluded.lease_until",
+                (run_id, pid, host, lease_until),
+            )
+        return True
 
     def renew_lease(self, run_id: str, lease_until: float) -> None:
         with self._write() as conn:

@@ -64,6 +64,34 @@ def _refuse_unless_interrupted(document: dict[str, Any]) -> None:
         )
 
 
+def _take(document: dict[str, Any], settings: Settings) -> None:
+    """This process takes the run up before it records a decision or starts an execution: of two
+    processes that approve, reject or resume the same run at once, one goes on and the other is
+    refused, so a held or interrupted call is never sent twice by two deciders."""
+    import os
+    import socket
+
+    from chalicelib.memory.owners import owner_alive
+
+    run_id = document["run_id"]
+    store = get_run_store()
+    held = document.get("status") == "awaiting_approval"
+    owner = None if held else store.get_owner(run_id)
+    taken = (held or not owner_alive(owner)) and store.take_over(
+        run_id,
+        "awaiting_approval" if held else "running",
+        owner,
+        os.getpid(),
+        socket.gethostname(),
+        time.time() + settings.lease_seconds,
+    )
+    if not taken:
+        raise ResumeRefusedError(
+            f"run {run_id} was taken up by another approval or resume just now; "
+            f"see where it is with `python -m cli show {run_id}`"
+        )
+
+
 def _in_flight(state: RunState, after: list[dict[str, Any]]) -> tuple[RunState, str]:
     """The run stopped between NextStep and Observe: where its call got to decides where it resumes."""
     call = state.call
@@ -194,6 +222,7 @@ def resume(runner: WorkflowRunner, settings: Settings, run_id: str) -> dict[str,
     _refuse_unless_interrupted(document)
     state, target = resume_point(run_id, document.get("start_state"))
     _refuse_unreachable(state, settings)
+    _take(document, settings)
     return _run_from(runner, settings, state, target, document.get("engine", settings.engine), "resume")
 
 
@@ -237,6 +266,9 @@ def decide(
     assert pending is not None
     engine = document.get("engine", settings.engine)
     where = {"step_id": pending.step_id, "tool": pending.tool}
+    if decision == "approve" and not expired(state, settings):
+        _refuse_unreachable(state, settings)  # before the run is taken: a refused approval changes nothing
+    _take(document, settings)
     if expired(state, settings):
         detail = (
             f"step {pending.step_id} ({pending.tool}) waited longer than MAOO_APPROVAL_TTL_SECONDS "
@@ -265,7 +297,6 @@ def decide(
             engine,
             "rejection",
         )
-    _refuse_unreachable(state, settings)  # before the approval is recorded: a refused one changes nothing
     record_event(run_id, "approval", "Approval", **where, idempotency_key=pending.idempotency_key)
     approved = state.model_copy(
         update={

@@ -13,6 +13,8 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +181,22 @@ def claim(run_id: str, settings: Settings) -> None:
     )
 
 
+@contextmanager
+def let_go_on_store_failure(run_id: str) -> Iterator[None]:
+    """A run this process stops driving because the store failed reads ``interrupted`` at once,
+    even while the process lives on (``chalice local``): its owner becomes nobody (no host, a
+    lease long past), so ``resume`` can finish it once the store works. Best effort: a store
+    that still fails keeps the process as the owner until the process ends."""
+    try:
+        yield
+    except StoreError:
+        try:
+            get_run_store().claim_owner(run_id, 0, "", 0.0)
+        except StoreError:
+            pass
+        raise
+
+
 def checkpointed_document(stored: dict[str, Any]) -> dict[str, Any]:
     """A run that has not finished, as far as its last checkpoint got: the views of a finished run."""
     from chalicelib.durable import checkpoints
@@ -269,7 +287,10 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
             )
         )
         raise
-    store.put_run({**(store.get_run(start.run_id) or {}), "execution_arn": arn})
+    try:
+        store.put_run({**(store.get_run(start.run_id) or {}), "execution_arn": arn})
+    except StoreError:
+        pass  # the execution goes on: its next checkpoint meets the same store, and ends it interrupted
     return arn
 
 
@@ -345,7 +366,10 @@ def _renewer(run_id: str, settings: Settings) -> Any:
         now = time.time()
         if now - last[0] >= min(5.0, settings.lease_seconds / 3):
             last[0] = now
-            get_run_store().renew_lease(run_id, now + settings.lease_seconds)
+            try:
+                get_run_store().renew_lease(run_id, now + settings.lease_seconds)
+            except StoreError:
+                pass  # the execution goes on; on this host the owner's process id keeps it alive
 
     return renew
 
@@ -358,14 +382,15 @@ def execute(
     execution_name: str | None = None,
 ) -> dict[str, Any]:
     """Run ``start`` through the state machine and wait; return the run document (also stored and exported)."""
-    arn = start_run(runner, start, engine, execution_name)
-    return finish_run(
-        runner,
-        settings,
-        start,
-        runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings))),
-        engine,
-    )
+    with let_go_on_store_failure(start.run_id):
+        arn = start_run(runner, start, engine, execution_name)
+        return finish_run(
+            runner,
+            settings,
+            start,
+            runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings))),
+            engine,
+        )
 
 
 def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:
@@ -380,10 +405,11 @@ def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, 
     if described["status"] not in TERMINAL:
         return document
     start = RunState.model_validate(document["start_state"])
-    return finish_run(
-        runner,
-        settings,
-        start,
-        runner.collect(document["execution_arn"], described),
-        document.get("engine", settings.engine),
-    )
+    with let_go_on_store_failure(start.run_id):
+        return finish_run(
+            runner,
+            settings,
+            start,
+            runner.collect(document["execution_arn"], described),
+            document.get("engine", settings.engine),
+        )

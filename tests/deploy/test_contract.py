@@ -153,7 +153,9 @@ def test_each_catch_names_its_errors_and_states_all_is_only_the_commented_last_f
         assert all(rule["ErrorEquals"] for rule in catches), name
         named = [rule for rule in catches if "States.ALL" not in rule["ErrorEquals"]]
         assert named and catches[: len(named)] == named, f"{name}: States.ALL comes before a named catcher"
-        assert "StateContractError" in named[0]["ErrorEquals"], name
+        # a checkpoint the store refused ends the execution at once: no later state runs on it
+        assert (named[0]["ErrorEquals"], named[0]["Next"]) == (["StoreError"], "StoreFailed"), name
+        assert "StateContractError" in named[1]["ErrorEquals"], name
         assert LAMBDA_SERVICE_ERRORS <= {e for rule in named for e in rule["ErrorEquals"]}, name
         fallback = catches[len(named) :]
         assert [rule["ErrorEquals"] for rule in fallback] in ([], [["States.ALL"]]), name

@@ -60,3 +60,21 @@ def test_a_dynamodb_store_that_fails_names_its_table():
         store = DynamoRunStore("no-such-table", boto3.client("dynamodb", region_name="us-east-1"))
         with pytest.raises(StoreError, match="DynamoDB table no-such-table.*MAOO_RUNS_TABLE"):
             store.put_run({"run_id": "r1", "request": "x", "status": "running"})
+
+
+def test_of_two_take_overs_on_dynamodb_one_wins(maoo, dynamodb_store):  # noqa: F811
+    # given a held run and an interrupted one, stored in DynamoDB
+    store = get_run_store()
+    assert isinstance(store, DynamoRunStore)
+    host = os.uname().nodename
+    store.put_run({"run_id": "run-held", "request": SEED, "status": "awaiting_approval"})
+    store.put_run({"run_id": "run-gone", "request": SEED, "status": "running"})
+    store.claim_owner("run-gone", 2**22 + 12345, host, 2.0)
+    gone = store.get_owner("run-gone")
+    # when two deciders take each of them up, each having seen it as it was
+    held = [store.take_over("run-held", "awaiting_approval", None, pid, host, 9e9) for pid in (1, 2)]
+    interrupted = [store.take_over("run-gone", "running", gone, pid, host, 9e9) for pid in (1, 2)]
+    # then the first wins and owns the run, which reads running; the second is refused
+    assert held == [True, False] and interrupted == [True, False]
+    assert store.get_owner("run-gone")["pid"] == 1 and store.get_owner("run-held")["pid"] == 1
+    assert store.get_run("run-held")["status"] == "running"

@@ -319,3 +319,49 @@ def test_a_resume_on_a_server_that_no_longer_serves_the_planned_api_is_refused_a
     reload_settings()
     resumed = client.http.post(f"/runs/{doc['run_id']}/resume")
     assert resumed.status_code == 200 and resumed.json_body["status"] == "succeeded"
+
+
+def _store_fails_once_at(monkeypatch, state_name: str) -> dict[str, int]:
+    """The run store refuses the first checkpoint of ``state_name``, as a database locked past its timeout would."""
+    from chalicelib.errors import StoreError
+    from chalicelib.memory.store import SqliteRunStore
+
+    real = SqliteRunStore.record_transition
+    failed = {"n": 0}
+
+    def locked_once(self, run_id, kind, state, *args, **kwargs):
+        if state == state_name and not failed["n"]:
+            failed["n"] += 1
+            raise StoreError(f"the run store {self.path} could not be written: database is locked")
+        return real(self, run_id, kind, state, *args, **kwargs)
+
+    monkeypatch.setattr(SqliteRunStore, "record_transition", locked_once)
+    return failed
+
+
+@pytest.mark.parametrize("state_name", ["Observe", "CallCalc"])
+def test_a_store_that_fails_once_on_a_server_leaves_the_run_interrupted_and_resume_finishes_it(
+    client, maoo, monkeypatch, state_name
+):
+    # given a server whose store refuses one checkpoint mid-run (a layer's, or a tool's)
+    failed = _store_fails_once_at(monkeypatch, state_name)
+    # when a run is posted
+    response = _post(client, {"request": SEED})
+    # then the answer names the store and the run, and the run reads interrupted, not running
+    assert failed["n"] == 1
+    assert response.status_code == 503 and response.json_body["error"] == "store_unavailable"
+    assert "database is locked" in response.json_body["message"]
+    run_id = client.http.get("/runs").json_body["runs"][0]["run_id"]
+    assert run_id in response.json_body["message"]
+    shown = client.http.get(f"/runs/{run_id}").json_body
+    assert shown["status"] == "interrupted"
+    # and no state after the failed checkpoint ran: the execution stopped at StoreFailed
+    states = [r["state"] for r in checkpoints.rows(run_id)]
+    assert "Finalize" not in states and states[-1] == (
+        "CallHttpGet" if state_name == "Observe" else "NextStep"
+    )
+    # when the store works again, a resume finishes it once, to the end an uninterrupted run reaches
+    resumed = client.http.post(f"/runs/{run_id}/resume").json_body
+    assert resumed["status"] == "succeeded" and "2 + 2 = 4" in resumed["final_output"]
+    assert [s["tool"] for s in resumed["steps"]] == ["http_get", "calc", "summarize"]
+    assert sum(1 for r in maoo.requests_seen() if r["path"].startswith("/data")) == 1

@@ -79,8 +79,9 @@ def test_the_layout_follows_the_definition_when_it_changes():
 def test_transitions_of_reads_catch_rules_with_their_errors():
     found = [t for t in transitions_of(load_definition()) if t.kind == "catch" and t.source == "Finalize"]
     catchers = load_definition()["States"]["Finalize"]["Catch"]  # named errors first, States.ALL last
-    expected = [("FinalizeFailed", "catch " + ", ".join(rule["ErrorEquals"])) for rule in catchers]
+    expected = [(rule["Next"], "catch " + ", ".join(rule["ErrorEquals"])) for rule in catchers]
     assert [(t.target, t.label) for t in found] == expected
+    assert expected[0] == ("StoreFailed", "catch StoreError")  # a checkpoint not written ends the execution
     assert expected[-1] == ("FinalizeFailed", "catch States.ALL")
 
 
