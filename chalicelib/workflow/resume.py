@@ -312,13 +312,3 @@ def decide(
         }
     )
     return _run_from(runner, settings, approved, "NextStep", engine, "approval")
-
-
-def expire_if_due(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:
-    """A run past its approval TTL is ended ``approval_expired`` when it is next looked at."""
-    if document.get("status") != "awaiting_approval":
-        return document
-    pending = document.get("pending_approval") or {}
-    if time.time() - float(pending.get("requested_at") or time.time()) <= settings.approval_ttl_seconds:
-        return document
-    return decide(runner, settings, document["run_id"], "approve")
