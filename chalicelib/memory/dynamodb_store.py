@@ -245,17 +245,18 @@ class DynamoRunStore:
                 return rows
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    @staticmethod
+    def _owner_item(run_id: str, pid: int, host: str, lease_until: float) -> dict[str, Any]:
+        return {
+            "run_id": {"S": run_id},
+            "item": {"S": "owner"},
+            "pid": {"N": str(pid)},
+            "host": {"S": host},
+            "lease_until": {"N": repr(float(lease_until))},
+        }
+
     def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None:
-        self.client.put_item(
-            TableName=self.table,
-            Item={
-                "run_id": {"S": run_id},
-                "item": {"S": "owner"},
-                "pid": {"N": str(pid)},
-                "host": {"S": host},
-                "lease_until": {"N": repr(float(lease_until))},
-            },
-        )
+        self.client.put_item(TableName=self.table, Item=self._owner_item(run_id, pid, host, lease_until))
 
     def take_over(
         self,
@@ -274,14 +275,10 @@ class DynamoRunStore:
         if not item or item["status"]["S"] != status:
             return False
         document = {**json.loads(item["document"]["S"]), "status": "running"}
-        owner_item = {
-            "run_id": {"S": run_id},
-            "item": {"S": "owner"},
-            "pid": {"N": str(pid)},
-            "host": {"S": host},
-            "lease_until": {"N": repr(float(lease_until))},
+        put_owner: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": self._owner_item(run_id, pid, host, lease_until),
         }
-        put_owner: dict[str, Any] = {"TableName": self.table, "Item": owner_item}
         if status == "running":
             if owner is None:
                 put_owner["ConditionExpression"] = "attribute_not_exists(run_id)"
