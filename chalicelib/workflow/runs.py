@@ -299,7 +299,11 @@ def finish_run(
 ) -> dict[str, Any]:
     """Turn a finished execution into the run document; store it and export the trace."""
     store = get_run_store()
-    _raise_store_failure(execution)
+    failure = _store_failure(execution)
+    if failure is not None:  # the run stays interrupted; its execution's history is kept in the trace file
+        _keep_interrupted_trace(settings, start, execution)
+        runner.release(execution.arn)
+        raise StoreError(failure)
     state = _final_state(start, execution)
     if state.status == "awaiting_approval" and state.pending_approval is not None:
         pending = state.pending_approval
@@ -345,8 +349,8 @@ def finish_run(
     return document
 
 
-def _raise_store_failure(execution: Execution) -> None:
-    """A state that could not write its checkpoint: the run stays interrupted at its last one."""
+def _store_failure(execution: Execution) -> str | None:
+    """The store's error, if a state could not write its checkpoint (the run stays interrupted at its last one)."""
     for event in execution.history:
         failed = event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails") or {}
         if failed.get("error") == "StoreError":
@@ -355,7 +359,24 @@ def _raise_store_failure(execution: Execution) -> None:
                 cause = json.loads(cause).get("errorMessage", cause)
             except (ValueError, AttributeError):
                 pass
-            raise StoreError(cause)
+            return cause
+    return None
+
+
+def _keep_interrupted_trace(settings: Settings, start: RunState, execution: Execution) -> None:
+    """The trace file of a run the store interrupted: its execution's history, and the events the
+    store can still give (none if it cannot be read). A resume that finishes the run replaces it."""
+    try:
+        events = get_run_store().events(start.run_id)
+    except StoreError:
+        events = []
+    run = {"run_id": start.run_id, "request": start.request, "status": "interrupted"}
+    execution_part = {"arn": execution.arn, "status": execution.status, "history": execution.history}
+    trace = {"run_id": start.run_id, "run": run, "events": events, "execution": execution_part}
+    try:
+        _write_json_atomic(settings.traces_dir / f"{start.run_id}.trace.json", redact(trace))
+    except OSError:
+        pass  # the disk that failed the store may fail this too: the run is still interrupted, not lost
 
 
 def _renewer(run_id: str, settings: Settings) -> Any:

@@ -356,6 +356,13 @@ def test_a_store_that_fails_once_on_a_server_leaves_the_run_interrupted_and_resu
     shown = client.http.get(f"/runs/{run_id}").json_body
     assert shown["status"] == "interrupted"
     # and no state after the failed checkpoint ran: the execution stopped at StoreFailed
+    with open(get_settings().traces_dir / f"{run_id}.trace.json", encoding="utf-8") as handle:
+        kept = json.load(handle)  # the interrupted execution's history is kept, and the engine lets it go
+    assert kept["run"]["status"] == "interrupted"
+    assert states_entered(kept["execution"]["history"])[-1] == "StoreFailed"
+    from embedded_engine import get_embedded_engine
+
+    assert get_embedded_engine(None, {}).held()["executions"] == 0
     states = [r["state"] for r in checkpoints.rows(run_id)]
     assert "Finalize" not in states and states[-1] == (
         "CallHttpGet" if state_name == "Observe" else "NextStep"
