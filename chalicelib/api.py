@@ -215,6 +215,15 @@ class RunService:
         if document.get("status") == "running" and get_settings().engine != "embedded":
             document = refresh_run(self._get_runner(), get_settings(), document)
         from chalicelib.durable.status import as_seen
+
+        if as_seen(document) is not document:  # a hold past its TTL: the first to look at it ends it
+            from chalicelib.errors import StoreError
+            from chalicelib.workflow.resume import end_if_expired
+
+            try:
+                document = end_if_expired(self._get_runner(), get_settings(), document)
+            except StoreError as exc:
+                return error(503, "store_unavailable", str(exc))
         from chalicelib.workflow.runs import checkpointed_document
 
         if "steps" not in document:  # not finished: what its last checkpoint holds

@@ -219,13 +219,17 @@ def run(
     _finish(doc, as_json)
 
 
-def _continue(run_id: str, as_json: bool, engine: str | None, action: Any) -> None:
-    """Resume, approve or reject in this process: the run is shown to its end like `run` shows it."""
+def _continue(run_id: str, as_json: bool, engine: str | None, action: Any, calls_tools: bool = True) -> None:
+    """Resume, approve or reject in this process: the run is shown to its end like `run` shows it.
+    ``calls_tools=False`` (ending an expired hold): no tool runs, so no mock API is served for the run."""
     from chalicelib.errors import StoreError
     from cli.session import Session
 
     try:
-        with _engine(engine), Session(continues=run_id, ends_process=True) as session:
+        with (
+            _engine(engine),
+            Session(continues=run_id if calls_tools else None, ends_process=True) as session,
+        ):
             doc = action(session.runner(), session.settings, run_id)
     except StoreError as exc:
         _store_failed(exc)
@@ -330,6 +334,13 @@ def show(
     doc = get_run_store().get_run(run_id)
     if doc is None:
         _fail_usage(f"no run {run_id!r}; list runs with `python -m cli runs`")
+    if as_seen(doc) is not doc:  # a hold past its TTL: the first to look at it ends it
+        from chalicelib.workflow.resume import end_if_expired
+
+        _continue(
+            run_id, as_json, None, lambda runner, settings, _: end_if_expired(runner, settings, doc), False
+        )
+        return
     if "steps" not in doc:  # not finished: running, or interrupted at its last checkpoint
         doc = checkpointed_document(doc)
     _finish(as_seen(doc), as_json)

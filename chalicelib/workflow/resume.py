@@ -312,3 +312,18 @@ def decide(
         }
     )
     return _run_from(runner, settings, approved, "NextStep", engine, "approval")
+
+
+def end_if_expired(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:
+    """A held run past ``MAOO_APPROVAL_TTL_SECONDS``, ended now by whoever looks at it first
+    (``cli show``, ``GET /runs/{id}``): its Finalize runs and the expiry is written to its trace.
+    Another process ending or deciding it at the same moment wins; this then returns what the store holds."""
+    from chalicelib.durable.status import approval_expired
+
+    if not approval_expired(document):
+        return document
+    try:
+        # an expired hold ends approval_expired whatever the decision: "reject" never sends anything
+        return decide(runner, settings, document["run_id"], "reject")
+    except ResumeRefusedError:
+        return get_run_store().get_run(document["run_id"]) or document

@@ -247,17 +247,47 @@ def test_show_of_an_interrupted_run_shows_how_far_its_checkpoints_got(maoo):
     assert got["status"] == "interrupted" and [s["tool"] for s in got["steps"]] == ["http_get", "calc"]
 
 
-def test_an_approval_past_its_ttl_reads_expired_and_the_next_decision_ends_it(client, maoo, monkeypatch):
+def test_an_approval_past_its_ttl_reads_expired_and_the_first_look_at_it_ends_it(client, maoo, monkeypatch):
+    # given a held run whose approval is past its TTL
     held = _post(client, {"request": WRITE, "approve": "writes", "use_memory": False}).json_body
     monkeypatch.setenv("MAOO_APPROVAL_TTL_SECONDS", "0")
     reload_settings()
-    seen = client.http.get(f"/runs/{held['run_id']}").json_body
-    assert (seen["status"], seen["stop_reason"]) == ("stopped", "approval_expired")
+    # then a listing shows it expired at once, and runs nothing
     assert client.http.get("/runs").json_body["runs"][0]["stop_reason"] == "approval_expired"
     listed = json.loads(runner.invoke(cli_app, ["runs", "--json"]).stdout)["runs"][0]
     assert (listed["status"], listed["stop_reason"]) == ("stopped", "approval_expired")
-    ended = runner.invoke(cli_app, ["approve", held["run_id"], "--json"])
-    assert ended.exit_code == 1 and json.loads(ended.stdout)["stop_reason"] == "approval_expired"
+    assert "approval_expired" not in [e["kind"] for e in get_run_store().events(held["run_id"])]
+    # when it is looked at, it is ended: Finalize runs and the expiry is in its trace
+    seen = client.http.get(f"/runs/{held['run_id']}").json_body
+    assert (seen["status"], seen["stop_reason"]) == ("stopped", "approval_expired")
+    assert seen["states"][-2:] == ["Finalize", "Done"]
+    kinds = [e["kind"] for e in get_run_store().events(held["run_id"])]
+    assert kinds.count("approval_expired") == 1
+    assert get_run_store().get_run(held["run_id"])["stop_reason"] == "approval_expired"
+    # and a late decision is refused, with nothing written
+    late = runner.invoke(cli_app, ["approve", held["run_id"], "--json"])
+    assert late.exit_code == 2 and "is stopped, not waiting for an approval" in late.output
+    assert maoo.side_effects() == []
+
+
+def test_cli_show_of_an_expired_hold_ends_it_once(maoo, monkeypatch):
+    # given a held run whose approval is past its TTL
+    from chalicelib.workflow.runs import execute, initial_state
+
+    state = initial_state(WRITE, maoo.session.settings, use_memory=False, approve="writes")
+    doc = execute(maoo.session.runner(), maoo.session.settings, state, "embedded")
+    assert doc["status"] == "awaiting_approval"
+    monkeypatch.setenv("MAOO_APPROVAL_TTL_SECONDS", "0")
+    reload_settings()
+    # when it is shown twice
+    first = runner.invoke(cli_app, ["show", doc["run_id"], "--json"])
+    second = runner.invoke(cli_app, ["show", doc["run_id"], "--json"])
+    # then the first look ended it (exit 1: stopped), the second shows the same end, and the
+    # expiry is in the trace once, with nothing written
+    assert first.exit_code == 1 and json.loads(first.stdout)["stop_reason"] == "approval_expired"
+    assert second.exit_code == 1 and json.loads(second.stdout)["stop_reason"] == "approval_expired"
+    kinds = [e["kind"] for e in get_run_store().events(doc["run_id"])]
+    assert kinds.count("approval_expired") == 1 and kinds.count("resume") == 1
     assert maoo.side_effects() == []
 
 
