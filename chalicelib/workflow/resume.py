@@ -25,7 +25,7 @@ from chalicelib.errors import BadRequestError, ConfigError, ResumeRefusedError
 from chalicelib.execution.stops import stop
 from chalicelib.memory.events import record_event, record_step
 from chalicelib.memory.store import get_run_store
-from chalicelib.workflow.runs import execute
+from chalicelib.workflow.runs import execute, let_go_on_store_failure
 from chalicelib.workflow.sfn_runner import WorkflowRunner
 
 ENDED = ("succeeded", "failed", "stopped")
@@ -223,7 +223,8 @@ def resume(runner: WorkflowRunner, settings: Settings, run_id: str) -> dict[str,
     state, target = resume_point(run_id, document.get("start_state"))
     _refuse_unreachable(state, settings)
     _take(document, settings)
-    return _run_from(runner, settings, state, target, document.get("engine", settings.engine), "resume")
+    with let_go_on_store_failure(run_id):  # a resume the store cut short leaves the run interrupted again
+        return _run_from(runner, settings, state, target, document.get("engine", settings.engine), "resume")
 
 
 def _held(run_id: str) -> tuple[dict[str, Any], RunState]:
@@ -262,13 +263,27 @@ def decide(
     if decision not in ("approve", "reject"):
         raise BadRequestError(f"decision {decision!r} is not accepted; use approve or reject")
     document, state = _held(run_id)
+    if decision == "approve" and not expired(state, settings):
+        _refuse_unreachable(state, settings)  # before the run is taken: a refused approval changes nothing
+    _take(document, settings)
+    with let_go_on_store_failure(run_id):  # a decision the store cut short leaves the run interrupted
+        return _carry_out(runner, settings, document, state, decision, reason)
+
+
+def _carry_out(
+    runner: WorkflowRunner,
+    settings: Settings,
+    document: dict[str, Any],
+    state: RunState,
+    decision: str,
+    reason: str,
+) -> dict[str, Any]:
+    """A decision on a run this process has taken up: record it, and run the execution it starts."""
+    run_id = state.run_id
     pending = state.pending_approval
     assert pending is not None
     engine = document.get("engine", settings.engine)
     where = {"step_id": pending.step_id, "tool": pending.tool}
-    if decision == "approve" and not expired(state, settings):
-        _refuse_unreachable(state, settings)  # before the run is taken: a refused approval changes nothing
-    _take(document, settings)
     if expired(state, settings):
         detail = (
             f"step {pending.step_id} ({pending.tool}) waited longer than MAOO_APPROVAL_TTL_SECONDS "

@@ -116,3 +116,45 @@ def test_two_resumes_at_once_run_the_rest_of_the_run_once(maoo, monkeypatch):
     assert len(maoo.requests_seen()) - seen_before == 1
     resumes = [e for e in store.events(doc["run_id"]) if e["kind"] == "resume"]
     assert [e["data"]["execution"] for e in resumes] == [f"{doc['run_id']}-r1"]
+
+
+def test_an_approval_the_store_cuts_short_leaves_the_run_interrupted_and_resume_finishes_it(
+    client, maoo, monkeypatch
+):
+    # given a run held before its write, on a server whose store refuses the approval's trace event
+    from chalicelib.errors import StoreError
+    from chalicelib.memory.store import SqliteRunStore
+
+    held = client.http.post(
+        "/runs",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"request": WRITE, "approve": "writes", "use_memory": False}),
+    ).json_body
+    real = SqliteRunStore.append_event
+
+    def locked_on_approval(self, run_id, kind, state, data):
+        if kind == "approval":
+            raise StoreError(f"the run store {self.path} could not be written: database is locked")
+        return real(self, run_id, kind, state, data)
+
+    monkeypatch.setattr(SqliteRunStore, "append_event", locked_on_approval)
+    # when it is approved over HTTP
+    cut = client.http.post(
+        f"/runs/{held['run_id']}/approval",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"decision": "approve"}),
+    )
+    # then the answer names the store, nothing was sent, and the run reads interrupted while the server lives
+    assert cut.status_code == 503 and "database is locked" in cut.json_body["message"]
+    assert maoo.side_effects() == []
+    assert client.http.get(f"/runs/{held['run_id']}").json_body["status"] == "interrupted"
+    # and once the store works, a resume holds the write for a person again, who approves it once
+    monkeypatch.setattr(SqliteRunStore, "append_event", real)
+    again = client.http.post(f"/runs/{held['run_id']}/resume").json_body
+    assert again["status"] == "awaiting_approval" and maoo.side_effects() == []
+    done = client.http.post(
+        f"/runs/{held['run_id']}/approval",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"decision": "approve"}),
+    ).json_body
+    assert done["status"] == "succeeded" and len(maoo.side_effects()) == 1
