@@ -116,10 +116,37 @@ class _Params(Model):
 
 
 Resource = Literal["mock_data", "metrics", "service", "services", "incidents", "deployments", "url", "sql"]
+FilterOp = Literal["=", "!=", "in", "not in", ">", ">=", "<", "<="]
+# what a question over an estate table computes over the rows its filters select ("list": the rows
+# themselves; "argmax"/"argmin": the row with the highest/lowest ``field``; "latest"/"earliest": by time)
+Aggregate = Literal["count", "sum", "avg", "min", "max", "argmax", "argmin", "latest", "earliest", "list"]
+
+
+class Filter(Model):
+    """One condition a row must meet: ``field op value`` (``value`` is a list for ``in`` / ``not in``)."""
+
+    field: str
+    op: FilterOp = "="
+    value: Any
+
+
+class Content(Model):
+    """What an action writes: the user's own words (``literal``), a value computed by an earlier sub-task
+    (``value``: sub-task ``task``, its ``field``), or the answer so far in sentences (``answer``)."""
+
+    kind: Literal["literal", "value", "answer"]
+    text: str | None = None
+    task: int | None = None
+    field: str | None = None
 
 
 class ReadParams(_Params):
-    """What a read names: the resource and the filters the catalogue allows on it."""
+    """What a read names: the resource and the filters the catalogue allows on it.
+
+    The flat fields (``service``, ``status``, ...) are equality filters; ``filters`` holds every other
+    kind (negation, membership, comparison). ``field`` is the column asked for (or aggregated),
+    ``aggregate`` what is computed over the selected rows, ``group_by`` one result per value of a column.
+    """
 
     resource: Resource | None = None
     service: str | None = None
@@ -131,7 +158,10 @@ class ReadParams(_Params):
     owner: str | None = None
     url: str | None = None
     sql: str | None = None
-    aggregate: Literal["count"] | None = None
+    aggregate: Aggregate | None = None
+    field: str | None = None
+    filters: list[Filter] = Field(default_factory=list)
+    group_by: str | None = None
 
 
 class ComputeParams(_Params):
@@ -142,6 +172,9 @@ class ComputeParams(_Params):
     metric: Literal["error_rate"] | None = None
     service: str | None = None
     window: str | None = None
+    unit: str | None = (
+        None  # the unit the value is in, for the answer: "%", "ms", "s", "min", "millions", ...
+    )
 
 
 class SummarizeParams(_Params):
@@ -151,17 +184,20 @@ class SummarizeParams(_Params):
 class SaveParams(_Params):
     path: str
     format: str
+    content: Content | None = None  # None: what the last step produced
 
 
 class CreateParams(_Params):
     resource: Literal["incident"] = "incident"
     service: str | None = None
     severity: str | None = None
+    title: Content | None = None
 
 
 class NotifyParams(_Params):
     channel: str
     service: str | None = None
+    content: Content | None = None  # None: the task's own words, with the last value computed
 
 
 class _Task(Model):
@@ -260,6 +296,9 @@ class PerceivedState(Model):
         default_factory=list
     )  # typos corrected towards the catalogue: '"chekout" -> "checkout"'
     readings: list[ClauseReading] = Field(default_factory=list)
+    # the request language's canonical one-line text of ``subtasks`` (chalicelib.perception.language):
+    # what MAOO understood, shown before anything runs
+    understood: str = ""
 
 
 # ---------------------------------------------------------------- planning
