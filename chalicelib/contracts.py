@@ -162,6 +162,8 @@ class ReadParams(_Params):
     field: str | None = None
     filters: list[Filter] = Field(default_factory=list)
     group_by: str | None = None
+    unit: str | None = None  # the unit the answer is given in ("s" for a latency held in ms, "millions")
+    round_to: int | None = None  # decimal places
 
 
 class ComputeParams(_Params):
