@@ -119,7 +119,11 @@ Resource = Literal["mock_data", "metrics", "service", "services", "incidents", "
 FilterOp = Literal["=", "!=", "in", "not in", ">", ">=", "<", "<="]
 # what a question over an estate table computes over the rows its filters select ("list": the rows
 # themselves; "argmax"/"argmin": the row with the highest/lowest ``field``; "latest"/"earliest": by time)
-Aggregate = Literal["count", "sum", "avg", "min", "max", "argmax", "argmin", "latest", "earliest", "list"]
+# "one": the rows of a question about one object named in the singular ("the checkout incident"): exactly
+# one row must match, else the question was ambiguous
+Aggregate = Literal[
+    "count", "sum", "avg", "min", "max", "argmax", "argmin", "latest", "earliest", "list", "one"
+]
 
 
 class Filter(Model):

@@ -68,20 +68,22 @@ class Reading:
     params: ReadParams | None = None
     problem: str = ""
     ambiguous: bool = False
+    impossible: bool = False
     pieces: list[Piece] = field(default_factory=list)
 
 
 _FILLER = """
 the a an of for in on at with is are was were be been what whats what's which's show list give get
 fetch tell me us please can could would you u i we need want to know see display return find look up
-there currently right now do does did have has how our my its it's their this these those that which
-who whose just ok okay hey hi thanks pls plz kindly quick quickly across among amongst between from
-over during all any there's theres got have let lets let's check pull bring see
+there currently right now do does did have has how our my that which
+just served serve serves handled handle handles saw see seen had processed received
+ok okay hey hi thanks pls plz kindly quick quickly across among amongst between from
+over during there's theres got have let lets let's check pull bring see
 run runs running hosts host hosted has having sit sits living live lives located based deployed
 currently presently at moment the moment hmm so um today's value values number figure ones one yet
-still right now those them list listing
+still right now list listing r ur items entries records rows
 """.split()
-# "all" and "any" carry no filter of their own ("all open incidents"); "not"/"no" are negation, below
+# "not"/"no" are negation and "all"/"every" widen a question to every row: they have pieces of their own
 
 _AGG = {
     "how many": "count",
@@ -170,6 +172,8 @@ _NOT = (
     "which are not",
     "not counting",
 )
+# a table named in the singular ("the checkout incident"): the question is about exactly one row
+_SINGULAR = ("incident", "inc", "service", "svc", "deployment", "deploy", "release", "app")
 _GROUP = (
     "for each",
     "per",
@@ -181,7 +185,7 @@ _GROUP = (
     "group by",
     "split by",
 )
-_WHICH = ("which", "what", "who", "whose", "which one", "name the", "name of the", "the one")
+_WHICH = ("which", "what", "whose", "which one", "name the", "name of the")
 _FIELD_WORDS = {
     "tier": "tier",
     "tiers": "tier",
@@ -233,30 +237,29 @@ _FIELD_WORDS = {
     "owner of": "owner",
     "release": "version",
     "deployed at": "deployed_at",
+    "when": "time",
+    "what time": "time",
 }
 _AMBIGUOUS_WORDS = {"latency": "p50 or p95", "latencies": "p50 or p95", "slow": "p50 or p95"}
 _TABLE_WORDS = {
     "services": "services",
-    "service": "services",
-    "svc": "services",
     "svcs": "services",
     "apps": "services",
     "incidents": "incidents",
-    "incident": "incidents",
     "incs": "incidents",
-    "inc": "incidents",
     "outages": "incidents",
     "issues": "incidents",
     "deployments": "deployments",
-    "deployment": "deployments",
     "deploys": "deployments",
-    "deploy": "deployments",
     "releases": "deployments",
     "rollouts": "deployments",
     "metrics": "metrics",
     "stats": "metrics",
     "mock data": "mock_data",
     "mock items": "mock_data",
+    "mock data items": "mock_data",
+    "mock dataset": "mock_data",
+    "sample data": "mock_data",
 }
 _UNIT_MOD = {
     "in seconds": "s",
@@ -338,6 +341,9 @@ def lexicon() -> dict[str, list[Piece]]:
     entries += [(phrase, Piece("not")) for phrase in _NOT]
     entries += [(phrase, Piece("group")) for phrase in _GROUP]
     entries += [(phrase, Piece("which")) for phrase in _WHICH]
+    entries += [("who", Piece("who"))]
+    entries += [(w, Piece("all")) for w in ("all", "every", "any", "all the", "across all", "of all")]
+    entries += [(w, Piece("one")) for w in _SINGULAR]
     entries += [(phrase, Piece("field", col)) for phrase, col in _FIELD_WORDS.items()]
     entries += [(phrase, Piece("ambiguous", why)) for phrase, why in _AMBIGUOUS_WORDS.items()]
     entries += [(phrase, Piece("table", table)) for phrase, table in _TABLE_WORDS.items()]
@@ -351,13 +357,17 @@ def lexicon() -> dict[str, list[Piece]]:
 
 
 ANY = re.compile(r".")  # the rule table's pattern for this reader: it decides by reading, not by a pattern
-_TOKEN = re.compile(r"(?:inc|dep)-\d+|[a-z0-9][a-z0-9_.'-]*[a-z0-9%]|[a-z0-9%]|[<>]=?|[#,&=]", re.I)
+_TOKEN = re.compile(
+    r"(?:inc|dep)-\d+(?='s\b)|[a-z0-9][a-z0-9_.'-]*[a-z0-9%]|[a-z0-9%]|[<>]=?|[#,&=]|\S", re.I
+)
 _ID = re.compile(r"^(inc|dep)-\d+$")
 _NUM = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
 def tokens(text: str) -> list[str]:
     text = text.lower().replace("’", "'")
+    text = re.sub(r"(\w)'s\b", r"\1", text)  # possessives and "what's": the 's adds nothing to a query
+    text = re.sub(r"(\w)'(?=\s|$|[,.?!])", r"\1", text)  # "payments' p95"
     text = re.sub(r"(\d)(ms|%|s)\b", r"\1 \2", text)  # "500ms" -> "500 ms"
     text = re.sub(r"\b(\d+) ?(h|m|d)\b", r"\1\2", text)  # "24 h" -> "24h", a window's name
     return [t.rstrip(".?!") for t in _TOKEN.findall(text) if t.rstrip(".?!")]
@@ -376,7 +386,7 @@ def pieces(words: list[str]) -> tuple[list[Piece], list[str]]:
                 out.append(Piece("round", int(_ROUND.match(phrase).group(1)), words=phrase))  # type: ignore[union-attr]
                 break
             if phrase in lex:
-                out.append(_choose(lex[phrase], phrase, words[i + n] if i + n < len(words) else None))
+                out.append(_choose(lex[phrase], phrase, words[i + n :]))
                 break
         else:
             word = words[i]
@@ -397,10 +407,15 @@ def pieces(words: list[str]) -> tuple[list[Piece], list[str]]:
     return out, unknown
 
 
-def _choose(options: list[Piece], phrase: str, following: str | None) -> Piece:
-    """Of a phrase's meanings, a comparison when a number follows it, else its first."""
+def _starts_window(rest: list[str]) -> bool:
+    lex = lexicon()
+    return any(any(p.kind == "window" for p in lex.get(" ".join(rest[:n]), ())) for n in (1, 2, 3))
+
+
+def _choose(options: list[Piece], phrase: str, rest: list[str]) -> Piece:
+    """Of a phrase's meanings, a comparison when a number (not a window) follows it, else its first."""
     compares = [p for p in options if p.kind == "cmp"]
-    if compares and following is not None and _NUM.match(following):
+    if compares and rest and _NUM.match(rest[0]) and not _starts_window(rest):
         piece = compares[0]
     else:
         piece = next((p for p in options if p.kind != "cmp"), options[0])
@@ -421,12 +436,25 @@ def read(text: str) -> Reading:
     try:
         params = _compose([p for p in found if p.kind != "filler"])
     except _NotRead as exc:
-        return Reading(problem=str(exc), pieces=found)
+        return Reading(problem=str(exc), pieces=found, impossible=exc.impossible)
     return Reading(params=params, pieces=found)
 
 
 class _NotRead(MaooError):
-    """Raised inside the composition: the question is not read, for the reason given."""
+    """Raised inside the composition: the question is not read, for the reason given. ``impossible``: the
+    question is read, and asks for something the estate does not have (an id, a window)."""
+
+    def __init__(self, message: str, impossible: bool = False) -> None:
+        super().__init__(message)
+        self.impossible = impossible
+
+
+@lru_cache(maxsize=1)
+def _known_ids() -> frozenset[str]:
+    return frozenset(
+        [i.id for s in catalogue.SERVICES for i in s.incidents]
+        + [d.id for s in catalogue.SERVICES for d in s.deployments]
+    )
 
 
 _CONTINUES = ("not", "or", "unit", "round", "window", "group", "cmp")
@@ -439,8 +467,22 @@ def continues_question(text: str) -> bool:
     return bool(meaningful) and meaningful[0].kind in _CONTINUES
 
 
+_SINGULAR_TABLE = {
+    "incident": "incidents",
+    "inc": "incidents",
+    "service": "services",
+    "svc": "services",
+    "deployment": "deployments",
+    "deploy": "deployments",
+    "release": "deployments",
+    "app": "services",
+}
+
+
 def _table_of(parts: list[Piece]) -> str:
-    tables = {p.a for p in parts if p.kind == "table"}
+    tables = {p.a for p in parts if p.kind == "table"} | {
+        _SINGULAR_TABLE[p.words] for p in parts if p.kind == "one"
+    }
     fields = {p.a for p in parts if p.kind == "field"}
     metric_fields = fields & {"requests", "errors", "p50_ms", "p95_ms", "error_rate"}
     ids = {str(p.a) for p in parts if p.kind == "id"}
@@ -472,6 +514,8 @@ def _table_of(parts: list[Piece]) -> str:
 def _column(table: str, col: str) -> str:
     if table == "services" and col == "service":
         return "name"
+    if col == "time" and table in TIME_COLUMN:
+        return TIME_COLUMN[table]
     if col not in TABLE_COLUMNS[table]:
         raise _NotRead(f"{table} have no {col.replace('_ms', '').replace('_', ' ')}")
     return col
@@ -482,7 +526,7 @@ class _Composer:
     pieces it uses, and a piece no method used means the question is not read."""
 
     def __init__(self, parts: list[Piece]) -> None:
-        if not any(p.kind in ("table", "field", "value", "id", "window") for p in parts):
+        if not any(p.kind in ("table", "field", "value", "id", "window", "one") for p in parts):
             raise _NotRead("nothing of the estate is named")
         self.parts = parts
         self.used = [False] * len(parts)
@@ -495,6 +539,7 @@ class _Composer:
         self.asked: str | None = None
         self.unit: str | None = None
         self.round_to: int | None = None
+        self.compared: str | None = None  # the column a comparison filters on, shown in a list
 
     def take(self, i: int) -> Piece:
         self.used[i] = True
@@ -520,6 +565,8 @@ class _Composer:
                     raise _NotRead("two windows named")
                 self.window = self.take(i).a
             elif p.kind == "id":
+                if p.b not in _known_ids():
+                    raise _NotRead(f"there is no {p.b}", impossible=True)
                 self.filters.append(Filter(field="id", value=self.take(i).b))
             elif p.kind == "value":
                 i = self._value_list(i)
@@ -556,6 +603,8 @@ class _Composer:
             col = _nearest_field(self.parts, self.used, i)
             if col is None:
                 raise _NotRead(f"{self.parts[i].words!r} compares nothing named")
+            _take_field(self.parts, self.used, col)
+            self.compared = col
             op: FilterOp = flip[self.parts[i].a] if self.negated_before(i) else self.parts[i].a
             self.take(i)
             number = self.take(i + 1)
@@ -571,7 +620,12 @@ class _Composer:
             nxt = self.parts[i + 1]
             if nxt.kind == "field" and nxt.a not in NUMERIC:
                 self.group_by = _column(self.table, nxt.a)
-            elif nxt.kind == "table" and nxt.a == "services":
+            elif (
+                nxt.kind == "one"
+                and _SINGULAR_TABLE[nxt.words] == "services"
+                or nxt.kind == "table"
+                and nxt.a == "services"
+            ):
                 self.group_by = (
                     KEY["services"] if self.table == "services" else _column(self.table, "service")
                 )
@@ -599,13 +653,30 @@ class _Composer:
     def field_asked(self) -> None:
         for i in self.free("which"):
             self.take(i)
+        who = bool(self.free("who"))
+        for i in self.free("who"):
+            self.take(i)
         fields = [str(self.take(i).a) for i in self.free("field")]
+        if who and fields in ([], ["title"]) and self.table in ("incidents", "deployments"):
+            fields = ["service"]  # "who is INC-1005 about": the service it concerns
+        elif who and not fields and self.table == "services":
+            fields = ["owner"]  # "who runs checkout"
         if len(set(fields)) > 1:
             raise _NotRead(f"several fields asked ({', '.join(dict.fromkeys(fields))})")
         self.asked = _column(self.table, fields[0]) if fields else None
 
     def shape(self) -> None:
-        """Superlatives become rankings; a grouping with no aggregate sums a number or counts rows."""
+        """Superlatives become rankings; a grouping with no aggregate sums a number or counts rows; a
+        count of a number that is itself a count ("the number of requests") is that number, summed."""
+        singular = self.free("one")
+        for i in singular:
+            self.take(i)
+        if self.aggregate == "count" and self.asked in ("requests", "errors"):
+            self.aggregate, self.agg_field, self.asked = "sum", self.asked, None
+        if singular and self.aggregate is None and self.group_by is None:
+            self.aggregate = "one"
+        if self.group_by is not None and self.aggregate in ("max", "min") and self.agg_field is not None:
+            return  # the highest or lowest within each group
         if self.aggregate in ("max", "min") and self.agg_field is None:
             # "which region runs the most services": group by the field named, count, keep the largest
             if self.asked is None:
@@ -637,6 +708,12 @@ class _Composer:
             raise _NotRead("nothing numeric to round")
 
     def params(self) -> ReadParams:
+        every = bool(self.free("all")) or any(p.kind == "table" for p in self.parts)
+        for i in self.free("all"):
+            self.take(i)
+        bare = not (self.filters or self.group_by or self.aggregate or every)
+        if self.table == "metrics" and bare:
+            raise _NotRead("a metric of which service?")  # "the error rate": the service in focus, or ask
         for i, p in enumerate(self.parts):  # connectives between used pieces are fine; nothing else is
             if not self.used[i] and p.kind not in ("and", "or", "table"):
                 raise _NotRead(f"{p.words!r} is not used by the question")
@@ -645,6 +722,8 @@ class _Composer:
         elif self.window:
             raise _NotRead(f"{self.table} have no window")
         field = self.agg_field if self.agg_field and self.agg_field != "count" else self.asked
+        if field is None and self.aggregate is None and self.compared is not None:
+            field = _column(self.table, self.compared)
         return ReadParams(
             resource=self.table,  # type: ignore[arg-type]
             window=self.window,

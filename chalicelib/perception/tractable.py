@@ -3,7 +3,7 @@
 PRECISE's rule, over the whole request rather than one clause: a request is answered only when its
 reading uses every word that carries meaning. The rules and readers before this point may each have
 read their clause correctly and still, together, have dropped a word another clause needed: a file
-named but never written ("summarize the open incidents into incidents.md"), a channel or a verb of
+named but never written (a summary "into" a file the reading never writes), a channel or a verb of
 posting with nothing posted, a unit or a rounding asked with no conversion made, a superlative with
 no ranking, a negation with nothing negated. Each such word names what the reading must hold; a
 word whose counterpart is missing stops the run before any tool runs, naming it.
@@ -30,6 +30,7 @@ from chalicelib.contracts import (
     SaveTask,
     SummarizeTask,
 )
+from chalicelib.perception import fragments as fr
 
 _FILE = re.compile(r"\b[\w./-]+\.(?:md|txt|json|csv|log)\b", re.I)
 _QUOTED = re.compile(r"([\"'“‘])(.+?)([\"'”’])")
@@ -147,10 +148,98 @@ def _unposted_channels(text: str, perception: PerceivedState) -> list[str]:
     return problems
 
 
+# verbs of actions MAOO has no tool for: a request that asks one is refused, whatever else it reads
+_NO_TOOL = re.compile(
+    r"(?:^|[,;.!?]\s*|\b(?:and|then|also|please|pls|plz|kindly|can|could|would|will|u|you|me|to|just|go|now)\s+)"
+    r"(?:change|changes|set|update|modify|rename|delete|remove|drop|restart|reboot|scale|deploy|redeploy|"
+    r"roll\s+back|rollback\s+(?:the|to)|resolve|close|acknowledge|ack|assign|reassign|escalate|silence|mute|"
+    r"disable|enable|kill|shut\s+down|stop|sms|email|e-mail|tweet|fax|print)\b",
+    re.I,
+)
+_ADDRESS = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_WINDOW_LIKE = re.compile(
+    r"\b(\d+)\s*(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|wk|weeks?|mo|months?|y|years?)\b(?!\s*(?:ago|per|/))",
+    re.I,
+)
+_SEVERITY_LIKE = re.compile(r"\b(?:sev|severity|p)\s*-?\s*(\d+)\b", re.I)
+_REFERENCE = re.compile(
+    r"\b(?:it|its|that|those|them|their|these|the result|the count|that number|the same)\b", re.I
+)
+
+
+def _no_tool(text: str) -> list[str]:
+    found = _NO_TOOL.search(text)
+    return [f"{found.group(0).strip(' ,;.!?')!r} is an action MAOO has no tool for"] if found else []
+
+
+def _unknown_windows(text: str) -> list[str]:
+    known = {w.name for w in catalogue.WINDOWS} | {p for w in catalogue.WINDOWS for p in w.words}
+    problems = []
+    for match in _WINDOW_LIKE.finditer(text):
+        phrase = match.group(0).lower()
+        compact = f"{match.group(1)}{match.group(2)[0].lower()}"
+        if phrase not in known and compact not in known and not _is_number_of_time(text, match):
+            problems.append(
+                f"there is no data for a {phrase!r} window (windows: {', '.join(catalogue.WINDOW_NAMES)})"
+            )
+    return problems
+
+
+def _is_number_of_time(text: str, match: re.Match[str]) -> bool:
+    """ "5400 seconds in minutes", "a deadline of 30 s": a duration to compute with, not a window."""
+    before = text[: match.start()].lower().split()[-2:]
+    return bool({"is", "in", "convert", "deadline", "within", "of", "how", "many", "for"} & set(before))
+
+
+def _unknown_severities(text: str) -> list[str]:
+    return [
+        f"there is no severity {m.group(0)!r} (severities: {', '.join(catalogue.SEVERITIES)})"
+        for m in _SEVERITY_LIKE.finditer(text)
+        if m.group(0).lower().startswith("sev") and f"sev{m.group(1)}" not in catalogue.SEVERITIES
+    ]
+
+
+def _unknown_channels(perception: PerceivedState) -> list[str]:
+    known = {c.name for c in catalogue.CHANNELS}
+    return [
+        f"there is no channel {t.params.channel!r} (channels: {', '.join(sorted(known))})"
+        for t in perception.subtasks
+        if isinstance(t, NotifyTask) and t.params.channel not in known
+    ]
+
+
+def _dangling(text: str, perception: PerceivedState) -> list[str]:
+    """A reference ("their names", "that number") with nothing read or computed to refer to."""
+    produced = [
+        t for t in perception.subtasks if isinstance(t, (QueryTask, FetchTask, ComputeTask, SummarizeTask))
+    ]
+    found = _REFERENCE.search(text)
+    if found and not produced:
+        return [f"{found.group(0)!r} refers to nothing read or computed before it"]
+    return []
+
+
+def _after_quotes(request: str) -> list[str]:
+    """Words after a quoted message are read like any other ("notify ops 'freeze' but only on weekends")."""
+    from chalicelib.perception.vocabulary import unknown_words
+
+    ends = [m.end() for m in _QUOTED.finditer(request)]
+    if not ends:
+        return []
+    words = unknown_words(request[ends[-1] :])
+    return [f"MAOO does not know what {', '.join(repr(w) for w in words)} means here"] if words else []
+
+
 def unused_words(request: str, perception: PerceivedState) -> list[str]:
     """What the request asks that ``perception`` does not hold, in words; empty when all is used."""
     text = _QUOTED.sub(" ", request)  # quoted words are content, carried, not read
+    read = fr.read_text(
+        text
+    )  # an unquoted message or title ("notify ops that the deploy finished") is carried too
     problems = _unwritten_files(request, perception) + _unposted_channels(text, perception)
+    problems += _no_tool(read) + [f"{a!r} is an address outside the estate" for a in _ADDRESS.findall(text)]
+    problems += _unknown_windows(text) + _unknown_severities(text) + _unknown_channels(perception)
+    problems += _dangling(read, perception) + _after_quotes(request)
     for check in _CHECKS:
         found = check.pattern.search(text)
         if found and not check.holds(perception):

@@ -144,7 +144,10 @@ def _unmet(task: SubTask, value: Any) -> str | None:
         data = value.get("body", value.get("rows")) if isinstance(value, dict) else None
         if data is None:
             return "has no data"
-        single = task.params.resource in ("metrics", "service") or task.params.aggregate
+        p = task.params
+        if p.aggregate == "one" and isinstance(data, list) and len(data) != 1:
+            return f"matches {len(data)} rows where the request names one (say which)"
+        single = p.resource in ("metrics", "service") or p.aggregate not in (None, "list")
         return "has no matching row" if single and isinstance(data, list) and not data else None
     if task.kind == "summarize":
         return (

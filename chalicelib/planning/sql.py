@@ -208,7 +208,7 @@ def compile_query(p: ReadParams) -> Compiled:
         return Compiled(
             f"SELECT {columns} FROM {source}{where} ORDER BY {time} {order} LIMIT 1", values, True
         )
-    single = _single_row_filter(p, table)
+    single = _single_row_filter(p, table) or aggregate == "one"
     if field is not None:
         columns = f"{key} AS {KEY[table]}, {_measure(p, table, _col(table, field), field)} AS value"
     else:

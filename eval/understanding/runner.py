@@ -77,7 +77,7 @@ def run_entries(
                 files_dir.mkdir(parents=True, exist_ok=True)
                 try:
                     doc = session.run(entry.request, use_memory=False)
-                    verdict = judge(entry, doc, _outputs(doc), files_dir)
+                    verdict = judge(entry, doc, _outputs(doc), files_dir, _final_results(doc))
                 except Exception as exc:  # a run that cannot be made is wrong, and the corpus goes on
                     verdict = Verdict(
                         entry.id,

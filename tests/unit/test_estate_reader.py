@@ -89,8 +89,8 @@ def test_an_ambiguous_word_is_reported_as_ambiguous() -> None:
 @pytest.mark.parametrize(
     "request_text",
     [
-        "summarize the open incidents into incidents.md",
-        "post the number of degraded services to the ops channel",
+        "summarise the open incidents into open.md",
+        "post the count of degraded services to the sre channel",
         "what is the error rate of payments, in furlongs",
         "count open incidents, rounded to the nearest googol",
         "list the services, sorted by vibes",

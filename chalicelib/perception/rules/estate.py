@@ -18,9 +18,15 @@ _PLAIN_FILTERS = {"service", "name", "status", "severity", "tier", "region", "ow
 
 
 def plain(params: ReadParams) -> bool:
-    """A read the older rules express exactly: no aggregate but a count, equality filters only."""
+    """A read the older rules express exactly: no aggregate but a count, equality filters only; and the
+    error rate of one service, which they compute from the live metrics."""
+    if _one_error_rate(params):
+        return True
+    one_named = params.aggregate == "one" and any(
+        f.field in ("service", "name") and f.op == "=" for f in params.filters
+    )
     return (
-        params.aggregate in ("list", "count")
+        (params.aggregate in ("list", "count") or one_named)
         and params.group_by is None
         and params.unit is None
         and params.round_to is None
@@ -28,8 +34,19 @@ def plain(params: ReadParams) -> bool:
             all(f.op == "=" and f.field in _PLAIN_FILTERS for f in params.filters)
             or _one_service_record(params)
         )
-        and (params.field is None or params.resource == "metrics" or _one_service_record(params))
-        and not (params.aggregate == "count" and params.resource == "metrics")
+        and (params.field is None or (_one_service_record(params) and params.field == "status"))
+        and not (params.aggregate == "count" and params.resource in ("metrics", "mock_data"))
+    )
+
+
+def _one_error_rate(params: ReadParams) -> bool:
+    return (
+        params.resource == "metrics"
+        and params.field == "error_rate"
+        and params.aggregate in ("list", "one")
+        and [(f.field, f.op) for f in params.filters] == [("service", "=")]
+        and params.unit is None
+        and params.round_to is None
     )
 
 
@@ -44,11 +61,19 @@ def _one_service_record(params: ReadParams) -> bool:
 
 def _reads(text: str, named: list[str]) -> bool:
     reading = estate.read(text)
+    if reading.impossible or reading.ambiguous:
+        return True  # read, and refused: the rules after this one would read it without the word at fault
     return reading.params is not None and not plain(reading.params)
 
 
 def build(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
     reading = estate.read(text)
+    if reading.impossible:
+        ctx.unsupported.append(f"{text!r}: {reading.problem}")
+        return True
+    if reading.ambiguous:
+        ctx.missing.append(f"which is meant in {text!r}: {reading.problem}")
+        return True
     if reading.params is None:
         return False
     ctx.add(
