@@ -58,8 +58,8 @@ bench: $(STAMP)
 
 # AWS: a CloudFormation template with the state machine, tables and roles (README "Deploy")
 package: $(STAMP)
-	$(BIN)/python -m cli.deploy wheels
-	$(BIN)/python -m cli.deploy package --stage prod --out out/
+	$(BIN)/python -m deploy wheels
+	$(BIN)/python -m deploy package --stage prod --out out/
 
 # the HTTP API's OpenAPI document, from app.py's routes and their pydantic models (README "HTTP API")
 .PHONY: openapi

@@ -170,7 +170,7 @@ def demo(
 ) -> None:
     """Run one of the three demos (on the embedded engine unless --engine says otherwise)."""
     from cli.demos import DEMOS
-    from cli.session import Session
+    from localrun.session import Session
 
     chosen = DEMOS.get(name)
     if chosen is None:
@@ -205,7 +205,7 @@ def run(
 ) -> None:
     """Run a request of your own."""
     from chalicelib.errors import StoreError
-    from cli.session import Session
+    from localrun.session import Session
 
     try:
         with _engine(engine), Session(ends_process=True) as session:
@@ -223,7 +223,7 @@ def _continue(run_id: str, as_json: bool, engine: str | None, action: Any, calls
     """Resume, approve or reject in this process: the run is shown to its end like `run` shows it.
     ``calls_tools=False`` (ending an expired hold): no tool runs, so no mock API is served for the run."""
     from chalicelib.errors import StoreError
-    from cli.session import Session
+    from localrun.session import Session
 
     try:
         with (
@@ -487,8 +487,8 @@ def deploy(
     runtime) is left out by the template's parameters. Exit code 2: the endpoint is unreachable or lacks a
     service; 1: the stack failed (its events are printed).
     """
-    from cli import localstack_deploy as target_localstack
-    from cli.cloudformation import StackError, StackFailedError, failure_lines
+    from deploy import localstack as target_localstack
+    from deploy.cloudformation import StackError, StackFailedError, failure_lines
 
     if target.strip().lower() not in target_localstack.TARGETS:
         _fail_usage(

@@ -45,7 +45,7 @@ def refinement_page(folder: Path) -> Path:
     """Run the refinement demo and write its page into ``folder``; returns the page's path."""
     from cli.demos import DEMOS
     from cli.pages import write_run_page
-    from cli.session import Session
+    from localrun.session import Session
 
     demo = DEMOS["refinement"]
     with Session() as session:

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from cli.deploy import PROJECT_DIR
+from deploy.package import PROJECT_DIR
 
 pytestmark = pytest.mark.deploy
 

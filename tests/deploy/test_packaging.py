@@ -1,4 +1,4 @@
-"""What ``python -m cli.deploy package --stage prod`` produces is deployable as it is.
+"""What ``python -m deploy package --stage prod`` produces is deployable as it is.
 
 cfn-lint checks the template's schema but not a ``GetAtt`` inside ``DefinitionSubstitutions`` nor
 the ASL's own transitions (both were checked by breaking them on purpose), so those have tests of
@@ -19,8 +19,8 @@ import pytest
 
 from chalicelib.tools.registry import TOOLS
 from chalicelib.workflow.definition import load_definition, placeholders, substitute, walk
-from cli.deploy import STATE_MACHINE_ID, PackagingError, bind_definition, logical_id
 from deploy import generate
+from deploy.package import STATE_MACHINE_ID, PackagingError, bind_definition, logical_id
 
 pytestmark = pytest.mark.deploy
 

@@ -89,7 +89,7 @@ def localstack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sfn(localstack):
-    from cli.localstack_deploy import client, localstack_session
+    from deploy.localstack import client, localstack_session
 
     return client(localstack_session(localstack.url), "stepfunctions")
 
