@@ -47,21 +47,21 @@ generate: $(STAMP)
 traces: $(STAMP)
 	$(BIN)/python -m cli.export_examples examples/traces
 
-# README screenshots of the refinement demo's run page (needs Debian's chromium: apt-get install chromium)
+# the run-page screenshots of docs/reference/run-pages.md: the refinement demo's run page (needs Debian's chromium: apt-get install chromium)
 screenshots: $(STAMP)
 	$(BIN)/python -m cli.screenshots examples/screenshots
 
-# benchmarks: embedded engine vs direct calls vs LangGraph, cold start, AWS cost (README "Benchmarks")
+# benchmarks: embedded engine vs direct calls vs LangGraph, cold start, AWS cost (docs/benchmarks.md)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
-# AWS: a CloudFormation template with the state machine, tables and roles (README "Deploy")
+# AWS: a CloudFormation template with the state machine, tables and roles (docs/guides/deploy.md)
 package: $(STAMP)
 	$(BIN)/python -m deploy wheels
 	$(BIN)/python -m deploy package --stage prod --out out/
 
-# the HTTP API's OpenAPI document, from app.py's routes and their pydantic models (README "HTTP API")
+# the HTTP API's OpenAPI document, from app.py's routes and their pydantic models (docs/reference/http-api.md)
 .PHONY: openapi
 openapi: $(STAMP)
 	$(BIN)/python -m cli openapi --out examples/openapi.json

@@ -57,7 +57,7 @@ for _tool in TOOL_NAMES:
 
 # ---- HTTP API (chalice local, API Gateway): routes are one line each into chalicelib.api
 # Every route requires IAM (SigV4) authorization in API Gateway: only principals whose IAM policy
-# allows execute-api:Invoke on this API may call it (README "Who may call the API").
+# allows execute-api:Invoke on this API may call it (docs/reference/http-api.md, "Who may call it").
 # `chalice local` does not check it, and therefore listens on loopback only (chalicelib/localdev.py).
 iam = IAMAuthorizer()
 _service = None

@@ -103,7 +103,7 @@ ENGINE_HELP = (
 )
 _DEPLOY_HINTS = {
     "localstack": "deploy it first: python -m cli deploy --target localstack",
-    "aws": 'deploy it first (README "Deploy") and set MAOO_STATE_MACHINE_ARN',
+    "aws": "deploy it first (docs/guides/deploy.md) and set MAOO_STATE_MACHINE_ARN",
 }
 _UNREACHABLE_HINTS = {
     "localstack": "start LocalStack first (`make localstack-up`, or `docker compose -f localstack-compose.yml up -d "
@@ -459,7 +459,7 @@ def deploy(
     target: str = typer.Option(
         ...,
         "--target",
-        help='Where to deploy: localstack. (AWS: `make package`, then CloudFormation; README "Deploy".)',
+        help="Where to deploy: localstack. (AWS: `make package`, then CloudFormation; docs/guides/deploy.md.)",
     ),
     endpoint: str | None = typer.Option(
         None,
@@ -493,7 +493,7 @@ def deploy(
     if target.strip().lower() not in target_localstack.TARGETS:
         _fail_usage(
             f"--target {target!r} is not accepted; use: {', '.join(target_localstack.TARGETS)}. For AWS run "
-            '`make package`, then `aws cloudformation package` and `aws cloudformation deploy` (README "Deploy")'
+            "`make package`, then `aws cloudformation package` and `aws cloudformation deploy` (docs/guides/deploy.md)"
         )
     url = endpoint or os.environ.get("MAOO_LOCALSTACK_URL") or target_localstack.DEFAULT_ENDPOINT
     try:

@@ -1,4 +1,4 @@
-"""Screenshots of the refinement demo's run page for the README: ``make screenshots``.
+"""Screenshots of the refinement demo's run page for docs/reference/run-pages.md: ``make screenshots``.
 
 ``python -m cli.screenshots [FOLDER]`` runs the refinement demo on the embedded engine, writes
 its page, opens it in headless Chromium (Debian's ``chromium``, or ``MAOO_CHROMIUM``) through
