@@ -58,7 +58,7 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.ClientExecutionTimeoutException",
 }
 PATH_IN_TEXT = re.compile(
-    r"\b((?:chalicelib|cli|tests|eval|mock_api|scripts|\.chalice)/[\w./-]*[\w/]|[\w-]+\.(?:md|py))\b"
+    r"\b((?:chalicelib|cli|deploy|docs|embedded_engine|localrun|tests|eval|mock_api|scripts|\.chalice)/[\w./-]*[\w/]|[\w-]+\.(?:md|py))\b"
 )
 
 
