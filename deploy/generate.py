@@ -27,7 +27,7 @@ import copy
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -205,14 +205,21 @@ def routed_tools(definition: dict[str, Any]) -> set[str]:
 # ---- .chalice/config.json
 
 
-def _replace_tool_entries(entries: dict[str, Any], tools: dict[str, Any]) -> dict[str, Any]:
-    """``entries`` with its ``tool_*`` entries replaced by ``tools``, where the first one was."""
+def _replaced(
+    entries: dict[str, Any], generated: Callable[[str, Any], bool], new: dict[str, Any], before: str
+) -> dict[str, Any]:
+    """``entries`` with the generated ones replaced by ``new``, where the first generated one was
+    (with none yet: before the entry ``before``, else at the end). The others keep their order."""
     kept = list(entries.items())
-    first = next((i for i, (key, _) in enumerate(kept) if key.startswith("tool_")), None)
-    kept = [(key, value) for key, value in kept if not key.startswith("tool_")]
-    if first is None:  # no tool yet: before the API's function, else at the end
-        first = next((i for i, (key, _) in enumerate(kept) if key == "api_handler"), len(kept))
-    return dict(kept[:first] + list(tools.items()) + kept[first:])
+    first = next((i for i, (key, value) in enumerate(kept) if generated(key, value)), None)
+    kept = [(key, value) for key, value in kept if not generated(key, value)]
+    if first is None:
+        first = next((i for i, (key, _) in enumerate(kept) if key == before), len(kept))
+    return dict(kept[:first] + list(new.items()) + kept[first:])
+
+
+def _is_tool_function(key: str, _: Any) -> bool:
+    return key.startswith("tool_")
 
 
 def _writes(spec: ToolSpec) -> bool:
@@ -222,8 +229,9 @@ def _writes(spec: ToolSpec) -> bool:
 def chalice_config(config: dict[str, Any], tools: Sequence[ToolSpec]) -> dict[str, Any]:
     """``config`` with every tool's function settings, and its tables in the stages that name them."""
     out = copy.deepcopy(config)
-    out["lambda_functions"] = _replace_tool_entries(
+    out["lambda_functions"] = _replaced(
         out.get("lambda_functions", {}),
+        _is_tool_function,
         {
             function_name(spec.name): {
                 "lambda_timeout": spec.lambda_settings.timeout,
@@ -231,13 +239,15 @@ def chalice_config(config: dict[str, Any], tools: Sequence[ToolSpec]) -> dict[st
             }
             for spec in tools
         },
+        before="api_handler",
     )
     for stage_name, stage in out.get("stages", {}).items():
         if "lambda_functions" not in stage:
             continue  # the stage's tables come from its environment (prod: the merge template)
         prefix = f"{out['app_name']}-{stage_name}-"
-        stage["lambda_functions"] = _replace_tool_entries(
+        stage["lambda_functions"] = _replaced(
             stage["lambda_functions"],
+            _is_tool_function,
             {
                 function_name(spec.name): {
                     "environment_variables": {
@@ -247,6 +257,7 @@ def chalice_config(config: dict[str, Any], tools: Sequence[ToolSpec]) -> dict[st
                 }
                 for spec in tools
             },
+            before="api_handler",
         )
     return out
 
@@ -309,36 +320,35 @@ def merge_template(template: dict[str, Any], tools: Sequence[ToolSpec]) -> dict[
             raise GenerateError(f"{MERGE_TEMPLATE} must declare {role}: the tools' functions run under it")
     _describe_role(resources[READ_ROLE], (spec.name for spec in tools if not _writes(spec)))
     _describe_role(resources[WRITE_ROLE], (spec.name for spec in tools if _writes(spec)))
-    out["Resources"] = _replace_pieces(
-        resources, {logical_id(spec.name): _function_piece(spec) for spec in tools}
+    out["Resources"] = _replaced(
+        resources,
+        _is_tool_piece,
+        {logical_id(spec.name): _function_piece(spec) for spec in tools},
+        before="APIHandler",
     )
     _allow_invoke(out["Resources"], [logical_id(spec.name) for spec in tools])
     return out
 
 
-def _replace_pieces(resources: dict[str, Any], pieces: dict[str, Any]) -> dict[str, Any]:
-    kept = list(resources.items())
-    first = next((i for i, (key, value) in enumerate(kept) if _is_tool_piece(key, value)), None)
-    kept = [(key, value) for key, value in kept if not _is_tool_piece(key, value)]
-    if first is None:
-        first = next((i for i, (key, _) in enumerate(kept) if key == "APIHandler"), len(kept))
-    return dict(kept[:first] + list(pieces.items()) + kept[first:])
+def _statements(resources: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for resource in resources.values():
+        for policy in (
+            resource.get("Properties", {}).get("Policies", []) if isinstance(resource, dict) else []
+        ):
+            yield from policy.get("PolicyDocument", {}).get("Statement", [])
+
+
+def _invokes_a_tool(target: Any) -> bool:
+    return isinstance(target, dict) and str(target.get("Fn::GetAtt", [""])[0]).startswith("Tool")
 
 
 def _allow_invoke(resources: dict[str, Any], functions: list[str]) -> None:
     """The state machine role's ``InvokeOwnFunctions`` statement lists the layers, then the tools."""
-    for resource in resources.values():
-        policies = resource.get("Properties", {}).get("Policies", []) if isinstance(resource, dict) else []
-        for policy in policies:
-            for statement in policy.get("PolicyDocument", {}).get("Statement", []):
-                if statement.get("Sid") == INVOKE_SID:
-                    others = [
-                        target
-                        for target in statement["Resource"]
-                        if not str(target.get("Fn::GetAtt", [""])[0]).startswith("Tool")
-                    ]
-                    statement["Resource"] = others + [_get_att(name) for name in functions]
-                    return
+    for statement in _statements(resources):
+        if statement.get("Sid") == INVOKE_SID:
+            others = [target for target in statement["Resource"] if not _invokes_a_tool(target)]
+            statement["Resource"] = others + [_get_att(name) for name in functions]
+            return
     raise GenerateError(
         f"{MERGE_TEMPLATE}: no statement {INVOKE_SID!r} lets the state machine call the tools"
     )
