@@ -5,7 +5,7 @@ responses are the shapes ``chalicelib.api`` returns. ``openapi_document`` descri
 is given (``app.routes``, so a route added to ``app.py`` is never missing from the document); a
 route with no entry in ``OPERATIONS`` is listed as answering any JSON, and
 ``undescribed_routes`` names it so that the command that writes the document can say so.
-``cli/deploy.py`` puts the same models into the packaged API (Swagger 2.0 ``definitions``).
+``deploy/package.py`` puts the same models into the packaged API (Swagger 2.0 ``definitions``).
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
             guards=start.guards.model_dump(),
             approve=start.approve,
             # the origin the plan's URLs and the allowlist point at: a resume or an approval in a
-            # new process serves the in-process mock API there again (cli.mock_origin)
+            # new process serves the in-process mock API there again (localrun.mock_origin)
             mock_api_url=get_settings().mock_api_url,
         )
     try:

@@ -62,7 +62,7 @@ def run_entries(
 ) -> list[Verdict]:
     """Each entry's verdict, in order."""
     from chalicelib.config import get_settings, reload_settings
-    from cli.session import Session
+    from localrun.session import Session
 
     runtime = Path(tempfile.mkdtemp(prefix="maoo-understanding-"))
     saved = {k: os.environ.get(k) for k in ("MAOO_RUNTIME_DIR", "MAOO_BACKOFF_BASE_SECONDS")}
