@@ -59,12 +59,20 @@ class ToolList(_Fixed):
     tools: list[ToolDescription]
 
 
+class ForkParent(_Fixed):
+    run_id: str
+    step_id: str
+
+
 class RunSummary(_Fixed):
     run_id: str
     request: str
     status: ShownRunStatus
     stop_reason: str | None
     created_at: float
+    forked_from: ForkParent | None = Field(
+        default=None, description="The run and step this run was forked from"
+    )
 
 
 class RunList(_Fixed):
@@ -117,7 +125,7 @@ class Operation:
 
 
 def _operations() -> dict[tuple[str, str], Operation]:
-    from chalicelib.api import ApprovalDecision, RunRequest
+    from chalicelib.api import ApprovalDecision, ForkRequest, RunRequest
 
     not_found = {404: ErrorBody}
     body_errors = {400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody}
@@ -145,6 +153,11 @@ def _operations() -> dict[tuple[str, str], Operation]:
             "Approve or reject the write a run holds (awaiting_approval); answer when the run ends or pauses again",
             {200: RunDocument, 409: ErrorBody, **body_errors, **not_found},
             request=ApprovalDecision,
+        ),
+        ("/runs/{run_id}/fork", "POST"): Operation(
+            "Fork the run from a step: a new run that reuses the results before it and runs it and every later step anew",
+            {200: RunDocument, 202: RunAccepted, 409: ErrorBody, **body_errors, **not_found},
+            request=ForkRequest,
         ),
         ("/runs/{run_id}/trace", "GET"): Operation(
             "The run's exported trace", {200: TraceDocument, **not_found}
@@ -176,7 +189,10 @@ def model_schemas(models: Iterable[type[BaseModel]], ref_template: str) -> dict[
     from pydantic.json_schema import models_json_schema
 
     _, top = models_json_schema(
-        [(m, "validation" if m.__name__ == "RunRequest" else "serialization") for m in models],
+        [
+            (m, "validation" if m.__name__ in ("RunRequest", "ForkRequest") else "serialization")
+            for m in models
+        ],
         ref_template=ref_template,
     )
     return dict(top.get("$defs", {}))

@@ -154,6 +154,11 @@ class DynamoRunStore:
         )
         keys = ("run_id", "request", "status", "stop_reason", "created_at")
         listed = [{k: d.get(k) for k in keys} for d in documents[:limit]]
+        for row, document in zip(listed, documents, strict=False):
+            parent = document.get("forked_from") or {}
+            row["forked_from"] = (
+                {"run_id": parent["run_id"], "step_id": parent["step_id"]} if parent else None
+            )
         for row in listed:
             if row["status"] == "running" and not owner_alive(
                 self.get_owner(row["run_id"]), updated.get(row["run_id"])
