@@ -223,18 +223,8 @@ class SqliteRunStore:
                 (limit,),
             ).fetchall()
         listed = []
-        for (
-            run_id,
-            request,
-            status,
-            stop_reason,
-            created_at,
-            updated_at,
-            pid,
-            host,
-            lease_until,
-            *parent,
-        ) in rows:
+        for row in rows:
+            run_id, request, status, stop_reason, created_at, updated_at, pid, host, lease_until = row[:9]
             owner = {"pid": pid, "host": host, "lease_until": lease_until} if pid is not None else None
             if status == "running" and not owner_alive(owner, updated_at):
                 status = "interrupted"
@@ -245,7 +235,7 @@ class SqliteRunStore:
                     "status": status,
                     "stop_reason": stop_reason,
                     "created_at": created_at,
-                    "forked_from": {"run_id": parent[0], "step_id": parent[1]} if parent[0] else None,
+                    **({"forked_from": {"run_id": row[9], "step_id": row[10]}} if row[9] else {}),
                 }
             )
         return listed

@@ -152,7 +152,16 @@ def _state_at(run_id: str, step_id: str, document: dict[str, Any]) -> RunState:
     planned = _plan_steps(document, rows)
     if step_id not in planned:
         raise ForkNotFoundError(f"run {run_id} has no step {step_id!r}; its steps: {_listed(planned)}")
-    reached: dict[str, str] = {}
+    parent = document.get("forked_from") or {}
+    if step_id in (parent.get("reused") or []):  # a fork did not run this step: the run it came from did
+        ancestor = get_run_store().get_run(parent["run_id"])
+        if ancestor is None:
+            raise ForkNotFoundError(
+                f"step {step_id} of run {run_id} is a result reused from run {parent['run_id']}, "
+                "which is gone; fork from a step the fork ran itself"
+            )
+        return _state_at(parent["run_id"], step_id, ancestor)
+    reached = {sid: planned.get(sid, "?") for sid in parent.get("reused") or []}
     for row in rows:
         routed = _routed(row)
         if routed == step_id:
@@ -226,7 +235,8 @@ def _family(document: dict[str, Any]) -> list[dict[str, Any]]:
         if found is None:
             break
         root = found
-    family, queue, seen = [], [root], {root["run_id"]}
+    family: list[dict[str, Any]] = []
+    queue, seen = [root], {root["run_id"]}
     while queue and len(family) < MAX_FAMILY:
         run = queue.pop(0)
         family.append(run)
@@ -281,12 +291,12 @@ def prepare(
     _refuse_unless_ended(document)
     before = _state_at(run_id, from_step, document)
     reused = set(before.results) | set(before.skipped)
-    fresh = initial_state(
+    fresh = initial_state(  # the guards and the approval policy of the run forked, unless given
         before.request,
         settings,
-        {**before.guards.model_dump(), **(guards or {})},
+        {**(document.get("guards") or before.guards.model_dump()), **(guards or {})},
         use_memory=before.use_memory,
-        approve=approve if approve is not None else before.approve,
+        approve=approve if approve is not None else document.get("approve") or before.approve,
     )
     plan = _apply_sets(before, sets, reused) if sets else before.plan
     ordered = [s.id for s in (plan.steps if plan else []) if s.id in before.results]
