@@ -306,16 +306,18 @@ def runs(
         sys.stdout.write(json.dumps({"runs": listed}, indent=2, default=str) + "\n")
         return
     table = Table(title="Recent runs")
-    for column in ("run id", "status", "reason", "request", "forked from"):
+    forks = any(row.get("forked_from") for row in listed)  # the column only when a run is a fork
+    for column in ("run id", "status", "reason", "request", *(["forked from"] if forks else [])):
         table.add_column(column, overflow="fold")
     for row in listed:
         parent = row.get("forked_from")
+        lineage = [Text(f"{parent['run_id']} at {parent['step_id']}" if parent else "-")] if forks else []
         table.add_row(
             Text(row["run_id"]),
             Text(row["status"]),
             Text(row["stop_reason"] or "-"),
             Text(row["request"]),
-            Text(f"{parent['run_id']} at {parent['step_id']}" if parent else "-"),
+            *lineage,
         )
     console.print(table)
 
