@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from chalicelib.config import get_settings
 from chalicelib.memory.store import get_run_store
 from cli.main import app as cli_app
+from tests.functional.test_dynamodb_backend import dynamodb_store  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.functional
 runner = CliRunner()
@@ -251,3 +252,50 @@ def test_a_run_in_progress_or_whose_trace_is_gone_is_not_forked(client, maoo):
     store._connection().execute("DELETE FROM checkpoints WHERE run_id = ?", (doc["run_id"],))
     gone = _post_fork(client, doc["run_id"], {"from_step": "s1"})
     assert gone.status_code == 404 and "trace of run" in gone.json_body["message"]
+
+
+def test_a_fork_interrupted_before_its_first_checkpoint_resumes_at_its_fork_point(maoo):
+    from chalicelib.workflow import fork as forks
+    from chalicelib.workflow.resume import resume
+
+    # given a fork whose process died before its first state was checkpointed
+    original = maoo.run(REPORT, faults=INCIDENT_DOWN)
+    requests.delete(f"{maoo.url}/_admin/faults", timeout=5).raise_for_status()
+    state = forks.prepare(maoo.session.settings, original["run_id"], "s3")
+    forks.begin(state)
+    store = get_run_store()
+    store.put_run(
+        {
+            "run_id": state.run_id,
+            "request": state.request,
+            "status": "running",
+            "engine": "embedded",
+            "created_at": state.started_at,
+            "start_state": state.model_dump(mode="json"),
+            "forked_from": state.forked_from.model_dump(mode="json"),
+        }
+    )
+    store.claim_owner(state.run_id, 2**22 + 12345, os.uname().nodename, 2.0)
+    assert store.get_run(state.run_id)["status"] == "interrupted"
+
+    # when it is resumed
+    resumed = resume(maoo.session.runner(), maoo.session.settings, state.run_id)
+
+    # then it starts at the fork point, not at Perceive: nothing before it runs again
+    assert resumed["status"] == "succeeded" and resumed["states"][:2] == ["ResumeAt", "NextStep"]
+    assert resumed["forked_from"]["step_id"] == "s3"
+    assert len(_requests(maoo, "GET", "/services/search/metrics")) == 1 and len(maoo.side_effects()) == 1
+
+
+def test_a_fork_works_on_the_dynamodb_store(maoo, dynamodb_store):  # noqa: F811
+    original = maoo.run(REPORT, faults=INCIDENT_DOWN)
+    requests.delete(f"{maoo.url}/_admin/faults", timeout=5).raise_for_status()
+
+    code, fork, output = _cli("fork", original["run_id"], "--from", "s3")
+
+    assert code == 0 and fork["status"] == "succeeded", output
+    assert get_run_store().list_runs()[0]["forked_from"] == {"run_id": original["run_id"], "step_id": "s3"}
+    from chalicelib.workflow.fork import forks_of
+
+    assert forks_of(original["run_id"]) == [{"run_id": fork["run_id"], "step_id": "s3"}]
+    assert len(_requests(maoo, "GET", "/services/search/metrics")) == 1 and len(maoo.side_effects()) == 1
