@@ -247,27 +247,38 @@ def _family(document: dict[str, Any]) -> list[dict[str, Any]]:
     return family
 
 
+IN_DOUBT = ("transient", "timeout")  # after these a plain write may or may not have been applied
+
+
 def _repeated_writes(document: dict[str, Any], reused: set[str]) -> list[dict[str, Any]]:
     """The writes at or after the fork point that already succeeded, in the original run or in
-    another run of its lineage (the run it was forked from, a sibling fork)."""
+    another run of its lineage (the run it was forked from, a sibling fork), and the plain writes
+    that may have been applied there (a failure that leaves it in doubt: the run never repeated it)."""
     from chalicelib.tools.registry import side_effect_of
 
     repeats: dict[str, dict[str, Any]] = {}
     for run in _family(document):
         for record in run.get("steps") or []:
-            if not record.get("ok") or record["step_id"] in reused or record["step_id"] in repeats:
+            step_id = record["step_id"]
+            if step_id in reused or repeats.get(step_id, {}).get("how") == "succeeded":
                 continue
             try:
                 side_effect = side_effect_of(record["tool"], record.get("args") or {})
             except Exception:  # noqa: BLE001 - a tool no longer registered is treated as a write
                 side_effect = "write"
-            if side_effect != "read":
-                repeats[record["step_id"]] = {
-                    "step_id": record["step_id"],
-                    "tool": record["tool"],
-                    "side_effect": side_effect,
-                    "run_id": run["run_id"],
-                }
+            if record.get("ok") and side_effect != "read":
+                how = "succeeded"
+            elif side_effect == "write" and record.get("signal") in IN_DOUBT:
+                how = "may have been applied"
+            else:
+                continue
+            repeats[step_id] = {
+                "step_id": step_id,
+                "tool": record["tool"],
+                "side_effect": side_effect,
+                "how": how,
+                "run_id": run["run_id"],
+            }
     return list(repeats.values())
 
 
@@ -322,11 +333,12 @@ def prepare(
     repeats = _repeated_writes(document, reused)
     if repeats and not yes:
         writes = ", ".join(
-            f"{w['step_id']} ({w['tool']}, {w['side_effect']}, succeeded in run {w['run_id']})"
+            f"{w['step_id']} ({w['tool']}, {w['side_effect']}, {w['how']} in run {w['run_id']})"
             for w in repeats
         )
         raise ConfirmationRequiredError(
-            f"forking run {run_id} from {from_step} runs again a write that already succeeded: {writes}. "
+            f"forking run {run_id} from {from_step} runs again a write that already succeeded or may have "
+            f"been applied: {writes}. "
             "The fork is a new run and sends it under its own idempotency key, so it is applied "
             f"a second time (a second incident, a file written again). Confirm with --yes "
             f'(HTTP: "yes": true), or fork from a later step; nothing was run'

@@ -299,3 +299,26 @@ def test_a_fork_works_on_the_dynamodb_store(maoo, dynamodb_store):  # noqa: F811
 
     assert forks_of(original["run_id"]) == [{"run_id": fork["run_id"], "step_id": "s3"}]
     assert len(_requests(maoo, "GET", "/services/search/metrics")) == 1 and len(maoo.side_effects()) == 1
+
+
+def test_a_plain_write_left_in_doubt_is_not_sent_again_by_a_fork_without_yes(maoo, monkeypatch):
+    monkeypatch.setenv("MAOO_IDEMPOTENT_ORIGINS", "")  # http_post is a plain write here
+    from chalicelib.config import reload_settings
+
+    reload_settings()
+    # given a run whose write was applied but its answer lost: the run stopped, never repeating it
+    original = maoo.run(
+        WRITE, faults=[{"path": "/incidents", "method": "POST", "fault": "applied_no_response", "count": 1}]
+    )
+    assert original["stop_reason"] == "unsafe_retry" and len(maoo.side_effects()) == 1
+
+    # when it is forked from that write without --yes, then nothing is sent
+    code, _, output = _cli("fork", original["run_id"], "--from", "s1")
+    said = " ".join(output.split())
+    assert code == 2 and "s1 (http_post, write, may have been applied in run" in said, output
+    assert len(maoo.side_effects()) == 1
+
+    # and with --yes the person takes the risk: the write is sent once more, under the fork's key
+    code, fork, output = _cli("fork", original["run_id"], "--from", "s1", "--yes")
+    assert code == 0 and fork["status"] == "succeeded", output
+    assert len(maoo.side_effects()) == 2
