@@ -59,7 +59,9 @@ class ToolList(_Fixed):
     tools: list[ToolDescription]
 
 
-class ForkParent(_Fixed):
+class RunAtStep(_Fixed):
+    """A run and one of its steps: where a fork came from, or a fork and the step it started at."""
+
     run_id: str
     step_id: str
 
@@ -70,7 +72,7 @@ class RunSummary(_Fixed):
     status: ShownRunStatus
     stop_reason: str | None
     created_at: float
-    forked_from: ForkParent | None = Field(
+    forked_from: RunAtStep | None = Field(
         default=None, description="The run and step this run was forked from"
     )
 
@@ -107,6 +109,10 @@ class RunDocument(_Growing):
     created_at: float | None = None
     duration_ms: float | None = None
     trace_file: str | None = None
+    forked_from: dict[str, Any] | None = Field(
+        default=None, description="A fork's origin: run_id, step_id and the steps whose results it reused"
+    )
+    forks: list[RunAtStep] = Field(default_factory=list, description="The runs forked from this one")
 
 
 class TraceDocument(_Growing):
