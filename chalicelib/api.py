@@ -66,7 +66,7 @@ class ForkRequest(Model):
     )
     yes: bool = Field(
         default=False,
-        description="Confirm a fork that sends again a write which already succeeded in the original run",
+        description="Confirm a fork that sends again a write which already succeeded (or may have been applied)",
     )
     wait: bool = Field(
         default=True, description="Wait for the fork to end (local engines); else answer 202 with its URL"

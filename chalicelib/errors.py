@@ -97,5 +97,6 @@ class ForkRefusedError(ResumeRefusedError):
 
 
 class ConfirmationRequiredError(ForkRefusedError):
-    """A fork that would send again a write which already succeeded in the original run: it needs
-    ``--yes`` (``{"yes": true}``), so that nobody opens a second incident by accident."""
+    """A fork that would send again a write which already succeeded (or, a plain write, may have been
+    applied) in its run's lineage: it needs ``--yes`` (``{"yes": true}``), so that nobody opens a
+    second incident by accident."""

@@ -220,11 +220,13 @@ def test_fork_over_http_and_its_refusals(client, maoo):
     bad = _post_fork(client, run_id, {"step": "s3"})
     assert bad.status_code == 400 and "from_step" in bad.json_body["message"]
 
-    done = _post_fork(client, run_id, {"from_step": "s3", "guards": {"max_steps": 5}})
+    fixed = {"s3.json_body.severity": "sev1"}  # a field of an object argument, corrected
+    done = _post_fork(client, run_id, {"from_step": "s3", "guards": {"max_steps": 5}, "set": fixed})
     assert done.status_code == 200, done.json_body
     fork = done.json_body
     assert fork["status"] == "succeeded" and fork["guards"]["max_steps"] == 5
     assert fork["forked_from"]["step_id"] == "s3" and len(maoo.side_effects()) == 1
+    assert maoo.side_effects()[0]["object"]["severity"] == "sev1"
     listed = client.http.get("/runs").json_body["runs"]
     assert listed[0]["forked_from"] == {"run_id": run_id, "step_id": "s3"}
     assert client.http.get(f"/runs/{run_id}").json_body["forks"] == [
