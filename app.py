@@ -132,6 +132,11 @@ def decide_approval(run_id):
     return _json(_runs().approval(run_id, app.current_request.raw_body))
 
 
+@app.route("/runs/{run_id}/fork", methods=["POST"], content_types=["application/json"], authorizer=iam)
+def fork_run(run_id):
+    return _json(_runs().fork(run_id, app.current_request.raw_body))
+
+
 @app.route("/runs/{run_id}/trace", methods=["GET"], authorizer=iam)
 def get_trace(run_id):
     return _json(_runs().trace(run_id))

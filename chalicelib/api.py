@@ -51,6 +51,28 @@ class RunRequest(Model):
     )
 
 
+class ForkRequest(Model):
+    from_step: str = Field(min_length=1, max_length=100, description="The step the fork starts at")
+    set: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Corrected arguments of steps at or after the fork point: {"STEP_ID.ARG": value}',
+    )
+    guards: dict[str, Any] = Field(
+        default_factory=dict, description="Guard overrides (default: the original run's guards)"
+    )
+    approve: Literal["none", "writes"] | None = Field(
+        default=None,
+        description="The approval policy (default: the original run's); approvals never carry over",
+    )
+    yes: bool = Field(
+        default=False,
+        description="Confirm a fork that sends again a write which already succeeded (or may have been applied)",
+    )
+    wait: bool = Field(
+        default=True, description="Wait for the fork to end (local engines); else answer 202 with its URL"
+    )
+
+
 class ApprovalDecision(Model):
     decision: Literal["approve", "reject"]
     reason: str = Field(default="", max_length=2000)
@@ -229,7 +251,9 @@ class RunService:
         if "steps" not in document:  # not finished: what its last checkpoint holds
             document = checkpointed_document(document)
         document.pop("start_state", None)
-        return 200, as_seen(document)
+        from chalicelib.workflow.fork import with_lineage
+
+        return 200, with_lineage(as_seen(document))
 
     def resume(self, run_id: str) -> Response:
         """``POST /runs/{id}/resume``: finish an interrupted run from its last checkpoint."""
@@ -261,6 +285,56 @@ class RunService:
             lambda runner, settings: decide(runner, settings, run_id, decision.decision, decision.reason),
         )
 
+    def fork(self, run_id: str, raw_body: bytes | str | None) -> Response:
+        """``POST /runs/{id}/fork`` with ``{"from_step": "s3", ...}``: a new run from that step
+        (``chalicelib.workflow.fork``). 404: no such run, step or trace; 409: the run is in progress,
+        the step was never reached, or a write that succeeded would be sent again without ``yes``."""
+        from chalicelib.errors import (
+            ConfirmationRequiredError,
+            ForkNotFoundError,
+            ResumeRefusedError,
+            StoreError,
+        )
+        from chalicelib.workflow import fork as forks
+        from chalicelib.workflow.runs import execute, let_go_on_store_failure, start_run
+
+        try:
+            body = ForkRequest.model_validate(parse_json_body(raw_body))
+        except PayloadTooLargeError as exc:
+            return error(413, "payload_too_large", str(exc))
+        except BadRequestError as exc:
+            return error(400, "bad_request", f'{exc}; send {{"from_step": "s1"}}')
+        except ValidationError as exc:
+            fields = describe_validation_error(exc, root="body")
+            accepted = ", ".join(ForkRequest.model_fields)
+            return error(400, "bad_request", f"invalid fork: {fields} (accepted fields: {accepted})")
+        settings = get_settings()
+        try:
+            state = forks.prepare(
+                settings, run_id, body.from_step, body.set, body.guards, body.approve, body.yes
+            )
+            runner = self._get_runner()
+            forks.begin(state, body.set)
+            if body.wait and settings.engine != "aws":
+                return 200, execute(runner, settings, state, settings.engine)
+            with let_go_on_store_failure(state.run_id):
+                arn = start_run(runner, state, settings.engine)
+        except ForkNotFoundError as exc:
+            return error(404, "not_found", str(exc))
+        except ConfirmationRequiredError as exc:
+            return error(409, "confirmation_required", str(exc))
+        except ResumeRefusedError as exc:
+            return error(409, "conflict", str(exc))
+        except StoreError as exc:
+            return error(503, "store_unavailable", str(exc))
+        except MaooError as exc:
+            return error(400, "bad_request", str(exc))
+        if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
+            threading.Thread(
+                target=_finish_in_background, args=(runner, settings, state, arn), daemon=True
+            ).start()
+        return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
+
     def _continue(self, run_id: str, action: Callable[[Any, Any], dict[str, Any]]) -> Response:
         from chalicelib.errors import ResumeRefusedError, StoreError
 
@@ -280,16 +354,19 @@ class RunService:
         document = store.get_run(run_id)
         if document is None:
             return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
+        from chalicelib.workflow.fork import with_lineage
+
         trace_file = document.get("trace_file")
         if trace_file:
             try:
                 with open(trace_file, encoding="utf-8") as handle:
-                    return 200, json.load(handle)
+                    trace = json.load(handle)
+                return 200, {**trace, "run": with_lineage(trace.get("run") or {"run_id": run_id})}
             except FileNotFoundError:
                 pass
         return 200, {
             "run_id": run_id,
-            "run": {k: v for k, v in document.items() if k != "start_state"},
+            "run": with_lineage({k: v for k, v in document.items() if k != "start_state"}),
             "events": store.events(run_id),
             "execution": None,
         }

@@ -450,6 +450,15 @@ class ApprovalRequest(Model):
     requested_at: float
 
 
+class ForkOrigin(Model):
+    """Where a fork came from (``python -m cli fork``): the run and the step it was started at,
+    and the steps before that step whose recorded results it reuses instead of running them."""
+
+    run_id: str
+    step_id: str
+    reused: list[str] = Field(default_factory=list)
+
+
 class RunState(Model):
     """The document that flows through the state machine."""
 
@@ -488,3 +497,4 @@ class RunState(Model):
     approved: list[str] = Field(default_factory=list)
     pending_approval: ApprovalRequest | None = None
     resume_at: str | None = None
+    forked_from: ForkOrigin | None = None

@@ -279,6 +279,11 @@ def reject(
     )
 
 
+from cli.fork import register as _register_fork  # noqa: E402 - the fork command lives in its own module
+
+_register_fork(app)
+
+
 @app.command()
 def runs(
     limit: int = typer.Option(20, min=1, max=500, help="How many recent runs."),
@@ -301,11 +306,18 @@ def runs(
         sys.stdout.write(json.dumps({"runs": listed}, indent=2, default=str) + "\n")
         return
     table = Table(title="Recent runs")
-    for column in ("run id", "status", "reason", "request"):
+    forks = any(row.get("forked_from") for row in listed)  # the column only when a run is a fork
+    for column in ("run id", "status", "reason", "request", *(["forked from"] if forks else [])):
         table.add_column(column, overflow="fold")
     for row in listed:
+        parent = row.get("forked_from")
+        lineage = [Text(f"{parent['run_id']} at {parent['step_id']}" if parent else "-")] if forks else []
         table.add_row(
-            Text(row["run_id"]), Text(row["status"]), Text(row["stop_reason"] or "-"), Text(row["request"])
+            Text(row["run_id"]),
+            Text(row["status"]),
+            Text(row["stop_reason"] or "-"),
+            Text(row["request"]),
+            *lineage,
         )
     console.print(table)
 
@@ -343,7 +355,9 @@ def show(
         return
     if "steps" not in doc:  # not finished: running, or interrupted at its last checkpoint
         doc = checkpointed_document(doc)
-    _finish(as_seen(doc), as_json)
+    from chalicelib.workflow.fork import with_lineage
+
+    _finish(with_lineage(as_seen(doc)), as_json)
 
 
 @app.command()

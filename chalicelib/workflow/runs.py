@@ -171,6 +171,7 @@ def run_document(
         if state.pending_approval
         else None,
         "execution_name": execution.arn.rsplit(":", 1)[-1] if execution else None,
+        "forked_from": state.forked_from.model_dump(mode="json") if state.forked_from else None,
     }
 
 
@@ -242,6 +243,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
                 "engine": engine,
                 "created_at": start.started_at,
                 "start_state": start_state,
+                "forked_from": start.forked_from.model_dump(mode="json") if start.forked_from else None,
             }
         )
     )
