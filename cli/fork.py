@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         from chalicelib.errors import MaooError, StoreError
         from chalicelib.workflow import fork as forks
         from cli.main import _engine, _fail_usage, _finish, _guards, _store_failed
-        from cli.session import Session
+        from localrun.session import Session
 
         try:
             sets = forks.parse_sets(set_ or [])
