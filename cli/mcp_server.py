@@ -26,7 +26,7 @@ from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnno
 from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib.api import MAX_LIST_LIMIT, RunService
-from chalicelib.contracts import ShownRunStatus
+from chalicelib.contracts import Guards, ShownRunStatus
 from chalicelib.errors import describe_validation_error
 from cli.mcp_answers import (
     ENDED_BADLY,
@@ -108,6 +108,8 @@ class _Server(MCPServer):
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 fields = describe_validation_error(exc.__cause__, root="arguments")
+                if "guards." in fields:
+                    fields += f" (accepted guards: {', '.join(Guards.model_fields)})"
                 raise ToolError(
                     f"invalid arguments for {name}: {fields} (accepted arguments: {', '.join(accepted)})"
                 ) from None
