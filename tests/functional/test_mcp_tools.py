@@ -237,3 +237,44 @@ def test_an_unknown_run_resource_is_an_error_naming_the_run(mcp):
         return await client.list_tools()  # the session goes on
 
     assert mcp.session(read).tools
+
+
+def _store_fails(monkeypatch, method: str, when=lambda *args: True) -> dict[str, int]:
+    """The run store refuses one ``method`` call for which ``when(args)`` holds, as a database locked too long would."""
+    from chalicelib.errors import StoreError
+    from chalicelib.memory.store import SqliteRunStore
+
+    real = getattr(SqliteRunStore, method)
+    failed = {"n": 0}
+
+    def locked_once(self, *args, **kwargs):
+        if not failed["n"] and when(*args):
+            failed["n"] += 1
+            raise StoreError(f"the run store {self.path} could not be written: database is locked")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqliteRunStore, method, locked_once)
+    return failed
+
+
+def test_a_store_failure_mid_run_is_a_tool_error_and_the_run_reads_interrupted(mcp, monkeypatch):
+    # given a store that refuses the calc step's checkpoint once
+    failed = _store_fails(monkeypatch, "record_transition", lambda run_id, kind, state, *rest: state == "CallCalc")
+    # when a run is requested
+    result = mcp.call("run_request", {"request": READ_REQUEST})
+    # then the call answers at once with the store's error, and the run reads interrupted with its way out
+    assert failed["n"] == 1 and result.is_error
+    answer = result.structured_content
+    assert answer["status"] == "interrupted" and "database is locked" in answer["stop_detail"]
+    assert f"python -m cli resume {answer['run_id']}" in answer["next"]
+    seen = mcp.ok("get_run", {"run_id": answer["run_id"]})
+    assert seen["status"] == "interrupted" and seen["stop_detail"] == answer["stop_detail"]
+    assert [step["tool"] for step in seen["steps"]] == ["http_get"]  # its last checkpoint
+
+
+def test_a_store_failure_at_the_start_is_a_tool_error_naming_the_store(mcp, monkeypatch):
+    _store_fails(monkeypatch, "put_run")
+
+    message = mcp.error("run_request", {"request": "calculate 1 + 1"})
+
+    assert "could not be written: database is locked" in message and "(run run-" in message
