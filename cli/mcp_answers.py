@@ -61,7 +61,7 @@ def _guard_overrides() -> type[BaseModel]:
         kind = int if GUARD_BOUNDS[name].whole else float
         text = f"{name.replace('_', ' ')}: {GUARD_BOUNDS[name].describe()} (default {field.default:g})"
         fields[name] = (kind | None, Field(default=None, description=text))
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         "GuardOverrides",
         __config__={"extra": "forbid"},
         __doc__="Stop guards for this run; each left out keeps the server's default.",
@@ -90,7 +90,9 @@ class WaitingFor(_Answer):
     step_id: str
     tool: str
     side_effect: str
-    writes: dict[str, Any] = Field(description="The arguments of the held call: what it will write, and where")
+    writes: dict[str, Any] = Field(
+        description="The arguments of the held call: what it will write, and where"
+    )
     reason: str
     approve_command: str = Field(description="What a person runs to approve the write (a shell command)")
     reject_command: str
@@ -128,7 +130,9 @@ class ToolInfo(_Answer):
     name: str
     description: str
     side_effect: Literal["read", "write-idempotent", "write"]
-    held_for_approval: bool = Field(description="Whether a run started here waits for a person before this tool runs")
+    held_for_approval: bool = Field(
+        description="Whether a run started here waits for a person before this tool runs"
+    )
     cost: float
     args_schema: dict[str, Any]
 
@@ -224,7 +228,6 @@ def tool_list(described: list[dict[str, Any]], options: McpOptions) -> ToolList:
     held = options.writes_held()
     return ToolList(
         tools=[
-            ToolInfo(**tool, held_for_approval=tool["side_effect"] != "read" and held)
-            for tool in described
+            ToolInfo(**tool, held_for_approval=tool["side_effect"] != "read" and held) for tool in described
         ]
     )

@@ -63,13 +63,17 @@ def mcp(
         try:
             origin_of(api_url)
         except ConfigError:
-            refuse(f"--api-url {api_url!r} is not an http(s) URL; give the HTTP API's root, e.g. http://127.0.0.1:8000")
+            refuse(
+                f"--api-url {api_url!r} is not an http(s) URL; give the HTTP API's root, e.g. http://127.0.0.1:8000"
+            )
     listening = None
     if http:
         try:
             listening = _listen(DEFAULT_PORT if port is None else port)
         except OSError as exc:
-            refuse(f"cannot listen on {LOOPBACK}:{port}: {exc.strerror or exc}; choose another --port (0: a free one)")
+            refuse(
+                f"cannot listen on {LOOPBACK}:{port}: {exc.strerror or exc}; choose another --port (0: a free one)"
+            )
     _serve(listening, allow_writes, wait_seconds, api_url.rstrip("/") if api_url else None)
 
 
@@ -91,7 +95,9 @@ def _handlers() -> dict[str, Any]:
     return app.handler_map
 
 
-def _serve(listening: socket.socket | None, allow_writes: bool, wait_seconds: float, api_url: str | None) -> None:
+def _serve(
+    listening: socket.socket | None, allow_writes: bool, wait_seconds: float, api_url: str | None
+) -> None:
     import anyio
 
     from chalicelib.api import RunService

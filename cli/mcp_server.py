@@ -43,7 +43,6 @@ NAME = "maoo"
 MAX_WAIT_SECONDS = 50.0
 """``run_request`` answers within this even if the operator asked for a longer wait: most clients
 give up on a call after about 60 s."""
-READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
 def instructions(options: McpOptions) -> str:
@@ -118,13 +117,14 @@ class _Server(MCPServer):
             raise
 
 
-def build_server(service: RunService, options: McpOptions) -> MCPServer:
-    """The MCP server over ``service``; ``options`` are the operator's (see ``cli.mcp_command``)."""
-    server = _Server(
-        NAME, title="MAOO", instructions=instructions(options), version="0.1.0", log_level="WARNING"
-    )
+class _Tools:
+    """The tools and resources, over one run service; ``options`` are the operator's."""
 
-    async def call(method: Any, *args: Any) -> tuple[int, dict[str, Any]]:
+    def __init__(self, service: RunService, options: McpOptions) -> None:
+        self.service = service
+        self.options = options
+
+    async def _call(self, method: Any, *args: Any) -> tuple[int, dict[str, Any]]:
         """A ``RunService`` call in a worker thread: runs and store reads block, the server does not."""
         from chalicelib.errors import MaooError
 
@@ -133,14 +133,14 @@ def build_server(service: RunService, options: McpOptions) -> MCPServer:
         except MaooError as exc:  # a setting or the store failed: the message says which
             raise ToolError(str(exc)) from None
 
-    async def follow(run_id: str, seconds: float, ctx: Context[Any, Any]) -> dict[str, Any]:
+    async def _follow(self, run_id: str, seconds: float, ctx: Context[Any, Any]) -> dict[str, Any]:
         """Watch the run for up to ``seconds``: a progress notification per new trace event, then its document."""
         from chalicelib.memory.store import get_run_store
 
         deadline = time.monotonic() + seconds
         seen = 0
         while True:
-            status, document = await call(service.get, run_id)
+            status, document = await self._call(self.service.get, run_id)
             if status != 200:
                 raise _refused(document)
             try:
@@ -152,18 +152,10 @@ def build_server(service: RunService, options: McpOptions) -> MCPServer:
                 await ctx.report_progress(seen, None, progress_line(event))
             if document["status"] != "running" or time.monotonic() >= deadline:
                 return document
-            await anyio.sleep(options.poll_seconds)
+            await anyio.sleep(self.options.poll_seconds)
 
-    @server.tool(
-        annotations=ToolAnnotations(
-            title="Run an operations request",
-            read_only_hint=False,
-            destructive_hint=not options.writes_held(),
-            idempotent_hint=False,
-            open_world_hint=True,
-        )
-    )
     async def run_request(
+        self,
         request: Annotated[
             str,
             Field(
@@ -191,8 +183,8 @@ def build_server(service: RunService, options: McpOptions) -> MCPServer:
             float | None,
             Field(
                 ge=0,
-                description=f"Answer after at most this many seconds (default and most: {options.wait_seconds:g}); "
-                "a run still going then answers `running` with its run id.",
+                description="Answer after at most this many seconds (default and most: the server's wait, "
+                "20 s unless its operator chose another); a run still going then answers `running` with its run id.",
             ),
         ] = None,
     ) -> Annotated[CallToolResult, RunAnswer]:
@@ -203,71 +195,98 @@ def build_server(service: RunService, options: McpOptions) -> MCPServer:
         body: dict[str, Any] = {"request": request, "wait": False, "use_memory": use_memory}
         if guards is not None:
             body["guards"] = guards.model_dump(exclude_none=True)
-        if options.approve is not None:
-            body["approve"] = options.approve
-        status, started = await call(service.start, json.dumps(body), idempotency_key)
+        if self.options.approve is not None:
+            body["approve"] = self.options.approve
+        status, started = await self._call(self.service.start, json.dumps(body), idempotency_key)
         if status >= 400:
             raise _refused(started)
-        bound = min(options.wait_seconds if wait_seconds is None else wait_seconds, options.wait_seconds)
-        document = await follow(started["run_id"], min(bound, MAX_WAIT_SECONDS), ctx)
-        return _result(run_answer(document, options), is_error=document["status"] in ENDED_BADLY)
+        most = min(self.options.wait_seconds, MAX_WAIT_SECONDS)
+        seconds = most if wait_seconds is None else min(most, wait_seconds)
+        document = await self._follow(started["run_id"], seconds, ctx)
+        return _result(run_answer(document, self.options), is_error=document["status"] in ENDED_BADLY)
 
-    @server.tool(annotations=ToolAnnotations(title="Look at a run", **READ_ONLY.model_dump(exclude_none=True)))
     async def get_run(
-        run_id: Annotated[str, Field(min_length=1, max_length=200, description="A run id from run_request or list_runs.")],
+        self,
+        run_id: Annotated[
+            str, Field(min_length=1, max_length=200, description="A run id from run_request or list_runs.")
+        ],
     ) -> Annotated[CallToolResult, RunAnswer]:
         """A run's status, its answer sentence and its steps; for a run waiting for approval, the write it
         holds and how a person approves it (no tool here can)."""
-        status, document = await call(service.get, run_id)
+        status, document = await self._call(self.service.get, run_id)
         if status != 200:
             raise _refused(document)
-        return _result(run_answer(document, options))
+        return _result(run_answer(document, self.options))
 
-    @server.tool(annotations=ToolAnnotations(title="List recent runs", **READ_ONLY.model_dump(exclude_none=True)))
     async def list_runs(
+        self,
         status: Annotated[
             ShownRunStatus | None, Field(description="Only runs with this status (default: every status).")
         ] = None,
         limit: Annotated[int, Field(ge=1, le=100, description="How many runs, newest first (1-100).")] = 20,
     ) -> RunList:
         """Recent runs, newest first: run id, status, why it stopped, the request."""
-        code, listed = await call(service.list, MAX_LIST_LIMIT if status else limit)
+        _, listed = await self._call(self.service.list, MAX_LIST_LIMIT if status else limit)
         rows = [row for row in listed["runs"] if status is None or row["status"] == status]
         return RunList.model_validate({"runs": [_row(row) for row in rows[:limit]]})
 
-    @server.tool(annotations=ToolAnnotations(title="List MAOO's tools", **READ_ONLY.model_dump(exclude_none=True)))
-    async def list_tools() -> ToolList:
+    async def list_tools(self) -> ToolList:
         """The operations tools a MAOO plan can call, each with its side-effect class (read, write-idempotent,
         write), whether its calls wait for a person here, its cost and its argument schema."""
         from chalicelib.tools.registry import describe_tools
 
-        return tool_list(describe_tools(), options)
+        return tool_list(describe_tools(), self.options)
 
-    @server.resource(
-        "maoo://runs/{run_id}",
-        name="run",
-        description="The whole run document (plan, steps, counters, guards, states), as get_run reads it",
-        mime_type="application/json",
-    )
-    async def run_document(run_id: str) -> str:
-        status, document = await call(service.get, run_id)
+    async def run_document(self, run_id: str) -> str:
+        status, document = await self._call(self.service.get, run_id)
         if status == 404:
             raise ResourceNotFoundError(_refused(document).args[0])
         return json.dumps(document, indent=1, default=str)
 
-    @server.resource(
-        "maoo://runs/{run_id}/trace",
-        name="run trace",
-        description="The run's trace: its events in order and the engine's execution history",
-        mime_type="application/json",
-    )
-    async def run_trace(run_id: str) -> str:
-        status, trace = await call(service.trace, run_id)
+    async def run_trace(self, run_id: str) -> str:
+        status, trace = await self._call(self.service.trace, run_id)
         if status == 404:
             raise ResourceNotFoundError(_refused(trace).args[0])
         return json.dumps(trace, default=str)
 
+
+def build_server(service: RunService, options: McpOptions) -> MCPServer:
+    """The MCP server over ``service``; ``options`` are the operator's (see ``cli.mcp_command``)."""
+    server = _Server(
+        NAME, title="MAOO", instructions=instructions(options), version="0.1.0", log_level="WARNING"
+    )
+    tools = _Tools(service, options)
+    writes = ToolAnnotations(
+        title="Run an operations request",
+        read_only_hint=False,
+        destructive_hint=not options.writes_held(),
+        idempotent_hint=False,
+        open_world_hint=True,
+    )
+    server.add_tool(tools.run_request, name="run_request", annotations=writes)
+    for method, title in (
+        (tools.get_run, "Look at a run"),
+        (tools.list_runs, "List recent runs"),
+        (tools.list_tools, "List MAOO's tools"),
+    ):
+        server.add_tool(method, name=method.__name__, annotations=_read_only(title))
+    server.resource(
+        "maoo://runs/{run_id}",
+        name="run",
+        description="The whole run document (plan, steps, counters, guards, states), as get_run reads it",
+        mime_type="application/json",
+    )(tools.run_document)
+    server.resource(
+        "maoo://runs/{run_id}/trace",
+        name="run trace",
+        description="The run's trace: its events in order and the engine's execution history",
+        mime_type="application/json",
+    )(tools.run_trace)
     return server
+
+
+def _read_only(title: str) -> ToolAnnotations:
+    return ToolAnnotations(title=title, read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
 def _row(row: dict[str, Any]) -> dict[str, Any]:
@@ -279,7 +298,9 @@ def progress_line(event: dict[str, Any]) -> str:
     data = event.get("data") or {}
     state, kind = event.get("state", "?"), event.get("kind", "?")
     if kind == "tool_call":
-        return f"{state}: calling {data.get('tool')} (step {data.get('step_id')}, attempt {data.get('attempt')})"
+        return (
+            f"{state}: calling {data.get('tool')} (step {data.get('step_id')}, attempt {data.get('attempt')})"
+        )
     if kind == "observation":
         outcome = "ok" if data.get("ok") else data.get("signal")
         return f"{state}: {data.get('tool')} answered ({outcome})"

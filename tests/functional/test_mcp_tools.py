@@ -110,7 +110,9 @@ def test_the_run_page_is_named_when_the_operator_gives_the_api_url(maoo):
 
     held = mcp.ok("run_request", {"request": WRITE_REQUEST})["waiting_for"]
 
-    assert held["run_page"].startswith("http://127.0.0.1:8000/runs/run-") and held["run_page"].endswith("/view")
+    assert held["run_page"].startswith("http://127.0.0.1:8000/runs/run-") and held["run_page"].endswith(
+        "/view"
+    )
 
 
 def test_a_client_cannot_choose_its_own_approval_policy(mcp, maoo):
@@ -139,7 +141,14 @@ def test_list_tools_gives_each_tool_its_side_effect_class_and_whether_it_is_held
     assert tools["file_write"]["held_for_approval"] and "properties" in tools["calc"]["args_schema"]
 
 
-def test_a_run_longer_than_the_wait_answers_running_and_get_run_follows_it(maoo, engine, monkeypatch):
+@pytest.mark.parametrize(
+    "options, asked",
+    [(McpOptions(wait_seconds=0.5), {}), (McpOptions(), {"wait_seconds": 0})],
+    ids=["the server's wait", "the client's shorter wait"],
+)
+def test_a_run_longer_than_the_wait_answers_running_and_get_run_follows_it(
+    maoo, engine, monkeypatch, options, asked
+):
     release = threading.Event()
     calc = engine.handlers["tool_calc"]
 
@@ -148,9 +157,9 @@ def test_a_run_longer_than_the_wait_answers_running_and_get_run_follows_it(maoo,
         return calc(event, context)
 
     monkeypatch.setitem(engine.handlers, "tool_calc", held_calc)
-    mcp = Mcp(McpOptions(wait_seconds=0.5))
+    mcp = Mcp(options)
 
-    answer = mcp.ok("run_request", {"request": "calculate 6 * 7"})
+    answer = mcp.ok("run_request", {"request": "calculate 6 * 7", **asked})
 
     assert answer["status"] == "running" and "call get_run" in answer["next"]
     release.set()
@@ -187,9 +196,17 @@ def test_an_idempotency_key_sent_again_answers_the_run_it_started(mcp):
         ("run_request", {}, ["request: Field required", "accepted arguments: request"]),
         ("run_request", {"request": ""}, ["request: String should have at least 1 character"]),
         ("run_request", {"request": "   "}, ["the request is empty"]),
-        ("run_request", {"request": "calculate 1 + 1", "guards": {"max_steps": "many"}}, ["guards.max_steps"]),
+        (
+            "run_request",
+            {"request": "calculate 1 + 1", "guards": {"max_steps": "many"}},
+            ["guards.max_steps"],
+        ),
         ("run_request", {"request": "calculate 1 + 1", "guards": {"max_steps": 0}}, ["from 1 to 200"]),
-        ("run_request", {"request": "calculate 1 + 1", "guards": {"speed": 3}}, ["guards.speed", "max_steps"]),
+        (
+            "run_request",
+            {"request": "calculate 1 + 1", "guards": {"speed": 3}},
+            ["guards.speed", "max_steps"],
+        ),
         ("run_request", {"request": "calculate 1 + 1", "idempotency_key": "a b"}, ["no spaces"]),
         ("get_run", {"run_id": "run-nope"}, ["no run 'run-nope'", "list_runs"]),
         ("list_runs", {"status": "done"}, ["status: Input should be", "'awaiting_approval'"]),
@@ -259,7 +276,9 @@ def _store_fails(monkeypatch, method: str, when=lambda *args: True) -> dict[str,
 
 def test_a_store_failure_mid_run_is_a_tool_error_and_the_run_reads_interrupted(mcp, monkeypatch):
     # given a store that refuses the calc step's checkpoint once
-    failed = _store_fails(monkeypatch, "record_transition", lambda run_id, kind, state, *rest: state == "CallCalc")
+    failed = _store_fails(
+        monkeypatch, "record_transition", lambda run_id, kind, state, *rest: state == "CallCalc"
+    )
     # when a run is requested
     result = mcp.call("run_request", {"request": READ_REQUEST})
     # then the call answers at once with the store's error, and the run reads interrupted with its way out
