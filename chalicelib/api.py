@@ -238,7 +238,12 @@ class RunService:
 
         if "steps" not in document:  # not finished: what its last checkpoint holds
             document = checkpointed_document(document)
-        if failure is not None:
+        if failure is not None:  # not "its process is gone": this process let it go
+            after = document.get("last_checkpoint") or "its start"
+            document["final_output"] = (
+                f"Interrupted after {after}: the run store failed. Finish it with "
+                f"`python -m cli resume {run_id}` once the store works again."
+            )
             document["stop_detail"] = failure
         document.pop("start_state", None)
         return 200, as_seen(document)

@@ -285,6 +285,7 @@ def test_a_store_failure_mid_run_is_a_tool_error_and_the_run_reads_interrupted(m
     assert failed["n"] == 1 and result.is_error
     answer = result.structured_content
     assert answer["status"] == "interrupted" and "database is locked" in answer["stop_detail"]
+    assert answer["answer"].startswith("Interrupted after NextStep: the run store failed.")
     assert f"python -m cli resume {answer['run_id']}" in answer["next"]
     seen = mcp.ok("get_run", {"run_id": answer["run_id"]})
     assert seen["status"] == "interrupted" and seen["stop_detail"] == answer["stop_detail"]
