@@ -35,7 +35,11 @@ def _env(runtime: Path) -> dict[str, str]:
 
 def _stdio(runtime: Path) -> StdioServerParameters:
     return StdioServerParameters(
-        command=sys.executable, args=["-m", "cli", "mcp"], env=_env(runtime), cwd=str(ROOT)
+        # the longest wait: these runs take about a second, and must not answer `running` on a slow machine
+        command=sys.executable,
+        args=["-m", "cli", "mcp", "--wait-seconds", "50"],
+        env=_env(runtime),
+        cwd=str(ROOT),
     )
 
 
@@ -152,7 +156,7 @@ def test_a_malformed_message_does_not_stop_the_server(raw_server):
 def http_server(tmp_path_factory) -> Iterator[str]:
     """One server for the module's HTTP tests (each start costs about 2 s of imports)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "mcp", "--http", "--port", "0"],
+        [sys.executable, "-m", "cli", "mcp", "--http", "--port", "0", "--wait-seconds", "50"],
         cwd=ROOT,
         env={**os.environ, **_env(tmp_path_factory.mktemp("mcp-http") / "runtime")},
         stdin=subprocess.DEVNULL,

@@ -62,7 +62,8 @@ class Mcp:
 
 @pytest.fixture
 def mcp(maoo):
-    return Mcp(McpOptions())
+    # the longest wait: these runs take well under a second, and must not answer `running` on a slow machine
+    return Mcp(McpOptions(wait_seconds=50))
 
 
 def test_the_tools_carry_schemas_and_read_only_annotations_and_none_approves(mcp):
@@ -106,7 +107,7 @@ def test_a_write_waits_for_a_person_and_nothing_is_written(mcp, maoo):
 
 
 def test_the_run_page_is_named_when_the_operator_gives_the_api_url(maoo):
-    mcp = Mcp(McpOptions(api_url="http://127.0.0.1:8000"))
+    mcp = Mcp(McpOptions(wait_seconds=50, api_url="http://127.0.0.1:8000"))
 
     held = mcp.ok("run_request", {"request": WRITE_REQUEST})["waiting_for"]
 
@@ -123,7 +124,7 @@ def test_a_client_cannot_choose_its_own_approval_policy(mcp, maoo):
 
 
 def test_an_operator_flag_lets_writes_run_and_the_server_says_so(maoo):
-    mcp = Mcp(McpOptions(allow_writes=True))
+    mcp = Mcp(McpOptions(wait_seconds=50, allow_writes=True))
 
     answer = mcp.ok("run_request", {"request": WRITE_REQUEST})
 
@@ -163,7 +164,7 @@ def test_a_run_longer_than_the_wait_answers_running_and_get_run_follows_it(
 
     assert answer["status"] == "running" and "call get_run" in answer["next"]
     release.set()
-    for _ in range(600):  # bounded polling: a few rounds normally
+    for _ in range(2400):  # bounded polling (2 min at most): a few rounds normally
         seen = mcp.ok("get_run", {"run_id": answer["run_id"]})
         if seen["status"] != "running":
             break
