@@ -231,3 +231,32 @@ def test_the_http_server_listens_on_loopback_only(http_server):
         pytest.skip("ss is not available")
 
     assert listening.stdout.strip() and all("127.0.0.1:" in line for line in listening.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--port", "9000"], "--port applies only with --http"),
+        (["--api-url", "ftp://x"], "is not an http(s) URL"),
+        (["--wait-seconds", "90"], "--wait-seconds"),
+        (["--http", "--port", "TAKEN"], "choose another --port"),
+    ],
+)
+def test_bad_options_exit_2_saying_what_is_accepted(tmp_path, args, needle):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "mcp", *[port if a == "TAKEN" else a for a in args]],
+            cwd=ROOT,
+            env={**os.environ, **_env(tmp_path / "runtime")},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert done.returncode == 2 and needle in done.stderr and "Traceback" not in done.stderr
