@@ -12,8 +12,8 @@ recorded exactly as one started from the CLI or over HTTP. Two things differ on 
   with the run id for ``get_run`` to follow.
 """
 
-# no ``from __future__ import annotations``: the SDK reads the tools' signatures, whose descriptions
-# use the options of the server being built
+# no ``from __future__ import annotations``: the SDK builds each tool's JSON schema from its signature,
+# which then holds the annotations themselves, not their text
 import json
 import time
 from typing import Annotated, Any
