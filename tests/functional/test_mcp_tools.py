@@ -106,6 +106,18 @@ def test_a_write_waits_for_a_person_and_nothing_is_written(mcp, maoo):
     assert seen["status"] == "awaiting_approval" and seen["waiting_for"] == held
 
 
+def test_a_file_write_after_a_read_waits_and_no_file_is_written(mcp, isolated_runtime):
+    answer = mcp.ok(
+        "run_request", {"request": "List open incidents for checkout and save them to incidents.md"}
+    )
+
+    assert answer["status"] == "awaiting_approval" and [s["tool"] for s in answer["steps"]] == ["http_get"]
+    held = answer["waiting_for"]
+    assert (held["tool"], held["writes"]["path"]) == ("file_write", "incidents.md")
+    assert "checkout" in held["writes"]["content"]
+    assert not (isolated_runtime / "files" / "incidents.md").exists()
+
+
 def test_the_run_page_is_named_when_the_operator_gives_the_api_url(maoo):
     mcp = Mcp(McpOptions(wait_seconds=50, api_url="http://127.0.0.1:8000"))
 
