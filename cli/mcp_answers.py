@@ -32,7 +32,7 @@ class McpOptions:
     api_url: str | None = None
     """The HTTP API (``chalice local``) where a person can open a run's page and approve it there."""
     mock_api_url: str | None = None
-    """The in-process mock API this server serves, which an approving ``cli approve`` must reach."""
+    """The in-process mock API this server serves: a run planned against it is approved against it."""
     poll_seconds: float = 0.2
     """How often a waiting ``run_request`` looks at the run (progress notifications, status)."""
 
@@ -141,17 +141,20 @@ class ToolList(_Answer):
     tools: list[ToolInfo]
 
 
-def _command(verb: str, run_id: str, options: McpOptions, *extra: str) -> str:
-    """``python -m cli approve RUN`` with the settings a shell needs to reach this server's run store and mock API."""
+def _command(verb: str, run_id: str, mock_api_url: str | None, *extra: str) -> str:
+    """``python -m cli approve RUN`` with the settings a shell needs to reach this server's run store, and
+    the mock API the run was planned against when this server serves it (the CLI cannot bind its port then)."""
     env = []
     if os.environ.get("MAOO_RUNTIME_DIR"):
         env.append(f"MAOO_RUNTIME_DIR={shlex.quote(os.environ['MAOO_RUNTIME_DIR'])}")
-    if options.mock_api_url:
-        env.append(f"MAOO_MOCK_API_URL={shlex.quote(options.mock_api_url)}")
+    if mock_api_url:
+        env.append(f"MAOO_MOCK_API_URL={shlex.quote(mock_api_url)}")
     return " ".join([*env, "python -m cli", verb, shlex.quote(run_id), *extra])
 
 
-def _waiting_for(document: dict[str, Any], options: McpOptions) -> WaitingFor | None:
+def _waiting_for(
+    document: dict[str, Any], options: McpOptions, mock_api_url: str | None
+) -> WaitingFor | None:
     pending = document.get("pending_approval")
     if document.get("status") != "awaiting_approval" or not pending:
         return None
@@ -162,8 +165,8 @@ def _waiting_for(document: dict[str, Any], options: McpOptions) -> WaitingFor | 
         side_effect=pending["side_effect"],
         writes=pending.get("args") or {},
         reason=pending.get("reason", ""),
-        approve_command=_command("approve", run_id, options),
-        reject_command=_command("reject", run_id, options, "--reason", "'...'"),
+        approve_command=_command("approve", run_id, mock_api_url),
+        reject_command=_command("reject", run_id, mock_api_url, "--reason", "'...'"),
         run_page=f"{options.api_url.rstrip('/')}/runs/{run_id}/view" if options.api_url else None,
     )
 
@@ -205,10 +208,13 @@ def _next(document: dict[str, Any], waiting: WaitingFor | None) -> str:
     return f"The run ended {status} ({document.get('stop_reason')}): {detail}"
 
 
-def run_answer(document: dict[str, Any], options: McpOptions) -> RunAnswer:
-    """A run document (``RunService.get``, or the start answer of a run still going) as the tools answer it."""
+def run_answer(
+    document: dict[str, Any], options: McpOptions, served_mock_api: str | None = None
+) -> RunAnswer:
+    """A run document (``RunService.get``) as the tools answer it. ``served_mock_api``: this server's mock
+    API, when the run was planned against it (see ``_command``)."""
     run_id = document["run_id"]
-    waiting = _waiting_for(document, options)
+    waiting = _waiting_for(document, options, served_mock_api)
     return RunAnswer(
         run_id=run_id,
         status=document["status"],

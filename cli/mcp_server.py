@@ -133,6 +133,19 @@ class _Tools:
         except MaooError as exc:  # a setting or the store failed: the message says which
             raise ToolError(str(exc)) from None
 
+    async def _served_mock_api(self, document: dict[str, Any]) -> str | None:
+        """This server's mock API, if the held run was planned against it: the approving CLI must use
+        it, as it cannot serve that port itself while this server holds it."""
+        from urllib.parse import urlsplit
+
+        from cli.mock_origin import recorded_mock_port
+
+        served = self.options.mock_api_url
+        if served is None or document.get("status") != "awaiting_approval":
+            return None
+        port = await anyio.to_thread.run_sync(recorded_mock_port, document["run_id"])
+        return served if port == urlsplit(served).port else None
+
     async def _follow(self, run_id: str, seconds: float, ctx: Context[Any, Any]) -> dict[str, Any]:
         """Watch the run for up to ``seconds``: a progress notification per new trace event, then its document."""
         from chalicelib.memory.store import get_run_store
@@ -203,7 +216,8 @@ class _Tools:
         most = min(self.options.wait_seconds, MAX_WAIT_SECONDS)
         seconds = most if wait_seconds is None else min(most, wait_seconds)
         document = await self._follow(started["run_id"], seconds, ctx)
-        return _result(run_answer(document, self.options), is_error=document["status"] in ENDED_BADLY)
+        answer = run_answer(document, self.options, await self._served_mock_api(document))
+        return _result(answer, is_error=document["status"] in ENDED_BADLY)
 
     async def get_run(
         self,
@@ -216,7 +230,7 @@ class _Tools:
         status, document = await self._call(self.service.get, run_id)
         if status != 200:
             raise _refused(document)
-        return _result(run_answer(document, self.options))
+        return _result(run_answer(document, self.options, await self._served_mock_api(document)))
 
     async def list_runs(
         self,

@@ -79,34 +79,52 @@ def test_a_client_over_stdio_runs_reads_holds_a_write_lists_runs_and_reads_a_bad
     assert bad.is_error and "guards.budget=-1.0 is not accepted" in bad.content[0].text
 
 
+def _shell(command: str) -> subprocess.CompletedProcess:
+    """``command`` as a person pastes it into a shell in the project folder, where `python` is this interpreter."""
+    venv_bin = str(Path(sys.executable).parent)
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=ROOT,
+        env={**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def test_the_approve_command_a_held_run_names_works_while_the_server_runs(tmp_path):
     """A person runs the command exactly as shown; the write happens once, and the client sees the run end."""
-    venv_bin = str(Path(sys.executable).parent)  # where `python` is this interpreter
+    runtime = tmp_path / "runtime"
+    # a run held by the CLI before the server started: planned against the CLI's own mock API
+    earlier = _shell(
+        f"MAOO_RUNTIME_DIR={runtime} POWERTOOLS_TRACE_DISABLED=true "
+        f"python -m cli run --request '{WRITE_REQUEST}' --approve writes --json"
+    )
+    assert earlier.returncode == 3, earlier.stderr[-2000:]
+    earlier_id = json.loads(earlier.stdout)["run_id"]
 
     async def session():
-        async with Client(_stdio(tmp_path / "runtime")) as client:
+        async with Client(_stdio(runtime)) as client:
             held = _answer(await client.call_tool("run_request", {"request": WRITE_REQUEST}))
             command = held["waiting_for"]["approve_command"]
-            done = await anyio.to_thread.run_sync(
-                lambda: subprocess.run(
-                    ["bash", "-c", command],
-                    cwd=ROOT,
-                    env={**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT)},
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                )
-            )
+            done = await anyio.to_thread.run_sync(_shell, command)
             after = _answer(await client.call_tool("get_run", {"run_id": held["run_id"]}))
             side_effects = requests.get(f"{_mock_url(command)}/_admin/side-effects", timeout=5).json()
-            return done, after, side_effects["side_effects"]
+            other = _answer(await client.call_tool("get_run", {"run_id": earlier_id}))["waiting_for"]
+            other_done = await anyio.to_thread.run_sync(_shell, other["approve_command"])
+            other_after = _answer(await client.call_tool("get_run", {"run_id": earlier_id}))
+            return done, after, side_effects["side_effects"], other, other_done, other_after
 
-    done, after, side_effects = anyio.run(session)
+    done, after, side_effects, other, other_done, other_after = anyio.run(session)
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert after["status"] == "succeeded" and after["waiting_for"] is None
     assert len(side_effects) == 1 and side_effects[0]["object"]["service"] == "checkout"
     assert side_effects[0]["idempotency_key"].startswith(f"{after['run_id']}:s1:")  # the held step's key
+    # the CLI's run is approved against the mock API it was planned against, which the CLI serves again
+    assert "MAOO_MOCK_API_URL" not in other["approve_command"]
+    assert other_done.returncode == 0, other_done.stderr[-2000:]
+    assert other_after["status"] == "succeeded"
 
 
 @pytest.fixture
