@@ -223,6 +223,16 @@ def test_http_refuses_another_host_or_origin(http_server, headers, status):
     assert served.status_code == 200 and '"serverInfo"' in served.text
 
 
+def test_a_malformed_message_over_http_is_a_json_rpc_error_and_the_server_goes_on(http_server):
+    accept = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+    garbled = requests.post(http_server, data="not JSON {", headers=accept, timeout=10)
+    served = requests.post(http_server, json=INITIALIZE, headers=accept, timeout=10)
+
+    assert garbled.status_code == 400 and garbled.json()["error"]["code"] == -32700
+    assert served.status_code == 200 and '"serverInfo"' in served.text
+
+
 def test_a_client_over_http_runs_a_request_with_progress(http_server):
     async def session():
         progress: list[str] = []
