@@ -57,9 +57,9 @@ class _Answer(BaseModel):
 def _guard_overrides() -> type[BaseModel]:
     """Each guard of ``Guards``, optional, described with its accepted range (``chalicelib.bounds``)."""
     fields: dict[str, Any] = {}
-    for name, field in Guards.model_fields.items():
+    for name in Guards.model_fields:
         kind = int if GUARD_BOUNDS[name].whole else float
-        text = f"{name.replace('_', ' ')}: {GUARD_BOUNDS[name].describe()} (default {field.default:g})"
+        text = f"{name.replace('_', ' ')}: {GUARD_BOUNDS[name].describe()}"
         fields[name] = (kind | None, Field(default=None, description=text))
     return create_model(
         "GuardOverrides",

@@ -146,6 +146,19 @@ def test_an_operator_flag_lets_writes_run_and_the_server_says_so(maoo):
     assert tools["http_post"]["held_for_approval"] is False
 
 
+def test_with_writes_allowed_the_servers_own_approval_setting_still_holds_them(maoo, monkeypatch):
+    from chalicelib.config import reload_settings
+
+    monkeypatch.setenv("MAOO_APPROVAL", "writes")
+    reload_settings()
+    mcp = Mcp(McpOptions(wait_seconds=50, allow_writes=True))
+
+    answer = mcp.ok("run_request", {"request": WRITE_REQUEST})
+
+    assert answer["status"] == "awaiting_approval" and maoo.side_effects() == []
+    assert "No tool here approves" in mcp.server.instructions
+
+
 def test_list_tools_gives_each_tool_its_side_effect_class_and_whether_it_is_held(mcp):
     tools = {tool["name"]: tool for tool in mcp.ok("list_tools", {})["tools"]}
 
