@@ -146,8 +146,9 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
         raise BadRequestError(f"invalid run request: {fields} (accepted fields: {accepted})") from None
 
 
-def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str) -> None:
-    """Collect a run nobody waits for. A store that fails leaves it ``interrupted`` (logged), not a thread's traceback."""
+def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str, failures: dict[str, str]) -> None:
+    """Collect a run nobody waits for. A store that fails leaves it ``interrupted`` (logged, and kept in
+    ``failures`` for readers of the run), not a thread's traceback."""
     from chalicelib.errors import StoreError
     from chalicelib.observability import get_logger
     from chalicelib.workflow.runs import finish_run, let_go_on_store_failure
@@ -156,6 +157,7 @@ def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str) -> N
         with let_go_on_store_failure(state.run_id):
             finish_run(runner, settings, state, runner.collect(arn, runner.wait(arn)), settings.engine)
     except StoreError as exc:
+        failures[state.run_id] = str(exc)
         get_logger().error(
             "run left interrupted: the run store failed", extra={"run_id": state.run_id, "error": str(exc)}
         )
@@ -170,6 +172,9 @@ class RunService:
         self._embedded = embedded
         self._runner = None
         self._lock = threading.Lock()
+        # runs this process let go because the store failed while it finished them in the background:
+        # they read interrupted, with the store's error, even when the store could not record that
+        self._store_failures: dict[str, str] = {}
 
     def _get_runner(self):
         from chalicelib.workflow.engines import open_runner
@@ -224,7 +229,9 @@ class RunService:
             return error(503, "store_unavailable", f"{exc} (run {state.run_id})")
         if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
             threading.Thread(
-                target=_finish_in_background, args=(runner, settings, state, arn), daemon=True
+                target=_finish_in_background,
+                args=(runner, settings, state, arn, self._store_failures),
+                daemon=True,
             ).start()
         return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
 
@@ -234,6 +241,9 @@ class RunService:
         document = get_run_store().get_run(run_id)
         if document is None:
             return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
+        failure = self._let_go(run_id, document)
+        if failure is not None:
+            document = {**document, "status": "interrupted"}
         if document.get("status") == "running" and get_settings().engine != "embedded":
             document = refresh_run(self._get_runner(), get_settings(), document)
         from chalicelib.durable.status import as_seen
@@ -250,10 +260,33 @@ class RunService:
 
         if "steps" not in document:  # not finished: what its last checkpoint holds
             document = checkpointed_document(document)
+        if failure is not None:  # not "its process is gone": this process let it go
+            after = document.get("last_checkpoint") or "its start"
+            document["final_output"] = (
+                f"Interrupted after {after}: the run store failed. Finish it with "
+                f"`python -m cli resume {run_id}` once the store works again."
+            )
+            document["stop_detail"] = failure
         document.pop("start_state", None)
         from chalicelib.workflow.fork import with_lineage
 
         return 200, with_lineage(as_seen(document))
+
+    def _let_go(self, run_id: str, document: dict[str, Any]) -> str | None:
+        """The store's error, for a run this process let go when the store failed and nobody took up since."""
+        failure = self._store_failures.get(run_id)
+        if failure is None or document.get("status") not in ("running", "interrupted"):
+            return None
+        if document["status"] == "running":  # the store could not record the let-go: is it still ours?
+            import os
+
+            try:
+                owner = get_run_store().get_owner(run_id) or {}
+            except MaooError:
+                return failure
+            if owner.get("pid") != os.getpid():
+                return None
+        return failure
 
     def resume(self, run_id: str) -> Response:
         """``POST /runs/{id}/resume``: finish an interrupted run from its last checkpoint."""

@@ -530,6 +530,11 @@ def deploy(
     target_localstack.render(console.real, deployment)
 
 
+from cli.mcp_command import mcp  # noqa: E402 - beside the other commands; it imports the SDK only when run
+
+app.command()(mcp)
+
+
 def main() -> None:
     try:
         app()
