@@ -103,7 +103,7 @@ def _serve(
     from chalicelib.api import RunService
     from cli.mcp_answers import McpOptions
     from cli.mcp_server import build_server
-    from cli.session import Session
+    from localrun.session import Session
     from embedded_engine import open_embedded_runner
 
     with Session() as session:

@@ -138,7 +138,7 @@ class _Tools:
         it, as it cannot serve that port itself while this server holds it."""
         from urllib.parse import urlsplit
 
-        from cli.mock_origin import recorded_mock_port
+        from localrun.mock_origin import recorded_mock_port
 
         served = self.options.mock_api_url
         if served is None or document.get("status") != "awaiting_approval":
