@@ -94,7 +94,8 @@ _CHECKS = (
     _Check(
         re.compile(rf"\b(?:in|into|as|to)\s+(?:the\s+)?(?:{_UNITS})\b", re.I),
         lambda p: (
-            _estate(p, lambda q: q.unit is not None) or _computes(p, lambda e: "/ 1000" in e or "* 1000" in e)
+            _estate(p, lambda q: q.unit is not None)
+            or any(isinstance(t, ComputeTask) and t.params.unit for t in p.subtasks)
         ),
         "{w!r} asks for a unit no step converts to",
     ),
@@ -188,7 +189,11 @@ def _unknown_windows(text: str) -> list[str]:
 def _is_number_of_time(text: str, match: re.Match[str]) -> bool:
     """ "5400 seconds in minutes", "a deadline of 30 s": a duration to compute with, not a window."""
     before = text[: match.start()].lower().split()[-2:]
-    return bool({"is", "in", "convert", "deadline", "within", "of", "how", "many", "for"} & set(before))
+    after = text[match.end() :].lower().split()[:1]
+    converted = bool(after) and after[0] in ("in", "to", "into", "as")
+    return converted or bool(
+        {"is", "in", "convert", "deadline", "within", "of", "how", "many", "for"} & set(before)
+    )
 
 
 def _unknown_severities(text: str) -> list[str]:
@@ -230,6 +235,30 @@ def _after_quotes(request: str) -> list[str]:
     return [f"MAOO does not know what {', '.join(repr(w) for w in words)} means here"] if words else []
 
 
+def _used_services(perception: PerceivedState) -> set[str]:
+    used: set[str] = set()
+    for t in perception.subtasks:
+        service = getattr(t.params, "service", None)
+        if service:
+            used.add(service)
+        for f in getattr(t.params, "filters", []):
+            if f.field in ("service", "name"):
+                used.update(f.value if isinstance(f.value, list) else [f.value])
+    return used
+
+
+def _unused_services(text: str, perception: PerceivedState) -> list[str]:
+    """A service the request names that no step reads, posts about or files for ("payments p50 plus auth's":
+    both must be read)."""
+    named = fr.services(text)
+    used = _used_services(perception)
+    everything = any(
+        isinstance(t, (QueryTask, FetchTask)) and not getattr(t.params, "service", None)
+        for t in perception.subtasks
+    )
+    return [] if everything else [f"{s!r} is named and nothing reads it" for s in named if s not in used]
+
+
 def unused_words(request: str, perception: PerceivedState) -> list[str]:
     """What the request asks that ``perception`` does not hold, in words; empty when all is used."""
     text = _QUOTED.sub(" ", request)  # quoted words are content, carried, not read
@@ -239,7 +268,7 @@ def unused_words(request: str, perception: PerceivedState) -> list[str]:
     problems = _unwritten_files(request, perception) + _unposted_channels(text, perception)
     problems += _no_tool(read) + [f"{a!r} is an address outside the estate" for a in _ADDRESS.findall(text)]
     problems += _unknown_windows(text) + _unknown_severities(text) + _unknown_channels(perception)
-    problems += _dangling(read, perception) + _after_quotes(request)
+    problems += _dangling(read, perception) + _after_quotes(request) + _unused_services(read, perception)
     for check in _CHECKS:
         found = check.pattern.search(text)
         if found and not check.holds(perception):

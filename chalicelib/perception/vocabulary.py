@@ -44,7 +44,7 @@ looking give giving find finding value values number numbers figure figures amou
 answer answers output outputs thing things stuff everything anything something item items entry
 entries row rows service services system systems platform app application api endpoint ms
 millisecond milliseconds second seconds sec secs minute minutes min mins hour hours hr hrs day days
-percent per cent pct
+percent per cent pct pls plz gimme u ur r thx ty teh
 """.split()
 )
 

@@ -154,7 +154,12 @@ def _single_row_filter(p: ReadParams, table: str) -> bool:
 
 def is_estate_question(p: ReadParams) -> bool:
     """A read the request language's compiler answers: anything beyond the catalogue's plain reads."""
-    plain_count = p.aggregate == "count" and not p.filters and not p.group_by
+    plain_count = (
+        p.aggregate == "count"
+        and not p.filters
+        and not p.group_by
+        and p.resource in ("incidents", "deployments", "services")
+    )
     if p.resource not in _TABLES:
         return False
     said = p.filters or p.group_by or p.unit or p.round_to is not None or p.field
