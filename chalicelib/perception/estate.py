@@ -80,8 +80,8 @@ just served serve serves handled handle handles saw see seen had processed recei
 ok okay hey hi thanks pls plz kindly quick quickly across among amongst between from
 over during there's theres got have let lets let's check pull bring see
 run runs running hosts host hosted has having sit sits living live lives located based deployed
-currently presently at moment the moment hmm so um today's value values number figure ones one yet
-still right now list listing r ur items entries records rows gimme teh da wat whats hw im
+currently presently at moment the moment hmm so um today's number figure ones one yet
+still right now list listing r ur items entries records rows everything anything gimme teh da wat whats hw im
 compute calculate determine figure out work tell
 """.split()
 # "not"/"no" are negation and "all"/"every" widen a question to every row: they have pieces of their own
@@ -123,6 +123,7 @@ _AGG = {
     "smallest": "min",
     "fewest": "min",
     "latest": "latest",
+    "most recently": "latest",
     "newest": "latest",
     "most recent": "latest",
     "last": "latest",
@@ -243,6 +244,9 @@ _FIELD_WORDS = {
     "opened": "opened_at",
     "opened at": "opened_at",
     "version": "version",
+    "value": "value",
+    "values": "value",
+    "mock values": "value",
     "versions": "version",
     "ship": "version",
     "shipped": "version",
@@ -320,6 +324,8 @@ def _status_words() -> dict[str, tuple[str, str, str]]:
     words["got rolled back"] = ("deployments", "status", "rolled_back")
     words["rollback"] = ("deployments", "status", "rolled_back")
     words["rolled back"] = ("deployments", "status", "rolled_back")
+    words["succeed"] = ("deployments", "status", "succeeded")
+    words["fail"] = ("deployments", "status", "failed")
     return words
 
 
@@ -342,7 +348,27 @@ def _value_phrases() -> list[tuple[str, Piece]]:
         found += [(word, Piece("value", column, value, table=table))]
     for window in catalogue.WINDOWS:
         found += [(phrase, Piece("window", window.name)) for phrase in (window.name, *window.words)]
+    found += [(phrase, Piece("window", "1h")) for phrase in _HOUR_WORDS]
+    found += [(phrase, Piece("window", "24h")) for phrase in _DAY_WORDS]
+    found += [(phrase, Piece("window", "5m")) for phrase in ("5 mins", "five mins", "5min", "last 5 mins")]
+    for item in _MOCK_ITEMS:
+        found += [(item, Piece("value", "name", item, table="mock_data"))]
     return found
+
+
+_HOUR_WORDS = (
+    "hr",
+    "an hour",
+    "last hr",
+    "past hr",
+    "1 hr",
+    "60 min",
+    "60 mins",
+    "last 60 minutes",
+    "last 60 min",
+)
+_DAY_WORDS = ("24 hrs", "24 hr", "a day", "1 day", "last 24 hrs", "past 24 hrs", "24hrs")
+_MOCK_ITEMS = ("alpha", "beta", "gamma", "delta")
 
 
 @lru_cache(maxsize=1)
@@ -512,7 +538,7 @@ def _table_of(parts: list[Piece]) -> str:
         implied.add("deployments")
     if metric_fields or any(p.kind == "window" for p in parts):
         implied.add("metrics")
-    candidates = (tables - {"services"}) | ids | implied
+    candidates = ((tables | implied) - {"services"}) | ids
     if "metrics" in candidates and len(candidates) > 1:
         candidates.discard("metrics") if not metric_fields else None
     if len(candidates) > 1:
@@ -557,6 +583,7 @@ class _Composer:
         self.unit: str | None = None
         self.round_to: int | None = None
         self.compared: str | None = None  # the column a comparison filters on, shown in a list
+        self.singular_service = False  # "which service ..." over another table
 
     def take(self, i: int) -> Piece:
         self.used[i] = True
@@ -678,7 +705,7 @@ class _Composer:
         if col is not None:
             self.agg_field = col
             _take_field(self.parts, self.used, col)
-        elif not (self.aggregate in ("max", "min") and self.table == "services"):
+        elif self.aggregate not in ("max", "min"):
             raise _NotRead(f"{self.parts[i].words!r} of what?")
 
     def field_asked(self) -> None:
@@ -688,6 +715,8 @@ class _Composer:
         for i in self.free("who"):
             self.take(i)
         fields = [str(self.take(i).a) for i in self.free("field")]
+        if self.table != "mock_data":
+            fields = [f for f in fields if f != "value"]  # "the value of X": the field asked, said again
         if who and fields in ([], ["title"]) and self.table in ("incidents", "deployments"):
             fields = ["service"]  # "who is INC-1005 about": the service it concerns
         elif who and not fields and self.table == "services":
@@ -700,6 +729,10 @@ class _Composer:
         """Superlatives become rankings; a grouping with no aggregate sums a number or counts rows; a
         count of a number that is itself a count ("the number of requests") is that number, summed."""
         singular = self.free("one")
+        self.singular_service = (
+            any(_SINGULAR_TABLE[self.parts[i].words] == "services" for i in singular)
+            and self.table != "services"
+        )
         for i in singular:
             self.take(i)
         if self.aggregate == "count" and self.asked in ("requests", "errors"):
@@ -708,11 +741,15 @@ class _Composer:
             self.aggregate = "one"
         if self.group_by is not None and self.aggregate in ("max", "min") and self.agg_field is not None:
             return  # the highest or lowest within each group
+        if self.group_by is not None and self.aggregate in ("latest", "earliest"):
+            raise _NotRead("the latest or earliest of each group is not something MAOO can ask")
         if self.aggregate in ("max", "min") and self.agg_field is None:
-            # "which region runs the most services": group by the field named, count, keep the largest
-            if self.asked is None:
+            # "which region runs the most services", "which service has the most incidents": count per
+            # the thing asked, keep the largest
+            group = self.asked or (_column(self.table, "service") if self.singular_service else None)
+            if group is None:
                 raise _NotRead("the most of what?")
-            self.group_by, self.asked = self.asked, None
+            self.group_by, self.asked = group, None
             self.aggregate, self.agg_field = ("argmax" if self.aggregate == "max" else "argmin"), "count"
         elif self.aggregate in ("max", "min"):
             self.aggregate = "argmax" if self.aggregate == "max" else "argmin"

@@ -259,6 +259,29 @@ def _unused_services(text: str, perception: PerceivedState) -> list[str]:
     return [] if everything else [f"{s!r} is named and nothing reads it" for s in named if s not in used]
 
 
+_ID = re.compile(r"\b(?:inc|dep)-\d+\b", re.I)
+
+
+def _unused_ids(text: str, perception: PerceivedState) -> list[str]:
+    """An incident or deployment id the request names that no step reads by."""
+    used = {
+        str(f.value).upper()
+        for t in perception.subtasks
+        for f in getattr(t.params, "filters", [])
+        if f.field == "id"
+    }
+    return [
+        f"{i.upper()!r} is named and nothing reads it" for i in _ID.findall(text) if i.upper() not in used
+    ]
+
+
+def _unknown(read: str) -> list[str]:
+    from chalicelib.perception.vocabulary import unknown_words
+
+    words = unknown_words(read)
+    return [f"MAOO does not know what {', '.join(repr(w) for w in words)} means here"] if words else []
+
+
 def unused_words(request: str, perception: PerceivedState) -> list[str]:
     """What the request asks that ``perception`` does not hold, in words; empty when all is used."""
     text = _QUOTED.sub(" ", request)  # quoted words are content, carried, not read
@@ -269,6 +292,7 @@ def unused_words(request: str, perception: PerceivedState) -> list[str]:
     problems += _no_tool(read) + [f"{a!r} is an address outside the estate" for a in _ADDRESS.findall(text)]
     problems += _unknown_windows(text) + _unknown_severities(text) + _unknown_channels(perception)
     problems += _dangling(read, perception) + _after_quotes(request) + _unused_services(read, perception)
+    problems += _unused_ids(read, perception) + _unknown(read)
     for check in _CHECKS:
         found = check.pattern.search(text)
         if found and not check.holds(perception):

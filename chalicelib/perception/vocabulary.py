@@ -97,6 +97,9 @@ def _catalogue_phrases() -> list[str]:
         phrases += [*resource.words, *resource.columns, *resource.filters]
     for channel in catalogue.CHANNELS:
         phrases += [channel.name, *channel.words]
+    from chalicelib.perception.estate import lexicon
+
+    phrases += list(lexicon())  # the estate reader's words: it accounts for each where it reads them
     return phrases
 
 

@@ -34,6 +34,7 @@ _TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "p50_ms": "m.p50_ms",
             "p95_ms": "m.p95_ms",
             "error_rate": "ROUND(100.0 * m.errors / m.requests, 4)",
+            "status": "s.status",
             **_SERVICE_COLUMNS,
         },
     ),

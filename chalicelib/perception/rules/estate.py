@@ -101,6 +101,21 @@ def _figures(ctx: Context, text: str, condition: Condition | None) -> bool:
     return True
 
 
+def estate_figure(ctx: Context, text: str) -> str | None:
+    """``#i``: the sub-task whose value a condition compares, when the estate reader reads ``text`` as one
+    figure the older rules do not ("search errors over 24h minus its 1h errors", "the number of services in
+    us-east-1 with a p95 above 500 ms"); None leaves the subject to them."""
+    if _figures(ctx, text, None):
+        return f"#{ctx.last_compute}"
+    reading = estate.read(text)
+    if reading.params is None or plain(reading.params) or not estate.single_figure(reading.params):
+        return None
+    ctx.last_compute = ctx.add(
+        make_subtask(kind="query", text=text, params=reading.params.model_dump(exclude_none=True)), None
+    )
+    return f"#{ctx.last_compute}"
+
+
 def build(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
     if _figures(ctx, text, condition):
         return True
