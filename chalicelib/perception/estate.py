@@ -291,6 +291,9 @@ _UNIT_MOD = {
     "in percent": "%",
     "as a percentage": "%",
     "in hours": "h",
+    "as a fraction": "fraction",
+    "as a decimal": "fraction",
+    "as a ratio": "fraction",
 }
 _UNIT_FACTOR = {
     ("ms", "s"): 1 / 1000,
@@ -300,10 +303,12 @@ _UNIT_FACTOR = {
     ("count", "thousands"): 1 / 1000,
     ("count", "millions"): 1 / 1_000_000,
     ("%", "%"): 1,
+    ("%", "fraction"): 1 / 100,
 }
 _NUMBER_UNITS = {"ms": "ms", "milliseconds": "ms", "%": "%", "percent": "%", "s": "s", "seconds": "s"}
 _ROUND = re.compile(
-    r"^(?:rounded|round(?:ed)?\s+(?:it\s+)?to|to)\s+(\d+)\s+(?:decimal\s+places|decimals|places|dp|digits)$"
+    r"^(?:(?:rounded|round(?:ed)?\s+(?:it\s+)?to|to)\s+)?(\d+)\s+(?:decimal\s+places?|decimals?|places?|dp|digits?)$"
+    r"|^(?:rounded\s+|round(?:ed)?\s+(?:it\s+)?)?(?:to\s+)?(?:a|the\s+nearest)\s+whole\s+number$|^as\s+an\s+integer$"
 )
 
 
@@ -424,7 +429,8 @@ def pieces(words: list[str]) -> tuple[list[Piece], list[str]]:
         for n in range(min(5, len(words) - i), 0, -1):
             phrase = " ".join(words[i : i + n])
             if _ROUND.match(phrase):
-                out.append(Piece("round", int(_ROUND.match(phrase).group(1)), words=phrase))  # type: ignore[union-attr]
+                places = _ROUND.match(phrase).group(1)  # type: ignore[union-attr]
+                out.append(Piece("round", int(places) if places else 0, words=phrase))
                 break
             if phrase in lex:
                 out.append(_choose(lex[phrase], phrase, words[i + n :]))

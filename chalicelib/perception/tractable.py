@@ -35,7 +35,10 @@ from chalicelib.perception import fragments as fr
 _FILE = re.compile(r"\b[\w./-]+\.(?:md|txt|json|csv|log)\b", re.I)
 _QUOTED = re.compile(r"([\"'“‘])(.+?)([\"'”’])")
 _CHANNEL = re.compile(r"#[\w-]+|\b(\w+)\s+channel\b", re.I)
-_UNITS = "seconds|secs|minutes|mins|hours|hrs|days|milliseconds|ms|thousands|millions|billions|percent|percentages?|kb|mb|gb"
+_UNITS = (
+    "fraction|decimal|ratio|seconds|secs|minutes|mins|hours|hrs|days|"
+    "milliseconds|ms|thousands|millions|billions|percent|percentages?|kb|mb|gb"
+)
 _RANKS = (
     "most|least|highest|lowest|top|max|maximum|min|minimum|largest|smallest|biggest|fewest|worst|best|"
     "slowest|fastest|busiest|quietest|average|mean|median"
@@ -100,7 +103,9 @@ _CHECKS = (
         "{w!r} asks for a unit no step converts to",
     ),
     _Check(
-        re.compile(r"\b(?:round(?:ed|ing)?|decimal places?|dp|significant|nearest)\b", re.I),
+        re.compile(
+            r"\b(?:round(?:ed|ing)?|decimal places?|dp|significant|nearest|whole number|integer)\b", re.I
+        ),
         lambda p: _estate(p, lambda q: q.round_to is not None) or _computes(p, lambda e: "round(" in e),
         "{w!r} asks for a rounding no step makes",
     ),

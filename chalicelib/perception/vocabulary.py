@@ -49,10 +49,24 @@ percent per cent pct pls plz gimme u ur r thx ty teh
 )
 
 
+# the words of arithmetic the hand-written grammar and the whole-phrase forms read (they hold no regex to
+# take them from)
+ARITHMETIC_WORDS = frozenset(
+    """
+squared cubed square cube root roots sqrt twice double triple halve half halves third thirds quarter
+quarters fifth fifths sixth tenth factorial power powers raised larger smaller bigger greater lesser higher
+lower convert express increase increased decrease decreased change percent percentage share fraction
+decimal whole number round rounded rounding nearest places place dp digits integer product quotient
+ratio remainder modulo mod sum difference average mean minus plus times multiplied divided multiply
+divide add subtract negate
+""".split()
+)
+
+
 @lru_cache(maxsize=1)
 def known_words() -> frozenset[str]:
     """Every word perception can read or may pass over."""
-    words: set[str] = set(FUNCTION_WORDS)
+    words: set[str] = set(FUNCTION_WORDS) | ARITHMETIC_WORDS
     for phrase in _catalogue_phrases():
         words.update(_words(phrase))
     for module in _pattern_modules():

@@ -78,6 +78,7 @@ _FACTOR = {
     ("ms", "h"): "/ 3600000.0",
     ("count", "thousands"): "/ 1000.0",
     ("count", "millions"): "/ 1000000.0",
+    ("%", "fraction"): "/ 100.0",
 }
 _UNIT_OF = {"p50_ms": "ms", "p95_ms": "ms", "error_rate": "%", "requests": "count", "errors": "count"}
 _OPS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}

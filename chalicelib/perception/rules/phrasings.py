@@ -18,7 +18,7 @@ from chalicelib.perception.fragments import NOCASE
 _N = r"(-?\d+(?:\.\d+)?)"
 _LEAD = re.compile(
     r"^(?:(?:what|how much)\s+(?:is|are|'s)\s+|what's\s+|calculate\s+|compute\s+|work out\s+|give me\s+|"
-    r"tell me\s+|find\s+|get\s+)?(?:the\s+)?",
+    r"tell me\s+|find\s+|get\s+|express\s+|give\s+)?(?:the\s+)?",
     NOCASE,
 )
 _TAIL = re.compile(r"\s*,?\s*\b(?:please|pls|plz|thanks|thx|ty)\s*[?.!]?$", NOCASE)
@@ -107,10 +107,16 @@ _FORMS: tuple[tuple[re.Pattern[str], Callable[..., str | None]], ...] = tuple(
             r"(?:smaller|lower|lesser|min|minimum)\s+of\s+" + _N + r"\s+and\s+" + _N,
             lambda a, b: f"min({a}, {b})",
         ),
-        (r"how\s+many\s+" + _UNIT + r"\s+(?:is|are|in)\s+" + _N + r"\s*" + _UNIT, _CONVERT_TO),
+        (
+            r"how\s+many\s+" + _UNIT + r"\s+(?:is|are|in|are\s+in|are\s+there\s+in)\s+" + _N + r"\s*" + _UNIT,
+            _CONVERT_TO,
+        ),
         (r"(?:convert\s+)?" + _N + r"\s*" + _UNIT + r"\s+(?:in|to|into|as)\s+" + _UNIT, _convert),
         (_N + r"\s+as\s+a\s+percent(?:age)?", lambda a: f"{a} * 100"),
-        (r"round\s+(.+?)\s+to\s+(\d+)\s+(?:decimal\s+)?(?:places|decimals|dp|digits)", _round),
+        (r"round\s+(.+?)\s+to\s+(\d+)\s+(?:decimal\s+)?(?:places?|decimals?|dp|digits?)", _round),
+        (r"(.+?),?\s+rounded\s+to\s+(\d+)\s+(?:decimal\s+)?(?:places?|decimals?|dp|digits?)", _round),
+        (r"round\s+(.+?)\s+to\s+(?:a|the\s+nearest)\s+whole\s+number", lambda e: _round(e, "0")),
+        (r"(.+?),?\s+(?:rounded\s+)?to\s+(?:a|the\s+nearest)\s+whole\s+number", lambda e: _round(e, "0")),
         (
             _N + r"\s+(?:per|a|an|every)\s+" + _UNIT + r"\s+(?:for|over|during|in)\s+" + _N + r"\s*" + _UNIT,
             lambda rate, per, amount, unit: f"{rate} * {_convert(amount, unit, per)}",
