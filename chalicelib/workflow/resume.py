@@ -115,7 +115,9 @@ def _in_flight(state: RunState, after: list[dict[str, Any]]) -> tuple[RunState, 
             return _hold_in_doubt(state, doubt), "Route"
         detail = f"{doubt}. Check the target, then run the request again if it was not applied"
         return record_step(state.run_id, stop, state, "unsafe_retry", detail, "Resume"), "Finalize"
-    return state, "Route"  # re-run with the same idempotency key
+    # re-run with the same idempotency key; this run took the call over, so a record its gone owner
+    # left in progress is replayed, not waited on
+    return state.model_copy(update={"call": call.model_copy(update={"replay": True})}), "Route"
 
 
 def _hold_in_doubt(state: RunState, doubt: str) -> RunState:
