@@ -85,9 +85,7 @@ def assert_finished_once(cli: Cli, resumed: dict[str, Any], uninterrupted: dict[
 
 
 @pytest.mark.parametrize("kind", sorted(WRITES))
-def test_a_run_killed_while_the_api_holds_its_post_resumes_with_the_write_made_once(
-    cli, uninterrupted, kind
-):
+def test_a_run_killed_while_the_api_holds_its_post_resumes_with_the_write_made_once(cli, uninterrupted, kind):
     # given a run killed while the mock API holds one of its POSTs (sent, no answer yet)
     path = WRITES[kind]
     cli.arm([{"path": path, "method": "POST", "fault": "slow", "count": 1, "params": {"delay": LONG_HOLD}}])
