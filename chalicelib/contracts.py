@@ -38,7 +38,6 @@ StopReason = Literal[
     "llm_token_budget",
     # a tool failed for good
     "unsafe_retry",
-    "unknown_outcome",
     "tool_failed",
     "bad_args",
     "auth",
