@@ -101,5 +101,8 @@ def test_the_template_declares_the_index_the_store_queries():
     assert all(a in table["AttributeDefinitions"] for a in RUNS_BY_STATUS_ATTRIBUTES)
     api = template["Resources"]["ApiRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     runs = next(s for s in api if s["Sid"] == "RunsAndTraces")
-    assert {"Fn::Sub": "${RunsTable.Arn}/index/" + RUNS_BY_STATUS["IndexName"]} in runs["Resource"]
+    index_arn = {
+        "Fn::Join": ["", [{"Fn::GetAtt": ["RunsTable", "Arn"]}, "/index/" + RUNS_BY_STATUS["IndexName"]]]
+    }
+    assert index_arn in runs["Resource"]
     assert "dynamodb:Scan" not in runs["Action"]
