@@ -155,3 +155,55 @@ def test_a_run_killed_between_writing_the_report_and_recording_it_writes_it_once
     assert_finished_once(cli, resumed, uninterrupted)
     written = next(s for s in resumed["steps"] if s["tool"] == "file_write")
     assert "'replayed': True" in str(written["output_preview"])
+
+
+def test_a_chalice_local_server_killed_while_the_api_holds_a_post_leaves_runs_that_resume_over_http(
+    cli, uninterrupted
+):
+    from tests import chalice_local
+
+    # given `chalice local` running a request whose incident POST the mock API holds
+    cli.arm(
+        [
+            {
+                "path": "/incidents",
+                "method": "POST",
+                "fault": "slow",
+                "count": 1,
+                "params": {"delay": LONG_HOLD},
+            }
+        ]
+    )
+    env = cli.environment()
+    port = chalice_local.free_port()
+    server, log = chalice_local.start(env, port=port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: _answers(base) or server.poll() is not None, "chalice local to answer")
+        started = requests.post(
+            f"{base}/runs", json={"request": OPS_REQUEST, "use_memory": False, "wait": False}, timeout=60
+        )
+        assert started.status_code == 202, started.text
+        run_id = started.json()["run_id"]
+        _until(lambda: _posted(cli, "/incidents") or server.poll() is not None, "the POST /incidents")
+        # when the server is killed
+        _kill(server)
+    finally:
+        if server.poll() is None:
+            server.kill()
+        log.unlink(missing_ok=True)
+    # then, served again, it shows the run interrupted, and POST /runs/{id}/resume finishes it
+    with chalice_local.serving(env) as again:
+        assert requests.get(f"{again}/runs/{run_id}", timeout=30).json()["status"] == "interrupted"
+        listed = requests.get(f"{again}/runs", timeout=30).json()["runs"]
+        assert [(r["run_id"], r["status"]) for r in listed] == [(run_id, "interrupted")]
+        resumed = requests.post(f"{again}/runs/{run_id}/resume", timeout=120)
+        assert resumed.status_code == 200, resumed.text
+        assert_finished_once(cli, resumed.json(), uninterrupted)
+
+
+def _answers(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
