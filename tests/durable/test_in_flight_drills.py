@@ -207,3 +207,34 @@ def _answers(base: str) -> bool:
         return requests.get(f"{base}/health", timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_a_plain_write_killed_in_flight_and_approved_again_by_a_person_is_sent_once_more(cli):
+    # given a run that asks for approvals, whose approved plain write was killed while the API held it
+    plain = {"MAOO_IDEMPOTENT_ORIGINS": "http://127.0.0.1:9"}  # its origin is not known to honour keys
+    request = "Open an incident for the checkout service with severity high"
+    cli.arm(
+        [
+            {
+                "path": "/incidents",
+                "method": "POST",
+                "fault": "slow",
+                "count": 1,
+                "params": {"delay": LONG_HOLD},
+            }
+        ]
+    )
+    code, held = cli.doc("run", "--request", request, "--no-memory", "--approve", "writes", **plain)
+    assert code == 3
+    process = cli.spawn("approve", held["run_id"], **plain)
+    _until(lambda: _posted(cli, "/incidents") or process.poll() is not None, "the POST /incidents")
+    _kill(process)
+    assert "INPROGRESS" in _records(cli)
+    # when it is resumed, a person is asked again (the write may or may not have been applied)
+    code, doubt = cli.doc("resume", held["run_id"], **plain)
+    assert code == 3 and "was in flight when the run was interrupted" in doubt["pending_approval"]["reason"]
+    # then their approval takes the call over: it is sent again, not refused as in progress
+    code, approved = cli.doc("approve", held["run_id"], **plain)
+    assert code == 0 and approved["status"] == "succeeded", approved.get("stop_detail")
+    assert [e["kind"] for e in cli.side_effects()] == ["incident_created"]
+    assert len(_posted(cli, "/incidents")) == 2
