@@ -201,3 +201,32 @@ def test_a_post_that_never_left_is_a_connection_failure(silent_origin):
     assert result.error.kind == "connection"
     read = run_tool(_call("http_get", {"url": f"{origin}/services"}))
     assert read.error.kind == "connection"
+
+
+def test_a_file_write_killed_before_its_rename_leaves_no_debris_once_made_again(isolated_runtime):
+    import os
+    import subprocess
+    import sys
+
+    # given a process killed (SIGKILL) after writing the temporary file, before renaming it into place
+    child = """
+import os, signal
+from chalicelib.contracts import ToolCall
+from chalicelib.tools import file_write
+from chalicelib.tools.invocation import run_tool
+file_write.os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+run_tool(ToolCall(run_id="run-1", step_id="s6", tool="file_write", idempotency_key="run-1:s6:abc",
+                  args={"path": "report.md", "content": "# Report\\n"}))
+"""
+    env = {**os.environ, "MAOO_RUNTIME_DIR": str(isolated_runtime)}
+    killed = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, timeout=60)
+    assert killed.returncode == -9, killed.stderr
+    files = get_settings().files_dir
+    assert [p.name for p in files.iterdir()] != ["report.md"]  # only the half-done temporary file
+    # when the run that took the call over makes it again, with the same key
+    call = _call("file_write", {"path": "report.md", "content": "# Report\n"}, idempotency_key="run-1:s6:abc")
+    result = run_tool(call.model_copy(update={"replay": True}), _LambdaContext())
+    # then the report is in place, once, and nothing else is left in the folder
+    assert result.ok
+    assert [p.name for p in files.iterdir()] == ["report.md"]
+    assert (files / "report.md").read_text() == "# Report\n"
