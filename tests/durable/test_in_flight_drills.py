@@ -52,8 +52,14 @@ def _kill(process: Any) -> None:
 
 def _records(cli: Cli) -> list[str]:
     """The statuses of the idempotency records the runs left (as the killed process left them)."""
-    with sqlite3.connect(cli.runtime / "idempotency.sqlite3") as conn:
-        return [status for (status,) in conn.execute("SELECT status FROM idempotency ORDER BY id")]
+    path = cli.runtime / "idempotency.sqlite3"
+    if not path.exists():  # no write was started
+        return []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        try:
+            return [status for (status,) in conn.execute("SELECT status FROM idempotency ORDER BY id")]
+        except sqlite3.OperationalError:  # created, its table not yet
+            return []
 
 
 def _report(cli: Cli) -> Path:
