@@ -111,9 +111,14 @@ def decide(
 
 
 def held_elsewhere(result: ToolResult) -> bool:
-    """The call was not made: another live invocation holds its idempotency record (in progress)."""
+    """The call was not made: another live invocation holds its idempotency record (in progress)
+    until a known time. (A hold with no end, as without a Lambda context, is retried as a failure.)"""
     error = result.error
-    return error is not None and error.details.get("rule") == "idempotency.in_progress"
+    return (
+        error is not None
+        and error.details.get("rule") == "idempotency.in_progress"
+        and error.retry_after is not None
+    )
 
 
 def _resolve_by_key(step: Step, result: ToolResult) -> Refinement:
@@ -123,7 +128,6 @@ def _resolve_by_key(step: Step, result: ToolResult) -> Refinement:
     Not a retry of a failure: it does not spend the run's retries (the deadline guard bounds the
     wait), so a call in another's hands never ends ``max_retries``.
     """
-    held = result.error.retry_after if result.error else None
-    wait = int(math.ceil(held or 0))
+    wait = int(math.ceil(result.error.retry_after or 0)) if result.error else 0
     why = f"{step.tool}'s outcome is unknown; it is called again with the same idempotency key"
     return Refinement("retry", why + (f" after {wait} s, when the hold on it expires" if wait else ""), wait)
