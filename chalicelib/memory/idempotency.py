@@ -166,7 +166,7 @@ def in_progress_until(store: BasePersistenceLayer, payload: dict[str, Any]) -> f
         return None
     if record is None or record.in_progress_expiry_timestamp is None:
         return None
-    return record.in_progress_expiry_timestamp / 1000
+    return float(record.in_progress_expiry_timestamp) / 1000  # DynamoDB gives a Decimal
 
 
 _layers: dict[str, BasePersistenceLayer] = {}
