@@ -147,6 +147,10 @@ _CMP = {
     "fewer than": "<",
     "<": "<",
     "at least": ">=",
+    "at or above": ">=",
+    "at or over": ">=",
+    "at or under": "<=",
+    "at or below": "<=",
     ">=": ">=",
     "or more": ">=",
     "at most": "<=",
@@ -396,6 +400,7 @@ def lexicon() -> dict[str, list[Piece]]:
     entries += [(phrase, Piece("unit", unit)) for phrase, unit in _UNIT_MOD.items()]
     entries += _value_phrases()
     entries += [("or", Piece("or")), ("and", Piece("and")), (",", Piece("and")), ("&", Piece("and"))]
+    entries += [("n", Piece("and")), (":", Piece("filler")), (";", Piece("filler")), ("-", Piece("filler"))]
     lex: dict[str, list[Piece]] = {}
     for phrase, piece in entries:
         lex.setdefault(phrase, []).append(piece)
