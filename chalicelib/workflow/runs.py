@@ -20,13 +20,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chalicelib import trace_history
 from chalicelib.bounds import guard_problem
 from chalicelib.config import APPROVALS, Settings
 from chalicelib.contracts import Guards, RunState
 from chalicelib.errors import BadRequestError, StoreError, validation_problems
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
-from chalicelib.redaction import redact
+from chalicelib.redaction import is_secret_key, redact, redact_under
 from chalicelib.workflow.sfn_runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
@@ -329,24 +330,32 @@ def finish_run(
     document = run_document(state, engine, execution, trace_file)
     document["lifecycle"] = [e for e in store.events(state.run_id) if e["kind"] in LIFECYCLE_EVENTS]
     document = redact(document)  # secrets never leave in a document or trace
-    trace = redact(
-        {
-            "run_id": state.run_id,
-            "run": document,
-            "events": store.events(state.run_id),
-            "execution": {
-                "arn": execution.arn,
-                "status": execution.status,
-                "error": execution.error,
-                "cause": execution.cause,
-                "history": execution.history,
-            },
-        }
-    )
+    trace = {
+        "run_id": state.run_id,
+        "run": document,
+        "events": redact(store.events(state.run_id)),
+        "execution": execution_part(execution),
+    }
     _write_json_atomic(trace_file, trace)
     store.put_run(document)
     runner.release(execution.arn)  # document and trace are stored: the engine need not keep the execution
     return document
+
+
+def execution_part(execution: Execution) -> dict[str, Any]:
+    """A trace's ``execution``: the engine's history in linear space (``chalicelib.trace_history``),
+    each new part redacted once as it is stored."""
+    return {
+        **redact(
+            {
+                "arn": execution.arn,
+                "status": execution.status,
+                "error": execution.error,
+                "cause": execution.cause,
+            }
+        ),
+        **trace_history.encode(execution.history, redact_under, is_secret_key),
+    }
 
 
 def _store_failure(execution: Execution) -> str | None:
@@ -371,10 +380,14 @@ def _keep_interrupted_trace(settings: Settings, start: RunState, execution: Exec
     except StoreError:
         events = []
     run = {"run_id": start.run_id, "request": start.request, "status": "interrupted"}
-    execution_part = {"arn": execution.arn, "status": execution.status, "history": execution.history}
-    trace = {"run_id": start.run_id, "run": run, "events": events, "execution": execution_part}
+    trace = {
+        "run_id": start.run_id,
+        "run": redact(run),
+        "events": redact(events),
+        "execution": execution_part(execution),
+    }
     try:
-        _write_json_atomic(settings.traces_dir / f"{start.run_id}.trace.json", redact(trace))
+        _write_json_atomic(settings.traces_dir / f"{start.run_id}.trace.json", trace)
     except OSError:
         pass  # the disk that failed the store may fail this too: the run is still interrupted, not lost
 

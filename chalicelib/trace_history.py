@@ -1,0 +1,303 @@
+"""An execution history stored in linear space: each state document once, as what changed.
+
+The engine's history repeats the whole, growing ``RunState`` in every state's input and output,
+so a copied history grows with the square of the steps. ``encode(history)`` keeps each event's
+small fields as they are and each document (a state's ``input``/``output``, a task's
+``parameters``/``output``: JSON text) as a short list of operations against a document kept
+before it. ``rebuild(execution)`` gives back the engine's history: every event, every document as
+the same JSON text the engine wrote (the serialisation style is detected from the first
+document). Every reader of a trace's history goes through ``rebuild`` (or ``trace_history``), so
+traces written before this format (a plain ``history`` list) read the same way.
+
+Stored form (``execution.format == FORMAT``)::
+
+    {"format": "linear/1", "style": [",", ":", true], "documents": [[op, ...], ...],
+     "events": [{... "stateEnteredEventDetails": {"name": "Plan", "input": {"doc": 7}} ...}]}
+
+An operation is a list: ``["c", path, j, subpath]`` copy document ``j`` (its value at
+``subpath``) to ``path``; ``["s", path, value]`` set; ``["d", path]`` delete a key;
+``["t", path, n]`` cut a list to ``n`` items; ``["o", path, keys]`` put a mapping's keys in
+this order. A path is a list of keys and list indexes; ``[]`` is the document itself.
+
+``encode(history, redact=...)`` redacts each new value once, as it is stored (the value under
+its own key, which is what redacting the whole document would do there), never the whole
+history: a document rebuilt from redacted parts equals the redacted document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+FORMAT = "linear/1"
+DOCUMENT_FIELDS = ("input", "output", "parameters")  # the fields of an event's details that hold documents
+_CANDIDATES = 3  # documents kept before this one that it may be written against
+_STYLES: tuple[tuple[tuple[str, str] | None, bool], ...] = (
+    ((",", ":"), True),
+    ((",", ":"), False),
+    (None, True),
+    (None, False),
+)
+
+Path = list[str | int]
+Redactor = Callable[[str | int | None, Any], Any]
+
+
+def _no_redaction(_key: str | int | None, value: Any) -> Any:
+    return value
+
+
+def _diff(old: Any, new: Any, path: Path, ops: list[list[Any]]) -> None:
+    """Append to ``ops`` what turns ``old`` into ``new`` (both JSON values) at ``path``."""
+    if old == new and type(old) is type(new):
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in old:
+            if key not in new:
+                ops.append(["d", [*path, key]])
+        for key, value in new.items():
+            if key in old:
+                _diff(old[key], value, [*path, key], ops)
+            else:
+                ops.append(["s", [*path, key], value])
+        kept = [k for k in old if k in new] + [k for k in new if k not in old]
+        if kept != list(new):
+            ops.append(["o", path, list(new)])
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        if len(new) < len(old):
+            ops.append(["t", path, len(new)])
+        for index, value in enumerate(new):
+            if index < len(old):
+                _diff(old[index], value, [*path, index], ops)
+            else:
+                ops.append(["s", [*path, index], value])
+        return
+    ops.append(["s", path, new])
+
+
+def _at(value: Any, path: Path) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
+def _size(ops: list[list[Any]]) -> int:
+    return len(json.dumps(ops, separators=(",", ":"), default=str))
+
+
+class _Encoder:
+    def __init__(self, redact: Redactor, is_secret_key: Callable[[Any], bool]) -> None:
+        self.redact = redact
+        self.is_secret_key = is_secret_key
+        self.documents: list[list[list[Any]]] = []
+        self.values: list[Any] = []  # the parsed documents, for the next ones to be written against
+        self.by_text: dict[str, int] = {}
+        self.style: list[Any] | None = None  # how the engine wrote its documents
+        self.styles: dict[str, list[Any]] = {}  # the documents it wrote otherwise (its input, as given)
+
+    def add(self, text: str) -> int | None:
+        """The index of ``text``'s document, or ``None`` when it is not a JSON document."""
+        if text in self.by_text:
+            return self.by_text[text]
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(value, (dict, list)):
+            return None
+        index = len(self.values)
+        style = _style(text, value)
+        if self.style is None:
+            self.style = style
+        elif style != self.style:
+            self.styles[str(index)] = style
+        ops = self._best(value, len(text))
+        self.documents.append([kept for op in ops if (kept := self._redacted(op)) is not None])
+        self.values.append(value)
+        self.by_text[text] = index
+        return index
+
+    def _options(self, j: int, value: Any) -> list[list[list[Any]]]:
+        """Ways to write ``value`` against document ``j``, the likeliest first: a Lambda task's
+        request and response carry the state document as their ``Payload``."""
+        base = self.values[j]
+        base_payload = isinstance(base, dict) and isinstance(base.get("Payload"), (dict, list))
+        value_payload = isinstance(value, dict) and isinstance(value.get("Payload"), (dict, list))
+        subs: list[Path] = [["Payload"], []] if base_payload else [[]]
+        options = []
+        for sub in subs:
+            source = _at(base, sub)
+            if value_payload:
+                wrapped: list[list[Any]] = [["s", [], {}]]
+                for key, item in value.items():
+                    if key == "Payload":
+                        wrapped.append(["c", ["Payload"], j, sub])
+                        _diff(source, item, ["Payload"], wrapped)
+                    else:
+                        wrapped.append(["s", [key], item])
+                options.append(wrapped)
+            ops: list[list[Any]] = [["c", [], j, sub]]
+            _diff(source, value, [], ops)
+            options.append(ops)
+        return options
+
+    def _best(self, value: Any, text_size: int) -> list[list[Any]]:
+        """The shortest way found to write ``value``: against the document before it when that is
+        short (the usual case), else the shortest against the last few, or whole."""
+        best: list[list[Any]] = [["s", [], value]]
+        best_size = text_size
+        good_enough = max(4096, text_size // 8)
+        for j in range(len(self.values) - 1, max(0, len(self.values) - _CANDIDATES) - 1, -1):
+            for option in self._options(j, value):
+                size = _size(option)
+                if size < best_size:
+                    best, best_size = option, size
+                if best_size <= good_enough:
+                    return best
+        return best
+
+    def _redacted(self, op: list[Any]) -> list[Any] | None:
+        """An operation with its new value redacted as redacting the whole document would leave
+        it there; ``None`` for one inside a value that redaction replaced whole (it stays replaced)."""
+        kind, path = op[0], op[1]
+        if kind == "c":
+            return op
+        above = path if kind in ("t", "o") else path[:-1]
+        if any(self.is_secret_key(key) for key in above):
+            return None
+        if kind != "s":
+            return op
+        return ["s", path, self.redact(path[-1] if path else None, op[2])]
+
+
+def _style(text: str, value: Any) -> list[Any]:
+    """How ``text`` was written: its separators (read at its first key) and whether it escapes
+    every character outside ASCII."""
+    compact = True
+    if isinstance(value, dict) and value:
+        head = "{" + json.dumps(next(iter(value)), ensure_ascii=text.isascii()) + ":"
+        stripped = text.lstrip()
+        compact = stripped.startswith(head) and stripped[len(head) : len(head) + 1] != " "
+    elif isinstance(value, list) and len(value) > 1:
+        compact = ", " not in text[:200] or text.find(",") != text.find(", ")
+    return [",", ":", text.isascii()] if compact else [", ", ": ", text.isascii()]
+
+
+def encode(
+    history: list[dict[str, Any]],
+    redact: Redactor = _no_redaction,
+    is_secret_key: Callable[[Any], bool] = lambda key: False,
+) -> dict[str, Any]:
+    """``history`` in linear space (see the module docstring). ``redact(key, value)`` gives
+    ``value`` redacted as found under ``key``; ``is_secret_key(key)`` says when redaction replaces
+    whatever is under ``key`` whole."""
+    encoder = _Encoder(redact, is_secret_key)
+    events = []
+    for event in history:
+        out: dict[str, Any] = {}
+        for name, details in event.items():
+            if isinstance(details, dict) and any(isinstance(details.get(f), str) for f in DOCUMENT_FIELDS):
+                stored = {}
+                for field, item in details.items():
+                    index = encoder.add(item) if field in DOCUMENT_FIELDS and isinstance(item, str) else None
+                    stored[field] = {"doc": index} if index is not None else redact(field, item)
+                out[name] = stored
+            else:
+                out[name] = redact(name, details)
+        events.append(out)
+    return {
+        "format": FORMAT,
+        "style": encoder.style,
+        "styles": encoder.styles,
+        "documents": encoder.documents,
+        "events": events,
+    }
+
+
+def _apply(root: Any, op: list[Any], documents: list[Any]) -> Any:
+    """``root`` with ``op`` applied; containers along the path are copied, the rest is shared."""
+    kind, path = op[0], op[1]
+    if kind == "c":
+        value: Any = _at(documents[op[2]], op[3])
+    elif kind == "s":
+        value = op[2]
+    if not path and kind in ("c", "s"):
+        return value
+    root = root.copy()
+    parent = root
+    for part in path[:-1]:
+        parent[part] = parent[part].copy()
+        parent = parent[part]
+    last = path[-1] if path else None
+    if kind in ("c", "s"):
+        if isinstance(parent, list) and last == len(parent):
+            parent.append(value)
+        else:
+            parent[last] = value
+    elif kind == "d":
+        del parent[last]
+    elif kind == "t":
+        target = parent[last] if path else root
+        del target[op[2] :]
+    elif kind == "o":
+        target = parent[last] if path else root
+        ordered = {key: target[key] for key in op[2]}
+        target.clear()
+        target.update(ordered)
+    return root
+
+
+def documents_of(execution: dict[str, Any]) -> list[Any]:
+    """Every stored document of an encoded execution, rebuilt (as JSON values, sharing parts)."""
+    rebuilt: list[Any] = []
+    for ops in execution.get("documents") or []:
+        value: Any = None
+        for op in ops:
+            value = _apply(value, op, rebuilt)
+        rebuilt.append(value)
+    return rebuilt
+
+
+def rebuild(execution: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The engine's history from a trace's ``execution`` part, whichever form it was stored in."""
+    if not execution:
+        return []
+    if execution.get("format") != FORMAT:
+        return list(execution.get("history") or [])
+    default = execution.get("style") or [",", ":", True]
+    styles = execution.get("styles") or {}
+    values = documents_of(execution)
+    texts: dict[int, str] = {}
+
+    def text(index: int) -> str:
+        if index not in texts:
+            style = styles.get(str(index), default)
+            texts[index] = json.dumps(
+                values[index], separators=(style[0], style[1]), ensure_ascii=bool(style[2])
+            )
+        return texts[index]
+
+    history = []
+    for event in execution.get("events") or []:
+        out: dict[str, Any] = {}
+        for name, details in event.items():
+            if isinstance(details, dict) and any(
+                isinstance(details.get(f), dict) and "doc" in details[f] for f in DOCUMENT_FIELDS
+            ):
+                out[name] = {
+                    field: text(item["doc"])
+                    if field in DOCUMENT_FIELDS and isinstance(item, dict) and "doc" in item
+                    else item
+                    for field, item in details.items()
+                }
+            else:
+                out[name] = details
+        history.append(out)
+    return history
+
+
+def trace_history(trace: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The engine's history kept in a trace document (``[]`` when it holds none)."""
+    return rebuild((trace or {}).get("execution"))
