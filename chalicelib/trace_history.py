@@ -27,12 +27,14 @@ history: a document rebuilt from redacted parts equals the redacted document.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 FORMAT = "linear/1"
 DOCUMENT_FIELDS = ("input", "output", "parameters")  # the fields of an event's details that hold documents
 _CANDIDATES = 3  # documents kept before this one that it may be written against
+_TRIES = 4  # ways tried at most before the shortest found is kept
+_SMALL = 2048  # a document this short (in characters) is kept whole
 _STYLES: tuple[tuple[tuple[str, str] | None, bool], ...] = (
     ((",", ":"), True),
     ((",", ":"), False),
@@ -53,28 +55,38 @@ def _diff(old: Any, new: Any, path: Path, ops: list[list[Any]]) -> None:
     if old == new and type(old) is type(new):
         return
     if isinstance(old, dict) and isinstance(new, dict):
-        for key in old:
-            if key not in new:
-                ops.append(["d", [*path, key]])
-        for key, value in new.items():
-            if key in old:
-                _diff(old[key], value, [*path, key], ops)
-            else:
-                ops.append(["s", [*path, key], value])
-        kept = [k for k in old if k in new] + [k for k in new if k not in old]
-        if kept != list(new):
-            ops.append(["o", path, list(new)])
+        _diff_mapping(old, new, path, ops)
+    elif isinstance(old, list) and isinstance(new, list):
+        _diff_list(old, new, path, ops)
+    else:
+        ops.append(["s", path, new])
+
+
+def _diff_mapping(old: dict[str, Any], new: dict[str, Any], path: Path, ops: list[list[Any]]) -> None:
+    for key in old:
+        if key not in new:
+            ops.append(["d", [*path, key]])
+    for key, value in new.items():
+        if key in old:
+            _diff(old[key], value, [*path, key], ops)
+        else:
+            ops.append(["s", [*path, key], value])
+    kept = [k for k in old if k in new] + [k for k in new if k not in old]
+    if kept != list(new):
+        ops.append(["o", path, list(new)])
+
+
+def _diff_list(old: list[Any], new: list[Any], path: Path, ops: list[list[Any]]) -> None:
+    if len(new) > len(old) and new[: len(old)] == old:  # items added at the end (steps, notes)
+        ops.extend(["s", [*path, index], new[index]] for index in range(len(old), len(new)))
         return
-    if isinstance(old, list) and isinstance(new, list):
-        if len(new) < len(old):
-            ops.append(["t", path, len(new)])
-        for index, value in enumerate(new):
-            if index < len(old):
-                _diff(old[index], value, [*path, index], ops)
-            else:
-                ops.append(["s", [*path, index], value])
-        return
-    ops.append(["s", path, new])
+    if len(new) < len(old):
+        ops.append(["t", path, len(new)])
+    for index, value in enumerate(new):
+        if index < len(old):
+            _diff(old[index], value, [*path, index], ops)
+        else:
+            ops.append(["s", [*path, index], value])
 
 
 def _at(value: Any, path: Path) -> Any:
@@ -119,16 +131,31 @@ class _Encoder:
         self.by_text[text] = index
         return index
 
-    def _options(self, j: int, value: Any) -> list[list[list[Any]]]:
-        """Ways to write ``value`` against document ``j``, the likeliest first: a Lambda task's
+    def _sources(self, value: Any) -> list[tuple[int, Path, Any]]:
+        """The recent documents (whole, or their Lambda ``Payload``) ``value`` may be written
+        against, the most alike first (most top-level keys in common with it, or its ``Payload``)."""
+        target = value.get("Payload") if isinstance(value, dict) and "Payload" in value else value
+        keys = set(target) if isinstance(target, dict) else set()
+        found: list[tuple[int, int, int, Path, Any]] = []
+        for j in range(len(self.values) - 1, max(0, len(self.values) - _CANDIDATES) - 1, -1):
+            base = self.values[j]
+            subs: list[Path] = [[]]
+            if isinstance(base, dict) and isinstance(base.get("Payload"), (dict, list)):
+                subs.insert(0, ["Payload"])
+            for sub in subs:
+                source = _at(base, sub)
+                alike = (
+                    len(keys & set(source)) if isinstance(source, dict) else int(type(source) is type(target))
+                )
+                found.append((alike, -len(found), j, sub, source))
+        found.sort(reverse=True)
+        return [(j, sub, source) for _, _, j, sub, source in found]
+
+    def _options(self, value: Any) -> Iterator[list[list[Any]]]:
+        """Ways to write ``value`` against a recent document, the likeliest first: a Lambda task's
         request and response carry the state document as their ``Payload``."""
-        base = self.values[j]
-        base_payload = isinstance(base, dict) and isinstance(base.get("Payload"), (dict, list))
         value_payload = isinstance(value, dict) and isinstance(value.get("Payload"), (dict, list))
-        subs: list[Path] = [["Payload"], []] if base_payload else [[]]
-        options = []
-        for sub in subs:
-            source = _at(base, sub)
+        for j, sub, source in self._sources(value):
             if value_payload:
                 wrapped: list[list[Any]] = [["s", [], {}]]
                 for key, item in value.items():
@@ -137,25 +164,25 @@ class _Encoder:
                         _diff(source, item, ["Payload"], wrapped)
                     else:
                         wrapped.append(["s", [key], item])
-                options.append(wrapped)
+                yield wrapped
             ops: list[list[Any]] = [["c", [], j, sub]]
             _diff(source, value, [], ops)
-            options.append(ops)
-        return options
+            yield ops
 
     def _best(self, value: Any, text_size: int) -> list[list[Any]]:
-        """The shortest way found to write ``value``: against the document before it when that is
-        short (the usual case), else the shortest against the last few, or whole."""
+        """The shortest way found to write ``value``: the first short one (usually against the
+        document most like it among the last few), else the shortest of them, else whole."""
         best: list[list[Any]] = [["s", [], value]]
         best_size = text_size
-        good_enough = max(4096, text_size // 8)
-        for j in range(len(self.values) - 1, max(0, len(self.values) - _CANDIDATES) - 1, -1):
-            for option in self._options(j, value):
-                size = _size(option)
-                if size < best_size:
-                    best, best_size = option, size
-                if best_size <= good_enough:
-                    return best
+        good_enough = max(_SMALL, text_size // 8)
+        if text_size <= good_enough:
+            return best
+        for tried, option in enumerate(self._options(value)):
+            size = _size(option)
+            if size < best_size:
+                best, best_size = option, size
+            if best_size <= good_enough or tried >= _TRIES:
+                break
         return best
 
     def _redacted(self, op: list[Any]) -> list[Any] | None:
