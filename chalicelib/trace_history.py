@@ -34,7 +34,8 @@ FORMAT = "linear/1"
 DOCUMENT_FIELDS = ("input", "output", "parameters")  # the fields of an event's details that hold documents
 _CANDIDATES = 3  # documents kept before this one that it may be written against
 _TRIES = 4  # ways tried at most before the shortest found is kept
-_SMALL = 2048  # a document this short (in characters) is kept whole
+_SMALL = 2048
+_PAYLOAD = '"Payload":'  # a document this short (in characters) is kept whole
 _STYLES: tuple[tuple[tuple[str, str] | None, bool], ...] = (
     ((",", ":"), True),
     ((",", ":"), False),
@@ -105,6 +106,8 @@ class _Encoder:
         self.is_secret_key = is_secret_key
         self.documents: list[list[list[Any]]] = []
         self.values: list[Any] = []  # the parsed documents, for the next ones to be written against
+        self.texts: list[str] = []  # and as the engine wrote them
+        self.payload_at: list[int] = []  # where the value of their one "Payload": starts, or -1
         self.by_text: dict[str, int] = {}
         self.style: list[Any] | None = None  # how the engine wrote its documents
         self.styles: dict[str, list[Any]] = {}  # the documents it wrote otherwise (its input, as given)
@@ -113,23 +116,58 @@ class _Encoder:
         """The index of ``text``'s document, or ``None`` when it is not a JSON document."""
         if text in self.by_text:
             return self.by_text[text]
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return None
-        if not isinstance(value, (dict, list)):
-            return None
+        found = self._embedded(text)
+        if found is not None:
+            value, ops = found
+        else:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return None
+            if not isinstance(value, (dict, list)):
+                return None
+            ops = self._best(value, len(text))
         index = len(self.values)
         style = _style(text, value)
         if self.style is None:
             self.style = style
         elif style != self.style:
             self.styles[str(index)] = style
-        ops = self._best(value, len(text))
         self.documents.append([kept for op in ops if (kept := self._redacted(op)) is not None])
         self.values.append(value)
+        self.texts.append(text)
+        self.payload_at.append(_payload_at(text))
         self.by_text[text] = index
         return index
+
+    def _embedded(self, text: str) -> tuple[Any, list[list[Any]]] | None:
+        """A Lambda task's request (``{..., "Payload": <the state's input>}``) or a state's output
+        taken from its response's ``Payload``, found as text, without parsing the document again:
+        the value and its operations, or ``None``. A JSON value ends where it ends, so the text
+        after a document's one ``"Payload":`` that starts with another document's text holds it whole."""
+        at = _payload_at(text)
+        for j in range(len(self.values) - 1, max(0, len(self.values) - _CANDIDATES) - 1, -1):
+            base, base_text, base_at = self.values[j], self.texts[j], self.payload_at[j]
+            if at >= 0 and len(base_text) < len(text) and text.startswith(base_text, at):
+                try:
+                    rest = json.loads(text[:at] + "null" + text[at + len(base_text) :])
+                except ValueError:
+                    return None
+                if not isinstance(rest, dict) or rest.get("Payload", 0) is not None:
+                    return None
+                ops: list[list[Any]] = [["s", [], {}]]
+                for key, item in rest.items():
+                    ops.append(["c", [key], j, []] if key == "Payload" else ["s", [key], item])
+                return {**rest, "Payload": base}, ops
+            if (
+                base_at >= 0
+                and len(text) < len(base_text)
+                and isinstance(base, dict)
+                and isinstance(base.get("Payload"), (dict, list))
+                and base_text.startswith(text, base_at)
+            ):
+                return base["Payload"], [["c", [], j, ["Payload"]]]
+        return None
 
     def _sources(self, value: Any) -> list[tuple[int, Path, Any]]:
         """The recent documents (whole, or their Lambda ``Payload``) ``value`` may be written
@@ -199,14 +237,22 @@ class _Encoder:
         return ["s", path, self.redact(path[-1] if path else None, op[2])]
 
 
+def _payload_at(text: str) -> int:
+    """Where the value of the one ``"Payload":`` in ``text`` starts; -1 if there is not exactly one."""
+    first = text.find(_PAYLOAD)
+    if first < 0 or text.find(_PAYLOAD, first + 1) >= 0:
+        return -1
+    return first + len(_PAYLOAD)
+
+
 def _style(text: str, value: Any) -> list[Any]:
     """How ``text`` was written: its separators (read at its first key) and whether it escapes
     every character outside ASCII."""
     compact = True
     if isinstance(value, dict) and value:
         head = "{" + json.dumps(next(iter(value)), ensure_ascii=text.isascii()) + ":"
-        stripped = text.lstrip()
-        compact = stripped.startswith(head) and stripped[len(head) : len(head) + 1] != " "
+        start = len(text) - len(text.lstrip()) if text[:1].isspace() else 0
+        compact = text.startswith(head, start) and text[start + len(head) : start + len(head) + 1] != " "
     elif isinstance(value, list) and len(value) > 1:
         compact = ", " not in text[:200] or text.find(",") != text.find(", ")
     return [",", ":", text.isascii()] if compact else [", ", ": ", text.isascii()]
