@@ -28,6 +28,7 @@ from chalicelib.errors import BadRequestError, StoreError, validation_problems
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import is_secret_key, redact, redact_under
+from chalicelib.workflow.express import DEADLINE_MAX_EXPRESS
 from chalicelib.workflow.sfn_runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
@@ -68,6 +69,12 @@ def initial_state(
         raise BadRequestError(
             f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}"
         ) from None
+    if settings.workflow_type == "express" and run_guards.deadline_seconds > DEADLINE_MAX_EXPRESS:
+        raise BadRequestError(
+            f"guards.deadline_seconds={run_guards.deadline_seconds:g} is more than this Express workflow "
+            f"allows: an Express execution ends at 5 minutes; use at most {DEADLINE_MAX_EXPRESS:g} "
+            "(room is left for Finalize), or deploy with WorkflowType=STANDARD"
+        )
     policy = (approve if approve is not None else settings.approval).strip().lower()
     if policy not in APPROVALS:
         raise BadRequestError(f"approve={approve!r} is not accepted; use one of: {', '.join(APPROVALS)}")
@@ -258,6 +265,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
             # new process serves the in-process mock API there again (cli.mock_origin)
             mock_api_url=get_settings().mock_api_url,
         )
+    started = time.time()  # an Express execution's end is read from checkpoints written since
     try:
         arn = runner.start(execution_name or start.run_id, start.model_dump(mode="json"))
     except Exception as exc:  # the engine refused: the run ends here, not "running" forever
@@ -289,7 +297,9 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
         )
         raise
     try:
-        store.put_run({**(store.get_run(start.run_id) or {}), "execution_arn": arn})
+        store.put_run(
+            {**(store.get_run(start.run_id) or {}), "execution_arn": arn, "execution_started_at": started}
+        )
     except StoreError:
         pass  # the execution goes on: its next checkpoint meets the same store, and ends it interrupted
     return arn
