@@ -141,33 +141,44 @@ class _Encoder:
         return index
 
     def _embedded(self, text: str) -> tuple[Any, list[list[Any]]] | None:
-        """A Lambda task's request (``{..., "Payload": <the state's input>}``) or a state's output
-        taken from its response's ``Payload``, found as text, without parsing the document again:
-        the value and its operations, or ``None``. A JSON value ends where it ends, so the text
-        after a document's one ``"Payload":`` that starts with another document's text holds it whole."""
+        """A document that holds one kept before it as its Lambda ``Payload`` (a task's request,
+        ``{..., "Payload": <the state's input>}``), is one's ``Payload`` (a state's output taken
+        from its task's response), or has the same ``Payload`` text as one: found as text, not
+        parsed again. Returns the value and its operations, or ``None``. A JSON value ends where it
+        ends, so the text after a document's one ``"Payload":`` that starts with another
+        document's text holds that document whole."""
         at = _payload_at(text)
         for j in range(len(self.values) - 1, max(0, len(self.values) - _CANDIDATES) - 1, -1):
             base, base_text, base_at = self.values[j], self.texts[j], self.payload_at[j]
             if at >= 0 and len(base_text) < len(text) and text.startswith(base_text, at):
-                try:
-                    rest = json.loads(text[:at] + "null" + text[at + len(base_text) :])
-                except ValueError:
-                    return None
-                if not isinstance(rest, dict) or rest.get("Payload", 0) is not None:
-                    return None
-                ops: list[list[Any]] = [["s", [], {}]]
-                for key, item in rest.items():
-                    ops.append(["c", [key], j, []] if key == "Payload" else ["s", [key], item])
-                return {**rest, "Payload": base}, ops
-            if (
-                base_at >= 0
-                and len(text) < len(base_text)
-                and isinstance(base, dict)
-                and isinstance(base.get("Payload"), (dict, list))
-                and base_text.startswith(text, base_at)
-            ):
+                return self._wrapped(text[:at] + "null" + text[at + len(base_text) :], j, [], base)
+            if base_at < 0 or not isinstance(base, dict) or not isinstance(base.get("Payload"), (dict, list)):
+                continue
+            if len(text) < len(base_text) and base_text.startswith(text, base_at):
                 return base["Payload"], [["c", [], j, ["Payload"]]]
+            if (
+                at >= 0
+                and next(reversed(base)) == "Payload"  # so its text ends with the Payload's and "}"
+                and len(text) - at == len(base_text) - base_at
+                and text.endswith(base_text[base_at:])
+            ):
+                return self._wrapped(text[:at] + "null}", j, ["Payload"], base["Payload"])
         return None
+
+    @staticmethod
+    def _wrapped(rest_text: str, j: int, sub: Path, payload: Any) -> tuple[Any, list[list[Any]]] | None:
+        """A Lambda request or response whose ``Payload`` is document ``j``'s value at ``sub``;
+        ``rest_text`` is its text with ``null`` in the Payload's place."""
+        try:
+            rest = json.loads(rest_text)
+        except ValueError:
+            return None
+        if not isinstance(rest, dict) or rest.get("Payload", 0) is not None:
+            return None
+        ops: list[list[Any]] = [["s", [], {}]]
+        for key, item in rest.items():
+            ops.append(["c", [key], j, sub] if key == "Payload" else ["s", [key], item])
+        return {**rest, "Payload": payload}, ops
 
     def _sources(self, value: Any) -> list[tuple[int, Path, Any]]:
         """The recent documents (whole, or their Lambda ``Payload``) ``value`` may be written
@@ -183,7 +194,9 @@ class _Encoder:
             for sub in subs:
                 source = _at(base, sub)
                 alike = (
-                    len(keys & set(source)) if isinstance(source, dict) else int(type(source) is type(target))
+                    len(keys.intersection(source))
+                    if isinstance(source, dict)
+                    else int(type(source) is type(target))
                 )
                 found.append((alike, -len(found), j, sub, source))
         found.sort(reverse=True)
@@ -242,7 +255,8 @@ def _payload_at(text: str) -> int:
     first = text.find(_PAYLOAD)
     if first < 0 or text.find(_PAYLOAD, first + 1) >= 0:
         return -1
-    return first + len(_PAYLOAD)
+    at = first + len(_PAYLOAD)
+    return at + 1 if text.startswith(" ", at) else at
 
 
 def _style(text: str, value: Any) -> list[Any]:
