@@ -264,7 +264,7 @@ def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
 
 
 def _markdown(data: dict[str, Any]) -> str:
-    from bench import cold_cli, soak, trace_sizes
+    from bench import cold_cli, soak, soak_http, trace_sizes
 
     lines = [
         f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.",
@@ -348,6 +348,8 @@ def _markdown(data: dict[str, Any]) -> str:
         lines += ["", *cold_cli.markdown(data["cold_cli"])]
     if "soak" in data:
         lines += ["", *soak.markdown(data["soak"])]
+    if "soak_http" in data:
+        lines += ["", *soak_http.markdown(data["soak_http"])]
     evals = data["eval"]
     lines += [
         "",
@@ -365,7 +367,7 @@ def _markdown(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    from bench import cold_cli, coldstart, cost, soak, trace_sizes
+    from bench import cold_cli, coldstart, cost, soak, soak_http, trace_sizes
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=7)
@@ -398,6 +400,7 @@ def main() -> None:
     }
     if args.soak_runs:
         data["soak"] = soak.measure(args.soak_runs, settle=min(100, args.soak_runs))
+        data["soak_http"] = soak_http.measure(args.soak_runs, concurrency=8, settle=min(100, args.soak_runs))
     data["cost_per_1000_runs"] = {
         label: cost.per_thousand_runs(
             transitions=row["states"],
