@@ -9,7 +9,8 @@ since this execution started count, so an approval's or a resume's new execution
 for the one before it. An execution that ends elsewhere (one of the machine's ``Fail`` states,
 or Express's 5-minute cap) writes no such checkpoint: its run's owner lease runs out and the run
 reads ``interrupted`` at its last checkpoint, from which ``resume`` continues it as a new
-execution, as after any crash.
+execution, as after any crash. A runner waiting for it takes it as ended when the engine says so
+(the embedded engine), or after ``SILENCE_SECONDS`` without a checkpoint (LocalStack, AWS).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from chalicelib.memory.store import get_run_store
 
 EXPRESS_CAP_SECONDS = 300.0  # an Express execution runs at most 5 minutes
 DEADLINE_MAX_EXPRESS = 280.0  # a run's deadline guard on Express: under the cap, with room for Finalize
+SILENCE_SECONDS = 120.0  # no checkpoint for this long: a waiting runner takes the execution as ended
 _RESUMED = re.compile(r"-r\d+$")  # a resumed execution's name: "<run id>-r<n>"
 
 
@@ -39,9 +41,10 @@ def describe(execution_arn: str) -> dict[str, Any]:
     document = get_run_store().get_run(run_id) or {}
     since = document.get("execution_started_at") if document.get("execution_arn") == execution_arn else None
     last, _ = checkpoints.latest(run_id)
-    running = {"executionArn": execution_arn, "status": "RUNNING"}
+    running: dict[str, Any] = {"executionArn": execution_arn, "status": "RUNNING"}
     if last is None or (since is not None and float(last.get("ts") or 0) < float(since)):
-        return running
+        return {**running, "checkpointedAt": since}
+    running["checkpointedAt"] = float(last.get("ts") or 0)
     state = last["document"]
     held = state.get("status") == "awaiting_approval" and state.get("pending_approval")
     if last.get("next_state") == "Done" or held:

@@ -76,6 +76,7 @@ class WorkflowRunner:
     ) -> dict[str, Any]:
         """Poll until the execution ends; ``on_tick`` runs on every poll (the owner renews its lease there)."""
         deadline = time.monotonic() + timeout_seconds
+        started = time.time()
         delay = self.poll_seconds
         ended = False
         if self.until_ended is not None:
@@ -84,10 +85,14 @@ class WorkflowRunner:
             described = self.describe(execution_arn)
             if described["status"] in TERMINAL:
                 return described
-            if ended and self.express is not None:  # the engine says it ended; the store, not how
-                from chalicelib.workflow.express import ended_elsewhere
+            if self.express is not None:
+                from chalicelib.workflow.express import SILENCE_SECONDS, ended_elsewhere
 
-                return ended_elsewhere(execution_arn)
+                last = described.get("checkpointedAt") or started
+                if (
+                    ended or time.time() - float(last) > SILENCE_SECONDS
+                ):  # the engine or the silence says it ended
+                    return ended_elsewhere(execution_arn)
             if on_tick is not None:
                 on_tick()
             remaining = deadline - time.monotonic()
