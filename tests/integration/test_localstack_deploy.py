@@ -137,7 +137,7 @@ def test_deploy_creates_the_stack_from_the_packaged_template_without_what_the_ho
     stack = _stack(aws)
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
-    assert parameters == {"DeployTables": "false", "DeployFunctions": "false"}
+    assert parameters == {"DeployTables": "false", "DeployFunctions": "false", "WorkflowType": "STANDARD"}
     resources = {
         r["LogicalResourceId"]: r["ResourceType"]
         for r in aws["cloudformation"].describe_stack_resources(StackName=STACK)["StackResources"]
