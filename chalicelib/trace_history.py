@@ -5,14 +5,17 @@ so a copied history grows with the square of the steps. ``encode(history)`` keep
 small fields as they are and each document (a state's ``input``/``output``, a task's
 ``parameters``/``output``: JSON text) as a short list of operations against a document kept
 before it. ``rebuild(execution)`` gives back the engine's history: every event, every document as
-the same JSON text the engine wrote (the serialisation style is detected from the first
-document). Every reader of a trace's history goes through ``rebuild`` (or ``trace_history``), so
+the same JSON text the engine wrote (its separators are read at each document's first key, and
+whether it escaped what is not ASCII). Every reader of a trace's history goes through ``rebuild`` (or ``trace_history``), so
 traces written before this format (a plain ``history`` list) read the same way.
 
 Stored form (``execution.format == FORMAT``)::
 
-    {"format": "linear/1", "style": [",", ":", true], "documents": [[op, ...], ...],
+    {"format": "linear/1", "style": [",", ":", true], "styles": {"0": [", ", ": ", true]},
+     "documents": [[op, ...], ...],
      "events": [{... "stateEnteredEventDetails": {"name": "Plan", "input": {"doc": 7}} ...}]}
+
+``style`` is how most documents were written; ``styles`` names the others by index.
 
 An operation is a list: ``["c", path, j, subpath]`` copy document ``j`` (its value at
 ``subpath``) to ``path``; ``["s", path, value]`` set; ``["d", path]`` delete a key;
@@ -34,14 +37,8 @@ FORMAT = "linear/1"
 DOCUMENT_FIELDS = ("input", "output", "parameters")  # the fields of an event's details that hold documents
 _CANDIDATES = 3  # documents kept before this one that it may be written against
 _TRIES = 4  # ways tried at most before the shortest found is kept
-_SMALL = 2048
-_PAYLOAD = '"Payload":'  # a document this short (in characters) is kept whole
-_STYLES: tuple[tuple[tuple[str, str] | None, bool], ...] = (
-    ((",", ":"), True),
-    ((",", ":"), False),
-    (None, True),
-    (None, False),
-)
+_SMALL = 2048  # a document this short (in characters) is kept whole
+_PAYLOAD = '"Payload":'  # the key a Lambda task's request and response carry the state document under
 
 Path = list[str | int]
 Redactor = Callable[[str | int | None, Any], Any]
