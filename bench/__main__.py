@@ -6,6 +6,7 @@ Writes ``runtime/bench/results.json`` and ``runtime/bench/results.md`` and print
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -97,13 +98,15 @@ def _headline_pair(
 ) -> tuple[float, float]:
     """The headline, side by side, alternating which goes first: a whole run as ``POST /runs``
     makes it (execution, run document, trace stored), and LangGraph's whole invoke of the same
-    handlers with its SQLite checkpointer. Milliseconds each (the peer's NaN without the extra)."""
+    handlers with its SQLite checkpointer, each after a full garbage collection. Milliseconds
+    each (the peer's NaN without the extra)."""
     from bench.drivers import run_langgraph
     from chalicelib.config import get_settings
     from chalicelib.workflow.runs import initial_state
 
     whole_ms = peer_ms = float("nan")
     for turn in (0, 1) if number % 2 == 0 else (1, 0):
+        gc.collect()  # neither side pays for the other's garbage
         if turn == 0:
             t = time.perf_counter()
             status, doc = service.start(json.dumps({"request": request, "guards": guards}))
