@@ -259,6 +259,13 @@ class _Builder:
             deps.append(step_id)
         return expression, deps
 
+    def _carried(self, index: int) -> tuple[str, str]:
+        """The reference text for what sub-task ``index`` produced: its figure, or its rows as JSON."""
+        step_id, prefix = self.by_task[index]
+        if prefix.endswith("."):
+            return f"{{{{{step_id}.{prefix}value}}}}", step_id
+        return f"{{{{{step_id}{'.' + prefix if prefix else ''}|json}}}}", step_id
+
     def _data_steps(self) -> list[Step]:
         return [s for s in self.steps if TOOLS[s.tool].side_effect == "read"]
 
@@ -369,6 +376,9 @@ class _Builder:
         asked = task.params.content
         if asked is not None and asked.kind == "literal":  # the user's own words, exactly
             message = str(asked.text)
+        elif asked is not None and asked.kind == "value" and asked.task in self.by_task:
+            carried, source = self._carried(asked.task)  # what an earlier sub-task produced
+            message, deps = f"MAOO ({service}): {task.text}: {carried}", [source]
         elif when is not None:
             label = self.labels.get(when.subject, "the value")
             message += (

@@ -90,7 +90,7 @@ def test_an_ambiguous_word_is_reported_as_ambiguous() -> None:
     "request_text",
     [
         "summarise the open incidents into open.md",
-        "post the count of degraded services to the sre channel",
+        "post the count of degraded services to the legal channel",
         "what is the error rate of payments, in furlongs",
         "count open incidents, rounded to the nearest googol",
         "list the services, sorted by vibes",

@@ -68,7 +68,16 @@ NOTIFY_PATTERN = re.compile(
     + _CHANNEL
     + r"|#[\w-]+)\b)?|\bsend\s+(?:a\s+|an\s+)?(?:notification|message|alert|page)\b"
     r"(?:\s+to\s+(?:the\s+)?(?P<channel2>" + _CHANNEL + r"|#[\w-]+))?|\blet\s+(?:the\s+)?"
-    r"(?P<channel3>" + _CHANNEL + r")(?:\s+team)?\s+know\b",
+    r"(?P<channel3>" + _CHANNEL + r")(?:\s+team)?\s+know\b"
+    r"|\b(?:post|send|share|push)\s+(?P<object>.+?)\s+(?:to|in|on)\s+(?:the\s+)?(?P<channel4>"
+    + _CHANNEL
+    + r"|#[\w-]+)(?:\s+channel)?(?:,?\s+(?:pls|please|plz|thanks|thx))?\s*$",
+    NOCASE,
+)
+# "post that figure to sre", "post them to ops": what was just read or computed is the message
+REFERENCE_OBJECT = re.compile(
+    r"^(?:it|them|that|those|these|the result|the count|that number|that figure|the number|their names|their ids|"
+    r"the names|the ids|the list|the answer|the value|that value)$",
     NOCASE,
 )
 NOTIFY_REST = re.compile(r"\b(?:about|with|of|that)\s+(?P<rest>.+)$", NOCASE)
@@ -83,7 +92,11 @@ def severity(text: str) -> str:
 
 def _channel(m: re.Match[str]) -> str:
     raw = (
-        m.group("channel") or m.group("channel2") or m.group("channel3") or catalogue.DEFAULT_CHANNEL
+        m.group("channel")
+        or m.group("channel2")
+        or m.group("channel3")
+        or m.group("channel4")
+        or catalogue.DEFAULT_CHANNEL
     ).lower()
     raw = raw.lstrip("#")
     return _CHANNELS.get(raw, _CHANNELS.get(raw.replace(" ", "-"), raw))
@@ -122,6 +135,8 @@ def notify(
     channel = _channel(m)
     about = NOTIFY_REST.search(text[m.end() :])
     rest = about.group("rest").strip() if about else ""
+    if m.group("object") and not QUOTED_TEXT.fullmatch(m.group("object").strip()):
+        return _post_object(ctx, text, m.group("object").strip(), channel, condition)
     if rest and not fr.RESULT_PRONOUN.match(rest):
         # data the message is about ("about the checkout error rate") is read first; free text stays in the message
         ctx.read_data(rest, fr.services(rest), fr.window(rest), condition)
@@ -131,6 +146,31 @@ def notify(
         params["content"] = {"kind": "literal", "text": quoted.group("text")}
     ctx.add(
         make_subtask(kind="notify", text=text, params=params, success_criteria=[f"{channel} notified"]),
+        condition,
+    )
+    return True
+
+
+def _post_object(ctx: Context, text: str, what: str, channel: str, condition: Condition | None) -> bool:
+    """ "post that figure to sre", "post the count of failed deployments to ops": the message
+    carries what was just computed, or what the object reads as (read first)."""
+    if not REFERENCE_OBJECT.match(what):
+        reported = len(ctx.missing)
+        if not ctx.read_data(what, fr.services(what), fr.window(what), condition):
+            if len(ctx.missing) == reported:
+                ctx.missing.append(f"what {what!r} is in {text!r}")
+            return True
+    if not ctx.tasks:
+        ctx.missing.append(f"what {what!r} refers to: nothing is read or computed before {text!r}")
+        return True
+    source = len(ctx.tasks) - 1
+    ctx.add(
+        make_subtask(
+            kind="notify",
+            text=text,
+            params={"channel": channel, "service": ctx.service, "content": {"kind": "value", "task": source}},
+            success_criteria=[f"{channel} notified with {what}"],
+        ),
         condition,
     )
     return True

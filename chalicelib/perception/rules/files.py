@@ -35,6 +35,10 @@ SUMMARIZE_LEAD = re.compile(
 SUMMARY_NOUN = re.compile(r"^" + _SHORT + _SUMMARY + r"(?:\s+of)?\s*", NOCASE)
 REPORT_NOUN = re.compile(r"(?:a |an |the )?(?:short |brief )?(?:report|summary|recap)", NOCASE)
 ARTICLE = re.compile(r"^(?:a|an|the)\s+", NOCASE)
+# "write their ids to open.txt": a field of the rows just read; the file holds those rows
+THEIR_FIELDS = re.compile(
+    r"(?:their|its|the|those)\s+(?:ids?|names?|titles?|values?|versions?|owners?|regions?)", NOCASE
+)
 ALL_OF = re.compile(r"^(?:all\s+)?(?:of\s+)?", NOCASE)
 
 FILE_NAME = re.compile(
@@ -81,7 +85,12 @@ def file_format(path: str) -> str:
 def _object(ctx: Context, rest: str, condition: Condition | None, what: str, text: str) -> bool:
     """Read what a summarize/save clause is about; False when it names nothing MAOO knows."""
     rest = ALL_OF.sub("", rest.strip(" ,")).strip()
-    if not rest or fr.RESULT_PRONOUN.match(rest) or REPORT_NOUN.fullmatch(rest):
+    if (
+        not rest
+        or fr.RESULT_PRONOUN.match(rest)
+        or REPORT_NOUN.fullmatch(rest)
+        or THEIR_FIELDS.fullmatch(rest)
+    ):
         if not any(t.kind in ("fetch", "query", "compute", "summarize") for t in ctx.tasks):
             ctx.missing.append(f"what to {what}: nothing is fetched or computed before {text!r}")
             return False
