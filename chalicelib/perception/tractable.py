@@ -304,6 +304,30 @@ def _unknown(read: str) -> list[str]:
     return [f"MAOO does not know what {', '.join(repr(w) for w in words)} means here"] if words else []
 
 
+_ENTITY_SHAPED = re.compile(
+    r"(?<![\w./#@-])[a-z][a-z0-9]*(?:-[a-z0-9]+)+(?![\w./-])|(?<![\w./#@-])[a-z]+\d+[a-z0-9]*(?![\w./-])",
+    re.I,
+)
+
+
+def _known_names() -> set[str]:
+    from chalicelib.perception.estate import lexicon
+
+    names = {phrase for phrase in lexicon() if " " not in phrase}
+    names |= {c.name for c in catalogue.CHANNELS} | {w for c in catalogue.CHANNELS for w in c.words}
+    names |= {w.name for w in catalogue.WINDOWS} | set(catalogue.SEVERITY_WORDS)
+    return {n.lower() for n in names}
+
+
+def _unknown_names(text: str) -> list[str]:
+    """A name the estate does not have ("us-east-2", "platform-team", "checkout-v2", "p99", "sev5"): never
+    read as the nearest name it does have, never dropped."""
+    known = _known_names()
+    found = [m.group(0) for m in _ENTITY_SHAPED.finditer(text) if m.group(0).lower() not in known]
+    found = [f for f in found if not _ID.fullmatch(f)]  # ids are checked against the estate by the reader
+    return [f"there is no {name!r} in the estate" for name in dict.fromkeys(found)]
+
+
 def unused_words(request: str, perception: PerceivedState) -> list[str]:
     """What the request asks that ``perception`` does not hold, in words; empty when all is used."""
     text = _QUOTED.sub(" ", request)  # quoted words are content, carried, not read
@@ -315,6 +339,7 @@ def unused_words(request: str, perception: PerceivedState) -> list[str]:
     problems += _unknown_windows(text) + _unknown_severities(text) + _unknown_channels(perception)
     problems += _dangling(read, perception) + _after_quotes(request) + _unused_services(read, perception)
     problems += _unused_ids(read, perception) + _unused_items(read, perception) + _unknown(read)
+    problems += _unknown_names(_FILE.sub(" ", read))
     for check in _CHECKS:
         found = check.pattern.search(text)
         if found and not check.holds(perception):
