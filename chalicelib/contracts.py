@@ -475,6 +475,7 @@ class RunState(Model):
     stop_reason: StopReason | None = None
     stop_detail: str = ""
     final_output: str | None = None
+    answer: dict[str, Any] | None = None  # the final output's structured parts (chalicelib.execution.answer)
     crash: dict[str, Any] | None = None
     # durable runs: which calls wait for approval, the keys approved so far, the call held now, and
     # (on a resumed execution only) the state the entry Choice sends the run to
