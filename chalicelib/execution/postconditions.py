@@ -276,6 +276,11 @@ def _posted(result: Any, args: dict[str, Any] | None) -> dict[str, Any]:
     return {**(sent if isinstance(sent, dict) else {}), **(body if isinstance(body, dict) else {})}
 
 
+def _patched(state: RunState, step: Step) -> str:
+    """Why an argument differs from what was asked, when the refinement patched it to a safe default."""
+    return " (patched to a safe default after the server rejected it)" if step.id in state.patched else ""
+
+
 def _action(state: RunState, task: SubTask, step: Step, value: Any) -> list[str]:
     args = _call_args(state, step.id)
     problems: list[str] = []
@@ -291,6 +296,7 @@ def _action(state: RunState, task: SubTask, step: Step, value: Any) -> list[str]
             if asked and not _same(posted.get(name), asked):
                 problems.append(
                     f"{step.id} opened the incident with {name} {posted.get(name)!r}, not {asked!r}"
+                    + _patched(state, step)
                 )
         if why := _content_problem(
             state,
@@ -302,7 +308,9 @@ def _action(state: RunState, task: SubTask, step: Step, value: Any) -> list[str]
     elif isinstance(task, NotifyTask):
         posted = _posted(value, args)
         if not _same(posted.get("channel"), task.params.channel):
-            problems.append(f"{step.id} notified {posted.get('channel')!r}, not {task.params.channel!r}")
+            problems.append(
+                f"{step.id} notified {posted.get('channel')!r}, not {task.params.channel!r}" + _patched(state, step)
+            )
         if why := _content_problem(
             state,
             task.params.content,
