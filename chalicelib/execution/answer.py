@@ -3,7 +3,7 @@
 Built from the request language (``PerceivedState.subtasks``) and what ran (``RunState.results``),
 never from the raw tool outputs alone, so the answer says what was asked in the words of the
 request: "search's error rate over the last hour is 6.5 % (520 errors in 8,000 requests), above
-5 %: opened INC-1007 (sev2, search), notified #ops, wrote report.md."
+5 %: opened INC-1007 (sev2, search), notified #ops (NTF-0001), wrote report.md."
 
 - A value says what it is, its unit and the figures it rests on.
 - A list names its rows; a count says what was counted; an aggregate names its field and rows.
@@ -469,7 +469,8 @@ def _action_clause(state: RunState, index: int, task: SubTask, result: Any) -> C
         channel = body.get("channel", task.params.channel)
         if not done:
             return Clause(index, task.kind, f"#{channel} not notified", done=False)
-        return Clause(index, task.kind, f"notified #{channel}", body.get("id"))
+        sent = f" ({body['id']})" if body.get("id") else ""
+        return Clause(index, task.kind, f"notified #{channel}{sent}", body.get("id"))
     if isinstance(task, SaveTask):
         if not done:
             return Clause(index, task.kind, f"{task.params.path} not written", done=False)
@@ -500,6 +501,8 @@ def _subject_phrase(state: RunState, index: int, name: str | None) -> tuple[str,
     if isinstance(task, (FetchTask, QueryTask)):
         value = value_of(state, index, name)
         p = task.params
+        if p.aggregate == "count" and not p.group_by:
+            return f"The number of {describe(p)} is {number(value)}", value, None
         if name and name != "value" and name != p.field:
             unit = _FIELD_UNITS.get(name)
             rows = rows_of(result) or [{}]
@@ -553,7 +556,8 @@ def _clauses(state: RunState, upto: int | None) -> tuple[list[str], list[Clause]
             summaries.append(str(result.get("summary", "")) if isinstance(result, dict) else "")
         elif (clause := _value_clause(state, i, task, result)) is not None:
             clauses.append(clause)
-            if i not in feeds:  # a read that feeds a computation: its figures are in that sentence
+            if i not in feeds or isinstance(task, ComputeTask):  # a read that feeds a computation: its
+                # figures are in that computation's sentence
                 sentences.append(_cap(clause.text))
     if not sentences:
         sentences += [s.strip().rstrip(".") for s in summaries if s.strip()]
@@ -578,7 +582,7 @@ def _condition_sentence(
         return []
     words, value, unit = phrase
     held = holds(value, first)
-    threshold = f"{first.value:g}" + (f" {unit}" if unit else "")
+    threshold = number(first.value) + (f" {unit}" if unit else "")
     verdict = f"{(_HOLDS if held else _FAILS)[first.op]} {threshold}"
     branch: list[str] = []
     for i in governed:

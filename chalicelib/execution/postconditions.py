@@ -78,7 +78,8 @@ def _produced(task: SubTask, value: Any) -> str | None:
         data = value.get("body", value.get("rows")) if isinstance(value, dict) else None
         if data is None:
             return "has no data"
-        single = task.params.resource in ("metrics", "service") or task.params.aggregate
+        # one row is the answer (a service, its metrics, an aggregate); an empty list is a list's answer
+        single = task.params.resource in ("metrics", "service") or task.params.aggregate not in (None, "list")
         return "has no matching row" if single and isinstance(data, list) and not data else None
     if task.kind == "summarize":
         return (
@@ -309,7 +310,8 @@ def _action(state: RunState, task: SubTask, step: Step, value: Any) -> list[str]
         posted = _posted(value, args)
         if not _same(posted.get("channel"), task.params.channel):
             problems.append(
-                f"{step.id} notified {posted.get('channel')!r}, not {task.params.channel!r}" + _patched(state, step)
+                f"{step.id} notified {posted.get('channel')!r}, not {task.params.channel!r}"
+                + _patched(state, step)
             )
         if why := _content_problem(
             state,

@@ -77,7 +77,7 @@ def test_a_condition_that_holds_says_why_and_lists_what_was_done(maoo, monkeypat
     assert doc["status"] == "succeeded"
     assert doc["final_output"] == (
         "search's error rate over the last hour is 6.5 % (520 errors in 8,000 requests), above 5 %: "
-        "opened INC-1007 (sev2, search), notified #ops, wrote report.md."
+        "opened INC-1007 (sev2, search), notified #ops (NTF-0001), wrote report.md."
     )
     assert [e["kind"] for e in maoo.side_effects()] == ["incident_created", "notification_sent"]
 

@@ -117,9 +117,7 @@ def test_a_new_service_is_found_by_its_tier_in_the_ops_database(answers):
 
 def test_a_new_service_s_figures_are_in_the_ops_database(answers):
     output = _succeeded(answers["database"])
-    assert (
-        answers["database"]["tools"] == ["db_query"] and "500 requests" in output and "40 errors" in output
-    )
+    assert answers["database"]["tools"] == ["db_query"] and "500 requests" in output and "40 errors" in output
 
 
 def test_a_new_service_s_deployments_are_listed(answers):

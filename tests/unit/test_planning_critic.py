@@ -8,11 +8,11 @@ import pytest
 
 from chalicelib.config import reload_settings
 from chalicelib.contracts import Plan, RunState, Step
+from chalicelib.execution.postconditions import unmet as check_result
 from chalicelib.journal import Transition, run_step
 from chalicelib.memory.facts import Recollection
 from chalicelib.perception.request_reader import perceive
 from chalicelib.planning import plan_state as planning_layer
-from chalicelib.execution.postconditions import unmet as check_result
 from chalicelib.planning.critic import critique
 from chalicelib.planning.planner import make_plan
 
