@@ -401,8 +401,9 @@ def _read_clause(index: int, task: FetchTask | QueryTask, result: Any) -> Clause
     p = task.params
     rows = rows_of(result)
     unit = _FIELD_UNITS.get(p.field or "")
-    if rows is None:  # a body that is not rows (a URL the user gave): what it holds, as the summary tool says
-        return Clause(index, task.kind, summarize_tool.summarize([result]).rstrip("."), result)
+    if rows is None or p.resource == "url":  # a body of no known shape: what the summary tool says of it
+        body = result.get("body", result) if isinstance(result, dict) else result
+        return Clause(index, task.kind, summarize_tool.summarize([body]).rstrip("."))
     if p.group_by:
         text, value = _grouped(p, rows)
         return Clause(index, task.kind, text, value, unit)
@@ -556,8 +557,7 @@ def _clauses(state: RunState, upto: int | None) -> tuple[list[str], list[Clause]
             summaries.append(str(result.get("summary", "")) if isinstance(result, dict) else "")
         elif (clause := _value_clause(state, i, task, result)) is not None:
             clauses.append(clause)
-            if i not in feeds or isinstance(task, ComputeTask):  # a read that feeds a computation: its
-                # figures are in that computation's sentence
+            if i not in feeds or isinstance(task, ComputeTask):  # a read feeding a computation is said there
                 sentences.append(_cap(clause.text))
     if not sentences:
         sentences += [s.strip().rstrip(".") for s in summaries if s.strip()]
