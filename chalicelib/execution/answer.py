@@ -85,7 +85,6 @@ COMPARE = {
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
 }
-_FLAT_FILTERS = ("service", "window", "status", "severity", "tier", "region", "owner")
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,15 @@ from chalicelib.references import UnresolvedReferenceError, lookup
 from chalicelib.step_results import result_value, task_step
 
 MAX_VIOLATIONS = 3  # rows named per broken filter
+FLAT_FILTERS = (
+    "service",
+    "window",
+    "status",
+    "severity",
+    "tier",
+    "region",
+    "owner",
+)  # ReadParams' equality filters
 
 
 def _criterion(task: SubTask) -> str:
@@ -101,8 +110,8 @@ def _produced(task: SubTask, value: Any) -> str | None:
 
 
 def _condition(state: RunState, task: SubTask, step: Step) -> tuple[list[str], bool]:
-    """``(problems, ran)``: whether the step is guarded by the clause's condition on the value it
-    names, and whether only its branch ran."""
+    """``(problems, ran)``: what is wrong with the step's guard (the clause's condition on the value it
+    names) and with which branch ran; ``ran``: the step was to run, so its result is checked next."""
     c = task.condition
     assert c is not None
     subject_index, name = answer.condition_subject(c)
@@ -157,7 +166,7 @@ def filters_of(p: ReadParams) -> list[Filter]:
     columns = set(known.columns) if known else set()
     flat = [
         Filter(field=_column(resource, name), op="=", value=getattr(p, name))
-        for name in ("service", "window", "status", "severity", "tier", "region", "owner")
+        for name in FLAT_FILTERS
         if getattr(p, name) is not None and _column(resource, name) in columns
     ]
     return flat + [f.model_copy(update={"field": _column(resource, f.field)}) for f in p.filters]

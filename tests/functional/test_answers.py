@@ -133,3 +133,22 @@ def test_a_file_whose_content_is_the_answer_carries_the_sentence(maoo, monkeypat
     written = (Path(get_settings().files_dir) / "report.txt").read_text().strip()
     assert written == "search's error rate over the last hour is 6.5 % (520 errors in 8,000 requests)."
     assert doc["final_output"] == written + " Wrote report.txt."
+
+
+def test_a_message_whose_content_is_the_answer_states_what_was_done_before_it(maoo, monkeypatch):
+    understood(monkeypatch, *error_rate("search"), *CONDITIONAL_ACTIONS[:2])
+    alter_plan(
+        monkeypatch,
+        lambda s: with_args(s, json_body={"channel": "ops", "message": "MAOO: {{answer}}"})
+        if s.args.get("url", "").endswith("/notifications")
+        else s,
+    )
+
+    doc = maoo.run("if search's error rate is above 5 %, open a sev2 incident and notify #ops")
+
+    assert doc["status"] == "succeeded"
+    (message,) = [e["object"]["message"] for e in maoo.side_effects() if e["kind"] == "notification_sent"]
+    assert message == (
+        "MAOO: search's error rate over the last hour is 6.5 % (520 errors in 8,000 requests), "
+        "above 5 %: opened INC-1007 (sev2, search)."
+    )
