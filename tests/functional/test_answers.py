@@ -139,9 +139,11 @@ def test_a_message_whose_content_is_the_answer_states_what_was_done_before_it(ma
     understood(monkeypatch, *error_rate("search"), *CONDITIONAL_ACTIONS[:2])
     alter_plan(
         monkeypatch,
-        lambda s: with_args(s, json_body={"channel": "ops", "message": "MAOO: {{answer}}"})
-        if s.args.get("url", "").endswith("/notifications")
-        else s,
+        lambda s: (
+            with_args(s, json_body={"channel": "ops", "message": "MAOO: {{answer}}"})
+            if s.args.get("url", "").endswith("/notifications")
+            else s
+        ),
     )
 
     doc = maoo.run("if search's error rate is above 5 %, open a sev2 incident and notify #ops")
