@@ -200,7 +200,7 @@ def rows_of(value: Any) -> list[dict[str, Any]] | None:
     return None
 
 
-def _row_scalar(row: dict[str, Any], *names: str | None) -> Any:
+def row_scalar(row: dict[str, Any], *names: str | None) -> Any:
     for name in names:
         if name and name in row:
             return row[name]
@@ -234,7 +234,7 @@ def value_of(state: RunState, index: int, name: str | None = None) -> Any:
         if wanted and len(rows) > 1 and all(wanted in r for r in rows):
             return [r[wanted] for r in rows]
         p = task.params
-        return _row_scalar(rows[0], wanted, p.field, p.aggregate, "value", "count")
+        return row_scalar(rows[0], wanted, p.field, p.aggregate, "value", "count")
     if not isinstance(result, dict):
         return None
     body = result["body"] if isinstance(result.get("body"), dict) else result
@@ -329,7 +329,7 @@ def _grouped(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, dict[str, 
     """ "Open incidents by severity: sev2 2, sev3 1": one figure per value of the grouping column."""
     group = p.group_by or ""
     values = {
-        str(r.get(group)): _row_scalar(
+        str(r.get(group)): row_scalar(
             {k: v for k, v in r.items() if k != group}, p.field, p.aggregate, "value"
         )
         for r in rows
@@ -344,7 +344,7 @@ def _grouped(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, dict[str, 
 
 def _counted(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:
     """ "There are 2 open incidents of checkout": a count says what was counted."""
-    count = _row_scalar(rows[0], "count", "value") if rows else 0
+    count = row_scalar(rows[0], "count", "value") if rows else 0
     n = int(count) if is_number(count) else count
     if n == 0:
         return f"There are no {describe(p)}", n
@@ -412,7 +412,7 @@ def _read_clause(index: int, task: FetchTask | QueryTask, result: Any) -> Clause
     if not rows:
         return Clause(index, task.kind, f"There are no {describe(p)}", [])
     if p.aggregate in _AGGREGATE_WORDS:
-        value = _row_scalar(rows[0], p.field, p.aggregate, "value")
+        value = row_scalar(rows[0], p.field, p.aggregate, "value")
         what = f"{_AGGREGATE_WORDS[p.aggregate]} {field_words(p.field or 'value')}"
         return Clause(index, task.kind, f"The {what} of {describe(p)} is {number(value, unit)}", value, unit)
     if p.aggregate in ("argmax", "argmin", "latest", "earliest"):

@@ -250,14 +250,31 @@ def _read(state: RunState, task: FetchTask | QueryTask, step: Step, value: Any) 
             problems.append(f'the filter "{shown}" is not applied by {step.id} ({step.tool})')
     if p.group_by and rows and not all(p.group_by in r for r in rows):
         problems.append(f"{step.id} returned rows without the {p.group_by} they were to be grouped by")
+    elif why := _shape(p, rows):
+        problems.append(f"{step.id} {why}")
     return problems
+
+
+def _shape(p: ReadParams, rows: list[dict[str, Any]]) -> str | None:
+    """Why the rows cannot answer what the clause computes (the field asked, an aggregate's number)."""
+    if not rows or p.group_by:
+        return None
+    if p.aggregate in ("count", "sum", "avg", "min", "max"):
+        figure = answer.row_scalar(rows[0], p.field, p.aggregate, "value", "count")
+        return None if answer.is_number(figure) else f"returned no number for the {p.aggregate} asked"
+    if p.field and p.aggregate in (None, "list", "argmax", "argmin") and not all(p.field in r for r in rows):
+        return f"returned rows without the field asked ({p.field})"
+    return None
 
 
 # ---------------------------------------------------------------- actions
 
 
-def _content_problem(state: RunState, content: Content | None, text: str, where: str) -> str | None:
-    """Why ``text`` does not carry the content asked (a literal, a value), or None when it does."""
+def _content_problem(
+    state: RunState, content: Content | None, text: str, where: str, upto: int | None = None
+) -> str | None:
+    """Why ``text`` does not carry the content asked (a literal, a value, the answer over the sub-tasks
+    before ``upto``, the clause's own index), or None when it does."""
     if content is None:
         return None
     if content.kind == "literal":
@@ -276,7 +293,10 @@ def _content_problem(state: RunState, content: Content | None, text: str, where:
         if missing:
             return f"{where} does not hold the value asked ({', '.join(answer.number(v) for v in missing)})"
         return None
-    return None if text.strip() else f"{where} is empty, not the answer"
+    if upto is None:
+        return None if text.strip() else f"{where} is empty, not the answer"
+    said = answer.sentence_for(state, upto)
+    return None if said in text else f'{where} does not hold the answer ("{said}")'
 
 
 def _posted(result: Any, args: dict[str, Any] | None) -> dict[str, Any]:
@@ -291,14 +311,14 @@ def _patched(state: RunState, step: Step) -> str:
     return " (patched to a safe default after the server rejected it)" if step.id in state.patched else ""
 
 
-def _action(state: RunState, task: SubTask, step: Step, value: Any) -> list[str]:
+def _action(state: RunState, index: int, task: SubTask, step: Step, value: Any) -> list[str]:
     args = _call_args(state, step.id)
     problems: list[str] = []
     if isinstance(task, SaveTask):
         content = (args or {}).get("content")
         if args is None or not isinstance(content, str):
             return []
-        if why := _content_problem(state, task.params.content, content, task.params.path):
+        if why := _content_problem(state, task.params.content, content, task.params.path, index):
             problems.append(why)
     elif isinstance(task, CreateTask):
         posted = _posted(value, args)
@@ -313,6 +333,7 @@ def _action(state: RunState, task: SubTask, step: Step, value: Any) -> list[str]
             task.params.title,
             str(posted.get("title", "")),
             f"the incident {posted.get('id', '')}".strip(),
+            index,
         ):
             problems.append(why)
     elif isinstance(task, NotifyTask):
@@ -327,6 +348,7 @@ def _action(state: RunState, task: SubTask, step: Step, value: Any) -> list[str]
             task.params.content,
             str(posted.get("message", "")),
             f"the message to #{task.params.channel}",
+            index,
         ):
             problems.append(why)
     return problems
@@ -352,7 +374,7 @@ def _check(state: RunState, index: int, task: SubTask) -> list[str]:
         return [f"{step.id} {why}"]
     if isinstance(task, (FetchTask, QueryTask)):
         return _read(state, task, step, value)
-    return _action(state, task, step, value)
+    return _action(state, index, task, step, value)
 
 
 def unmet(state: RunState) -> list[str]:

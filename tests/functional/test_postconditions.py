@@ -254,3 +254,70 @@ def test_a_clause_no_step_carried_out_fails_naming_it(maoo, monkeypatch):
     doc = maoo.run("calculate 2 + 2 and 3 * 3")
 
     _failed_naming(doc, 'clause 2 "calculate 3 * 3"', "no step was planned")
+
+
+def _report_of_the_answer(monkeypatch, content: str) -> None:
+    understood(
+        monkeypatch,
+        *error_rate("search"),
+        task(
+            "save",
+            "write the answer to report.txt",
+            path="report.txt",
+            format="txt",
+            content=Content(kind="answer"),
+        ),
+    )
+    alter_plan(monkeypatch, lambda s: with_args(s, content=content) if s.tool == "file_write" else s)
+
+
+def test_a_file_that_holds_the_answer_meets_its_clause(maoo, monkeypatch):
+    _report_of_the_answer(monkeypatch, "# Report\n\n{{answer}}\n")
+
+    doc = maoo.run("write search's error rate to report.txt")
+
+    assert doc["status"] == "succeeded", doc["stop_detail"]
+
+
+def test_a_file_that_should_hold_the_answer_but_holds_a_dump_fails_naming_the_clause(maoo, monkeypatch):
+    _report_of_the_answer(monkeypatch, "# Report\n\n{{s1|json}}\n")
+
+    doc = maoo.run("write search's error rate to report.txt")
+
+    _failed_naming(
+        doc,
+        'clause 3 "write the answer to report.txt"',
+        "report.txt does not hold the answer (\"search's error rate over the last hour is 6.5 %",
+    )
+
+
+def test_rows_without_the_field_asked_fail_the_read_naming_the_clause(maoo, engine, monkeypatch):
+    understood(
+        monkeypatch,
+        task("fetch", "auth p50 over 24 h", resource="metrics", service="auth", window="24h", field="p50_ms"),
+    )
+    real = engine.handlers["tool_http_get"]
+
+    def without_p50(event, context):
+        result = real(event, context)
+        if result["ok"]:
+            result["output"]["body"].pop("p50_ms", None)
+        return result
+
+    monkeypatch.setitem(engine.handlers, "tool_http_get", without_p50)
+
+    doc = maoo.run("auth p50 over 24 h")
+
+    _failed_naming(doc, 'clause 1 "auth p50 over 24 h"', "s1 returned rows without the field asked (p50_ms)")
+
+
+def test_a_field_asked_is_answered_with_its_unit(maoo, monkeypatch):
+    understood(
+        monkeypatch,
+        task("fetch", "auth p50 over 24 h", resource="metrics", service="auth", window="24h", field="p50_ms"),
+    )
+
+    doc = maoo.run("auth p50 over 24 h")
+
+    assert doc["status"] == "succeeded"
+    assert doc["final_output"] == "auth's p50 latency over the last 24 hours is 11 ms."
