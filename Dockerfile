@@ -21,7 +21,10 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 COPY app.py ./
 COPY chalicelib ./chalicelib
+COPY embedded_engine ./embedded_engine
+COPY localrun ./localrun
 COPY cli ./cli
+COPY deploy ./deploy
 COPY mock_api ./mock_api
 COPY eval ./eval
 RUN pip install --no-deps . \

@@ -1,13 +1,16 @@
 # Two commands do all set-up on a fresh machine with Python 3.11:
 #   make demo   create .venv, install, run the happy demo on the embedded engine
 #   make test   create .venv, install, run the gates (make lint), then the whole test suite (what .ci/run calls)
-#   make lint   the gates alone: ruff check, ruff format --check, mypy, lint-imports
+#   make lint   the gates alone: ruff check, ruff format --check, mypy, lint-imports, the generated
+#               files up to date (make generate), every relative link in README.md and docs/
+#   make generate  write what is derived from the tool registry (state machine, chalice config,
+#               merge template, tool names): run it after adding or changing a tool, and commit the result
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demos test lint traces bench package localstack-up localstack-down clean screenshots
+.PHONY: demo demos test lint generate traces bench package localstack-up localstack-down clean screenshots
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "MAOO needs Python 3.11; set PYTHON=/path/to/python3.11"'
@@ -33,26 +36,32 @@ lint: $(STAMP)
 	@$(BIN)/ruff format --check . || { echo "make lint: files are not formatted: run '$(BIN)/ruff format .'"; exit 1; }
 	@$(BIN)/mypy || { echo "make lint: mypy found type errors (listed above): fix them and re-run '$(BIN)/mypy'"; exit 1; }
 	@$(BIN)/lint-imports || { echo "make lint: an import breaks a layer contract (listed above, see [tool.importlinter] in pyproject.toml): remove the import or move the code"; exit 1; }
+	@$(BIN)/python -m deploy.generate --check || { echo "make lint: a generated file is out of date: run 'make generate' and commit the result (docs/guides/add-a-tool.md)"; exit 1; }
+	@$(BIN)/python scripts/check_links.py || { echo "make lint: a relative link in README.md or docs/ leads nowhere (listed above): fix the path or the heading"; exit 1; }
+
+# the files derived from the tool registry (deploy/generate.py; docs/guides/add-a-tool.md)
+generate: $(STAMP)
+	$(BIN)/python -m deploy.generate
 
 # regenerate examples/traces/ from the three demos
 traces: $(STAMP)
 	$(BIN)/python -m cli.export_examples examples/traces
 
-# README screenshots of the refinement demo's run page (needs Debian's chromium: apt-get install chromium)
+# the run-page screenshots of docs/reference/run-pages.md: the refinement demo's run page (needs Debian's chromium: apt-get install chromium)
 screenshots: $(STAMP)
 	$(BIN)/python -m cli.screenshots examples/screenshots
 
-# benchmarks: embedded engine vs direct calls vs LangGraph, cold start, AWS cost (README "Benchmarks")
+# benchmarks: embedded engine vs direct calls vs LangGraph, cold start, AWS cost (docs/benchmarks.md)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
-# AWS: a CloudFormation template with the state machine, tables and roles (README "Deploy")
+# AWS: a CloudFormation template with the state machine, tables and roles (docs/guides/deploy.md)
 package: $(STAMP)
-	$(BIN)/python -m cli.deploy wheels
-	$(BIN)/python -m cli.deploy package --stage prod --out out/
+	$(BIN)/python -m deploy wheels
+	$(BIN)/python -m deploy package --stage prod --out out/
 
-# the HTTP API's OpenAPI document, from app.py's routes and their pydantic models (README "HTTP API")
+# the HTTP API's OpenAPI document, from app.py's routes and their pydantic models (docs/reference/http-api.md)
 .PHONY: openapi
 openapi: $(STAMP)
 	$(BIN)/python -m cli openapi --out examples/openapi.json

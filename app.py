@@ -9,6 +9,7 @@ from chalice import Chalice, IAMAuthorizer, Response
 
 from chalicelib.handlers import layer_handler, tool_handler
 from chalicelib.localdev import harden_chalice_local
+from chalicelib.tools.names import TOOL_NAMES
 
 app = Chalice(app_name="maoo", configure_logs=False)  # Powertools Logger owns logging
 harden_chalice_local()  # `chalice local` only: loopback, a listen queue for bursts; a no-op in Lambda
@@ -49,17 +50,14 @@ finalize = _function(
     ),
 )
 
-# ---- tools: one function each; the state machine's router is the allowlist
-tool_http_get = _function("tool_http_get", tool_handler("http_get"))
-tool_http_post = _function("tool_http_post", tool_handler("http_post"))
-tool_db_query = _function("tool_db_query", tool_handler("db_query"))
-tool_file_write = _function("tool_file_write", tool_handler("file_write"))
-tool_calc = _function("tool_calc", tool_handler("calc"))
-tool_summarize = _function("tool_summarize", tool_handler("summarize"))
+# ---- tools: one function each, ``tool_<name>``, for every tool in the registry (its names are
+# generated into chalicelib/tools/names.py by `make generate`); the state machine's router is the allowlist
+for _tool in TOOL_NAMES:
+    globals()[f"tool_{_tool}"] = _function(f"tool_{_tool}", tool_handler(_tool))
 
 # ---- HTTP API (chalice local, API Gateway): routes are one line each into chalicelib.api
 # Every route requires IAM (SigV4) authorization in API Gateway: only principals whose IAM policy
-# allows execute-api:Invoke on this API may call it (README "Who may call the API").
+# allows execute-api:Invoke on this API may call it (docs/reference/http-api.md, "Who may call it").
 # `chalice local` does not check it, and therefore listens on loopback only (chalicelib/localdev.py).
 iam = IAMAuthorizer()
 _service = None
@@ -132,6 +130,11 @@ def resume_run(run_id):
 @app.route("/runs/{run_id}/approval", methods=["POST"], content_types=["application/json"], authorizer=iam)
 def decide_approval(run_id):
     return _json(_runs().approval(run_id, app.current_request.raw_body))
+
+
+@app.route("/runs/{run_id}/fork", methods=["POST"], content_types=["application/json"], authorizer=iam)
+def fork_run(run_id):
+    return _json(_runs().fork(run_id, app.current_request.raw_body))
 
 
 @app.route("/runs/{run_id}/trace", methods=["GET"], authorizer=iam)

@@ -97,8 +97,8 @@ def measure_engines(repeat: int) -> dict[str, Any]:
 
     from bench.drivers import build_langgraph, run_direct, run_langgraph, sqlite_checkpointer
     from chalicelib.workflow.runs import execute, initial_state
-    from cli.session import Session
     from embedded_engine import get_embedded_engine
+    from localrun.session import Session
 
     saves = Checkpoints()
     folder = tempfile.mkdtemp(prefix="maoo-bench-langgraph-")

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chalicelib.tools.names import TOOL_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _PROBE = r"""
@@ -40,12 +42,7 @@ HANDLERS = (
     "next_step",
     "observe",
     "finalize",
-    "tool_http_get",
-    "tool_http_post",
-    "tool_db_query",
-    "tool_file_write",
-    "tool_calc",
-    "tool_summarize",
+    *(f"tool_{tool}" for tool in TOOL_NAMES),
 )
 
 

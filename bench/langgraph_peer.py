@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--request", required=True)
     args = parser.parse_args(argv)
 
-    from cli.mock_on_demand import MockApiOnDemand
+    from localrun.mock_on_demand import MockApiOnDemand
 
     mock = MockApiOnDemand()
     os.environ["MAOO_MOCK_API_URL"] = mock.url

@@ -35,8 +35,8 @@ def soak(runs: int, settle: int, forget: bool = True) -> dict[str, Any]:
     from app import app
     from chalicelib.api import RunService
     from chalicelib.config import get_settings
-    from cli.mock_on_demand import MockApiOnDemand
     from embedded_engine import EmbeddedEngine, get_embedded_engine, open_embedded_runner
+    from localrun.mock_on_demand import MockApiOnDemand
 
     if not forget:
         EmbeddedEngine.keep_finished = runs

@@ -51,6 +51,28 @@ class RunRequest(Model):
     )
 
 
+class ForkRequest(Model):
+    from_step: str = Field(min_length=1, max_length=100, description="The step the fork starts at")
+    set: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Corrected arguments of steps at or after the fork point: {"STEP_ID.ARG": value}',
+    )
+    guards: dict[str, Any] = Field(
+        default_factory=dict, description="Guard overrides (default: the original run's guards)"
+    )
+    approve: Literal["none", "writes"] | None = Field(
+        default=None,
+        description="The approval policy (default: the original run's); approvals never carry over",
+    )
+    yes: bool = Field(
+        default=False,
+        description="Confirm a fork that sends again a write which already succeeded (or may have been applied)",
+    )
+    wait: bool = Field(
+        default=True, description="Wait for the fork to end (local engines); else answer 202 with its URL"
+    )
+
+
 class ApprovalDecision(Model):
     decision: Literal["approve", "reject"]
     reason: str = Field(default="", max_length=2000)
@@ -124,8 +146,9 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
         raise BadRequestError(f"invalid run request: {fields} (accepted fields: {accepted})") from None
 
 
-def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str) -> None:
-    """Collect a run nobody waits for. A store that fails leaves it ``interrupted`` (logged), not a thread's traceback."""
+def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str, failures: dict[str, str]) -> None:
+    """Collect a run nobody waits for. A store that fails leaves it ``interrupted`` (logged, and kept in
+    ``failures`` for readers of the run), not a thread's traceback."""
     from chalicelib.errors import StoreError
     from chalicelib.observability import get_logger
     from chalicelib.workflow.runs import finish_run, let_go_on_store_failure
@@ -134,6 +157,7 @@ def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str) -> N
         with let_go_on_store_failure(state.run_id):
             finish_run(runner, settings, state, runner.collect(arn, runner.wait(arn)), settings.engine)
     except StoreError as exc:
+        failures[state.run_id] = str(exc)
         get_logger().error(
             "run left interrupted: the run store failed", extra={"run_id": state.run_id, "error": str(exc)}
         )
@@ -148,6 +172,9 @@ class RunService:
         self._embedded = embedded
         self._runner = None
         self._lock = threading.Lock()
+        # runs this process let go because the store failed while it finished them in the background:
+        # they read interrupted, with the store's error, even when the store could not record that
+        self._store_failures: dict[str, str] = {}
 
     def _get_runner(self):
         from chalicelib.workflow.engines import open_runner
@@ -202,7 +229,9 @@ class RunService:
             return error(503, "store_unavailable", f"{exc} (run {state.run_id})")
         if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
             threading.Thread(
-                target=_finish_in_background, args=(runner, settings, state, arn), daemon=True
+                target=_finish_in_background,
+                args=(runner, settings, state, arn, self._store_failures),
+                daemon=True,
             ).start()
         return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
 
@@ -212,6 +241,9 @@ class RunService:
         document = get_run_store().get_run(run_id)
         if document is None:
             return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
+        failure = self._let_go(run_id, document)
+        if failure is not None:
+            document = {**document, "status": "interrupted"}
         if document.get("status") == "running" and get_settings().engine != "embedded":
             document = refresh_run(self._get_runner(), get_settings(), document)
         from chalicelib.durable.status import as_seen
@@ -228,8 +260,33 @@ class RunService:
 
         if "steps" not in document:  # not finished: what its last checkpoint holds
             document = checkpointed_document(document)
+        if failure is not None:  # not "its process is gone": this process let it go
+            after = document.get("last_checkpoint") or "its start"
+            document["final_output"] = (
+                f"Interrupted after {after}: the run store failed. Finish it with "
+                f"`python -m cli resume {run_id}` once the store works again."
+            )
+            document["stop_detail"] = failure
         document.pop("start_state", None)
-        return 200, as_seen(document)
+        from chalicelib.workflow.fork import with_lineage
+
+        return 200, with_lineage(as_seen(document))
+
+    def _let_go(self, run_id: str, document: dict[str, Any]) -> str | None:
+        """The store's error, for a run this process let go when the store failed and nobody took up since."""
+        failure = self._store_failures.get(run_id)
+        if failure is None or document.get("status") not in ("running", "interrupted"):
+            return None
+        if document["status"] == "running":  # the store could not record the let-go: is it still ours?
+            import os
+
+            try:
+                owner = get_run_store().get_owner(run_id) or {}
+            except MaooError:
+                return failure
+            if owner.get("pid") != os.getpid():
+                return None
+        return failure
 
     def resume(self, run_id: str) -> Response:
         """``POST /runs/{id}/resume``: finish an interrupted run from its last checkpoint."""
@@ -261,6 +318,56 @@ class RunService:
             lambda runner, settings: decide(runner, settings, run_id, decision.decision, decision.reason),
         )
 
+    def fork(self, run_id: str, raw_body: bytes | str | None) -> Response:
+        """``POST /runs/{id}/fork`` with ``{"from_step": "s3", ...}``: a new run from that step
+        (``chalicelib.workflow.fork``). 404: no such run, step or trace; 409: the run is in progress,
+        the step was never reached, or a write that succeeded would be sent again without ``yes``."""
+        from chalicelib.errors import (
+            ConfirmationRequiredError,
+            ForkNotFoundError,
+            ResumeRefusedError,
+            StoreError,
+        )
+        from chalicelib.workflow import fork as forks
+        from chalicelib.workflow.runs import execute, let_go_on_store_failure, start_run
+
+        try:
+            body = ForkRequest.model_validate(parse_json_body(raw_body))
+        except PayloadTooLargeError as exc:
+            return error(413, "payload_too_large", str(exc))
+        except BadRequestError as exc:
+            return error(400, "bad_request", f'{exc}; send {{"from_step": "s1"}}')
+        except ValidationError as exc:
+            fields = describe_validation_error(exc, root="body")
+            accepted = ", ".join(ForkRequest.model_fields)
+            return error(400, "bad_request", f"invalid fork: {fields} (accepted fields: {accepted})")
+        settings = get_settings()
+        try:
+            state = forks.prepare(
+                settings, run_id, body.from_step, body.set, body.guards, body.approve, body.yes
+            )
+            runner = self._get_runner()
+            forks.begin(state, body.set)
+            if body.wait and settings.engine != "aws":
+                return 200, execute(runner, settings, state, settings.engine)
+            with let_go_on_store_failure(state.run_id):
+                arn = start_run(runner, state, settings.engine)
+        except ForkNotFoundError as exc:
+            return error(404, "not_found", str(exc))
+        except ConfirmationRequiredError as exc:
+            return error(409, "confirmation_required", str(exc))
+        except ResumeRefusedError as exc:
+            return error(409, "conflict", str(exc))
+        except StoreError as exc:
+            return error(503, "store_unavailable", str(exc))
+        except MaooError as exc:
+            return error(400, "bad_request", str(exc))
+        if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
+            threading.Thread(
+                target=_finish_in_background, args=(runner, settings, state, arn), daemon=True
+            ).start()
+        return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
+
     def _continue(self, run_id: str, action: Callable[[Any, Any], dict[str, Any]]) -> Response:
         from chalicelib.errors import ResumeRefusedError, StoreError
 
@@ -280,16 +387,19 @@ class RunService:
         document = store.get_run(run_id)
         if document is None:
             return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
+        from chalicelib.workflow.fork import with_lineage
+
         trace_file = document.get("trace_file")
         if trace_file:
             try:
                 with open(trace_file, encoding="utf-8") as handle:
-                    return 200, json.load(handle)
+                    trace = json.load(handle)
+                return 200, {**trace, "run": with_lineage(trace.get("run") or {"run_id": run_id})}
             except FileNotFoundError:
                 pass
         return 200, {
             "run_id": run_id,
-            "run": {k: v for k, v in document.items() if k != "start_state"},
+            "run": with_lineage({k: v for k, v in document.items() if k != "start_state"}),
             "events": store.events(run_id),
             "execution": None,
         }

@@ -119,7 +119,11 @@ Resource = Literal["mock_data", "metrics", "service", "services", "incidents", "
 FilterOp = Literal["=", "!=", "in", "not in", ">", ">=", "<", "<="]
 # what a question over an estate table computes over the rows its filters select ("list": the rows
 # themselves; "argmax"/"argmin": the row with the highest/lowest ``field``; "latest"/"earliest": by time)
-Aggregate = Literal["count", "sum", "avg", "min", "max", "argmax", "argmin", "latest", "earliest", "list"]
+# "one": the rows of a question about one object named in the singular ("the checkout incident"): exactly
+# one row must match, else the question was ambiguous
+Aggregate = Literal[
+    "count", "sum", "avg", "min", "max", "argmax", "argmin", "latest", "earliest", "list", "one"
+]
 
 
 class Filter(Model):
@@ -162,6 +166,8 @@ class ReadParams(_Params):
     field: str | None = None
     filters: list[Filter] = Field(default_factory=list)
     group_by: str | None = None
+    unit: str | None = None  # the unit the answer is given in ("s" for a latency held in ms, "millions")
+    round_to: int | None = None  # decimal places
 
 
 class ComputeParams(_Params):
@@ -444,6 +450,15 @@ class ApprovalRequest(Model):
     requested_at: float
 
 
+class ForkOrigin(Model):
+    """Where a fork came from (``python -m cli fork``): the run and the step it was started at,
+    and the steps before that step whose recorded results it reuses instead of running them."""
+
+    run_id: str
+    step_id: str
+    reused: list[str] = Field(default_factory=list)
+
+
 class RunState(Model):
     """The document that flows through the state machine."""
 
@@ -483,3 +498,4 @@ class RunState(Model):
     approved: list[str] = Field(default_factory=list)
     pending_approval: ApprovalRequest | None = None
     resume_at: str | None = None
+    forked_from: ForkOrigin | None = None

@@ -86,3 +86,17 @@ class ResumeRefusedError(BadRequestError):
 
 class IdempotencyConflictError(BadRequestError):
     """An idempotency key already used for a request with another body."""
+
+
+class ForkNotFoundError(BadRequestError):
+    """A fork of a run, a step or a trace that does not exist (HTTP 404): the message lists what does."""
+
+
+class ForkRefusedError(ResumeRefusedError):
+    """A fork that does not apply to the run as it is now (HTTP 409): still in progress, a step never reached."""
+
+
+class ConfirmationRequiredError(ForkRefusedError):
+    """A fork that would send again a write which already succeeded (or, a plain write, may have been
+    applied) in its run's lineage: it needs ``--yes`` (``{"yes": true}``), so that nobody opens a
+    second incident by accident."""

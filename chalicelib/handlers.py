@@ -110,7 +110,7 @@ def layer_handler(
     @traced
     @lambda_logged
     def handler(event: dict, context: Any) -> dict:
-        from chalicelib import state_documents
+        from chalicelib import engine_seam
         from chalicelib.contracts import RunState
         from chalicelib.durable import checkpoints, drills
         from chalicelib.memory.events import emit_all, log_events
@@ -129,7 +129,7 @@ def layer_handler(
             remember_facts(after.run_id, learned)
         if after.resume_at is not None:
             after = after.model_copy(update={"resume_at": None})
-        document = state_documents.answer(after, state, event)
+        document = engine_seam.state_document(after, state, event)
         drills.crash_point(state_name, entry, "after")
         _store_blobs(transition.blobs)
         checkpoints.save(

@@ -5,7 +5,7 @@ responses are the shapes ``chalicelib.api`` returns. ``openapi_document`` descri
 is given (``app.routes``, so a route added to ``app.py`` is never missing from the document); a
 route with no entry in ``OPERATIONS`` is listed as answering any JSON, and
 ``undescribed_routes`` names it so that the command that writes the document can say so.
-``cli/deploy.py`` puts the same models into the packaged API (Swagger 2.0 ``definitions``).
+``deploy/package.py`` puts the same models into the packaged API (Swagger 2.0 ``definitions``).
 """
 
 from __future__ import annotations
@@ -59,12 +59,22 @@ class ToolList(_Fixed):
     tools: list[ToolDescription]
 
 
+class RunAtStep(_Fixed):
+    """A run and one of its steps: where a fork came from, or a fork and the step it started at."""
+
+    run_id: str
+    step_id: str
+
+
 class RunSummary(_Fixed):
     run_id: str
     request: str
     status: ShownRunStatus
     stop_reason: str | None
     created_at: float
+    forked_from: RunAtStep | None = Field(
+        default=None, description="The run and step this run was forked from"
+    )
 
 
 class RunList(_Fixed):
@@ -100,6 +110,10 @@ class RunDocument(_Growing):
     created_at: float | None = None
     duration_ms: float | None = None
     trace_file: str | None = None
+    forked_from: dict[str, Any] | None = Field(
+        default=None, description="A fork's origin: run_id, step_id and the steps whose results it reused"
+    )
+    forks: list[RunAtStep] = Field(default_factory=list, description="The runs forked from this one")
 
 
 class TraceDocument(_Growing):
@@ -118,7 +132,7 @@ class Operation:
 
 
 def _operations() -> dict[tuple[str, str], Operation]:
-    from chalicelib.api import ApprovalDecision, RunRequest
+    from chalicelib.api import ApprovalDecision, ForkRequest, RunRequest
 
     not_found = {404: ErrorBody}
     body_errors = {400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody}
@@ -146,6 +160,11 @@ def _operations() -> dict[tuple[str, str], Operation]:
             "Approve or reject the write a run holds (awaiting_approval); answer when the run ends or pauses again",
             {200: RunDocument, 409: ErrorBody, **body_errors, **not_found},
             request=ApprovalDecision,
+        ),
+        ("/runs/{run_id}/fork", "POST"): Operation(
+            "Fork the run from a step: a new run that reuses the results before it and runs it and every later step anew",
+            {200: RunDocument, 202: RunAccepted, 409: ErrorBody, **body_errors, **not_found},
+            request=ForkRequest,
         ),
         ("/runs/{run_id}/trace", "GET"): Operation(
             "The run's exported trace", {200: TraceDocument, **not_found}
@@ -177,7 +196,10 @@ def model_schemas(models: Iterable[type[BaseModel]], ref_template: str) -> dict[
     from pydantic.json_schema import models_json_schema
 
     _, top = models_json_schema(
-        [(m, "validation" if m.__name__ == "RunRequest" else "serialization") for m in models],
+        [
+            (m, "validation" if m.__name__ in ("RunRequest", "ForkRequest") else "serialization")
+            for m in models
+        ],
         ref_template=ref_template,
     )
     return dict(top.get("$defs", {}))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from cli.demos import DEMOS
-from cli.session import Session
+from localrun.session import Session
 
 
 def export(target: Path) -> list[Path]:

@@ -103,7 +103,7 @@ ENGINE_HELP = (
 )
 _DEPLOY_HINTS = {
     "localstack": "deploy it first: python -m cli deploy --target localstack",
-    "aws": 'deploy it first (README "Deploy") and set MAOO_STATE_MACHINE_ARN',
+    "aws": "deploy it first (docs/guides/deploy.md) and set MAOO_STATE_MACHINE_ARN",
 }
 _UNREACHABLE_HINTS = {
     "localstack": "start LocalStack first (`make localstack-up`, or `docker compose -f localstack-compose.yml up -d "
@@ -170,7 +170,7 @@ def demo(
 ) -> None:
     """Run one of the three demos (on the embedded engine unless --engine says otherwise)."""
     from cli.demos import DEMOS
-    from cli.session import Session
+    from localrun.session import Session
 
     chosen = DEMOS.get(name)
     if chosen is None:
@@ -205,7 +205,7 @@ def run(
 ) -> None:
     """Run a request of your own."""
     from chalicelib.errors import StoreError
-    from cli.session import Session
+    from localrun.session import Session
 
     try:
         with _engine(engine), Session(ends_process=True) as session:
@@ -223,7 +223,7 @@ def _continue(run_id: str, as_json: bool, engine: str | None, action: Any, calls
     """Resume, approve or reject in this process: the run is shown to its end like `run` shows it.
     ``calls_tools=False`` (ending an expired hold): no tool runs, so no mock API is served for the run."""
     from chalicelib.errors import StoreError
-    from cli.session import Session
+    from localrun.session import Session
 
     try:
         with (
@@ -279,6 +279,11 @@ def reject(
     )
 
 
+from cli.fork import register as _register_fork  # noqa: E402 - the fork command lives in its own module
+
+_register_fork(app)
+
+
 @app.command()
 def runs(
     limit: int = typer.Option(20, min=1, max=500, help="How many recent runs."),
@@ -301,11 +306,18 @@ def runs(
         sys.stdout.write(json.dumps({"runs": listed}, indent=2, default=str) + "\n")
         return
     table = Table(title="Recent runs")
-    for column in ("run id", "status", "reason", "request"):
+    forks = any(row.get("forked_from") for row in listed)  # the column only when a run is a fork
+    for column in ("run id", "status", "reason", "request", *(["forked from"] if forks else [])):
         table.add_column(column, overflow="fold")
     for row in listed:
+        parent = row.get("forked_from")
+        lineage = [Text(f"{parent['run_id']} at {parent['step_id']}" if parent else "-")] if forks else []
         table.add_row(
-            Text(row["run_id"]), Text(row["status"]), Text(row["stop_reason"] or "-"), Text(row["request"])
+            Text(row["run_id"]),
+            Text(row["status"]),
+            Text(row["stop_reason"] or "-"),
+            Text(row["request"]),
+            *lineage,
         )
     console.print(table)
 
@@ -343,7 +355,9 @@ def show(
         return
     if "steps" not in doc:  # not finished: running, or interrupted at its last checkpoint
         doc = checkpointed_document(doc)
-    _finish(as_seen(doc), as_json)
+    from chalicelib.workflow.fork import with_lineage
+
+    _finish(with_lineage(as_seen(doc)), as_json)
 
 
 @app.command()
@@ -459,7 +473,7 @@ def deploy(
     target: str = typer.Option(
         ...,
         "--target",
-        help='Where to deploy: localstack. (AWS: `make package`, then CloudFormation; README "Deploy".)',
+        help="Where to deploy: localstack. (AWS: `make package`, then CloudFormation; docs/guides/deploy.md.)",
     ),
     endpoint: str | None = typer.Option(
         None,
@@ -487,13 +501,13 @@ def deploy(
     runtime) is left out by the template's parameters. Exit code 2: the endpoint is unreachable or lacks a
     service; 1: the stack failed (its events are printed).
     """
-    from cli import localstack_deploy as target_localstack
-    from cli.cloudformation import StackError, StackFailedError, failure_lines
+    from deploy import localstack as target_localstack
+    from deploy.cloudformation import StackError, StackFailedError, failure_lines
 
     if target.strip().lower() not in target_localstack.TARGETS:
         _fail_usage(
             f"--target {target!r} is not accepted; use: {', '.join(target_localstack.TARGETS)}. For AWS run "
-            '`make package`, then `aws cloudformation package` and `aws cloudformation deploy` (README "Deploy")'
+            "`make package`, then `aws cloudformation package` and `aws cloudformation deploy` (docs/guides/deploy.md)"
         )
     url = endpoint or os.environ.get("MAOO_LOCALSTACK_URL") or target_localstack.DEFAULT_ENDPOINT
     try:
@@ -514,6 +528,11 @@ def deploy(
         err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     target_localstack.render(console.real, deployment)
+
+
+from cli.mcp_command import mcp  # noqa: E402 - beside the other commands; it imports the SDK only when run
+
+app.command()(mcp)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Screenshots of the refinement demo's run page for the README: ``make screenshots``.
+"""Screenshots of the refinement demo's run page for docs/reference/run-pages.md: ``make screenshots``.
 
 ``python -m cli.screenshots [FOLDER]`` runs the refinement demo on the embedded engine, writes
 its page, opens it in headless Chromium (Debian's ``chromium``, or ``MAOO_CHROMIUM``) through
@@ -45,7 +45,7 @@ def refinement_page(folder: Path) -> Path:
     """Run the refinement demo and write its page into ``folder``; returns the page's path."""
     from cli.demos import DEMOS
     from cli.pages import write_run_page
-    from cli.session import Session
+    from localrun.session import Session
 
     demo = DEMOS["refinement"]
     with Session() as session:

@@ -140,8 +140,25 @@ def render_run(console: Console, doc: dict[str, Any], explains: str | None = Non
     )
 
 
+def render_lineage(console: Console, doc: dict[str, Any]) -> None:
+    """The run this one was forked from, and the runs forked from it."""
+    parent = doc.get("forked_from")
+    if parent:
+        reused = ", ".join(parent.get("reused") or []) or "none"
+        console.print(
+            f"  [dim]forked from:[/dim] {escape(parent['run_id'])} at step {escape(parent['step_id'])} "
+            f"[dim](results reused: {escape(reused)}; show it: python -m cli show {escape(parent['run_id'])})[/dim]"
+        )
+    for child in doc.get("forks") or []:
+        console.print(
+            f"  [dim]forked to:[/dim] {escape(child['run_id'])} from step {escape(child['step_id'])} "
+            f"[dim](python -m cli show {escape(child['run_id'])})[/dim]"
+        )
+
+
 def render_durability(console: Console, doc: dict[str, Any]) -> None:
     """Pauses, approvals, rejections and resumes, in order; and the call a run holds for approval."""
+    render_lineage(console, doc)
     for event in doc.get("lifecycle") or []:
         data = event.get("data", {})
         what = ", ".join(f"{k}={_short(v, 60)}" for k, v in data.items() if v not in (None, "", [], {}))

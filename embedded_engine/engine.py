@@ -88,7 +88,8 @@ class EmbeddedEngine:
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
         from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
-        from embedded_engine import interpreter_speedups
+        from chalicelib import engine_seam
+        from embedded_engine import interpreter_speedups, state_documents
         from embedded_engine.definition_cache import DefinitionCache
 
         self._mock = mock_aws(
@@ -129,6 +130,8 @@ class EmbeddedEngine:
             )
         for patch in self._patches:
             patch.start()
+        # the handlers pass on the parts of a state its Task left as they were (see shared_payloads)
+        engine_seam.install_document_writer(state_documents.write)
         if self.unproven_features:
             logging.getLogger("maoo").warning(
                 "embedded engine: the definition uses %s; moto's deep copies and Task threads are kept for it",
@@ -139,6 +142,9 @@ class EmbeddedEngine:
         return self
 
     def stop(self) -> None:
+        from chalicelib import engine_seam
+
+        engine_seam.install_document_writer(None)
         for patch in reversed(self._patches):
             patch.stop()
         self._patches = []

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from chalicelib.state_documents import known_canonical
 from embedded_engine.history_text import HistoryText, json_encoder
+from embedded_engine.state_documents import known_canonical
 
 _MISSING = object()
 _PLAIN = (str, int, bool, type(None))  # a value of these types equal to another is the same JSON

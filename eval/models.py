@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from chalicelib.contracts import Decision, RunStatus, Signal
 from chalicelib.errors import BadRequestError, describe_validation_error
+from chalicelib.tools.names import ToolName
 from mock_api.faults import FaultRule
 
 DEFAULT_SCENARIOS = Path(__file__).with_name("scenarios.json")
@@ -36,7 +37,6 @@ Category = Literal[
     "memory",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
-ToolName = Literal["http_get", "http_post", "db_query", "file_write", "calc", "summarize"]
 # Settings the runner owns for every scenario: a scenario cannot point them elsewhere.
 RESERVED_ENV = frozenset({"MAOO_RUNTIME_DIR", "MAOO_MOCK_API_URL", "MAOO_ENGINE", "MAOO_STORE"})
 

@@ -1,6 +1,6 @@
 """Run scenarios through the real state machine and score them.
 
-Each scenario runs the way ``python -m cli run`` does (``cli.session.Session``, on the engine
+Each scenario runs the way ``python -m cli run`` does (``localrun.session.Session``, on the engine
 ``MAOO_ENGINE`` selects, embedded by default), in a runtime folder of its own
 (``<runtime>/eval/<scenario id>-<random>/``), so that long-term memory, idempotency records and sandbox
 files never leak from one scenario into the next. Around each scenario the runner sets
@@ -188,7 +188,7 @@ class EvalContext:
 
     def run_scenario(self, scenario: Scenario) -> ScenarioOutcome:
         """Run the scenario's setup runs, then its own run; score it and export its trace."""
-        from cli.session import Session
+        from localrun.session import Session
 
         env = self.scenario_env(scenario)
         started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Serve the mock API in a child process, on a listening socket its parent bound and passed down.
 
 ``python -m mock_api.child FD``: ``FD`` is an inherited socket, already bound to loopback and
-listening (``cli.mock_on_demand`` binds it, so its address is known and allowlisted before this
+listening (``localrun.mock_on_demand`` binds it, so its address is known and allowlisted before this
 process exists). Connections that arrive while this process imports FastAPI and uvicorn wait in
 the socket's queue and are answered once the server is up.
 

@@ -148,7 +148,7 @@ def serve_bound_socket(sock: socket.socket, url: str) -> RunningMockApi:
     """Serve a fresh mock API on ``sock`` (bound to loopback by the caller) from a daemon thread.
 
     Returns at once: connections already waiting on the socket are answered once the server is
-    up. ``start_in_thread`` adds the wait for /health; ``cli.mock_on_demand`` starts the server
+    up. ``start_in_thread`` adds the wait for /health; ``localrun.mock_on_demand`` starts the server
     this way when the first connection arrives."""
     app = create_app()
     server = _server_on(sock, app)

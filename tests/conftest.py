@@ -24,8 +24,9 @@ def isolated_runtime(tmp_path, monkeypatch):
 def documents_checked_against_their_states(monkeypatch):
     """Every layer document a test produces in this process equals the full ``model_dump`` of the
     state it stands for: the handler writes out only the fields a state changed
-    (``chalicelib.state_documents.answer``), which is right only while no layer changes a field in place."""
-    from chalicelib import state_documents
+    (``embedded_engine.state_documents.answer``, installed by the engine), which is right only while
+    no layer changes a field in place."""
+    from embedded_engine import state_documents
 
     written = state_documents.answer
     wrong: list[str] = []

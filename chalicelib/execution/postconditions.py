@@ -87,6 +87,9 @@ def _produced(task: SubTask, value: Any) -> str | None:
         data = value.get("body", value.get("rows")) if isinstance(value, dict) else None
         if data is None:
             return "has no data"
+        p = task.params
+        if p.aggregate == "one" and isinstance(data, list) and len(data) != 1:
+            return f"matches {len(data)} rows where the request names one (say which)"
         # one row is the answer (a service, its metrics, an aggregate); an empty list is a list's answer
         single = task.params.resource in ("metrics", "service") or task.params.aggregate not in (None, "list")
         return "has no matching row" if single and isinstance(data, list) and not data else None

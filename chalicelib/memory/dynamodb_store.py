@@ -154,6 +154,9 @@ class DynamoRunStore:
         )
         keys = ("run_id", "request", "status", "stop_reason", "created_at")
         listed = [{k: d.get(k) for k in keys} for d in documents[:limit]]
+        for row, document in zip(listed, documents, strict=False):
+            if parent := document.get("forked_from"):  # a fork names its parent (chalicelib.workflow.fork)
+                row["forked_from"] = {"run_id": parent["run_id"], "step_id": parent["step_id"]}
         for row in listed:
             if row["status"] == "running" and not owner_alive(
                 self.get_owner(row["run_id"]), updated.get(row["run_id"])

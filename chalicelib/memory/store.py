@@ -217,12 +217,14 @@ class SqliteRunStore:
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT r.run_id, r.request, r.status, r.stop_reason, r.created_at, r.updated_at, o.pid, o.host, o.lease_until"
+                "SELECT r.run_id, r.request, r.status, r.stop_reason, r.created_at, r.updated_at, o.pid, o.host, o.lease_until,"
+                " json_extract(r.document, '$.forked_from.run_id'), json_extract(r.document, '$.forked_from.step_id')"
                 " FROM runs r LEFT JOIN run_owners o ON o.run_id = r.run_id ORDER BY r.created_at DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         listed = []
-        for run_id, request, status, stop_reason, created_at, updated_at, pid, host, lease_until in rows:
+        for row in rows:
+            run_id, request, status, stop_reason, created_at, updated_at, pid, host, lease_until = row[:9]
             owner = {"pid": pid, "host": host, "lease_until": lease_until} if pid is not None else None
             if status == "running" and not owner_alive(owner, updated_at):
                 status = "interrupted"
@@ -233,6 +235,7 @@ class SqliteRunStore:
                     "status": status,
                     "stop_reason": stop_reason,
                     "created_at": created_at,
+                    **({"forked_from": {"run_id": row[9], "step_id": row[10]}} if row[9] else {}),
                 }
             )
         return listed

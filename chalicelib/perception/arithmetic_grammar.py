@@ -252,7 +252,7 @@ class _Parser:
             symbol = "*" if verb == "multiply" else "/"
             joins = (("by",), ("with",), ("times",)) if verb == "multiply" else (("by",), ("over",))
             before = self.pos
-            self.take(*_RESULT_WORDS)  # "multiply it by 2", "divide the result by 4", "divide by 6"
+            self.take(*_RESULT_WORDS)  # "multiply it by 2", "divide the result by 5", "divide by 6"
             if self.take(*joins):
                 return f"({RESULT_REF} {symbol} {self.expr()})"
             self.pos = before

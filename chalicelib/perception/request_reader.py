@@ -31,6 +31,7 @@ from chalicelib.contracts import (
     TaskType,
     make_subtask,
 )
+from chalicelib.perception import estate
 from chalicelib.perception import fragments as fr
 from chalicelib.perception._reader import Reader, clean
 from chalicelib.perception.arithmetic import numbers_to_digits, shown_expressions
@@ -39,6 +40,7 @@ from chalicelib.perception.rules.clauses import Clause, clauses, split_clauses
 from chalicelib.perception.rules.conditions import has_action, starts_with_condition
 from chalicelib.perception.rules.constraints import constraint_readings, constraints_of, strip_constraints
 from chalicelib.perception.rules.requests import is_repeat, raw_sql, spell_out_contractions
+from chalicelib.perception.tractable import unused_words
 from chalicelib.perception.typos import correct
 
 __all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clauses"]
@@ -53,11 +55,14 @@ def perceive(request: str) -> PerceivedState:
     constraints = constraints_of(request)
     reader = Reader()
     if not sql_written and (word_problem := _rate_problem(strip_constraints(request))):
-        return _state(word_problem, constraints).model_copy(
-            update={
-                "corrections": corrections,
-                "readings": [*constraint_readings(request), *word_problem.readings],
-            }
+        return _every_word_used(
+            strip_constraints(request),
+            _state(word_problem, constraints).model_copy(
+                update={
+                    "corrections": corrections,
+                    "readings": [*constraint_readings(request), *word_problem.readings],
+                }
+            ),
         )
     pending = clauses(strip_constraints(request))
     while pending:
@@ -71,6 +76,7 @@ def perceive(request: str) -> PerceivedState:
             and pending[0].joiner != "otherwise"
         ):
             clause = Clause(f"{clause.text}, {pending.pop(0).text}", clause.joiner)
+        clause = _whole_question(clause, pending)
         reader.read(clause)
     if sql_written:
         sql = sql_written.group("sql").strip()
@@ -83,7 +89,42 @@ def perceive(request: str) -> PerceivedState:
             )
         )
     readings = [*constraint_readings(request), *reader.readings]
-    return _state(reader, constraints).model_copy(update={"corrections": corrections, "readings": readings})
+    state = _state(reader, constraints).model_copy(update={"corrections": corrections, "readings": readings})
+    return state if sql_written else _every_word_used(strip_constraints(request), state)
+
+
+def _every_word_used(request: str, state: PerceivedState) -> PerceivedState:
+    """The reading, or, when a word that asks for something is not used by it, a refusal naming it."""
+    if state.task_type in ("unsupported", "ambiguous"):
+        return state
+    problems = unused_words(request, state)
+    if not problems:
+        return state
+    return state.model_copy(
+        update={
+            "task_type": "unsupported",
+            "intent": "unsupported",
+            "unsupported": [f"{request.strip()!r}: {'; '.join(problems)}"],
+        }
+    )
+
+
+def _whole_question(clause: Clause, pending: list[Clause]) -> Clause:
+    """A question over the estate that the clause splitter cut in two ("services that are degraded, apart
+    from checkout"; "errors for payments and auth"): the clauses joined again while the estate reader
+    still reads the whole, every word used."""
+    while (
+        pending
+        and pending[0].joiner == "and"
+        and estate.continues_question(pending[0].text)
+        and estate.read(clause.text).params is not None
+    ):
+        joined = Clause(f"{clause.text}, {pending[0].text}", clause.joiner)
+        if estate.read(joined.text).params is None:
+            break
+        pending.pop(0)
+        clause = joined
+    return clause
 
 
 def _rate_problem(request: str) -> Reader | None:

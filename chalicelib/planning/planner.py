@@ -37,6 +37,7 @@ from chalicelib.contracts import (
     SubTask,
 )
 from chalicelib.errors import MaooError
+from chalicelib.planning.sql import compile_query, is_estate_question
 from chalicelib.tools.registry import TOOLS
 
 
@@ -148,6 +149,9 @@ def _read_routes(task: FetchTask | QueryTask) -> list[Route]:
         ]
     if resource == "sql":  # SQL the user gave: run as written, read-only; the database refuses anything else
         return [_db(p.sql or "", [], "rows")]
+    if is_estate_question(p):  # the request language's question over a table: compiled to SQL, one route
+        compiled = compile_query(p)
+        return [_db(compiled.sql, compiled.params, "rows.0." if compiled.single else "rows")]
     if p.aggregate == "count":
         table = resource if resource in ("incidents", "deployments", "services") else "incidents"
         where, values = _where(_filters(p, table))

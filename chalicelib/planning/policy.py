@@ -11,13 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from chalicelib.contracts import PerceivedState, Plan
-from chalicelib.tools import file_write, url_policy
 from chalicelib.tools.base import ToolFailure
 from chalicelib.tools.registry import TOOLS
-
-# At most this many calls of a tool in one plan: writes are where a wrong plan does harm, so a
-# request that would open six incidents at once is refused rather than carried out.
-TOOL_LIMITS: dict[str, int] = {"http_post": 4, "file_write": 3}
 
 
 @dataclass(frozen=True)
@@ -57,14 +52,15 @@ def check_plan(plan: Plan, perception: PerceivedState) -> list[Denial]:
                 Denial(step.id, "request.no_files", "the request asked for no files to be written")
             )
         try:
-            if step.tool in ("http_get", "http_post") and isinstance(step.args.get("url"), str):
-                url_policy.check_url(step.args["url"])
-            if step.tool == "file_write" and isinstance(step.args.get("path"), str):
-                file_write.sandbox_path(step.args["path"])
+            if spec.check_args is not None:
+                spec.check_args(step.args)
         except ToolFailure as failure:
             denials.append(Denial(step.id, failure.details.get("rule", "policy"), failure.message))
     for tool, count in Counter(step.tool for step in plan.steps).items():
-        limit = TOOL_LIMITS.get(tool)
+        # at most this many calls of a tool in one plan (the tool's ``max_calls_per_plan``): writes
+        # are where a wrong plan does harm, so a request that would open six incidents at once is
+        # refused rather than carried out
+        limit = TOOLS[tool].max_calls_per_plan if tool in TOOLS else None
         if limit is not None and count > limit:
             last = [s.id for s in plan.steps if s.tool == tool][limit]
             denials.append(

@@ -46,8 +46,24 @@ class ToolFailure(MaooError):
 
 
 @dataclass(frozen=True)
+class LambdaSettings:
+    """The tool's own Lambda function: ``.chalice/config.json`` gets these (``make generate``)."""
+
+    timeout: int = 15
+    """Seconds before Lambda stops the function (the state machine then records ``Sandbox.Timedout``)."""
+    memory_mb: int = 256
+
+
+@dataclass(frozen=True)
 class ToolSpec:
-    """A tool as the registry knows it."""
+    """A tool as the registry knows it: its module's one declaration.
+
+    Everything else about a tool is derived from this by ``python -m deploy.generate``: its
+    Lambda function (``app.py`` declares one per registered name), its router branch and Task
+    state in the state machine, its Chalice settings and its template role (``read`` tools get the
+    read role; the others the write role, with the idempotency table). docs/guides/add-a-tool.md
+    walks through adding one.
+    """
 
     name: str
     description: str
@@ -57,6 +73,12 @@ class ToolSpec:
     run: Callable[[Any, ToolContext], Any]
     side_effect_for: Callable[[dict[str, Any]], SideEffect] | None = None
     """For tools whose class depends on the call (``http_post``: does the origin honour keys?)."""
+    lambda_settings: LambdaSettings = LambdaSettings()
+    max_calls_per_plan: int | None = None
+    """Policy: a plan that calls the tool more often is refused (rule ``tool.limit``)."""
+    check_args: Callable[[dict[str, Any]], None] | None = None
+    """Policy: vets a planned call's raw arguments before anything runs; raises a ``policy_denied``
+    ``ToolFailure`` whose ``details["rule"]`` names the rule (the URL policy, the file sandbox)."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chalicelib.tools.base import ToolArgs, ToolContext, ToolFailure, ToolSpec
+from chalicelib.tools.base import LambdaSettings, ToolArgs, ToolContext, ToolFailure, ToolSpec
 
 MAX_EXPRESSION_CHARS = 500
 MAX_NODES = 200
@@ -202,4 +202,5 @@ SPEC = ToolSpec(
     side_effect="read",
     cost=0.5,
     run=run,
+    lambda_settings=LambdaSettings(timeout=5, memory_mb=256),
 )

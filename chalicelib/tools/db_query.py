@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import Field
 
 from chalicelib.config import get_settings
-from chalicelib.tools.base import ToolArgs, ToolContext, ToolFailure, ToolSpec
+from chalicelib.tools.base import LambdaSettings, ToolArgs, ToolContext, ToolFailure, ToolSpec
 
 MAX_ROWS = 500
 MAX_PARAMS = 100
@@ -310,4 +310,5 @@ SPEC = ToolSpec(
     side_effect="read",
     cost=1.0,
     run=run,
+    lambda_settings=LambdaSettings(timeout=10, memory_mb=256),
 )

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import Field
 
 from chalicelib.config import get_settings
-from chalicelib.tools.base import ToolArgs, ToolContext, ToolFailure, ToolSpec
+from chalicelib.tools.base import LambdaSettings, ToolArgs, ToolContext, ToolFailure, ToolSpec
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 8
@@ -103,6 +103,12 @@ def _root() -> Path:
     return root.resolve(strict=True)
 
 
+def check_path_arg(args: dict[str, Any]) -> None:
+    """The policy engine's check of a planned call's ``path`` argument (before anything is written)."""
+    if isinstance(args.get("path"), str):
+        sandbox_path(args["path"])
+
+
 def sandbox_path(relative: str) -> Path:
     """Resolve a relative path inside the sandbox, or raise a ``policy_denied`` failure.
 
@@ -169,4 +175,7 @@ SPEC = ToolSpec(
     side_effect="write-idempotent",
     cost=1.0,
     run=run,
+    lambda_settings=LambdaSettings(timeout=10, memory_mb=256),
+    max_calls_per_plan=3,
+    check_args=check_path_arg,
 )

@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import Field
 
 from chalicelib.tools import _http
-from chalicelib.tools.base import ToolArgs, ToolContext, ToolFailure, ToolSpec
+from chalicelib.tools.base import LambdaSettings, ToolArgs, ToolContext, ToolFailure, ToolSpec
+from chalicelib.tools.url_policy import check_url_arg
 
 
 class HttpGetArgs(ToolArgs):
@@ -40,4 +41,6 @@ SPEC = ToolSpec(
     side_effect="read",
     cost=1.0,
     run=run,
+    lambda_settings=LambdaSettings(timeout=15, memory_mb=256),
+    check_args=check_url_arg,
 )

@@ -10,7 +10,8 @@ from chalicelib.config import get_settings, origin_of
 from chalicelib.contracts import SideEffect
 from chalicelib.errors import ConfigError
 from chalicelib.tools import _http
-from chalicelib.tools.base import ToolArgs, ToolContext, ToolSpec
+from chalicelib.tools.base import LambdaSettings, ToolArgs, ToolContext, ToolSpec
+from chalicelib.tools.url_policy import check_url_arg
 
 
 class HttpPostArgs(ToolArgs):
@@ -40,4 +41,7 @@ SPEC = ToolSpec(
     cost=2.0,
     run=run,
     side_effect_for=side_effect_for,
+    lambda_settings=LambdaSettings(timeout=15, memory_mb=256),
+    max_calls_per_plan=4,
+    check_args=check_url_arg,
 )

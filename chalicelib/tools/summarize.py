@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chalicelib.tools.base import ToolArgs, ToolContext, ToolSpec
+from chalicelib.tools.base import LambdaSettings, ToolArgs, ToolContext, ToolSpec
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _NAME_KEYS = ("name", "title", "id", "service")
@@ -127,4 +127,5 @@ SPEC = ToolSpec(
     side_effect="read",
     cost=1.0,
     run=run,
+    lambda_settings=LambdaSettings(timeout=15, memory_mb=256),
 )

@@ -168,6 +168,15 @@ def _parse_authority(netloc: str, url: str) -> tuple[str, int | None, IPAddress 
     return host.lower(), int(port_text), literal
 
 
+def check_url_arg(args: dict[str, Any]) -> None:
+    """The policy engine's check of a planned call's ``url`` argument (before anything runs).
+
+    An argument that is not text is left to the tool's argument model, which refuses it by name.
+    """
+    if isinstance(args.get("url"), str):
+        check_url(args["url"])
+
+
 def check_url(url: str) -> str:
     """Return ``url`` if its text passes the URL policy; else raise a ``policy_denied`` failure.
 

@@ -100,6 +100,14 @@
       button.disabled = !served;
       button.addEventListener("click", function () { decide(button.getAttribute("data-decision")); });
     });
+    document.querySelectorAll("#log button[data-fork]").forEach(function (button) {
+      button.disabled = !served;
+      button.addEventListener("click", function () { fork(button.getAttribute("data-fork"), false); });
+    });
+    if (!served && document.getElementById("fork-result")) {
+      document.getElementById("fork-result").textContent =
+        "This page is a file: open it from the API (GET /runs/" + data.run_id + "/view) to fork from a step.";
+    }
     if (!served && document.getElementById("approval-result")) {
       document.getElementById("approval-result").textContent =
         "This page is a file: open it from the API (GET /runs/" + data.run_id + "/view) to approve or reject.";
@@ -118,6 +126,28 @@
         if (r.ok) refresh();
       })
       .catch(function (e) { out.textContent = "could not reach the approval API: " + e; });
+  }
+
+  // POST /runs/{id}/fork; a fork that would send a write again asks the person first.
+  function fork(step, yes) {
+    var out = document.getElementById("fork-result");
+    out.textContent = "forking from " + step + "…";
+    fetch("fork", {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({from_step: step, yes: yes, wait: false})})
+      .then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); })
+      .then(function (r) {
+        if (r.ok) {
+          out.textContent = "fork started: ";
+          out.appendChild(el("a", {"id": "fork-link", "href": "../" + r.body.run_id + "/view"}, r.body.run_id));
+          return;
+        }
+        if (r.body.error === "confirmation_required" && !yes && window.confirm(r.body.message)) {
+          fork(step, true);
+          return;
+        }
+        out.textContent = "refused: " + (r.body.message || r.body.error);
+      })
+      .catch(function (e) { out.textContent = "could not reach the fork API: " + e; });
   }
 
   function refresh() {

@@ -4,7 +4,9 @@ Everything is inline (style, script, SVG, the state documents as JSON), so the s
 as a file written by ``python -m cli show RUN_ID --html FILE`` and as ``GET /runs/{id}/view``;
 it loads nothing from the network. Served over HTTP, a live run's page re-reads its own URL
 every two seconds until the run ends, and an awaiting-approval run's buttons post to the
-approval API next to it (``POST /runs/{id}/approval``).
+approval API next to it (``POST /runs/{id}/approval``). An ended run's execution log has a
+"Fork from this step" button per step, which posts to ``POST /runs/{id}/fork`` and links the
+new run; the header links the run a fork came from and the runs forked from it.
 """
 
 from __future__ import annotations
@@ -70,8 +72,31 @@ def _header(facts: RunFacts) -> str:
         f'<div><span id="status" class="status s-{_e(facts.status)}">{_e(facts.status)}</span>{reason} '
         f'<span class="muted">engine {_e(doc.get("engine", "?"))}</span> {live}</div>'
         f'<div class="tiles">{"".join(_tile(k, v) for k, v in tiles)}</div>'
-        f"</header>"
+        f"{_lineage(doc)}</header>"
     )
+
+
+def _run_link(run_id: str) -> str:
+    """A link to another run's page, relative to this one (``/runs/{id}/view``)."""
+    return f'<a href="../{_e(run_id)}/view"><code>{_e(run_id)}</code></a>'
+
+
+def _lineage(doc: dict[str, Any]) -> str:
+    parent = doc.get("forked_from")
+    forks = doc.get("forks") or []
+    if not parent and not forks:
+        return ""
+    parts = []
+    if parent:
+        reused = ", ".join(parent.get("reused") or []) or "none"
+        parts.append(
+            f'<div id="forked-from">Forked from {_run_link(parent["run_id"])} at step '
+            f"<b>{_e(parent['step_id'])}</b> <span class=muted>(results reused: {_e(reused)})</span></div>"
+        )
+    if forks:
+        links = ", ".join(f"{_run_link(f['run_id'])} from step <b>{_e(f['step_id'])}</b>" for f in forks)
+        parts.append(f'<div id="forks">Forks: {links}</div>')
+    return f'<div class="lineage">{"".join(parts)}</div>'
 
 
 def _tile(label: str, value: Any) -> str:
@@ -137,11 +162,20 @@ def _field(row: ToolCall | dict[str, Any], name: str) -> Any:
     return row.get(name) if isinstance(row, dict) else getattr(row, name)
 
 
+def _fork_button(facts: RunFacts, step_id: Any, offered: set[Any]) -> str:
+    """The "Fork from this step" button, once per step, on a run that has ended."""
+    if facts.live or step_id in offered:
+        return ""
+    offered.add(step_id)
+    return f'<button type="button" class="fork" data-fork="{_e(step_id)}">Fork from this step</button>'
+
+
 def _execution_log(facts: RunFacts) -> str:
     rows = _log_rows(facts)
     if not rows:
         return '<p class="muted">No tool was called.</p>'
     body = []
+    offered: set[Any] = set()
     for i, row in enumerate(rows, 1):
         ok = _field(row, "ok")
         latency = _field(row, "latency_ms")
@@ -154,14 +188,17 @@ def _execution_log(facts: RunFacts) -> str:
             f"<td>{'✓' if ok else ('✗' if ok is False else '…')} {_e(_field(row, 'signal'))}</td>"
             f'<td><span class="d-{_e(_field(row, "decision"))}">{_e(_field(row, "decision"))}</span></td>'
             f'<td class="num">{"" if latency is None else f"{float(latency):.0f}"}</td>'
-            f'<td class="muted">{_e(_field(row, "reason"))}</td></tr>'
+            f'<td class="muted">{_e(_field(row, "reason"))}</td>'
+            f"<td>{_fork_button(facts, _field(row, 'step_id'), offered)}</td></tr>"
         )
+    result = '<p id="fork-result" class="muted"></p>' if offered else ""
     return (
         '<table id="log"><tr><th class="num">#</th><th>step</th><th>tool (arguments)</th>'
         '<th class="num">try</th>'
-        '<th>signal</th><th>decision</th><th class="num">ms</th><th>reason</th></tr>'
+        '<th>signal</th><th>decision</th><th class="num">ms</th><th>reason</th><th></th></tr>'
         + "".join(body)
         + "</table>"
+        + result
     )
 
 

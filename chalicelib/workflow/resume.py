@@ -158,7 +158,8 @@ def resume_point(run_id: str, start_state: dict[str, Any] | None) -> tuple[RunSt
     if last is None:
         if not start_state:
             raise ResumeRefusedError(f"run {run_id} has no checkpoint and no start state to resume from")
-        return RunState.model_validate(start_state), None
+        state = RunState.model_validate(start_state)  # a fork starts at its fork point, a new run at Perceive
+        return state, state.resume_at
     state = RunState.model_validate(last["document"])
     target = last["next_state"]
     if target == "Route" and state.route == "call" and state.call is not None:

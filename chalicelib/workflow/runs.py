@@ -172,6 +172,7 @@ def run_document(
         if state.pending_approval
         else None,
         "execution_name": execution.arn.rsplit(":", 1)[-1] if execution else None,
+        "forked_from": state.forked_from.model_dump(mode="json") if state.forked_from else None,
     }
 
 
@@ -243,6 +244,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
                 "engine": engine,
                 "created_at": start.started_at,
                 "start_state": start_state,
+                "forked_from": start.forked_from.model_dump(mode="json") if start.forked_from else None,
             }
         )
     )
@@ -255,7 +257,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
             guards=start.guards.model_dump(),
             approve=start.approve,
             # the origin the plan's URLs and the allowlist point at: a resume or an approval in a
-            # new process serves the in-process mock API there again (cli.mock_origin)
+            # new process serves the in-process mock API there again (localrun.mock_origin)
             mock_api_url=get_settings().mock_api_url,
         )
     try:

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.errors import BadRequestError
 
 HERE = Path(__file__).parent
-PARTS = ("tuning", "held_out")
+# v2: written against capabilities.md (the held-out part blind, by an author who saw only that list and
+# dataset.md); the first corpus is kept as the last two parts
+PARTS = ("tuning_v2", "held_out_v2", "tuning", "held_out")
 Category = Literal[
     "arithmetic",
     "ops_question",
@@ -22,8 +24,22 @@ Category = Literal[
     "out_of_domain",
     "impossible",
     "ambiguous",
+    # v2
+    "field",
+    "list",
+    "aggregate",
+    "grouping",
+    "estate_arithmetic",
+    "modifier",
+    "action",
+    "condition",
+    "reference",
+    "unsupported_modifier",
 ]
+Register = Literal["terse", "sentence", "question", "chat"]
+# "refused": the run did not succeed and made no write (which reason it gave is not judged)
 Outcome = Literal[
+    "refused",
     "succeeded",
     "failed",
     "unsupported_request",
@@ -45,6 +61,7 @@ class _Model(BaseModel):
 class FileExpectation(_Model):
     path: str
     contains: list[str] = Field(default_factory=list)
+    equals: str | None = None  # the whole file, ignoring a final newline
 
 
 class Expectation(_Model):
@@ -61,6 +78,10 @@ class Expectation(_Model):
     no_args: list[str] = Field(default_factory=list)
     file: FileExpectation | None = None
     detail: list[str] = Field(default_factory=list)  # words the stop detail must hold
+    items: list[str] | None = None  # exactly the names or ids the answer lists (any order)
+    incidents: int | None = None  # how many incidents the run opens
+    notifications: int | None = None  # how many notifications it posts
+    files: int | None = None  # how many files it writes
 
     def outcomes(self) -> list[str]:
         return [self.outcome] if isinstance(self.outcome, str) else list(self.outcome)
@@ -71,10 +92,11 @@ class Entry(_Model):
     category: Category
     request: str
     expect: Expectation
+    register: Register | None = None
 
 
 class Corpus(_Model):
-    part: Literal["tuning", "held_out"]
+    part: Literal["tuning_v2", "held_out_v2", "tuning", "held_out"]
     requests: list[Entry]
 
 

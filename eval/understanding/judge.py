@@ -37,23 +37,124 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= max(_TOLERANCE, abs(b) * 1e-6)
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def _calc_values(doc: dict[str, Any]) -> list[float]:
+    """Every figure the run computed, in order: calc's values and a database read's single ``value``."""
     found = []
     for step in doc.get("steps") or []:
         preview = step.get("output_preview")
-        if step.get("tool") == "calc" and step.get("ok") and isinstance(preview, dict):
-            value = preview.get("value")
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                found.append(float(value))
+        if not (step.get("ok") and isinstance(preview, dict)):
+            continue
+        if step.get("tool") == "calc" and (value := _number(preview.get("value"))) is not None:
+            found.append(value)
+        rows = preview.get("rows") if step.get("tool") == "db_query" else None
+        if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
+            # one figure: a single row's, or the one every row shares (a ranking's tied rows)
+            values = {_number(r.get("value", r.get("count"))) for r in rows}
+            if len(values) == 1 and (value := values.pop()) is not None:
+                found.append(value)
     return found
 
 
-def judge(entry: Entry, doc: dict[str, Any], outputs: str, files_dir: Path | None) -> Verdict:
-    """``outputs`` is every tool output of the run and its final output, as text."""
+_KEYS = ("group", "name", "id", "service")
+
+
+def _rows_of(output: Any) -> list[Any] | None:
+    if isinstance(output, list):
+        return output
+    if isinstance(output, dict):
+        for key in ("rows", "incidents", "services", "deployments", "items"):
+            if isinstance(output.get(key), list):
+                return output[key]
+        if isinstance(output.get("body"), (dict, list)):
+            return _rows_of(output["body"])
+        if any(k in output for k in _KEYS):
+            return [output]
+    return None
+
+
+def listed_items(doc: dict[str, Any], results: dict[str, Any] | None = None) -> set[str] | None:
+    """The names or ids the last read of the run lists (lower case), or None when it listed nothing."""
+    for step in reversed(doc.get("steps") or []):
+        if not step.get("ok") or step.get("tool") not in ("db_query", "http_get"):
+            continue
+        output = (results or {}).get(step.get("step_id"), step.get("output_preview"))
+        rows = _rows_of(output)
+        if rows is None:
+            continue
+        keys = set()
+        for row in rows:
+            if isinstance(row, dict):
+                key = next((row[k] for k in _KEYS if k in row), None)
+                if key is not None:
+                    keys.add(str(key).lower())
+        return keys
+    return None
+
+
+def _posts(doc: dict[str, Any], path: str) -> int:
+    return len(
+        {
+            s.get("step_id")
+            for s in doc.get("steps") or []
+            if s.get("ok") and s.get("tool") == "http_post" and path in str((s.get("args") or {}).get("url"))
+        }
+    )
+
+
+def _writes(doc: dict[str, Any]) -> int:
+    return len(
+        {s.get("step_id") for s in doc.get("steps") or [] if s.get("ok") and s.get("tool") == "file_write"}
+    )
+
+
+def _effects(expect: Any, doc: dict[str, Any]) -> list[str]:
+    counted = {
+        "incidents": _posts(doc, "/incidents"),
+        "notifications": _posts(doc, "/notifications"),
+        "files": _writes(doc),
+    }
+    return [
+        f"{counted[name]} {name} made, expected {getattr(expect, name)}"
+        for name in counted
+        if getattr(expect, name) is not None and counted[name] != getattr(expect, name)
+    ]
+
+
+def _file_problems(expect: Any, files_dir: Path | None) -> list[str]:
+    path = (files_dir / expect.file.path) if files_dir else None
+    if path is None or not path.is_file():
+        return [f"file {expect.file.path} was not written"]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    problems = [f"file {expect.file.path} lacks {c!r}" for c in expect.file.contains if c not in text]
+    if expect.file.equals is not None and text.rstrip("\n") != expect.file.equals.rstrip("\n"):
+        problems.append(f"file {expect.file.path} holds {text[:80]!r}, expected {expect.file.equals!r}")
+    return problems
+
+
+_REFUSED = "refused"
+
+
+def judge(
+    entry: Entry,
+    doc: dict[str, Any],
+    outputs: str,
+    files_dir: Path | None,
+    results: dict[str, Any] | None = None,
+) -> Verdict:
+    """``outputs`` is every tool output of the run and its final output, as text; ``results`` the run's
+    whole step results where the run has them (previews are cut short)."""
     expect = entry.expect
     outcome = outcome_of(doc)
     problems: list[str] = []
-    if outcome not in expect.outcomes():
+    wrote = _posts(doc, "/incidents") + _posts(doc, "/notifications") + _writes(doc)
+    refused = outcome != "succeeded" and not wrote
+    if _REFUSED in expect.outcomes() and refused:
+        pass
+    elif outcome not in expect.outcomes():
         problems.append(
             f"outcome {outcome} ({(doc.get('stop_detail') or '')[:160]}), "
             f"expected {'/'.join(expect.outcomes())}"
@@ -78,14 +179,15 @@ def judge(entry: Entry, doc: dict[str, Any], outputs: str, files_dir: Path | Non
         problems += [f"output lacks {c!r}" for c in expect.contains if c not in outputs]
         problems += [f"output holds {c!r}" for c in expect.no_contains if c in outputs]
         if expect.file is not None:
-            path = (files_dir / expect.file.path) if files_dir else None
-            if path is None or not path.is_file():
-                problems.append(f"file {expect.file.path} was not written")
-            else:
-                text = path.read_text(encoding="utf-8", errors="replace")
-                problems += [
-                    f"file {expect.file.path} lacks {c!r}" for c in expect.file.contains if c not in text
-                ]
+            problems += _file_problems(expect, files_dir)
+        if expect.items is not None:
+            listed = listed_items(doc, results)
+            wanted = {i.lower() for i in expect.items}
+            if listed != wanted:
+                problems.append(
+                    f"listed {sorted(listed) if listed is not None else None}, expected {sorted(wanted)}"
+                )
+    problems += _effects(expect, doc)
     detail = str(doc.get("stop_detail") or "").lower()
     if outcome != "succeeded":
         problems += [f"stop detail lacks {w!r}" for w in expect.detail if w.lower() not in detail]

@@ -62,7 +62,7 @@ def run_entries(
 ) -> list[Verdict]:
     """Each entry's verdict, in order."""
     from chalicelib.config import get_settings, reload_settings
-    from cli.session import Session
+    from localrun.session import Session
 
     runtime = Path(tempfile.mkdtemp(prefix="maoo-understanding-"))
     saved = {k: os.environ.get(k) for k in ("MAOO_RUNTIME_DIR", "MAOO_BACKOFF_BASE_SECONDS")}
@@ -77,7 +77,7 @@ def run_entries(
                 files_dir.mkdir(parents=True, exist_ok=True)
                 try:
                     doc = session.run(entry.request, use_memory=False)
-                    verdict = judge(entry, doc, _outputs(doc), files_dir)
+                    verdict = judge(entry, doc, _outputs(doc), files_dir, _final_results(doc))
                 except Exception as exc:  # a run that cannot be made is wrong, and the corpus goes on
                     verdict = Verdict(
                         entry.id,

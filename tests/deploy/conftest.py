@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from cli.deploy import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, ensure_wheelhouse, package
+from deploy.package import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, ensure_wheelhouse, package
 
 NODE_TOOLS = PROJECT_DIR / "tools" / "node"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "maoo"

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from cli.deploy import PROJECT_DIR
+from deploy.package import PROJECT_DIR
 
 pytestmark = pytest.mark.deploy
 
@@ -86,3 +86,13 @@ def test_dockerfile_runs_the_happy_demo_as_a_non_root_user():
     assert "FROM python:3.11-slim" in lines
     assert 'CMD ["python", "-m", "cli", "demo", "happy"]' in lines
     assert any(line.startswith("USER ") and line != "USER root" for line in lines)
+
+
+def test_the_image_holds_every_package_the_cli_imports():
+    copied = {
+        line.split()[1]
+        for line in (PROJECT_DIR / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ") and not line.startswith("COPY --")
+    }
+
+    assert {"chalicelib", "embedded_engine", "localrun", "cli", "deploy", "mock_api", "eval"} <= copied

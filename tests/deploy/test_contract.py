@@ -15,7 +15,7 @@ import pytest
 
 import chalicelib.errors as errors
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders
-from cli.deploy import MERGE_TEMPLATE, PROJECT_DIR, STATE_MACHINE_ID, logical_id
+from deploy.package import MERGE_TEMPLATE, PROJECT_DIR, STATE_MACHINE_ID, logical_id
 
 pytestmark = pytest.mark.deploy
 
@@ -58,7 +58,7 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.ClientExecutionTimeoutException",
 }
 PATH_IN_TEXT = re.compile(
-    r"\b((?:chalicelib|cli|tests|eval|mock_api|scripts|\.chalice)/[\w./-]*[\w/]|[\w-]+\.(?:md|py))\b"
+    r"\b((?:chalicelib|cli|deploy|docs|embedded_engine|localrun|tests|eval|mock_api|scripts|\.chalice)/[\w./-]*[\w/]|[\w-]+\.(?:md|py))\b"
 )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.deploy import PROJECT_DIR
+from deploy.package import PROJECT_DIR
 
 pytestmark = pytest.mark.deploy
 

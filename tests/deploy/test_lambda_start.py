@@ -2,7 +2,7 @@
 
 Lambda runs a function from its deployment package, with the stage's environment, in a fresh
 interpreter that has nothing else installed. This test does the same: it unzips the package that
-``python -m cli.deploy package --stage prod`` builds into an empty folder and, for every function
+``python -m deploy package --stage prod`` builds into an empty folder and, for every function
 in the template, starts ``python -S`` (no site-packages: only the standard library and the zip's
 contents), imports ``app`` from that folder and calls the function's handler with its sample event
 from ``tests/events/`` and a Lambda-like context. The environment is the template's own for that

@@ -1,4 +1,4 @@
-"""What ``python -m cli.deploy package --stage prod`` produces is deployable as it is.
+"""What ``python -m deploy package --stage prod`` produces is deployable as it is.
 
 cfn-lint checks the template's schema but not a ``GetAtt`` inside ``DefinitionSubstitutions`` nor
 the ASL's own transitions (both were checked by breaking them on purpose), so those have tests of
@@ -17,14 +17,17 @@ from typing import Any
 
 import pytest
 
+from chalicelib.tools.registry import TOOLS
 from chalicelib.workflow.definition import load_definition, placeholders, substitute, walk
-from cli.deploy import STATE_MACHINE_ID, PackagingError, bind_definition, logical_id
+from deploy import generate
+from deploy.package import STATE_MACHINE_ID, PackagingError, bind_definition, logical_id
 
 pytestmark = pytest.mark.deploy
 
 LAYERS = {"Perceive", "Plan", "NextStep", "Observe", "Finalize"}
-READ_TOOLS = {"ToolHttpGet", "ToolDbQuery", "ToolCalc", "ToolSummarize"}
-WRITE_TOOLS = {"ToolHttpPost", "ToolFileWrite"}
+# from the tool registry: a read tool runs under the read role, any other under the write role
+READ_TOOLS = {generate.logical_id(spec.name) for spec in TOOLS.values() if spec.side_effect == "read"}
+WRITE_TOOLS = {generate.logical_id(spec.name) for spec in TOOLS.values() if spec.side_effect != "read"}
 API = {"APIHandler"}
 SUB_VARIABLE = re.compile(r"\$\{(?!!)([A-Za-z0-9_:]+)(?:\.[A-Za-z0-9_.]+)?\}")
 

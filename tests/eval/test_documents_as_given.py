@@ -1,5 +1,5 @@
 """A layer's output document takes the fields the state left as they were from its input, as given
-(``chalicelib.state_documents.answer``): that is only right while no layer changes a field of the state
+(``embedded_engine.state_documents.answer``): that is only right while no layer changes a field of the state
 in place. Every eval scenario (refinement, replans, guards, denials, memory, exactly-once) is run
 here with each such document checked against the full ``model_dump`` of the state it stands for;
 the durable and LLM-mode tests run the same handlers through approvals, resumes and the model."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import state_documents
+from embedded_engine import state_documents
 from eval.models import load_scenarios
 
 SCENARIOS = load_scenarios()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.tools.names import TOOL_NAMES
 from eval.models import CATEGORIES, load_scenarios
 from mock_api.faults import FAULT_NAMES
 
@@ -47,7 +48,7 @@ def test_scenarios_cover_every_tool_fault_guard_and_denial():
 
     assert len(SCENARIOS) >= 40
     assert all(by_category[c] for c in CATEGORIES)
-    assert happy_tools == {"http_get", "http_post", "db_query", "file_write", "calc", "summarize"}
+    assert happy_tools == set(TOOL_NAMES)  # every registered tool has a happy-path scenario
     assert faults >= set(FAULT_NAMES)
     assert guards >= {"max_steps", "max_retries", "budget", "deadline", "non_progress"}
     for rule in ("http.", "sql.", "file.", "calc."):

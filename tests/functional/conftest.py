@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from chalicelib.config import reload_settings
-from cli.session import Session
+from localrun.session import Session
 from mock_api.server import start_in_thread
 
 

@@ -49,7 +49,7 @@ RUNNER = textwrap.dedent(
     # imported here, the mock API is served from this process (not a fresh child process, which
     # would read the catalogue on disk), so it serves the catalogue with the new entry
     import mock_api.server  # noqa: F401
-    from cli.session import Session
+    from localrun.session import Session
 
     answers = {}
     with Session() as session:

@@ -6,6 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
+from chalicelib.tools.names import TOOL_NAMES
 from cli.main import app
 
 runner = CliRunner()
@@ -91,6 +92,6 @@ def test_tools_lists_every_tool_with_its_side_effect_class(maoo):
     result = runner.invoke(app, ["tools", "--json"])
 
     tools = {t["name"]: t for t in json.loads(result.stdout)}
-    assert set(tools) == {"http_get", "http_post", "db_query", "file_write", "calc", "summarize"}
+    assert set(tools) == set(TOOL_NAMES)
     assert tools["http_post"]["side_effect"] == "write-idempotent" and tools["calc"]["side_effect"] == "read"
     assert tools["calc"]["args_schema"]["required"] == ["expression"]

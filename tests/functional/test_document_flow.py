@@ -16,10 +16,12 @@ import json
 
 import pytest
 
+from chalicelib.tools.names import TOOL_NAMES
 from chalicelib.workflow.sfn_runner import WorkflowRunner
 from cli.demos import DEMOS
+from deploy import generate
 
-TOOL_STATES = {"CallHttpGet", "CallHttpPost", "CallDbQuery", "CallFileWrite", "CallCalc", "CallSummarize"}
+TOOL_STATES = {generate.state_name(tool) for tool in TOOL_NAMES}
 
 
 @pytest.fixture(autouse=True)

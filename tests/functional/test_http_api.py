@@ -11,6 +11,7 @@ import pytest
 import requests
 from chalice.test import Client
 
+from chalicelib.tools.names import TOOL_NAMES
 from tests import chalice_local
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,14 +87,7 @@ def test_unknown_run_is_a_404_with_a_json_error(client):
 
 def test_tools_and_health(client):
     tools = client.http.get("/tools").json_body["tools"]
-    assert {t["name"] for t in tools} == {
-        "http_get",
-        "http_post",
-        "db_query",
-        "file_write",
-        "calc",
-        "summarize",
-    }
+    assert {t["name"] for t in tools} == set(TOOL_NAMES)
     assert all(
         "args_schema" in t and t["side_effect"] in ("read", "write-idempotent", "write") for t in tools
     )

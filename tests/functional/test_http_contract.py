@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from cli.deploy import PROJECT_DIR
+from deploy.package import PROJECT_DIR
 from tests import chalice_local
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("MAOO_FUZZ_EXAMPLES", "12"))

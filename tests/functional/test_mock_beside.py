@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from chalicelib.workflow.forecast import calls_origin, planned_urls
-from cli import mock_on_demand
-from cli.mock_on_demand import MockApiOnDemand
+from localrun import mock_on_demand
+from localrun.mock_on_demand import MockApiOnDemand
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = "Fetch mock data, calculate 2 + 2, and summarize the result"
@@ -95,7 +95,7 @@ def test_a_cold_cli_run_that_fetches_succeeds_and_leaves_no_child_nor_port_behin
 def test_the_child_ends_when_the_process_that_started_it_is_killed(tmp_path):
     # given a process serving the mock API from a child, which then dies without stopping it
     script = (
-        "from cli.mock_on_demand import MockApiOnDemand\n"
+        "from localrun.mock_on_demand import MockApiOnDemand\n"
         "import sys, time\n"
         "mock = MockApiOnDemand()\n"
         "mock.start_beside()\n"
@@ -135,7 +135,7 @@ def test_a_child_that_cannot_serve_is_replaced_by_a_server_in_this_process(monke
 
 @pytest.mark.parametrize("request_text", [SEED, "calculate 2 + 2"])
 def test_a_session_starts_the_mock_api_ahead_only_for_a_plan_that_calls_it(request_text):
-    from cli.session import Session
+    from localrun.session import Session
 
     with Session() as session:
         session._serve_ahead(request_text)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
-from cli.mock_on_demand import MockApiOnDemand
-from cli.session import Session
+from localrun.mock_on_demand import MockApiOnDemand
+from localrun.session import Session
 
 
 def test_a_run_that_calls_no_http_tool_never_starts_the_mock_api():

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.workflow.definition import load_definition
-from cli.deploy import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, ensure_wheelhouse
+from deploy.package import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, ensure_wheelhouse
 from tests.integration.localstack import DEPLOY_SERVICES, free_port, running_for_tests
 from tests.integration.test_localstack_sfn import mock_config
 
@@ -77,7 +77,7 @@ def localstack(tmp_path_factory, wheelhouse):
 
 @pytest.fixture(scope="module")
 def aws(localstack):
-    from cli.localstack_deploy import client, localstack_session
+    from deploy.localstack import client, localstack_session
 
     session = localstack_session(localstack.url)
     return {name: client(session, name) for name in ("cloudformation", "iam", "lambda", "stepfunctions")}

@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.tools.names import TOOL_NAMES
 from chalicelib.workflow.definition import load_definition
+from deploy import generate
 from tests.integration.localstack import running_for_tests
 from tests.integration.test_localstack_sfn import ACCOUNT, _call, _state
 
@@ -28,14 +30,7 @@ pytestmark = pytest.mark.integration
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/maoo-state-machine"
 STATES = load_definition()["States"]
-TOOLS = {
-    "http_get": "CallHttpGet",
-    "http_post": "CallHttpPost",
-    "db_query": "CallDbQuery",
-    "file_write": "CallFileWrite",
-    "calc": "CallCalc",
-    "summarize": "CallSummarize",
-}
+TOOLS = {tool: generate.state_name(tool) for tool in TOOL_NAMES}
 
 BRANCHES: dict[str, list[tuple[str, dict[str, Any], str]]] = {
     "PlanOK?": [
@@ -94,7 +89,7 @@ def localstack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sfn(localstack):
-    from cli.localstack_deploy import client, localstack_session
+    from deploy.localstack import client, localstack_session
 
     return client(localstack_session(localstack.url), "stepfunctions")
 

@@ -51,7 +51,7 @@ def test_a_package_already_imported_or_missing_is_left_alone(package):
 def test_the_embedded_engine_runs_without_loading_services_it_does_not_use(tmp_path):
     probe = (
         "import json, sys\n"
-        "from cli.session import Session\n"
+        "from localrun.session import Session\n"
         "with Session() as session:\n"
         "    session.arm_faults([])\n"
         "    doc = session.run('calculate 2 + 2', use_memory=False)\n"

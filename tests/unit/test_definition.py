@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from chalicelib.tools.names import TOOL_NAMES
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
+from deploy import generate
 
 EXPECTED = {
     "PerceiveFunctionArn",
@@ -14,12 +16,7 @@ EXPECTED = {
     "NextStepFunctionArn",
     "ObserveFunctionArn",
     "FinalizeFunctionArn",
-    "ToolHttpGetFunctionArn",
-    "ToolHttpPostFunctionArn",
-    "ToolDbQueryFunctionArn",
-    "ToolFileWriteFunctionArn",
-    "ToolCalcFunctionArn",
-    "ToolSummarizeFunctionArn",
+    *(f"{generate.logical_id(tool)}FunctionArn" for tool in TOOL_NAMES),
 }
 
 

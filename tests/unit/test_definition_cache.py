@@ -68,7 +68,7 @@ def test_a_parse_is_written_once_and_the_next_start_reads_it_instead_of_parsing(
 def test_a_second_process_runs_from_the_cached_parse(tmp_path):
     probe = (
         "import json, sys\n"
-        "from cli.session import Session\n"
+        "from localrun.session import Session\n"
         "from embedded_engine import interpreter_speedups as s\n"
         "with Session() as session:\n"
         "    doc = session.run('calculate 2 + 2', use_memory=False)\n"

@@ -121,7 +121,7 @@ def test_a_rule_based_run_loads_no_model_module(tmp_path: Path) -> None:
         "import json, sys\n"
         "import app\n"
         "at_import = [m for m in sys.modules if m.startswith('chalicelib.llm')]\n"
-        "from cli.session import Session\n"
+        "from localrun.session import Session\n"
         "with Session() as session:\n"
         "    doc = session.run('calculate 2 + 2', use_memory=False)\n"
         f"loaded = [m for m in {MODEL_MODULES!r} if m in sys.modules]\n"

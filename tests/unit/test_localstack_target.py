@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from cli.localstack_deploy import (
+from deploy.localstack import (
     EndpointError,
     LocalStackInfo,
     ParameterError,

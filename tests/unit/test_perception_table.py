@@ -106,9 +106,7 @@ CASES = [
             "p95_ms: 39",
         )
     ),
-    here_only(
-        ok("p95-question", "What is the p95 latency of checkout?", "single", "fetch", [GET], "p95_ms: 1200")
-    ),
+    here_only(ok("p95-question", "What is the p95 latency of checkout?", "single", "query", [DB], "1200")),
     ok("open-incidents", "List open incidents for checkout", "single", "fetch", [GET], "of checkout (2)"),
     ok("resolved-incidents", "Show resolved incidents", "single", "fetch", [GET], "Resolved incidents (3)"),
     here_only(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cli.template_conditions import ConditionError, add_conditions
+from deploy.template_conditions import ConditionError, add_conditions
 
 
 def _template(**extra: Any) -> dict[str, Any]:

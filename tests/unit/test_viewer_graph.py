@@ -121,7 +121,7 @@ def test_the_layout_is_the_same_in_every_process():
         "+ [list(t.points) for t in L.transitions]))"
     )
     drawings = set()
-    for seed, first in (("1", ""), ("2", ""), ("3", "import app, moto, cli.session; ")):
+    for seed, first in (("1", ""), ("2", ""), ("3", "import app, moto, localrun.session; ")):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         done = subprocess.run(
             [sys.executable, "-c", first + show], capture_output=True, text=True, check=True, env=env

@@ -22,6 +22,7 @@ from chalicelib.perception.rules import (
     arithmetic,
     conditions,
     counts,
+    estate,
     fetch,
     files,
     metrics,
@@ -43,6 +44,7 @@ ACTION_RULES: tuple[Rule, ...] = (
 )
 DATA_RULES: tuple[Rule, ...] = (
     metrics.WINDOW_UNAVAILABLE,
+    estate.ESTATE_QUESTION,
     counts.COUNT,
     metrics.ERROR_RATE,
     arithmetic.ARITHMETIC,

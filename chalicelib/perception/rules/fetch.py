@@ -210,11 +210,11 @@ READ = Rule(
     re.compile(r"\S"),  # offered every clause: it reads when the clause names a resource
     read_resources,
     (
-        ("p95 of auth over 24h", ("fetch",)),
+        ("metrics of auth over 24h", ("fetch",)),
         ("which services are degraded", ("query",)),
         ("deployments of search", ("query",)),
-        ("who owns payments", ("fetch",)),
+        ("details of payments", ("fetch",)),
         ("the mock data", ("fetch",)),
-        ("how many requests did inventory handle over 24h", ("fetch",)),
+        ("inventory metrics for the last day", ("fetch",)),
     ),
 )

@@ -8,7 +8,7 @@ the socket (it takes no CPU and holds no lock while it waits) and starts the ser
 connection arrives. That connection waits in the socket's queue meanwhile and is answered once
 the server is up. A run that makes no HTTP call never imports the mock API at all.
 
-A caller that knows a run will call the mock API (``cli.session`` foresees it from the request's
+A caller that knows a run will call the mock API (``localrun.session`` foresees it from the request's
 plan) starts it ahead with ``start_beside()``: a child process (``mock_api.child``) serves the same
 socket, so its 0.5 s of imports and start run on another core while this process starts the
 engine. The child ends when this process closes the pipe to it or dies, ``kill -9`` included. If
@@ -41,7 +41,7 @@ class MockApiOnDemand:
         """Bind ``port`` (0: a free one); an ``OSError`` if it is taken.
 
         A given port is how a run continued in a new process gets the origin it was planned
-        against back (``cli.mock_origin``)."""
+        against back (``localrun.mock_origin``)."""
         if port:  # a port an earlier server of this process may still be letting go of
             for stopping in list(_stopping):
                 stopping.join(_STOP_SECONDS)

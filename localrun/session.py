@@ -11,7 +11,7 @@ from chalicelib.workflow.runs import execute, initial_state
 from embedded_engine import open_embedded_runner
 
 if TYPE_CHECKING:
-    from cli.mock_on_demand import MockApiOnDemand
+    from localrun.mock_on_demand import MockApiOnDemand
 
 
 def _handlers() -> dict[str, Any]:
@@ -26,11 +26,11 @@ class Session:
 
     The port is bound at once (its origin is what gets allowlisted); the server itself starts
     when a run's plan is foreseen to call it, beside the engine's start, or else on the first
-    connection (``cli.mock_on_demand``), so a run that calls no HTTP tool never waits for it."""
+    connection (``localrun.mock_on_demand``), so a run that calls no HTTP tool never waits for it."""
 
     def __init__(self, continues: str | None = None, ends_process: bool = False) -> None:
         """``continues``: the run this session resumes, approves or rejects; the mock API is then
-        served on the loopback port that run started with (``cli.mock_origin``). ``ends_process``:
+        served on the loopback port that run started with (``localrun.mock_origin``). ``ends_process``:
         the process ends with this session (a CLI command), so the mock API is not waited for as
         it stops."""
         self._ends_process = ends_process
@@ -41,11 +41,11 @@ class Session:
 
     def __enter__(self) -> Session:
         if not self.settings.mock_api_url:
-            from cli.mock_on_demand import MockApiOnDemand
+            from localrun.mock_on_demand import MockApiOnDemand
 
             port = None
             if self._continues is not None:
-                from cli.mock_origin import port_taken, recorded_mock_port
+                from localrun.mock_origin import port_taken, recorded_mock_port
 
                 port = recorded_mock_port(self._continues)
             try:

@@ -4,7 +4,8 @@ A state's answer is the whole ``RunState`` as JSON, though most states change a 
 perception's reading and the plan (three quarters of a 20-step run's document) pass through most
 states untouched. ``answer`` writes with pydantic only the fields the state changed, and passes
 every other field on as the very object its input held, which the embedded engine then neither
-parses nor writes out again (``embedded_engine.shared_payloads``).
+parses nor writes out again (``embedded_engine.shared_payloads``). The engine installs ``write``
+through ``chalicelib.engine_seam`` when it starts; handlers run elsewhere write with pydantic.
 
 A field is passed on only when both hold:
 
@@ -15,8 +16,8 @@ A field is passed on only when both hold:
   afresh. A part is compared once, the first time it is seen, and known from then on: the engine
   passes the same objects from state to state, so later states pass it on without writing it.
 
-In Lambda every invocation parses a new event, so every field is written out and compared, as
-costly as ``model_dump`` alone.
+In Lambda every invocation parses a new event, so this would write out and compare every field,
+as costly as ``model_dump`` alone: that is why it is not Lambda code.
 """
 
 from __future__ import annotations
@@ -69,3 +70,8 @@ def answer(after: BaseModel, before: BaseModel, event: Any) -> dict[str, Any]:
     document = {name: written[name] if name in written else event[name] for name in fields}
     _remember(document)
     return document
+
+
+def write(after: BaseModel, before: BaseModel, event: Any) -> dict[str, Any]:
+    """What the engine installs (``chalicelib.engine_seam``): ``answer``, looked up at each call."""
+    return answer(after, before, event)

@@ -1,8 +1,8 @@
 """``python -m cli deploy --target localstack``: the packaged template, via LocalStack's CloudFormation.
 
-What goes to LocalStack is what goes to AWS: ``cli.deploy.package`` (``make package``'s step:
+What goes to LocalStack is what goes to AWS: ``deploy.package.package`` (``make package``'s step:
 chalice package, the merge template, the ASL bound by ``DefinitionSubstitutions``), deployed as
-the stack ``maoo-<stage>`` by ``cli.cloudformation``. This module does only what CloudFormation
+the stack ``maoo-<stage>`` by ``deploy.cloudformation``. This module does only what CloudFormation
 cannot:
 
 - ask LocalStack what it can run (``/_localstack/health`` and ``/_localstack/info``) and set the
@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.errors import MaooError
-from cli.cloudformation import StackResult
+from deploy.cloudformation import StackResult
 
 TARGETS = ("localstack",)
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
@@ -168,7 +168,7 @@ def client(session: Any, service: str, *, attempts: int = 3) -> Any:
 
 def target_parameters(info: LocalStackInfo | None) -> tuple[dict[str, str], list[str]]:
     """The template's parameters for this LocalStack, and what each left-out part means for a run."""
-    from cli.template_conditions import FUNCTIONS_PARAMETER, TABLES_PARAMETER
+    from deploy.template_conditions import FUNCTIONS_PARAMETER, TABLES_PARAMETER
 
     parameters = {TABLES_PARAMETER: "true", FUNCTIONS_PARAMETER: "true"}
     warnings: list[str] = []
@@ -211,7 +211,7 @@ def _stage_environment(template: dict[str, Any]) -> dict[str, Any]:
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
     """``["DeployTables=true"]`` -> ``{"DeployTables": "true"}``; anything else is a ``DeployError``
     naming what is accepted."""
-    from cli.template_conditions import PARAMETERS
+    from deploy.template_conditions import PARAMETERS
 
     chosen: dict[str, str] = {}
     for pair in pairs:
@@ -238,8 +238,8 @@ def deploy(
     ``overrides`` replace the template parameters chosen from what the LocalStack runs."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from cli import cloudformation
-    from cli.deploy import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, package, wheelhouse_is_current
+    from deploy import cloudformation
+    from deploy.package import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, package, wheelhouse_is_current
 
     began = time.monotonic()
     endpoint = endpoint.rstrip("/")

@@ -1,4 +1,4 @@
-"""Package MAOO for AWS: ``python -m cli.deploy package --stage prod --out out/``.
+"""Package MAOO for AWS: ``python -m deploy package --stage prod --out out/``.
 
 ``chalice package`` writes ``out/sam.json`` (one ``AWS::Serverless::Function`` per
 ``@app.lambda_function``, logical id = the name in CamelCase) and ``out/deployment.zip``;
@@ -6,9 +6,9 @@
 the state machine resource. Chalice cannot read the ASL file, so ``package`` then sets the state
 machine's ``Definition`` to ``chalicelib/statemachine/maoo.asl.json`` as it is, and binds every
 ``${XxxFunctionArn}`` placeholder through ``DefinitionSubstitutions`` to ``Fn::GetAtt [Xxx, Arn]``.
-The ASL text itself is never edited. Last, two parameters (``cli/template_conditions.py``) let a
+The ASL text itself is never edited. Last, two parameters (``deploy/template_conditions.py``) let a
 target that cannot run DynamoDB or Python Lambdas leave them out of this same template, and the
-REST API gets the request and response models of ``chalicelib/http_contract.py`` (``cli/api_models.py``).
+REST API gets the request and response models of ``chalicelib/http_contract.py`` (``deploy/api_models.py``).
 
 Offline packaging: chalice downloads Lambda-compatible wheels with pip. ``wheels`` fills a
 wheelhouse once (PyPI needed then; default ``~/.cache/maoo/wheelhouse``, outside the work tree so
@@ -31,8 +31,8 @@ import typer
 
 from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import load_definition, placeholders
-from cli.api_models import with_models
-from cli.template_conditions import ConditionError, add_conditions
+from deploy.api_models import with_models
+from deploy.template_conditions import ConditionError, add_conditions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MERGE_TEMPLATE = Path(".chalice") / "merge-template.json"

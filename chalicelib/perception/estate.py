@@ -1,0 +1,775 @@
+"""The estate reader: a question over the estate's tables, read so that every word is accounted for.
+
+This is a hand-written parser, not a pattern per phrasing: the request is cut into tokens, each
+token (or run of tokens) is looked up in a lexicon built from the domain catalogue and the database
+schema (tables, columns, values, windows, aggregates, comparisons, negation, grouping, modifiers),
+and the pieces are then composed into one typed query (``ReadParams``: a table, filters, a field,
+an aggregate, a grouping, a unit and a rounding). The rule is PRECISE's: a token the lexicon does
+not know, or a piece the composition does not use, means the question is not read at all
+(``None``), never read without it. A hand-written parser was chosen over a grammar library because
+the lexicon is the grammar's only large part, it is derived from the catalogue at import, and the
+composition rules fit in one screen; it costs well under a millisecond per clause.
+
+Where a word has two meanings that lead to different queries ("latency": p50 or p95), the
+question is ambiguous and the reader says so instead of choosing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from chalicelib import catalogue
+from chalicelib.contracts import Filter, FilterOp, ReadParams
+from chalicelib.errors import MaooError
+
+# columns each table offers (joined service attributes included), and which hold numbers
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "services": ("name", "tier", "owner", "status", "region"),
+    "metrics": (
+        "service",
+        "window",
+        "requests",
+        "errors",
+        "p50_ms",
+        "p95_ms",
+        "error_rate",
+        "tier",
+        "owner",
+        "region",
+    ),
+    "incidents": ("id", "service", "title", "severity", "status", "opened_at", "tier", "owner", "region"),
+    "deployments": ("id", "service", "version", "deployed_at", "status", "tier", "owner", "region"),
+    "mock_data": ("id", "name", "value"),
+}
+NUMERIC = {"tier", "requests", "errors", "p50_ms", "p95_ms", "error_rate", "value"}
+# the unit a column's values are in
+UNITS = {"p50_ms": "ms", "p95_ms": "ms", "error_rate": "%", "requests": "count", "errors": "count"}
+TIME_COLUMN = {"incidents": "opened_at", "deployments": "deployed_at"}
+# what names a row of each table in an answer
+KEY = {"services": "name", "metrics": "service", "incidents": "id", "deployments": "id", "mock_data": "name"}
+
+
+@dataclass(frozen=True)
+class Piece:
+    kind: str  # table field value window agg which group not cmp num or and unit round id filler
+    a: Any = None
+    b: Any = None
+    words: str = ""
+    table: str | None = None  # the table a value belongs to, where its word says ("open": incidents)
+
+
+@dataclass
+class Reading:
+    """What the estate reader made of a clause: a query, or why it could not (``problem``)."""
+
+    params: ReadParams | None = None
+    problem: str = ""
+    ambiguous: bool = False
+    impossible: bool = False
+    pieces: list[Piece] = field(default_factory=list)
+
+
+_FILLER = """
+the a an of for in on at with is are was were be been what whats what's which's show list give get
+fetch tell me us please can could would you u i we need want to know see display return find look up
+there currently right now do does did have has how our my that which
+just served serve serves handled handle handles saw see seen had processed received
+ok okay hey hi thanks pls plz kindly quick quickly across among amongst between from
+over during there's theres got have let lets let's check pull bring see
+run runs running hosts host hosted has having sit sits living live lives located based deployed
+currently presently at moment the moment hmm so um today's value values number figure ones one yet
+still right now list listing r ur items entries records rows
+""".split()
+# "not"/"no" are negation and "all"/"every" widen a question to every row: they have pieces of their own
+
+_AGG = {
+    "how many": "count",
+    "number of": "count",
+    "count": "count",
+    "count of": "count",
+    "#": "count",
+    "total": "sum",
+    "sum": "sum",
+    "sum of": "sum",
+    "combined": "sum",
+    "altogether": "sum",
+    "average": "avg",
+    "avg": "avg",
+    "mean": "avg",
+    "most": "max",
+    "highest": "max",
+    "max": "max",
+    "maximum": "max",
+    "largest": "max",
+    "biggest": "max",
+    "greatest": "max",
+    "top": "max",
+    "worst": "max",
+    "peak": "max",
+    "least": "min",
+    "lowest": "min",
+    "min": "min",
+    "minimum": "min",
+    "smallest": "min",
+    "fewest": "min",
+    "latest": "latest",
+    "newest": "latest",
+    "most recent": "latest",
+    "last": "latest",
+    "earliest": "earliest",
+    "oldest": "earliest",
+    "first": "earliest",
+}
+_CMP = {
+    "above": ">",
+    "over": ">",
+    "more than": ">",
+    "greater than": ">",
+    "higher than": ">",
+    "exceeds": ">",
+    "exceeding": ">",
+    ">": ">",
+    "below": "<",
+    "under": "<",
+    "less than": "<",
+    "lower than": "<",
+    "fewer than": "<",
+    "<": "<",
+    "at least": ">=",
+    ">=": ">=",
+    "or more": ">=",
+    "at most": "<=",
+    "<=": "<=",
+    "no more than": "<=",
+    "not more than": "<=",
+    "or less": "<=",
+    "equal to": "=",
+    "equals": "=",
+    "=": "=",
+}
+_NOT = (
+    "not",
+    "no",
+    "non",
+    "isn't",
+    "aren't",
+    "other than",
+    "apart from",
+    "except",
+    "except for",
+    "excluding",
+    "exclude",
+    "besides",
+    "aside from",
+    "but not",
+    "without",
+    "all but",
+    "that aren't",
+    "that are not",
+    "which are not",
+    "not counting",
+)
+# a table named in the singular ("the checkout incident"): the question is about exactly one row
+_SINGULAR = ("incident", "inc", "service", "svc", "deployment", "deploy", "release", "app")
+_GROUP = (
+    "for each",
+    "per",
+    "by",
+    "each",
+    "for every",
+    "broken down by",
+    "grouped by",
+    "group by",
+    "split by",
+)
+_WHICH = ("which", "what", "whose", "which one", "name the", "name of the")
+_FIELD_WORDS = {
+    "tier": "tier",
+    "tiers": "tier",
+    "owner": "owner",
+    "owners": "owner",
+    "owned by": "owner",
+    "team": "owner",
+    "owning team": "owner",
+    "region": "region",
+    "regions": "region",
+    "status": "status",
+    "state": "status",
+    "health": "status",
+    "requests": "requests",
+    "request count": "requests",
+    "request volume": "requests",
+    "traffic": "requests",
+    "calls": "requests",
+    "reqs": "requests",
+    "throughput": "requests",
+    "errors": "errors",
+    "error count": "errors",
+    "error": "errors",
+    "errs": "errors",
+    "failures": "errors",
+    "p50": "p50_ms",
+    "p50 latency": "p50_ms",
+    "median latency": "p50_ms",
+    "median": "p50_ms",
+    "p95": "p95_ms",
+    "p95 latency": "p95_ms",
+    "error rate": "error_rate",
+    "failure rate": "error_rate",
+    "error percentage": "error_rate",
+    "err rate": "error_rate",
+    "error ratio": "error_rate",
+    "title": "title",
+    "about": "title",
+    "severity": "severity",
+    "sev": "severity",
+    "severities": "severity",
+    "opened": "opened_at",
+    "opened at": "opened_at",
+    "version": "version",
+    "versions": "version",
+    "ship": "version",
+    "shipped": "version",
+    "owns": "owner",
+    "owner of": "owner",
+    "release": "version",
+    "deployed at": "deployed_at",
+    "when": "time",
+    "what time": "time",
+}
+_AMBIGUOUS_WORDS = {"latency": "p50 or p95", "latencies": "p50 or p95", "slow": "p50 or p95"}
+_TABLE_WORDS = {
+    "services": "services",
+    "svcs": "services",
+    "apps": "services",
+    "incidents": "incidents",
+    "incs": "incidents",
+    "outages": "incidents",
+    "issues": "incidents",
+    "deployments": "deployments",
+    "deploys": "deployments",
+    "releases": "deployments",
+    "rollouts": "deployments",
+    "metrics": "metrics",
+    "stats": "metrics",
+    "mock data": "mock_data",
+    "mock items": "mock_data",
+    "mock data items": "mock_data",
+    "mock dataset": "mock_data",
+    "sample data": "mock_data",
+}
+_UNIT_MOD = {
+    "in seconds": "s",
+    "in secs": "s",
+    "in s": "s",
+    "in minutes": "min",
+    "in mins": "min",
+    "in milliseconds": "ms",
+    "in ms": "ms",
+    "in thousands": "thousands",
+    "in millions": "millions",
+    "in percent": "%",
+    "as a percentage": "%",
+    "in hours": "h",
+}
+_UNIT_FACTOR = {
+    ("ms", "s"): 1 / 1000,
+    ("ms", "min"): 1 / 60000,
+    ("ms", "h"): 1 / 3_600_000,
+    ("ms", "ms"): 1,
+    ("count", "thousands"): 1 / 1000,
+    ("count", "millions"): 1 / 1_000_000,
+    ("%", "%"): 1,
+}
+_NUMBER_UNITS = {"ms": "ms", "milliseconds": "ms", "%": "%", "percent": "%", "s": "s", "seconds": "s"}
+_ROUND = re.compile(
+    r"^(?:rounded|round(?:ed)?\s+(?:it\s+)?to|to)\s+(\d+)\s+(?:decimal\s+places|decimals|places|dp|digits)$"
+)
+
+
+def _status_words() -> dict[str, tuple[str, str, str]]:
+    """status word -> (table, column, value); "unresolved" is a negation of its own."""
+    words: dict[str, tuple[str, str, str]] = {}
+    for state in catalogue.SERVICE_STATES:
+        words[state] = ("services", "status", state)
+    words["unhealthy"] = ("services", "status!", "healthy")
+    for word, value in catalogue.INCIDENT_STATES.items():
+        if word not in ("current", "past", "unresolved"):
+            words[word] = ("incidents", "status", value)
+    words["unresolved"] = ("incidents", "status!", "resolved")
+    words["still open"] = ("incidents", "status", "open")
+    for word, value in catalogue.DEPLOY_STATES.items():
+        words[word] = ("deployments", "status", value)
+    words["were rolled back"] = ("deployments", "status", "rolled_back")
+    words["got rolled back"] = ("deployments", "status", "rolled_back")
+    words["rollback"] = ("deployments", "status", "rolled_back")
+    words["rolled back"] = ("deployments", "status", "rolled_back")
+    return words
+
+
+def _value_phrases() -> list[tuple[str, Piece]]:
+    """Every value word of the estate: services (and aliases), owners, regions, severities, tiers, states."""
+    found: list[tuple[str, Piece]] = []
+    for service in catalogue.SERVICES:
+        for name in (service.name, *service.aliases):
+            found += [(name, Piece("value", "service", service.name))]
+            found += [(f"{name}'s", Piece("value", "service", service.name))]
+        found += [(service.owner, Piece("value", "owner", service.owner))]
+    found += [(region, Piece("value", "region", region)) for region in catalogue.REGIONS]
+    for sev in catalogue.SEVERITIES:
+        for phrase in (sev, f"sev {sev[-1]}", f"severity {sev[-1]}"):
+            found += [(phrase, Piece("value", "severity", sev))]
+    for tier in sorted({s.tier for s in catalogue.SERVICES}):
+        for phrase in (f"tier {tier}", f"tier-{tier}", f"t{tier}"):
+            found += [(phrase, Piece("value", "tier", tier))]
+    for word, (table, column, value) in _status_words().items():
+        found += [(word, Piece("value", column, value, table=table))]
+    for window in catalogue.WINDOWS:
+        found += [(phrase, Piece("window", window.name)) for phrase in (window.name, *window.words)]
+    return found
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict[str, list[Piece]]:
+    """Phrase -> the pieces it may be; built from the catalogue once."""
+    entries: list[tuple[str, Piece]] = [(w, Piece("filler")) for w in _FILLER]
+    entries += [(phrase, Piece("agg", agg)) for phrase, agg in _AGG.items()]
+    entries += [(phrase, Piece("cmp", op)) for phrase, op in _CMP.items()]
+    entries += [(phrase, Piece("not")) for phrase in _NOT]
+    entries += [(phrase, Piece("group")) for phrase in _GROUP]
+    entries += [(phrase, Piece("which")) for phrase in _WHICH]
+    entries += [("who", Piece("who"))]
+    entries += [(w, Piece("all")) for w in ("all", "every", "any", "all the", "across all", "of all")]
+    entries += [(w, Piece("one")) for w in _SINGULAR]
+    entries += [(phrase, Piece("field", col)) for phrase, col in _FIELD_WORDS.items()]
+    entries += [(phrase, Piece("ambiguous", why)) for phrase, why in _AMBIGUOUS_WORDS.items()]
+    entries += [(phrase, Piece("table", table)) for phrase, table in _TABLE_WORDS.items()]
+    entries += [(phrase, Piece("unit", unit)) for phrase, unit in _UNIT_MOD.items()]
+    entries += _value_phrases()
+    entries += [("or", Piece("or")), ("and", Piece("and")), (",", Piece("and")), ("&", Piece("and"))]
+    lex: dict[str, list[Piece]] = {}
+    for phrase, piece in entries:
+        lex.setdefault(phrase, []).append(piece)
+    return lex
+
+
+ANY = re.compile(r".")  # the rule table's pattern for this reader: it decides by reading, not by a pattern
+_TOKEN = re.compile(
+    r"(?:inc|dep)-\d+(?='s\b)|[a-z0-9][a-z0-9_.'-]*[a-z0-9%]|[a-z0-9%]|[<>]=?|[#,&=]|\S", re.I
+)
+_ID = re.compile(r"^(inc|dep)-\d+$")
+_NUM = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def tokens(text: str) -> list[str]:
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"(\w)'s\b", r"\1", text)  # possessives and "what's": the 's adds nothing to a query
+    text = re.sub(r"(\w)'(?=\s|$|[,.?!])", r"\1", text)  # "payments' p95"
+    text = re.sub(r"(\d)(ms|%|s)\b", r"\1 \2", text)  # "500ms" -> "500 ms"
+    text = re.sub(r"\b(\d+) ?(h|m|d)\b", r"\1\2", text)  # "24 h" -> "24h", a window's name
+    return [t.rstrip(".?!") for t in _TOKEN.findall(text) if t.rstrip(".?!")]
+
+
+def pieces(words: list[str]) -> tuple[list[Piece], list[str]]:
+    """The longest-match pieces of ``words``, and the words no entry knows."""
+    lex = lexicon()
+    out: list[Piece] = []
+    unknown: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(5, len(words) - i), 0, -1):
+            phrase = " ".join(words[i : i + n])
+            if _ROUND.match(phrase):
+                out.append(Piece("round", int(_ROUND.match(phrase).group(1)), words=phrase))  # type: ignore[union-attr]
+                break
+            if phrase in lex:
+                out.append(_choose(lex[phrase], phrase, words[i + n :]))
+                break
+        else:
+            word = words[i]
+            if _ID.match(word):
+                table = "incidents" if word.startswith("inc") else "deployments"
+                out.append(Piece("id", table, word.upper(), word))
+            elif _NUM.match(word):
+                out.append(Piece("num", float(word), None, word))
+            elif word in _NUMBER_UNITS and out and out[-1].kind == "num" and out[-1].b is None:
+                last = out.pop()
+                out.append(Piece("num", last.a, _NUMBER_UNITS[word], f"{last.words} {word}"))
+            elif word in ("rounded", "round"):
+                out.append(Piece("round", 0, words=word))
+            else:
+                unknown.append(word)
+            n = 1
+        i += n
+    return out, unknown
+
+
+def _starts_window(rest: list[str]) -> bool:
+    lex = lexicon()
+    return any(any(p.kind == "window" for p in lex.get(" ".join(rest[:n]), ())) for n in (1, 2, 3))
+
+
+def _choose(options: list[Piece], phrase: str, rest: list[str]) -> Piece:
+    """Of a phrase's meanings, a comparison when a number (not a window) follows it, else its first."""
+    compares = [p for p in options if p.kind == "cmp"]
+    if compares and rest and _NUM.match(rest[0]) and not _starts_window(rest):
+        piece = compares[0]
+    else:
+        piece = next((p for p in options if p.kind != "cmp"), options[0])
+    return Piece(piece.kind, piece.a, piece.b, phrase, piece.table)
+
+
+def read(text: str) -> Reading:
+    """The query ``text`` asks, with every word used; or why not."""
+    words = tokens(text)
+    found, unknown = pieces(words)
+    if unknown:
+        return Reading(problem=f"words not read: {', '.join(unknown)}", pieces=found)
+    ambiguous = [p for p in found if p.kind == "ambiguous"]
+    if ambiguous:
+        return Reading(
+            problem=f"{ambiguous[0].words!r} could mean {ambiguous[0].a}", ambiguous=True, pieces=found
+        )
+    try:
+        params = _compose([p for p in found if p.kind != "filler"])
+    except _NotRead as exc:
+        return Reading(problem=str(exc), pieces=found, impossible=exc.impossible)
+    return Reading(params=params, pieces=found)
+
+
+class _NotRead(MaooError):
+    """Raised inside the composition: the question is not read, for the reason given. ``impossible``: the
+    question is read, and asks for something the estate does not have (an id, a window)."""
+
+    def __init__(self, message: str, impossible: bool = False) -> None:
+        super().__init__(message)
+        self.impossible = impossible
+
+
+@lru_cache(maxsize=1)
+def _known_ids() -> frozenset[str]:
+    return frozenset(
+        [i.id for s in catalogue.SERVICES for i in s.incidents]
+        + [d.id for s in catalogue.SERVICES for d in s.deployments]
+    )
+
+
+_CONTINUES = ("not", "or", "unit", "round", "window", "group", "cmp")
+
+
+def continues_question(text: str) -> bool:
+    """True when ``text`` only qualifies a question before it ("apart from checkout", "in seconds")."""
+    found, _ = pieces(tokens(text))
+    meaningful = [p for p in found if p.kind != "filler"]
+    return bool(meaningful) and meaningful[0].kind in _CONTINUES
+
+
+_SINGULAR_TABLE = {
+    "incident": "incidents",
+    "inc": "incidents",
+    "service": "services",
+    "svc": "services",
+    "deployment": "deployments",
+    "deploy": "deployments",
+    "release": "deployments",
+    "app": "services",
+}
+
+
+def _table_of(parts: list[Piece]) -> str:
+    tables = {p.a for p in parts if p.kind == "table"} | {
+        _SINGULAR_TABLE[p.words] for p in parts if p.kind == "one"
+    }
+    fields = {p.a for p in parts if p.kind == "field"}
+    metric_fields = fields & {"requests", "errors", "p50_ms", "p95_ms", "error_rate"}
+    ids = {str(p.a) for p in parts if p.kind == "id"}
+    implied = {p.table for p in parts if p.kind == "value" and p.table}
+    if "severity" in fields or any(p.kind == "value" and p.a == "severity" for p in parts):
+        implied.add("incidents")
+    if fields & {"title", "opened_at"}:
+        implied.add("incidents")
+    if fields & {"version", "deployed_at"}:
+        implied.add("deployments")
+    if metric_fields or any(p.kind == "window" for p in parts):
+        implied.add("metrics")
+    candidates = (tables - {"services"}) | ids | implied
+    if "metrics" in candidates and len(candidates) > 1:
+        candidates.discard("metrics") if not metric_fields else None
+    if len(candidates) > 1:
+        raise _NotRead(f"the question names several tables ({', '.join(sorted(candidates))})")
+    if candidates:
+        return candidates.pop()
+    if (
+        tables == {"services"}
+        or fields & {"tier", "owner", "region", "status"}
+        or any(p.kind == "value" for p in parts)
+    ):
+        return "services"
+    raise _NotRead("no table named")
+
+
+def _column(table: str, col: str) -> str:
+    if table == "services" and col == "service":
+        return "name"
+    if col == "time" and table in TIME_COLUMN:
+        return TIME_COLUMN[table]
+    if col not in TABLE_COLUMNS[table]:
+        raise _NotRead(f"{table} have no {col.replace('_ms', '').replace('_', ' ')}")
+    return col
+
+
+class _Composer:
+    """Composes the pieces of one question into a query, one construct at a time; each method marks the
+    pieces it uses, and a piece no method used means the question is not read."""
+
+    def __init__(self, parts: list[Piece]) -> None:
+        if not any(p.kind in ("table", "field", "value", "id", "window", "one") for p in parts):
+            raise _NotRead("nothing of the estate is named")
+        self.parts = parts
+        self.used = [False] * len(parts)
+        self.table = _table_of(parts)
+        self.filters: list[Filter] = []
+        self.window: str | None = None
+        self.group_by: str | None = None
+        self.aggregate: str | None = None
+        self.agg_field: str | None = None
+        self.asked: str | None = None
+        self.unit: str | None = None
+        self.round_to: int | None = None
+        self.compared: str | None = None  # the column a comparison filters on, shown in a list
+
+    def take(self, i: int) -> Piece:
+        self.used[i] = True
+        return self.parts[i]
+
+    def free(self, kind: str) -> list[int]:
+        return [i for i, p in enumerate(self.parts) if p.kind == kind and not self.used[i]]
+
+    def negated_before(self, i: int) -> bool:
+        if i > 0 and self.parts[i - 1].kind == "not" and not self.used[i - 1]:
+            self.take(i - 1)
+            return True
+        return False
+
+    # -- the constructs, in the order they are read
+    def values(self) -> None:
+        """Windows, ids and values, with a negation before them and "or"/"and" lists of one column."""
+        parts, i = self.parts, 0
+        while i < len(parts):
+            p = parts[i]
+            if p.kind == "window":
+                if self.window and self.window != p.a:
+                    raise _NotRead("two windows named")
+                self.window = self.take(i).a
+            elif p.kind == "id":
+                if p.b not in _known_ids():
+                    raise _NotRead(f"there is no {p.b}", impossible=True)
+                self.filters.append(Filter(field="id", value=self.take(i).b))
+            elif p.kind == "value":
+                i = self._value_list(i)
+                continue
+            i += 1
+
+    def _value_list(self, i: int) -> int:
+        p, parts = self.parts[i], self.parts
+        negated = self.negated_before(i)
+        column = str(p.a)
+        if column.endswith("!"):
+            column, negated = column[:-1], not negated
+        values = [self.take(i).b]
+        j = i + 1
+        while j + 1 < len(parts) and parts[j].kind in ("or", "and") and parts[j + 1].kind == "value":
+            if parts[j + 1].a != p.a:
+                break
+            self.take(j)
+            values.append(self.take(j + 1).b)
+            j += 2
+        column = _column(self.table, column)
+        if len(values) == 1:
+            self.filters.append(Filter(field=column, op="!=" if negated else "=", value=values[0]))
+        else:
+            self.filters.append(Filter(field=column, op="not in" if negated else "in", value=values))
+        return j
+
+    def comparisons(self) -> None:
+        """A field, a comparator, a number: "p95 above 500 ms" (the field may come after the number)."""
+        flip: dict[str, FilterOp] = {">": "<=", "<": ">=", ">=": "<", "<=": ">", "=": "!="}
+        for i in self.free("cmp"):
+            if i + 1 >= len(self.parts) or self.parts[i + 1].kind != "num":
+                continue
+            col = _nearest_field(self.parts, self.used, i)
+            if col is None:
+                raise _NotRead(f"{self.parts[i].words!r} compares nothing named")
+            _take_field(self.parts, self.used, col)
+            self.compared = col
+            op: FilterOp = flip[self.parts[i].a] if self.negated_before(i) else self.parts[i].a
+            self.take(i)
+            number = self.take(i + 1)
+            self.filters.append(
+                Filter(field=_column(self.table, col), op=op, value=_in_column_unit(col, number))
+            )
+
+    def grouping(self) -> None:
+        """ "per region", "for each service", "by severity"."""
+        for i in self.free("group"):
+            if i + 1 >= len(self.parts):
+                continue
+            nxt = self.parts[i + 1]
+            if nxt.kind == "field" and nxt.a not in NUMERIC:
+                self.group_by = _column(self.table, nxt.a)
+            elif (
+                nxt.kind == "one"
+                and _SINGULAR_TABLE[nxt.words] == "services"
+                or nxt.kind == "table"
+                and nxt.a == "services"
+            ):
+                self.group_by = (
+                    KEY["services"] if self.table == "services" else _column(self.table, "service")
+                )
+            else:
+                continue
+            self.take(i), self.take(i + 1)
+
+    def aggregates(self) -> None:
+        """The aggregate and the numeric field it is over."""
+        for i in self.free("agg"):
+            if self.aggregate is not None:
+                raise _NotRead("two aggregates named")
+            self.aggregate = self.take(i).a
+            if self.aggregate in ("latest", "earliest") and self.table not in TIME_COLUMN:
+                raise _NotRead(f"{self.table} have no time to order by")
+            if self.aggregate in ("latest", "earliest", "count"):
+                continue
+            col = _nearest_field(self.parts, self.used, i, numeric=True)
+            if col is not None:
+                self.agg_field = col
+                _take_field(self.parts, self.used, col)
+            elif not (self.aggregate in ("max", "min") and self.table == "services"):
+                raise _NotRead(f"{self.parts[i].words!r} of what?")
+
+    def field_asked(self) -> None:
+        for i in self.free("which"):
+            self.take(i)
+        who = bool(self.free("who"))
+        for i in self.free("who"):
+            self.take(i)
+        fields = [str(self.take(i).a) for i in self.free("field")]
+        if who and fields in ([], ["title"]) and self.table in ("incidents", "deployments"):
+            fields = ["service"]  # "who is INC-1005 about": the service it concerns
+        elif who and not fields and self.table == "services":
+            fields = ["owner"]  # "who runs checkout"
+        if len(set(fields)) > 1:
+            raise _NotRead(f"several fields asked ({', '.join(dict.fromkeys(fields))})")
+        self.asked = _column(self.table, fields[0]) if fields else None
+
+    def shape(self) -> None:
+        """Superlatives become rankings; a grouping with no aggregate sums a number or counts rows; a
+        count of a number that is itself a count ("the number of requests") is that number, summed."""
+        singular = self.free("one")
+        for i in singular:
+            self.take(i)
+        if self.aggregate == "count" and self.asked in ("requests", "errors"):
+            self.aggregate, self.agg_field, self.asked = "sum", self.asked, None
+        if singular and self.aggregate is None and self.group_by is None:
+            self.aggregate = "one"
+        if self.group_by is not None and self.aggregate in ("max", "min") and self.agg_field is not None:
+            return  # the highest or lowest within each group
+        if self.aggregate in ("max", "min") and self.agg_field is None:
+            # "which region runs the most services": group by the field named, count, keep the largest
+            if self.asked is None:
+                raise _NotRead("the most of what?")
+            self.group_by, self.asked = self.asked, None
+            self.aggregate, self.agg_field = ("argmax" if self.aggregate == "max" else "argmin"), "count"
+        elif self.aggregate in ("max", "min"):
+            self.aggregate = "argmax" if self.aggregate == "max" else "argmin"
+        elif self.aggregate is None and self.group_by is not None:
+            numeric = self.asked in NUMERIC
+            self.aggregate, self.agg_field = ("sum", self.asked) if numeric else ("count", None)
+            self.asked = None if numeric else self.asked
+        elif self.aggregate in ("sum", "avg") and self.agg_field is None:
+            raise _NotRead("a sum or an average of what?")
+
+    def modifiers(self) -> None:
+        for i in self.free("unit"):
+            self.unit = self.take(i).a
+        for i in self.free("round"):
+            self.round_to = self.take(i).a
+        measured = self.agg_field or self.asked
+        if self.unit is not None:
+            base = (
+                "count" if self.aggregate == "count" and self.agg_field is None else UNITS.get(measured or "")
+            )
+            if (base, self.unit) not in _UNIT_FACTOR:
+                raise _NotRead(f"{(measured or 'that').replace('_ms', '')} cannot be given in {self.unit}")
+        if self.round_to is not None and not (measured in NUMERIC or self.aggregate == "count"):
+            raise _NotRead("nothing numeric to round")
+
+    def params(self) -> ReadParams:
+        every = bool(self.free("all")) or any(p.kind == "table" for p in self.parts)
+        for i in self.free("all"):
+            self.take(i)
+        bare = not (self.filters or self.group_by or self.aggregate or every)
+        if self.table == "metrics" and bare:
+            raise _NotRead("a metric of which service?")  # "the error rate": the service in focus, or ask
+        for i, p in enumerate(self.parts):  # connectives between used pieces are fine; nothing else is
+            if not self.used[i] and p.kind not in ("and", "or", "table"):
+                raise _NotRead(f"{p.words!r} is not used by the question")
+        if self.table == "metrics":
+            self.window = self.window or catalogue.DEFAULT_WINDOW
+        elif self.window:
+            raise _NotRead(f"{self.table} have no window")
+        field = self.agg_field if self.agg_field and self.agg_field != "count" else self.asked
+        if field is None and self.aggregate is None and self.compared is not None:
+            field = _column(self.table, self.compared)
+        return ReadParams(
+            resource=self.table,  # type: ignore[arg-type]
+            window=self.window,
+            field=field,
+            aggregate=self.aggregate or "list",  # type: ignore[arg-type]
+            filters=self.filters,
+            group_by=self.group_by,
+            unit=self.unit,
+            round_to=self.round_to,
+        )
+
+
+def _compose(parts: list[Piece]) -> ReadParams:
+    composer = _Composer(parts)
+    composer.values()
+    composer.comparisons()
+    composer.grouping()
+    composer.aggregates()
+    composer.field_asked()
+    composer.shape()
+    composer.modifiers()
+    return composer.params()
+
+
+def _nearest_field(parts: list[Piece], used: list[bool], at: int, numeric: bool = False) -> str | None:
+    """The unused field piece nearest ``at`` (after it first, then before)."""
+    order = [*range(at + 1, len(parts)), *range(at - 1, -1, -1)]
+    for j in order:
+        p = parts[j]
+        if p.kind == "field" and not used[j] and (not numeric or p.a in NUMERIC):
+            return str(p.a)
+    return None
+
+
+def _take_field(parts: list[Piece], used: list[bool], col: str) -> None:
+    for j, p in enumerate(parts):
+        if p.kind == "field" and p.a == col and not used[j]:
+            used[j] = True
+            return
+
+
+def _in_column_unit(col: str, number: Piece) -> float:
+    """The number as the column holds it ("1.5 s" against a latency in ms is 1500)."""
+    unit, base = number.b, UNITS.get(col)
+    if unit is None or unit == base:
+        return float(number.a)
+    if unit == "s" and base == "ms":
+        return float(number.a) * 1000
+    raise _NotRead(f"{number.words!r} is not a unit of {col.replace('_ms', '')}")

@@ -1,0 +1,101 @@
+"""The estate question rule: a clause the estate reader (``perception/estate.py``) reads whole.
+
+It is offered before the other data rules, and takes every question they cannot express: a field
+of one object by id, negation, membership and comparisons, aggregates, rankings and groupings,
+units and rounding. A plain read (a service's metrics, a list or a count with equality filters) is
+left to the rules that read it today, so their routes (the HTTP API first, the database as the
+alternative) stay as they are.
+"""
+
+from __future__ import annotations
+
+from chalicelib.contracts import Condition, ReadParams, make_subtask
+from chalicelib.perception import estate
+from chalicelib.perception.rules.context import Context
+from chalicelib.perception.rules.rule import Rule
+
+_PLAIN_FILTERS = {"service", "name", "status", "severity", "tier", "region", "owner"}
+
+
+def plain(params: ReadParams) -> bool:
+    """A read the older rules express exactly: no aggregate but a count, equality filters only; and the
+    error rate of one service, which they compute from the live metrics."""
+    if _one_error_rate(params):
+        return True
+    one_named = params.aggregate == "one" and any(
+        f.field in ("service", "name") and f.op == "=" for f in params.filters
+    )
+    return (
+        (params.aggregate in ("list", "count") or one_named)
+        and params.group_by is None
+        and params.unit is None
+        and params.round_to is None
+        and (
+            all(f.op == "=" and f.field in _PLAIN_FILTERS for f in params.filters)
+            or _one_service_record(params)
+        )
+        and (params.field is None or (_one_service_record(params) and params.field == "status"))
+        and not (params.aggregate == "count" and params.resource in ("metrics", "mock_data"))
+    )
+
+
+def _one_error_rate(params: ReadParams) -> bool:
+    return (
+        params.resource == "metrics"
+        and params.field == "error_rate"
+        and params.aggregate in ("list", "one")
+        and [(f.field, f.op) for f in params.filters] == [("service", "=")]
+        and params.unit is None
+        and params.round_to is None
+    )
+
+
+def _one_service_record(params: ReadParams) -> bool:
+    """ "the status of payments", "who owns checkout": a field of one service, which the service read answers."""
+    return (
+        params.resource == "services"
+        and [f.field for f in params.filters] == ["name"]
+        and params.filters[0].op in ("=", "in")
+    )
+
+
+def _reads(text: str, named: list[str]) -> bool:
+    reading = estate.read(text)
+    if reading.impossible or reading.ambiguous:
+        return True  # read, and refused: the rules after this one would read it without the word at fault
+    return reading.params is not None and not plain(reading.params)
+
+
+def build(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    reading = estate.read(text)
+    if reading.impossible:
+        ctx.unsupported.append(f"{text!r}: {reading.problem}")
+        return True
+    if reading.ambiguous:
+        ctx.missing.append(f"which is meant in {text!r}: {reading.problem}")
+        return True
+    if reading.params is None:
+        return False
+    ctx.add(
+        make_subtask(
+            kind="query",
+            text=text,
+            params=reading.params.model_dump(exclude_none=True),
+            success_criteria=[f"{text} answered"],
+        ),
+        condition,
+    )
+    return True
+
+
+ESTATE_QUESTION = Rule(
+    "estate_question",
+    estate.ANY,
+    build,
+    (
+        ("services that are degraded other than checkout", ("query",)),
+        ("which region runs the most services", ("query",)),
+        ("error count for each service over 24 h", ("query",)),
+    ),
+    applies=_reads,
+)

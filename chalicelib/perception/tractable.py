@@ -1,0 +1,247 @@
+"""The last check of a reading: every word of the request that asks for something is used by it.
+
+PRECISE's rule, over the whole request rather than one clause: a request is answered only when its
+reading uses every word that carries meaning. The rules and readers before this point may each have
+read their clause correctly and still, together, have dropped a word another clause needed: a file
+named but never written (a summary "into" a file the reading never writes), a channel or a verb of
+posting with nothing posted, a unit or a rounding asked with no conversion made, a superlative with
+no ranking, a negation with nothing negated. Each such word names what the reading must hold; a
+word whose counterpart is missing stops the run before any tool runs, naming it.
+
+The lexicon below is small on purpose: these are the words whose loss changes the answer. Words
+that name data (services, tables, columns, values) are accounted for where they are read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib import catalogue
+from chalicelib.contracts import (
+    ComputeTask,
+    CreateTask,
+    FetchTask,
+    NotifyTask,
+    PerceivedState,
+    QueryTask,
+    ReadParams,
+    SaveTask,
+    SummarizeTask,
+)
+from chalicelib.perception import fragments as fr
+
+_FILE = re.compile(r"\b[\w./-]+\.(?:md|txt|json|csv|log)\b", re.I)
+_QUOTED = re.compile(r"([\"'“‘])(.+?)([\"'”’])")
+_CHANNEL = re.compile(r"#[\w-]+|\b(\w+)\s+channel\b", re.I)
+_UNITS = "seconds|secs|minutes|mins|hours|hrs|days|milliseconds|ms|thousands|millions|billions|percent|percentages?|kb|mb|gb"
+_RANKS = (
+    "most|least|highest|lowest|top|max|maximum|min|minimum|largest|smallest|biggest|fewest|worst|best|"
+    "slowest|fastest|busiest|quietest|average|mean|median"
+)
+_GROUPS = "service|region|severity|tier|owner|status|team"
+_NOT_WORDS = "other than|apart from|except|excluding|besides|aside from|but not|not|isn't|aren't|non"
+
+
+def _estate(perception: PerceivedState, test: Callable[[ReadParams], bool]) -> bool:
+    return any(isinstance(t, (QueryTask, FetchTask)) and test(t.params) for t in perception.subtasks)
+
+
+def _any(perception: PerceivedState, kind: type) -> bool:
+    return any(isinstance(t, kind) for t in perception.subtasks)
+
+
+def _computes(perception: PerceivedState, test: Callable[[str], bool]) -> bool:
+    return any(isinstance(t, ComputeTask) and test(t.params.expression or "") for t in perception.subtasks)
+
+
+def _excludes(perception: PerceivedState) -> bool:
+    c = perception.constraints
+    negated = _estate(perception, lambda p: any(f.op not in ("=", "in") for f in p.filters))
+    conditional = any(t.condition is not None for t in perception.subtasks)
+    return negated or conditional or c.read_only or c.no_files or bool(c.denied_tools)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """A word that asks for something, and what a reading must hold to have used it."""
+
+    pattern: re.Pattern[str]
+    holds: Callable[[PerceivedState], bool]
+    says: str  # what is wrong, with {w} for the word
+
+
+_CHECKS = (
+    _Check(
+        re.compile(r"\b(?:post|notify|ping|alert|send|broadcast|announce)\b", re.I),
+        lambda p: _any(p, NotifyTask),
+        "{w!r} asks to post, and nothing is posted",
+    ),
+    _Check(
+        re.compile(
+            r"\b(?:open|create|raise|file|log|start|declare)\w*\s+(?:an?|new|one)\s+(?:new\s+)?(?:\S+\s+)?incident\b",
+            re.I,
+        ),
+        lambda p: _any(p, CreateTask),
+        "{w!r} asks for an incident, and none would be opened",
+    ),
+    _Check(
+        re.compile(r"\b(?:write|save|store|export|dump|persist|record)\b", re.I),
+        lambda p: _any(p, SaveTask),
+        "{w!r} asks to write, and nothing is written",
+    ),
+    _Check(
+        re.compile(rf"\b(?:in|into|as|to)\s+(?:the\s+)?(?:{_UNITS})\b", re.I),
+        lambda p: (
+            _estate(p, lambda q: q.unit is not None) or _computes(p, lambda e: "/ 1000" in e or "* 1000" in e)
+        ),
+        "{w!r} asks for a unit no step converts to",
+    ),
+    _Check(
+        re.compile(r"\b(?:round(?:ed|ing)?|decimal places?|dp|significant|nearest)\b", re.I),
+        lambda p: _estate(p, lambda q: q.round_to is not None) or _computes(p, lambda e: "round(" in e),
+        "{w!r} asks for a rounding no step makes",
+    ),
+    _Check(
+        re.compile(rf"\b(?<!at )(?:{_RANKS})\b", re.I),
+        lambda p: (
+            _estate(p, lambda q: q.aggregate not in (None, "list", "count"))
+            or _any(p, ComputeTask)
+            or _any(p, SummarizeTask)
+        ),
+        "{w!r} asks for a ranking or an aggregate no step computes",
+    ),
+    _Check(
+        re.compile(
+            rf"\b(?:for each|per (?:{_GROUPS})|broken down|grouped|group by|by (?:{_GROUPS}))\b", re.I
+        ),
+        lambda p: _estate(p, lambda q: q.group_by is not None),
+        "{w!r} asks for one answer per group, and none is grouped",
+    ),
+    _Check(
+        re.compile(rf"\b(?:{_NOT_WORDS})\b", re.I),
+        _excludes,
+        "{w!r} excludes something, and nothing is excluded",
+    ),
+)
+
+
+def _unwritten_files(request: str, perception: PerceivedState) -> list[str]:
+    saved = [t.params.path.lower() for t in perception.subtasks if isinstance(t, SaveTask)]
+    return [
+        f"{name!r} is named but nothing is written to it"
+        for name in _FILE.findall(request)
+        if not any(path.endswith(name.lower()) for path in saved)
+    ]
+
+
+def _unposted_channels(text: str, perception: PerceivedState) -> list[str]:
+    posted = {t.params.channel for t in perception.subtasks if isinstance(t, NotifyTask)}
+    known = {c.name for c in catalogue.CHANNELS}
+    problems = []
+    for match in _CHANNEL.finditer(text):
+        hashed = match.group(0).startswith("#")
+        name = match.group(0).lstrip("#").lower() if hashed else (match.group(1) or "").lower()
+        if name not in posted and (hashed or name in known):
+            problems.append(f"the channel {name!r} is named and nothing is posted to it")
+    return problems
+
+
+# verbs of actions MAOO has no tool for: a request that asks one is refused, whatever else it reads
+_NO_TOOL = re.compile(
+    r"(?:^|[,;.!?]\s*|\b(?:and|then|also|please|pls|plz|kindly|can|could|would|will|u|you|me|to|just|go|now)\s+)"
+    r"(?:change|changes|set|update|modify|rename|delete|remove|drop|restart|reboot|scale|deploy|redeploy|"
+    r"roll\s+back|rollback\s+(?:the|to)|resolve|close|acknowledge|ack|assign|reassign|escalate|silence|mute|"
+    r"disable|enable|kill|shut\s+down|stop|sms|email|e-mail|tweet|fax|print)\b",
+    re.I,
+)
+_ADDRESS = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_WINDOW_LIKE = re.compile(
+    r"\b(\d+)\s*(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|wk|weeks?|mo|months?|y|years?)\b(?!\s*(?:ago|per|/))",
+    re.I,
+)
+_SEVERITY_LIKE = re.compile(r"\b(?:sev|severity|p)\s*-?\s*(\d+)\b", re.I)
+_REFERENCE = re.compile(
+    r"\b(?:it|its|that|those|them|their|these|the result|the count|that number|the same)\b", re.I
+)
+
+
+def _no_tool(text: str) -> list[str]:
+    found = _NO_TOOL.search(text)
+    return [f"{found.group(0).strip(' ,;.!?')!r} is an action MAOO has no tool for"] if found else []
+
+
+def _unknown_windows(text: str) -> list[str]:
+    known = {w.name for w in catalogue.WINDOWS} | {p for w in catalogue.WINDOWS for p in w.words}
+    problems = []
+    for match in _WINDOW_LIKE.finditer(text):
+        phrase = match.group(0).lower()
+        compact = f"{match.group(1)}{match.group(2)[0].lower()}"
+        if phrase not in known and compact not in known and not _is_number_of_time(text, match):
+            problems.append(
+                f"there is no data for a {phrase!r} window (windows: {', '.join(catalogue.WINDOW_NAMES)})"
+            )
+    return problems
+
+
+def _is_number_of_time(text: str, match: re.Match[str]) -> bool:
+    """ "5400 seconds in minutes", "a deadline of 30 s": a duration to compute with, not a window."""
+    before = text[: match.start()].lower().split()[-2:]
+    return bool({"is", "in", "convert", "deadline", "within", "of", "how", "many", "for"} & set(before))
+
+
+def _unknown_severities(text: str) -> list[str]:
+    return [
+        f"there is no severity {m.group(0)!r} (severities: {', '.join(catalogue.SEVERITIES)})"
+        for m in _SEVERITY_LIKE.finditer(text)
+        if m.group(0).lower().startswith("sev") and f"sev{m.group(1)}" not in catalogue.SEVERITIES
+    ]
+
+
+def _unknown_channels(perception: PerceivedState) -> list[str]:
+    known = {c.name for c in catalogue.CHANNELS}
+    return [
+        f"there is no channel {t.params.channel!r} (channels: {', '.join(sorted(known))})"
+        for t in perception.subtasks
+        if isinstance(t, NotifyTask) and t.params.channel not in known
+    ]
+
+
+def _dangling(text: str, perception: PerceivedState) -> list[str]:
+    """A reference ("their names", "that number") with nothing read or computed to refer to."""
+    produced = [
+        t for t in perception.subtasks if isinstance(t, (QueryTask, FetchTask, ComputeTask, SummarizeTask))
+    ]
+    found = _REFERENCE.search(text)
+    if found and not produced:
+        return [f"{found.group(0)!r} refers to nothing read or computed before it"]
+    return []
+
+
+def _after_quotes(request: str) -> list[str]:
+    """Words after a quoted message are read like any other ("notify ops 'freeze' but only on weekends")."""
+    from chalicelib.perception.vocabulary import unknown_words
+
+    ends = [m.end() for m in _QUOTED.finditer(request)]
+    if not ends:
+        return []
+    words = unknown_words(request[ends[-1] :])
+    return [f"MAOO does not know what {', '.join(repr(w) for w in words)} means here"] if words else []
+
+
+def unused_words(request: str, perception: PerceivedState) -> list[str]:
+    """What the request asks that ``perception`` does not hold, in words; empty when all is used."""
+    text = _QUOTED.sub(" ", request)  # quoted words are content, carried, not read
+    read = fr.read_text(
+        text
+    )  # an unquoted message or title ("notify ops that the deploy finished") is carried too
+    problems = _unwritten_files(request, perception) + _unposted_channels(text, perception)
+    problems += _no_tool(read) + [f"{a!r} is an address outside the estate" for a in _ADDRESS.findall(text)]
+    problems += _unknown_windows(text) + _unknown_severities(text) + _unknown_channels(perception)
+    problems += _dangling(read, perception) + _after_quotes(request)
+    for check in _CHECKS:
+        found = check.pattern.search(text)
+        if found and not check.holds(perception):
+            problems.append(check.says.format(w=found.group(0)))
+    return problems

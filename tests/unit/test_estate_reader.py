@@ -1,0 +1,111 @@
+"""The estate reader and its compiler: every word of a question used, one typed query, one SQL text.
+
+Each case runs the compiled SQL against the ops database through ``db_query``, so the assertion is
+the answer a user would get, not the shape of an intermediate structure.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.contracts import ToolCall
+from chalicelib.perception import estate
+from chalicelib.perception.request_reader import perceive
+from chalicelib.planning.planner import make_plan
+from chalicelib.planning.sql import compile_query
+from chalicelib.tools.invocation import run_tool
+
+
+def _rows(question: str) -> list[dict]:
+    reading = estate.read(question)
+    assert reading.params is not None, reading.problem
+    compiled = compile_query(reading.params)
+    call = ToolCall(
+        run_id="r", step_id="s1", tool="db_query", args={"sql": compiled.sql, "params": compiled.params}
+    )
+    result = run_tool(call)
+    assert result.ok, result.error
+    return result.output["rows"]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("services that are degraded other than checkout", [{"name": "search"}]),
+        ("auth incidents that are not resolved yet", []),
+        ("deployments that failed or were rolled back", [{"id": "DEP-2004"}, {"id": "DEP-2005"}]),
+        ("which region runs the most services", [{"group": "us-east-1", "value": 3}]),
+        ("lowest p50 among tier 2 services", [{"service": "inventory", "value": 31}]),
+        ("sum of errors across payments and auth over 1 h", [{"value": 312}]),
+        ("error count for each service over 24 h", None),
+        ("open incidents by severity", [{"group": "sev2", "value": 2}, {"group": "sev3", "value": 1}]),
+        ("auth p50 over 24 h in seconds", [{"service": "auth", "value": 0.011}]),
+        ("inventory traffic over 24 h, in millions", [{"service": "inventory", "value": 0.1152}]),
+        ("what did DEP-2004 ship", [{"id": "DEP-2004", "value": "1.9.3"}]),
+        ("services with a p95 above 500 ms over 1h", [{"service": "checkout"}, {"service": "search"}]),
+        ("average p95 of tier 1 services over 24h rounded to 1 decimal places", [{"value": 413.0}]),
+        ("latest deployment", [{"id": "DEP-2003"}]),
+    ],
+)
+def test_a_question_reads_into_one_query_whose_answer_is_right(
+    question: str, expected: list[dict] | None
+) -> None:
+    rows = _rows(question)
+    if expected is None:
+        assert {r["group"]: r["value"] for r in rows} == {
+            "auth": 1152,
+            "checkout": 1382,
+            "inventory": 576,
+            "payments": 4896,
+            "search": 7680,
+        }
+        return
+    assert len(rows) == len(expected)
+    for row, want in zip(rows, expected, strict=True):
+        for key, value in want.items():
+            assert row[key] == pytest.approx(value) if isinstance(value, float) else row[key] == value
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "auth p50 over 24 h in furlongs",
+        "count open incidents rounded to the nearest googol",
+        "latency of checkout",  # p50 or p95: two readings, two answers
+        "p99 of search",
+        "incidents over 24h",  # incidents have no window
+        "errors of payments in seconds",  # a count has no time unit
+    ],
+)
+def test_a_question_with_a_word_or_a_modifier_the_reader_cannot_use_is_not_read(question: str) -> None:
+    assert estate.read(question).params is None
+
+
+def test_an_ambiguous_word_is_reported_as_ambiguous() -> None:
+    reading = estate.read("latency of checkout")
+    assert reading.ambiguous and "p50 or p95" in reading.problem
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "summarise the open incidents into open.md",
+        "post the count of degraded services to the sre channel",
+        "what is the error rate of payments, in furlongs",
+        "count open incidents, rounded to the nearest googol",
+        "list the services, sorted by vibes",
+    ],
+)
+def test_a_request_whose_reading_drops_a_word_that_asks_for_something_stops_before_any_tool(
+    request_text: str,
+) -> None:
+    perception = perceive(request_text)
+    assert perception.task_type in ("unsupported", "ambiguous")
+
+
+def test_the_plan_for_an_estate_question_is_one_parameterised_database_read() -> None:
+    plan = make_plan(perceive("services that are degraded, apart from checkout"))
+    (step,) = plan.steps
+    assert (
+        step.tool == "db_query" and "checkout" not in step.args["sql"] and "checkout" in step.args["params"]
+    )
