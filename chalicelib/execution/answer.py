@@ -243,9 +243,37 @@ def value_of(state: RunState, index: int, name: str | None = None) -> Any:
 
 # ---------------------------------------------------------------- a read in words
 
+# the compiler's result shapes (chalicelib.planning.sql): a figure is ``value``; a grouping's rows carry
+# ``group`` and ``value``; a field's or a ranking's rows carry the table's key and ``value``
+_KEYS = ("id", "name", "service", "group")
+_UNIT_WORDS = {"millions": "million", "thousands": "thousand"}
+_STATE_FIELDS = ("severity", "status")  # said before the noun: "open incidents", "failed deployments"
+
 
 def _resource(p: ReadParams) -> str:
     return p.resource or ("incidents" if p.aggregate == "count" else "")
+
+
+def _unit(p: ReadParams) -> str | None:
+    """The unit a read's figures are in: the one asked (``ReadParams.unit``), else the field's own."""
+    unit = p.unit or _FIELD_UNITS.get(p.field or "")
+    return _UNIT_WORDS.get(unit, unit) if unit else None
+
+
+def _figure(p: ReadParams, value: Any) -> str:
+    if p.round_to is not None and is_number(value):
+        text = f"{value:,.{int(p.round_to)}f}"
+        unit = _unit(p)
+        return f"{text} {unit}" if unit else text
+    return number(value, _unit(p))
+
+
+def _field_of(row: dict[str, Any], name: str | None) -> Any:
+    return row.get(name) if name and name in row else row.get("value")
+
+
+def _key_of(row: dict[str, Any], name: str | None = None) -> Any:
+    return next((row[k] for k in _KEYS if k in row and k != name), None)
 
 
 def _filter_words(name: str, op: str, value: Any) -> str:
@@ -257,6 +285,8 @@ def _filter_words(name: str, op: str, value: Any) -> str:
         if op in ("=", "in"):
             return "of " + " or ".join(shown)
     words = field_words(name)
+    if name == "tier" and op in ("=", "in"):
+        return "in tier " + " or ".join(shown)
     if op in ("=", "in"):
         return f"with {words} " + " or ".join(shown)
     if op in ("!=", "not in"):
@@ -265,12 +295,21 @@ def _filter_words(name: str, op: str, value: Any) -> str:
 
 
 def describe(p: ReadParams, plural: bool = True) -> str:
-    """What a read selects, in words: "open incidents of checkout", "services other than checkout"."""
+    """What a read selects, in words: "open incidents of checkout", "services other than checkout",
+    "payments or auth over the last hour"."""
     resource = _resource(p)
-    noun = _NOUNS.get(resource, (resource or "row", (resource or "row") + "s"))[1 if plural else 0]
-    adjectives = [x for x in (p.severity, p.status) if x]
-    words = [" ".join([*[str(a).replace("_", " ") for a in adjectives], noun])]
-    if p.service and resource not in ("service", "metrics"):
+    states = [f for f in p.filters if f.field in _STATE_FIELDS and f.op in ("=", "in")]
+    adjectives = [str(x) for x in (p.severity, p.status) if x] + [
+        " or ".join(str(v) for v in (f.value if isinstance(f.value, list) else [f.value])) for f in states
+    ]
+    rest = [f for f in p.filters if f not in states]
+    named = p.service is not None or any(f.field in ("service", "name") and f.op in ("=", "in") for f in rest)
+    if resource == "metrics":
+        noun = "" if named else ("services" if plural else "service")
+    else:
+        noun = _NOUNS.get(resource, (resource or "row", (resource or "row") + "s"))[1 if plural else 0]
+    words = [" ".join(w.replace("_", " ") for w in [*adjectives, noun] if w)]
+    if p.service and resource not in ("service",):
         words.append(f"of {p.service}")
     if p.tier is not None:
         words.append(f"in tier {p.tier}")
@@ -278,8 +317,11 @@ def describe(p: ReadParams, plural: bool = True) -> str:
         words.append(f"in {p.region}")
     if p.owner:
         words.append(f"owned by {p.owner}")
-    words += [_filter_words(f.field, f.op, f.value) for f in p.filters]
-    return " ".join(words)
+    words += [_filter_words(f.field, f.op, f.value) for f in rest]
+    if resource == "metrics":
+        words.append(f"over {window_words(p.window)}")
+    text = " ".join(w for w in words if w)
+    return text[3:] if text.startswith("of ") else text
 
 
 def row_label(resource: str, row: dict[str, Any]) -> str:
@@ -292,13 +334,14 @@ def row_label(resource: str, row: dict[str, Any]) -> str:
         return f"{row['id']} ({_join(part('severity', 'title'))})" if part("severity", "title") else row["id"]
     if resource == "deployments" and "id" in row:
         what = " ".join(part("service", "version"))
-        return f"{row['id']} ({_join([what, *part('status')])})"
+        details = _join([what, *part("status")])
+        return f"{row['id']} ({details})" if details else row["id"]
     if resource in ("services", "service") and "name" in row:
         extra = part("status") + ([f"tier {row['tier']}"] if row.get("tier") is not None else [])
         return f"{row['name']} ({_join(extra)})" if extra else str(row["name"])
     if "name" in row and "value" in row:
         return f"{row['name']} ({number(row['value'])})"
-    head = next((k for k in ("id", "name", "service", "title") if k in row), None)
+    head = next((k for k in _KEYS + ("title",) if k in row), None)
     if head is None:
         return _join([f"{field_words(k)} {number(v)}" for k, v in row.items()])
     rest = [number(v) for k, v in row.items() if k != head and v not in (None, "")]
@@ -320,69 +363,94 @@ def _whose(p: ReadParams, row: dict[str, Any] | None = None) -> str:
     row = row or {}
     if p.resource == "metrics":
         return f"{possessive(row.get('service', p.service))} {{}} over {window_words(row.get('window', p.window))}"
-    if p.resource == "service":
+    if p.resource in ("service", "services") and (row.get("name") or p.service):
         return f"{possessive(row.get('name', p.service))} {{}}"
+    if key := _key_of(row, p.field):
+        return f"the {{}} of {key}"
     return f"the {{}} of {describe(p)}"
 
 
-def _grouped(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    """ "Open incidents by severity: sev2 2, sev3 1": one figure per value of the grouping column."""
+def _grouped(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:
+    """ "Open incidents by severity: sev2 2, sev3 1": one figure per value of the grouping column;
+    a ranking of groups names the best: "us-east-1 has the most services (3)"."""
     group = p.group_by or ""
-    values = {
-        str(r.get(group)): row_scalar(
-            {k: v for k, v in r.items() if k != group}, p.field, p.aggregate, "value"
-        )
-        for r in rows
-    }
+    values = {str(_field_of(r, group) if group in r else r.get("group")): r.get("value") for r in rows}
     what = describe(p)
-    if p.field and p.aggregate not in (None, "count", "list"):
+    if p.field and p.aggregate not in (None, "count", "list", "argmax", "argmin"):
         what = f"{_AGGREGATE_WORDS.get(p.aggregate or '', p.aggregate)} {field_words(p.field)} of {what}"
-    unit = _FIELD_UNITS.get(p.field or "")
-    pairs = [f"{g} {number(v, unit)}" for g, v in list(values.items())[:MAX_ROWS_NAMED]]
+    if p.aggregate in ("argmax", "argmin"):
+        highest = p.aggregate == "argmax"
+        if p.field:
+            measure = f"{'highest' if highest else 'lowest'} total {field_words(p.field)}"
+        else:
+            measure = f"{'most' if highest else 'fewest'} {what}"
+        named = " and ".join(f"{g} ({_figure(p, v)})" for g, v in values.items())
+        verb = "is" if len(values) == 1 else "are"
+        return f"The {field_words(group)} with the {measure} {verb} {named}", values
+    pairs = [f"{g} {_figure(p, v)}" for g, v in list(values.items())[:MAX_ROWS_NAMED]]
     return f"{_cap(what)} by {field_words(group)}: {_join(pairs)}", values
 
 
 def _counted(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:
     """ "There are 2 open incidents of checkout": a count says what was counted."""
     count = row_scalar(rows[0], "count", "value") if rows else 0
-    n = int(count) if is_number(count) else count
+    n = int(count) if is_number(count) and p.unit is None else count
     if n == 0:
         return f"There are no {describe(p)}", n
     if n == 1:
         return f"There is 1 {describe(p, plural=False)}", n
+    if p.unit is not None:
+        return f"The number of {describe(p)} is {_figure(p, n)}", n
     return f"There are {number(n)} {describe(p)}", n
 
 
-def _ranked(p: ReadParams, row: dict[str, Any]) -> str:
-    """The row a ranking or a "latest" picked, named, with the figure it was picked by."""
-    label = row_label(_resource(p), row)
-    if p.aggregate in ("argmax", "argmin"):
-        most = "highest" if p.aggregate == "argmax" else "lowest"
-        unit = _FIELD_UNITS.get(p.field or "")
-        shown = f" ({number(row[p.field], unit)})" if p.field and p.field in row else ""
-        return f"Of the {describe(p)}, {label} has the {most} {field_words(p.field or 'value')}{shown}"
-    return f"The {p.aggregate} of the {describe(p)} is {label}"
+def _ranked(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:
+    """The row(s) a ranking or a "latest" picked, named, with the figure they were picked by."""
+    resource = _resource(p)
+    if p.aggregate in ("argmax", "argmin", "max", "min"):
+        most = "highest" if p.aggregate in ("argmax", "max") else "lowest"
+        picked = [
+            f"{_key_of(r, p.field) or row_label(resource, r)} ({_figure(p, _field_of(r, p.field))})"
+            for r in rows
+        ]
+        verb = "has" if len(picked) == 1 else "have"
+        text = f"Of the {describe(p)}, {' and '.join(picked)} {verb} the {most} {field_words(p.field or 'value')}"
+        return text, _field_of(rows[0], p.field)
+    if p.field:
+        key = _key_of(rows[0], p.field)
+        value = _field_of(rows[0], p.field)
+        return (
+            f"The {p.aggregate} of the {describe(p)} is {key}, its {field_words(p.field)} {_figure(p, value)}",
+            value,
+        )
+    return f"The {p.aggregate} of the {describe(p)} is {row_label(resource, rows[0])}", row_label(
+        resource, rows[0]
+    )
 
 
 def _fields(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:
-    """One column of the rows: "search's p95 latency over the last hour is 700 ms", or a list of it."""
+    """One column of the rows: "search's p95 latency over the last hour is 700 ms", "the service of
+    INC-1005 is auth", or each row's key with its value."""
     name = p.field or ""
-    unit = _FIELD_UNITS.get(name)
-    values = [r.get(name) for r in rows]
-    if _resource(p) in ("metrics", "service") and len(values) == 1:
-        return f"{_whose(p, rows[0]).format(field_words(name))} is {number(values[0], unit)}", values[0]
-    return (
-        f"{_cap(field_words(name))} of the {describe(p)}: {_join([number(v, unit) for v in values])}",
-        values,
-    )
+    values = [_field_of(r, name) for r in rows]
+    if len(rows) == 1:
+        return f"{_whose(p, rows[0]).format(field_words(name))} is {_figure(p, values[0])}", values[0]
+    keyed = [(_key_of(r, name), v) for r, v in zip(rows, values, strict=True)]
+    shown = [f"{k} {_figure(p, v)}" if k is not None else _figure(p, v) for k, v in keyed[:MAX_ROWS_NAMED]]
+    more = f" and {len(rows) - MAX_ROWS_NAMED} more" if len(rows) > MAX_ROWS_NAMED else ""
+    return f"{_cap(field_words(name))} of the {describe(p)}: {_join(shown)}{more}", values
 
 
 def _listed(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:
     """The rows, each named: "Open incidents of checkout (2): INC-1001 (sev2, ...), INC-1002 (...)"."""
     resource = _resource(p)
-    if resource == "metrics":
+    if resource == "metrics" and len(rows) == 1:
         return _metrics_sentence(p, rows[0]), rows[0]
-    if resource == "service":
+    if (
+        resource in ("service", "services")
+        and len(rows) == 1
+        and (p.resource == "service" or p.aggregate == "one")
+    ):
         row = rows[0]
         extra = [
             f"tier {row['tier']}" if row.get("tier") is not None else "",
@@ -399,7 +467,7 @@ def _listed(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:
 def _read_clause(index: int, task: FetchTask | QueryTask, result: Any) -> Clause:
     p = task.params
     rows = rows_of(result)
-    unit = _FIELD_UNITS.get(p.field or "")
+    unit = _unit(p)
     if rows is None or p.resource == "url":  # a body of no known shape: what the summary tool says of it
         body = result.get("body", result) if isinstance(result, dict) else result
         return Clause(index, task.kind, summarize_tool.summarize([body]).rstrip("."))
@@ -408,16 +476,16 @@ def _read_clause(index: int, task: FetchTask | QueryTask, result: Any) -> Clause
         return Clause(index, task.kind, text, value, unit)
     if p.aggregate == "count":
         text, value = _counted(p, rows)
-        return Clause(index, task.kind, text, value)
+        return Clause(index, task.kind, text, value, unit if p.unit else None)
     if not rows:
         return Clause(index, task.kind, f"There are no {describe(p)}", [])
-    if p.aggregate in _AGGREGATE_WORDS:
+    if p.aggregate in ("sum", "avg"):
         value = row_scalar(rows[0], p.field, p.aggregate, "value")
         what = f"{_AGGREGATE_WORDS[p.aggregate]} {field_words(p.field or 'value')}"
-        return Clause(index, task.kind, f"The {what} of {describe(p)} is {number(value, unit)}", value, unit)
-    if p.aggregate in ("argmax", "argmin", "latest", "earliest"):
-        label = row_label(_resource(p), rows[0])
-        return Clause(index, task.kind, _ranked(p, rows[0]), label, unit, {"row": rows[0]})
+        return Clause(index, task.kind, f"The {what} of {describe(p)} is {_figure(p, value)}", value, unit)
+    if p.aggregate in ("argmax", "argmin", "max", "min", "latest", "earliest"):
+        text, value = _ranked(p, rows)
+        return Clause(index, task.kind, text, value, unit, {"rows": rows[:MAX_ROWS_NAMED]})
     text, value = _fields(p, rows) if p.field else _listed(p, rows)
     return Clause(index, task.kind, text, value, unit if p.field else None)
 

@@ -251,7 +251,7 @@ def _read(state: RunState, task: FetchTask | QueryTask, step: Step, value: Any) 
             continue
         if args is not None and not _reached_call(f, step.tool, args):
             problems.append(f'the filter "{shown}" is not applied by {step.id} ({step.tool})')
-    if p.group_by and rows and not all(p.group_by in r for r in rows):
+    if p.group_by and rows and not all(p.group_by in r or "group" in r for r in rows):
         problems.append(f"{step.id} returned rows without the {p.group_by} they were to be grouped by")
     elif why := _shape(p, rows):
         problems.append(f"{step.id} {why}")
@@ -262,10 +262,14 @@ def _shape(p: ReadParams, rows: list[dict[str, Any]]) -> str | None:
     """Why the rows cannot answer what the clause computes (the field asked, an aggregate's number)."""
     if not rows or p.group_by:
         return None
-    if p.aggregate in ("count", "sum", "avg", "min", "max"):
+    if p.aggregate in ("count", "sum", "avg"):
         figure = answer.row_scalar(rows[0], p.field, p.aggregate, "value", "count")
         return None if answer.is_number(figure) else f"returned no number for the {p.aggregate} asked"
-    if p.field and p.aggregate in (None, "list", "argmax", "argmin") and not all(p.field in r for r in rows):
+    if (
+        p.field
+        and p.aggregate in (None, "list", "one", "argmax", "argmin", "max", "min")
+        and not all(p.field in r or "value" in r for r in rows)
+    ):
         return f"returned rows without the field asked ({p.field})"
     return None
 
