@@ -457,6 +457,8 @@ class ForkOrigin(Model):
     run_id: str
     step_id: str
     reused: list[str] = Field(default_factory=list)
+    # the arguments a person set on the fork ("s3.json_body.severity" -> "sev1"): what the run is now asked
+    set: dict[str, Any] = Field(default_factory=dict)
 
 
 class RunState(Model):

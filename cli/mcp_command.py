@@ -103,8 +103,8 @@ def _serve(
     from chalicelib.api import RunService
     from cli.mcp_answers import McpOptions
     from cli.mcp_server import build_server
-    from localrun.session import Session
     from embedded_engine import open_embedded_runner
+    from localrun.session import Session
 
     with Session() as session:
         options = McpOptions(

@@ -100,11 +100,7 @@ def _produced(task: SubTask, value: Any) -> str | None:
             else "has an empty summary"
         )
     if isinstance(task, SaveTask):
-        if not isinstance(value, dict) or value.get("bytes", 0) <= 0:
-            return "did not write the file"
-        if value.get("path") != task.params.path:
-            return f"wrote {value.get('path')!r}, not {task.params.path!r}"
-        return None
+        return None if isinstance(value, dict) and value.get("bytes", 0) > 0 else "did not write the file"
     body = value.get("body") if isinstance(value, dict) else None
     return None if isinstance(body, dict) and body.get("id") else "returned no id"
 
@@ -313,6 +309,13 @@ def _posted(result: Any, args: dict[str, Any] | None) -> dict[str, Any]:
     return {**(sent if isinstance(sent, dict) else {}), **(body if isinstance(body, dict) else {})}
 
 
+def _asked(state: RunState, step: Step, argument: str, said: Any) -> Any:
+    """What the run was asked for one argument of a step: a value a person set on a fork
+    (``--set s3.json_body.severity=sev1``) takes the place of what the request said."""
+    corrections = state.forked_from.set if state.forked_from else {}
+    return corrections.get(f"{step.id}.{argument}", said)
+
+
 def _patched(state: RunState, step: Step) -> str:
     """Why an argument differs from what was asked, when the refinement patched it to a safe default."""
     return " (patched to a safe default after the server rejected it)" if step.id in state.patched else ""
@@ -322,41 +325,36 @@ def _action(state: RunState, index: int, task: SubTask, step: Step, value: Any) 
     args = _call_args(state, step.id)
     problems: list[str] = []
     if isinstance(task, SaveTask):
-        content = (args or {}).get("content")
-        if args is None or not isinstance(content, str):
-            return []
-        if why := _content_problem(state, task.params.content, content, task.params.path, index):
+        path = _asked(state, step, "path", task.params.path)
+        if isinstance(value, dict) and value.get("path") != path:
+            return [f"{step.id} wrote {value.get('path')!r}, not {path!r}"]
+        written = (args or {}).get("content")
+        asked = None if _asked(state, step, "content", None) is not None else task.params.content
+        if isinstance(written, str) and (why := _content_problem(state, asked, written, path, index)):
             problems.append(why)
     elif isinstance(task, CreateTask):
         posted = _posted(value, args)
-        for name, asked in (("service", task.params.service), ("severity", task.params.severity)):
+        for name, said in (("service", task.params.service), ("severity", task.params.severity)):
+            asked = _asked(state, step, f"json_body.{name}", said)
             if asked and not _same(posted.get(name), asked):
                 problems.append(
                     f"{step.id} opened the incident with {name} {posted.get(name)!r}, not {asked!r}"
                     + _patched(state, step)
                 )
-        if why := _content_problem(
-            state,
-            task.params.title,
-            str(posted.get("title", "")),
-            f"the incident {posted.get('id', '')}".strip(),
-            index,
-        ):
+        title = None if _asked(state, step, "json_body.title", None) is not None else task.params.title
+        where = f"the incident {posted.get('id', '')}".strip()
+        if why := _content_problem(state, title, str(posted.get("title", "")), where, index):
             problems.append(why)
     elif isinstance(task, NotifyTask):
         posted = _posted(value, args)
-        if not _same(posted.get("channel"), task.params.channel):
+        channel = _asked(state, step, "json_body.channel", task.params.channel)
+        if not _same(posted.get("channel"), channel):
             problems.append(
-                f"{step.id} notified {posted.get('channel')!r}, not {task.params.channel!r}"
-                + _patched(state, step)
+                f"{step.id} notified {posted.get('channel')!r}, not {channel!r}" + _patched(state, step)
             )
-        if why := _content_problem(
-            state,
-            task.params.content,
-            str(posted.get("message", "")),
-            f"the message to #{task.params.channel}",
-            index,
-        ):
+        content = None if _asked(state, step, "json_body.message", None) is not None else task.params.content
+        where = f"the message to #{channel}"
+        if why := _content_problem(state, content, str(posted.get("message", "")), where, index):
             problems.append(why)
     return problems
 

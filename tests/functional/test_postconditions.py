@@ -296,15 +296,17 @@ def test_rows_without_the_field_asked_fail_the_read_naming_the_clause(maoo, engi
         monkeypatch,
         task("fetch", "auth p50 over 24 h", resource="metrics", service="auth", window="24h", field="p50_ms"),
     )
-    real = engine.handlers["tool_http_get"]
+    for tool in ("tool_http_get", "tool_db_query"):  # whichever route the planner takes
 
-    def without_p50(event, context):
-        result = real(event, context)
-        if result["ok"]:
-            result["output"]["body"].pop("p50_ms", None)
-        return result
+        def without_p50(event, context, real=engine.handlers[tool]):
+            result = real(event, context)
+            if result["ok"]:
+                output = result["output"]
+                for row in output["rows"] if "rows" in output else [output["body"]]:
+                    row.pop("p50_ms", None), row.pop("value", None)
+            return result
 
-    monkeypatch.setitem(engine.handlers, "tool_http_get", without_p50)
+        monkeypatch.setitem(engine.handlers, tool, without_p50)
 
     doc = maoo.run("auth p50 over 24 h")
 
