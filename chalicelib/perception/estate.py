@@ -80,8 +80,9 @@ just served serve serves handled handle handles saw see seen had processed recei
 ok okay hey hi thanks pls plz kindly quick quickly across among amongst between from
 over during there's theres got have let lets let's check pull bring see
 run runs running hosts host hosted has having sit sits living live lives located based deployed
-currently presently at moment the moment hmm so um today's value values number figure ones one yet
-still right now list listing r ur items entries records rows
+currently presently at moment the moment hmm so um today's number figure ones one yet
+still right now list listing r ur items entries records rows everything anything gimme teh da wat whats hw im
+compute calculate determine figure out work tell
 """.split()
 # "not"/"no" are negation and "all"/"every" widen a question to every row: they have pieces of their own
 
@@ -100,6 +101,9 @@ _AGG = {
     "avg": "avg",
     "mean": "avg",
     "most": "max",
+    "most common": "max",
+    "slowest": "max",
+    "busiest": "max",
     "highest": "max",
     "max": "max",
     "maximum": "max",
@@ -110,12 +114,16 @@ _AGG = {
     "worst": "max",
     "peak": "max",
     "least": "min",
+    "least common": "min",
+    "fastest": "min",
+    "quietest": "min",
     "lowest": "min",
     "min": "min",
     "minimum": "min",
     "smallest": "min",
     "fewest": "min",
     "latest": "latest",
+    "most recently": "latest",
     "newest": "latest",
     "most recent": "latest",
     "last": "latest",
@@ -217,6 +225,12 @@ _FIELD_WORDS = {
     "median": "p50_ms",
     "p95": "p95_ms",
     "p95 latency": "p95_ms",
+    "p95 latencies": "p95_ms",
+    "latency p95": "p95_ms",
+    "p95s": "p95_ms",
+    "p50 latencies": "p50_ms",
+    "latency p50": "p50_ms",
+    "p50s": "p50_ms",
     "error rate": "error_rate",
     "failure rate": "error_rate",
     "error percentage": "error_rate",
@@ -230,6 +244,9 @@ _FIELD_WORDS = {
     "opened": "opened_at",
     "opened at": "opened_at",
     "version": "version",
+    "value": "value",
+    "values": "value",
+    "mock values": "value",
     "versions": "version",
     "ship": "version",
     "shipped": "version",
@@ -274,6 +291,9 @@ _UNIT_MOD = {
     "in percent": "%",
     "as a percentage": "%",
     "in hours": "h",
+    "as a fraction": "fraction",
+    "as a decimal": "fraction",
+    "as a ratio": "fraction",
 }
 _UNIT_FACTOR = {
     ("ms", "s"): 1 / 1000,
@@ -283,10 +303,12 @@ _UNIT_FACTOR = {
     ("count", "thousands"): 1 / 1000,
     ("count", "millions"): 1 / 1_000_000,
     ("%", "%"): 1,
+    ("%", "fraction"): 1 / 100,
 }
 _NUMBER_UNITS = {"ms": "ms", "milliseconds": "ms", "%": "%", "percent": "%", "s": "s", "seconds": "s"}
 _ROUND = re.compile(
-    r"^(?:rounded|round(?:ed)?\s+(?:it\s+)?to|to)\s+(\d+)\s+(?:decimal\s+places|decimals|places|dp|digits)$"
+    r"^(?:(?:rounded|round(?:ed)?\s+(?:it\s+)?to|to)\s+)?(\d+)\s+(?:decimal\s+places?|decimals?|places?|dp|digits?)$"
+    r"|^(?:rounded\s+|round(?:ed)?\s+(?:it\s+)?)?(?:to\s+)?(?:a|the\s+nearest)\s+whole\s+number$|^as\s+an\s+integer$"
 )
 
 
@@ -307,6 +329,8 @@ def _status_words() -> dict[str, tuple[str, str, str]]:
     words["got rolled back"] = ("deployments", "status", "rolled_back")
     words["rollback"] = ("deployments", "status", "rolled_back")
     words["rolled back"] = ("deployments", "status", "rolled_back")
+    words["succeed"] = ("deployments", "status", "succeeded")
+    words["fail"] = ("deployments", "status", "failed")
     return words
 
 
@@ -329,7 +353,27 @@ def _value_phrases() -> list[tuple[str, Piece]]:
         found += [(word, Piece("value", column, value, table=table))]
     for window in catalogue.WINDOWS:
         found += [(phrase, Piece("window", window.name)) for phrase in (window.name, *window.words)]
+    found += [(phrase, Piece("window", "1h")) for phrase in _HOUR_WORDS]
+    found += [(phrase, Piece("window", "24h")) for phrase in _DAY_WORDS]
+    found += [(phrase, Piece("window", "5m")) for phrase in ("5 mins", "five mins", "5min", "last 5 mins")]
+    for item in _MOCK_ITEMS:
+        found += [(item, Piece("value", "name", item, table="mock_data"))]
     return found
+
+
+_HOUR_WORDS = (
+    "hr",
+    "an hour",
+    "last hr",
+    "past hr",
+    "1 hr",
+    "60 min",
+    "60 mins",
+    "last 60 minutes",
+    "last 60 min",
+)
+_DAY_WORDS = ("24 hrs", "24 hr", "a day", "1 day", "last 24 hrs", "past 24 hrs", "24hrs")
+_MOCK_ITEMS = ("alpha", "beta", "gamma", "delta")
 
 
 @lru_cache(maxsize=1)
@@ -368,7 +412,9 @@ def tokens(text: str) -> list[str]:
     text = text.lower().replace("’", "'")
     text = re.sub(r"(\w)'s\b", r"\1", text)  # possessives and "what's": the 's adds nothing to a query
     text = re.sub(r"(\w)'(?=\s|$|[,.?!])", r"\1", text)  # "payments' p95"
-    text = re.sub(r"(\d)(ms|%|s)\b", r"\1 \2", text)  # "500ms" -> "500 ms"
+    text = re.sub(r"(\d)(ms|%|s)(?=\W|$)", r"\1 \2", text)  # "500ms" -> "500 ms", "1%" -> "1 %"
+    text = re.sub(r"\bw/o\b", "without", re.sub(r"\bw/(?=\s|$)", "with", text))
+    text = re.sub(r"[()\[\]]", " ", text)  # a parenthesis adds no meaning of its own: its words are read
     text = re.sub(r"\b(\d+) ?(h|m|d)\b", r"\1\2", text)  # "24 h" -> "24h", a window's name
     return [t.rstrip(".?!") for t in _TOKEN.findall(text) if t.rstrip(".?!")]
 
@@ -383,7 +429,8 @@ def pieces(words: list[str]) -> tuple[list[Piece], list[str]]:
         for n in range(min(5, len(words) - i), 0, -1):
             phrase = " ".join(words[i : i + n])
             if _ROUND.match(phrase):
-                out.append(Piece("round", int(_ROUND.match(phrase).group(1)), words=phrase))  # type: ignore[union-attr]
+                places = _ROUND.match(phrase).group(1)  # type: ignore[union-attr]
+                out.append(Piece("round", int(places) if places else 0, words=phrase))
                 break
             if phrase in lex:
                 out.append(_choose(lex[phrase], phrase, words[i + n :]))
@@ -415,6 +462,8 @@ def _starts_window(rest: list[str]) -> bool:
 def _choose(options: list[Piece], phrase: str, rest: list[str]) -> Piece:
     """Of a phrase's meanings, a comparison when a number (not a window) follows it, else its first."""
     compares = [p for p in options if p.kind == "cmp"]
+    if phrase in ("last", "past", "previous") and _starts_window(rest):
+        return Piece("filler", words=phrase)
     if compares and rest and _NUM.match(rest[0]) and not _starts_window(rest):
         piece = compares[0]
     else:
@@ -495,7 +544,7 @@ def _table_of(parts: list[Piece]) -> str:
         implied.add("deployments")
     if metric_fields or any(p.kind == "window" for p in parts):
         implied.add("metrics")
-    candidates = (tables - {"services"}) | ids | implied
+    candidates = ((tables | implied) - {"services"}) | ids
     if "metrics" in candidates and len(candidates) > 1:
         candidates.discard("metrics") if not metric_fields else None
     if len(candidates) > 1:
@@ -540,6 +589,7 @@ class _Composer:
         self.unit: str | None = None
         self.round_to: int | None = None
         self.compared: str | None = None  # the column a comparison filters on, shown in a list
+        self.singular_service = False  # "which service ..." over another table
 
     def take(self, i: int) -> Piece:
         self.used[i] = True
@@ -618,6 +668,9 @@ class _Composer:
             if i + 1 >= len(self.parts):
                 continue
             nxt = self.parts[i + 1]
+            if nxt.kind == "field" and nxt.a in NUMERIC and any(p.kind == "agg" for p in self.parts):
+                self.take(i)  # "fastest by p50": the measure the ranking is by
+                continue
             if nxt.kind == "field" and nxt.a not in NUMERIC:
                 self.group_by = _column(self.table, nxt.a)
             elif (
@@ -636,19 +689,30 @@ class _Composer:
     def aggregates(self) -> None:
         """The aggregate and the numeric field it is over."""
         for i in self.free("agg"):
-            if self.aggregate is not None:
+            said = self.take(i).a
+            if self.aggregate is not None and {self.aggregate, said} == {"count", "sum"}:
+                self.aggregate = "sum"  # "the total number of requests": the requests, summed
+                if self.agg_field is None:
+                    self._bind_field(i)
+                continue
+            if self.aggregate is not None and self.aggregate != said:
                 raise _NotRead("two aggregates named")
-            self.aggregate = self.take(i).a
+            elif self.aggregate is not None:
+                continue  # "the worst (highest) p95": said twice
+            self.aggregate = said
             if self.aggregate in ("latest", "earliest") and self.table not in TIME_COLUMN:
                 raise _NotRead(f"{self.table} have no time to order by")
             if self.aggregate in ("latest", "earliest", "count"):
                 continue
-            col = _nearest_field(self.parts, self.used, i, numeric=True)
-            if col is not None:
-                self.agg_field = col
-                _take_field(self.parts, self.used, col)
-            elif not (self.aggregate in ("max", "min") and self.table == "services"):
-                raise _NotRead(f"{self.parts[i].words!r} of what?")
+            self._bind_field(i)
+
+    def _bind_field(self, i: int) -> None:
+        col = _nearest_field(self.parts, self.used, i, numeric=True)
+        if col is not None:
+            self.agg_field = col
+            _take_field(self.parts, self.used, col)
+        elif self.aggregate not in ("max", "min"):
+            raise _NotRead(f"{self.parts[i].words!r} of what?")
 
     def field_asked(self) -> None:
         for i in self.free("which"):
@@ -657,6 +721,8 @@ class _Composer:
         for i in self.free("who"):
             self.take(i)
         fields = [str(self.take(i).a) for i in self.free("field")]
+        if self.table != "mock_data":
+            fields = [f for f in fields if f != "value"]  # "the value of X": the field asked, said again
         if who and fields in ([], ["title"]) and self.table in ("incidents", "deployments"):
             fields = ["service"]  # "who is INC-1005 about": the service it concerns
         elif who and not fields and self.table == "services":
@@ -669,6 +735,10 @@ class _Composer:
         """Superlatives become rankings; a grouping with no aggregate sums a number or counts rows; a
         count of a number that is itself a count ("the number of requests") is that number, summed."""
         singular = self.free("one")
+        self.singular_service = (
+            any(_SINGULAR_TABLE[self.parts[i].words] == "services" for i in singular)
+            and self.table != "services"
+        )
         for i in singular:
             self.take(i)
         if self.aggregate == "count" and self.asked in ("requests", "errors"):
@@ -677,11 +747,15 @@ class _Composer:
             self.aggregate = "one"
         if self.group_by is not None and self.aggregate in ("max", "min") and self.agg_field is not None:
             return  # the highest or lowest within each group
+        if self.group_by is not None and self.aggregate in ("latest", "earliest"):
+            raise _NotRead("the latest or earliest of each group is not something MAOO can ask")
         if self.aggregate in ("max", "min") and self.agg_field is None:
-            # "which region runs the most services": group by the field named, count, keep the largest
-            if self.asked is None:
+            # "which region runs the most services", "which service has the most incidents": count per
+            # the thing asked, keep the largest
+            group = self.asked or (_column(self.table, "service") if self.singular_service else None)
+            if group is None:
                 raise _NotRead("the most of what?")
-            self.group_by, self.asked = self.asked, None
+            self.group_by, self.asked = group, None
             self.aggregate, self.agg_field = ("argmax" if self.aggregate == "max" else "argmin"), "count"
         elif self.aggregate in ("max", "min"):
             self.aggregate = "argmax" if self.aggregate == "max" else "argmin"
@@ -773,3 +847,105 @@ def _in_column_unit(col: str, number: Piece) -> float:
     if unit == "s" and base == "ms":
         return float(number.a) * 1000
     raise _NotRead(f"{number.words!r} is not a unit of {col.replace('_ms', '')}")
+
+
+# ---------------------------------------------------------------- arithmetic over figures of the estate
+
+_PRONOUNS = frozenset({"its", "their", "it", "his", "her", "them", "that", "those", "this", "same"})
+_A, _B = r"(?P<a>.+?)", r"(?P<b>.+?)"
+_LEAD = r"^(?:(?:what|how much)\s+(?:is|was|are)\s+|calculate\s+|compute\s+|work out\s+|give me\s+|get\s+)?(?:the\s+)?"
+_ARITHMETIC_FORMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern + r"$"), op)
+    for pattern, op in (
+        (_LEAD + r"(?:sum|total)\s+of\s+" + _A + r"\s+and\s+" + _B, "+"),
+        (_LEAD + r"difference\s+between\s+" + _A + r"\s+and\s+" + _B, "-"),
+        (_LEAD + r"ratio\s+of\s+" + _A + r"\s+to\s+" + _B, "/"),
+        (_LEAD + r"product\s+of\s+" + _A + r"\s+and\s+" + _B, "*"),
+        (_LEAD + r"(?:average|mean)\s+of\s+" + _A + r"\s+and\s+" + _B, "avg"),
+        (_LEAD + r"(?:larger|bigger|higher|greater|max|maximum)\s+of\s+" + _A + r"\s+and\s+" + _B, "max"),
+        (_LEAD + r"(?:smaller|lower|lesser|min|minimum)\s+of\s+" + _A + r"\s+and\s+" + _B, "min"),
+        (r"^add\s+" + _A + r"\s+(?:and|to)\s+" + _B, "+"),
+        (r"^subtract\s+" + _B + r"\s+from\s+" + _A, "-"),
+        (r"^divide\s+" + _A + r"\s+by\s+" + _B, "/"),
+        (r"^multiply\s+" + _A + r"\s+by\s+" + _B, "*"),
+        (_LEAD + _A + r"\s+as\s+a\s+(?:percentage|percent|share)\s+of\s+" + _B, "pct"),
+        (_LEAD + _A + r"\s+(?:plus|\+)\s+" + _B, "+"),
+        (_LEAD + _A + r"\s+(?:minus|-|less)\s+" + _B, "-"),
+        (_LEAD + _A + r"\s+(?:times|\*|multiplied\s+by)\s+" + _B, "*"),
+        (_LEAD + _A + r"\s+(?:divided\s+by|/)\s+" + _B, "/"),
+    )
+)
+EXPRESSIONS = {
+    "+": "@a + @b",
+    "-": "@a - @b",
+    "*": "@a * @b",
+    "/": "@a / @b",
+    "avg": "(@a + @b) / 2",
+    "max": "max(@a, @b)",
+    "min": "min(@a, @b)",
+    "pct": "@a / @b * 100",
+}
+
+
+@dataclass
+class ArithmeticReading:
+    """Two figures of the estate and how they combine (``EXPRESSIONS[op]`` over ``@a`` and ``@b``)."""
+
+    a: ReadParams
+    b: ReadParams
+    op: str
+
+
+def _operand_pieces(text: str) -> list[Piece] | None:
+    words = [w for w in tokens(text) if w not in _PRONOUNS]
+    found, unknown = pieces(words)
+    return None if unknown else [p for p in found if p.kind != "filler"]
+
+
+def single_figure(params: ReadParams) -> bool:
+    """A question whose answer is one number: an aggregate, or a numeric field of one named object."""
+    if params.group_by is not None:
+        return False
+    if params.aggregate in ("count", "sum", "avg"):
+        return True
+    named = any(f.op == "=" and f.field in ("service", "name", "id") for f in params.filters)
+    return params.aggregate in ("list", "one") and params.field in NUMERIC and named
+
+
+def read_arithmetic(text: str) -> ArithmeticReading | None:
+    """``text`` as two figures of the estate combined by one operation, every word used; None otherwise.
+
+    The second figure takes from the first what it leaves out ("the p95 of checkout and search": search's
+    p95; "errors of search over 24 h minus over 1 h": search's errors over 1h), and a window named only
+    at the end applies to both ("payments p50 and auth p50 over 5m").
+    """
+    joined = " ".join(tokens(text))
+    for pattern, op in _ARITHMETIC_FORMS:
+        match = pattern.match(joined)
+        if not match:
+            continue
+        a, b = _operand_pieces(match.group("a")), _operand_pieces(match.group("b"))
+        if not a or not b:
+            return None
+        b = _inherit(b, a)
+        a = _inherit(a, b, objects=False)
+        try:
+            first, second = _compose(a), _compose(b)
+        except _NotRead:
+            return None
+        if single_figure(first) and single_figure(second) and first != second:
+            return ArithmeticReading(first, second, op)
+        return None
+    return None
+
+
+def _inherit(target: list[Piece], source: list[Piece], objects: bool = True) -> list[Piece]:
+    """``target`` with what it leaves out taken from ``source``: its window, its field and (with ``objects``)
+    the object it names."""
+    kinds = {p.kind for p in target}
+    taken = [p for p in source if p.kind == "window"] if "window" not in kinds else []
+    if "field" not in kinds and "agg" not in kinds:
+        taken += [p for p in source if p.kind == "field"]
+    if objects and not any(p.kind in ("value", "id") for p in target):
+        taken += [p for p in source if p.kind in ("value", "id")]
+    return target + taken

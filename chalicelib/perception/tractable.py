@@ -35,7 +35,10 @@ from chalicelib.perception import fragments as fr
 _FILE = re.compile(r"\b[\w./-]+\.(?:md|txt|json|csv|log)\b", re.I)
 _QUOTED = re.compile(r"([\"'“‘])(.+?)([\"'”’])")
 _CHANNEL = re.compile(r"#[\w-]+|\b(\w+)\s+channel\b", re.I)
-_UNITS = "seconds|secs|minutes|mins|hours|hrs|days|milliseconds|ms|thousands|millions|billions|percent|percentages?|kb|mb|gb"
+_UNITS = (
+    "fraction|decimal|ratio|seconds|secs|minutes|mins|hours|hrs|days|"
+    "milliseconds|ms|thousands|millions|billions|percent|percentages?|kb|mb|gb"
+)
 _RANKS = (
     "most|least|highest|lowest|top|max|maximum|min|minimum|largest|smallest|biggest|fewest|worst|best|"
     "slowest|fastest|busiest|quietest|average|mean|median"
@@ -94,12 +97,15 @@ _CHECKS = (
     _Check(
         re.compile(rf"\b(?:in|into|as|to)\s+(?:the\s+)?(?:{_UNITS})\b", re.I),
         lambda p: (
-            _estate(p, lambda q: q.unit is not None) or _computes(p, lambda e: "/ 1000" in e or "* 1000" in e)
+            _estate(p, lambda q: q.unit is not None)
+            or any(isinstance(t, ComputeTask) and t.params.unit for t in p.subtasks)
         ),
         "{w!r} asks for a unit no step converts to",
     ),
     _Check(
-        re.compile(r"\b(?:round(?:ed|ing)?|decimal places?|dp|significant|nearest)\b", re.I),
+        re.compile(
+            r"\b(?:round(?:ed|ing)?|decimal places?|dp|significant|nearest|whole number|integer)\b", re.I
+        ),
         lambda p: _estate(p, lambda q: q.round_to is not None) or _computes(p, lambda e: "round(" in e),
         "{w!r} asks for a rounding no step makes",
     ),
@@ -188,7 +194,11 @@ def _unknown_windows(text: str) -> list[str]:
 def _is_number_of_time(text: str, match: re.Match[str]) -> bool:
     """ "5400 seconds in minutes", "a deadline of 30 s": a duration to compute with, not a window."""
     before = text[: match.start()].lower().split()[-2:]
-    return bool({"is", "in", "convert", "deadline", "within", "of", "how", "many", "for"} & set(before))
+    after = text[match.end() :].lower().split()[:1]
+    converted = bool(after) and after[0] in ("in", "to", "into", "as")
+    return converted or bool(
+        {"is", "in", "convert", "deadline", "within", "of", "how", "many", "for"} & set(before)
+    )
 
 
 def _unknown_severities(text: str) -> list[str]:
@@ -230,6 +240,53 @@ def _after_quotes(request: str) -> list[str]:
     return [f"MAOO does not know what {', '.join(repr(w) for w in words)} means here"] if words else []
 
 
+def _used_services(perception: PerceivedState) -> set[str]:
+    used: set[str] = set()
+    for t in perception.subtasks:
+        service = getattr(t.params, "service", None)
+        if service:
+            used.add(service)
+        for f in getattr(t.params, "filters", []):
+            if f.field in ("service", "name"):
+                used.update(f.value if isinstance(f.value, list) else [f.value])
+    return used
+
+
+def _unused_services(text: str, perception: PerceivedState) -> list[str]:
+    """A service the request names that no step reads, posts about or files for ("payments p50 plus auth's":
+    both must be read)."""
+    named = fr.services(text)
+    used = _used_services(perception)
+    everything = any(
+        isinstance(t, (QueryTask, FetchTask)) and not getattr(t.params, "service", None)
+        for t in perception.subtasks
+    )
+    return [] if everything else [f"{s!r} is named and nothing reads it" for s in named if s not in used]
+
+
+_ID = re.compile(r"\b(?:inc|dep)-\d+\b", re.I)
+
+
+def _unused_ids(text: str, perception: PerceivedState) -> list[str]:
+    """An incident or deployment id the request names that no step reads by."""
+    used = {
+        str(f.value).upper()
+        for t in perception.subtasks
+        for f in getattr(t.params, "filters", [])
+        if f.field == "id"
+    }
+    return [
+        f"{i.upper()!r} is named and nothing reads it" for i in _ID.findall(text) if i.upper() not in used
+    ]
+
+
+def _unknown(read: str) -> list[str]:
+    from chalicelib.perception.vocabulary import unknown_words
+
+    words = unknown_words(read)
+    return [f"MAOO does not know what {', '.join(repr(w) for w in words)} means here"] if words else []
+
+
 def unused_words(request: str, perception: PerceivedState) -> list[str]:
     """What the request asks that ``perception`` does not hold, in words; empty when all is used."""
     text = _QUOTED.sub(" ", request)  # quoted words are content, carried, not read
@@ -239,7 +296,8 @@ def unused_words(request: str, perception: PerceivedState) -> list[str]:
     problems = _unwritten_files(request, perception) + _unposted_channels(text, perception)
     problems += _no_tool(read) + [f"{a!r} is an address outside the estate" for a in _ADDRESS.findall(text)]
     problems += _unknown_windows(text) + _unknown_severities(text) + _unknown_channels(perception)
-    problems += _dangling(read, perception) + _after_quotes(request)
+    problems += _dangling(read, perception) + _after_quotes(request) + _unused_services(read, perception)
+    problems += _unused_ids(read, perception) + _unknown(read)
     for check in _CHECKS:
         found = check.pattern.search(text)
         if found and not check.holds(perception):

@@ -44,7 +44,21 @@ looking give giving find finding value values number numbers figure figures amou
 answer answers output outputs thing things stuff everything anything something item items entry
 entries row rows service services system systems platform app application api endpoint ms
 millisecond milliseconds second seconds sec secs minute minutes min mins hour hours hr hrs day days
-percent per cent pct
+percent per cent pct pls plz gimme u ur r thx ty teh
+""".split()
+)
+
+
+# the words of arithmetic the hand-written grammar and the whole-phrase forms read (they hold no regex to
+# take them from)
+ARITHMETIC_WORDS = frozenset(
+    """
+squared cubed square cube root roots sqrt twice double triple halve half halves third thirds quarter
+quarters fifth fifths sixth tenth factorial power powers raised larger smaller bigger greater lesser higher
+lower convert express increase increased decrease decreased change percent percentage share fraction
+decimal whole number round rounded rounding nearest places place dp digits integer product quotient
+ratio remainder modulo mod sum difference average mean minus plus times multiplied divided multiply
+divide add subtract negate
 """.split()
 )
 
@@ -52,7 +66,7 @@ percent per cent pct
 @lru_cache(maxsize=1)
 def known_words() -> frozenset[str]:
     """Every word perception can read or may pass over."""
-    words: set[str] = set(FUNCTION_WORDS)
+    words: set[str] = set(FUNCTION_WORDS) | ARITHMETIC_WORDS
     for phrase in _catalogue_phrases():
         words.update(_words(phrase))
     for module in _pattern_modules():
@@ -97,6 +111,9 @@ def _catalogue_phrases() -> list[str]:
         phrases += [*resource.words, *resource.columns, *resource.filters]
     for channel in catalogue.CHANNELS:
         phrases += [channel.name, *channel.words]
+    from chalicelib.perception.estate import lexicon
+
+    phrases += list(lexicon())  # the estate reader's words: it accounts for each where it reads them
     return phrases
 
 

@@ -67,8 +67,22 @@ def _target_problem(task: SubTask, step: Step) -> str | None:
         return f"notifies {body.get('channel')!r}, but the request names {task.params.channel!r}"
     if isinstance(task, SaveTask) and args.get("path") != task.params.path:
         return f"writes {args.get('path')!r}, but the request names {task.params.path!r}"
-    if task.kind == "save" and "{{" not in str(args.get("content", "")):
+    if (
+        isinstance(task, SaveTask)
+        and (literal := task.params.content) is not None
+        and literal.kind == "literal"
+    ):
+        if str(args.get("content", "")).rstrip("\n") != literal.text:
+            return f"writes {str(args.get('content', ''))[:60]!r}, but the request asks for {literal.text!r}"
+    elif task.kind == "save" and "{{" not in str(args.get("content", "")):
         return "writes no result of the run, only fixed text"
+    if (
+        isinstance(task, NotifyTask)
+        and (literal := task.params.content) is not None
+        and literal.kind == "literal"
+    ):
+        if body.get("message") != literal.text:
+            return f"posts {str(body.get('message'))[:60]!r}, but the request asks for {literal.text!r}"
     if task.kind == "compute" and not args.get("expression"):
         return "has no expression to compute"
     return None

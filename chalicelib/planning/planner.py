@@ -37,7 +37,7 @@ from chalicelib.contracts import (
     SubTask,
 )
 from chalicelib.errors import MaooError
-from chalicelib.planning.sql import compile_query, is_estate_question
+from chalicelib.planning.sql import QueryCompileError, compile_query, is_estate_question
 from chalicelib.tools.registry import TOOLS
 
 
@@ -150,8 +150,7 @@ def _read_routes(task: FetchTask | QueryTask) -> list[Route]:
     if resource == "sql":  # SQL the user gave: run as written, read-only; the database refuses anything else
         return [_db(p.sql or "", [], "rows")]
     if is_estate_question(p):  # the request language's question over a table: compiled to SQL, one route
-        compiled = compile_query(p)
-        return [_db(compiled.sql, compiled.params, "rows.0." if compiled.single else "rows")]
+        return [_compiled_route(task)]
     if p.aggregate == "count":
         table = resource if resource in ("incidents", "deployments", "services") else "incidents"
         where, values = _where(_filters(p, table))
@@ -191,6 +190,14 @@ def _read_routes(task: FetchTask | QueryTask) -> list[Route]:
     if task.kind == "query":  # the user asked for the database
         routes = [r for r in routes if r.tool == "db_query"] + [r for r in routes if r.tool != "db_query"]
     return _suffixed(routes)
+
+
+def _compiled_route(task: FetchTask | QueryTask) -> Route:
+    try:
+        compiled = compile_query(task.params)
+    except QueryCompileError as exc:
+        raise NoRouteError(f"{task.text!r}: {exc}") from exc
+    return _db(compiled.sql, compiled.params, "rows.0." if compiled.single else "rows")
 
 
 def _suffixed(routes: list[Route]) -> list[Route]:
@@ -305,10 +312,18 @@ class _Builder:
         Text always has a heading line: a string that is one whole reference would become the
         referenced value itself, and the validator checks the content is a string.
         """
+        path = task.params.path
+        asked = task.params.content
+        if asked is not None and asked.kind == "literal":  # the user's own words, exactly
+            return Step(
+                id=base_id,
+                tool="file_write",
+                args={"path": path, "content": f"{asked.text}\n"},
+                purpose=task.text,
+            )
         if not self.steps:
             raise NoRouteError(f"{task.text!r}: nothing to save yet")
         last = self.steps[-1]
-        path = task.params.path
         suffix = path.rsplit(".", 1)[-1].lower()
         sources = [s.purpose for s in self._data_steps() if s.tool != "summarize" and s.purpose]
         title = "MAOO: " + ("; ".join(dict.fromkeys(sources)) or task.text)
@@ -350,7 +365,10 @@ class _Builder:
     def _notification(self, base_id: str, task: NotifyTask, when: Condition | None) -> Step:
         service = task.params.service or ", ".join(self.perception.entities.get("services", [])) or "ops"
         message, deps = f"MAOO ({service}): {task.text}", []
-        if when is not None:
+        asked = task.params.content
+        if asked is not None and asked.kind == "literal":  # the user's own words, exactly
+            message = str(asked.text)
+        elif when is not None:
             label = self.labels.get(when.subject, "the value")
             message += (
                 f". {label[:1].upper()}{label[1:]} is {{{{{when.subject}}}}} ({when.op} {when.value:g})"

@@ -34,6 +34,7 @@ _TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "p50_ms": "m.p50_ms",
             "p95_ms": "m.p95_ms",
             "error_rate": "ROUND(100.0 * m.errors / m.requests, 4)",
+            "status": "s.status",
             **_SERVICE_COLUMNS,
         },
     ),
@@ -77,6 +78,7 @@ _FACTOR = {
     ("ms", "h"): "/ 3600000.0",
     ("count", "thousands"): "/ 1000.0",
     ("count", "millions"): "/ 1000000.0",
+    ("%", "fraction"): "/ 100.0",
 }
 _UNIT_OF = {"p50_ms": "ms", "p95_ms": "ms", "error_rate": "%", "requests": "count", "errors": "count"}
 _OPS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
@@ -154,7 +156,12 @@ def _single_row_filter(p: ReadParams, table: str) -> bool:
 
 def is_estate_question(p: ReadParams) -> bool:
     """A read the request language's compiler answers: anything beyond the catalogue's plain reads."""
-    plain_count = p.aggregate == "count" and not p.filters and not p.group_by
+    plain_count = (
+        p.aggregate == "count"
+        and not p.filters
+        and not p.group_by
+        and p.resource in ("incidents", "deployments", "services")
+    )
     if p.resource not in _TABLES:
         return False
     said = p.filters or p.group_by or p.unit or p.round_to is not None or p.field

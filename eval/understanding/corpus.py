@@ -92,7 +92,8 @@ class Entry(_Model):
     category: Category
     request: str
     expect: Expectation
-    register: Register | None = None
+    # how the request is written (v2 parts); aliased: pydantic's BaseModel has a ``register`` of its own
+    written_as: Register | None = Field(default=None, alias="register")
 
 
 class Corpus(_Model):

@@ -17,16 +17,20 @@ from eval.understanding.judge import judge
 from eval.understanding.runner import run_entries, summary
 
 
-def test_both_parts_validate_and_hold_at_least_250_requests_together() -> None:
+def test_every_part_validates_and_the_v2_parts_hold_at_least_400_requests_each() -> None:
     corpora = [load(part) for part in PARTS]
-    ids = [e.id for c in corpora for e in c.requests]
-    assert len(ids) >= 250
-    assert len(ids) == len(set(ids))
+    for corpus in corpora:
+        ids = [e.id for e in corpus.requests]
+        assert len(ids) == len(set(ids)), corpus.part
+    sizes = {c.part: len(c.requests) for c in corpora}
+    assert sizes["tuning_v2"] >= 400 and sizes["held_out_v2"] >= 400
+    # the blind part is written in four registers
+    assert {e.written_as for e in load("held_out_v2").requests} == {"terse", "sentence", "question", "chat"}
     assert {e.category for c in corpora for e in c.requests} == set(get_args(Category))
 
 
 def test_an_unknown_part_is_refused_naming_the_accepted_ones() -> None:
-    with pytest.raises(CorpusFileError, match="tuning, held_out"):
+    with pytest.raises(CorpusFileError, match="tuning_v2, held_out_v2, tuning, held_out"):
         load("everything")
 
 

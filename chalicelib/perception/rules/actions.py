@@ -126,16 +126,17 @@ def notify(
         # data the message is about ("about the checkout error rate") is read first; free text stays in the message
         ctx.read_data(rest, fr.services(rest), fr.window(rest), condition)
     named = fr.services(text)
+    params: dict[str, object] = {"channel": channel, "service": named[0] if named else ctx.service}
+    if quoted := QUOTED_TEXT.search(text):  # "notify ops 'deploy freeze'": the message is the user's words
+        params["content"] = {"kind": "literal", "text": quoted.group("text")}
     ctx.add(
-        make_subtask(
-            kind="notify",
-            text=text,
-            params={"channel": channel, "service": named[0] if named else ctx.service},
-            success_criteria=[f"{channel} notified"],
-        ),
+        make_subtask(kind="notify", text=text, params=params, success_criteria=[f"{channel} notified"]),
         condition,
     )
     return True
+
+
+QUOTED_TEXT = re.compile(r"[\"'“‘](?P<text>[^\"'“”‘’]+)[\"'”’]")
 
 
 CREATE_INCIDENT = Rule(

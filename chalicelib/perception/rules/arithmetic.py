@@ -12,6 +12,7 @@ from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic import refs_in, to_expression
 from chalicelib.perception.fragments import NOCASE
 from chalicelib.perception.rules.context import Context
+from chalicelib.perception.rules.phrasings import phrase_expression
 from chalicelib.perception.rules.rule import Rule
 
 _COMPUTE_VERB = r"(?:calculate|compute|evaluate|work out|figure out|determine|solve)"
@@ -44,7 +45,9 @@ def _without_context(text: str) -> str:
 def arithmetic(
     ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
 ) -> bool:
-    expression = to_expression(text) or to_expression(_without_context(text))
+    phrased = phrase_expression(text)
+    unit = phrased[1] if phrased else None
+    expression = phrased[0] if phrased else (to_expression(text) or to_expression(_without_context(text)))
     if expression is None:
         return False
     refs: dict[str, list[Any]] = {}
@@ -61,6 +64,8 @@ def arithmetic(
             return True
         refs[ref] = [ctx.metrics(service, ctx.window_or_default(window), text, condition), ref[1:]]
     params: dict[str, Any] = {"expression": expression}
+    if unit:
+        params["unit"] = unit
     if refs:
         params["refs"] = refs
     shown = expression

@@ -67,7 +67,10 @@ def clauses(request: str) -> list[Clause]:
         joiner = "then"  # a new sentence ends what a condition governs
         for i, part in enumerate(parts):
             if i % 2 == 1:
-                joiner = _joiner(part) if joiner == "and" else joiner
+                # "otherwise" wins over whatever came before it ("; otherwise", ". Otherwise,"): the clause
+                # after it is the other branch of the last condition, never an unconditional action
+                otherwise = OTHERWISE_JOIN.search(part)
+                joiner = "otherwise" if otherwise else (_joiner(part) if joiner == "and" else joiner)
                 continue
             text = part.strip(" ,")
             if text:

@@ -17,6 +17,7 @@ from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic import numbers_to_digits
 from chalicelib.perception.fragments import COMPARATOR, NOCASE, NUMBER
 from chalicelib.perception.rules.context import Context
+from chalicelib.perception.rules.estate import estate_figure
 from chalicelib.perception.rules.rule import Rule
 
 _IF = r"(?:if|when|whenever|in case|provided that)"
@@ -172,6 +173,8 @@ def _context_service(ctx: Context, hint: str) -> str | None:
 
 def _subject(ctx: Context, text: str, hint: str) -> str | None:
     """``#i`` or ``#i.field`` for what a condition compares; None (and what is missing) otherwise."""
+    if (figure := estate_figure(ctx, text)) is not None:
+        return figure
     named = fr.services(text)
     service = named[0] if named else _context_service(ctx, hint)
     if service:

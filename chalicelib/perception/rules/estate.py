@@ -60,13 +60,65 @@ def _one_service_record(params: ReadParams) -> bool:
 
 
 def _reads(text: str, named: list[str]) -> bool:
+    if estate.read_arithmetic(text) is not None:
+        return True
     reading = estate.read(text)
     if reading.impossible or reading.ambiguous:
         return True  # read, and refused: the rules after this one would read it without the word at fault
     return reading.params is not None and not plain(reading.params)
 
 
+def _figures(ctx: Context, text: str, condition: Condition | None) -> bool:
+    """Two figures of the estate combined ("checkout's 5m p95 divided by its 1h p95"): a query for each, then calc."""
+    arithmetic = estate.read_arithmetic(text)
+    if arithmetic is None:
+        return False
+    indexes = [
+        ctx.add(
+            make_subtask(
+                kind="query",
+                text=text,
+                params=params.model_dump(exclude_none=True),
+                success_criteria=[f"a figure of {text!r} read"],
+            ),
+            condition,
+        )
+        for params in (arithmetic.a, arithmetic.b)
+    ]
+    expression = estate.EXPRESSIONS[arithmetic.op]
+    ctx.last_compute = ctx.add(
+        make_subtask(
+            kind="compute",
+            text=text,
+            params={
+                "expression": expression,
+                "refs": {"@a": [indexes[0], "value"], "@b": [indexes[1], "value"]},
+            },
+            success_criteria=[f"{expression} computed"],
+        ),
+        condition,
+    )
+    return True
+
+
+def estate_figure(ctx: Context, text: str) -> str | None:
+    """``#i``: the sub-task whose value a condition compares, when the estate reader reads ``text`` as one
+    figure the older rules do not ("search errors over 24h minus its 1h errors", "the number of services in
+    us-east-1 with a p95 above 500 ms"); None leaves the subject to them."""
+    if _figures(ctx, text, None):
+        return f"#{ctx.last_compute}"
+    reading = estate.read(text)
+    if reading.params is None or plain(reading.params) or not estate.single_figure(reading.params):
+        return None
+    ctx.last_compute = ctx.add(
+        make_subtask(kind="query", text=text, params=reading.params.model_dump(exclude_none=True)), None
+    )
+    return f"#{ctx.last_compute}"
+
+
 def build(ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
+    if _figures(ctx, text, condition):
+        return True
     reading = estate.read(text)
     if reading.impossible:
         ctx.unsupported.append(f"{text!r}: {reading.problem}")
@@ -76,7 +128,7 @@ def build(ctx: Context, text: str, named: list[str], window: str | None, conditi
         return True
     if reading.params is None:
         return False
-    ctx.add(
+    index = ctx.add(
         make_subtask(
             kind="query",
             text=text,
@@ -85,6 +137,11 @@ def build(ctx: Context, text: str, named: list[str], window: str | None, conditi
         ),
         condition,
     )
+    if estate.single_figure(reading.params):
+        ctx.last_compute = index  # "double it", "if it is over 50", "that number"
+    services = [f.value for f in reading.params.filters if f.field in ("service", "name") and f.op == "="]
+    if len(services) == 1:
+        ctx.service = str(services[0])  # "its", "for it"
     return True
 
 

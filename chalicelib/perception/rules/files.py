@@ -58,6 +58,9 @@ SAVE_TARGET = re.compile(
 )
 
 
+QUOTED_ONLY = re.compile(r"[\"'“‘](?P<text>[^\"'“”‘’]+)[\"'”’]")
+
+
 def file_path(text: str) -> str | None:
     if m := FILE_NAME.search(text):
         return m.group("path")
@@ -94,13 +97,18 @@ def _object(ctx: Context, rest: str, condition: Condition | None, what: str, tex
     return True
 
 
-def _add_save(ctx: Context, text: str, path: str, condition: Condition | None) -> None:
+def _add_save(
+    ctx: Context, text: str, path: str, condition: Condition | None, literal: str | None = None
+) -> None:
+    params: dict[str, object] = {"path": path, "format": file_format(path)}
+    if literal is not None:
+        params["content"] = {"kind": "literal", "text": literal}
     ctx.add(
         make_subtask(
             kind="save",
             text=text,
-            params={"path": path, "format": file_format(path)},
-            success_criteria=[f"{path} written"],
+            params=params,
+            success_criteria=[f"{path} written" + (f" with {literal!r}" if literal is not None else "")],
         ),
         condition,
     )
@@ -131,6 +139,10 @@ def save(ctx: Context, text: str, named: list[str], window: str | None, conditio
     rest = SAVE_TARGET.sub("", SAVE.sub("", text, count=1))
     if not path:
         ctx.missing.append(f"a file name (for example report.md) for {text!r}")
+        return True
+    if literal := QUOTED_ONLY.fullmatch(rest.strip(" ,")):
+        # "write 'all clear' to status.txt": the file holds exactly the user's words
+        _add_save(ctx, text, path, condition, literal.group("text"))
         return True
     wants_summary = bool(fr.SUMMARIZE.search(rest))
     if wants_summary:
