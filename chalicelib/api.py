@@ -433,9 +433,14 @@ class RunService:
             return None
 
     def list(self, limit: int = 20) -> Response:
-        from chalicelib.durable.status import listed_as_seen
+        """``GET /runs``: a hold past its TTL is ended by this listing too (``workflow.listing``)."""
+        from chalicelib.errors import StoreError
+        from chalicelib.workflow.listing import list_runs
 
-        return 200, {"runs": listed_as_seen(get_run_store().list_runs(limit), get_run_store())}
+        try:
+            return 200, {"runs": list_runs(limit, lambda: (self._get_runner(), get_settings()))}
+        except StoreError as exc:
+            return error(503, "store_unavailable", str(exc))
 
 
 def list_runs(service: RunService, query: dict[str, str] | None) -> Response:

@@ -71,6 +71,9 @@ FailureKind = Literal[
     "invalid_input",
     "crash",
     "unknown",
+    # sent, but no answer recorded (the caller died, or another live invocation still holds the call):
+    # the same idempotency key resolves it
+    "unknown_outcome",
 ]
 FAILURE_KINDS: frozenset[str] = frozenset(FailureKind.__args__)  # type: ignore[attr-defined]
 Signal = Literal[
@@ -84,6 +87,7 @@ Signal = Literal[
     "malformed_response",
     "schema_drift",
     "policy_denied",
+    "unknown_outcome",
     "fatal",
 ]
 Decision = Literal["continue", "retry", "patch_args", "replan", "abort"]
@@ -344,6 +348,11 @@ class ToolCall(Model):
     args: dict[str, Any]
     attempt: int = 1
     idempotency_key: str | None = None
+    # set on the call of a run that was taken over (resume, a person's approval): an idempotency record
+    # its gone owner left in progress is replayed with the same key, not waited on
+    replay: bool = False
+    # when the run's deadline passes (epoch seconds): the local Lambda context's remaining time
+    deadline_at: float | None = None
 
 
 class ToolError(Model):

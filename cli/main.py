@@ -292,16 +292,31 @@ def runs(
     ),
 ) -> None:
     """List recent runs. A run whose process is gone shows as interrupted: finish it with `resume`."""
+    from contextlib import ExitStack
+
     from rich.table import Table
 
-    from chalicelib.durable.status import listed_as_seen
     from chalicelib.errors import StoreError
-    from chalicelib.memory.store import get_run_store
+    from chalicelib.workflow.listing import list_runs
+    from cli.session import Session
 
-    try:
-        listed = listed_as_seen(get_run_store().list_runs(limit), get_run_store())
-    except StoreError as exc:
-        _store_failed(exc)
+    with ExitStack() as opened:
+
+        def engine() -> Any:  # only when a hold has expired: this listing ends it
+            session = opened.enter_context(Session(ends_process=True))
+            return session.runner(), session.settings
+
+        try:
+            listed = list_runs(limit, engine)
+        except StoreError as exc:
+            _store_failed(exc)
+    if not listed and not as_json:  # say where it looked, not an empty table
+        from chalicelib.config import get_settings
+
+        settings = get_settings()
+        where = f"DynamoDB table {settings.runs_table}" if settings.store == "dynamodb" else settings.db_path
+        console.print(f'No runs in {where}. Start one with `python -m cli run --request "..."`.')
+        return
     if as_json:
         sys.stdout.write(json.dumps({"runs": listed}, indent=2, default=str) + "\n")
         return

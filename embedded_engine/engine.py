@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import threading
+import time
 import traceback
 import uuid
 from collections import deque
@@ -48,9 +49,14 @@ class LambdaContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = ""
     timeout_ms: int = 60_000
+    deadline_at: float | None = None  # the run's deadline (epoch seconds), when the event names it
 
     def get_remaining_time_in_millis(self) -> int:
-        return self.timeout_ms
+        """The run's real deadline where the event gives it (a tool call), else the function timeout:
+        an idempotency record a killed call left in progress expires when the run's time is up."""
+        if self.deadline_at is None:
+            return self.timeout_ms
+        return max(0, int((self.deadline_at - time.time()) * 1000))
 
 
 class EmbeddedEngine:
@@ -342,7 +348,12 @@ class EmbeddedEngine:
         event = (
             payload.document if isinstance(payload, PayloadBytes) else json.loads(payload) if payload else {}
         )
-        context = LambdaContext(function_name=short, aws_request_id=str(uuid.uuid4()))
+        deadline = event.get("deadline_at") if isinstance(event, dict) else None
+        context = LambdaContext(
+            function_name=short,
+            aws_request_id=str(uuid.uuid4()),
+            deadline_at=float(deadline) if isinstance(deadline, (int, float)) else None,
+        )
         try:
             return self.handlers[name](event, context), None
         except SimulatedServiceError:

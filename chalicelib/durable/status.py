@@ -1,9 +1,9 @@
 """How a stored run looks to a reader: an approval past its TTL reads ``stopped``/``approval_expired``.
 
 The run store already shows a ``running`` run whose owner is gone as ``interrupted``. A held run
-whose approval waited longer than ``MAOO_APPROVAL_TTL_SECONDS`` is shown as expired at once; its
-execution is finished (Finalize, trace) by the next ``approve`` or ``reject``, which can then only
-confirm the expiry.
+whose approval waited longer than ``MAOO_APPROVAL_TTL_SECONDS`` is shown as expired at once, and
+whoever first opens or lists it ends its execution (Finalize, trace): ``workflow.resume.end_if_expired``,
+``workflow.listing``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.memory.store import RunStore
 
 
 def approval_expired(document: dict[str, Any], now: float | None = None) -> bool:
@@ -38,14 +37,3 @@ def as_seen(document: dict[str, Any]) -> dict[str, Any]:
         "MAOO_APPROVAL_TTL_SECONDS "
         f"({get_settings().approval_ttl_seconds:g} s) for an approval; nothing was written",
     }
-
-
-def listed_as_seen(rows: list[dict[str, Any]], store: RunStore) -> list[dict[str, Any]]:
-    """``list_runs`` rows, with expired approvals shown as such."""
-    seen = []
-    for row in rows:
-        if row.get("status") == "awaiting_approval":
-            document = as_seen(store.get_run(row["run_id"]) or row)
-            row = {**row, "status": document["status"], "stop_reason": document.get("stop_reason")}
-        seen.append(row)
-    return seen

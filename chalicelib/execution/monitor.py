@@ -14,6 +14,7 @@ _BY_KIND: dict[str, Signal] = {
     "not_found": "not_found",
     "invalid_input": "fatal",
     "crash": "fatal",
+    "unknown_outcome": "unknown_outcome",  # not a failure of the API: the call's answer never came back
 }
 
 

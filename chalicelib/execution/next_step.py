@@ -152,7 +152,15 @@ def next_step(state: RunState) -> RunState:
         args, state.run_id
     )  # a large value goes to the run store; the call carries its reference
     call = ToolCall(
-        run_id=state.run_id, step_id=step.id, tool=step.tool, args=sent, attempt=attempt, idempotency_key=key
+        run_id=state.run_id,
+        step_id=step.id,
+        tool=step.tool,
+        args=sent,
+        attempt=attempt,
+        idempotency_key=key,
+        # a person's approval takes the call over: one held because it was in flight is sent again
+        replay=f"{step.id}:{step.tool}" in state.approved,
+        deadline_at=state.started_at + state.guards.deadline_seconds,
     )
     if state.approve == "writes" and side_effect != "read" and f"{step.id}:{step.tool}" not in state.approved:
         return _hold_for_approval(state, call, side_effect)

@@ -13,7 +13,7 @@ from chalicelib.contracts import Replan, RunState, Step, StepRecord, ToolError, 
 from chalicelib.execution import guards as guard_rules
 from chalicelib.execution.monitor import classify
 from chalicelib.execution.patching import propose_patch
-from chalicelib.execution.refinement import Refinement, decide
+from chalicelib.execution.refinement import Refinement, decide, held_elsewhere
 from chalicelib.execution.stops import stop
 from chalicelib.journal import journal_event, journal_metrics
 from chalicelib.largevalues import BLOB_KEY
@@ -82,7 +82,9 @@ def observe(state: RunState) -> RunState:
         update={
             "tool_calls": state.counters.tool_calls + 1,
             "cost": state.counters.cost + cost,
-            "retries": state.counters.retries + (refinement.decision == "retry"),
+            # waiting out another invocation's hold is not a retry of a failure (refinement.held_elsewhere)
+            "retries": state.counters.retries
+            + (refinement.decision == "retry" and not held_elsewhere(result)),
             "replans": state.counters.replans + (refinement.decision == "replan"),
             "patches": state.counters.patches + (refinement.decision == "patch_args"),
         }

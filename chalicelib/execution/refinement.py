@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from chalicelib.config import get_settings
 from chalicelib.contracts import Decision, RunState, SideEffect, Signal, Step, ToolResult
 
-RETRYABLE: frozenset[Signal] = frozenset({"transient", "rate_limited", "timeout", "malformed_response"})
+RETRYABLE: frozenset[Signal] = frozenset(
+    {"transient", "rate_limited", "timeout", "malformed_response", "unknown_outcome"}
+)
 REPLANNABLE: frozenset[Signal] = RETRYABLE | {"schema_drift", "not_found", "auth"}
-AMBIGUOUS: frozenset[Signal] = frozenset({"transient", "timeout"})
+AMBIGUOUS: frozenset[Signal] = frozenset({"transient", "timeout", "unknown_outcome"})
 """Signals after which a write may or may not have been applied."""
 
 STOP_REASON_FOR_SIGNAL: dict[Signal, str] = {
@@ -74,6 +76,8 @@ def decide(
             f"{step.tool} is a non-idempotent write that may have been applied; it is never retried blindly",
             stop_reason="unsafe_retry",
         )
+    if signal == "unknown_outcome" and held_elsewhere(result):
+        return _resolve_by_key(step, result)
     if signal in RETRYABLE:
         if state.counters.retries >= guards.max_retries:
             return Refinement(
@@ -104,3 +108,26 @@ def decide(
     rule = result.error.details.get("rule") if result.error else None
     why = f"{signal} from {step.tool} cannot be recovered: {message}" + (f" [rule {rule}]" if rule else "")
     return Refinement("abort", why, stop_reason=STOP_REASON_FOR_SIGNAL.get(signal, "tool_failed"))
+
+
+def held_elsewhere(result: ToolResult) -> bool:
+    """The call was not made: another live invocation holds its idempotency record (in progress)
+    until a known time. (A hold with no end, as without a Lambda context, is retried as a failure.)"""
+    error = result.error
+    return (
+        error is not None
+        and error.details.get("rule") == "idempotency.in_progress"
+        and error.retry_after is not None
+    )
+
+
+def _resolve_by_key(step: Step, result: ToolResult) -> Refinement:
+    """A call held by another live invocation: its outcome is resolved by calling again with the same
+    key once that invocation's hold expires (``retry_after``).
+
+    Not a retry of a failure: it does not spend the run's retries (the deadline guard bounds the
+    wait), so a call in another's hands never ends ``max_retries``.
+    """
+    wait = int(math.ceil(result.error.retry_after or 0)) if result.error else 0
+    why = f"{step.tool}'s outcome is unknown; it is called again with the same idempotency key"
+    return Refinement("retry", why + (f" after {wait} s, when the hold on it expires" if wait else ""), wait)

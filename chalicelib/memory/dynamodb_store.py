@@ -6,8 +6,9 @@ sequence, ``checkpoint#000007`` one state's checkpoint (``ckcounter`` their sequ
 the process that drives the run and its lease; a request's idempotency key is the item
 ``request_key`` under the partition ``key#<key>``. Documents are stored as JSON strings, so floats
 need no Decimal conversion. Events and
-blobs carry ``expires_at`` for the table's TTL. ``list_runs`` scans for ``run`` items: fine for
-the run counts one operator keeps; a GSI on ``created_at`` is the step up when it is not.
+blobs carry ``expires_at`` for the table's TTL. ``list_runs`` queries the sparse index
+``RUNS_BY_STATUS`` (``status`` + ``created_at``, which only ``run`` items carry), newest first, once
+per stored status: it reads at most ``limit`` rows per status, never the whole table.
 """
 
 from __future__ import annotations
@@ -23,6 +24,32 @@ from chalicelib.memory.owners import owner_alive
 
 # DynamoDB refuses an item over 400 KB; a part this size leaves room for its keys
 BLOB_PART_BYTES = 350_000
+# the index runs are listed by; .chalice/merge-template.json declares the same one (a test compares them)
+RUNS_BY_STATUS = {
+    "IndexName": "runs-by-status",
+    "KeySchema": [
+        {"AttributeName": "status", "KeyType": "HASH"},
+        {"AttributeName": "created_at", "KeyType": "RANGE"},
+    ],
+    "Projection": {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["request", "stop_reason", "updated_at", "forked_from"],
+    },
+}
+
+
+def _lineage(document: dict[str, Any]) -> dict[str, Any]:
+    """The run item's ``forked_from`` attribute, for a fork: what a listing shows of its parent."""
+    parent = document.get("forked_from")
+    if not parent:
+        return {}
+    return {"forked_from": {"S": json.dumps({"run_id": parent["run_id"], "step_id": parent["step_id"]})}}
+
+
+RUNS_BY_STATUS_ATTRIBUTES = [
+    {"AttributeName": "status", "AttributeType": "S"},
+    {"AttributeName": "created_at", "AttributeType": "N"},
+]
 
 
 def _store_errors(cls: type) -> type:
@@ -94,7 +121,9 @@ class DynamoRunStore:
                 AttributeDefinitions=[
                     {"AttributeName": "run_id", "AttributeType": "S"},
                     {"AttributeName": "item", "AttributeType": "S"},
+                    *RUNS_BY_STATUS_ATTRIBUTES,
                 ],
+                GlobalSecondaryIndexes=[RUNS_BY_STATUS],
                 BillingMode="PAY_PER_REQUEST",
             )
 
@@ -115,6 +144,9 @@ class DynamoRunStore:
                 "status": {"S": document.get("status", "running")},
                 "created_at": {"N": repr(float(created))},
                 "updated_at": {"N": repr(now)},
+                "request": {"S": str(document.get("request", ""))},
+                **({"stop_reason": {"S": document["stop_reason"]}} if document.get("stop_reason") else {}),
+                **_lineage(document),
                 "document": {"S": json.dumps({**document, "created_at": created}, default=str)},
             },
         )
@@ -133,36 +165,51 @@ class DynamoRunStore:
         return document
 
     def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "FilterExpression": "#i = :run",
-            "ExpressionAttributeNames": {"#i": "item"},
-            "ExpressionAttributeValues": {":run": {"S": "run"}},
-        }
-        while True:
-            page = self.client.scan(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        updated = {i["run_id"]["S"]: float(i["updated_at"]["N"]) for i in items}
-        documents = sorted(
-            (json.loads(i["document"]["S"]) for i in items),
-            key=lambda d: d.get("created_at", 0),
-            reverse=True,
-        )
-        keys = ("run_id", "request", "status", "stop_reason", "created_at")
-        listed = [{k: d.get(k) for k in keys} for d in documents[:limit]]
-        for row, document in zip(listed, documents, strict=False):
-            if parent := document.get("forked_from"):  # a fork names its parent (chalicelib.workflow.fork)
-                row["forked_from"] = {"run_id": parent["run_id"], "step_id": parent["step_id"]}
+        """The ``limit`` newest runs: a Query of ``RUNS_BY_STATUS`` per stored status, merged."""
+        from typing import get_args
+
+        from chalicelib.contracts import RunStatus
+
+        rows: list[dict[str, Any]] = []
+        for status in get_args(RunStatus):
+            page = self.client.query(
+                TableName=self.table,
+                IndexName=RUNS_BY_STATUS["IndexName"],
+                KeyConditionExpression="#s = :status",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":status": {"S": status}},
+                ScanIndexForward=False,  # newest first
+                Limit=limit,
+            )
+            rows.extend(self._listed(item) for item in page.get("Items", []))
+        rows.sort(key=lambda row: row["created_at"], reverse=True)
+        listed = rows[:limit]
         for row in listed:
-            if row["status"] == "running" and not owner_alive(
-                self.get_owner(row["run_id"]), updated.get(row["run_id"])
-            ):
+            updated = row.pop("updated_at")
+            if row["status"] == "running" and not owner_alive(self.get_owner(row["run_id"]), updated):
                 row["status"] = "interrupted"
         return listed
+
+    def _listed(self, item: dict[str, Any]) -> dict[str, Any]:
+        row = self._listed_fields(item)
+        if "forked_from" in item:  # a fork names its parent (chalicelib.workflow.fork)
+            row["forked_from"] = json.loads(item["forked_from"]["S"])
+        return row
+
+    def _listed_fields(self, item: dict[str, Any]) -> dict[str, Any]:
+        if "request" not in item:  # a run stored before the index carried its request: read it whole
+            document = self.get_run(item["run_id"]["S"]) or {}
+            item = {**item, "request": {"S": str(document.get("request", ""))}}
+            if document.get("stop_reason"):
+                item["stop_reason"] = {"S": document["stop_reason"]}
+        return {
+            "run_id": item["run_id"]["S"],
+            "request": item["request"]["S"],
+            "status": item["status"]["S"],
+            "stop_reason": item["stop_reason"]["S"] if "stop_reason" in item else None,
+            "created_at": float(item["created_at"]["N"]),
+            "updated_at": float(item["updated_at"]["N"]) if "updated_at" in item else None,
+        }
 
     def _next(self, run_id: str, counter: str, count: int = 1) -> int:
         """Reserve ``count`` numbers of a run's sequence; returns the last one."""

@@ -1,9 +1,11 @@
 """Idempotency records for writes, through Powertools' Idempotency utility.
 
-Powertools decides what a repeated call gets (the saved result, or "already in progress"); this
-module only says where records live: DynamoDB in the cloud (Powertools' own layer) and SQLite
-locally (``SqlitePersistenceLayer``, a ``BasePersistenceLayer`` with the same conditional-put
-semantics as the DynamoDB one).
+Powertools decides what a repeated call gets (the saved result, "already in progress", or, for a
+call replayed by the run that took over, a new attempt); this module says where records live:
+DynamoDB in the cloud (Powertools' own layer) and SQLite locally (``SqlitePersistenceLayer``, a
+``BasePersistenceLayer`` with the same conditional-put semantics as the DynamoDB one), and how long
+a record stays in progress: as long as the invocation that made it can still answer, which
+Powertools reads from the Lambda context it is given (``idempotency_config``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
     IdempotencyItemNotFoundError,
@@ -133,6 +136,37 @@ class SqlitePersistenceLayer(BasePersistenceLayer):
     def _delete_record(self, data_record: DataRecord) -> None:
         with self._connect() as conn:
             conn.execute("DELETE FROM idempotency WHERE id = ?", (data_record.idempotency_key,))
+
+
+RECORD_DAYS = 1  # a completed call is answered from its record for a day
+
+
+def idempotency_config(lambda_context: Any = None) -> IdempotencyConfig:
+    """How MAOO's tool calls use Powertools: the key is the call's ``idempotency_key``, its
+    arguments are validated against the record, and, with a Lambda context registered, an
+    in-progress record expires when the invocation's time runs out (the context's
+    ``get_remaining_time_in_millis``: Lambda's timeout in the cloud, the run's deadline locally),
+    so a record whose invocation died never blocks a later one past that point."""
+    config = IdempotencyConfig(
+        event_key_jmespath="idempotency_key",
+        payload_validation_jmespath="args",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=RECORD_DAYS * 24 * 3600,
+    )
+    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        config.register_lambda_context(lambda_context)
+    return config
+
+
+def in_progress_until(store: BasePersistenceLayer, payload: dict[str, Any]) -> float | None:
+    """When the in-progress record for ``payload`` expires (epoch seconds), if it has an expiry."""
+    try:
+        record = store.get_record(payload)
+    except Exception:  # gone meanwhile, or unreadable: the caller says it does not know
+        return None
+    if record is None or record.in_progress_expiry_timestamp is None:
+        return None
+    return float(record.in_progress_expiry_timestamp) / 1000  # DynamoDB gives a Decimal
 
 
 _layers: dict[str, BasePersistenceLayer] = {}

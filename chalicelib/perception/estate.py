@@ -854,46 +854,51 @@ def _in_column_unit(col: str, number: Piece) -> float:
 _PRONOUNS = frozenset({"its", "their", "it", "his", "her", "them", "that", "those", "this", "same"})
 _A, _B = r"(?P<a>.+?)", r"(?P<b>.+?)"
 _LEAD = r"^(?:(?:what|how much)\s+(?:is|was|are)\s+|calculate\s+|compute\s+|work out\s+|give me\s+|get\s+)?(?:the\s+)?"
-_ARITHMETIC_FORMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern + r"$"), op)
-    for pattern, op in (
-        (_LEAD + r"(?:sum|total)\s+of\s+" + _A + r"\s+and\s+" + _B, "+"),
-        (_LEAD + r"difference\s+between\s+" + _A + r"\s+and\s+" + _B, "-"),
-        (_LEAD + r"ratio\s+of\s+" + _A + r"\s+to\s+" + _B, "/"),
-        (_LEAD + r"product\s+of\s+" + _A + r"\s+and\s+" + _B, "*"),
-        (_LEAD + r"(?:average|mean)\s+of\s+" + _A + r"\s+and\s+" + _B, "avg"),
-        (_LEAD + r"(?:larger|bigger|higher|greater|max|maximum)\s+of\s+" + _A + r"\s+and\s+" + _B, "max"),
-        (_LEAD + r"(?:smaller|lower|lesser|min|minimum)\s+of\s+" + _A + r"\s+and\s+" + _B, "min"),
-        (r"^add\s+" + _A + r"\s+(?:and|to)\s+" + _B, "+"),
-        (r"^subtract\s+" + _B + r"\s+from\s+" + _A, "-"),
-        (r"^divide\s+" + _A + r"\s+by\s+" + _B, "/"),
-        (r"^multiply\s+" + _A + r"\s+by\s+" + _B, "*"),
-        (_LEAD + _A + r"\s+as\s+a\s+(?:percentage|percent|share)\s+of\s+" + _B, "pct"),
-        (_LEAD + _A + r"\s+(?:plus|\+)\s+" + _B, "+"),
-        (_LEAD + _A + r"\s+(?:minus|-|less)\s+" + _B, "-"),
-        (_LEAD + _A + r"\s+(?:times|\*|multiplied\s+by)\s+" + _B, "*"),
-        (_LEAD + _A + r"\s+(?:divided\s+by|/)\s+" + _B, "/"),
+_BINARY_FORMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern + r"$"), expression)
+    for pattern, expression in (
+        (_LEAD + r"(?:sum|total)\s+of\s+" + _A + r"\s+and\s+" + _B, "{a} + {b}"),
+        (_LEAD + r"difference\s+between\s+" + _A + r"\s+and\s+" + _B, "{a} - {b}"),
+        (_LEAD + r"ratio\s+of\s+" + _A + r"\s+to\s+" + _B, "{a} / {b}"),
+        (_LEAD + r"product\s+of\s+" + _A + r"\s+and\s+" + _B, "{a} * {b}"),
+        (_LEAD + r"(?:average|mean)\s+of\s+" + _A + r"\s+and\s+" + _B, "({a} + {b}) / 2"),
+        (
+            _LEAD + r"(?:larger|bigger|higher|greater|max|maximum)\s+of\s+" + _A + r"\s+and\s+" + _B,
+            "max({a}, {b})",
+        ),
+        (_LEAD + r"(?:smaller|lower|lesser|min|minimum)\s+of\s+" + _A + r"\s+and\s+" + _B, "min({a}, {b})"),
+        (r"^add\s+" + _A + r"\s+(?:and|to)\s+" + _B, "{a} + {b}"),
+        (r"^subtract\s+" + _B + r"\s+from\s+" + _A, "{a} - {b}"),
+        (r"^divide\s+" + _A + r"\s+by\s+" + _B, "{a} / {b}"),
+        (r"^multiply\s+" + _A + r"\s+by\s+" + _B, "{a} * {b}"),
+        (_LEAD + _A + r"\s+as\s+a\s+(?:percentage|percent|share)\s+of\s+" + _B, "{a} / {b} * 100"),
+        (_LEAD + r"(?P<a>-?\d+(?:\.\d+)?)\s*(?:%|percent)\s+of\s+" + _B, "{a} / 100 * {b}"),
+        (_LEAD + _A + r"\s+(?:plus|\+)\s+" + _B, "{a} + {b}"),
+        (_LEAD + _A + r"\s+(?:minus|-|less)\s+" + _B, "{a} - {b}"),
+        (_LEAD + _A + r"\s+(?:times|\*|x|multiplied\s+by)\s+" + _B, "{a} * {b}"),
+        (_LEAD + _A + r"\s+(?:divided\s+by|/)\s+" + _B, "{a} / {b}"),
     )
 )
-EXPRESSIONS = {
-    "+": "@a + @b",
-    "-": "@a - @b",
-    "*": "@a * @b",
-    "/": "@a / @b",
-    "avg": "(@a + @b) / 2",
-    "max": "max(@a, @b)",
-    "min": "min(@a, @b)",
-    "pct": "@a / @b * 100",
-}
+_UNARY_FORMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern + r"$"), expression)
+    for pattern, expression in (
+        (_LEAD + r"(?:twice|double)\s+" + _A, "{a} * 2"),
+        (_LEAD + r"triple\s+" + _A, "{a} * 3"),
+        (_LEAD + r"half\s+(?:of\s+)?" + _A, "{a} / 2"),
+        (_LEAD + r"(?:square\s+root|sqrt)\s+of\s+" + _A, "{a} ** 0.5"),
+        (_LEAD + _A + r"\s+squared", "{a} ** 2"),
+        (_LEAD + _A + r"\s+cubed", "{a} ** 3"),
+    )
+)
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
 @dataclass
 class ArithmeticReading:
-    """Two figures of the estate and how they combine (``EXPRESSIONS[op]`` over ``@a`` and ``@b``)."""
+    """Figures of the estate and how they combine: ``expression`` over ``@a`` (and ``@b``), numbers inline."""
 
-    a: ReadParams
-    b: ReadParams
-    op: str
+    figures: list[ReadParams]
+    expression: str
 
 
 def _operand_pieces(text: str) -> list[Piece] | None:
@@ -913,30 +918,55 @@ def single_figure(params: ReadParams) -> bool:
 
 
 def read_arithmetic(text: str) -> ArithmeticReading | None:
-    """``text`` as two figures of the estate combined by one operation, every word used; None otherwise.
+    """``text`` as figures of the estate (and numbers) combined by one operation, every word used; None
+    otherwise.
 
-    The second figure takes from the first what it leaves out ("the p95 of checkout and search": search's
+    A second figure takes from the first what it leaves out ("the p95 of checkout and search": search's
     p95; "errors of search over 24 h minus over 1 h": search's errors over 1h), and a window named only
-    at the end applies to both ("payments p50 and auth p50 over 5m").
+    at the end applies to both ("payments p50 and auth p50 over 5m"). At least one operand must be a
+    figure of the estate: arithmetic on numbers alone is the arithmetic grammar's.
     """
     joined = " ".join(tokens(text))
-    for pattern, op in _ARITHMETIC_FORMS:
-        match = pattern.match(joined)
-        if not match:
-            continue
-        a, b = _operand_pieces(match.group("a")), _operand_pieces(match.group("b"))
-        if not a or not b:
-            return None
-        b = _inherit(b, a)
-        a = _inherit(a, b, objects=False)
-        try:
-            first, second = _compose(a), _compose(b)
-        except _NotRead:
-            return None
-        if single_figure(first) and single_figure(second) and first != second:
-            return ArithmeticReading(first, second, op)
-        return None
+    for pattern, expression in _BINARY_FORMS:
+        if match := pattern.match(joined):
+            return _binary(match.group("a"), match.group("b"), expression)
+    for pattern, expression in _UNARY_FORMS:
+        if match := pattern.match(joined):
+            figure = _figure(_operand_pieces(match.group("a")))
+            return ArithmeticReading([figure], expression.format(a="@a")) if figure else None
     return None
+
+
+def _figure(found: list[Piece] | None) -> ReadParams | None:
+    if not found:
+        return None
+    try:
+        params = _compose(found)
+    except _NotRead:
+        return None
+    return params if single_figure(params) else None
+
+
+def _binary(a_text: str, b_text: str, expression: str) -> ArithmeticReading | None:
+    a_number, b_number = _NUMBER.match(a_text.strip()), _NUMBER.match(b_text.strip())
+    if a_number and b_number:
+        return None
+    if a_number or b_number:
+        figure = _figure(_operand_pieces(b_text if a_number else a_text))
+        if figure is None:
+            return None
+        a, b = (a_text.strip(), "@a") if a_number else ("@a", b_text.strip())
+        return ArithmeticReading([figure], expression.format(a=a, b=b))
+    a_pieces, b_pieces = _operand_pieces(a_text), _operand_pieces(b_text)
+    if not a_pieces or not b_pieces:
+        return None
+    first, second = (
+        _figure(_inherit(a_pieces, b_pieces, objects=False)),
+        _figure(_inherit(b_pieces, a_pieces)),
+    )
+    if first is None or second is None or first == second:
+        return None
+    return ArithmeticReading([first, second], expression.format(a="@a", b="@b"))
 
 
 def _inherit(target: list[Piece], source: list[Piece], objects: bool = True) -> list[Piece]:

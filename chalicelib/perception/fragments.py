@@ -159,7 +159,9 @@ OPERANDS = (
     (re.compile(r"\b(?:the\s+)?(?:p50|median)(?:\s+latency)?\b", NOCASE), "@p50_ms"),
     (
         re.compile(
-            r"\b(?:the\s+)?(?:previous\s+|last\s+)?(?:result|answer|value|outcome)\b|\bit\b|\bthat\b", NOCASE
+            r"\b(?:the\s+|that\s+)(?:number|figure|count|total)\b(?!\s+of)|"
+            r"\b(?:the\s+)?(?:previous\s+|last\s+)?(?:result|answer|value|outcome)\b|\bit\b|\bthat\b",
+            NOCASE,
         ),
         "@result",
     ),

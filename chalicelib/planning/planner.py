@@ -154,7 +154,8 @@ def _read_routes(task: FetchTask | QueryTask) -> list[Route]:
     if p.aggregate == "count":
         table = resource if resource in ("incidents", "deployments", "services") else "incidents"
         where, values = _where(_filters(p, table))
-        return [_db(f"SELECT COUNT(*) AS count FROM {table}{where}", values, "rows.0.")]
+        # "count" for the conditions that compare it, "value" like every other single figure
+        return [_db(f"SELECT COUNT(*) AS count, COUNT(*) AS value FROM {table}{where}", values, "rows.0.")]
     if resource == "mock_data":
         routes = [
             _http(_path("mock_data"), "body.", expect=["items"]),

@@ -146,10 +146,34 @@ def _read_body(response: Any, label: str, deadline: _CallDeadline) -> bytes:
         chunks.append(chunk)
 
 
-def _transport_failure(label: str, deadline: _CallDeadline, exc: Exception) -> ToolFailure:
-    """What a transport error means for the user: the call limit, a per-read timeout, or a drop."""
+def _never_sent(exc: Exception) -> bool:
+    """Whether the error came before the request left (no connection was made)."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+def _transport_failure(label: str, deadline: _CallDeadline, exc: Exception, write: bool) -> ToolFailure:
+    """What a transport error means for the user: the call limit, a per-read timeout, or a drop.
+
+    A write that was sent and got no whole answer (a timeout, a dropped or cut-off response) is
+    ``unknown_outcome``: the API may have applied it; calling again with the same idempotency key
+    resolves it. Only an error before the request left is a plain failure for a write.
+    """
     import requests
 
+    if write and not _never_sent(exc):
+        why = _late(label, deadline) if deadline.expired or isinstance(exc, requests.Timeout) else None
+        return ToolFailure(
+            "unknown_outcome",
+            f"{label} was sent and no whole answer came back "
+            f"({why.message if why else type(exc).__name__}); it may have been applied",
+            details=why.details if why else {},
+        )
     if deadline.expired or isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
         return _late(label, deadline)
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
@@ -184,6 +208,7 @@ def request(
     timeout = get_settings().http_timeout_seconds
     sent_headers = {**(headers or {}), "Accept-Encoding": "identity"}
     deadline = _CallDeadline(timeout)
+    write = method != "GET"
     try:
         with deadline, _session() as session:
             response = session.request(
@@ -201,11 +226,11 @@ def request(
             finally:
                 response.close()
     except ToolFailure as failure:
-        if deadline.expired and failure.kind != "timeout":
-            raise _late(label, deadline) from None
+        if deadline.expired and (failure.kind != "timeout" or write):
+            raise _transport_failure(label, deadline, TimeoutError(failure.message), write) from None
         raise
     except Exception as exc:  # requests and urllib3 errors surface as several types
-        raise _transport_failure(label, deadline, exc) from None
+        raise _transport_failure(label, deadline, exc, write) from None
     text = raw.decode("utf-8", errors="replace")
     try:
         parsed: Any = json.loads(text) if text else None

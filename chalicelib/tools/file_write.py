@@ -13,6 +13,7 @@ before the rename.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -140,6 +141,18 @@ def sandbox_path(relative: str) -> Path:
     return target
 
 
+def _temporary(target: Path, ctx: ToolContext) -> tuple[int, str]:
+    """A new temporary file beside ``target``. A call with an idempotency key names it after the key,
+    so a call made again after a kill (same key) first removes what the killed one left half-written."""
+    if not ctx.idempotency_key:
+        return tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    digest = hashlib.sha256(ctx.idempotency_key.encode()).hexdigest()[:16]
+    tmp = target.parent / f".tmp-{digest}{target.suffix}"
+    tmp.unlink(missing_ok=True)  # a link is removed, never followed
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    return os.open(tmp, flags, 0o600), str(tmp)
+
+
 def run(args: FileWriteArgs, ctx: ToolContext) -> dict[str, Any]:
     target = sandbox_path(args.path)
     data = args.content.encode("utf-8")
@@ -153,7 +166,7 @@ def run(args: FileWriteArgs, ctx: ToolContext) -> dict[str, Any]:
                 "file.no_overwrite", f"{args.path} exists with other content; set overwrite to replace it"
             )
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    fd, tmp = _temporary(target, ctx)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -49,36 +49,43 @@ def _run_once(spec: ToolSpec, args: Any, ctx: ToolContext, call: ToolCall, lambd
     A repeated call with the same key gets the saved result without running again; a failed run
     saves nothing, so a retry runs again (and ``http_post`` resends the same ``Idempotency-Key``).
     The same key with other arguments is refused.
+
+    The in-progress record a call leaves while it runs expires with the invocation: Powertools reads
+    its end from the Lambda context (in Lambda, the function's timeout; locally, the run's deadline).
+    A record left in progress by an owner that is gone never blocks the run that took it over
+    (``call.replay``: a resume, a person's approval): Powertools replays the call, which is sent again
+    with the same key, so an API that honours the key answers with what it made the first time.
+    A record still in a live invocation's hands is ``unknown_outcome``, with the time its hold ends.
     """
     # imported here: Powertools' idempotency package imports boto3 (~150 ms), which reads never need
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
     )
 
-    from chalicelib.memory.idempotency import get_persistence_layer
+    from chalicelib.durable.drills import tool_applied
+    from chalicelib.memory.idempotency import get_persistence_layer, idempotency_config, in_progress_until
 
-    config = IdempotencyConfig(
-        event_key_jmespath="idempotency_key",
-        payload_validation_jmespath="args",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=24 * 3600,
-    )
-    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
-        config.register_lambda_context(lambda_context)  # an in-progress record expires with the invocation
+    def once() -> Any:
+        output = spec.run(args, ctx)
+        tool_applied(spec.name)  # a drill's kill point: applied, not yet recorded
+        return output
 
-    @idempotent_function(
-        data_keyword_argument="call",
-        persistence_store=get_persistence_layer(),
+    config = idempotency_config(lambda_context)
+    payload = {"idempotency_key": call.idempotency_key, "args": call.args}
+    store = get_persistence_layer()
+    handler = IdempotencyHandler(
+        function=once,
+        function_payload=payload,
         config=config,
+        persistence_store=store,
         key_prefix=f"maoo.{spec.name}",
-    )  # type: ignore[untyped-decorator]  # Powertools: no types
-    def once(call: dict[str, Any]) -> Any:
-        return spec.run(args, ctx)
-
+        function_args=(),
+        function_kwargs={},
+    )
     try:
-        return once(call={"idempotency_key": call.idempotency_key, "args": call.args})
+        return handler.handle(is_replay=call.replay)
     except IdempotencyValidationError:
         raise ToolFailure(
             "policy_denied",
@@ -86,8 +93,16 @@ def _run_once(spec: ToolSpec, args: Any, ctx: ToolContext, call: ToolCall, lambd
             details={"rule": "idempotency.key_reuse"},
         ) from None
     except IdempotencyAlreadyInProgressError:
+        until = in_progress_until(store, payload)
+        wait = max(0.0, until - time.time()) if until is not None else None
         raise ToolFailure(
-            "connection", f"a call with idempotency key {call.idempotency_key} is still in progress"
+            "unknown_outcome",
+            f"a call with idempotency key {call.idempotency_key} was sent by another invocation that has "
+            "not answered yet"
+            + (f" (its hold ends in {wait:.0f} s)" if wait is not None else "")
+            + "; its outcome is unknown, and the same key resolves it",
+            retry_after=wait,
+            details={"rule": "idempotency.in_progress", "idempotency_key": call.idempotency_key},
         ) from None
 
 

@@ -7,8 +7,10 @@ the execution history, and works the same on every engine.
 
 - A finished step is never run again: its result is in the checkpoint.
 - A tool call in flight at the crash runs again with the same idempotency key (a
-  ``write-idempotent`` call is applied once); a tool that finished but whose result had not
-  reached Observe is not called again (its result was checkpointed by the tool's handler).
+  ``write-idempotent`` call is applied once): the resume took the run over, so the call is a
+  replay, and an idempotency record the gone owner left in progress does not block it; a tool that
+  finished but whose result had not reached Observe is not called again (its result was
+  checkpointed by the tool's handler). See docs/crash-recovery.md.
 - A plain ``write`` in flight at the crash is never repeated blindly: the run stops with
   ``unsafe_retry``, naming the step.
 """
@@ -115,7 +117,9 @@ def _in_flight(state: RunState, after: list[dict[str, Any]]) -> tuple[RunState, 
             return _hold_in_doubt(state, doubt), "Route"
         detail = f"{doubt}. Check the target, then run the request again if it was not applied"
         return record_step(state.run_id, stop, state, "unsafe_retry", detail, "Resume"), "Finalize"
-    return state, "Route"  # re-run with the same idempotency key
+    # re-run with the same idempotency key; this run took the call over, so a record its gone owner
+    # left in progress is replayed, not waited on
+    return state.model_copy(update={"call": call.model_copy(update={"replay": True})}), "Route"
 
 
 def _hold_in_doubt(state: RunState, doubt: str) -> RunState:

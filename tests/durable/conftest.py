@@ -46,6 +46,26 @@ class Cli:
     env: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "cli", *args],
+            cwd=ROOT,
+            env=self.environment(**env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def spawn(self, *args: str, **env: str) -> subprocess.Popen:
+        """The CLI started and not waited for: a drill kills it (``SIGKILL``) where it wants."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli", *args],
+            cwd=ROOT,
+            env=self.environment(**env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def environment(self, **env: str) -> dict[str, str]:
         full = {k: v for k, v in os.environ.items() if not k.startswith("MAOO_")}
         full.update(
             {
@@ -58,14 +78,7 @@ class Cli:
                 **env,
             }
         )
-        return subprocess.run(
-            [sys.executable, "-m", "cli", *args],
-            cwd=ROOT,
-            env=full,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return full
 
     def doc(self, *args: str, **env: str) -> tuple[int, dict[str, Any]]:
         done = self(*args, "--json", **env)

@@ -247,26 +247,49 @@ def test_show_of_an_interrupted_run_shows_how_far_its_checkpoints_got(maoo):
     assert got["status"] == "interrupted" and [s["tool"] for s in got["steps"]] == ["http_get", "calc"]
 
 
-def test_an_approval_past_its_ttl_reads_expired_and_the_first_look_at_it_ends_it(client, maoo, monkeypatch):
+def test_an_approval_past_its_ttl_is_ended_by_the_first_listing_and_every_view_agrees(
+    client, maoo, monkeypatch
+):
     # given a held run whose approval is past its TTL
     held = _post(client, {"request": WRITE, "approve": "writes", "use_memory": False}).json_body
     monkeypatch.setenv("MAOO_APPROVAL_TTL_SECONDS", "0")
     reload_settings()
-    # then a listing shows it expired at once, and runs nothing
+    # when runs are listed, the listing ends it: Finalize runs and the expiry is in its trace
     assert client.http.get("/runs").json_body["runs"][0]["stop_reason"] == "approval_expired"
+    kinds = [e["kind"] for e in get_run_store().events(held["run_id"])]
+    assert kinds.count("approval_expired") == 1
+    stored = get_run_store().get_run(held["run_id"])
+    assert (stored["status"], stored["stop_reason"]) == ("stopped", "approval_expired")
+    # then every other view shows the same end, and none ends it again
     listed = json.loads(runner.invoke(cli_app, ["runs", "--json"]).stdout)["runs"][0]
     assert (listed["status"], listed["stop_reason"]) == ("stopped", "approval_expired")
-    assert "approval_expired" not in [e["kind"] for e in get_run_store().events(held["run_id"])]
-    # when it is looked at, it is ended: Finalize runs and the expiry is in its trace
     seen = client.http.get(f"/runs/{held['run_id']}").json_body
     assert (seen["status"], seen["stop_reason"]) == ("stopped", "approval_expired")
     assert seen["states"][-2:] == ["Finalize", "Done"]
     kinds = [e["kind"] for e in get_run_store().events(held["run_id"])]
-    assert kinds.count("approval_expired") == 1
-    assert get_run_store().get_run(held["run_id"])["stop_reason"] == "approval_expired"
+    assert kinds.count("approval_expired") == 1 and kinds.count("resume") == 1
     # and a late decision is refused, with nothing written
     late = runner.invoke(cli_app, ["approve", held["run_id"], "--json"])
     assert late.exit_code == 2 and "is stopped, not waiting for an approval" in late.output
+    assert maoo.side_effects() == []
+
+
+def test_cli_runs_ends_an_expired_hold_as_get_runs_does(maoo, monkeypatch):
+    # given a held run whose approval is past its TTL
+    from chalicelib.workflow.runs import execute, initial_state
+
+    state = initial_state(WRITE, maoo.session.settings, use_memory=False, approve="writes")
+    doc = execute(maoo.session.runner(), maoo.session.settings, state, "embedded")
+    assert doc["status"] == "awaiting_approval"
+    monkeypatch.setenv("MAOO_APPROVAL_TTL_SECONDS", "0")
+    reload_settings()
+    # when `cli runs` lists it
+    listed = runner.invoke(cli_app, ["runs"])
+    # then it shows expired, and it is ended in the store, its trace holding the expiry once
+    assert listed.exit_code == 0 and "approval_expired" in listed.stdout
+    assert get_run_store().get_run(doc["run_id"])["stop_reason"] == "approval_expired"
+    kinds = [e["kind"] for e in get_run_store().events(doc["run_id"])]
+    assert kinds.count("approval_expired") == 1
     assert maoo.side_effects() == []
 
 

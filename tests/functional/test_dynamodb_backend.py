@@ -60,3 +60,28 @@ def test_a_large_output_over_dynamodbs_item_limit_round_trips(maoo, dynamodb_sto
     assert store.get_blob(ref) == value
     small = store.put_blob("run-large", {"n": 1})
     assert store.get_blob(small) == {"n": 1}
+
+
+def test_a_record_left_in_progress_in_dynamodb_is_replayed_by_the_run_that_took_the_call_over(dynamodb_store):
+    from chalicelib.contracts import ToolCall
+    from chalicelib.tools.invocation import run_tool
+    from tests.unit.test_tool_runner import _LambdaContext, _left_in_progress
+
+    # given a file write whose process died with its record in progress in DynamoDB
+    client, suffix = dynamodb_store
+    call = ToolCall(
+        run_id="run-1",
+        step_id="s6",
+        tool="file_write",
+        args={"path": "report.md", "content": "# Report\n"},
+        idempotency_key="run-1:s6:abc",
+    )
+    _left_in_progress(call)
+    # then a caller that did not take it over is told its outcome is unknown, and writes nothing
+    held = run_tool(call, _LambdaContext())
+    assert held.error.kind == "unknown_outcome" and held.error.retry_after > 0
+    # and the run that took it over makes it, completing the record
+    made = run_tool(call.model_copy(update={"replay": True}), _LambdaContext())
+    assert made.ok and made.output["replayed"] is False
+    [record] = client.scan(TableName=f"idem-{suffix}")["Items"]
+    assert record["status"]["S"] == "COMPLETED"

@@ -19,7 +19,7 @@ def test_write_applied_but_response_lost_is_retried_with_the_same_key_and_applie
 
     assert doc["status"] == "succeeded"
     assert [(s["signal"], s["decision"]) for s in doc["steps"]] == [
-        ("transient", "retry"),
+        ("unknown_outcome", "retry"),  # sent, no answer: not a failure of the API
         ("ok", "continue"),
     ]
     posts = _posts(maoo)
@@ -65,3 +65,50 @@ def test_same_request_in_two_runs_uses_two_keys(maoo):
 
     assert len(first) == len(second) == 1
     assert first[0]["idempotency_key"] != second[0]["idempotency_key"]  # a new run is a new intent
+
+
+def _held_by_another_invocation(monkeypatch, seconds_left: float) -> None:
+    """Before the run's first write, another (live) invocation sends the same call and holds its
+    idempotency record in progress, with ``seconds_left`` before its time runs out."""
+    from chalicelib.memory.idempotency import get_persistence_layer
+
+    layer = get_persistence_layer()
+    save = layer.save_inprogress
+    held: list[dict] = []
+
+    def first_held(data, remaining_time_in_millis=None):
+        if not held:
+            held.append(data)
+            save(data, remaining_time_in_millis=int(seconds_left * 1000))  # the other invocation
+        return save(data, remaining_time_in_millis)
+
+    monkeypatch.setattr(layer, "save_inprogress", first_held)
+
+
+def test_a_write_another_live_invocation_holds_waits_out_the_hold_then_is_made_once(maoo, monkeypatch):
+    # given the incident call is in another invocation's hands for 1.5 s more
+    _held_by_another_invocation(monkeypatch, 1.5)
+    # when the run makes it
+    doc = maoo.run(INCIDENT)
+    # then its outcome reads unknown (not a failure of the API), the run waits out the hold without
+    # spending a retry, and the call made again with the same key applies it once
+    assert doc["status"] == "succeeded", doc.get("stop_detail")
+    held, made = doc["steps"]
+    assert (held["signal"], held["decision"], made["signal"]) == ("unknown_outcome", "retry", "ok")
+    assert held["error"]["kind"] == "unknown_outcome" and "same key resolves it" in held["error"]["message"]
+    assert 0 < held["wait_seconds"] <= 2 and "when the hold on it expires" in held["reason"]
+    assert "Backoff" in doc["states"]
+    assert doc["counters"]["retries"] == 0
+    assert len(_posts(maoo)) == 1 and len(maoo.side_effects()) == 1
+
+
+def test_a_write_held_past_the_run_deadline_stops_the_run_with_the_reason_not_max_retries(maoo, monkeypatch):
+    # given the incident call is in another invocation's hands for ten minutes
+    _held_by_another_invocation(monkeypatch, 600)
+    # when the run makes it
+    doc = maoo.run(INCIDENT)
+    # then the run stops at once on its deadline, saying why, and sends nothing
+    assert (doc["status"], doc["stop_reason"]) == ("stopped", "deadline")
+    assert "the retry would first wait" in doc["stop_detail"]
+    assert [s["signal"] for s in doc["steps"]] == ["unknown_outcome"]
+    assert _posts(maoo) == [] and maoo.side_effects() == []

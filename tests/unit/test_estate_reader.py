@@ -109,3 +109,27 @@ def test_the_plan_for_an_estate_question_is_one_parameterised_database_read() ->
     assert (
         step.tool == "db_query" and "checkout" not in step.args["sql"] and "checkout" in step.args["params"]
     )
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expression"),
+    [
+        ("divide 100 by the number of incidents", "100 / {{s1.rows.0.value}}"),
+        ("what's twice inventory's errors over the last hour", "{{s1.rows.0.value}} * 2"),
+        ("checkout's 5m p95 divided by its 1h p95", "{{s1.rows.0.value}} / {{s2.rows.0.value}}"),
+        (
+            "the difference between the p95 of checkout and search",
+            "{{s1.rows.0.value}} - {{s2.rows.0.value}}",
+        ),
+    ],
+)
+def test_arithmetic_over_figures_of_the_estate_reads_each_figure_once(
+    request_text: str, expression: str
+) -> None:
+    plan = make_plan(perceive(request_text))
+    reads = [s for s in plan.steps if s.tool == "db_query"]
+    (calc,) = [s for s in plan.steps if s.tool == "calc"]
+    assert calc.args["expression"] == expression
+    assert len({(tuple(s.args.get("params", [])), s.args["sql"]) for s in reads}) == len(
+        reads
+    )  # none read twice

@@ -253,3 +253,57 @@ def test_backoff_is_deterministic_bounded_and_honours_retry_after(
     # and never below Retry-After (capped at the max)
     if retry_after is not None:
         assert first >= min(retry_after, 8)
+
+
+# ---------------------------------------------------------------- unknown outcomes
+
+
+def _unknown(retry_after: float | None = None, held: bool = False) -> ToolResult:
+    details = {"rule": "idempotency.in_progress"} if held else {}
+    return ToolResult(
+        ok=False,
+        tool="http_post",
+        error=ToolError(
+            kind="unknown_outcome", message="sent, no answer", retry_after=retry_after, details=details
+        ),
+    )
+
+
+def test_an_unknown_outcome_of_a_plain_write_is_never_retried_blindly():
+    refinement = decide(
+        _state(), POST, "write", "unknown_outcome", _unknown(), attempt=1, has_alternative=False
+    )
+    assert (refinement.decision, refinement.stop_reason) == ("abort", "unsafe_retry")
+
+
+def test_an_unknown_outcome_of_an_idempotent_write_is_retried_with_the_same_key_within_the_retries():
+    refinement = decide(
+        _state(), POST, "write-idempotent", "unknown_outcome", _unknown(), attempt=1, has_alternative=False
+    )
+    assert refinement.decision == "retry"
+    spent = decide(
+        _state(retries=3, max_retries=3),
+        POST,
+        "write-idempotent",
+        "unknown_outcome",
+        _unknown(),
+        attempt=2,
+        has_alternative=False,
+    )
+    assert (spent.decision, spent.stop_reason) == ("abort", "max_retries")
+
+
+def test_a_call_another_invocation_holds_waits_for_the_hold_whatever_the_retries_spent():
+    # given every retry of the run is spent, and another live invocation holds the call for 7.2 s more
+    refinement = decide(
+        _state(retries=3, max_retries=3),
+        POST,
+        "write-idempotent",
+        "unknown_outcome",
+        _unknown(retry_after=7.2, held=True),
+        attempt=5,
+        has_alternative=False,
+    )
+    # then the run waits until the hold ends and calls again with the same key
+    assert (refinement.decision, refinement.wait_seconds) == ("retry", 8)
+    assert "same idempotency key" in refinement.reason

@@ -117,7 +117,6 @@ def test_a_sub_task_is_typed_by_its_kind() -> None:
     ("request_text", "word"),
     [
         ("give me the error count for auth over 5 minutes and triple it", "triple"),
-        ("divide 100 by the number of incidents", "divide"),
         ("list deployments of auth in the last month", "last month"),
         ("list the open incidents of search over the last hour", "1h"),
     ],

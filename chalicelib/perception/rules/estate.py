@@ -50,6 +50,16 @@ def _one_error_rate(params: ReadParams) -> bool:
     )
 
 
+def _one_metric_field(params: ReadParams) -> bool:
+    return (
+        params.resource == "metrics"
+        and params.aggregate in ("list", "one")
+        and [(f.field, f.op) for f in params.filters] == [("service", "=")]
+        and params.unit is None
+        and params.round_to is None
+    )
+
+
 def _one_service_record(params: ReadParams) -> bool:
     """ "the status of payments", "who owns checkout": a field of one service, which the service read answers."""
     return (
@@ -69,12 +79,14 @@ def _reads(text: str, named: list[str]) -> bool:
 
 
 def _figures(ctx: Context, text: str, condition: Condition | None) -> bool:
-    """Two figures of the estate combined ("checkout's 5m p95 divided by its 1h p95"): a query for each, then calc."""
+    """Figures of the estate combined ("checkout's 5m p95 divided by its 1h p95", "twice inventory's errors"):
+    a query for each figure, then calc."""
     arithmetic = estate.read_arithmetic(text)
     if arithmetic is None:
         return False
-    indexes = [
-        ctx.add(
+    refs = {}
+    for name, params in zip(("@a", "@b"), arithmetic.figures, strict=False):
+        index = ctx.add(
             make_subtask(
                 kind="query",
                 text=text,
@@ -83,18 +95,13 @@ def _figures(ctx: Context, text: str, condition: Condition | None) -> bool:
             ),
             condition,
         )
-        for params in (arithmetic.a, arithmetic.b)
-    ]
-    expression = estate.EXPRESSIONS[arithmetic.op]
+        refs[name] = [index, "value"]
     ctx.last_compute = ctx.add(
         make_subtask(
             kind="compute",
             text=text,
-            params={
-                "expression": expression,
-                "refs": {"@a": [indexes[0], "value"], "@b": [indexes[1], "value"]},
-            },
-            success_criteria=[f"{expression} computed"],
+            params={"expression": arithmetic.expression, "refs": refs},
+            success_criteria=[f"{arithmetic.expression} computed"],
         ),
         condition,
     )
@@ -110,6 +117,8 @@ def estate_figure(ctx: Context, text: str) -> str | None:
     reading = estate.read(text)
     if reading.params is None or plain(reading.params) or not estate.single_figure(reading.params):
         return None
+    if _one_metric_field(reading.params):
+        return None  # "the p95 of auth": the live metrics, read by the condition's own rule
     ctx.last_compute = ctx.add(
         make_subtask(kind="query", text=text, params=reading.params.model_dump(exclude_none=True)), None
     )
