@@ -298,7 +298,7 @@ def runs(
 
     from chalicelib.errors import StoreError
     from chalicelib.workflow.listing import list_runs
-    from cli.session import Session
+    from localrun.session import Session
 
     with ExitStack() as opened:
 
