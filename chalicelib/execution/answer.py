@@ -241,6 +241,27 @@ def value_of(state: RunState, index: int, name: str | None = None) -> Any:
     return body.get(name or "id")
 
 
+def last_value(state: RunState, before: int) -> tuple[int, Any] | None:
+    """``(sub-task, value)`` of the last single figure the sub-tasks before ``before`` produced (a
+    computation, a count, a sum or average, one row's field): what a notification whose content is not
+    said carries (``NotifyParams.content``). None when there is none."""
+    tasks = state.perception.subtasks if state.perception else []
+    for index in range(min(before, len(tasks)) - 1, -1, -1):
+        task = tasks[index]
+        if isinstance(task, ComputeTask):
+            value = value_of(state, index)
+        elif isinstance(task, (FetchTask, QueryTask)) and not task.params.group_by:
+            p = task.params
+            rows = rows_of(_result(state, index)) or []
+            single = p.aggregate in ("count", "sum", "avg") or (p.field is not None and len(rows) == 1)
+            value = value_of(state, index) if single else None
+        else:
+            continue
+        if is_number(value):
+            return index, value
+    return None
+
+
 # ---------------------------------------------------------------- a read in words
 
 # the compiler's result shapes (chalicelib.planning.sql): a figure is ``value``; a grouping's rows carry

@@ -321,42 +321,65 @@ def _patched(state: RunState, step: Step) -> str:
     return " (patched to a safe default after the server rejected it)" if step.id in state.patched else ""
 
 
-def _action(state: RunState, index: int, task: SubTask, step: Step, value: Any) -> list[str]:
-    args = _call_args(state, step.id)
+def _saved(state: RunState, index: int, task: SaveTask, step: Step, value: Any) -> list[str]:
+    path = _asked(state, step, "path", task.params.path)
+    if isinstance(value, dict) and value.get("path") != path:
+        return [f"{step.id} wrote {value.get('path')!r}, not {path!r}"]
+    written = (_call_args(state, step.id) or {}).get("content")
+    asked = None if _asked(state, step, "content", None) is not None else task.params.content
+    if isinstance(written, str) and (why := _content_problem(state, asked, written, path, index)):
+        return [why]
+    return []
+
+
+def _opened(state: RunState, index: int, task: CreateTask, step: Step, value: Any) -> list[str]:
+    posted = _posted(value, _call_args(state, step.id))
     problems: list[str] = []
-    if isinstance(task, SaveTask):
-        path = _asked(state, step, "path", task.params.path)
-        if isinstance(value, dict) and value.get("path") != path:
-            return [f"{step.id} wrote {value.get('path')!r}, not {path!r}"]
-        written = (args or {}).get("content")
-        asked = None if _asked(state, step, "content", None) is not None else task.params.content
-        if isinstance(written, str) and (why := _content_problem(state, asked, written, path, index)):
-            problems.append(why)
-    elif isinstance(task, CreateTask):
-        posted = _posted(value, args)
-        for name, said in (("service", task.params.service), ("severity", task.params.severity)):
-            asked = _asked(state, step, f"json_body.{name}", said)
-            if asked and not _same(posted.get(name), asked):
-                problems.append(
-                    f"{step.id} opened the incident with {name} {posted.get(name)!r}, not {asked!r}"
-                    + _patched(state, step)
-                )
-        title = None if _asked(state, step, "json_body.title", None) is not None else task.params.title
-        where = f"the incident {posted.get('id', '')}".strip()
-        if why := _content_problem(state, title, str(posted.get("title", "")), where, index):
-            problems.append(why)
-    elif isinstance(task, NotifyTask):
-        posted = _posted(value, args)
-        channel = _asked(state, step, "json_body.channel", task.params.channel)
-        if not _same(posted.get("channel"), channel):
+    for name, said in (("service", task.params.service), ("severity", task.params.severity)):
+        asked = _asked(state, step, f"json_body.{name}", said)
+        if asked and not _same(posted.get(name), asked):
             problems.append(
-                f"{step.id} notified {posted.get('channel')!r}, not {channel!r}" + _patched(state, step)
+                f"{step.id} opened the incident with {name} {posted.get(name)!r}, not {asked!r}"
+                + _patched(state, step)
             )
-        content = None if _asked(state, step, "json_body.message", None) is not None else task.params.content
-        where = f"the message to #{channel}"
-        if why := _content_problem(state, content, str(posted.get("message", "")), where, index):
-            problems.append(why)
+    title = None if _asked(state, step, "json_body.title", None) is not None else task.params.title
+    where = f"the incident {posted.get('id', '')}".strip()
+    if why := _content_problem(state, title, str(posted.get("title", "")), where, index):
+        problems.append(why)
     return problems
+
+
+def _notified(state: RunState, index: int, task: NotifyTask, step: Step, value: Any) -> list[str]:
+    posted = _posted(value, _call_args(state, step.id))
+    problems: list[str] = []
+    channel = _asked(state, step, "json_body.channel", task.params.channel)
+    if not _same(posted.get("channel"), channel):
+        problems.append(
+            f"{step.id} notified {posted.get('channel')!r}, not {channel!r}" + _patched(state, step)
+        )
+    if _asked(state, step, "json_body.message", None) is not None:
+        return problems  # a person wrote the message on a fork
+    where, message = f"the message to #{channel}", str(posted.get("message", ""))
+    if why := _content_problem(state, task.params.content, message, where, index):
+        problems.append(why)
+    elif task.params.content is None and (last := answer.last_value(state, index)) is not None:
+        # content not said: the task's own words with the last value computed (NotifyParams.content)
+        source, figure = last
+        if not any(form in message for form in answer.number_forms(figure)):
+            problems.append(
+                f"{where} does not carry the value clause {source + 1} computed ({answer.number(figure)})"
+            )
+    return problems
+
+
+def _action(state: RunState, index: int, task: SubTask, step: Step, value: Any) -> list[str]:
+    if isinstance(task, SaveTask):
+        return _saved(state, index, task, step, value)
+    if isinstance(task, CreateTask):
+        return _opened(state, index, task, step, value)
+    if isinstance(task, NotifyTask):
+        return _notified(state, index, task, step, value)
+    return []
 
 
 # ---------------------------------------------------------------- the check

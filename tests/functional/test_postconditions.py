@@ -323,3 +323,42 @@ def test_a_field_asked_is_answered_with_its_unit(maoo, monkeypatch):
 
     assert doc["status"] == "succeeded"
     assert doc["final_output"] == "auth's p50 latency over the last 24 hours is 11 ms."
+
+
+OPEN_COUNT_TO_OPS = [
+    task("query", "count the open incidents", resource="incidents", status="open", aggregate="count"),
+    task("notify", "notify #ops with that number", channel="ops"),
+]
+
+
+def _message(text: str):
+    def change(step):
+        if not step.args.get("url", "").endswith("/notifications"):
+            return step
+        return with_args(step, json_body={"channel": "ops", "message": text})
+
+    return change
+
+
+def test_a_message_whose_content_is_not_said_carries_the_value_just_computed(maoo, monkeypatch):
+    understood(monkeypatch, *OPEN_COUNT_TO_OPS)
+    alter_plan(monkeypatch, _message("MAOO: {{answer}}"))
+
+    doc = maoo.run("count the open incidents and notify #ops with that number")
+
+    assert doc["status"] == "succeeded", doc["stop_detail"]
+    assert doc["final_output"] == "There are 3 open incidents. Notified #ops (NTF-0001)."
+
+
+def test_a_message_without_the_value_just_computed_fails_naming_the_clause(maoo, monkeypatch):
+    understood(monkeypatch, *OPEN_COUNT_TO_OPS)
+    alter_plan(monkeypatch, _message("MAOO: notify #ops with that number"))
+
+    doc = maoo.run("count the open incidents and notify #ops with that number")
+
+    _failed_naming(
+        doc,
+        'clause 2 "notify #ops with that number"',
+        "the message to #ops does not carry the value clause 1 computed (3)",
+    )
+    assert [e["kind"] for e in maoo.side_effects()] == ["notification_sent"]
