@@ -247,13 +247,13 @@ def _family(document: dict[str, Any]) -> list[dict[str, Any]]:
     return family
 
 
-IN_DOUBT = ("transient", "timeout")  # after these a plain write may or may not have been applied
 
 
 def _repeated_writes(document: dict[str, Any], reused: set[str]) -> list[dict[str, Any]]:
     """The writes at or after the fork point that already succeeded, in the original run or in
     another run of its lineage (the run it was forked from, a sibling fork), and the plain writes
     that may have been applied there (a failure that leaves it in doubt: the run never repeated it)."""
+    from chalicelib.execution.refinement import AMBIGUOUS
     from chalicelib.tools.registry import side_effect_of
 
     repeats: dict[str, dict[str, Any]] = {}
@@ -268,7 +268,7 @@ def _repeated_writes(document: dict[str, Any], reused: set[str]) -> list[dict[st
                 side_effect = "write"
             if record.get("ok") and side_effect != "read":
                 how = "succeeded"
-            elif side_effect == "write" and record.get("signal") in IN_DOUBT:
+            elif side_effect == "write" and record.get("signal") in AMBIGUOUS:  # may or may not have been applied
                 how = "may have been applied"
             else:
                 continue
