@@ -247,8 +247,6 @@ def _family(document: dict[str, Any]) -> list[dict[str, Any]]:
     return family
 
 
-
-
 def _repeated_writes(document: dict[str, Any], reused: set[str]) -> list[dict[str, Any]]:
     """The writes at or after the fork point that already succeeded, in the original run or in
     another run of its lineage (the run it was forked from, a sibling fork), and the plain writes
@@ -268,7 +266,9 @@ def _repeated_writes(document: dict[str, Any], reused: set[str]) -> list[dict[st
                 side_effect = "write"
             if record.get("ok") and side_effect != "read":
                 how = "succeeded"
-            elif side_effect == "write" and record.get("signal") in AMBIGUOUS:  # may or may not have been applied
+            elif (
+                side_effect == "write" and record.get("signal") in AMBIGUOUS
+            ):  # may or may not have been applied
                 how = "may have been applied"
             else:
                 continue
