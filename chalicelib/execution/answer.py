@@ -27,6 +27,7 @@ from typing import Any
 
 from chalicelib import catalogue
 from chalicelib.contracts import (
+    ComputeParams,
     ComputeTask,
     Condition,
     CreateTask,
@@ -395,7 +396,12 @@ def _grouped(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:
     """ "Open incidents by severity: sev2 2, sev3 1": one figure per value of the grouping column;
     a ranking of groups names the best: "us-east-1 has the most services (3)"."""
     group = p.group_by or ""
-    values = {str(_field_of(r, group) if group in r else r.get("group")): r.get("value") for r in rows}
+    values = {
+        str(r[group] if group in r else r.get("group")): row_scalar(
+            {k: v for k, v in r.items() if k not in (group, "group")}, "value", p.field, p.aggregate, "count"
+        )
+        for r in rows
+    }
     what = describe(p)
     if p.field and p.aggregate not in (None, "count", "list", "argmax", "argmin"):
         what = f"{_AGGREGATE_WORDS.get(p.aggregate or '', p.aggregate)} {field_words(p.field)} of {what}"
@@ -533,11 +539,23 @@ def _compute_clause(state: RunState, index: int, task: ComputeTask, result: Any)
     return Clause(
         index,
         "compute",
-        f"{expression} = {number(value, p.unit)}",
+        f"{expression} = {number(value, _UNIT_WORDS.get(p.unit or '', p.unit))}{_sources(state, p)}",
         value,
         p.unit,
         {k.lstrip("@"): v for k, v in refs.items()},
     )
+
+
+def _sources(state: RunState, p: ComputeParams) -> str:
+    """What the figures of a computation over the estate are: "(search's error count over the last
+    24 hours is 7,680; ...)", from the reads it refers to (a computation referred to is said itself)."""
+    tasks = state.perception.subtasks if state.perception else []
+    said: list[str] = []
+    for i in dict.fromkeys(int(i) for i, _ in p.refs.values()):
+        task, result = (tasks[i], _result(state, i)) if 0 <= i < len(tasks) else (None, None)
+        if isinstance(task, (FetchTask, QueryTask)) and result is not None:
+            said.append(_read_clause(i, task, result).text)
+    return f" ({'; '.join(said)})" if said else ""
 
 
 # ---------------------------------------------------------------- actions in words

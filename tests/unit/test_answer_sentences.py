@@ -38,9 +38,9 @@ def test_an_average_names_its_field_its_rows_and_its_unit():
 def test_a_ranking_names_the_row_and_the_figure_it_was_picked_by():
     sentence = _answered(
         {"resource": "services", "aggregate": "argmax", "field": "p95_ms"},
-        _rows({"name": "search", "status": "degraded", "tier": 2, "p95_ms": 700}),
+        _rows({"name": "search", "value": 700}),  # the compiler's shape: the row's key and value
     )
-    assert sentence == "Of the services, search (degraded, tier 2) has the highest p95 latency (700 ms)."
+    assert sentence == "Of the services, search (700 ms) has the highest p95 latency."
 
 
 def test_a_field_of_several_rows_lists_its_values():
@@ -63,7 +63,7 @@ def test_a_field_of_one_service_is_its_value_with_the_window():
 def test_grouped_rows_give_one_figure_per_group():
     sentence = _answered(
         {"resource": "incidents", "status": "open", "group_by": "severity", "aggregate": "count"},
-        _rows({"severity": "sev2", "count": 2}, {"severity": "sev3", "count": 1}),
+        _rows({"group": "sev2", "value": 2}, {"group": "sev3", "value": 1}),
     )
     assert sentence == "Open incidents by severity: sev2 2, sev3 1."
 
@@ -82,7 +82,7 @@ def test_negation_and_membership_filters_are_said_in_words():
         _rows({"count": 3}),
     )
     assert services == "Services other than checkout (1): auth (healthy, tier 1)."
-    assert deployments == "There are 3 deployments with status failed or rolled_back."
+    assert deployments == "There are 3 failed or rolled back deployments."
 
 
 def test_an_empty_list_and_a_count_of_one_read_naturally():
@@ -135,3 +135,71 @@ def test_the_structured_answer_keeps_the_value_beside_the_sentence():
 )
 def test_numbers_are_written_as_people_write_them(value, unit, written):
     assert number(value, unit) == written
+
+
+def test_a_computation_over_estate_figures_says_what_its_figures_are():
+    tasks = [
+        make_subtask(
+            kind="query",
+            text="errors of search over 24 h",
+            params={
+                "resource": "metrics",
+                "window": "24h",
+                "field": "errors",
+                "filters": [{"field": "service", "value": "search"}],
+            },
+        ),
+        make_subtask(
+            kind="compute", text="twice that", params={"expression": "@a * 2", "refs": {"@a": [0, "value"]}}
+        ),
+    ]
+    state = RunState(
+        run_id="run-answer",
+        request="twice the errors of search over 24 h",
+        started_at=time.time(),
+        perception=PerceivedState(intent="compute", task_type="multi_step", subtasks=tasks),
+        plan=Plan(
+            steps=[
+                Step(id="s1", tool="db_query", args={"sql": "SELECT 1"}),
+                Step(id="s2", tool="calc", args={"expression": "{{s1.rows.0.value}} * 2"}),
+            ]
+        ),
+        results={
+            "s1": _rows({"service": "search", "value": 7680}),
+            "s2": {"expression": "7680 * 2", "value": 15360},
+        },
+    )
+    assert sentence_for(state) == (
+        "7680 * 2 = 15,360 (search's error count over the last 24 hours is 7,680)."
+    )
+
+
+def test_a_ranking_of_groups_names_the_best_group_and_its_figure():
+    sentence = _answered(
+        {"resource": "services", "aggregate": "argmax", "group_by": "region"},
+        _rows({"group": "us-east-1", "value": 3}),
+    )
+    assert sentence == "The region with the most services is us-east-1 (3)."
+
+
+def test_a_field_of_one_object_named_by_id_says_whose_it_is():
+    sentence = _answered(
+        {"resource": "incidents", "field": "service", "filters": [{"field": "id", "value": "INC-1005"}]},
+        _rows({"id": "INC-1005", "value": "auth"}),
+    )
+    assert sentence == "The service of INC-1005 is auth."
+
+
+def test_a_unit_and_rounding_asked_are_how_the_figure_is_written():
+    sentence = _answered(
+        {
+            "resource": "metrics",
+            "window": "24h",
+            "field": "p50_ms",
+            "unit": "s",
+            "round_to": 3,
+            "filters": [{"field": "service", "value": "auth"}],
+        },
+        _rows({"service": "auth", "value": 0.011}),
+    )
+    assert sentence == "auth's p50 latency over the last 24 hours is 0.011 s."
