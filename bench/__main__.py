@@ -6,6 +6,7 @@ Writes ``runtime/bench/results.json`` and ``runtime/bench/results.md`` and print
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -92,6 +93,37 @@ class Checkpoints:
         self.module.save = self.real
 
 
+def _headline_pair(
+    number: int, service: Any, durable_graph: Any, saves: Checkpoints, request: str, guards: dict[str, Any]
+) -> tuple[float, float]:
+    """The headline, side by side, alternating which goes first: a whole run as ``POST /runs``
+    makes it (execution, run document, trace stored), and LangGraph's whole invoke of the same
+    handlers with its SQLite checkpointer, each after a full garbage collection. Milliseconds
+    each (the peer's NaN without the extra)."""
+    from bench.drivers import run_langgraph
+    from chalicelib.config import get_settings
+    from chalicelib.workflow.runs import initial_state
+
+    whole_ms = peer_ms = float("nan")
+    for turn in (0, 1) if number % 2 == 0 else (1, 0):
+        gc.collect()  # neither side pays for the other's garbage
+        if turn == 0:
+            t = time.perf_counter()
+            status, doc = service.start(json.dumps({"request": request, "guards": guards}))
+            whole_ms = (time.perf_counter() - t) * 1000
+            assert status == 200 and doc["status"] == "succeeded", doc
+        elif durable_graph is not None:
+            saves.off()  # LangGraph checkpoints with its own saver, not MAOO's
+            t = time.perf_counter()
+            final = run_langgraph(
+                durable_graph, initial_state(request, get_settings(), guards).model_dump(mode="json")
+            )
+            peer_ms = (time.perf_counter() - t) * 1000
+            assert final["status"] == "succeeded", final.get("stop_reason")
+            saves.restore()
+    return whole_ms, peer_ms
+
+
 def measure_engines(repeat: int) -> dict[str, Any]:
     import tempfile
 
@@ -111,6 +143,11 @@ def measure_engines(repeat: int) -> dict[str, Any]:
         timed = Timed(engine.handlers)
         engine.handlers.update(timed.wrapped())
         runner = engine.runner()
+        from app import app
+        from chalicelib.api import RunService
+        from embedded_engine import open_embedded_runner
+
+        service = RunService(lambda: app.handler_map, embedded=open_embedded_runner)  # POST /runs' own
         try:
             graph = build_langgraph(timed.wrapped())
         except ImportError:
@@ -125,7 +162,13 @@ def measure_engines(repeat: int) -> dict[str, Any]:
             rows: dict[str, list[float]] = defaultdict(list)
             per_function: dict[str, list[float]] = defaultdict(list)
             calls: dict[str, int] = {}
-            for _ in range(repeat):
+            for number in range(repeat):
+                whole_ms, peer_ms = _headline_pair(number, service, durable_graph, saves, request, guards)
+                rows["whole_run_ms"].append(whole_ms)
+                if durable_graph is not None:
+                    rows["langgraph_sqlite_ms"].append(peer_ms)
+                    rows["whole_over_langgraph_sqlite_paired"].append(whole_ms / peer_ms)
+
                 start = initial_state(request, session.settings, guards)
                 timed.reset()
                 saves.timed()
@@ -146,6 +189,7 @@ def measure_engines(repeat: int) -> dict[str, Any]:
                 for name, seconds in timed.seconds.items():
                     per_function[name].append(seconds / timed.calls[name] * 1000)
                 calls = dict(timed.calls)
+                runner.release(arn)
 
                 t = time.perf_counter()
                 execute(
@@ -172,13 +216,6 @@ def measure_engines(repeat: int) -> dict[str, Any]:
                     rows["langgraph_per_state_overhead_ms"].append(
                         ((time.perf_counter() - t) - timed.total) / visited * 1000
                     )
-                if durable_graph is not None:
-                    t = time.perf_counter()
-                    run_langgraph(
-                        durable_graph,
-                        initial_state(request, session.settings, guards).model_dump(mode="json"),
-                    )
-                    rows["langgraph_sqlite_ms"].append((time.perf_counter() - t) * 1000)
                 saves.restore()
             summary: dict[str, Any] = {key: round(_median(values), 3) for key, values in rows.items()}
             summary["embedded_over_direct"] = round(
@@ -191,6 +228,9 @@ def measure_engines(repeat: int) -> dict[str, Any]:
             if durable_graph is not None:
                 summary["embedded_over_langgraph_sqlite"] = round(
                     summary["embedded_execution_ms"] / summary["langgraph_sqlite_ms"], 2
+                )
+                summary["whole_over_langgraph_sqlite"] = round(
+                    summary["whole_run_ms"] / summary["langgraph_sqlite_ms"], 2
                 )
             summary["handler_ms_per_call"] = {name: round(_median(v), 3) for name, v in per_function.items()}
             summary["calls_per_run"] = calls
@@ -227,10 +267,32 @@ def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
 
 
 def _markdown(data: dict[str, Any]) -> str:
-    from bench import cold_cli, soak
+    from bench import cold_cli, soak, soak_http, trace_sizes
 
     lines = [
         f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.",
+        "",
+        "Headline: a whole run (POST /runs with wait: execution, run document and trace stored) against "
+        "LangGraph + SqliteSaver's whole invoke of the same handlers, warm, in one process, interleaved "
+        "(alternating which goes first); execution only (start to end of the execution) is secondary:",
+        "",
+        "| workload | states | MAOO whole run (ms) | LangGraph + SqliteSaver (ms) | whole/peer | whole/peer, "
+        "median of pairs | MAOO execution only (ms) | execution/peer |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for label, row in data["engines"].items():
+        lines.append(
+            f"| {label} | {row['states']:.0f} | {row['whole_run_ms']:.1f} | "
+            f"{row.get('langgraph_sqlite_ms', float('nan')):.1f} | "
+            f"{row.get('whole_over_langgraph_sqlite', float('nan')):.2f}x | "
+            f"{row.get('whole_over_langgraph_sqlite_paired', float('nan')):.2f}x | "
+            f"{row['embedded_execution_ms']:.1f} | {row.get('embedded_over_langgraph_sqlite', float('nan')):.2f}x |"
+        )
+    if "trace_sizes" in data:
+        lines += ["", *trace_sizes.markdown(data["trace_sizes"])]
+    lines += [
+        "",
+        "Engines, execution only (no run document, no trace):",
         "",
     ]
     lines += [
@@ -289,6 +351,8 @@ def _markdown(data: dict[str, Any]) -> str:
         lines += ["", *cold_cli.markdown(data["cold_cli"])]
     if "soak" in data:
         lines += ["", *soak.markdown(data["soak"])]
+    if "soak_http" in data:
+        lines += ["", *soak_http.markdown(data["soak_http"])]
     evals = data["eval"]
     lines += [
         "",
@@ -306,7 +370,7 @@ def _markdown(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    from bench import cold_cli, coldstart, cost, soak
+    from bench import cold_cli, coldstart, cost, soak, soak_http, trace_sizes
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=7)
@@ -331,6 +395,7 @@ def main() -> None:
         "python": platform.python_version(),
         "repeat": args.repeat,
         "engines": engines,
+        "trace_sizes": trace_sizes.measure((20, 40)),
         "cold_start": coldstart.measure(repeat=3),
         "cold_cli": cold_cli.measure_apart(args.cold_repeat, args.baseline),
         "eval": {"skipped": "--no-eval"} if args.no_eval else measure_eval((1, 2)),
@@ -338,6 +403,7 @@ def main() -> None:
     }
     if args.soak_runs:
         data["soak"] = soak.measure(args.soak_runs, settle=min(100, args.soak_runs))
+        data["soak_http"] = soak_http.measure(args.soak_runs, concurrency=8, settle=min(100, args.soak_runs))
     data["cost_per_1000_runs"] = {
         label: cost.per_thousand_runs(
             transitions=row["states"],

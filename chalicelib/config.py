@@ -19,6 +19,7 @@ from chalicelib.errors import ConfigError
 ENGINES = ("embedded", "localstack", "aws")
 STORES = ("sqlite", "dynamodb")
 APPROVALS = ("none", "writes")  # which steps wait for a person: none, or every write
+WORKFLOW_TYPES = ("standard", "express")  # the state machine's type (the template's WorkflowType)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -112,6 +113,7 @@ class Settings:
     approval_ttl_seconds: float = 86_400.0
     lease_seconds: float = 30.0
     store_timeout_seconds: float = 30.0
+    workflow_type: str = "standard"  # express: the run store, not DescribeExecution, says how a run ended
 
     def llm_missing(self) -> list[str]:
         """The endpoint variables LLM mode needs and does not have (empty when it can run)."""
@@ -291,6 +293,7 @@ def _load() -> Settings:
         trace_ttl_days=_number("MAOO_TRACE_TTL_DAYS", 30.0, minimum=1.0),
         localstack_url=os.environ.get("MAOO_LOCALSTACK_URL", "").strip() or "http://127.0.0.1:4566",
         state_machine_arn=os.environ.get("MAOO_STATE_MACHINE_ARN", "").strip() or None,
+        workflow_type=_choice("MAOO_WORKFLOW_TYPE", "standard", WORKFLOW_TYPES),
         guards_overrides=guards,
         tool_costs=_tool_costs(os.environ.get("MAOO_TOOL_COSTS", "")),
         idempotent_origins_override=(

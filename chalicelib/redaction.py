@@ -137,3 +137,11 @@ def redact(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(item) for item in value]
     return value
+
+
+def redact_under(key: Any, value: Any) -> Any:
+    """``value`` redacted as ``redact`` leaves it when it is found under ``key`` in a mapping
+    (``key`` ``None``: at the top). Lets a stored part be redacted once, apart from its document."""
+    if is_secret_key(key) and value is not None and not isinstance(value, (bool, int, float)):
+        return REDACTED
+    return redact(value)

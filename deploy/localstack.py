@@ -211,8 +211,11 @@ def _stage_environment(template: dict[str, Any]) -> dict[str, Any]:
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
     """``["DeployTables=true"]`` -> ``{"DeployTables": "true"}``; anything else is a ``DeployError``
     naming what is accepted."""
-    from deploy.template_conditions import PARAMETERS
+    from deploy.package import MERGE_TEMPLATE, PROJECT_DIR
+    from deploy.template_conditions import PARAMETERS as CONDITIONS
 
+    merged = json.loads((PROJECT_DIR / MERGE_TEMPLATE).read_text(encoding="utf-8")).get("Parameters", {})
+    PARAMETERS = {**CONDITIONS, **merged}  # noqa: N806 - the template's parameters, as one table
     chosen: dict[str, str] = {}
     for pair in pairs:
         key, _, value = pair.partition("=")

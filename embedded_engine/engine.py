@@ -28,6 +28,7 @@ from typing import Any
 from chalicelib.config import Settings
 from chalicelib.errors import MaooError
 from chalicelib.workflow.definition import function_name_for, load_definition, placeholders, substitute
+from chalicelib.workflow.express import describe as express_describe
 from chalicelib.workflow.sfn_runner import WorkflowRunner
 from embedded_engine.shared_payloads import PayloadBytes
 
@@ -204,6 +205,7 @@ class EmbeddedEngine:
                 name=self.settings.state_machine_name,
                 definition=json.dumps(definition),
                 roleArn=f"arn:aws:iam::{self.account}:role/maoo-embedded",
+                sm_type=self.settings.workflow_type.upper(),  # the template's WorkflowType
             )
             .arn
         )
@@ -237,6 +239,7 @@ class EmbeddedEngine:
             until_ended=self.wait_for_end,
             read_history=self.read_history,
             forget=self.forget,
+            express=express_describe if self.settings.workflow_type == "express" else None,
         )
 
     # -- forgetting finished executions

@@ -63,7 +63,15 @@ _NUMBER_WORDS = set(_UNITS) | set(_TENS) | set(_SCALES)
 
 
 def numbers_to_digits(text: str) -> str:
-    """Number words as digits: "twenty-one plus three point five" -> "21 plus 3.5"."""
+    """Number words as digits: "twenty-one plus three point five" -> "21 plus 3.5". Quoted text is the
+    user's own words, carried as written ("write 'tier one' to tier.txt")."""
+    parts = fr.QUOTED.split(text)
+    if len(parts) > 1:
+        return "".join(part if i % 2 else _numbers_to_digits(part) for i, part in enumerate(parts))
+    return _numbers_to_digits(text)
+
+
+def _numbers_to_digits(text: str) -> str:
     tokens = fr.number_tokens(fr.without_thousands_commas(text))
     out: list[str] = []
     i = 0

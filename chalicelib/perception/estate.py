@@ -147,6 +147,10 @@ _CMP = {
     "fewer than": "<",
     "<": "<",
     "at least": ">=",
+    "at or above": ">=",
+    "at or over": ">=",
+    "at or under": "<=",
+    "at or below": "<=",
     ">=": ">=",
     "or more": ">=",
     "at most": "<=",
@@ -247,6 +251,7 @@ _FIELD_WORDS = {
     "value": "value",
     "values": "value",
     "mock values": "value",
+    "mock value": "value",
     "versions": "version",
     "ship": "version",
     "shipped": "version",
@@ -275,6 +280,7 @@ _TABLE_WORDS = {
     "mock data": "mock_data",
     "mock items": "mock_data",
     "mock data items": "mock_data",
+    "mock": "mock_data",
     "mock dataset": "mock_data",
     "sample data": "mock_data",
 }
@@ -394,6 +400,7 @@ def lexicon() -> dict[str, list[Piece]]:
     entries += [(phrase, Piece("unit", unit)) for phrase, unit in _UNIT_MOD.items()]
     entries += _value_phrases()
     entries += [("or", Piece("or")), ("and", Piece("and")), (",", Piece("and")), ("&", Piece("and"))]
+    entries += [("n", Piece("and")), (":", Piece("filler")), (";", Piece("filler")), ("-", Piece("filler"))]
     lex: dict[str, list[Piece]] = {}
     for phrase, piece in entries:
         lex.setdefault(phrase, []).append(piece)
@@ -542,6 +549,8 @@ def _table_of(parts: list[Piece]) -> str:
         implied.add("incidents")
     if fields & {"version", "deployed_at"}:
         implied.add("deployments")
+    if "value" in fields:
+        implied.add("mock_data")
     if metric_fields or any(p.kind == "window" for p in parts):
         implied.add("metrics")
     candidates = ((tables | implied) - {"services"}) | ids
@@ -629,6 +638,12 @@ class _Composer:
         column = str(p.a)
         if column.endswith("!"):
             column, negated = column[:-1], not negated
+        if (
+            p.table is not None
+            and p.table != self.table
+            and not (self.table == "metrics" and p.table == "services")
+        ):
+            raise _NotRead(f"{p.words!r} is not something {self.table} have")  # "degraded" incidents
         values = [self.take(i).b]
         j = i + 1
         while j + 1 < len(parts) and parts[j].kind in ("or", "and") and parts[j + 1].kind == "value":

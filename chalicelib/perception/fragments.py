@@ -166,6 +166,8 @@ OPERANDS = (
         "@result",
     ),
 )
+# a quoted passage, kept whole by ``split`` (odd parts are the quotes): the user's own words
+QUOTED = re.compile(r"((?:^|(?<=\s))[\"'“‘][^\"'“”‘’]+[\"'”’])")
 THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")
 NUMBER_TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:\.\d+)?|\S|\s+")
 DIGIT = re.compile(r"\d")

@@ -252,6 +252,23 @@ def _used_services(perception: PerceivedState) -> set[str]:
     return used
 
 
+_MOCK_ITEMS = re.compile(r"\b(?:alpha|beta|gamma|delta)\b", re.I)
+
+
+def _unused_items(text: str, perception: PerceivedState) -> list[str]:
+    """A mock data item the request names ("the value of gamma") that no step reads by."""
+    used = {
+        str(v).lower()
+        for t in perception.subtasks
+        for f in getattr(t.params, "filters", [])
+        if f.field == "name"
+        for v in (f.value if isinstance(f.value, list) else [f.value])
+    }
+    return [
+        f"{m!r} is named and nothing reads it" for m in _MOCK_ITEMS.findall(text) if m.lower() not in used
+    ]
+
+
 def _unused_services(text: str, perception: PerceivedState) -> list[str]:
     """A service the request names that no step reads, posts about or files for ("payments p50 plus auth's":
     both must be read)."""
@@ -297,7 +314,7 @@ def unused_words(request: str, perception: PerceivedState) -> list[str]:
     problems += _no_tool(read) + [f"{a!r} is an address outside the estate" for a in _ADDRESS.findall(text)]
     problems += _unknown_windows(text) + _unknown_severities(text) + _unknown_channels(perception)
     problems += _dangling(read, perception) + _after_quotes(request) + _unused_services(read, perception)
-    problems += _unused_ids(read, perception) + _unknown(read)
+    problems += _unused_ids(read, perception) + _unused_items(read, perception) + _unknown(read)
     for check in _CHECKS:
         found = check.pattern.search(text)
         if found and not check.holds(perception):

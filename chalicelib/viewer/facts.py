@@ -14,6 +14,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+from chalicelib.trace_history import trace_history
 from chalicelib.viewer.graph import GraphLayout, Transition
 
 LIVE_STATUSES = ("running", "interrupted", "awaiting_approval")
@@ -330,7 +331,7 @@ def collect(trace: dict[str, Any], graph: GraphLayout) -> RunFacts:
     """All the facts a run page shows, from one trace document."""
     document = dict(trace.get("run") or {})
     events = list(trace.get("events") or [])
-    history = list((trace.get("execution") or {}).get("history") or [])
+    history = trace_history(trace)
     status = str(document.get("status") or "running")
     live = status in LIVE_STATUSES
     docs = _Docs()

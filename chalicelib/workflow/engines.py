@@ -37,7 +37,11 @@ def _remote_runner(settings: Settings, endpoint_url: str | None) -> WorkflowRunn
             f"no state machine named {settings.state_machine_name!r} on the {settings.engine} engine; "
             "deploy it first or set MAOO_STATE_MACHINE_ARN"
         )
-    return WorkflowRunner(sfn, arn, poll_seconds=0.2)
+    from chalicelib.workflow import express
+
+    return WorkflowRunner(
+        sfn, arn, poll_seconds=0.2, express=express.describe if settings.workflow_type == "express" else None
+    )
 
 
 def open_runner(

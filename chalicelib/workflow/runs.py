@@ -20,13 +20,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chalicelib import trace_history
 from chalicelib.bounds import guard_problem
 from chalicelib.config import APPROVALS, Settings
 from chalicelib.contracts import Guards, RunState
 from chalicelib.errors import BadRequestError, StoreError, validation_problems
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
-from chalicelib.redaction import redact
+from chalicelib.redaction import is_secret_key, redact, redact_under
+from chalicelib.workflow.express import DEADLINE_MAX_EXPRESS
 from chalicelib.workflow.sfn_runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
@@ -67,6 +69,12 @@ def initial_state(
         raise BadRequestError(
             f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}"
         ) from None
+    if settings.workflow_type == "express" and run_guards.deadline_seconds > DEADLINE_MAX_EXPRESS:
+        raise BadRequestError(
+            f"guards.deadline_seconds={run_guards.deadline_seconds:g} is more than this Express workflow "
+            f"allows: an Express execution ends at 5 minutes; use at most {DEADLINE_MAX_EXPRESS:g} "
+            "(room is left for Finalize), or deploy with WorkflowType=STANDARD"
+        )
     policy = (approve if approve is not None else settings.approval).strip().lower()
     if policy not in APPROVALS:
         raise BadRequestError(f"approve={approve!r} is not accepted; use one of: {', '.join(APPROVALS)}")
@@ -85,7 +93,7 @@ def _write_json_atomic(path: Path, value: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=2, default=str)
+            handle.write(json.dumps(value, separators=(",", ":"), default=str))  # C speed; no indent
             handle.write("\n")
         os.replace(tmp, path)
     except BaseException:
@@ -260,6 +268,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
             # new process serves the in-process mock API there again (localrun.mock_origin)
             mock_api_url=get_settings().mock_api_url,
         )
+    started = time.time()  # an Express execution's end is read from checkpoints written since
     try:
         arn = runner.start(execution_name or start.run_id, start.model_dump(mode="json"))
     except Exception as exc:  # the engine refused: the run ends here, not "running" forever
@@ -291,7 +300,9 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
         )
         raise
     try:
-        store.put_run({**(store.get_run(start.run_id) or {}), "execution_arn": arn})
+        store.put_run(
+            {**(store.get_run(start.run_id) or {}), "execution_arn": arn, "execution_started_at": started}
+        )
     except StoreError:
         pass  # the execution goes on: its next checkpoint meets the same store, and ends it interrupted
     return arn
@@ -332,24 +343,32 @@ def finish_run(
     document = run_document(state, engine, execution, trace_file)
     document["lifecycle"] = [e for e in store.events(state.run_id) if e["kind"] in LIFECYCLE_EVENTS]
     document = redact(document)  # secrets never leave in a document or trace
-    trace = redact(
-        {
-            "run_id": state.run_id,
-            "run": document,
-            "events": store.events(state.run_id),
-            "execution": {
-                "arn": execution.arn,
-                "status": execution.status,
-                "error": execution.error,
-                "cause": execution.cause,
-                "history": execution.history,
-            },
-        }
-    )
+    trace = {
+        "run_id": state.run_id,
+        "run": document,
+        "events": redact(store.events(state.run_id)),
+        "execution": execution_part(execution),
+    }
     _write_json_atomic(trace_file, trace)
     store.put_run(document)
     runner.release(execution.arn)  # document and trace are stored: the engine need not keep the execution
     return document
+
+
+def execution_part(execution: Execution) -> dict[str, Any]:
+    """A trace's ``execution``: the engine's history in linear space (``chalicelib.trace_history``),
+    each new part redacted once as it is stored."""
+    return {
+        **redact(
+            {
+                "arn": execution.arn,
+                "status": execution.status,
+                "error": execution.error,
+                "cause": execution.cause,
+            }
+        ),
+        **trace_history.encode(execution.history, redact_under, is_secret_key),
+    }
 
 
 def _store_failure(execution: Execution) -> str | None:
@@ -374,10 +393,14 @@ def _keep_interrupted_trace(settings: Settings, start: RunState, execution: Exec
     except StoreError:
         events = []
     run = {"run_id": start.run_id, "request": start.request, "status": "interrupted"}
-    execution_part = {"arn": execution.arn, "status": execution.status, "history": execution.history}
-    trace = {"run_id": start.run_id, "run": run, "events": events, "execution": execution_part}
+    trace = {
+        "run_id": start.run_id,
+        "run": redact(run),
+        "events": redact(events),
+        "execution": execution_part(execution),
+    }
     try:
-        _write_json_atomic(settings.traces_dir / f"{start.run_id}.trace.json", redact(trace))
+        _write_json_atomic(settings.traces_dir / f"{start.run_id}.trace.json", trace)
     except OSError:
         pass  # the disk that failed the store may fail this too: the run is still interrupted, not lost
 

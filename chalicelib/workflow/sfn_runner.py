@@ -38,6 +38,11 @@ class WorkflowRunner:
     and one duty: ``forget(execution_arn)``, called by ``release`` once the run's document and
     trace are stored, lets an in-process engine drop the finished execution (a long-lived server
     would otherwise hold every execution it ever ran). LocalStack and AWS keep their own.
+
+    ``express``: the state machine is an Express one. AWS answers neither ``DescribeExecution``
+    nor ``GetExecutionHistory`` for it, so the runner asks neither, on every engine:
+    ``express(execution_arn)`` answers what ``DescribeExecution`` would, from the run store
+    (``chalicelib.workflow.express``), and a collected execution has no history.
     """
 
     def __init__(
@@ -49,6 +54,7 @@ class WorkflowRunner:
         until_ended: Callable[[str, float], Any] | None = None,
         read_history: Callable[[str], list[dict[str, Any]]] | None = None,
         forget: Callable[[str], None] | None = None,
+        express: Callable[[str], dict[str, Any]] | None = None,
     ):
         self.sfn = sfn_client
         self.state_machine_arn = state_machine_arn
@@ -57,6 +63,7 @@ class WorkflowRunner:
         self.until_ended = until_ended
         self.read_history = read_history
         self.forget = forget
+        self.express = express
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
         response = self.sfn.start_execution(
@@ -69,13 +76,23 @@ class WorkflowRunner:
     ) -> dict[str, Any]:
         """Poll until the execution ends; ``on_tick`` runs on every poll (the owner renews its lease there)."""
         deadline = time.monotonic() + timeout_seconds
+        started = time.time()
         delay = self.poll_seconds
+        ended = False
         if self.until_ended is not None:
-            self.until_ended(execution_arn, min(timeout_seconds, self.max_poll_seconds))
+            ended = bool(self.until_ended(execution_arn, min(timeout_seconds, self.max_poll_seconds)))
         while True:
-            described = self.sfn.describe_execution(executionArn=execution_arn)
+            described = self.describe(execution_arn)
             if described["status"] in TERMINAL:
                 return described
+            if self.express is not None:
+                from chalicelib.workflow.express import SILENCE_SECONDS, ended_elsewhere
+
+                last = described.get("checkpointedAt") or started
+                if (
+                    ended or time.time() - float(last) > SILENCE_SECONDS
+                ):  # the engine or the silence says it ended
+                    return ended_elsewhere(execution_arn)
             if on_tick is not None:
                 on_tick()
             remaining = deadline - time.monotonic()
@@ -84,7 +101,7 @@ class WorkflowRunner:
                     f"execution {execution_arn} still {described['status']} after {timeout_seconds:g} s"
                 )
             if self.until_ended is not None:
-                self.until_ended(execution_arn, min(remaining, self.max_poll_seconds))
+                ended = bool(self.until_ended(execution_arn, min(remaining, self.max_poll_seconds)))
                 continue
             time.sleep(delay)
             delay = min(delay * 1.5, self.max_poll_seconds)
@@ -110,7 +127,7 @@ class WorkflowRunner:
             output=output,
             error=described.get("error"),
             cause=described.get("cause"),
-            history=self.history(execution_arn),
+            history=[] if self.express is not None else self.history(execution_arn),
         )
 
     def release(self, execution_arn: str) -> None:
@@ -119,6 +136,8 @@ class WorkflowRunner:
             self.forget(execution_arn)
 
     def describe(self, execution_arn: str) -> dict[str, Any]:
+        if self.express is not None:
+            return self.express(execution_arn)
         return self.sfn.describe_execution(executionArn=execution_arn)
 
     def run(self, name: str, payload: dict[str, Any], timeout_seconds: float = 960.0) -> Execution:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from chalicelib.trace_history import trace_history
 from eval.understanding.corpus import Entry
 from eval.understanding.judge import Verdict, judge
 
@@ -26,7 +27,7 @@ def _final_results(doc: dict[str, Any]) -> dict[str, Any]:
         trace = json.loads(Path(doc["trace_file"]).read_text(encoding="utf-8"))
     except (KeyError, TypeError, OSError, ValueError):
         return {}
-    for event in reversed(trace.get("execution", {}).get("history") or []):
+    for event in reversed(trace_history(trace)):
         for details in event.values():
             output = details.get("output") if isinstance(details, dict) else None
             if isinstance(output, str) and '"results"' in output:

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chalicelib.config import reload_settings
+from chalicelib.trace_history import trace_history
 from cli.main import app
 from eval.models import load_scenarios, parse_scenarios
 from eval.report import render_html, summarize, write_reports
@@ -267,7 +268,7 @@ def test_eval_command_runs_scores_and_writes_every_file(mock_api, isolated_runti
     ]
     trace = json.loads((traces / "cake-gap-fixed.trace.json").read_text())
     assert trace["scenario"]["id"] == "cake-gap-fixed" and all(s["passed"] for s in trace["scores"])
-    assert trace["run"]["stop_reason"] == "unsupported_request" and trace["execution"]["history"]
+    assert trace["run"]["stop_reason"] == "unsupported_request" and trace_history(trace)
     assert ET.parse(traces / "eval_junit.xml").getroot().get("tests") == "2"
     assert "cake-gap-fixed" in (traces / "eval_report.html").read_text()
 

@@ -15,6 +15,7 @@ import pytest
 from chalicelib.durable import checkpoints
 from chalicelib.errors import StoreError
 from chalicelib.memory.store import get_run_store
+from chalicelib.trace_history import trace_history
 from chalicelib.workflow.resume import resume
 
 pytestmark = pytest.mark.functional
@@ -25,7 +26,7 @@ TWENTY = ", ".join(f"calculate {i} + {i}" for i in range(1, 21))
 def _layer_outputs(trace_file: str) -> list[dict]:
     """Each layer state's output, in order, as the execution history recorded it."""
     with open(trace_file, encoding="utf-8") as handle:
-        history = json.load(handle)["execution"]["history"]
+        history = trace_history(json.load(handle))
     return [
         json.loads(e["stateExitedEventDetails"]["output"])
         for e in history

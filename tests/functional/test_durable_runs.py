@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from chalicelib.config import get_settings, reload_settings
 from chalicelib.durable import checkpoints
 from chalicelib.memory.store import get_run_store
+from chalicelib.trace_history import trace_history
 from chalicelib.workflow.sfn_runner import states_entered
 from cli.main import app as cli_app
 
@@ -42,7 +43,7 @@ def test_every_task_state_is_checkpointed_in_order_with_a_sequence_number(maoo, 
     with open(
         doc["trace_file"], encoding="utf-8"
     ) as handle:  # the engine forgets the execution once this is written
-        history = states_entered(json.load(handle)["execution"]["history"])
+        history = states_entered(trace_history(json.load(handle)))
     tasks = [s for s in history if s in TASKS or s.startswith("Call")]
     assert [r["state"] for r in rows] == tasks
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
@@ -412,7 +413,7 @@ def test_a_store_that_fails_once_on_a_server_leaves_the_run_interrupted_and_resu
     with open(get_settings().traces_dir / f"{run_id}.trace.json", encoding="utf-8") as handle:
         kept = json.load(handle)  # the interrupted execution's history is kept, and the engine lets it go
     assert kept["run"]["status"] == "interrupted"
-    assert states_entered(kept["execution"]["history"])[-1] == "StoreFailed"
+    assert states_entered(trace_history(kept))[-1] == "StoreFailed"
     from embedded_engine import get_embedded_engine
 
     assert get_embedded_engine(None, {}).held()["executions"] == 0

@@ -7,6 +7,7 @@ import json
 import time
 
 from chalicelib.api import RunService
+from chalicelib.trace_history import trace_history
 from embedded_engine import open_embedded_runner
 
 
@@ -21,7 +22,7 @@ def test_finished_runs_leave_nothing_in_the_engine_but_their_documents_stay(maoo
     for doc in (docs[0], docs[-1], stopped, crashed):
         with open(doc["trace_file"], encoding="utf-8") as handle:
             trace = json.load(handle)
-        assert trace["execution"]["history"] and trace["run"]["run_id"] == doc["run_id"]
+        assert trace_history(trace) and trace["run"]["run_id"] == doc["run_id"]
 
 
 def test_a_run_answered_at_once_is_forgotten_when_its_background_finish_stores_it(maoo, engine):

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from chalicelib.config import get_settings
 from chalicelib.memory.store import get_run_store
+from chalicelib.trace_history import trace_history
 from cli.main import app as cli_app
 from tests.functional.test_dynamodb_backend import dynamodb_store  # noqa: F401 - the fixture
 
@@ -37,7 +38,7 @@ def _requests(maoo, method: str, path: str) -> list[dict]:
 
 def _history(doc: dict) -> list[dict]:
     with open(doc["trace_file"], encoding="utf-8") as handle:
-        return json.load(handle)["execution"]["history"]
+        return trace_history(json.load(handle))
 
 
 @pytest.fixture

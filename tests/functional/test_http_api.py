@@ -12,6 +12,7 @@ import requests
 from chalice.test import Client
 
 from chalicelib.tools.names import TOOL_NAMES
+from chalicelib.trace_history import trace_history
 from tests import chalice_local
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def test_post_runs_waits_and_returns_the_cli_document(client):
     again = client.http.get(f"/runs/{doc['run_id']}")
     assert again.status_code == 200 and again.json_body["final_output"] == doc["final_output"]
     trace = client.http.get(f"/runs/{doc['run_id']}/trace").json_body
-    assert [e["kind"] for e in trace["events"]][0] == "start" and trace["execution"]["history"]
+    assert [e["kind"] for e in trace["events"]][0] == "start" and trace_history(trace)
     listed = client.http.get("/runs").json_body["runs"]
     assert listed[0]["run_id"] == doc["run_id"]
 

@@ -12,6 +12,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from chalicelib.api import RunService
+from chalicelib.trace_history import trace_history
 from cli.mcp_answers import McpOptions
 from cli.mcp_server import build_server
 from embedded_engine import open_embedded_runner
@@ -270,7 +271,7 @@ def test_a_run_and_its_trace_are_resources(mcp):
     templates, document, trace = mcp.session(read)
     assert templates == ["maoo://runs/{run_id}", "maoo://runs/{run_id}/trace"]
     assert document["run_id"] == run_id and document["status"] == "succeeded" and document["plan"]
-    assert trace["events"][0]["kind"] == "start" and trace["execution"]["history"]
+    assert trace["events"][0]["kind"] == "start" and trace_history(trace)
 
 
 def test_an_unknown_run_resource_is_an_error_naming_the_run(mcp):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.trace_history import trace_history
 from cli.demos import DEMOS
 
 SEED = "Fetch mock data, calculate 2 + 2, and summarize the result"
@@ -43,9 +44,7 @@ def test_trace_file_holds_events_and_execution_history(maoo):
     assert kinds[0] == "start" and kinds[-1] == "finalize"
     assert kinds.count("tool_call") == 3
     entered = [
-        e["stateEnteredEventDetails"]["name"]
-        for e in trace["execution"]["history"]
-        if "stateEnteredEventDetails" in e
+        e["stateEnteredEventDetails"]["name"] for e in trace_history(trace) if "stateEnteredEventDetails" in e
     ]
     assert entered == doc["states"]
     assert trace["run"]["status"] == "succeeded"

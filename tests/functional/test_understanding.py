@@ -64,12 +64,20 @@ def test_a_missing_service_is_ambiguous_and_names_what_is_missing(maoo):
 
 
 def test_typos_in_domain_words_are_corrected_and_shown(maoo):
-    doc = maoo.run("paymnts latncy over 5m")
+    doc = maoo.run("paymnts p95 latncy over 5m")
 
     assert doc["status"] == "succeeded"
     assert '"paymnts" -> "payments"' in doc["perception"]["corrections"]
     assert '"latncy" -> "latency"' in doc["perception"]["corrections"]
-    assert doc["perception"]["readings"][0]["rule"] == "read_metrics"
+    assert doc["perception"]["readings"][0]["rule"] == "estate_question"
+    assert doc["steps"][0]["output_preview"]["rows"] == [{"service": "payments", "value": 210}]
+
+
+def test_latency_alone_is_two_figures_and_is_asked_about_not_guessed(maoo):
+    doc = maoo.run("payments latency over 5m")
+
+    assert doc["status"] == "stopped" and doc["stop_reason"] == "ambiguous_request"
+    assert "p50 or p95" in doc["stop_detail"] and doc["steps"] == []
 
 
 def test_a_typo_inside_an_incident_title_is_never_corrected(maoo):

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.trace_history import trace_history
 from chalicelib.workflow.definition import load_definition
 from deploy.package import DEFAULT_WHEELHOUSE, PROJECT_DIR, PackagingError, ensure_wheelhouse
 from tests.integration.localstack import DEPLOY_SERVICES, free_port, running_for_tests
@@ -136,7 +137,7 @@ def test_deploy_creates_the_stack_from_the_packaged_template_without_what_the_ho
     stack = _stack(aws)
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
-    assert parameters == {"DeployTables": "false", "DeployFunctions": "false"}
+    assert parameters == {"DeployTables": "false", "DeployFunctions": "false", "WorkflowType": "STANDARD"}
     resources = {
         r["LogicalResourceId"]: r["ResourceType"]
         for r in aws["cloudformation"].describe_stack_resources(StackName=STACK)["StackResources"]
@@ -265,7 +266,7 @@ def test_run_on_the_host_runtime_fails_naming_the_lambda_problem(deployed, local
     doc = json.loads(done.stdout)
     assert (doc["engine"], doc["status"], doc["stop_reason"]) == ("localstack", "failed", "execution_failed")
     assert doc["states"] == ["ResumeAt", "Perceive", "Finalize", "FinalizeFailed"]
-    history = json.loads(Path(doc["trace_file"]).read_text())["execution"]["history"]
+    history = trace_history(json.loads(Path(doc["trace_file"]).read_text()))
     failures = [e["taskFailedEventDetails"] for e in history if e["type"] == "TaskFailed"]
     assert failures[0]["error"] == "Lambda.ResourceNotFoundException"
     assert f"{STACK}-Perceive" in failures[0]["cause"]  # the function DeployFunctions=false left out

@@ -19,6 +19,7 @@ from chalicelib.contracts import ToolCall
 from chalicelib.largevalues import BLOB_KEY
 from chalicelib.memory.store import get_run_store
 from chalicelib.tools.invocation import run_tool
+from chalicelib.trace_history import trace_history
 from tests.security.conftest import allowlisted_json_api
 
 STATE_LIMIT = 256 * 1024
@@ -52,7 +53,7 @@ def _largest_state_document(doc: dict) -> int:
     """The largest input, output or parameters document in the run's execution history, in bytes."""
     trace = json.loads(Path(doc["trace_file"]).read_text())
     largest = 0
-    for event in trace["execution"]["history"]:
+    for event in trace_history(trace):
         for key, details in event.items():
             if key.endswith("EventDetails") and isinstance(details, dict):
                 for field in ("input", "output", "parameters"):

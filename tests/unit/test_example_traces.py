@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.trace_history import trace_history
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "traces"
 EXPECTED = {
     "happy": ("succeeded", None),
@@ -22,9 +24,7 @@ def test_example_trace_holds_the_run_its_events_and_the_execution_history(demo):
     assert (trace["run"]["status"], trace["run"]["stop_reason"]) == EXPECTED[demo]
     assert trace["events"][0]["kind"] == "start" and trace["events"][-1]["kind"] == "finalize"
     entered = [
-        e["stateEnteredEventDetails"]["name"]
-        for e in trace["execution"]["history"]
-        if "stateEnteredEventDetails" in e
+        e["stateEnteredEventDetails"]["name"] for e in trace_history(trace) if "stateEnteredEventDetails" in e
     ]
     assert entered == trace["run"]["states"]
 

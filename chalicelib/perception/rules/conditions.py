@@ -17,7 +17,7 @@ from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic import numbers_to_digits
 from chalicelib.perception.fragments import COMPARATOR, NOCASE, NUMBER
 from chalicelib.perception.rules.context import Context
-from chalicelib.perception.rules.estate import estate_figure
+from chalicelib.perception.rules.estate import estate_condition, estate_figure, starts_action
 from chalicelib.perception.rules.rule import Rule
 
 _IF = r"(?:if|when|whenever|in case|provided that)"
@@ -95,7 +95,9 @@ def has_action(text: str) -> bool:
     t = numbers_to_digits(m.group("rest"))
     for pattern in (ANY_INCIDENTS, INCIDENTS_HAS, COMPARISON):
         if found := pattern.match(t):
-            return bool(found.group("action"))
+            # "if inventory had more than 100 errors in the last hour": what follows the number is still
+            # the subject until a verb of an action starts
+            return bool(found.group("action")) and starts_action(found.group("action"))
     return False
 
 
@@ -143,6 +145,8 @@ def condition_after(
 
 def _comparison(ctx: Context, text: str, hint: str) -> tuple[Condition, str | None] | None:
     t = numbers_to_digits(text)
+    if (read := estate_condition(ctx, t)) is not None:
+        return read
     if m := ANY_INCIDENTS.match(t):
         service = _known(m.group("service")) or _known(m.group("service2")) or _context_service(ctx, hint)
         ctx.service = service or ctx.service

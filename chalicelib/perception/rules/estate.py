@@ -9,8 +9,11 @@ alternative) stay as they are.
 
 from __future__ import annotations
 
+import re
+
 from chalicelib.contracts import Condition, ReadParams, make_subtask
 from chalicelib.perception import estate
+from chalicelib.perception import fragments as fr
 from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.rule import Rule
 
@@ -119,9 +122,7 @@ def estate_figure(ctx: Context, text: str) -> str | None:
         return None
     if _one_metric_field(reading.params):
         return None  # "the p95 of auth": the live metrics, read by the condition's own rule
-    ctx.last_compute = ctx.add(
-        make_subtask(kind="query", text=text, params=reading.params.model_dump(exclude_none=True)), None
-    )
+    ctx.last_compute = _add_query(ctx, text, reading.params)
     return f"#{ctx.last_compute}"
 
 
@@ -165,3 +166,98 @@ ESTATE_QUESTION = Rule(
     ),
     applies=_reads,
 )
+
+
+# ---------------------------------------------------------------- a condition on a figure of the estate
+
+_COMPARISON = re.compile(
+    r"(?:(?<=\s)|^)(?P<op>"
+    + fr.COMPARATOR
+    + r")\s+(?P<value>-?\d+(?:\.\d+)?)\s*(?P<unit>%|percent\b|ms\b|s\b|seconds?\b)?",
+    fr.NOCASE,
+)
+_EXISTENTIAL = re.compile(r"^\s*(?:there(?:'s|\s+is|\s+are|\s+r|\s+were|\s+was)?|is|are)\b", fr.NOCASE)
+_ACTION_START = re.compile(
+    r"(?:,\s*|\s+|^)(?:then\s+)?(?:(?:please|pls|could you|can you|would you)\s+)?"
+    r"(?:notify|open|write|post|create|raise|send|save|page|alert|summari[sz]e|file|ping|message|store|export|"
+    r"put|record|tell|let|fetch|get|list|show|count|compute|calculate|check|email|restart|delete)\b",
+    fr.NOCASE,
+)
+
+
+def starts_action(text: str) -> bool:
+    """Does ``text`` say what to do (a verb of an action anywhere in it)?"""
+    return bool(_ACTION_START.search(" " + text))
+
+
+def estate_condition(ctx: Context, text: str) -> tuple[Condition, str | None] | None:
+    """A condition on a figure the estate reader reads, with the action after it: "if inventory had more
+    than 100 errors in the last hour, notify ops", "if there are at least 3 open incidents notify ops",
+    "if more than one deployment failed, open ...". The figure may be written around its comparison; a
+    list compared with a number is its count. None leaves the condition to the older rules (a service's
+    live metrics or error rate among them)."""
+    m = _COMPARISON.search(text)
+    if m is None:
+        return None
+    before = _EXISTENTIAL.sub("", text[: m.start()]).strip(" ,")
+    after = text[m.end() :]
+    # the longest subject that reads: "checkout has more than 1 open incident, notify ..." is about open
+    # incidents, not about a service called checkout with "open incident" its action
+    splits = [*reversed([a.start() for a in _ACTION_START.finditer(after)]), len(after)]
+    for split in splits:
+        subject = f"{before} {after[:split]}".strip(" ,")
+        if not subject:
+            continue
+        # "the p95 of auth is above 300, notify ...": one service's live metric, the older rule's own
+        live = not after[:split].strip(" ,")
+        figure = _subject_figure(ctx, subject, keep_live=live)
+        if figure is None:
+            continue
+        op = fr.COMPARATORS[m.group("op").lower()]
+        value = float(m.group("value"))
+        if (m.group("unit") or "").lower().startswith("s") and figure[1] in ("p50_ms", "p95_ms"):
+            value *= 1000
+        action = _POLITE.sub("", after[split:].strip(" ,")) or None
+        return Condition(subject=f"#{figure[0]}", op=op, value=value), action
+    return None
+
+
+_POLITE = re.compile(r"^(?:then\s+)?(?:please|pls|could you|can you|would you)\s+", fr.NOCASE)
+
+
+def _subject_figure(ctx: Context, subject: str, keep_live: bool) -> tuple[int, str | None] | None:
+    """The sub-task index of the figure ``subject`` names (added to the context), and its column."""
+    arithmetic = estate.read_arithmetic(subject)
+    if arithmetic is not None:
+        _figures(ctx, subject, None)
+        return ctx.last_compute, None  # type: ignore[return-value]
+    reading = estate.read(subject)
+    params = reading.params
+    if params is None:
+        return None
+    if estate.single_figure(params):
+        if keep_live and (_one_error_rate(params) or _one_metric_field(params)):
+            return None
+    elif params.group_by is None and params.aggregate in ("list", "one"):
+        params = params.model_copy(update={"aggregate": "count", "field": None})  # a list compared: its count
+    else:
+        return None
+    ctx.last_compute = _add_query(ctx, subject, params)
+    return ctx.last_compute, params.field
+
+
+def _add_query(ctx: Context, text: str, params: ReadParams, condition: Condition | None = None) -> int:
+    """Add the question as a sub-task; the service it names is in focus afterwards ("its", "for it")."""
+    index = ctx.add(
+        make_subtask(
+            kind="query",
+            text=text,
+            params=params.model_dump(exclude_none=True),
+            success_criteria=[f"{text} answered"],
+        ),
+        condition,
+    )
+    services = [f.value for f in params.filters if f.field in ("service", "name") and f.op == "="]
+    if len(services) == 1:
+        ctx.service = str(services[0])
+    return index
