@@ -52,7 +52,7 @@ _FIELD_WORDS = {
     "opened_at": "opening time",
     "deployed_at": "deployment time",
 }
-_FIELD_UNITS = {"p95_ms": "ms", "p50_ms": "ms"}
+_FIELD_UNITS = {"p95_ms": "ms", "p50_ms": "ms", "error_rate": "%"}
 _NOUNS = {
     "incidents": ("incident", "incidents"),
     "deployments": ("deployment", "deployments"),
@@ -307,8 +307,8 @@ def _filter_words(name: str, op: str, value: Any) -> str:
         if op in ("=", "in"):
             return "of " + " or ".join(shown)
     words = field_words(name)
-    if name == "tier" and op in ("=", "in"):
-        return "in tier " + " or ".join(shown)
+    if name in ("tier", "region") and op in ("=", "in"):
+        return f"in {'tier ' if name == 'tier' else ''}" + " or ".join(shown)
     if op in ("=", "in"):
         return f"with {words} " + " or ".join(shown)
     if op in ("!=", "not in"):

@@ -47,6 +47,9 @@ from chalicelib.references import UnresolvedReferenceError, lookup
 from chalicelib.step_results import result_value, task_step
 
 MAX_VIOLATIONS = 3  # rows named per broken filter
+# a figure computed from columns, not stored (the catalogue's formula): a filter on it reaches the SQL as
+# an expression over those columns
+_DERIVED = {"error_rate": tuple(re.findall(r"@(\w+)", catalogue.ERROR_RATE_EXPRESSION))}
 FLAT_FILTERS = (
     "service",
     "window",
@@ -199,27 +202,32 @@ def row_meets(row_value: Any, f: Filter) -> bool:
 
 
 def _reached_call(f: Filter, tool: str, args: dict[str, Any]) -> bool:
-    """Whether a filter the rows cannot show was applied by the call itself."""
-    items = [str(v).lower() for v in (f.value if isinstance(f.value, list) else [f.value])]
+    """Whether a filter the rows cannot show was applied by the call itself: its column (or, for a
+    derived figure, every column it is computed from) in the SQL's WHERE, a negation for ``!=`` and
+    ``not in``, and its values among the parameters or in the text."""
+    values = f.value if isinstance(f.value, list) else [f.value]
     if tool == "db_query":
         sql = str(args.get("sql", "")).lower()
         where = re.split(r"\bwhere\b", sql, maxsplit=1)
         if len(where) < 2:
             return False
         clause = re.split(r"\b(?:group\s+by|order\s+by|limit|having)\b", where[1])[0]
-        if not re.search(rf"\b{re.escape(f.field.lower())}\b", clause):
+        columns = _DERIVED.get(f.field, (f.field,))
+        if not all(re.search(rf"\b{re.escape(c.lower())}\b", clause) for c in columns):
             return False
         if f.op in ("!=", "not in") and not re.search(r"!=|<>|\bnot\b", clause):
             return False
-        params = [str(p).lower() for p in args.get("params") or []]
+        params = list(args.get("params") or [])
         return all(
-            v in params or f"'{v}'" in clause or re.search(rf"\b{re.escape(v)}\b", clause) for v in items
+            any(_same(v, p) for p in params) or re.search(rf"\b{re.escape(str(v).lower())}\b", clause)
+            for v in values
         )
     if tool == "http_get":
         if f.op not in ("=", "in"):
             return False
         query = {str(k).lower(): str(v).lower() for k, v in (args.get("params") or {}).items()}
         url = str(args.get("url", "")).lower()
+        items = [str(v).lower() for v in values]
         return all(query.get(f.field.lower()) == v or f"/{v}/" in url + "/" for v in items)
     return False
 
@@ -234,12 +242,15 @@ def _read(state: RunState, task: FetchTask | QueryTask, step: Step, value: Any) 
     args = _call_args(state, step.id)
     for f in filters_of(p):
         shown = f"{f.field} {f.op} {f.value}"
-        carrying = [r for r in rows if f.field in r]
+        # the field asked comes back as ``value``, in its own unit unless another was asked
+        as_value = f.field == p.field and p.unit is None and not any(f.field in r for r in rows)
+        column = "value" if as_value else f.field
+        carrying = [r for r in rows if column in r]
         if carrying:
-            broken = [r for r in carrying if not row_meets(r[f.field], f)]
+            broken = [r for r in carrying if not row_meets(r[column], f)]
             if broken:
                 named = ", ".join(
-                    f"{answer.row_label(resource, r)} with {f.field} {r[f.field]}"
+                    f"{answer.row_label(resource, r)} with {f.field} {r[column]}"
                     for r in broken[:MAX_VIOLATIONS]
                 )
                 more = f" and {len(broken) - MAX_VIOLATIONS} more" if len(broken) > MAX_VIOLATIONS else ""
