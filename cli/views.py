@@ -108,6 +108,7 @@ def render_run(console: Console, doc: dict[str, Any], explains: str | None = Non
         )
     )
     perception = _compact(doc.get("perception") or {})
+    understood = perception.get("understood")
     console.print(
         Panel(
             Syntax(json.dumps(perception, indent=1), "json", word_wrap=True),
@@ -116,6 +117,8 @@ def render_run(console: Console, doc: dict[str, Any], explains: str | None = Non
             ),
         )
     )
+    if understood:  # the request language's one line: what MAOO understood, before anything ran
+        console.print(Text.assemble(("Understood: ", "bold"), understood))
     console.print(plan_table(doc.get("plan")))
     for note in doc.get("plan_notes", []):
         console.print(f"  [dim]plan:[/dim] {escape(str(note))}")

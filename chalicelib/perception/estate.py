@@ -409,7 +409,8 @@ def lexicon() -> dict[str, list[Piece]]:
 
 ANY = re.compile(r".")  # the rule table's pattern for this reader: it decides by reading, not by a pattern
 _TOKEN = re.compile(
-    r"(?:inc|dep)-\d+(?='s\b)|[a-z0-9][a-z0-9_.'-]*[a-z0-9%]|[a-z0-9%]|[<>]=?|[#,&=]|\S", re.I
+    r"(?<![\w.])-\d+(?:\.\d+)?|(?:inc|dep)-\d+(?='s\b)|[a-z0-9][a-z0-9_.'-]*[a-z0-9%]|[a-z0-9%]|[<>]=?|[#,&=]|\S",
+    re.I,
 )
 _ID = re.compile(r"^(inc|dep)-\d+$")
 _NUM = re.compile(r"^-?\d+(?:\.\d+)?$")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from chalicelib.contracts import PerceivedState, RunState
 from chalicelib.journal import journal_event
 from chalicelib.memory.facts import Fact, RecallQuery, Recollection, RecollectionMissingError
+from chalicelib.perception.language import render
 from chalicelib.perception.request_reader import perceive, refers_to_earlier_run
 
 
@@ -82,6 +83,8 @@ def perceive_state(
     perception = _resolve(state, recalled) if earlier and recalled is not None else perceive(state.request)
     if model is not None and not earlier:
         perception, state = model(state, perception)
+    # both parsers (the offline reader, the model) end in one language, shown as one line
+    perception = perception.model_copy(update={"understood": render(perception)})
     journal_event(
         "perception",
         "Perceive",
@@ -92,5 +95,6 @@ def perceive_state(
         constraints=perception.constraints.model_dump(exclude_defaults=True),
         missing=perception.missing,
         unsupported=perception.unsupported,
+        understood=perception.understood,
     )
     return state.model_copy(update={"perception": perception})

@@ -33,7 +33,7 @@ from chalicelib.contracts import (
 from chalicelib.perception import fragments as fr
 
 _FILE = re.compile(r"\b[\w./-]+\.(?:md|txt|json|csv|log)\b", re.I)
-_QUOTED = re.compile(r"([\"'“‘])(.+?)([\"'”’])")
+_QUOTED = fr.QUOTED  # the user's own words: carried, not read
 _CHANNEL = re.compile(r"#[\w-]+|\b(\w+)\s+channel\b", re.I)
 _UNITS = (
     "fraction|decimal|ratio|seconds|secs|minutes|mins|hours|hrs|days|"

@@ -6,6 +6,10 @@ a user sees: the status, the stop reason and its detail, the states entered, the
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from chalicelib.contracts import ToolResult
 
 
@@ -104,3 +108,29 @@ def test_an_unmet_success_criterion_at_finalize_ends_the_run_failed(maoo, engine
     assert doc["status"] == "failed" and doc["stop_reason"] == "criteria_unmet"
     assert "a summary of the results" in doc["stop_detail"] and "empty summary" in doc["stop_detail"]
     assert doc["states"][-2:] == ["Finalize", "Done"]
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "count the open incidents of checkout, in furlongs",
+        "rounded to the nearest googol, what is the error rate of payments",
+        "notify ops 'deploy freeze' but only on weekends",
+    ],
+)
+def test_a_run_with_an_unsupported_modifier_stops_before_any_tool(maoo, request_text):
+    doc = maoo.run(request_text)
+
+    assert doc["status"] == "stopped" and doc["stop_reason"] in ("unsupported_request", "ambiguous_request")
+    assert doc["steps"] == [] and maoo.side_effects() == []
+
+
+def test_the_run_document_shows_what_was_understood_before_anything_ran(maoo):
+    doc = maoo.run("checkout incidents that are not resolved")
+
+    assert (
+        doc["perception"]["understood"] == "#1 = incidents | where service = checkout and status != resolved"
+    )
+    assert doc["status"] == "succeeded"
+    listed = json.dumps(doc["steps"][0]["output_preview"])
+    assert "INC-1001" in listed and "INC-1002" in listed and "INC-1003" not in listed
