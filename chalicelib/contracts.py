@@ -466,6 +466,8 @@ class ForkOrigin(Model):
     run_id: str
     step_id: str
     reused: list[str] = Field(default_factory=list)
+    # the arguments a person set on the fork ("s3.json_body.severity" -> "sev1"): what the run is now asked
+    set: dict[str, Any] = Field(default_factory=dict)
 
 
 class RunState(Model):
@@ -499,6 +501,7 @@ class RunState(Model):
     stop_reason: StopReason | None = None
     stop_detail: str = ""
     final_output: str | None = None
+    answer: dict[str, Any] | None = None  # the final output's structured parts (chalicelib.execution.answer)
     crash: dict[str, Any] | None = None
     # durable runs: which calls wait for approval, the keys approved so far, the call held now, and
     # (on a resumed execution only) the state the entry Choice sends the run to

@@ -101,6 +101,7 @@ class RunDocument(_Growing):
     plan_notes: list[str] = Field(default_factory=list)
     steps: list[dict[str, Any]] = Field(default_factory=list)
     final_output: str | None = None
+    answer: dict[str, Any] | None = None  # the final output's sentence and its structured clauses
     states: list[str] = Field(default_factory=list)
     counters: dict[str, Any] | None = None
     guards: dict[str, Any] | None = None

@@ -2,6 +2,9 @@
 
 A string that is exactly one reference becomes the referenced value itself (a number stays a
 number); a reference inside longer text is interpolated. ``|json`` renders the value as JSON text.
+``{{answer}}`` is not a step: it is the answer in sentences over the sub-tasks before the step's own
+(``chalicelib.execution.answer.sentence_for``), what a file or a notification carries when its
+content is the answer.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from chalicelib.errors import MaooError
 
+ANSWER_REF = "answer"  # {{answer}}: the answer so far, in sentences
 REF = re.compile(r"\{\{\s*(?P<step>[A-Za-z][\w-]*)(?P<path>(?:\.[\w-]+)*)\s*(?P<json>\|\s*json)?\s*\}\}")
 
 
@@ -23,7 +27,7 @@ class UnresolvedReferenceError(MaooError):
 def referenced_steps(value: Any) -> set[str]:
     """Every step id referenced anywhere in ``value``."""
     if isinstance(value, str):
-        return {m.group("step") for m in REF.finditer(value)}
+        return {m.group("step") for m in REF.finditer(value)} - {ANSWER_REF}
     if isinstance(value, dict):
         return set().union(*(referenced_steps(v) for v in value.values())) if value else set()
     if isinstance(value, list):

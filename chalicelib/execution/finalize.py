@@ -1,4 +1,7 @@
-"""The Finalize state: the run's status, its final output and the check of its success criteria.
+"""The Finalize state: the run's status, its final output and the check of every clause.
+
+The check is ``postconditions.unmet`` (one postcondition per sub-task, against what ran); the final
+output is ``answer.answer_for`` (sentences built from the sub-tasks and the results).
 
 What long-term memory keeps of the run is written by the handler adapter, not here: this state
 only computes (``chalicelib.handlers``).
@@ -9,25 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.contracts import RunState
+from chalicelib.execution import answer, postconditions
 from chalicelib.journal import journal_event, journal_metrics
-from chalicelib.planning.critic import check_result
-from chalicelib.step_results import result_value
-from chalicelib.tools import summarize as summarize_tool
 
 
 def final_output(state: RunState) -> str:
-    """The answer a user reads: the last summary, else a summary of every result."""
+    """The answer a user reads: the request answered in sentences; a run that stopped or failed says
+    why instead (``Stopped: reason. detail``)."""
     if state.status in ("stopped", "failed"):
         return f"{state.status.capitalize()}: {state.stop_reason}. {state.stop_detail}".strip()
-    for step in reversed(state.plan.steps if state.plan else []):
-        if step.tool == "summarize" and step.id in state.results:
-            return str(result_value(state, step.id).get("summary", ""))
-    values = [result_value(state, sid) for sid in state.results]
-    if not values:
-        return "Nothing was done."
-    return summarize_tool.summarize(values) + (
-        f" Skipped: {', '.join(state.skipped)}." if state.skipped else ""
-    )
+    return answer.sentence_for(state)
 
 
 def finalize(state: RunState) -> RunState:
@@ -43,20 +37,24 @@ def finalize(state: RunState) -> RunState:
         )
     elif state.status == "running":
         update["status"] = "succeeded"
-        if unmet := check_result(
-            state
-        ):  # the critic, again, against what actually ran: never a success that missed a criterion
+        if unmet := postconditions.unmet(state):  # never a success that missed a clause
             update.update(
                 status="failed",
                 stop_reason="criteria_unmet",
                 stop_detail="The run did not do all it was asked: " + "; ".join(unmet) + ".",
             )
     state = state.model_copy(update=update)
-    state = state.model_copy(update={"final_output": final_output(state)})
+    built = answer.answer_for(state) if state.status == "succeeded" else None
+    state = state.model_copy(
+        update={
+            "final_output": built.sentence if built else final_output(state),
+            "answer": built.as_dict() if built else None,
+        }
+    )
     journal_metrics({"Runs": 1, f"Runs{state.status.capitalize()}": 1})
     if state.stop_reason:
         journal_metrics({"Stops": 1}, stop_reason=state.stop_reason)
-    journal_event("criteria", "Finalize", unmet=check_result(state))
+    journal_event("criteria", "Finalize", unmet=postconditions.unmet(state))
     journal_event(
         "finalize",
         "Finalize",

@@ -16,11 +16,12 @@ from typing import Any
 
 from chalicelib.contracts import ApprovalRequest, RunState, Step, ToolCall
 from chalicelib.execution import guards as guard_rules
+from chalicelib.execution.answer import sentence_for
 from chalicelib.execution.stops import stop
 from chalicelib.journal import journal_event
 from chalicelib.largevalues import by_reference
-from chalicelib.references import UnresolvedReferenceError, lookup, resolve
-from chalicelib.step_results import result_value
+from chalicelib.references import ANSWER_REF, UnresolvedReferenceError, lookup, resolve
+from chalicelib.step_results import result_value, task_index
 from chalicelib.tools.registry import cost_of, side_effect_of
 
 _COMPARE = {
@@ -33,8 +34,12 @@ _COMPARE = {
 }
 
 
-def _get(state: RunState) -> Callable[[str, str], Any]:
+def _get(state: RunState, upto: int | None = None) -> Callable[[str, str], Any]:
+    """Reads references to earlier results; ``{{answer}}`` is the answer over sub-tasks ``[0, upto)``."""
+
     def get(step: str, path: str) -> Any:
+        if step == ANSWER_REF and not path:
+            return sentence_for(state, upto)
         if step not in state.results:
             raise UnresolvedReferenceError(f"{{{{{step}{path}}}}}: step {step} has no result")
         return lookup({step: result_value(state, step)}, step, path)
@@ -134,7 +139,7 @@ def next_step(state: RunState) -> RunState:
         return state.model_copy(update={"route": "finish", "call": None})
 
     try:
-        args = resolve(step.args, _get(state))
+        args = resolve(step.args, _get(state, task_index(step)))
     except UnresolvedReferenceError as exc:
         return stop(state, "unresolved_reference", f"{step.id}: {exc}", "NextStep")
     fp = guard_rules.fingerprint(step.tool, args)

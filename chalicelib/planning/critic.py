@@ -5,29 +5,24 @@ is covered by a step of the right tool, on the right target, under the condition
 no step has a side effect the request did not ask for. Each issue names the step and what to do
 about it, which is what the planner's one revision works from.
 
-``check_result`` reviews a finished run: for every sub-task, is there a result that meets its
-success criterion? A conditional step skipped because its condition did not hold counts as met.
+A finished run is judged by Finalize against each sub-task's postcondition
+(``chalicelib.execution.postconditions``), not here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib import catalogue
 from chalicelib.contracts import (
     CreateTask,
-    FetchTask,
     NotifyTask,
     PerceivedState,
     Plan,
-    QueryTask,
-    RunState,
     SaveTask,
     Step,
     SubTask,
 )
-from chalicelib.step_results import result_value
 from chalicelib.tools.registry import TOOLS
 
 _TOOL_FOR_KIND = catalogue.TOOLS_FOR_KIND  # which tools may carry out each kind of sub-task
@@ -136,69 +131,3 @@ def critique(plan: Plan, perception: PerceivedState) -> list[Issue]:
                 )
             )
     return issues
-
-
-# ---------------------------------------------------------------- the final check
-
-
-def _value(state: RunState, step_id: str) -> Any:
-    return result_value(state, step_id)
-
-
-def _unmet(task: SubTask, value: Any) -> str | None:
-    """Why ``value`` does not meet the sub-task's success criterion ("has no data"), or None when it does."""
-    if task.kind == "compute":
-        number = value.get("value") if isinstance(value, dict) else None
-        return (
-            None
-            if isinstance(number, (int, float)) and not isinstance(number, bool)
-            else "has no numeric value"
-        )
-    if isinstance(task, (FetchTask, QueryTask)):
-        data = value.get("body", value.get("rows")) if isinstance(value, dict) else None
-        if data is None:
-            return "has no data"
-        p = task.params
-        if p.aggregate == "one" and isinstance(data, list) and len(data) != 1:
-            return f"matches {len(data)} rows where the request names one (say which)"
-        single = p.resource in ("metrics", "service") or p.aggregate not in (None, "list")
-        return "has no matching row" if single and isinstance(data, list) and not data else None
-    if task.kind == "summarize":
-        return (
-            None
-            if isinstance(value, dict) and str(value.get("summary", "")).strip()
-            else "has an empty summary"
-        )
-    if isinstance(task, SaveTask):
-        ok = isinstance(value, dict) and value.get("path") == task.params.path and value.get("bytes", 0) > 0
-        return None if ok else "did not write the file"
-    body = value.get("body") if isinstance(value, dict) else None
-    return None if isinstance(body, dict) and body.get("id") else "returned no id"
-
-
-def check_result(state: RunState) -> list[str]:
-    """The success criteria the run did not meet, each with why; empty when all are met."""
-    perception = state.perception
-    if perception is None or not perception.subtasks:
-        return []
-    unmet: list[str] = []
-    for index, task in enumerate(perception.subtasks):
-        step = step_for(state.plan, index)
-        criterion = _criterion(task)
-        if step is None:
-            unmet.append(f"{criterion}: no step was planned")
-            continue
-        if step.id in state.skipped:
-            if task.condition is None:
-                unmet.append(f"{criterion}: {step.id} was skipped")
-            continue
-        if step.id not in state.results:
-            unmet.append(f"{criterion}: {step.id} has no result")
-            continue
-        try:
-            why = _unmet(task, _value(state, step.id))
-        except Exception as exc:  # a stored output that cannot be read is an unmet criterion, not a crash
-            why = f"has a result that cannot be read ({exc})"
-        if why:
-            unmet.append(f"{criterion}: {step.id} {why}")
-    return unmet

@@ -322,7 +322,9 @@ def prepare(
                 "counters": Counters(),
                 "plan": plan,
                 "resume_at": FORK_AT,
-                "forked_from": ForkOrigin(run_id=run_id, step_id=from_step, reused=ordered),
+                "forked_from": ForkOrigin(
+                    run_id=run_id, step_id=from_step, reused=ordered, set=dict(sets or {})
+                ),
             }
         )
         state = RunState.model_validate(state.model_dump(mode="json"))

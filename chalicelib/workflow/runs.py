@@ -168,6 +168,7 @@ def run_document(
         "counters": state.counters.model_dump(),
         "guards": state.guards.model_dump(),
         "final_output": state.final_output,
+        "answer": state.answer,
         "states": states_entered(execution.history) if execution else [],
         "execution_arn": execution.arn if execution else None,
         "execution_status": execution.status if execution else None,

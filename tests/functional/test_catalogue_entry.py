@@ -97,7 +97,7 @@ def _succeeded(answer: dict) -> str:
 
 def test_a_new_service_s_error_rate_comes_from_its_catalogue_figures(answers):
     output = _succeeded(answers["error_rate"])
-    assert "requests: 6000" in output and "errors: 450" in output and "7.5" in output  # 450 / 6000
+    assert "450 errors in 6,000 requests" in output and "7.5" in output  # 450 / 6000
 
 
 def test_a_new_service_s_metric_is_served_for_the_window_asked(answers):
@@ -106,7 +106,7 @@ def test_a_new_service_s_metric_is_served_for_the_window_asked(answers):
 
 def test_a_new_service_s_incidents_are_listed(answers):
     output = _succeeded(answers["incidents"])
-    assert "1 incidents (Invoice runs stalled)" in output and "search" not in output
+    assert "(1): INC-1007 (sev2, Invoice runs stalled)" in output and "search" not in output
 
 
 def test_a_new_service_is_found_by_its_tier_in_the_ops_database(answers):
@@ -117,9 +117,7 @@ def test_a_new_service_is_found_by_its_tier_in_the_ops_database(answers):
 
 def test_a_new_service_s_figures_are_in_the_ops_database(answers):
     output = _succeeded(answers["database"])
-    assert (
-        answers["database"]["tools"] == ["db_query"] and "requests: 500" in output and "errors: 40" in output
-    )
+    assert answers["database"]["tools"] == ["db_query"] and "500 requests" in output and "40 errors" in output
 
 
 def test_a_new_service_s_deployments_are_listed(answers):

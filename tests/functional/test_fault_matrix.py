@@ -167,8 +167,9 @@ CASES = [
         1,
         ["bad_args", "ok"],
         ["patch_args", "continue"],
-        "succeeded",
-        None,
+        # patched to the safe default sev3 and opened once; sev2 was asked, so never a success
+        "failed",
+        "criteria_unmet",
         1,
     ),
     (

@@ -68,7 +68,12 @@ def test_a_fork_from_the_failed_incident_post_reuses_the_metrics_and_opens_one_i
     # then a new run posts the incident once and writes the report, without reading the metrics again
     assert code == 0, output
     assert fork["run_id"] != original["run_id"] and fork["status"] == "succeeded"
-    assert fork["forked_from"] == {"run_id": original["run_id"], "step_id": "s3", "reused": ["s1", "s2"]}
+    assert fork["forked_from"] == {
+        "run_id": original["run_id"],
+        "step_id": "s3",
+        "reused": ["s1", "s2"],
+        "set": {},
+    }
     assert [s["step_id"] for s in fork["steps"]] == ["s3", "s4"]
     assert len(_requests(maoo, "GET", "/services/search/metrics")) == 1  # in total, over both runs
     assert len(maoo.side_effects()) == 1  # one incident

@@ -32,7 +32,7 @@ def test_a_rate_limited_endpoint_is_planned_around_in_the_next_similar_run(maoo)
         ("s1b", "ok", "continue"),
         ("s2", "ok", "continue"),
     ]
-    assert second["status"] == "succeeded" and "= 2" in second["final_output"]
+    assert second["status"] == "succeeded" and "is 2.0 %" in second["final_output"]
     assert [(s["step_id"], s["tool"]) for s in second["steps"]] == [("s1b", "db_query"), ("s2", "calc")]
     assert second["counters"]["replans"] == 0 and second["states"].count("Plan") == 1
     assert maoo.requests_seen() == []  # not one call to the API that was rate-limited
@@ -66,7 +66,7 @@ def test_do_the_same_as_last_time_repeats_the_remembered_request(maoo):
 
     again = maoo.run("Do the same as last time")
 
-    assert again["status"] == "succeeded" and "= 6.5" in again["final_output"]
+    assert again["status"] == "succeeded" and "is 6.5 %" in again["final_output"]
     assert [s["tool"] for s in again["steps"]] == ["http_get", "calc"]
     (memory,) = [e for e in _events(again, "memory") if e.get("refers_to_earlier_run")]
     assert memory["from_run"] == first["run_id"] and memory["resolved_to"] == first["request"]

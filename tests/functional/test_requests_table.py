@@ -66,4 +66,6 @@ def test_the_final_check_names_the_criteria_a_stopped_run_did_not_meet(maoo):
     )
 
     assert doc["stop_reason"] == "max_steps" and [s["step_id"] for s in doc["steps"]] == ["s1", "s1", "s2"]
-    assert _criteria_event(doc) == {"unmet": ["a summary of the results: s3 has no result"]}
+    assert _criteria_event(doc) == {
+        "unmet": ['clause 3 "summarize the result" (a summary of the results): s3 has no result']
+    }

@@ -30,4 +30,4 @@ def test_a_fork_starts_at_next_step_and_its_history_says_so(sfn_machine):  # noq
     assert entered[:4] == ["ResumeAt", "NextStep", "Route", "CallHttpPost"]
     assert "Perceive" not in entered and "Plan" not in entered
     started = json.loads(done.history[0]["executionStartedEventDetails"]["input"])
-    assert started["forked_from"] == {"run_id": "run-durable", "step_id": "s1", "reused": []}
+    assert started["forked_from"] == {"run_id": "run-durable", "step_id": "s1", "reused": [], "set": {}}

@@ -84,7 +84,7 @@ def stop(id, request, task_type, intent, tools, reason, *says, ran=None):
 
 CASES = [
     # ---- fetch: service status, metrics, incidents, mock data (HTTP first)
-    ok("mock-data", "Fetch mock data", "single", "fetch", [GET], "4 items"),
+    ok("mock-data", "Fetch mock data", "single", "fetch", [GET], "Mock items (4)"),
     ok("status", "Get the status of payments", "single", "fetch", [GET], "healthy"),
     here_only(ok("healthy-question", "Is search healthy?", "single", "fetch", [GET], "degraded")),
     here_only(ok("how-is", "How is checkout doing?", "single", "fetch", [GET], "storefront-team")),
@@ -94,7 +94,7 @@ CASES = [
         "single",
         "fetch",
         [GET],
-        "requests: 700",
+        "700 requests",
     ),
     here_only(
         ok(
@@ -107,8 +107,8 @@ CASES = [
         )
     ),
     here_only(ok("p95-question", "What is the p95 latency of checkout?", "single", "query", [DB], "1200")),
-    ok("open-incidents", "List open incidents for checkout", "single", "fetch", [GET], "2 incidents"),
-    ok("resolved-incidents", "Show resolved incidents", "single", "fetch", [GET], "3 incidents"),
+    ok("open-incidents", "List open incidents for checkout", "single", "fetch", [GET], "of checkout (2)"),
+    ok("resolved-incidents", "Show resolved incidents", "single", "fetch", [GET], "Resolved incidents (3)"),
     here_only(
         ok(
             "incidents-question",
@@ -129,8 +129,15 @@ CASES = [
         "storefront-team",
     ),
     # ---- query: the inventory and anything asked of the database (database first)
-    ok("services", "List all services", "single", "query", [DB], "5 rows"),
-    ok("degraded", "Which services are degraded?", "single", "query", [DB], "checkout; search"),
+    ok("services", "List all services", "single", "query", [DB], "Services (5)"),
+    ok(
+        "degraded",
+        "Which services are degraded?",
+        "single",
+        "query",
+        [DB],
+        "checkout (degraded, tier 1), search",
+    ),
     ok("deployments", "Show recent deployments for search", "single", "query", [DB], "5.2.0"),
     ok("failed-deploys", "List failed deployments", "single", "query", [DB], "inventory"),
     ok(
@@ -139,10 +146,17 @@ CASES = [
         "single",
         "query",
         [DB],
-        "p95_ms: 980",
+        "p95 980 ms",
     ),
     here_only(ok("db-service", "Look up payments in the database", "single", "query", [DB], "payments-team")),
-    ok("count-incidents", "How many open incidents does checkout have?", "single", "query", [DB], "count: 2"),
+    ok(
+        "count-incidents",
+        "How many open incidents does checkout have?",
+        "single",
+        "query",
+        [DB],
+        "There are 2 open",
+    ),
     here_only(ok("count-services", "How many services are degraded?", "single", "query", [DB], "count: 2")),
     ok(
         "health-and-deploys",
@@ -159,7 +173,7 @@ CASES = [
         "single",
         "query",
         [DB],
-        "checkout; search",
+        "(2): checkout, search",
     ),
     # ---- compute: symbols and words
     ok("symbols", "calculate 2 + 2", "single", "compute", [CALC], "2 + 2 = 4"),
@@ -203,7 +217,7 @@ CASES = [
         "multi_step",
         "fetch+compute",
         [GET, CALC],
-        "= 2",
+        "is 2.0 %",
     ),
     here_only(
         ok(
@@ -221,7 +235,7 @@ CASES = [
         "multi_step",
         "fetch+compute",
         [GET, CALC],
-        "= 2",
+        "is 2.0 %",
     ),
     ok(
         "divide-fields",
@@ -237,8 +251,8 @@ CASES = [
         "multi_step",
         "fetch+compute",
         [GET, CALC, GET, CALC],
-        "= 2.",
-        "= 6.5",
+        "is 2.0 %",
+        "is 6.5 %",
     ),
     here_only(
         ok(
@@ -256,7 +270,7 @@ CASES = [
         "multi_step",
         "fetch+compute",
         [DB, CALC],
-        "= 2",
+        "is 2.0 %",
     ),
     # ---- several parts: summarize and save
     ok(
@@ -273,7 +287,7 @@ CASES = [
         "multi_step",
         "fetch+compute+summarize",
         [GET, CALC, SUM],
-        "= 2",
+        "is 2.0 %",
     ),
     ok(
         "save-incidents",
@@ -290,7 +304,7 @@ CASES = [
         "multi_step",
         "fetch+summarize+save",
         [GET, SUM, FILE],
-        "4 items",
+        "Mock items (4)",
         file=("report.md", "# MAOO: Fetch mock data"),
     ),
     ok(
@@ -351,7 +365,7 @@ CASES = [
         "multi_step",
         "fetch+compute+summarize+save",
         [GET, CALC, SUM, FILE],
-        "= 6.5",
+        "is 6.5 %",
     ),
     # ---- writes, and conditions
     ok(
@@ -408,7 +422,7 @@ CASES = [
         "conditional",
         "fetch+compute+create",
         [GET, CALC, POST],
-        "Skipped: s3",
+        "not above 5 %: no incident opened",
         skipped=["s3"],
     ),
     ok(
@@ -445,7 +459,7 @@ CASES = [
         "conditional",
         "fetch+compute+notify",
         [GET, CALC, POST],
-        "0.75 (> 0.5)",
+        "is 0.75 % (72 errors in 9,600 requests), above 0.5 %",
         effects=[NOTIFICATION],
     ),
     ok(
@@ -454,7 +468,7 @@ CASES = [
         "conditional",
         "query+notify",
         [DB, POST],
-        "is 2 (> 1)",
+        "is 2, above 1",
         effects=[NOTIFICATION],
     ),
     ok(
@@ -463,7 +477,7 @@ CASES = [
         "conditional",
         "query+notify",
         [DB, POST],
-        "count: 0",
+        "is 0, not above 0",
         skipped=["s2"],
     ),
     ok(
@@ -472,7 +486,7 @@ CASES = [
         "conditional",
         "fetch+notify",
         [GET, POST],
-        "1200 (> 1000)",
+        "1,200 ms, above 1,000 ms",
         effects=[NOTIFICATION],
     ),
     ok(
@@ -481,7 +495,7 @@ CASES = [
         "conditional",
         "fetch+compute+create",
         [GET, CALC, POST],
-        "= 0.3",
+        "is 0.3 %",
         skipped=["s3"],
     ),
     ok(
@@ -490,7 +504,7 @@ CASES = [
         "conditional",
         "fetch+create",
         [GET, POST],
-        "errors: 240",
+        "error count over the last hour is 240, above 200",
         effects=[INCIDENT],
     ),
     ok(
@@ -510,7 +524,7 @@ CASES = [
         "single",
         "fetch",
         [GET],
-        "requests: 12000",
+        "12,000 requests",
         guards=[("max_steps", 2)],
     ),
     ok(
@@ -519,7 +533,7 @@ CASES = [
         "multi_step",
         "fetch+compute",
         [GET, CALC],
-        "= 2",
+        "is 2.0 %",
         guards=[("deadline_seconds", 30)],
     ),
     ok(

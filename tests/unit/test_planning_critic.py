@@ -1,4 +1,4 @@
-"""The critic, its one revision, and the final check of a run's result against its success criteria."""
+"""The critic, its one revision, and the final check of a run's result against its clauses' postconditions."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import pytest
 
 from chalicelib.config import reload_settings
 from chalicelib.contracts import Plan, RunState, Step
+from chalicelib.execution.postconditions import unmet as check_result
 from chalicelib.journal import Transition, run_step
 from chalicelib.memory.facts import Recollection
 from chalicelib.perception.request_reader import perceive
 from chalicelib.planning import plan_state as planning_layer
-from chalicelib.planning.critic import check_result, critique
+from chalicelib.planning.critic import critique
 from chalicelib.planning.planner import make_plan
 
 API = "http://127.0.0.1:8765"
@@ -176,8 +177,8 @@ def test_a_missing_or_empty_result_is_reported_with_its_criterion():
     )
 
     assert check_result(state) == [
-        "2 + 2 computed: s2 has no result",
-        "a summary of the results: s3 has an empty summary",
+        'clause 2 "calculate 2 + 2" (2 + 2 computed): s2 has no result',
+        'clause 3 "summarize the result" (a summary of the results): s3 has an empty summary',
     ]
 
 
@@ -197,4 +198,6 @@ def test_a_conditional_step_skipped_because_its_condition_did_not_hold_is_met():
 def test_a_write_that_returned_no_id_is_unmet():
     state = _ran("Open a sev2 incident for search", {"s1": {"status": 201, "body": {}}})
 
-    assert check_result(state) == ["sev2 incident opened for search: s1 returned no id"]
+    assert check_result(state) == [
+        'clause 1 "Open a sev2 incident for search" (sev2 incident opened for search): s1 returned no id'
+    ]
