@@ -353,7 +353,7 @@ def _value_phrases() -> list[tuple[str, Piece]]:
         for phrase in (sev, f"sev {sev[-1]}", f"severity {sev[-1]}"):
             found += [(phrase, Piece("value", "severity", sev))]
     for tier in sorted({s.tier for s in catalogue.SERVICES}):
-        for phrase in (f"tier {tier}", f"tier-{tier}", f"t{tier}"):
+        for phrase in (f"tier {tier}", f"tier-{tier}", f"tier{tier}", f"t{tier}"):
             found += [(phrase, Piece("value", "tier", tier))]
     for word, (table, column, value) in _status_words().items():
         found += [(word, Piece("value", column, value, table=table))]
