@@ -337,15 +337,17 @@ class _Builder:
         title = "MAOO: " + ("; ".join(dict.fromkeys(sources)) or task.text)
         if last.tool == "summarize" and suffix in ("md", "txt", "log"):
             content = f"{'# ' if suffix == 'md' else ''}{title}\n\n{{{{{last.id}.summary}}}}\n"
-        elif suffix == "md":
-            content = f"# {title}\n\n```json\n{{{{{last.id}|json}}}}\n```\n"
-        else:
+        elif suffix == "md":  # the answer in sentences, then the data it rests on
+            content = f"# {title}\n\n{{{{answer}}}}\n\n```json\n{{{{{last.id}|json}}}}\n```\n"
+        elif suffix in ("txt", "log"):
+            content = f"{title}\n\n{{{{answer}}}}\n"
+        else:  # .json, .csv: the data itself, for a program to read
             content = f"{{{{{last.id}|json}}}}\n"
         return Step(
             id=base_id,
             tool="file_write",
             args={"path": path, "content": content},
-            depends_on=[last.id],
+            depends_on=sorted({last.id, *(s.id for s in self._data_steps())}),
             purpose=task.text,
         )
 
