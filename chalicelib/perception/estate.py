@@ -758,6 +758,11 @@ class _Composer:
         for i in singular:
             self.take(i)
         if self.aggregate == "count" and self.asked in ("requests", "errors"):
+            named = (
+                any(f.field in ("service", "name") for f in self.filters) or self.free("all") or self.group_by
+            )
+            if not named:  # "how many requests": of which service? not the estate's total, unless said
+                raise _NotRead("how many of which service's?")
             self.aggregate, self.agg_field, self.asked = "sum", self.asked, None
         if singular and self.aggregate is None and self.group_by is None:
             self.aggregate = "one"

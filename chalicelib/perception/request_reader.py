@@ -41,7 +41,7 @@ from chalicelib.perception.rules.conditions import has_action, starts_with_condi
 from chalicelib.perception.rules.constraints import constraint_readings, constraints_of, strip_constraints
 from chalicelib.perception.rules.phrasings import spell_factorials
 from chalicelib.perception.rules.requests import is_repeat, raw_sql, spell_out_contractions
-from chalicelib.perception.tractable import unused_words
+from chalicelib.perception.tractable import actions_without_tool, unused_words
 from chalicelib.perception.typos import correct
 
 __all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clauses"]
@@ -52,6 +52,7 @@ def perceive(request: str) -> PerceivedState:
     sql_written = raw_sql(request)
     if sql_written:  # SQL is passed on as written, never split into clauses or read for constraints
         request = request[: sql_written.start()]
+    written = request
     request, corrections = correct(request)
     constraints = constraints_of(request)
     reader = Reader()
@@ -64,6 +65,8 @@ def perceive(request: str) -> PerceivedState:
                     "readings": [*constraint_readings(request), *word_problem.readings],
                 }
             ),
+            written,
+            word_problem=True,
         )
     pending = clauses(strip_constraints(request))
     while pending:
@@ -91,14 +94,17 @@ def perceive(request: str) -> PerceivedState:
         )
     readings = [*constraint_readings(request), *reader.readings]
     state = _state(reader, constraints).model_copy(update={"corrections": corrections, "readings": readings})
-    return state if sql_written else _every_word_used(strip_constraints(request), state)
+    return state if sql_written else _every_word_used(strip_constraints(request), state, written)
 
 
-def _every_word_used(request: str, state: PerceivedState) -> PerceivedState:
-    """The reading, or, when a word that asks for something is not used by it, a refusal naming it."""
+def _every_word_used(
+    request: str, state: PerceivedState, written: str, word_problem: bool = False
+) -> PerceivedState:
+    """The reading, or, when a word that asks for something is not used by it, a refusal naming it.
+    ``written`` is the request before typo correction."""
     if state.task_type in ("unsupported", "ambiguous"):
         return state
-    problems = unused_words(request, state)
+    problems = actions_without_tool(written) + unused_words(request, state, word_problem)
     if not problems:
         return state
     return state.model_copy(

@@ -202,7 +202,7 @@ def compile_query(p: ReadParams) -> Compiled:
         best = "MAX" if aggregate in ("argmax", "max") else "MIN"
         extra = " AND " if where else " WHERE "
         sql = (
-            f"SELECT {key} AS {KEY[table]}, {_measure(p, table, column, field)} AS value FROM {source}{where}"
+            f"SELECT {_keyed(p, table, field)} FROM {source}{where}"
             f"{extra}{column} = (SELECT {best}({column}) FROM {source}{where}) ORDER BY {key}"
         )
         return Compiled(sql, values + values, single=True)
@@ -211,16 +211,23 @@ def compile_query(p: ReadParams) -> Compiled:
         order = "DESC" if aggregate == "latest" else "ASC"
         columns = ", ".join(f"{_col(table, c)} AS {c}" for c in _BASE_COLUMNS[table])
         if field is not None:
-            columns = f"{key} AS {KEY[table]}, {_measure(p, table, _col(table, field), field)} AS value"
+            columns = _keyed(p, table, field)
         return Compiled(
             f"SELECT {columns} FROM {source}{where} ORDER BY {time} {order} LIMIT 1", values, True
         )
     single = _single_row_filter(p, table) or aggregate == "one"
     if field is not None:
-        columns = f"{key} AS {KEY[table]}, {_measure(p, table, _col(table, field), field)} AS value"
+        columns = _keyed(p, table, field)
     else:
         columns = ", ".join(f"{_col(table, c)} AS {c}" for c in _BASE_COLUMNS[table])
     return Compiled(f"SELECT {columns} FROM {source}{where} ORDER BY {key}", values, single)
+
+
+def _keyed(p: ReadParams, table: str, field: str) -> str:
+    """The row's key, the column asked as it is stored, and ``value``: the column in the unit asked."""
+    key, column = _col(table, KEY[table]), _col(table, field)
+    stored = f", {column} AS {field}" if field != KEY[table] else ""
+    return f"{key} AS {KEY[table]}{stored}, {_measure(p, table, column, field)} AS value"
 
 
 def _aggregate_expr(aggregate: str, table: str, field: str | None) -> str:

@@ -56,6 +56,8 @@ def _calc_values(doc: dict[str, Any]) -> list[float]:
             values = {_number(r.get("value", r.get("count"))) for r in rows}
             if len(values) == 1 and (value := values.pop()) is not None:
                 found.append(value)
+            elif len(rows) > 1:  # one figure per row (the error rates of two services): each was computed
+                found.extend(v for v in (_number(r.get("value")) for r in rows) if v is not None)
     return found
 
 

@@ -49,6 +49,7 @@ DATA_RULES: tuple[Rule, ...] = (
     metrics.ERROR_RATE,
     arithmetic.ARITHMETIC,
     fetch.READ,
+    estate.ESTATE_FALLBACK,
     arithmetic.ARITHMETIC_AS_WRITTEN,
     arithmetic.COMPUTE_MISSING,
 )

@@ -155,6 +155,11 @@ def build(ctx: Context, text: str, named: list[str], window: str | None, conditi
     return True
 
 
+def _reads_plain(text: str, named: list[str]) -> bool:
+    reading = estate.read(text)
+    return reading.params is not None and plain(reading.params)
+
+
 ESTATE_QUESTION = Rule(
     "estate_question",
     estate.ANY,
@@ -165,6 +170,14 @@ ESTATE_QUESTION = Rule(
         ("error count for each service over 24 h", ("query",)),
     ),
     applies=_reads,
+)
+# after the older rules: a plain read none of them read ("count the failed ones") is still the estate's
+ESTATE_FALLBACK = Rule(
+    "estate_question",
+    estate.ANY,
+    build,
+    (("count the failed ones", ("query",)),),
+    applies=_reads_plain,
 )
 
 
