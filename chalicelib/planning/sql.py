@@ -194,7 +194,10 @@ def compile_query(p: ReadParams) -> Compiled:
         value = _measure(
             p, table, _aggregate_expr(aggregate, table, field), field if aggregate != "count" else None
         )
-        return Compiled(f"SELECT {value} AS value FROM {source}{where}", values, single=True)
+        counted = (
+            ", COUNT(*) AS count" if aggregate == "count" else ""
+        )  # as the catalogue's count route names it
+        return Compiled(f"SELECT {value} AS value{counted} FROM {source}{where}", values, single=True)
     if aggregate in ("argmax", "argmin", "max", "min"):
         if field is None:
             raise QueryCompileError("the highest or lowest of what?")
