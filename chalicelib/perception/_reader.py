@@ -60,7 +60,7 @@ class Reader:
             len(ctx.missing) - before[3],
         )
         # the estate reader accounts for every word itself (``perception/estate.py``)
-        read_whole = ctx.rule.startswith("arithmetic") or ctx.rule == "estate_question"
+        read_whole = ctx.rule.startswith(("arithmetic", "estate_question"))
         if tasks and not (unknown or unsupported or missing) and not read_whole:
             unsupported = self._partly_read(text, ctx.tasks[before[0] :])
         if (unknown or missing) and not unsupported and (words := unknown_words(text)):

@@ -126,6 +126,25 @@ _CHECKS = (
         "{w!r} asks for one answer per group, and none is grouped",
     ),
     _Check(
+        re.compile(
+            r"\b(?:plus|minus|times|divided|multiplied|difference|ratio|product|quotient|"
+            r"(?:percent(?:age)?|share|fraction|proportion)\s+of|"
+            r"(?:more|fewer|less|higher|lower|bigger|smaller|greater)\b(?:\s+\w+){0,4}?\s+than)\b",
+            re.I,
+        ),
+        lambda p: (
+            _any(p, ComputeTask)
+            or any(t.condition is not None for t in p.subtasks)
+            or _estate(
+                p,
+                lambda q: (
+                    q.unit is not None or any(f.op not in ("=", "!=", "in", "not in") for f in q.filters)
+                ),
+            )
+        ),
+        "{w!r} asks for arithmetic no step computes",
+    ),
+    _Check(
         re.compile(rf"\b(?:{_NOT_WORDS})\b", re.I),
         _excludes,
         "{w!r} excludes something, and nothing is excluded",

@@ -173,7 +173,7 @@ ESTATE_QUESTION = Rule(
 )
 # after the older rules: a plain read none of them read ("count the failed ones") is still the estate's
 ESTATE_FALLBACK = Rule(
-    "estate_question",
+    "estate_question_plain",
     estate.ANY,
     build,
     (("count the failed ones", ("query",)),),
