@@ -47,6 +47,8 @@ _SECONDS = {
 }
 _UNIT = r"(" + "|".join(sorted(_SECONDS, key=len, reverse=True)) + r")"
 _MAX_FACTORIAL = 20
+_PARTS = {"half": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5, "sixth": 6, "tenth": 10}
+_PART = r"(" + "|".join(_PARTS) + r")"
 
 
 _FACTORIAL_MARK = re.compile(r"(\d)\s*!(?=\s|$|[?.,])")
@@ -113,6 +115,11 @@ _FORMS: tuple[tuple[re.Pattern[str], Callable[..., str | None]], ...] = tuple(
         ),
         (r"(?:convert\s+)?" + _N + r"\s*" + _UNIT + r"\s+(?:in|to|into|as)\s+" + _UNIT, _convert),
         (_N + r"\s+as\s+a\s+percent(?:age)?", lambda a: f"{a} * 100"),
+        (r"(?:1|a|one)\s+" + _PART + r"\s+of\s+" + _N, lambda part, a: f"{a} / {_PARTS[part.lower()]}"),
+        (_N + r"\s*(?:%|percent)\s+more\s+than\s+" + _N, lambda p, a: f"{a} * (1 + {p} / 100)"),
+        (_N + r"\s*(?:%|percent)\s+less\s+than\s+" + _N, lambda p, a: f"{a} * (1 - {p} / 100)"),
+        (_N + r"\s+more\s+than\s+" + _N, lambda a, b: f"{b} + {a}"),
+        (_N + r"\s+less\s+than\s+" + _N, lambda a, b: f"{b} - {a}"),
         (r"round\s+(.+?)\s+to\s+(\d+)\s+(?:decimal\s+)?(?:places?|decimals?|dp|digits?)", _round),
         (r"(.+?),?\s+rounded\s+to\s+(\d+)\s+(?:decimal\s+)?(?:places?|decimals?|dp|digits?)", _round),
         (r"round\s+(.+?)\s+to\s+(?:a|the\s+nearest)\s+whole\s+number", lambda e: _round(e, "0")),
