@@ -493,7 +493,7 @@ def read(text: str) -> Reading:
     try:
         params = _compose([p for p in found if p.kind != "filler"])
     except _NotRead as exc:
-        return Reading(problem=str(exc), pieces=found, impossible=exc.impossible)
+        return Reading(problem=str(exc), pieces=found, impossible=exc.impossible, ambiguous=exc.ambiguous)
     return Reading(params=params, pieces=found)
 
 
@@ -501,9 +501,10 @@ class _NotRead(MaooError):
     """Raised inside the composition: the question is not read, for the reason given. ``impossible``: the
     question is read, and asks for something the estate does not have (an id, a window)."""
 
-    def __init__(self, message: str, impossible: bool = False) -> None:
+    def __init__(self, message: str, impossible: bool = False, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.impossible = impossible
+        self.ambiguous = ambiguous
 
 
 @lru_cache(maxsize=1)
@@ -750,22 +751,7 @@ class _Composer:
     def shape(self) -> None:
         """Superlatives become rankings; a grouping with no aggregate sums a number or counts rows; a
         count of a number that is itself a count ("the number of requests") is that number, summed."""
-        singular = self.free("one")
-        self.singular_service = (
-            any(_SINGULAR_TABLE[self.parts[i].words] == "services" for i in singular)
-            and self.table != "services"
-        )
-        for i in singular:
-            self.take(i)
-        if self.aggregate == "count" and self.asked in ("requests", "errors"):
-            named = (
-                any(f.field in ("service", "name") for f in self.filters) or self.free("all") or self.group_by
-            )
-            if not named:  # "how many requests": of which service? not the estate's total, unless said
-                raise _NotRead("how many of which service's?")
-            self.aggregate, self.agg_field, self.asked = "sum", self.asked, None
-        if singular and self.aggregate is None and self.group_by is None:
-            self.aggregate = "one"
+        self._implied_shapes()
         if self.group_by is not None and self.aggregate in ("max", "min") and self.agg_field is not None:
             return  # the highest or lowest within each group
         if self.group_by is not None and self.aggregate in ("latest", "earliest"):
@@ -786,6 +772,45 @@ class _Composer:
             self.asked = None if numeric else self.asked
         elif self.aggregate in ("sum", "avg") and self.agg_field is None:
             raise _NotRead("a sum or an average of what?")
+
+    def _implied_shapes(self) -> None:
+        """What the words imply before any ranking: one row for a noun in the singular, a sum for "the
+        number of requests"."""
+        singular = self.free("one")
+        self.singular_service = (
+            any(_SINGULAR_TABLE[self.parts[i].words] == "services" for i in singular)
+            and self.table != "services"
+        )
+        for i in singular:
+            self.take(i)
+        if self.aggregate == "count" and self.asked in ("requests", "errors"):
+            named = (
+                any(f.field in ("service", "name") for f in self.filters) or self.free("all") or self.group_by
+            )
+            if not named:  # "how many requests": of which service? not the estate's total, unless said
+                raise _NotRead("how many of which service's?")
+            self.aggregate, self.agg_field, self.asked = "sum", self.asked, None
+        if singular and self.aggregate is None and self.group_by is None:
+            self.aggregate = "one"
+        if self._services_asked_of_rows():
+            # "services with open incidents": the services the rows belong to, each with its count
+            self.group_by, self.aggregate, self.agg_field = _column(self.table, "service"), "count", None
+        if self.aggregate == "avg" and self.agg_field == "error_rate" and self.group_by is None:
+            raise _NotRead(
+                "the average error rate could be the mean of the rates or the rate of the sums",
+                ambiguous=True,
+            )
+
+    def _services_asked_of_rows(self) -> bool:
+        """The question's first noun is services, and the rows are incidents or deployments."""
+        if self.table not in ("incidents", "deployments") or self.aggregate or self.group_by or self.asked:
+            return False
+        nouns = [p for p in self.parts if p.kind in ("table", "one")]
+        first = nouns[0] if nouns else None
+        return first is not None and (
+            (first.kind == "table" and first.a == "services")
+            or (first.kind == "one" and _SINGULAR_TABLE[first.words] == "services")
+        )
 
     def modifiers(self) -> None:
         for i in self.free("unit"):

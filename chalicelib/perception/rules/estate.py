@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import re
 
+from chalicelib import catalogue
 from chalicelib.contracts import Condition, ReadParams, make_subtask
 from chalicelib.perception import estate
 from chalicelib.perception import fragments as fr
 from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.rule import Rule
 
-_PLAIN_FILTERS = {"service", "name", "status", "severity", "tier", "region", "owner"}
+
+def _own_filters(params: ReadParams) -> set[str]:
+    """The filters the older rules apply to a table (the catalogue's): "incidents for tier 2 services"
+    filters incidents by their service's tier, a join they never make."""
+    resource = catalogue.RESOURCE.get("service" if params.resource == "services" else str(params.resource))
+    own = set(resource.filters) if resource else set()
+    if params.resource == "services":
+        own |= set(catalogue.RESOURCE["services"].filters) | {"name"}
+    return own
 
 
 def plain(params: ReadParams) -> bool:
@@ -34,7 +43,7 @@ def plain(params: ReadParams) -> bool:
         and params.unit is None
         and params.round_to is None
         and (
-            all(f.op == "=" and f.field in _PLAIN_FILTERS for f in params.filters)
+            all(f.op == "=" and f.field in _own_filters(params) for f in params.filters)
             or _one_service_record(params)
         )
         and (params.field is None or (_one_service_record(params) and params.field == "status"))
