@@ -97,6 +97,8 @@ _AGG = {
     "sum of": "sum",
     "combined": "sum",
     "altogether": "sum",
+    "together": "sum",
+    "in total": "sum",
     "average": "avg",
     "avg": "avg",
     "mean": "avg",

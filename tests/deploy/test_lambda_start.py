@@ -109,11 +109,13 @@ def dynamodb_url(packaged):
         )
         for logical_id, name in TABLES.items():
             props = packaged.resources[logical_id]["Properties"]
+            indexes = props.get("GlobalSecondaryIndexes")  # the runs table's listing index, as packaged
             client.create_table(
                 TableName=name,
                 KeySchema=props["KeySchema"],
                 AttributeDefinitions=props["AttributeDefinitions"],
                 BillingMode="PAY_PER_REQUEST",
+                **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
             )
         yield server.url
         server.close()
@@ -128,11 +130,23 @@ def unzipped(packaged, tmp_path_factory) -> Path:
     return folder
 
 
+_PARAMETER_DEFAULTS = {
+    name: spec.get("Default")
+    for name, spec in json.loads(
+        (Path(__file__).resolve().parents[2] / ".chalice" / "merge-template.json").read_text(encoding="utf-8")
+    )
+    .get("Parameters", {})
+    .items()
+}
+
+
 def _resolve(value: Any) -> str:
     """A template environment value as Lambda would see it (a table's Ref is its name; an ``Fn::If``
     on DeployTables/DeployFunctions is its true branch, what the template's defaults deploy)."""
     if isinstance(value, dict) and "Fn::If" in value:
         return _resolve(value["Fn::If"][1])
+    if isinstance(value, dict) and "Ref" in value and value["Ref"] in _PARAMETER_DEFAULTS:
+        return str(_PARAMETER_DEFAULTS[value["Ref"]])  # a template parameter: what its default deploys
     if isinstance(value, dict) and "Ref" in value:
         return TABLES.get(
             value["Ref"], STATE_MACHINE_ARN if value["Ref"] == "MaooStateMachine" else value["Ref"]
