@@ -227,13 +227,7 @@ class RunService:
                 arn = start_run(runner, state, settings.engine)
         except StoreError as exc:  # the run reads interrupted: POST /runs/{id}/resume finishes it later
             return error(503, "store_unavailable", f"{exc} (run {state.run_id})")
-        if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
-            threading.Thread(
-                target=_finish_in_background,
-                args=(runner, settings, state, arn, self._store_failures),
-                daemon=True,
-            ).start()
-        return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
+        return self._running(runner, settings, state, arn)
 
     def get(self, run_id: str) -> Response:
         from chalicelib.workflow.runs import refresh_run
@@ -318,6 +312,17 @@ class RunService:
             lambda runner, settings: decide(runner, settings, run_id, decision.decision, decision.reason),
         )
 
+    def _running(self, runner: Any, settings: Any, state: Any, arn: str) -> Response:
+        """202 for a run started and not waited for; on the embedded engine nobody else will collect it,
+        so it is finished in the background (a store failure there is remembered for ``get``)."""
+        if settings.engine == "embedded":
+            threading.Thread(
+                target=_finish_in_background,
+                args=(runner, settings, state, arn, self._store_failures),
+                daemon=True,
+            ).start()
+        return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
+
     def fork(self, run_id: str, raw_body: bytes | str | None) -> Response:
         """``POST /runs/{id}/fork`` with ``{"from_step": "s3", ...}``: a new run from that step
         (``chalicelib.workflow.fork``). 404: no such run, step or trace; 409: the run is in progress,
@@ -362,11 +367,7 @@ class RunService:
             return error(503, "store_unavailable", str(exc))
         except MaooError as exc:
             return error(400, "bad_request", str(exc))
-        if settings.engine == "embedded":  # nobody else will collect it: finish it in the background
-            threading.Thread(
-                target=_finish_in_background, args=(runner, settings, state, arn), daemon=True
-            ).start()
-        return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
+        return self._running(runner, settings, state, arn)
 
     def _continue(self, run_id: str, action: Callable[[Any, Any], dict[str, Any]]) -> Response:
         from chalicelib.errors import ResumeRefusedError, StoreError
