@@ -27,8 +27,24 @@ def _assert_same_answer(ours: dict, theirs: dict) -> None:
             assert value == theirs[key], key
 
 
+_STARTED: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _released(engine):
+    """Every execution these tests start is let go at the end, as a run's finish lets its execution go:
+    a test after these measures what the engine holds."""
+    yield
+    while _STARTED:
+        engine.forget(_STARTED.pop())
+
+
 def _start(client, engine, name: str, doc: dict) -> dict:
-    return client.start_execution(stateMachineArn=engine.state_machine_arn, name=name, input=json.dumps(doc))
+    answer = client.start_execution(
+        stateMachineArn=engine.state_machine_arn, name=name, input=json.dumps(doc)
+    )
+    _STARTED.append(answer["executionArn"])
+    return answer
 
 
 def test_a_started_and_finished_execution_is_described_as_boto3_describes_it(engine):
