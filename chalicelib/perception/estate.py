@@ -915,6 +915,14 @@ _BINARY_FORMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "max({a}, {b})",
         ),
         (_LEAD + r"(?:smaller|lower|lesser|min|minimum)\s+of\s+" + _A + r"\s+and\s+" + _B, "min({a}, {b})"),
+        (
+            r"^how\s+much\s+(?:bigger|larger|higher|greater|more)\s+(?:is|was|are)\s+"
+            + _A
+            + r"\s+than\s+"
+            + _B,
+            "{a} - {b}",
+        ),
+        (r"^how\s+much\s+(?:smaller|lower|less)\s+(?:is|was|are)\s+" + _A + r"\s+than\s+" + _B, "{b} - {a}"),
         (r"^add\s+" + _A + r"\s+(?:and|to)\s+" + _B, "{a} + {b}"),
         (r"^subtract\s+" + _B + r"\s+from\s+" + _A, "{a} - {b}"),
         (r"^divide\s+" + _A + r"\s+by\s+" + _B, "{a} / {b}"),

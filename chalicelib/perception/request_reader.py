@@ -41,7 +41,7 @@ from chalicelib.perception.rules.conditions import has_action, starts_with_condi
 from chalicelib.perception.rules.constraints import constraint_readings, constraints_of, strip_constraints
 from chalicelib.perception.rules.phrasings import spell_factorials
 from chalicelib.perception.rules.requests import is_repeat, raw_sql, spell_out_contractions
-from chalicelib.perception.tractable import actions_without_tool, unused_words
+from chalicelib.perception.tractable import actions_without_tool, missing_details, unused_words
 from chalicelib.perception.typos import correct
 
 __all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clauses"]
@@ -105,6 +105,8 @@ def _every_word_used(
     if state.task_type in ("unsupported", "ambiguous"):
         return state
     problems = actions_without_tool(written) + unused_words(request, state, word_problem)
+    if not problems and (missing := missing_details(state)):
+        return state.model_copy(update={"task_type": "ambiguous", "intent": "ambiguous", "missing": missing})
     if not problems:
         return state
     return state.model_copy(

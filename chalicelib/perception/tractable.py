@@ -129,7 +129,7 @@ _CHECKS = (
         re.compile(
             r"\b(?:plus|minus|times|divided|multiplied|difference|ratio|product|quotient|"
             r"(?:percent(?:age)?|share|fraction|proportion)\s+of|"
-            r"(?:more|fewer|less|higher|lower|bigger|smaller|greater)\b(?:\s+\w+){0,4}?\s+than)\b",
+            r"(?:more|fewer|less|higher|lower|bigger|smaller|greater|larger)\b(?:\s+[\w'-]+){0,6}?\s+than)\b",
             re.I,
         ),
         lambda p: (
@@ -235,6 +235,18 @@ def _unknown_channels(perception: PerceivedState) -> list[str]:
         for t in perception.subtasks
         if isinstance(t, NotifyTask) and t.params.channel not in known
     ]
+
+
+def missing_details(perception: PerceivedState) -> list[str]:
+    """A notification with no message, no condition and nothing read or computed before it ("notify ops"):
+    what it would say is not known, so it is asked, not invented."""
+    problems = []
+    for index, task in enumerate(perception.subtasks):
+        if isinstance(task, NotifyTask) and task.params.content is None and task.condition is None:
+            before = perception.subtasks[:index]
+            if not any(isinstance(t, (QueryTask, FetchTask, ComputeTask, SummarizeTask)) for t in before):
+                problems.append(f"what to tell #{task.params.channel}: no message and nothing to report")
+    return problems
 
 
 def _dangling(text: str, perception: PerceivedState) -> list[str]:

@@ -144,6 +144,8 @@ def notify(
     params: dict[str, object] = {"channel": channel, "service": named[0] if named else ctx.service}
     if quoted := QUOTED_TEXT.search(text):  # "notify ops 'deploy freeze'": the message is the user's words
         params["content"] = {"kind": "literal", "text": quoted.group("text")}
+    elif (said := SAID.search(text[m.end() :])) is not None:  # "notify oncall that the deploy finished"
+        params["content"] = {"kind": "literal", "text": said.group("text").strip()}
     ctx.add(
         make_subtask(kind="notify", text=text, params=params, success_criteria=[f"{channel} notified"]),
         condition,
@@ -176,6 +178,7 @@ def _post_object(ctx: Context, text: str, what: str, channel: str, condition: Co
     return True
 
 
+SAID = re.compile(r"^\s*(?:that|saying|:)\s+(?P<text>.+)$", NOCASE)
 QUOTED_TEXT = re.compile(r"[\"'“‘](?P<text>[^\"'“”‘’]+)[\"'”’]")
 
 
@@ -195,8 +198,8 @@ NOTIFY = Rule(
     NOTIFY_PATTERN,
     notify,
     (
-        ("page the on-call", ("notify",)),
-        ("let the sre team know", ("notify",)),
+        ("page the on-call", ()),
+        ("let the sre team know", ()),
         ("notify ops about the error rate of search", ("fetch", "compute", "notify")),
     ),
     applies=lambda text, named: bool(NOTIFY_PATTERN.match(text)),
