@@ -238,6 +238,7 @@ _FIELD_WORDS = {
     "latency p50": "p50_ms",
     "p50s": "p50_ms",
     "error rate": "error_rate",
+    "error rates": "error_rate",
     "failure rate": "error_rate",
     "error percentage": "error_rate",
     "err rate": "error_rate",
@@ -313,7 +314,19 @@ _UNIT_FACTOR = {
     ("%", "%"): 1,
     ("%", "fraction"): 1 / 100,
 }
-_NUMBER_UNITS = {"ms": "ms", "milliseconds": "ms", "%": "%", "percent": "%", "s": "s", "seconds": "s"}
+_NUMBER_UNITS = {
+    "ms": "ms",
+    "millisecond": "ms",
+    "milliseconds": "ms",
+    "%": "%",
+    "percent": "%",
+    "pct": "%",
+    "s": "s",
+    "sec": "s",
+    "secs": "s",
+    "second": "s",
+    "seconds": "s",
+}
 _ROUND = re.compile(
     r"^(?:(?:rounded|round(?:ed)?\s+(?:it\s+)?to|to)\s+)?(\d+)\s+(?:decimal\s+places?|decimals?|places?|dp|digits?)$"
     r"|^(?:rounded\s+|round(?:ed)?\s+(?:it\s+)?)?(?:to\s+)?(?:a|the\s+nearest)\s+whole\s+number$|^as\s+an\s+integer$"
@@ -422,6 +435,8 @@ def tokens(text: str) -> list[str]:
     text = text.lower().replace("’", "'")
     text = re.sub(r"(\w)'s\b", r"\1", text)  # possessives and "what's": the 's adds nothing to a query
     text = re.sub(r"(\w)'(?=\s|$|[,.?!])", r"\1", text)  # "payments' p95"
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # "1,000" -> "1000"
+    text = re.sub(r"\b(\d+(?:\.\d+)?)k\b", lambda m: f"{float(m.group(1)) * 1000:g}", text)  # "10k"
     text = re.sub(r"(\d)(ms|%|s)(?=\W|$)", r"\1 \2", text)  # "500ms" -> "500 ms", "1%" -> "1 %"
     text = re.sub(r"\bw/o\b", "without", re.sub(r"\bw/(?=\s|$)", "with", text))
     text = re.sub(r"[()\[\]]", " ", text)  # a parenthesis adds no meaning of its own: its words are read

@@ -248,11 +248,11 @@ CASES = [
     ok(
         "compare",
         "Compare the error rates of payments and search",
-        "multi_step",
-        "fetch+compute",
-        [GET, CALC, GET, CALC],
-        "is 2.0 %",
-        "is 6.5 %",
+        "single",
+        "query",
+        [DB],
+        "payments 2.0 %",
+        "search 6.5 %",
     ),
     here_only(
         ok(
@@ -556,10 +556,10 @@ CASES = [
     ),
     stop(
         "budget",
-        "Compare the error rates of payments and search with a budget of 2",
+        "Fetch the payments service metrics, compute its error rate, and summarize the result with a budget of 2",
         "multi_step",
-        "fetch+compute",
-        [GET, CALC, GET, CALC],
+        "fetch+compute+summarize",
+        [GET, CALC, SUM],
         "invalid_plan",
         "exceeds the budget 2",
     ),
