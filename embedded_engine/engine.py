@@ -256,6 +256,21 @@ class EmbeddedEngine:
         for arn in dropping:
             self._drop_execution(arn)
 
+    def forget_ended(self) -> int:
+        """Let go of every execution that has ended and that nobody collected (a runner that never
+        read its end, an execution started straight on the client); returns how many. What a run's
+        finish keeps on purpose (``keep_finished``) stays."""
+        with self._ends_lock:
+            ended = [arn for arn, event in self._ends.items() if event.is_set()]
+        for arn in ended:
+            self.forget(arn)
+        with self._ends_lock:
+            kept = list(self._finished)
+            self._finished.clear()
+        for arn in kept:
+            self._drop_execution(arn)
+        return len(ended)
+
     def _drop_execution(self, execution_arn: str) -> None:
         _, _, _, region, account, *_ = execution_arn.split(":") + [""] * 6
         try:

@@ -6,9 +6,18 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from chalicelib.api import RunService
 from chalicelib.trace_history import trace_history
 from embedded_engine import open_embedded_runner
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_from_earlier_tests(engine):
+    """Executions earlier tests in this process ended and never collected (some start them straight on
+    the client) are let go first: these tests measure what their own runs leave."""
+    engine.forget_ended()
 
 
 def test_finished_runs_leave_nothing_in_the_engine_but_their_documents_stay(maoo, engine):

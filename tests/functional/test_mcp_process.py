@@ -17,6 +17,8 @@ import pytest
 import requests
 from mcp import Client, StdioServerParameters
 
+from tests.async_runs import run_async
+
 pytestmark = pytest.mark.functional
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +69,7 @@ def test_a_client_over_stdio_runs_reads_holds_a_write_lists_runs_and_reads_a_bad
             )
             return read, held, side_effects, listed, bad
 
-    read, held, side_effects, listed, bad = anyio.run(session)
+    read, held, side_effects, listed, bad = run_async(session)
 
     assert read["status"] == "succeeded" and "4" in read["answer"]
     assert held["status"] == "awaiting_approval" and held["waiting_for"]["tool"] == "http_post"
@@ -115,7 +117,7 @@ def test_the_approve_command_a_held_run_names_works_while_the_server_runs(tmp_pa
             other_after = _answer(await client.call_tool("get_run", {"run_id": earlier_id}))
             return done, after, side_effects["side_effects"], other, other_done, other_after
 
-    done, after, side_effects, other, other_done, other_after = anyio.run(session)
+    done, after, side_effects, other, other_done, other_after = run_async(session)
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert after["status"] == "succeeded" and after["waiting_for"] is None
@@ -246,7 +248,7 @@ def test_a_client_over_http_runs_a_request_with_progress(http_server):
             )
             return _answer(result), progress
 
-    answer, progress = anyio.run(session)
+    answer, progress = run_async(session)
 
     assert answer["status"] == "succeeded" and "4" in answer["answer"]
     assert "NextStep: calling calc (step s1, attempt 1)" in progress

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -16,6 +16,7 @@ from chalicelib.trace_history import trace_history
 from cli.mcp_answers import McpOptions
 from cli.mcp_server import build_server
 from embedded_engine import open_embedded_runner
+from tests.async_runs import run_async
 
 pytestmark = pytest.mark.functional
 
@@ -40,7 +41,7 @@ class Mcp:
             async with Client(self.server) as client:
                 return await work(client)
 
-        return anyio.run(go)
+        return run_async(go)
 
     def call(self, tool: str, arguments: dict[str, Any], progress: list[str] | None = None):
         async def on_progress(_value, _total, message):
@@ -194,7 +195,7 @@ def test_a_run_longer_than_the_wait_answers_running_and_get_run_follows_it(
         seen = mcp.ok("get_run", {"run_id": answer["run_id"]})
         if seen["status"] != "running":
             break
-        anyio.run(anyio.sleep, 0.05)
+        time.sleep(0.05)
     assert seen["status"] == "succeeded" and "42" in seen["answer"]
 
 
