@@ -146,6 +146,22 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
         raise BadRequestError(f"invalid run request: {fields} (accepted fields: {accepted})") from None
 
 
+def _refused(exc: MaooError) -> Response:
+    """What a refused resume, decision or fork answers: 404 for what does not exist, 409 for what may not
+    happen now, 503 for a store that failed, 400 for anything else the request got wrong."""
+    from chalicelib.errors import ConfirmationRequiredError, ForkNotFoundError, ResumeRefusedError, StoreError
+
+    if isinstance(exc, ForkNotFoundError):
+        return error(404, "not_found", str(exc))
+    if isinstance(exc, ConfirmationRequiredError):
+        return error(409, "confirmation_required", str(exc))
+    if isinstance(exc, ResumeRefusedError):
+        return error(409, "conflict", str(exc))
+    if isinstance(exc, StoreError):
+        return error(503, "store_unavailable", str(exc))
+    return error(400, "bad_request", str(exc))
+
+
 def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str, failures: dict[str, str]) -> None:
     """Collect a run nobody waits for. A store that fails leaves it ``interrupted`` (logged, and kept in
     ``failures`` for readers of the run), not a thread's traceback."""
@@ -327,12 +343,6 @@ class RunService:
         """``POST /runs/{id}/fork`` with ``{"from_step": "s3", ...}``: a new run from that step
         (``chalicelib.workflow.fork``). 404: no such run, step or trace; 409: the run is in progress,
         the step was never reached, or a write that succeeded would be sent again without ``yes``."""
-        from chalicelib.errors import (
-            ConfirmationRequiredError,
-            ForkNotFoundError,
-            ResumeRefusedError,
-            StoreError,
-        )
         from chalicelib.workflow import fork as forks
         from chalicelib.workflow.runs import execute, let_go_on_store_failure, start_run
 
@@ -357,31 +367,18 @@ class RunService:
                 return 200, execute(runner, settings, state, settings.engine)
             with let_go_on_store_failure(state.run_id):
                 arn = start_run(runner, state, settings.engine)
-        except ForkNotFoundError as exc:
-            return error(404, "not_found", str(exc))
-        except ConfirmationRequiredError as exc:
-            return error(409, "confirmation_required", str(exc))
-        except ResumeRefusedError as exc:
-            return error(409, "conflict", str(exc))
-        except StoreError as exc:
-            return error(503, "store_unavailable", str(exc))
         except MaooError as exc:
-            return error(400, "bad_request", str(exc))
+            return _refused(exc)
         return self._running(runner, settings, state, arn)
 
     def _continue(self, run_id: str, action: Callable[[Any, Any], dict[str, Any]]) -> Response:
-        from chalicelib.errors import ResumeRefusedError, StoreError
 
         if get_run_store().get_run(run_id) is None:
             return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
         try:
             return 200, action(self._get_runner(), get_settings())
-        except ResumeRefusedError as exc:
-            return error(409, "conflict", str(exc))
-        except StoreError as exc:
-            return error(503, "store_unavailable", str(exc))
         except MaooError as exc:
-            return error(400, "bad_request", str(exc))
+            return _refused(exc)
 
     def trace(self, run_id: str) -> Response:
         store = get_run_store()

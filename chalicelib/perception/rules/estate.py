@@ -52,14 +52,7 @@ def plain(params: ReadParams) -> bool:
 
 
 def _one_error_rate(params: ReadParams) -> bool:
-    return (
-        params.resource == "metrics"
-        and params.field == "error_rate"
-        and params.aggregate in ("list", "one")
-        and [(f.field, f.op) for f in params.filters] == [("service", "=")]
-        and params.unit is None
-        and params.round_to is None
-    )
+    return _one_metric_field(params) and params.field == "error_rate"
 
 
 def _one_metric_field(params: ReadParams) -> bool:
