@@ -20,6 +20,7 @@ EXAMPLE_REQUESTS = (
     "Fetch mock data, calculate 2 + 2, and summarize the result",
     "If the error rate of search is above 5 %, open an incident",
     "List open incidents for checkout and save them to incidents.md",
+    "Which service has the most errors over 24h, other than search?",
 )
 
 _PERCEPTION_RULES = """\
@@ -33,7 +34,14 @@ Vocabulary (the planner understands exactly these):
 - fetch/query params.resource: mock_data | metrics | service | services | incidents | deployments |
   url (params.url) | sql (params.sql); optional params.service, params.window (5m | 1h | 24h),
   params.status, params.severity (incidents), params.tier, params.region, params.owner (services),
-  params.aggregate = "count".
+  params.aggregate (count | sum | avg | min | max | argmax | argmin | latest | earliest | list |
+  one), params.field (the column asked or aggregated: requests, errors, p50_ms, p95_ms, error_rate,
+  tier, owner, status, region, title, severity, version, ...), params.filters ([{field, op, value}],
+  op one of = != in "not in" > >= < <=), params.group_by, params.unit (s, min, thousands, millions,
+  fraction), params.round_to. A word you cannot place in these fields means the request is
+  "unsupported": never drop it.
+- save params.content / notify params.content: {"kind": "literal", "text": the user's quoted words}
+  or {"kind": "value", "task": index} for what an earlier sub-task produced.
 - compute params.expression: arithmetic; an earlier sub-task's field is a token (e.g. "@errors")
   listed in params.refs as [sub-task index, field].
 - save params.path (relative, e.g. "report.md"); create params.service, params.severity
