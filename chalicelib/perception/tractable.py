@@ -374,7 +374,10 @@ def unused_words(request: str, perception: PerceivedState, word_problem: bool = 
     )  # an unquoted message or title ("notify ops that the deploy finished") is carried too
     problems = _unwritten_files(request, perception) + _unposted_channels(text, perception)
     problems += _no_tool(read) + [f"{a!r} is an address outside the estate" for a in _ADDRESS.findall(text)]
-    problems += _unknown_windows(text) + _unknown_severities(text) + _unknown_channels(perception)
+    reads = any(isinstance(t, (QueryTask, FetchTask)) for t in perception.subtasks)
+    # a duration in arithmetic ("a disk fills at 2 GB per hour: after 36 hours?") is not a window
+    problems += _unknown_windows(text) if reads or not perception.subtasks else []
+    problems += _unknown_severities(text) + _unknown_channels(perception)
     problems += _dangling(read, perception) + _after_quotes(request) + _unused_services(read, perception)
     problems += _unused_ids(read, perception) + _unused_items(read, perception)
     problems += [] if word_problem else _unknown(read)

@@ -71,6 +71,20 @@ def _factorial(n: str) -> str | None:
     return " * ".join(str(k) for k in range(1, int(value) + 1)) or "1" if value > 1 else "1"
 
 
+_LIST = r"-?\d+(?:\.\d+)?(?:(?:\s*,\s*|\s+)(?:and\s+)?-?\d+(?:\.\d+)?)+"
+
+
+def _of_list(kind: str, numbers: str) -> str:
+    """ "the average of 10 20 and 30": the numbers however they are separated, combined."""
+    values = re.findall(r"-?\d+(?:\.\d+)?", numbers)
+    kind = kind.lower()
+    if kind in ("average", "mean"):
+        return f"({' + '.join(values)}) / {len(values)}"
+    if kind == "product":
+        return " * ".join(values)
+    return " + ".join(values)
+
+
 def _round(expression: str, places: str) -> str | None:
     inner = to_expression(expression) or (expression if re.fullmatch(_N, expression.strip()) else None)
     if inner is None or not places.isdigit():
@@ -115,6 +129,35 @@ _FORMS: tuple[tuple[re.Pattern[str], Callable[..., str | None]], ...] = tuple(
         ),
         (r"(?:convert\s+)?" + _N + r"\s*" + _UNIT + r"\s+(?:in|to|into|as)\s+" + _UNIT, _convert),
         (_N + r"\s+as\s+a\s+percent(?:age)?", lambda a: f"{a} * 100"),
+        (_N + r"\s+split\s+" + _N + r"\s+ways", lambda a, b: f"{a} / {b}"),
+        (r"divide\s+" + _N + r"\s+(?:among|between|across|into)\s+" + _N, lambda a, b: f"{a} / {b}"),
+        (_N + r"\s+to\s+the\s+power\s+" + _N, lambda a, b: f"{a} ** {b}"),
+        (r"square\s+of\s+" + _N, lambda a: f"{a} ** 2"),
+        (r"cube\s+of\s+" + _N, lambda a: f"{a} ** 3"),
+        (r"(average|mean|sum|total|product)\s+of\s+(" + _LIST + r")", _of_list),
+        (r"(sum|add\s+up|total)\s+(" + _LIST + r")", _of_list),
+        (
+            _N + r"\s+out\s+of\s+" + _N + r"\s+(?:as\s+a\s+|in\s+)?(?:percent(?:age)?|%)",
+            lambda a, b: f"{a} / {b} * 100",
+        ),
+        (_N + r"\s+is\s+what\s+(?:percent(?:age)?|%)\s+of\s+" + _N, lambda a, b: f"{a} / {b} * 100"),
+        (
+            r"what\s+(?:percent(?:age)?|%)\s+(?:of\s+" + _N + r"\s+is\s+" + _N + r")",
+            lambda b, a: f"{a} / {b} * 100",
+        ),
+        (
+            r"increase\s+" + _N + r"\s+by\s+(?:a|one)\s+" + _PART,
+            lambda a, part: f"{a} * (1 + 1 / {_PARTS[part.lower()]})",
+        ),
+        (
+            r"decrease\s+" + _N + r"\s+by\s+(?:a|one)\s+" + _PART,
+            lambda a, part: f"{a} * (1 - 1 / {_PARTS[part.lower()]})",
+        ),
+        (_N + r"\s*(?:%|percent)\s+off\s+" + _N, lambda p, a: f"{a} * (1 - {p} / 100)"),
+        (_N + r"\s+(?:minus|less)\s+" + _N + r"\s*(?:%|percent)", lambda a, p: f"{a} * (1 - {p} / 100)"),
+        (_N + r"\s+plus\s+" + _N + r"\s*(?:%|percent)", lambda a, p: f"{a} * (1 + {p} / 100)"),
+        (r"round\s+" + _N, lambda a: f"round({a})"),
+        (_N + r",?\s+rounded", lambda a: f"round({a})"),
         (r"(?:1|a|one)\s+" + _PART + r"\s+of\s+" + _N, lambda part, a: f"{a} / {_PARTS[part.lower()]}"),
         (_N + r"\s*(?:%|percent)\s+more\s+than\s+" + _N, lambda p, a: f"{a} * (1 + {p} / 100)"),
         (_N + r"\s*(?:%|percent)\s+less\s+than\s+" + _N, lambda p, a: f"{a} * (1 - {p} / 100)"),
