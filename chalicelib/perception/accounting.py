@@ -27,9 +27,21 @@ def _window_terms(words: list[str]) -> list[str]:
     return [w.name for w in catalogue.WINDOWS if any(f" {phrase} " in text for phrase in w.words)]
 
 
+_FILE_EXTENSIONS = ("md", "txt", "json", "csv", "log")
+
+
+def _without_file_names(text: str) -> str:
+    """``text`` without file names: "degraded.txt" names a file, not the state degraded."""
+    return " ".join(
+        word
+        for word in text.split()
+        if not word.strip("'\".,;:!?").lower().endswith(tuple(f".{ext}" for ext in _FILE_EXTENSIONS))
+    )
+
+
 def terms(text: str) -> list[tuple[str, Any]]:
-    """The catalogue terms ``text`` names, as ``(kind, value)``."""
-    words = _words(text)
+    """The catalogue terms ``text`` names, as ``(kind, value)``; a file name names none."""
+    words = _words(_without_file_names(text))
     found: list[tuple[str, Any]] = []
     for i, word in enumerate(words):
         if word in catalogue.SEVERITIES:

@@ -89,7 +89,7 @@ def test_an_ambiguous_word_is_reported_as_ambiguous() -> None:
 @pytest.mark.parametrize(
     "request_text",
     [
-        "summarise the open incidents into open.md",
+        "list the open incidents, as in open.md",
         "post the count of degraded services to the legal channel",
         "what is the error rate of payments, in furlongs",
         "count open incidents, rounded to the nearest googol",

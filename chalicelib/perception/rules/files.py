@@ -37,7 +37,9 @@ REPORT_NOUN = re.compile(r"(?:a |an |the )?(?:short |brief )?(?:report|summary|r
 ARTICLE = re.compile(r"^(?:a|an|the)\s+", NOCASE)
 # "write their ids to open.txt": a field of the rows just read; the file holds those rows
 THEIR_FIELDS = re.compile(
-    r"(?:their|its|the|those)\s+(?:ids?|names?|titles?|values?|versions?|owners?|regions?)", NOCASE
+    r"(?:their|its|the|those)\s+(?:ids?|names?|titles?|values?|versions?|owners?|regions?)"
+    r"|(?:that|the)\s+(?:number|count|figure|value|result|total|answer)",
+    NOCASE,
 )
 ALL_OF = re.compile(r"^(?:all\s+)?(?:of\s+)?", NOCASE)
 
@@ -51,6 +53,7 @@ SLASH_PATH = re.compile(
     NOCASE,
 )
 SAVE = re.compile(r"^(?:save|write|store|export|dump|persist|record|put|output|keep)\b", NOCASE)
+INTO_FILE = re.compile(r"\b(?:into|to|in)\s+(?:a\s+|the\s+)?[\w./-]+\.(?:md|txt|json|csv|log)\b", NOCASE)
 SAVE_ANYWHERE = re.compile(r"\b(?:save|write|store|export|dump|persist)\b.*?\b(?:to|as|in|into)\b", NOCASE)
 _FORMAT_WORD = "|".join(re.escape(word) for word in sorted(catalogue.FILE_FORMATS, key=len, reverse=True))
 FORMAT = re.compile(r"\b(?:as|in|to)\s+(?:an?\s+)?(?P<fmt>" + _FORMAT_WORD + r")\b(?:\s+file)?", NOCASE)
@@ -132,7 +135,7 @@ def _add_summary(ctx: Context, text: str, condition: Condition | None) -> None:
 def summarize(
     ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
 ) -> bool:
-    target = SAVE_ANYWHERE.search(text) and file_path(text)
+    target = (SAVE_ANYWHERE.search(text) or INTO_FILE.search(text)) and file_path(text)
     body = SAVE_TARGET.sub("", text) if target else text
     rest = SUMMARIZE_LEAD.sub("", body, count=1) if SUMMARIZE_LEAD.match(body) else fr.SUMMARIZE.sub("", body)
     if not _object(ctx, rest, condition, "summarize", text):
