@@ -336,7 +336,9 @@ class _Builder:
         sources = [s.purpose for s in self._data_steps() if s.tool != "summarize" and s.purpose]
         title = "MAOO: " + ("; ".join(dict.fromkeys(sources)) or task.text)
         if last.tool == "summarize" and suffix in ("md", "txt", "log"):  # the answer, then the summary
-            content = f"{'# ' if suffix == 'md' else ''}{title}\n\n{{{{answer}}}}\n\n{{{{{last.id}.summary}}}}\n"
+            content = (
+                f"{'# ' if suffix == 'md' else ''}{title}\n\n{{{{answer}}}}\n\n{{{{{last.id}.summary}}}}\n"
+            )
         elif suffix == "md":  # the answer in sentences, then the data it rests on
             content = f"# {title}\n\n{{{{answer}}}}\n\n```json\n{{{{{last.id}|json}}}}\n```\n"
         elif suffix in ("txt", "log"):
