@@ -91,16 +91,7 @@ def _figures(ctx: Context, text: str, condition: Condition | None) -> bool:
         return False
     refs = {}
     for name, params in zip(("@a", "@b"), arithmetic.figures, strict=False):
-        index = ctx.add(
-            make_subtask(
-                kind="query",
-                text=text,
-                params=params.model_dump(exclude_none=True),
-                success_criteria=[f"a figure of {text!r} read"],
-            ),
-            condition,
-        )
-        refs[name] = [index, "value"]
+        refs[name] = [_add_query(ctx, text, params, condition, focus=False), "value"]
     ctx.last_compute = ctx.add(
         make_subtask(
             kind="compute",
@@ -140,20 +131,9 @@ def build(ctx: Context, text: str, named: list[str], window: str | None, conditi
         return True
     if reading.params is None:
         return False
-    index = ctx.add(
-        make_subtask(
-            kind="query",
-            text=text,
-            params=reading.params.model_dump(exclude_none=True),
-            success_criteria=[f"{text} answered"],
-        ),
-        condition,
-    )
+    index = _add_query(ctx, text, reading.params, condition)
     if estate.single_figure(reading.params):
         ctx.last_compute = index  # "double it", "if it is over 50", "that number"
-    services = [f.value for f in reading.params.filters if f.field in ("service", "name") and f.op == "="]
-    if len(services) == 1:
-        ctx.service = str(services[0])  # "its", "for it"
     return True
 
 
@@ -261,8 +241,11 @@ def _subject_figure(ctx: Context, subject: str, keep_live: bool) -> tuple[int, s
     return ctx.last_compute, params.field
 
 
-def _add_query(ctx: Context, text: str, params: ReadParams, condition: Condition | None = None) -> int:
-    """Add the question as a sub-task; the service it names is in focus afterwards ("its", "for it")."""
+def _add_query(
+    ctx: Context, text: str, params: ReadParams, condition: Condition | None = None, focus: bool = True
+) -> int:
+    """Add the question as a sub-task; with ``focus``, the service it names is in focus afterwards ("its",
+    "for it"). One figure of several (arithmetic) leaves the focus where it was."""
     index = ctx.add(
         make_subtask(
             kind="query",
@@ -273,6 +256,6 @@ def _add_query(ctx: Context, text: str, params: ReadParams, condition: Condition
         condition,
     )
     services = [f.value for f in params.filters if f.field in ("service", "name") and f.op == "="]
-    if len(services) == 1:
+    if focus and len(services) == 1:
         ctx.service = str(services[0])
     return index
