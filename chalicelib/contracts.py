@@ -276,6 +276,8 @@ class Constraints(Model):
     read_only: bool = False
     no_files: bool = False
     denied_tools: list[str] = Field(default_factory=list)
+    # plan and check, run no tool: the answer is the plan ("just show me the plan", "don't actually do it")
+    dry_run: bool = False
 
 
 ReadingKind = Literal["subtask", "condition", "constraint", "not_understood", "unsupported", "missing"]

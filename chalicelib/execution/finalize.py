@@ -9,6 +9,7 @@ only computes (``chalicelib.handlers``).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib.contracts import RunState
@@ -24,6 +25,22 @@ def final_output(state: RunState) -> str:
     return answer.sentence_for(state)
 
 
+def _dry_run(state: RunState) -> bool:
+    return bool(state.perception and state.perception.constraints.dry_run and state.plan and not state.steps)
+
+
+def dry_run_output(state: RunState) -> str:
+    """A dry run's answer: the checked plan, step by step, and that nothing was run."""
+    assert state.plan is not None
+    lines = [
+        f"{step.id}. {step.tool} {json.dumps(step.args, sort_keys=True)}"
+        + (f" (only if {step.when.subject} {step.when.op} {step.when.value})" if step.when else "")
+        for step in state.plan.steps
+        if step.alternative_of is None
+    ]
+    return "Dry run: nothing was called or written. The plan MAOO checked and would run:\n" + "\n".join(lines)
+
+
 def finalize(state: RunState) -> RunState:
     """Close the run: its status, its final output, the check of its success criteria, and what
     long-term memory keeps of it (the adapter writes that). The runner then stores the run document and
@@ -35,6 +52,8 @@ def finalize(state: RunState) -> RunState:
             stop_reason="crash",
             stop_detail=f"{state.crash.get('Error', 'error')}: {str(state.crash.get('Cause', ''))[:500]}",
         )
+    elif state.status == "running" and _dry_run(state):
+        update["status"] = "succeeded"  # what was asked: the plan, checked, and nothing run
     elif state.status == "running":
         update["status"] = "succeeded"
         if unmet := postconditions.unmet(state):  # never a success that missed a clause
@@ -44,13 +63,18 @@ def finalize(state: RunState) -> RunState:
                 stop_detail="The run did not do all it was asked: " + "; ".join(unmet) + ".",
             )
     state = state.model_copy(update=update)
-    built = answer.answer_for(state) if state.status == "succeeded" else None
-    state = state.model_copy(
-        update={
-            "final_output": built.sentence if built else final_output(state),
-            "answer": built.as_dict() if built else None,
-        }
-    )
+    if _dry_run(state) and state.status == "succeeded":
+        state = state.model_copy(update={"final_output": dry_run_output(state)})
+        built = None
+    else:
+        built = answer.answer_for(state) if state.status == "succeeded" else None
+    if not _dry_run(state) or state.status != "succeeded":
+        state = state.model_copy(
+            update={
+                "final_output": built.sentence if built else final_output(state),
+                "answer": built.as_dict() if built else None,
+            }
+        )
     journal_metrics({"Runs": 1, f"Runs{state.status.capitalize()}": 1})
     if state.stop_reason:
         journal_metrics({"Stops": 1}, stop_reason=state.stop_reason)

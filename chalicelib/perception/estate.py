@@ -69,6 +69,7 @@ class Reading:
     problem: str = ""
     ambiguous: bool = False
     impossible: bool = False
+    asks_service: bool = False  # read, but which service it is about is not said ("what is the p95?")
     pieces: list[Piece] = field(default_factory=list)
 
 
@@ -82,7 +83,9 @@ over during there's theres got have let lets let's check pull bring see
 run runs running hosts host hosted has having sit sits living live lives located based deployed
 currently presently at moment the moment hmm so um today's number figure ones one yet
 still right now list listing r ur items entries records rows everything anything gimme teh da wat whats hw im
-compute calculate determine figure out work tell
+compute calculate determine figure out work tell log logged recent recently past previous
+doing going looking details detail info information query look up via through using ops database db api
+compare compared comparing versus vs numbers figures
 """.split()
 # "not"/"no" are negation and "all"/"every" widen a question to every row: they have pieces of their own
 
@@ -164,6 +167,18 @@ _CMP = {
     "equals": "=",
     "=": "=",
 }
+
+
+def _comparators() -> dict[str, str]:
+    """The reader's comparison words and the catalogue's (one list for every reader of a condition); "is"
+    and "not" are read by themselves here, so the catalogue's phrases with them are left out."""
+    found = dict(_CMP)
+    for phrase, op in catalogue.COMPARATOR_WORDS.items():
+        if not phrase.startswith("is ") and op != "!=":
+            found.setdefault(phrase, "=" if op == "==" else op)
+    return found
+
+
 _NOT = (
     "not",
     "no",
@@ -263,6 +278,7 @@ _FIELD_WORDS = {
     "release": "version",
     "deployed at": "deployed_at",
     "when": "time",
+    "where": "region",
     "what time": "time",
 }
 _AMBIGUOUS_WORDS = {"latency": "p50 or p95", "latencies": "p50 or p95", "slow": "p50 or p95"}
@@ -402,7 +418,7 @@ def lexicon() -> dict[str, list[Piece]]:
     """Phrase -> the pieces it may be; built from the catalogue once."""
     entries: list[tuple[str, Piece]] = [(w, Piece("filler")) for w in _FILLER]
     entries += [(phrase, Piece("agg", agg)) for phrase, agg in _AGG.items()]
-    entries += [(phrase, Piece("cmp", op)) for phrase, op in _CMP.items()]
+    entries += [(phrase, Piece("cmp", op)) for phrase, op in _comparators().items()]
     entries += [(phrase, Piece("not")) for phrase in _NOT]
     entries += [(phrase, Piece("group")) for phrase in _GROUP]
     entries += [(phrase, Piece("which")) for phrase in _WHICH]
@@ -422,6 +438,9 @@ def lexicon() -> dict[str, list[Piece]]:
     return lex
 
 
+_PRONOUN_WORDS = re.compile(r"\b(?:its|it|their|them|that service|the service|this service)\b", re.I)
+SEVERAL_FIELDS = "several fields asked"
+WORDS_NOT_READ = "words not read"  # of one row: the older rules' read of it shows them all
 ANY = re.compile(r".")  # the rule table's pattern for this reader: it decides by reading, not by a pattern
 _TOKEN = re.compile(
     r"(?<![\w.])-\d+(?:\.\d+)?|(?:inc|dep)-\d+(?='s\b)|[a-z0-9][a-z0-9_.'-]*[a-z0-9%]|[a-z0-9%]|[<>]=?|[#,&=]|\S",
@@ -501,7 +520,7 @@ def read(text: str) -> Reading:
     words = tokens(text)
     found, unknown = pieces(words)
     if unknown:
-        return Reading(problem=f"words not read: {', '.join(unknown)}", pieces=found)
+        return Reading(problem=f"{WORDS_NOT_READ}: {', '.join(unknown)}", pieces=found)
     ambiguous = [p for p in found if p.kind == "ambiguous"]
     if ambiguous:
         return Reading(
@@ -510,18 +529,65 @@ def read(text: str) -> Reading:
     try:
         params = _compose([p for p in found if p.kind != "filler"])
     except _NotRead as exc:
-        return Reading(problem=str(exc), pieces=found, impossible=exc.impossible, ambiguous=exc.ambiguous)
+        return Reading(
+            problem=str(exc),
+            pieces=found,
+            impossible=exc.impossible,
+            ambiguous=exc.ambiguous,
+            asks_service=exc.asks_service,
+        )
     return Reading(params=params, pieces=found)
+
+
+def _read_in_focus(text: str, service: str | None) -> Reading:
+    """``text`` read with the service in focus, if any, standing for its pronoun ("its error rate") or
+    for the service it leaves unsaid ("compute the error rate" after "fetch the payments metrics")."""
+    if not service:
+        return read(text)
+    reading = read(_PRONOUN_WORDS.sub(service, text))
+    return read(f"{text} of {service}") if reading.asks_service else reading
+
+
+def reads_whole(text: str, service: str | None = None) -> bool:
+    """Is every word of ``text`` read (with the service in focus)? Several fields of one row count: the
+    service's record shows them all."""
+    reading = _read_in_focus(text, service)
+    return reading.params is not None or reading.problem.startswith(SEVERAL_FIELDS)
+
+
+def asks_service(text: str) -> bool:
+    """Is ``text`` read, but for which service ("what is the p95?", "how many requests")?"""
+    return read(text).asks_service
+
+
+def live_metric(text: str, service: str | None = None) -> tuple[str, str | None, str] | None:
+    """``(service, window, field)`` when ``text`` is one metric of one service, every word read ("the
+    p95 of auth", "search err rate 1h", "its error rate" with a service in focus); the window is None
+    when none is said."""
+    reading = _read_in_focus(text, service)
+    p = reading.params
+    if p is None or p.resource != "metrics" or p.aggregate not in ("list", "one") or p.field is None:
+        return None
+    if p.unit is not None or p.round_to is not None or p.group_by is not None:
+        return None
+    named = [f.value for f in p.filters if f.field == "service" and f.op == "="]
+    if len(named) != 1 or len(p.filters) != 1:
+        return None
+    said = any(piece.kind == "window" for piece in reading.pieces)
+    return str(named[0]), (p.window if said else None), p.field
 
 
 class _NotRead(MaooError):
     """Raised inside the composition: the question is not read, for the reason given. ``impossible``: the
     question is read, and asks for something the estate does not have (an id, a window)."""
 
-    def __init__(self, message: str, impossible: bool = False, ambiguous: bool = False) -> None:
+    def __init__(
+        self, message: str, impossible: bool = False, ambiguous: bool = False, asks_service: bool = False
+    ) -> None:
         super().__init__(message)
         self.impossible = impossible
         self.ambiguous = ambiguous
+        self.asks_service = asks_service
 
 
 @lru_cache(maxsize=1)
@@ -762,7 +828,7 @@ class _Composer:
         elif who and not fields and self.table == "services":
             fields = ["owner"]  # "who runs checkout"
         if len(set(fields)) > 1:
-            raise _NotRead(f"several fields asked ({', '.join(dict.fromkeys(fields))})")
+            raise _NotRead(f"{SEVERAL_FIELDS} ({', '.join(dict.fromkeys(fields))})")
         self.asked = _column(self.table, fields[0]) if fields else None
 
     def shape(self) -> None:
@@ -783,6 +849,8 @@ class _Composer:
             self.aggregate, self.agg_field = ("argmax" if self.aggregate == "max" else "argmin"), "count"
         elif self.aggregate in ("max", "min"):
             self.aggregate = "argmax" if self.aggregate == "max" else "argmin"
+        elif self.aggregate is None and self.group_by == KEY[self.table] and self.asked not in NUMERIC:
+            self.aggregate, self.group_by = "list", None  # "the status of each service": a row per service
         elif self.aggregate is None and self.group_by is not None:
             numeric = self.asked in NUMERIC
             self.aggregate, self.agg_field = ("sum", self.asked) if numeric else ("count", None)
@@ -793,19 +861,20 @@ class _Composer:
     def _implied_shapes(self) -> None:
         """What the words imply before any ranking: one row for a noun in the singular, a sum for "the
         number of requests"."""
-        singular = self.free("one")
+        # "every service": all rows, the noun in the singular after "every" or "each"
+        singular = [i for i in self.free("one") if not (i and self.parts[i - 1].kind == "all")]
+        for i in self.free("one"):
+            self.take(i)
         self.singular_service = (
             any(_SINGULAR_TABLE[self.parts[i].words] == "services" for i in singular)
             and self.table != "services"
         )
-        for i in singular:
-            self.take(i)
         if self.aggregate == "count" and self.asked in ("requests", "errors"):
             named = (
                 any(f.field in ("service", "name") for f in self.filters) or self.free("all") or self.group_by
             )
             if not named:  # "how many requests": of which service? not the estate's total, unless said
-                raise _NotRead("how many of which service's?")
+                raise _NotRead("how many of which service's?", asks_service=True)
             self.aggregate, self.agg_field, self.asked = "sum", self.asked, None
         if singular and self.aggregate is None and self.group_by is None:
             self.aggregate = "one"
@@ -850,14 +919,17 @@ class _Composer:
             self.take(i)
         bare = not (self.filters or self.group_by or self.aggregate or every)
         if self.table == "metrics" and bare:
-            raise _NotRead("a metric of which service?")  # "the error rate": the service in focus, or ask
+            raise _NotRead(
+                "a metric of which service?", asks_service=True
+            )  # "the error rate": the service in focus, or ask
         for i, p in enumerate(self.parts):  # connectives between used pieces are fine; nothing else is
             if not self.used[i] and p.kind not in ("and", "or", "table"):
                 raise _NotRead(f"{p.words!r} is not used by the question")
         if self.table == "metrics":
             self.window = self.window or catalogue.DEFAULT_WINDOW
         elif self.window:
-            raise _NotRead(f"{self.table} have no window")
+            said = next((p.words for p in self.parts if p.kind == "window"), self.window)
+            raise _NotRead(f"{self.table} have no window ({said!r}: {self.window})")
         field = self.agg_field if self.agg_field and self.agg_field != "count" else self.asked
         if field is None and self.aggregate is None and self.compared is not None:
             field = _column(self.table, self.compared)

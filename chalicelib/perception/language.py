@@ -111,6 +111,7 @@ def _condition(condition: Condition) -> str:
 
 def _constraints(c: Constraints) -> str:
     said = [
+        "dry run" if c.dry_run else "",
         "read-only" if c.read_only else "",
         "no files" if c.no_files else "",
         f"budget {_value(c.budget)}" if c.budget is not None else "",

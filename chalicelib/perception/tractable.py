@@ -63,7 +63,7 @@ def _excludes(perception: PerceivedState) -> bool:
     c = perception.constraints
     negated = _estate(perception, lambda p: any(f.op not in ("=", "in") for f in p.filters))
     conditional = any(t.condition is not None for t in perception.subtasks)
-    return negated or conditional or c.read_only or c.no_files or bool(c.denied_tools)
+    return negated or conditional or c.read_only or c.no_files or c.dry_run or bool(c.denied_tools)
 
 
 @dataclass(frozen=True)

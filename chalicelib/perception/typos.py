@@ -45,9 +45,20 @@ onto about above region zone zones user users role roles host hosts port ports p
 disks memory cache caches job jobs task tasks queue queues event events alert alerts alarm alarms up
 down ok okay fast slow high low sum sums add adds plus minus times over divide divided multiply
 multiplied subtract from less minus average mean percent percentage share square squared cube cubed
-root power halve half
+root power halve half percentile percentiles compare compared resolve resolves falls fall fell drop drops
+dropped rise rises rose climb climbs goes went going doing gone exactly nearly about around roughly
 """.split()
 )
+
+
+@lru_cache(maxsize=1)
+def _read_as_written() -> frozenset[str]:
+    """Ordinary English, and every word the estate reader and the catalogue's comparisons read as they
+    are: a word MAOO reads is never "corrected" into another ("falls below" is not "calls below")."""
+    from chalicelib.perception import estate
+
+    phrases = [*estate.lexicon(), *catalogue.COMPARATOR_WORDS]
+    return _ENGLISH | frozenset(w for phrase in phrases for w in phrase.split() if w.isalpha())
 
 # Markers after which the rest of a clause is free text the user wrote: never corrected.
 _FREE_TEXT_MARKERS = (
@@ -144,7 +155,7 @@ def _is_subsequence(short: str, long: str) -> bool:
 
 
 def _candidate(token: str) -> bool:
-    return token.isalpha() and token.islower() and len(token) >= 3 and token not in _ENGLISH
+    return token.isalpha() and token.islower() and len(token) >= 3 and token not in _read_as_written()
 
 
 def correct(text: str) -> tuple[str, list[str]]:

@@ -260,9 +260,13 @@ def plan_state(
     note = f"revision {revision}" + (
         f": replanned around {state.replan.step_id} ({state.replan.reason})" if state.replan else ""
     )
+    dry_run = perception.constraints.dry_run
+    if dry_run:
+        note += ": a dry run, the plan is shown and no tool is called"
     journal_event(
         "plan",
         "Plan",
+        dry_run=dry_run,
         revision=revision,
         steps=_steps(plan),
         replanned_around=state.replan.step_id if state.replan else None,
@@ -271,7 +275,7 @@ def plan_state(
     return state.model_copy(
         update={
             "plan": plan,
-            "plan_ok": True,
+            "plan_ok": not dry_run,  # a dry run goes from its checked plan to Finalize
             "guards": guards,
             "results": kept if state.plan else state.results,
             "replan": None,

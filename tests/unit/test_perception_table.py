@@ -96,15 +96,15 @@ CASES = [
         [GET],
         "700 requests",
     ),
-    here_only(
-        ok(
-            "latency-24h",
-            "Pull the latency numbers for auth over the past 24 hours",
-            "single",
-            "fetch",
-            [GET],
-            "p95_ms: 39",
-        )
+    # "latency" is p50 or p95: asked, not guessed (the estate reader reads every word, and two readings)
+    stop(
+        "latency-24h",
+        "Pull the latency numbers for auth over the past 24 hours",
+        "ambiguous",
+        "ambiguous",
+        [],
+        "ambiguous_request",
+        "p50 or p95",
     ),
     here_only(ok("p95-question", "What is the p95 latency of checkout?", "single", "query", [DB], "1200")),
     ok("open-incidents", "List open incidents for checkout", "single", "fetch", [GET], "of checkout (2)"),

@@ -15,6 +15,7 @@ from chalicelib import catalogue
 from chalicelib.contracts import Condition
 from chalicelib.perception import fragments as fr
 from chalicelib.perception.arithmetic import numbers_to_digits
+from chalicelib.perception.estate import asks_service, live_metric, reads_whole
 from chalicelib.perception.fragments import COMPARATOR, NOCASE, NUMBER
 from chalicelib.perception.rules.context import Context
 from chalicelib.perception.rules.estate import estate_condition, estate_figure, starts_action
@@ -60,13 +61,6 @@ INCIDENT_COUNT_SUBJECT = re.compile(
     r"\b(?:has|have)\s+" + _STATE.replace("status", "status2") + r"\s*incidents\b",
     NOCASE,
 )
-# each metric field by the catalogue's words for it ("p95", "tail latency", "traffic", "failures")
-METRIC_FIELDS = tuple(
-    (re.compile(r"\b(?:" + "|".join(re.escape(w) for w in metric.words) + r")\b", NOCASE), metric.field)
-    for metric in catalogue.METRICS
-)
-# "p50" must win over "latency" when both are said
-METRIC_FIELD_ORDER = ("p50_ms", "p95_ms", "errors", "requests")
 COMPUTED_PREFIX = re.compile(r"^(?:the\s+)?(?:computed|calculated|final)\s+", NOCASE)
 _RESULT_WORDS = {
     "it",
@@ -176,45 +170,40 @@ def _context_service(ctx: Context, hint: str) -> str | None:
 
 
 def _subject(ctx: Context, text: str, hint: str) -> str | None:
-    """``#i`` or ``#i.field`` for what a condition compares; None (and what is missing) otherwise."""
+    """``#i`` or ``#i.field`` for what a condition compares; None (and what is missing) otherwise.
+
+    The estate reader decides what the subject is, every word of it; a service's live metric or error
+    rate is read from the live metrics, as the older rules did. A subject it does not read is a
+    reference to what was just computed ("it", "the result"), or not understood."""
     if (figure := estate_figure(ctx, text)) is not None:
         return figure
-    named = fr.services(text)
-    service = named[0] if named else _context_service(ctx, hint)
-    if service:
-        ctx.service = service
-    window = ctx.window_or_default(fr.window(text))
-    if m := INCIDENT_COUNT_SUBJECT.search(text):
-        return f"#{ctx.incident_count(service, m.group('status') or m.group('status2'), text)}.count"
-    if fr.ERROR_RATE.search(text):
-        if not service:
-            ctx.ask_service(text)
-            return None
-        return f"#{ctx.error_rate(service, window, text, None)}"
-    if field := _metric_field(text):
-        if not service:
-            ctx.ask_service(text)
-            return None
-        return f"#{ctx.metrics(service, window, text, None)}.{field}"
     bare = COMPUTED_PREFIX.sub("", text.strip().lower())
     if bare in _RESULT_WORDS or fr.RESULT_PRONOUN.match(bare):
         if ctx.last_compute is None:
             ctx.missing.append(f"what {text.strip()!r} refers to: nothing is computed before the condition")
             return None
         return f"#{ctx.last_compute}"
-    ctx.missing.append(
-        f"what {text.strip()!r} is: MAOO can compare an error rate, latency, error or request counts, "
-        "an incident count or a computed result"
-    )
-    return None
-
-
-def _metric_field(text: str) -> str | None:
-    hits = {field: pattern.search(text) for pattern, field in METRIC_FIELDS}
-    for field in METRIC_FIELD_ORDER:
-        if hits.get(field):
-            return field
-    return None
+    live = live_metric(text, _context_service(ctx, hint))
+    if live is None and (m := INCIDENT_COUNT_SUBJECT.search(text)) and reads_whole(text, ctx.service):
+        named = fr.services(text)
+        service = named[0] if named else _context_service(ctx, hint)
+        ctx.service = service or ctx.service
+        return f"#{ctx.incident_count(service, m.group('status') or m.group('status2'), text)}.count"
+    if live is None:
+        if asks_service(text):
+            ctx.ask_service(text)
+            return None
+        ctx.missing.append(
+            f"what {text.strip()!r} is: MAOO can compare an error rate, latency, error or request counts, "
+            "an incident count or a computed result"
+        )
+        return None
+    service, window, field = live
+    ctx.service = service
+    window = fr.window(text) or ctx.window_or_default(window)
+    if field == "error_rate":
+        return f"#{ctx.error_rate(service, window, text, None)}"
+    return f"#{ctx.metrics(service, window, text, None)}.{field}"
 
 
 def _known(name: str | None) -> str | None:

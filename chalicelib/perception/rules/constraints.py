@@ -42,10 +42,7 @@ READ_ONLY = re.compile(
     + r"(?:"
     + _AND_BUT
     + r"(?:keep (?:it|this|everything)\s+|do (?:it|this|everything)\s+|stay\s+|be\s+)?(?:in\s+)?(?:as\s+a\s+)?"
-    r"(?:read[- ]only|dry[- ]run)(?:\s+mode)?|"
-    + _AND_BUT
-    + _DONT
-    + r"\s+(?:change|changing|modify|modifying|"
+    r"read[- ]only(?:\s+mode)?|" + _AND_BUT + _DONT + r"\s+(?:change|changing|modify|modifying|"
     r"write|writing|touch|touching)\s+anything|(?:and\s+)?(?:with\s+)?no\s+(?:writes|side[- ]effects|changes)|(?:and\s+)?without\s+(?:any\s+)?"
     r"side[- ]effects|(?:and\s+)?make no changes)\b",
     NOCASE,
@@ -62,6 +59,30 @@ NO_HTTP = re.compile(
     r"(?:the\s+)?(?:ops\s+)?(?:database|db))\b",
     NOCASE,
 )
+# the words left after "show me the plan for" are an action in -ing form: "opening a sev1 incident"
+_GERUNDS = {
+    "opening": "open",
+    "writing": "write",
+    "notifying": "notify",
+    "posting": "post",
+    "saving": "save",
+    "creating": "create",
+    "sending": "send",
+    "counting": "count",
+    "listing": "list",
+    "filing": "file",
+}
+DRY_RUN = re.compile(
+    _LEAD
+    + r"(?:(?:and\s+)?(?:but\s+)?(?:(?:as\s+)?(?:a\s+)?dry[- ]?run(?:\s+(?:only|mode))?(?:\s+(?:of|for))?"
+    r"|(?:(?:just|only)\s+)?(?:show|tell|give)\s+(?:me\s+)?(?:the|your|a)\s+plan(?:\s+only)?(?:\s+(?:for|to|of))?"
+    r"|(?:just\s+)?plan\s+(?:it\s+)?only|(?:just\s+)?(?:what|how)\s+(?:would\s+you|you\s+would)\s+do(?:\s+(?:to|it))?"
+    r"|(?:but\s+)?(?:don'?t|do not)\s+actually\s+(?:do|run|execute|send|write|open|post)(?:\s+(?:it|this|that|anything))?"
+    r"|without\s+actually\s+(?:doing|running|executing)\s+(?:it|this|that|anything))(?:\s*[:,])?)"
+    r"(?:\s+(?P<gerund>" + "|".join(_GERUNDS) + r")\b)?",
+    NOCASE,
+)
+LEADING_CONJUNCTION = re.compile(r"^[\s,]*(?:(?:but|and|then)\s+)+", NOCASE)  # "dry run, but notify ..."
 REPEATED_COMMAS = re.compile(r"\s*,(?:\s*,)+")
 DANGLING_CONJUNCTION = re.compile(r"(?:[\s,]+(?:and|but|then|with|using|while))+\s*(?=[.!?]|$)", NOCASE)
 
@@ -77,6 +98,7 @@ class ConstraintRule:
     pattern: re.Pattern[str]
     build: Callable[[re.Match[str]], dict[str, Any]]  # the phrase read -> the Constraints fields it sets
     examples: tuple[tuple[str, dict[str, Any]], ...]  # (request, the constraints it sets)
+    left: Callable[[re.Match[str]], str] = lambda m: ""  # what the phrase leaves in the request's text
 
 
 CONSTRAINT_RULES: tuple[ConstraintRule, ...] = (
@@ -103,6 +125,13 @@ CONSTRAINT_RULES: tuple[ConstraintRule, ...] = (
         READ_ONLY,
         lambda m: {"read_only": True},
         (("check auth, read-only", {"read_only": True}),),
+    ),
+    ConstraintRule(
+        "dry_run",
+        DRY_RUN,
+        lambda m: {"dry_run": True},
+        (("dry run: open a sev2 incident for search", {"dry_run": True}),),
+        lambda m: f" {_GERUNDS[m.group('gerund').lower()]} " if m.group("gerund") else " ",
     ),
     ConstraintRule(
         "no_files",
@@ -140,7 +169,8 @@ def constraint_readings(request: str) -> list[ClauseReading]:
 def strip_constraints(request: str) -> str:
     """The request without the words that set constraints, and without the conjunctions they leave behind."""
     for rule in CONSTRAINT_RULES:
-        request = rule.pattern.sub("", request)
+        request = rule.pattern.sub(rule.left, request)
     request = REPEATED_COMMAS.sub(",", request)
     request = DANGLING_CONJUNCTION.sub("", request)
+    request = LEADING_CONJUNCTION.sub("", request)
     return SPACES.sub(" ", request).strip(" ,")

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from chalicelib import catalogue
 from chalicelib.contracts import Condition, SubTask, SubTaskKind, make_subtask
+from chalicelib.perception import estate
 from chalicelib.perception import fragments as fr
 
 
@@ -28,6 +29,11 @@ class Rule(Protocol):
     @property
     def build(self) -> Callable[[Context, str, list[str], str | None, Condition | None], bool]: ...
     def matches(self, text: str, named: list[str]) -> bool: ...
+
+
+# the older data rules recognise a phrasing, not every word: they read a clause only when the estate
+# reader reads it whole too (they stay for their routes: the HTTP API first, the database after)
+_CONFIRMED_BY_ESTATE = frozenset({"count", "error_rate", "read"})
 
 
 class Context:
@@ -73,11 +79,38 @@ class Context:
 
     def read_data(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
         """Reads and computations: the data rules, in order, until one reads the clause."""
+        unread = ""
         for rule in self.data_rules:
-            if rule.matches(text, named) and rule.build(self, text, named, window, condition):
+            if not rule.matches(text, named):
+                continue
+            if rule.name in _CONFIRMED_BY_ESTATE and not estate.reads_whole(text, self.service):
+                if self._only_asks(rule, text, named, window, condition) or (
+                    estate.asks_service(text) and self.ask_service(text) is None
+                ):
+                    self.name(rule.name, text)
+                    return True
+                unread = unread or estate.read(text).problem
+                continue  # the older rule would read some of the words and drop the rest
+            if rule.build(self, text, named, window, condition):
                 if not rule.name.startswith("read"):
                     self.name(rule.name, text)
                 return True
+        if unread and not unread.startswith(estate.WORDS_NOT_READ):
+            self.unsupported.append(f"{text!r}: {unread}")  # read, and what of it MAOO cannot ask says why
+            return True
+        return False
+
+    def _only_asks(
+        self, rule: Rule, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
+        """Let an older rule read a clause the estate reader does not, when all it does is ask for what is
+        missing ("what's the p95?": of which service?); anything it would run is taken back."""
+        asked, refused = len(self.missing), len(self.unsupported)
+        saved = (len(self.tasks), dict(self.fetched), dict(self.computed), self.last_compute)
+        if rule.build(self, text, named, window, condition) and len(self.tasks) == saved[0]:
+            return len(self.missing) > asked or len(self.unsupported) > refused
+        del self.tasks[saved[0] :], self.missing[asked:], self.unsupported[refused:]
+        self.fetched, self.computed, self.last_compute = saved[1], saved[2], saved[3]
         return False
 
     def name(self, rule: str, text: str, free_text: bool = False) -> None:
