@@ -83,10 +83,12 @@ over during there's theres got have let lets let's check pull bring see
 run runs running hosts host hosted has having sit sits living live lives located based deployed
 currently presently at moment the moment hmm so um today's number figure ones one yet
 still right now list listing r ur items entries records rows everything anything gimme teh da wat whats hw im
-compute calculate determine figure out work tell log logged recent recently past previous
+compute calculate determine figure out work tell log logged recent
 doing going looking details detail info information query look up via through using ops database db api
-compare compared comparing versus vs numbers figures
+compare compared comparing versus vs numbers figures rn waht wht btw asap lol like
 """.split()
+# said of a deployment, the act itself: "when was DEP-2001 rolled out", "which version went out"
+_FILLER += ["rolled out", "roll out", "went out", "go out", "gone out", "released", "shipped out"]
 # "not"/"no" are negation and "all"/"every" widen a question to every row: they have pieces of their own
 
 _AGG = {
@@ -200,6 +202,8 @@ _NOT = (
     "that are not",
     "which are not",
     "not counting",
+    "excl",
+    "exc",
 )
 # a table named in the singular ("the checkout incident"): the question is about exactly one row
 _SINGULAR = ("incident", "inc", "service", "svc", "deployment", "deploy", "release", "app")
@@ -447,6 +451,10 @@ _TOKEN = re.compile(
     re.I,
 )
 _ID = re.compile(r"^(inc|dep)-\d+$")
+_BEFORE_WINDOW = re.compile(
+    r"\b(?:past|previous|prior|preceding)\s+(?=(?:\d+\s*|one\s+|an?\s+)?(?:h|m|d|hours?|hrs?|minutes?|mins?|days?)\b"
+    r"|\d+[hmd]\b)"
+)
 _NUM = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
@@ -460,6 +468,7 @@ def tokens(text: str) -> list[str]:
     text = re.sub(r"\bw/o\b", "without", re.sub(r"\bw/(?=\s|$)", "with", text))
     text = re.sub(r"[()\[\]]", " ", text)  # a parenthesis adds no meaning of its own: its words are read
     text = re.sub(r"\b(\d+) ?(h|m|d)\b", r"\1\2", text)  # "24 h" -> "24h", a window's name
+    text = _BEFORE_WINDOW.sub("", text)  # "the past 24 hours": the window alone
     return [t.rstrip(".?!") for t in _TOKEN.findall(text) if t.rstrip(".?!")]
 
 
@@ -537,6 +546,13 @@ def read(text: str) -> Reading:
             asks_service=exc.asks_service,
         )
     return Reading(params=params, pieces=found)
+
+
+def names() -> tuple[str, ...]:
+    """The single words of the reader's own vocabulary a typo may be corrected to: fields, tables,
+    aggregates and comparisons of four letters or more."""
+    phrases = [*_FIELD_WORDS, *_TABLE_WORDS, *_AGG, *_comparators()]
+    return tuple(dict.fromkeys(p for p in phrases if p.isalpha() and len(p) >= 4))
 
 
 def _read_in_focus(text: str, service: str | None) -> Reading:

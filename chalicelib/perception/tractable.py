@@ -122,7 +122,10 @@ _CHECKS = (
         re.compile(
             rf"\b(?:for each|per (?:{_GROUPS})|broken down|grouped|group by|by (?:{_GROUPS}))\b", re.I
         ),
-        lambda p: _estate(p, lambda q: q.group_by is not None),
+        lambda p: (
+            _estate(p, lambda q: q.group_by is not None)
+            or sum(isinstance(t, CreateTask) for t in p.subtasks) > 1
+        ),  # "an incident for each of them"
         "{w!r} asks for one answer per group, and none is grouped",
     ),
     _Check(

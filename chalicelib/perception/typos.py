@@ -60,6 +60,7 @@ def _read_as_written() -> frozenset[str]:
     phrases = [*estate.lexicon(), *catalogue.COMPARATOR_WORDS]
     return _ENGLISH | frozenset(w for phrase in phrases for w in phrase.split() if w.isalpha())
 
+
 # Markers after which the rest of a clause is free text the user wrote: never corrected.
 _FREE_TEXT_MARKERS = (
     "titled",
@@ -83,7 +84,11 @@ _FREE_TEXT_MARKERS = (
 
 @lru_cache(maxsize=1)
 def _targets() -> tuple[str, ...]:
-    return catalogue.domain_words()
+    """The catalogue's domain words and the estate reader's names of fields, tables and aggregates
+    ("regoin" is "region", "smalest" is "smallest")."""
+    from chalicelib.perception import estate
+
+    return tuple(dict.fromkeys([*catalogue.domain_words(), *estate.names()]))
 
 
 @lru_cache(maxsize=1)
@@ -176,10 +181,11 @@ def correct(text: str) -> tuple[str, list[str]]:
         lowered = chunk.lower()
         if lowered in _FREE_TEXT_MARKERS:
             free = True
-        if free or not _candidate(lowered) or lowered in _targets():
+        alias = None if free else _aliases().get(lowered)  # shorthand: "inc", "svc", "reqs"
+        if alias is None and (free or not _candidate(lowered) or lowered in _targets()):
             out.append(chunk)
             continue
-        fixed = _aliases().get(lowered) or _best(lowered)
+        fixed = alias or _best(lowered)
         if fixed and fixed != lowered:
             corrections.append(f'"{chunk}" -> "{fixed}"')
             out.append(fixed)

@@ -102,10 +102,18 @@ def _channel(m: re.Match[str]) -> str:
     return _CHANNELS.get(raw, _CHANNELS.get(raw.replace(" ", "-"), raw))
 
 
+_EACH = re.compile(r"\b(?:each|both|all of them|every one|them all|them)\b", NOCASE)
+
+
 def create(
     ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
 ) -> bool:
     services = named or ([ctx.service] if ctx.service else [])
+    if not named and len(ctx.focus) > 1:
+        if not _EACH.search(text):  # "check auth and search, then open an incident for it": which?
+            ctx.missing.append(f"which service {text!r} is for: {' or '.join(ctx.focus)}")
+            return True
+        services = ctx.focus  # "... for each of them", "for both"
     if not services:
         ctx.add(
             make_subtask(kind="create", text=text, params={"resource": "incident", "service": None}),

@@ -62,6 +62,12 @@ INCIDENT_COUNT_SUBJECT = re.compile(
     NOCASE,
 )
 COMPUTED_PREFIX = re.compile(r"^(?:the\s+)?(?:computed|calculated|final)\s+", NOCASE)
+# "the count", "that number", "this figure": the figure just computed, by what it is
+_THE_FIGURE = re.compile(
+    r"^(?:the|that|this|said)\s+(?:count|number|figure|value|total|sum|average|mean|result|answer|rate|"
+    r"percentage|ratio|difference|product|amount|share|quotient)$",
+    NOCASE,
+)
 _RESULT_WORDS = {
     "it",
     "that",
@@ -178,7 +184,7 @@ def _subject(ctx: Context, text: str, hint: str) -> str | None:
     if (figure := estate_figure(ctx, text)) is not None:
         return figure
     bare = COMPUTED_PREFIX.sub("", text.strip().lower())
-    if bare in _RESULT_WORDS or fr.RESULT_PRONOUN.match(bare):
+    if bare in _RESULT_WORDS or fr.RESULT_PRONOUN.match(bare) or _THE_FIGURE.match(bare):
         if ctx.last_compute is None:
             ctx.missing.append(f"what {text.strip()!r} refers to: nothing is computed before the condition")
             return None

@@ -34,6 +34,13 @@ class Rule(Protocol):
 # the older data rules recognise a phrasing, not every word: they read a clause only when the estate
 # reader reads it whole too (they stay for their routes: the HTTP API first, the database after)
 _CONFIRMED_BY_ESTATE = frozenset({"count", "error_rate", "read"})
+# arithmetic over figures of the estate is the estate reader's ("search errors over 24h minus its 1h
+# errors"): the older arithmetic rule reads numbers, and what was computed before
+_NUMBERS_ONLY = frozenset({"arithmetic"})
+
+
+def _reads_nothing(added: list[SubTask], asked: int, refused: int) -> bool:
+    return not any(t.kind in ("fetch", "query") for t in added)
 
 
 class Context:
@@ -47,6 +54,7 @@ class Context:
         self.unsupported: list[str] = []
         self.missing: list[str] = []
         self.service: str | None = None
+        self.focus: list[str] = []  # every service the last clause that named one named ("auth and search")
         self.window: str | None = None
         self.fetched: dict[tuple[str, str], int] = {}
         self.computed: dict[tuple[str, str], int] = {}
@@ -67,7 +75,7 @@ class Context:
         """Offer the clause to the action rules, then the data rules: the first that reads it wins."""
         named = fr.services(text)
         if named:
-            self.service = named[-1]
+            self.service, self.focus = named[-1], named
         window = fr.window(text)
         if window:
             self.window = window
@@ -78,19 +86,28 @@ class Context:
         return self.read_data(text, named, window, condition)
 
     def read_data(self, text: str, named: list[str], window: str | None, condition: Condition | None) -> bool:
-        """Reads and computations: the data rules, in order, until one reads the clause."""
+        """Reads and computations: the data rules, in order, until one reads the clause.
+
+        The older rules recognise a phrasing, not every word: one that reads the estate reads a clause
+        only when the estate reader reads all of it too, or when all it does is ask what is missing
+        ("what's the p95?": of which service?)."""
         unread = ""
         for rule in self.data_rules:
             if not rule.matches(text, named):
                 continue
             if rule.name in _CONFIRMED_BY_ESTATE and not estate.reads_whole(text, self.service):
-                if self._only_asks(rule, text, named, window, condition) or (
+                if self._tried(rule, text, named, window, condition, self._only_asks) or (
                     estate.asks_service(text) and self.ask_service(text) is None
                 ):
                     self.name(rule.name, text)
                     return True
                 unread = unread or estate.read(text).problem
-                continue  # the older rule would read some of the words and drop the rest
+                continue
+            if rule.name in _NUMBERS_ONLY:
+                if self._tried(rule, text, named, window, condition, _reads_nothing):
+                    self.name(rule.name, text)
+                    return True
+                continue
             if rule.build(self, text, named, window, condition):
                 if not rule.name.startswith("read"):
                     self.name(rule.name, text)
@@ -100,17 +117,26 @@ class Context:
             return True
         return False
 
-    def _only_asks(
-        self, rule: Rule, text: str, named: list[str], window: str | None, condition: Condition | None
+    def _only_asks(self, added: list[SubTask], asked: int, refused: int) -> bool:
+        return not added and (len(self.missing) > asked or len(self.unsupported) > refused)
+
+    def _tried(
+        self,
+        rule: Rule,
+        text: str,
+        named: list[str],
+        window: str | None,
+        condition: Condition | None,
+        keep: Callable[[list[SubTask], int, int], bool],
     ) -> bool:
-        """Let an older rule read a clause the estate reader does not, when all it does is ask for what is
-        missing ("what's the p95?": of which service?); anything it would run is taken back."""
+        """Let ``rule`` read the clause, and keep what it read only when ``keep(sub-tasks added, missing
+        before, unsupported before)`` holds; otherwise everything it added is taken back."""
         asked, refused = len(self.missing), len(self.unsupported)
-        saved = (len(self.tasks), dict(self.fetched), dict(self.computed), self.last_compute)
-        if rule.build(self, text, named, window, condition) and len(self.tasks) == saved[0]:
-            return len(self.missing) > asked or len(self.unsupported) > refused
+        saved = (len(self.tasks), dict(self.fetched), dict(self.computed), self.last_compute, self.service)
+        if rule.build(self, text, named, window, condition) and keep(self.tasks[saved[0] :], asked, refused):
+            return True
         del self.tasks[saved[0] :], self.missing[asked:], self.unsupported[refused:]
-        self.fetched, self.computed, self.last_compute = saved[1], saved[2], saved[3]
+        self.fetched, self.computed, self.last_compute, self.service = saved[1:]
         return False
 
     def name(self, rule: str, text: str, free_text: bool = False) -> None:

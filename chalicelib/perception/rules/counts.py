@@ -17,13 +17,14 @@ def count(ctx: Context, text: str, named: list[str], window: str | None, conditi
         index = ctx.incident_count(service, fr.incident_status(text), text, severity)
         if condition:
             ctx.tasks[index] = ctx.tasks[index].model_copy(update={"condition": condition})
+        ctx.last_compute = index  # "if the count is at least 2", "double it"
         return True
     resource = "deployments" if fr.DEPLOYMENTS.search(text) else "services"
     status = fr.deploy_status(text) if resource == "deployments" else fr.service_status(text)
     filters = service_filters(text) if resource == "services" else {}
     of_service = f"of {service}" if service and resource == "deployments" else ""
     what = " ".join(x for x in (status, resource, of_service) if x)
-    ctx.add(
+    ctx.last_compute = ctx.add(
         make_subtask(
             kind="query",
             text=text,
