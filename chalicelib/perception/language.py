@@ -16,6 +16,7 @@ what the planner compiles.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from chalicelib.contracts import (
@@ -36,15 +37,30 @@ from chalicelib.contracts import (
 _FLAT = ("service", "status", "severity", "tier", "region", "owner", "window")
 
 
+_BARE = re.compile(r"[^\s,()\"|;]+")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def _value(value: Any) -> str:
     if isinstance(value, list):
         return "(" + ", ".join(_value(v) for v in value) + ")"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, str) and (not _BARE.fullmatch(value) or _NUMBER.fullmatch(value)):
+        return json.dumps(
+            value
+        )  # text with spaces, or digits meant as text: quoted, so it reads back the same
     return str(value)
 
 
-def _query(p: ReadParams) -> str:
+def _plain(kind: str, p: ReadParams) -> bool:
+    """A catalogue read (its route: the API or the database first, by ``kind``), not a question over a
+    table: shown as ``fetch``/``query`` so that the text reads back into the same sub-task."""
+    flat = any(getattr(p, name) is not None for name in _FLAT if name != "window")
+    return kind != "query" or p.aggregate is None or flat
+
+
+def _query(kind: str, p: ReadParams) -> str:
     if p.resource == "url":
         return f"GET {p.url}"
     if p.resource == "sql":
@@ -54,11 +70,12 @@ def _query(p: ReadParams) -> str:
     if p.resource == "service" and p.service is not None:
         conditions = [c.replace("service =", "name =", 1) for c in conditions]
     conditions += [f"{f.field} {f.op} {_value(f.value)}" for f in p.filters]
-    parts = [table]
+    plain = _plain(kind, p)
+    parts = [f"{kind} {table}" if plain else table]
     if conditions:
         parts.append("where " + " and ".join(conditions))
     aggregate = p.aggregate or "list"
-    if aggregate != "list" or p.field:
+    if aggregate != "list" or p.field or (plain and p.aggregate):
         parts.append(" ".join(x for x in (aggregate, p.field) if x))
     if p.group_by:
         parts.append(f"by {p.group_by}")
@@ -89,13 +106,16 @@ def _compute(task: ComputeTask) -> str:
 def statement(task: SubTask) -> str:
     """One sub-task as a statement of the request language."""
     if isinstance(task, (QueryTask, FetchTask)):
-        return _query(task.params)
+        return _query(task.kind, task.params)
     if isinstance(task, ComputeTask):
         return _compute(task)
     if isinstance(task, SaveTask):
-        return f"write {task.params.path} {_content(task.params.content)}"
+        path = task.params.path
+        shown = path if _BARE.fullmatch(path) and not path.startswith(("<-", '"')) else json.dumps(path)
+        return f"write {shown} {_content(task.params.content)}"
     if isinstance(task, NotifyTask):
-        return f"notify #{task.params.channel} {_content(task.params.content)}"
+        about = f" for {task.params.service}" if task.params.service else ""
+        return f"notify #{task.params.channel}{about} {_content(task.params.content)}"
     if isinstance(task, CreateTask):
         service = task.params.service or "?"
         title = f" {_content(task.params.title)}" if task.params.title else ""
