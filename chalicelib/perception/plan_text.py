@@ -62,7 +62,7 @@ from chalicelib.contracts import (
 )
 from chalicelib.errors import MaooError
 from chalicelib.perception import estate
-from chalicelib.perception.language import statement
+from chalicelib.perception.language import BARE_WORD, FLAT_FIELDS, NUMBER, statement
 from chalicelib.perception.request_reader import state_of
 from chalicelib.perception.rules.files import file_format
 from chalicelib.perception.tractable import missing_details
@@ -76,15 +76,15 @@ _TABLES = {
     "deployments": "deployments",
 }
 _TABLES["mock data"] = "mock_data"
-_FLAT = ("service", "status", "severity", "tier", "region", "owner", "window")
-_OPS: tuple[str, ...] = tuple(sorted(get_args(FilterOp), key=len, reverse=True))
-_COMPARATORS: tuple[str, ...] = tuple(sorted(get_args(Comparator), key=len, reverse=True))
+# as the contracts list them (shown in messages), and longest first (matched)
+_OPS: tuple[str, ...] = get_args(FilterOp)
+_COMPARATORS: tuple[str, ...] = get_args(Comparator)
+_OPS_MATCHED = tuple(sorted(_OPS, key=len, reverse=True))
+_COMPARATORS_MATCHED = tuple(sorted(_COMPARATORS, key=len, reverse=True))
 _AGGREGATES: tuple[str, ...] = get_args(Aggregate)
 _ACTIONS = (
     f"a question over a table ({', '.join(_TABLES)}), calc, write, notify, open incident, summarize, GET, sql"
 )
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_BARE = re.compile(r"[^\s,()\"|;]+")
 _REF = re.compile(r"#(\d+)(?:\.([A-Za-z_]\w*))?")
 
 
@@ -158,11 +158,11 @@ def _scalar(span: _Span) -> tuple[Any, int]:
     """A value: a quoted string, a number, or a bare word."""
     if span.text.startswith('"'):
         return _string(span, "a value")
-    found = _BARE.match(span.text)
+    found = BARE_WORD.match(span.text)
     if not found:
         raise span.fail("a value (a word, a number, or text in double quotes)")
     word = found.group(0)
-    if _NUMBER.fullmatch(word):
+    if NUMBER.fullmatch(word):
         return (float(word) if "." in word else int(word)), found.end()
     return word, found.end()
 
@@ -229,7 +229,7 @@ class _Parser:
         rest = span.after(2)
         subject, end = self._reference(rest, "the statement the condition tests, e.g. #1 or #1.p95_ms")
         rest = rest.after(end)
-        op = next((o for o in _COMPARATORS if rest.text.startswith(o)), None)
+        op = next((o for o in _COMPARATORS_MATCHED if rest.text.startswith(o)), None)
         if op is None:
             raise rest.fail(f"a comparison ({', '.join(_COMPARATORS)})")
         rest = rest.after(len(op))
@@ -487,7 +487,12 @@ class _Parser:
         column = self._column(_Span(found.group(1), span.at), table)
         rest = span.after(found.end())
         op = next(
-            (o for o in _OPS if re.match(re.escape(o) + (r"\b" if o[-1].isalpha() else ""), rest.text)), None
+            (
+                o
+                for o in _OPS_MATCHED
+                if re.match(re.escape(o) + (r"\b" if o[-1].isalpha() else ""), rest.text)
+            ),
+            None,
         )
         if op is None:
             raise rest.fail(f"an operator ({', '.join(_OPS)})")
@@ -495,9 +500,9 @@ class _Parser:
         value = _value(value_span, op)
         self._check_value(value_span, table, column, op, value)
         if plain:
-            if op != "=" or (column not in _FLAT and column != "name"):
+            if op != "=" or (column not in FLAT_FIELDS and column != "name"):
                 raise span.fail(
-                    f"'field = value' on {', '.join(_FLAT)}: a plain read (fetch/query) takes only those; "
+                    f"'field = value' on {', '.join(FLAT_FIELDS)}: a plain read (fetch/query) takes only those; "
                     "drop fetch/query to ask a question with other conditions"
                 )
             if column in params:
