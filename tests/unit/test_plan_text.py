@@ -190,3 +190,28 @@ def test_no_text_at_all_makes_a_traceback(text: str) -> None:
     assert isinstance(state, PerceivedState)
     if state.task_type == "unsupported" and not state.subtasks:
         assert state.unsupported and state.unsupported[0].startswith("plan text")
+
+
+def test_again_after_a_plan_text_run_repeats_it_as_plan_text() -> None:
+    from chalicelib.contracts import RunState
+    from chalicelib.journal import open_journal
+    from chalicelib.memory.facts import Fact, Recollection
+    from chalicelib.perception.perceive_state import memory_query, perceive_state
+
+    earlier = Fact(
+        kind="run",
+        key="run-1",
+        text="request 'incidents | where status = open | count' succeeded",
+        data={"request": "incidents | where status = open | count", "plan_text": True},
+        run_id="run-1",
+    )
+    again = RunState(run_id="run-2", request="do the same as last time", started_at=0.0)
+
+    with open_journal():
+        state = perceive_state(again, Recollection(read_at=0.0, recent=(earlier,)))
+
+    # read as plain language it would be the catalogue's count ("query incidents | ..."), not the question
+    assert state.perception is not None
+    assert state.perception.understood == "#1 = incidents | where status = open | count"
+    written = again.model_copy(update={"request": "do the same as last time", "plan_text": True})
+    assert memory_query(written) is None  # plan text never points back: it is parsed, not read
