@@ -69,13 +69,8 @@ from chalicelib.perception.tractable import missing_details
 
 __all__ = ["PlanTextError", "parse", "perceive_plan_text"]
 
-_TABLES = {
-    "services": "services",
-    "metrics": "metrics",
-    "incidents": "incidents",
-    "deployments": "deployments",
-}
-_TABLES["mock data"] = "mock_data"
+# the tables a question reads, as the text names them ("mock data"): the estate reader's
+_TABLES = {table.replace("_", " "): table for table in estate.TABLE_COLUMNS}
 # as the contracts list them (shown in messages), and longest first (matched)
 _OPS: tuple[str, ...] = get_args(FilterOp)
 _COMPARATORS: tuple[str, ...] = get_args(Comparator)
@@ -112,8 +107,11 @@ class _Span:
 
     def fail(self, expected: str, offset: int = 0) -> PlanTextError:
         rest = _Span(self.text[offset:], self.at + offset).strip()
-        where = f"at character {rest.at + 1}" if rest.text else "at the end"
-        return PlanTextError(f"plan text {where}: {rest.word()!r} is not accepted; expected {expected}")
+        if not rest.text:
+            return PlanTextError(f"plan text ends at character {rest.at + 1} too early: expected {expected}")
+        return PlanTextError(
+            f"plan text at character {rest.at + 1}: {rest.word()!r} is not accepted; expected {expected}"
+        )
 
 
 def _split(span: _Span, separator: str) -> list[_Span]:
@@ -200,6 +198,13 @@ def _known_values() -> dict[tuple[str, str], frozenset[Any]]:
     found[("incidents", "id")] = {i.id for s in catalogue.SERVICES for i in s.incidents}
     found[("deployments", "id")] = {d.id for s in catalogue.SERVICES for d in s.deployments}
     return {key: frozenset(values) for key, values in found.items()}
+
+
+@lru_cache(maxsize=1)
+def _units() -> tuple[str, ...]:
+    """The units a question's answer can be given in: the estate reader's unit words."""
+    found = (p.a for pieces in estate.lexicon().values() for p in pieces if p.kind == "unit")
+    return tuple(sorted(set(found)))
 
 
 class _Parser:
@@ -455,8 +460,8 @@ class _Parser:
             return "by"
         if word == "in":
             unit = stage.after(2)
-            if not re.fullmatch(r"\S+", unit.text):
-                raise unit.fail("one unit after 'in', e.g. in s")
+            if unit.text not in _units():
+                raise unit.fail(f"a unit after 'in' ({', '.join(_units())})")
             params["unit"] = unit.text
             return "in"
         if word == "round":

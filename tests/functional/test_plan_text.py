@@ -112,6 +112,14 @@ def test_plan_text_goes_through_the_same_policy_as_a_request(maoo):
     assert _tool_states(doc) == [] and maoo.side_effects() == []
 
 
+def test_a_question_in_a_unit_its_column_cannot_take_ends_no_route_not_a_crash(maoo):
+    doc = maoo.session.run("services | avg tier | in s", {}, plan_text=True)
+
+    assert doc["status"] == "stopped" and doc["stop_reason"] == "no_route"
+    assert doc["stop_detail"] == "'services | avg tier | in s': tier cannot be given in s"
+    assert _tool_states(doc) == []
+
+
 def test_the_cli_runs_plan_text_and_shows_it_understood(maoo):
     result = CliRunner().invoke(
         cli_app, ["run", "--plan-text", "services | where status = degraded | count", "--json"]

@@ -107,6 +107,8 @@ def test_statements_refer_to_what_earlier_ones_produced() -> None:
         ("fetch incidents | where status != open", ["plain read", "drop fetch/query"]),
         ("resolve INC-1001", ["character 1", "'resolve'", "calc, write, notify, open incident"]),
         ("calc 1 + 1 ;; summarize", ["a statement between two ';'"]),
+        ("metrics | sum errors | in furlongs", ["character 27", "'furlongs'", "%, fraction, h, millions"]),
+        ("incidents | where", ["ends at character 18 too early", "a condition: field op value"]),
         ("", ["empty"]),
     ],
 )
