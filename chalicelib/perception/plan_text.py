@@ -80,6 +80,7 @@ _AGGREGATES: tuple[str, ...] = get_args(Aggregate)
 _ACTIONS = (
     f"a question over a table ({', '.join(_TABLES)}), calc, write, notify, open incident, summarize, GET, sql"
 )
+_PRODUCES = ("fetch", "query", "compute")  # the kinds of sub-task whose results a summary reads
 _REF = re.compile(r"#(\d+)(?:\.([A-Za-z_]\w*))?")
 
 
@@ -440,6 +441,11 @@ class _Parser:
             seen.add(name)
         if not plain and params.get("aggregate") is None:
             params["aggregate"] = "list"
+        windowed = "window" in params or any(f.field == "window" for f in params["filters"])
+        if (
+            not plain and table == "metrics" and not windowed
+        ):  # a metrics row is per window: the reader's default
+            params["window"] = catalogue.DEFAULT_WINDOW
         if (
             plain and table == "services" and "name" in params
         ):  # a plain read of one service is its own resource
@@ -471,6 +477,9 @@ class _Parser:
             params["round_to"] = int(places.text)
             return "round"
         if word in _AGGREGATES:
+            if word in ("latest", "earliest") and table not in estate.TIME_COLUMN:
+                timed = " and ".join(estate.TIME_COLUMN)
+                raise stage.fail(f"an aggregate other than latest and earliest: only {timed} have a time")
             params["aggregate"] = word
             rest = stage.after(len(word))
             if rest.text:
@@ -603,6 +612,9 @@ def parse(text: str) -> PerceivedState:
         for t in parser.tasks
         if isinstance(t, CreateTask) and t.params.service is None
     ] + missing_details(state)
+    for index, task in enumerate(parser.tasks):
+        if task.kind == "summarize" and not any(t.kind in _PRODUCES for t in parser.tasks[:index]):
+            missing.append(f"what to summarize: nothing is read or computed before #{index + 1}")
     if any(isinstance(t, ComputeTask) and t.params.expression is None for t in parser.tasks):
         missing.append("what to calculate: a calc with no expression")
     if missing:

@@ -109,6 +109,7 @@ def test_statements_refer_to_what_earlier_ones_produced() -> None:
         ("calc 1 + 1 ;; summarize", ["a statement between two ';'"]),
         ("metrics | sum errors | in furlongs", ["character 27", "'furlongs'", "%, fraction, h, millions"]),
         ("incidents | where", ["ends at character 18 too early", "a condition: field op value"]),
+        ("services | latest", ["character 12", "'latest'", "only incidents and deployments have a time"]),
         ("", ["empty"]),
     ],
 )
@@ -145,6 +146,20 @@ def test_an_incident_for_no_service_asks_which_service() -> None:
     state = perceive_plan_text("open incident sev2 for ?")
 
     assert state.task_type == "ambiguous" and "which service (payments" in state.missing[0]
+
+
+def test_a_summary_of_nothing_asks_what_to_summarize() -> None:
+    state = perceive_plan_text("summarize")
+
+    assert state.task_type == "ambiguous" and state.missing == [
+        "what to summarize: nothing is read or computed before #1"
+    ]
+
+
+def test_a_metrics_question_with_no_window_is_over_the_default_window_and_says_so() -> None:
+    state = perceive_plan_text("metrics | max errors | by service")
+
+    assert render(state) == "#1 = metrics | where window = 1h | max errors | by service"
 
 
 def test_a_refusal_of_bad_text_is_a_perceived_state_not_an_exception() -> None:
