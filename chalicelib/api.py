@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from chalicelib.config import get_settings
 from chalicelib.contracts import Model
@@ -33,7 +33,13 @@ MAX_LIST_LIMIT = 500
 
 
 class RunRequest(Model):
-    request: str = Field(min_length=1, max_length=2000)
+    request: str | None = Field(default=None, min_length=1, max_length=2000)
+    plan_text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="Instead of request: the request language's text (what a run shows as understood)",
+    )
     guards: dict[str, Any] = Field(
         default_factory=dict, description="Guard overrides, each within its range (see README)"
     )
@@ -49,6 +55,18 @@ class RunRequest(Model):
         default=None,
         description="Hold every write for a person's approval (writes), or none; default MAOO_APPROVAL",
     )
+
+    @model_validator(mode="after")
+    def _one_request(self) -> RunRequest:
+        if (self.request is None) == (self.plan_text is None):
+            raise ValueError(
+                "give exactly one of request (plain language) and plan_text (the request language)"
+            )
+        return self
+
+    @property
+    def text(self) -> str:
+        return self.plan_text if self.plan_text is not None else str(self.request)
 
 
 class ForkRequest(Model):
@@ -87,7 +105,7 @@ MOCK_API_HINT = (
 )
 
 
-def needs_default_ops_api(request: str) -> bool:
+def needs_default_ops_api(request: str, plan_text: bool = False) -> bool:
     """Would the rule-based plan of ``request`` call the ops API at its unconfigured default URL?
 
     ``chalice local`` does not start the mock API the way the CLI does; such a run would only stop
@@ -96,7 +114,7 @@ def needs_default_ops_api(request: str) -> bool:
     """
     from chalicelib.workflow.forecast import calls_origin
 
-    return calls_origin(request, DEFAULT_OPS_API)
+    return calls_origin(request, DEFAULT_OPS_API, plan_text)
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -207,7 +225,12 @@ class RunService:
             body = parse_run_request(raw_body)
             settings = get_settings()
             state = initial_state(
-                body.request, settings, body.guards, use_memory=body.use_memory, approve=body.approve
+                body.text,
+                settings,
+                body.guards,
+                use_memory=body.use_memory,
+                approve=body.approve,
+                plan_text=body.plan_text is not None,
             )
         except PayloadTooLargeError as exc:
             return error(413, "payload_too_large", str(exc))
@@ -218,7 +241,7 @@ class RunService:
         if (
             settings.engine == "embedded"
             and not settings.mock_api_url
-            and needs_default_ops_api(body.request)
+            and needs_default_ops_api(body.text, body.plan_text is not None)
         ):
             return error(503, "mock_api_not_configured", MOCK_API_HINT)
         if idempotency_key is not None:  # bound only once the run can start: a retry then finds it

@@ -477,6 +477,8 @@ class RunState(Model):
 
     run_id: str
     request: str
+    # the request is the request language's text (``--plan-text``): Perception parses it, never reads it
+    plan_text: bool = False
     started_at: float
     guards: Guards = Field(default_factory=Guards)
     use_memory: bool = True

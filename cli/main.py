@@ -186,7 +186,15 @@ def demo(
 
 @app.command()
 def run(
-    request: str = typer.Option(..., "--request", "-r", help="The operations request, in plain language."),
+    request: str | None = typer.Option(
+        None, "--request", "-r", help="The operations request, in plain language."
+    ),
+    plan_text: str | None = typer.Option(
+        None,
+        "--plan-text",
+        help="Instead of --request: the request language's text, as a run shows it understood "
+        "(docs/understanding.md), e.g. 'incidents | where status = open | count'.",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     max_steps: int | None = typer.Option(None, min=1, help="Stop after this many tool calls."),
     max_retries: int | None = typer.Option(None, min=0, help="Retries allowed per step."),
@@ -203,14 +211,21 @@ def run(
         "shows the run it started instead of starting another.",
     ),
 ) -> None:
-    """Run a request of your own."""
+    """Run a request of your own (or plan text: exactly what to do, in the request language)."""
     from chalicelib.errors import StoreError
     from localrun.session import Session
 
+    if (request is None) == (plan_text is None):
+        _fail_usage("give exactly one of --request (plain language) and --plan-text (the request language)")
     try:
         with _engine(engine), Session(ends_process=True) as session:
             doc = session.run(
-                request, _guards(max_steps, max_retries, budget), use_memory=memory, approve=approve, key=key
+                str(request if plan_text is None else plan_text),
+                _guards(max_steps, max_retries, budget),
+                use_memory=memory,
+                approve=approve,
+                key=key,
+                plan_text=plan_text is not None,
             )
     except StoreError as exc:
         _store_failed(exc)

@@ -92,9 +92,13 @@ class Session:
         use_memory: bool = True,
         approve: str | None = None,
         key: str | None = None,
+        plan_text: bool = False,
     ) -> dict[str, Any]:
-        """Run a request; with ``key``, a request already run under that key returns its run instead."""
-        start = initial_state(request, self.settings, guards, use_memory=use_memory, approve=approve)
+        """Run a request (``plan_text``: the request language's text); with ``key``, a request already run
+        under that key returns its run instead."""
+        start = initial_state(
+            request, self.settings, guards, use_memory=use_memory, approve=approve, plan_text=plan_text
+        )
         if key is not None:
             from chalicelib.memory.store import get_run_store
             from chalicelib.workflow.request_keys import claim
@@ -104,6 +108,7 @@ class Session:
                 "guards": guards or {},
                 "use_memory": use_memory,
                 "approve": start.approve,
+                **({"plan_text": True} if plan_text else {}),
             }
             earlier = claim(key, body, start.run_id)
             if earlier is not None:
@@ -112,10 +117,10 @@ class Session:
                     "request": start.request,
                     "status": "running",
                 }
-        self._serve_ahead(start.request)
+        self._serve_ahead(start.request, plan_text)
         return execute(self.runner(), self.settings, start, self.settings.engine)
 
-    def _serve_ahead(self, request: str) -> None:
+    def _serve_ahead(self, request: str, plan_text: bool = False) -> None:
         """Start the mock API now if the request's plan will call it, so that it starts while the
         engine does instead of when the run first calls it. A wrong forecast costs nothing but time:
         a server not started ahead still starts on its first connection."""
@@ -123,7 +128,7 @@ class Session:
             return
         from chalicelib.workflow.forecast import calls_origin
 
-        if calls_origin(request, self.mock.url):
+        if calls_origin(request, self.mock.url, plan_text):
             self.mock.start_ahead()
 
     def runner(self) -> Any:

@@ -84,6 +84,7 @@ def facts_for_run(state: RunState, now: float | None = None) -> list[Fact]:
                 "status": state.status,
                 "stop_reason": state.stop_reason,
                 "intent": state.perception.intent if state.perception else None,
+                **({"plan_text": True} if state.plan_text else {}),  # "again" repeats it as plan text
             },
         )
     )

@@ -29,8 +29,9 @@ def perceive_state(state: RunState, recalled: Recollection | None = None) -> Run
 
 
 def plan_state(state: RunState, recalled: Recollection | None = None) -> RunState:
-    """The Plan state; in LLM mode the model may replace the rule-based plan before the checks."""
-    if not get_settings().llm_requested:
+    """The Plan state; in LLM mode the model may replace the rule-based plan before the checks
+    (never the plan of plan text: a person wrote exactly what to do)."""
+    if not get_settings().llm_requested or state.plan_text:
         return planning_layer.plan_state(state, recalled)
     from chalicelib.llm.plan import plan_with_model
 

@@ -5,17 +5,20 @@ module prints them as one line a person can check at a glance, one statement per
 
     #1 = incidents | where service = checkout and status != resolved | count ; if #1 > 2: notify #ops "busy"
 
-A question over a table reads ``table | where filters | aggregate field | by column | in unit | round n``;
+A question over a table reads ``table | where filters | aggregate field | by column | in unit | round n``
+(a plain read of the catalogue, routed to the API or the database first, is marked ``fetch``/``query``);
 a computation ``calc expression`` over earlier statements (``#1.value``); an action ``notify``,
 ``open incident`` or ``write`` with its literal text in quotes or the statement it carries (``<- #2``);
 a condition ``if #i op value:`` before the statements it governs. The constraints lead in brackets. The
 text is derived from the typed sub-tasks, never stored apart from them, so it cannot disagree with
-what the planner compiles.
+what the planner compiles; and it is faithful: ``chalicelib.perception.plan_text`` reads it back into
+sub-tasks that plan to the same steps (``--plan-text``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from chalicelib.contracts import (
@@ -33,7 +36,12 @@ from chalicelib.contracts import (
     SubTask,
 )
 
-_FLAT = ("service", "status", "severity", "tier", "region", "owner", "window")
+FLAT_FIELDS = ("service", "status", "severity", "tier", "region", "owner", "window")
+
+
+# what the text shows unquoted (a word, a number); anything else is quoted, so that it reads back the same
+BARE_WORD = re.compile(r"[^\s,()\"|;]+")
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def _value(value: Any) -> str:
@@ -41,24 +49,38 @@ def _value(value: Any) -> str:
         return "(" + ", ".join(_value(v) for v in value) + ")"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, str) and (not BARE_WORD.fullmatch(value) or NUMBER.fullmatch(value)):
+        return json.dumps(
+            value
+        )  # text with spaces, or digits meant as text: quoted, so it reads back the same
     return str(value)
 
 
-def _query(p: ReadParams) -> str:
+def _plain(kind: str, p: ReadParams) -> bool:
+    """A catalogue read (its route: the API or the database first, by ``kind``), not a question over a
+    table: shown as ``fetch``/``query`` so that the text reads back into the same sub-task."""
+    flat = any(getattr(p, name) is not None for name in FLAT_FIELDS if name != "window")
+    return kind != "query" or p.aggregate is None or flat
+
+
+def _query(kind: str, p: ReadParams) -> str:
     if p.resource == "url":
         return f"GET {p.url}"
     if p.resource == "sql":
         return f"sql {json.dumps(p.sql)}"
     table = {"service": "services", "mock_data": "mock data"}.get(str(p.resource), str(p.resource))
-    conditions = [f"{name} = {_value(getattr(p, name))}" for name in _FLAT if getattr(p, name) is not None]
+    conditions = [
+        f"{name} = {_value(getattr(p, name))}" for name in FLAT_FIELDS if getattr(p, name) is not None
+    ]
     if p.resource == "service" and p.service is not None:
         conditions = [c.replace("service =", "name =", 1) for c in conditions]
     conditions += [f"{f.field} {f.op} {_value(f.value)}" for f in p.filters]
-    parts = [table]
+    plain = _plain(kind, p)
+    parts = [f"{kind} {table}" if plain else table]
     if conditions:
         parts.append("where " + " and ".join(conditions))
     aggregate = p.aggregate or "list"
-    if aggregate != "list" or p.field:
+    if aggregate != "list" or p.field or (plain and p.aggregate):
         parts.append(" ".join(x for x in (aggregate, p.field) if x))
     if p.group_by:
         parts.append(f"by {p.group_by}")
@@ -89,13 +111,16 @@ def _compute(task: ComputeTask) -> str:
 def statement(task: SubTask) -> str:
     """One sub-task as a statement of the request language."""
     if isinstance(task, (QueryTask, FetchTask)):
-        return _query(task.params)
+        return _query(task.kind, task.params)
     if isinstance(task, ComputeTask):
         return _compute(task)
     if isinstance(task, SaveTask):
-        return f"write {task.params.path} {_content(task.params.content)}"
+        path = task.params.path
+        shown = path if BARE_WORD.fullmatch(path) and not path.startswith(("<-", '"')) else json.dumps(path)
+        return f"write {shown} {_content(task.params.content)}"
     if isinstance(task, NotifyTask):
-        return f"notify #{task.params.channel} {_content(task.params.content)}"
+        about = f" for {task.params.service}" if task.params.service else ""
+        return f"notify #{task.params.channel}{about} {_content(task.params.content)}"
     if isinstance(task, CreateTask):
         service = task.params.service or "?"
         title = f" {_content(task.params.title)}" if task.params.title else ""

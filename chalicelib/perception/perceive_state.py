@@ -20,25 +20,28 @@ from chalicelib.contracts import PerceivedState, RunState
 from chalicelib.journal import journal_event
 from chalicelib.memory.facts import Fact, RecallQuery, Recollection, RecollectionMissingError
 from chalicelib.perception.language import render
+from chalicelib.perception.plan_text import perceive_plan_text
 from chalicelib.perception.request_reader import perceive, refers_to_earlier_run
 
 
 def memory_query(state: RunState) -> RecallQuery | None:
     """What Perceive needs from long-term memory: the newest remembered runs, for a pointer back."""
-    return RecallQuery(recent=("run", 20)) if refers_to_earlier_run(state.request) else None
+    pointer = not state.plan_text and refers_to_earlier_run(state.request)
+    return RecallQuery(recent=("run", 20)) if pointer else None
 
 
-def _earlier_request(run_id: str, recent: tuple[Fact, ...]) -> tuple[str, str] | None:
-    """``(request, run id)`` of the newest remembered run this one can repeat."""
+def _earlier_request(run_id: str, recent: tuple[Fact, ...]) -> tuple[str, str, bool] | None:
+    """``(request, run id, whether it was plan text)`` of the newest remembered run this one can repeat."""
     for fact in recent:
         request = fact.data.get("request")
+        plan_text = fact.data.get("plan_text") is True
         if (
             fact.run_id != run_id
             and isinstance(request, str)
             and request.strip()
-            and not refers_to_earlier_run(request)
+            and (plan_text or not refers_to_earlier_run(request))
         ):
-            return request, fact.run_id
+            return request, fact.run_id, plan_text
     return None
 
 
@@ -59,7 +62,7 @@ def _resolve(state: RunState, recalled: Recollection) -> PerceivedState:
             task_type="ambiguous",
             missing=[f"which earlier request {state.request!r} refers to: no earlier run is remembered"],
         )
-    return perceive(earlier[0])
+    return perceive_plan_text(earlier[0]) if earlier[2] else perceive(earlier[0])
 
 
 PerceptionModel = Callable[[RunState, PerceivedState], tuple[PerceivedState, RunState]]
@@ -74,6 +77,10 @@ def perceive_state(
     ``recalled`` is long-term memory's answer to ``memory_query(state)``, read by the caller; a
     request that points back cannot be perceived without it.
     """
+    if (
+        state.plan_text
+    ):  # the request language's text, written by a person: parsed, never read or asked of a model
+        return _perceived(state, perceive_plan_text(state.request))
     earlier = refers_to_earlier_run(state.request)
     if earlier and recalled is None:
         raise RecollectionMissingError(
@@ -83,6 +90,10 @@ def perceive_state(
     perception = _resolve(state, recalled) if earlier and recalled is not None else perceive(state.request)
     if model is not None and not earlier:
         perception, state = model(state, perception)
+    return _perceived(state, perception)
+
+
+def _perceived(state: RunState, perception: PerceivedState) -> RunState:
     # both parsers (the offline reader, the model) end in one language, shown as one line
     perception = perception.model_copy(update={"understood": render(perception)})
     journal_event(

@@ -28,6 +28,7 @@ from chalicelib.contracts import (
     PerceivedState,
     QueryTask,
     SaveTask,
+    SubTask,
     TaskType,
     make_subtask,
 )
@@ -44,7 +45,7 @@ from chalicelib.perception.rules.requests import is_repeat, raw_sql, spell_out_c
 from chalicelib.perception.tractable import actions_without_tool, missing_details, unused_words
 from chalicelib.perception.typos import correct
 
-__all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clauses"]
+__all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clauses", "state_of"]
 
 
 def perceive(request: str) -> PerceivedState:
@@ -160,6 +161,14 @@ def _rate_problem(request: str) -> Reader | None:
 def refers_to_earlier_run(request: str) -> bool:
     """True for "do the same as last time", "again", "repeat the last request": a request to look up, not to read."""
     return is_repeat(request)
+
+
+def state_of(subtasks: list[SubTask], constraints: Constraints) -> PerceivedState:
+    """The perceived state of sub-tasks given whole (the request language's text, ``plan_text``): the
+    intent, task type and entities derived as for a reading."""
+    reader = Reader()
+    reader.tasks.extend(subtasks)
+    return _state(reader, constraints)
 
 
 def _state(reader: Reader, constraints: Constraints) -> PerceivedState:

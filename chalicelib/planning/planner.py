@@ -209,12 +209,16 @@ def _suffixed(routes: list[Route]) -> list[Route]:
 
 
 def route_options(perception: PerceivedState) -> dict[str, list[Route]]:
-    """Every read's routes, best first, by base step id (``s1``): what memory advice works on."""
-    return {
-        f"s{i + 1}": _read_routes(task)
-        for i, task in enumerate(perception.subtasks)
-        if isinstance(task, (FetchTask, QueryTask))
-    }
+    """Every read's routes, best first, by base step id (``s1``): what memory advice works on. A read
+    with no route is left out; planning it ends the run ``no_route``, naming why."""
+    options: dict[str, list[Route]] = {}
+    for i, task in enumerate(perception.subtasks):
+        if isinstance(task, (FetchTask, QueryTask)):
+            try:
+                options[f"s{i + 1}"] = _read_routes(task)
+            except NoRouteError:  # e.g. a unit a column cannot be given in (plan text, LLM mode)
+                continue
+    return options
 
 
 class _Builder:

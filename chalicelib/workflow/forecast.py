@@ -12,19 +12,21 @@ from __future__ import annotations
 from chalicelib.errors import MaooError
 
 
-def planned_urls(request: str) -> list[str]:
-    """The URLs the rule-based plan of ``request`` calls, in plan order; ``[]`` if it cannot be planned."""
+def planned_urls(request: str, plan_text: bool = False) -> list[str]:
+    """The URLs the rule-based plan of ``request`` (or of the plan text) calls, in plan order; ``[]`` if
+    it cannot be planned."""
+    from chalicelib.perception.plan_text import perceive_plan_text
     from chalicelib.perception.request_reader import perceive
     from chalicelib.planning.planner import NoRouteError, make_plan
 
     try:
-        plan = make_plan(perceive(request))
+        plan = make_plan(perceive_plan_text(request) if plan_text else perceive(request))
     except (NoRouteError, MaooError, ValueError):
         return []
     return [url for step in plan.steps if isinstance(url := step.args.get("url"), str)]
 
 
-def calls_origin(request: str, origin: str) -> bool:
+def calls_origin(request: str, origin: str, plan_text: bool = False) -> bool:
     """Does the rule-based plan of ``request`` call a URL on ``origin`` (``scheme://host:port``)?"""
     prefix = origin.rstrip("/") + "/"
-    return any(url.startswith(prefix) for url in planned_urls(request))
+    return any(url.startswith(prefix) for url in planned_urls(request, plan_text))

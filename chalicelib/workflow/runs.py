@@ -47,6 +47,7 @@ def initial_state(
     run_id: str | None = None,
     use_memory: bool = True,
     approve: str | None = None,
+    plan_text: bool = False,
 ) -> RunState:
     text = (request or "").strip()
     if not text:
@@ -81,6 +82,7 @@ def initial_state(
     return RunState(
         run_id=run_id or new_run_id(),
         request=text,
+        plan_text=plan_text,
         started_at=time.time(),
         guards=run_guards,
         use_memory=use_memory,

@@ -15,7 +15,7 @@ from chalicelib.perception.request_reader import perceive
             "checkout incidents that are not resolved",
             "#1 = incidents | where service = checkout and status != resolved",
         ),
-        ("how many tier 1 services are there", "#1 = services | where tier = 1 | count"),
+        ("how many tier 1 services are there", "#1 = query services | where tier = 1 | count"),
         (
             "error count for each service over 24 h",
             "#1 = metrics | where window = 24h | sum errors | by service",
