@@ -9,7 +9,7 @@ reading: policy, validation, critic, guards and approvals all apply.
 sub-tasks render to the same text and plan to the same steps (``tests/unit/test_plan_text.py``
 checks it over the tuning corpora). The grammar, one statement per sub-task, separated by ``;``::
 
-    [read-only, no files, budget N, max N steps, deadline N s, not TOOL] before the first statement
+    [dry run, read-only, no files, budget N, max N steps, deadline N s, not TOOL] before the first statement
     [#N =] [if #K[.field] OP NUMBER:] BODY
     BODY := [fetch | query] TABLE [| where COND and ...] [| AGGREGATE [field]] [| by col] [| in unit] [| round N]
           | calc EXPRESSION [| in unit]      (#K, #K.field: what statement K produced)
@@ -558,6 +558,9 @@ def _ref_names(used: list[tuple[int, str]]) -> dict[tuple[int, str], str]:
     return {key: f"@{chr(ord('a') + i)}" if i < 26 else f"@r{i}" for i, key in enumerate(used)}
 
 
+_FLAGS = {"dry run": "dry_run", "read-only": "read_only", "no files": "no_files"}  # as language.py writes them
+
+
 def _constraints(span: _Span) -> tuple[Constraints, _Span]:
     if not span.text.startswith("["):
         return Constraints(), span
@@ -567,8 +570,8 @@ def _constraints(span: _Span) -> tuple[Constraints, _Span]:
     said: dict[str, Any] = {"denied_tools": []}
     for item in _split(_Span(span.text[1:end], span.at + 1), ","):
         text = item.text
-        if text in ("read-only", "no files"):
-            said["read_only" if text == "read-only" else "no_files"] = True
+        if text in _FLAGS:
+            said[_FLAGS[text]] = True
         elif m := re.fullmatch(r"budget\s+(\d+(?:\.\d+)?)", text):
             said["budget"] = float(m.group(1))
         elif m := re.fullmatch(r"max\s+(\d+)\s+steps?", text):
@@ -579,7 +582,7 @@ def _constraints(span: _Span) -> tuple[Constraints, _Span]:
             said["denied_tools"].append(m.group(1))
         else:
             raise item.fail(
-                "a constraint: read-only, no files, budget N, max N steps, deadline N s, not TOOL"
+                "a constraint: dry run, read-only, no files, budget N, max N steps, deadline N s, not TOOL"
             )
     return Constraints(**said), span.after(end + 1)
 
