@@ -39,6 +39,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "tier",
         "owner",
         "region",
+        "status",  # the service's, joined: "the average p95 of the degraded services"
     ),
     "incidents": ("id", "service", "title", "severity", "status", "opened_at", "tier", "owner", "region"),
     "deployments": ("id", "service", "version", "deployed_at", "status", "tier", "owner", "region"),
@@ -85,7 +86,8 @@ currently presently at moment the moment hmm so um today's number figure ones on
 still right now list listing r ur items entries records rows everything anything gimme teh da wat whats hw im
 compute calculate determine figure out work tell log logged recent
 doing going looking details detail info information query look up via through using ops database db api
-compare compared comparing versus vs numbers figures rn waht wht btw asap lol like
+compare compared comparing versus vs numbers figures rn waht wht btw asap lol like report item where
+summary overview rundown breakdown
 """.split()
 # said of a deployment, the act itself: "when was DEP-2001 rolled out", "which version went out"
 _FILLER += ["rolled out", "roll out", "went out", "go out", "gone out", "released", "shipped out"]
@@ -282,7 +284,9 @@ _FIELD_WORDS = {
     "release": "version",
     "deployed at": "deployed_at",
     "when": "time",
-    "where": "region",
+    "where does": "region",
+    "where is": "region",
+    "where are": "region",
     "what time": "time",
 }
 _AMBIGUOUS_WORDS = {"latency": "p50 or p95", "latencies": "p50 or p95", "slow": "p50 or p95"}
@@ -767,7 +771,10 @@ class _Composer:
             if i + 1 >= len(self.parts) or self.parts[i + 1].kind != "num":
                 continue
             col = _nearest_field(self.parts, self.used, i)
-            if col is None:
+            if col is None and self.compared and i and self.parts[i - 1].kind == "and":
+                col = self.compared  # "a value above 15 and below 35": the field compared before
+                self.take(i - 1)
+            elif col is None:
                 raise _NotRead(f"{self.parts[i].words!r} compares nothing named")
             _take_field(self.parts, self.used, col)
             self.compared = col
@@ -827,6 +834,8 @@ class _Composer:
         if col is not None:
             self.agg_field = col
             _take_field(self.parts, self.used, col)
+        elif self.table == "mock_data":
+            self.agg_field = "value"  # "the mock sum": the one number a mock item has
         elif self.aggregate not in ("max", "min"):
             raise _NotRead(f"{self.parts[i].words!r} of what?")
 

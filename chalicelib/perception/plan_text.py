@@ -558,7 +558,11 @@ def _ref_names(used: list[tuple[int, str]]) -> dict[tuple[int, str], str]:
     return {key: f"@{chr(ord('a') + i)}" if i < 26 else f"@r{i}" for i, key in enumerate(used)}
 
 
-_FLAGS = {"dry run": "dry_run", "read-only": "read_only", "no files": "no_files"}  # as language.py writes them
+_FLAGS = {
+    "dry run": "dry_run",
+    "read-only": "read_only",
+    "no files": "no_files",
+}  # as language.py writes them
 
 
 def _constraints(span: _Span) -> tuple[Constraints, _Span]:

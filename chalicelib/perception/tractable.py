@@ -31,6 +31,7 @@ from chalicelib.contracts import (
     SummarizeTask,
 )
 from chalicelib.perception import fragments as fr
+from chalicelib.perception.arithmetic import numbers_to_digits
 
 _FILE = re.compile(r"\b[\w./-]+\.(?:md|txt|json|csv|log)\b", re.I)
 _QUOTED = fr.QUOTED  # the user's own words: carried, not read
@@ -344,6 +345,9 @@ _ENTITY_SHAPED = re.compile(
 )
 
 
+_NUMBER_WORDS = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def _known_names() -> set[str]:
     from chalicelib.perception.estate import lexicon
 
@@ -359,6 +363,7 @@ def _unknown_names(text: str) -> list[str]:
     known = _known_names()
     found = [m.group(0) for m in _ENTITY_SHAPED.finditer(text) if m.group(0).lower() not in known]
     found = [f for f in found if not _ID.fullmatch(f)]  # ids are checked against the estate by the reader
+    found = [f for f in found if not _NUMBER_WORDS.fullmatch(numbers_to_digits(f))]  # "forty-two" is 42
     return [f"there is no {name!r} in the estate" for name in dict.fromkeys(found)]
 
 

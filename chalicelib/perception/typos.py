@@ -179,8 +179,8 @@ def correct(text: str) -> tuple[str, list[str]]:
             out.append(chunk)
             continue
         lowered = chunk.lower()
-        if lowered in _FREE_TEXT_MARKERS:
-            free = True
+        if lowered in _FREE_TEXT_MARKERS and not (lowered == ":" and _only_constraints("".join(out))):
+            free = True  # ("dry run: open a sev2 inc for search": what follows a constraint is read)
         alias = None if free else _aliases().get(lowered)  # shorthand: "inc", "svc", "reqs"
         if alias is None and (free or not _candidate(lowered) or lowered in _targets()):
             out.append(chunk)
@@ -192,6 +192,12 @@ def correct(text: str) -> tuple[str, list[str]]:
         else:
             out.append(chunk)
     return "".join(out), corrections
+
+
+def _only_constraints(text: str) -> bool:
+    from chalicelib.perception.rules.constraints import strip_constraints
+
+    return bool(text.strip()) and not strip_constraints(text).strip(" ,.;:")
 
 
 def _chunks(text: str) -> list[str]:

@@ -38,6 +38,7 @@ from chalicelib.contracts import (
 )
 from chalicelib.errors import MaooError
 from chalicelib.planning.sql import QueryCompileError, compile_query, is_estate_question
+from chalicelib.references import ANSWER_REF
 from chalicelib.tools.registry import TOOLS
 
 
@@ -384,6 +385,9 @@ class _Builder:
         asked = task.params.content
         if asked is not None and asked.kind == "literal":  # the user's own words, exactly
             message = str(asked.text)
+        elif asked is not None and asked.kind == "answer":  # the answer so far, in sentences
+            message = f"MAOO ({service}): {{{{{ANSWER_REF}}}}}"
+            deps = [s.id for s in self._data_steps()]
         elif asked is not None and asked.kind == "value" and asked.task in self.by_task:
             carried, source = self._carried(asked.task)  # what an earlier sub-task produced
             message, deps = f"MAOO ({service}): {task.text}: {carried}", [source]

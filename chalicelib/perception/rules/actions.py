@@ -145,11 +145,17 @@ def notify(
     rest = about.group("rest").strip() if about else ""
     if m.group("object") and not QUOTED_TEXT.fullmatch(m.group("object").strip()):
         return _post_object(ctx, text, m.group("object").strip(), channel, condition)
+    read = len(ctx.tasks)
     if rest and not fr.RESULT_PRONOUN.match(rest):
         # data the message is about ("about the checkout error rate") is read first; free text stays in the message
         ctx.read_data(rest, fr.services(rest), fr.window(rest), condition)
     named = fr.services(text)
     params: dict[str, object] = {"channel": channel, "service": named[0] if named else ctx.service}
+    if len(ctx.tasks) > read and not QUOTED_TEXT.search(text):
+        # "notify ops with the number of open incidents": the message carries the figure read for it;
+        # "with a summary of the open incidents": the answer, in sentences
+        figure = ctx.last_compute == len(ctx.tasks) - 1
+        params["content"] = {"kind": "value", "task": len(ctx.tasks) - 1} if figure else {"kind": "answer"}
     if quoted := QUOTED_TEXT.search(text):  # "notify ops 'deploy freeze'": the message is the user's words
         params["content"] = {"kind": "literal", "text": quoted.group("text")}
     elif (said := SAID.search(text[m.end() :])) is not None:  # "notify oncall that the deploy finished"

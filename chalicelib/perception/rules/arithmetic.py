@@ -33,6 +33,12 @@ SERVICE_PHRASE = re.compile(
     NOCASE,
 )
 ANYTHING = re.compile(r"\S")
+_TAKE = re.compile(r"^(?:(?:then|now|and)\s+)?take\s+", NOCASE)
+# a clause that goes on from the result before it: "100 divided by 8, then divided by 5"
+_GOES_ON = re.compile(
+    r"^(?:(?:and\s+)?then\s+|and\s+)?(?=(?:divided|multiplied|times|plus|minus|squared|cubed|to the power)\b)",
+    NOCASE,
+)
 
 
 def _without_context(text: str) -> str:
@@ -45,9 +51,13 @@ def _without_context(text: str) -> str:
 def arithmetic(
     ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
 ) -> bool:
+    if _TAKE.match(text) and to_expression(text) is None:
+        text = _TAKE.sub("", text)  # "take 5! and divide it by 6", "take a quarter of the result"
     phrased = phrase_expression(text)
     unit = phrased[1] if phrased else None
     expression = phrased[0] if phrased else (to_expression(text) or to_expression(_without_context(text)))
+    if expression is None and ctx.last_compute is not None and _GOES_ON.match(text):
+        expression = to_expression(f"it {_GOES_ON.sub('', text, count=1)}")  # "..., then divided by 5"
     if expression is None:
         return False
     refs: dict[str, list[Any]] = {}

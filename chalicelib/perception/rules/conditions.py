@@ -189,6 +189,9 @@ def _subject(ctx: Context, text: str, hint: str) -> str | None:
             ctx.missing.append(f"what {text.strip()!r} refers to: nothing is computed before the condition")
             return None
         return f"#{ctx.last_compute}"
+    if (computed := ctx.numbers(text)) is not None:  # "if 12 squared is above 140"
+        ctx.accounted(text)
+        return f"#{computed}"
     live = live_metric(text, _context_service(ctx, hint))
     if live is None and (m := INCIDENT_COUNT_SUBJECT.search(text)) and reads_whole(text, ctx.service):
         named = fr.services(text)

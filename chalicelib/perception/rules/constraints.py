@@ -56,7 +56,8 @@ NO_FILES = re.compile(
 NO_HTTP = re.compile(
     _LEAD + r"(?:" + _AND_BUT + _DONT + r"\s+(?:call|calling|use|using|hit|hitting|touch|touching)\s+"
     r"(?:the\s+|any\s+)?(?:api|http|apis|network)|(?:and\s+)?(?:use\s+)?(?:the\s+)?(?:database|db) only|(?:and\s+)?only\s+(?:use\s+)?"
-    r"(?:the\s+)?(?:ops\s+)?(?:database|db))\b",
+    r"(?:the\s+)?(?:ops\s+)?(?:database|db)|(?:and\s+)?(?:use|using|via|with|through)\s+(?:only|just)\s+(?:the\s+)?(?:ops\s+)?(?:database|db)"
+    r"|(?:and\s+)?(?:using|via|through)\s+(?:the\s+)?(?:ops\s+)?(?:database|db)\s+only)\b",
     NOCASE,
 )
 # the words left after "show me the plan for" are an action in -ing form: "opening a sev1 incident"
@@ -82,7 +83,9 @@ DRY_RUN = re.compile(
     r"(?:\s+(?P<gerund>" + "|".join(_GERUNDS) + r")\b)?",
     NOCASE,
 )
-LEADING_CONJUNCTION = re.compile(r"^[\s,]*(?:(?:but|and|then)\s+)+", NOCASE)  # "dry run, but notify ..."
+LEADING_CONJUNCTION = re.compile(
+    r"^[\s,:]*(?:(?:but|and|then|pls|plz|please|just|so)[\s,]+)*", NOCASE
+)  # "dry run, but notify ..."
 REPEATED_COMMAS = re.compile(r"\s*,(?:\s*,)+")
 DANGLING_CONJUNCTION = re.compile(r"(?:[\s,]+(?:and|but|then|with|using|while))+\s*(?=[.!?]|$)", NOCASE)
 

@@ -145,6 +145,21 @@ class Context:
         if free_text:
             self.read_text = fr.read_text(text)
 
+    def numbers(self, text: str) -> int | None:
+        """The sub-task computing ``text`` when it is arithmetic over numbers ("12 squared", "a fifth of
+        350"), added; None (and nothing added) otherwise."""
+        before = len(self.tasks)
+        for rule in self.data_rules:
+            if rule.name in _NUMBERS_ONLY and rule.matches(text, []):
+                if self._tried(rule, text, [], None, None, _reads_nothing) and len(self.tasks) > before:
+                    return self.last_compute
+        return None
+
+    def accounted(self, text: str) -> None:
+        """``text`` (part of the clause) was read whole by the estate reader: the clause's check of its
+        words leaves it out."""
+        self.read_text = self.read_text.replace(text, " ")
+
     # -- what builders share
     def add(self, task: SubTask, condition: Condition | None) -> int:
         self.tasks.append(task.model_copy(update={"condition": condition}) if condition else task)

@@ -109,6 +109,7 @@ def estate_figure(ctx: Context, text: str) -> str | None:
     figure the older rules do not ("search errors over 24h minus its 1h errors", "the number of services in
     us-east-1 with a p95 above 500 ms"); None leaves the subject to them."""
     if _figures(ctx, text, None):
+        ctx.accounted(text)
         return f"#{ctx.last_compute}"
     reading = estate.read(text)
     if reading.params is None or plain(reading.params) or not estate.single_figure(reading.params):
@@ -116,6 +117,7 @@ def estate_figure(ctx: Context, text: str) -> str | None:
     if _one_metric_field(reading.params):
         return None  # "the p95 of auth": the live metrics, read by the condition's own rule
     ctx.last_compute = _add_query(ctx, text, reading.params)
+    ctx.accounted(text)
     return f"#{ctx.last_compute}"
 
 
@@ -208,6 +210,7 @@ def estate_condition(ctx: Context, text: str) -> tuple[Condition, str | None] | 
         figure = _subject_figure(ctx, subject, keep_live=live)
         if figure is None:
             continue
+        ctx.accounted(subject)
         op = fr.COMPARATORS[m.group("op").lower()]
         value = float(m.group("value"))
         if (m.group("unit") or "").lower().startswith("s") and figure[1] in ("p50_ms", "p95_ms"):
