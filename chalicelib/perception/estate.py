@@ -86,7 +86,7 @@ currently presently at moment the moment hmm so um today's number figure ones on
 still right now list listing r ur items entries records rows everything anything gimme teh da wat whats hw im
 compute calculate determine figure out work tell log logged recent
 doing going looking details detail info information query look up via through using ops database db api
-compare compared comparing versus vs numbers figures rn waht wht btw asap lol like report item where
+compare compared comparing versus vs numbers figures rn waht wht btw lol report item where
 summary overview rundown breakdown
 """.split()
 # said of a deployment, the act itself: "when was DEP-2001 rolled out", "which version went out"
@@ -455,6 +455,8 @@ _TOKEN = re.compile(
     re.I,
 )
 _ID = re.compile(r"^(inc|dep)-\d+$")
+# "open a sev1": a verb of an action, not the state "open" of incidents
+_ACTION_VERBS = frozenset({"open", "create", "raise", "file", "declare", "start", "cut", "log"})
 _BEFORE_WINDOW = re.compile(
     r"\b(?:past|previous|prior|preceding)\s+(?=(?:\d+\s*|one\s+|an?\s+)?(?:h|m|d|hours?|hrs?|minutes?|mins?|days?)\b"
     r"|\d+[hmd]\b)"
@@ -531,6 +533,8 @@ def _choose(options: list[Piece], phrase: str, rest: list[str]) -> Piece:
 def read(text: str) -> Reading:
     """The query ``text`` asks, with every word used; or why not."""
     words = tokens(text)
+    if len(words) > 1 and words[0] in _ACTION_VERBS and words[1] in ("a", "an", "new", "another", "one"):
+        return Reading(problem=f"{words[0]!r} {words[1]!r} asks for an action, not a question")
     found, unknown = pieces(words)
     if unknown:
         return Reading(problem=f"{WORDS_NOT_READ}: {', '.join(unknown)}", pieces=found)
@@ -559,7 +563,7 @@ def names() -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for p in phrases if p.isalpha() and len(p) >= 4))
 
 
-def _read_in_focus(text: str, service: str | None) -> Reading:
+def read_in_focus(text: str, service: str | None) -> Reading:
     """``text`` read with the service in focus, if any, standing for its pronoun ("its error rate") or
     for the service it leaves unsaid ("compute the error rate" after "fetch the payments metrics")."""
     if not service:
@@ -571,7 +575,7 @@ def _read_in_focus(text: str, service: str | None) -> Reading:
 def reads_whole(text: str, service: str | None = None) -> bool:
     """Is every word of ``text`` read (with the service in focus)? Several fields of one row count: the
     service's record shows them all."""
-    reading = _read_in_focus(text, service)
+    reading = read_in_focus(text, service)
     return reading.params is not None or reading.problem.startswith(SEVERAL_FIELDS)
 
 
@@ -584,7 +588,7 @@ def live_metric(text: str, service: str | None = None) -> tuple[str, str | None,
     """``(service, window, field)`` when ``text`` is one metric of one service, every word read ("the
     p95 of auth", "search err rate 1h", "its error rate" with a service in focus); the window is None
     when none is said."""
-    reading = _read_in_focus(text, service)
+    reading = read_in_focus(text, service)
     p = reading.params
     if p is None or p.resource != "metrics" or p.aggregate not in ("list", "one") or p.field is None:
         return None

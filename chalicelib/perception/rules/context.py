@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from chalicelib import catalogue
-from chalicelib.contracts import Condition, SubTask, SubTaskKind, make_subtask
+from chalicelib.contracts import Condition, ReadParams, SubTask, SubTaskKind, make_subtask
 from chalicelib.perception import estate
 from chalicelib.perception import fragments as fr
 
@@ -95,10 +95,18 @@ class Context:
         for rule in self.data_rules:
             if not rule.matches(text, named):
                 continue
-            if rule.name in _CONFIRMED_BY_ESTATE and not estate.reads_whole(text, self.service):
-                if self._tried(rule, text, named, window, condition, self._only_asks) or (
-                    estate.asks_service(text) and self.ask_service(text) is None
-                ):
+            if rule.name in _CONFIRMED_BY_ESTATE and estate.reads_whole(text, self.service):
+                if self._tried(rule, text, named, window, condition, self._agrees(text)):
+                    if not rule.name.startswith("read"):
+                        self.name(rule.name, text)
+                    return True
+                continue  # the older rule read something else than every word says ("# open incs")
+            if rule.name in _CONFIRMED_BY_ESTATE:
+                asks = self._tried(rule, text, named, window, condition, self._only_asks)
+                if not asks and estate.asks_service(text):
+                    self.ask_service(text)
+                    asks = True
+                if asks:
                     self.name(rule.name, text)
                     return True
                 unread = unread or estate.read(text).problem
@@ -116,6 +124,27 @@ class Context:
             self.unsupported.append(f"{text!r}: {unread}")  # read, and what of it MAOO cannot ask says why
             return True
         return False
+
+    def _agrees(self, text: str) -> Callable[[list[SubTask], int, int], bool]:
+        """Does what an older rule read agree with the estate reader's reading of the same words: the same
+        table, and a count where (and only where) it counts? Two readings that differ are not guessed
+        between: the estate reader's, which uses every word, is taken instead."""
+        reading = estate.read_in_focus(text, self.service).params
+
+        def agrees(added: list[SubTask], asked: int, refused: int) -> bool:
+            if reading is None:
+                return True  # several fields of one row: the record read shows them all
+            for task in added:
+                p = task.params
+                if not isinstance(p, ReadParams) or p.resource in (None, "sql", "url"):
+                    continue
+                table = {"service": "services"}.get(p.resource, p.resource)
+                counts = p.aggregate == "count"
+                if table != reading.resource or counts != (reading.aggregate == "count"):
+                    return False
+            return True
+
+        return agrees
 
     def _only_asks(self, added: list[SubTask], asked: int, refused: int) -> bool:
         return not added and (len(self.missing) > asked or len(self.unsupported) > refused)
