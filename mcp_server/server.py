@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, ValidationError
 from chalicelib.api import MAX_LIST_LIMIT, RunService
 from chalicelib.contracts import Guards, ShownRunStatus
 from chalicelib.errors import describe_validation_error
-from cli.mcp_answers import (
+from mcp_server.answers import (
     ENDED_BADLY,
     GuardOverrides,
     McpOptions,
@@ -265,7 +265,7 @@ class _Tools:
 
 
 def build_server(service: RunService, options: McpOptions) -> MCPServer:
-    """The MCP server over ``service``; ``options`` are the operator's (see ``cli.mcp_command``)."""
+    """The MCP server over ``service``; ``options`` are the operator's (see ``cli.mcp_command`` and ``mcp_server.serve``)."""
     server = _Server(
         NAME, title="MAOO", instructions=instructions(options), version="0.1.0", log_level="WARNING"
     )
