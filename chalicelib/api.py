@@ -159,6 +159,12 @@ def _refused(exc: MaooError) -> Response:
     return error(400, "bad_request", str(exc))
 
 
+def _waits(asked: bool) -> bool:
+    """Whether a POST waits for its run: as asked, but never on the aws engine (API Gateway cuts a
+    request at 29 s)."""
+    return asked and get_settings().engine != "aws"
+
+
 def _started(started: Started) -> Response:
     """200 with the run document, or 202 with its URL for a run that goes on without the caller."""
     if started.waiting:
@@ -185,7 +191,7 @@ class RunService:
                     use_memory=body.use_memory,
                     approve=body.approve,
                     key=idempotency_key,
-                    wait=body.wait,
+                    wait=_waits(body.wait),
                 )
             )
         except MaooError as exc:
@@ -243,7 +249,13 @@ class RunService:
         try:
             return _started(
                 self.runs.fork(
-                    run_id, body.from_step, body.set, body.guards, body.approve, body.yes, wait=body.wait
+                    run_id,
+                    body.from_step,
+                    body.set,
+                    body.guards,
+                    body.approve,
+                    body.yes,
+                    wait=_waits(body.wait),
                 )
             )
         except MaooError as exc:

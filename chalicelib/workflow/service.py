@@ -105,7 +105,7 @@ class Runs:
         key: str | None = None,
         wait: bool = True,
     ) -> Started:
-        """Start a request; with ``wait`` (never on the aws engine) run it to its end or first hold.
+        """Start a request; with ``wait``, run it to its end or first hold.
 
         With ``key``, a request already started under that key answers that run instead of a second
         one (``IdempotencyConflictError`` if the key was used for another request). A store failure
@@ -139,7 +139,7 @@ class Runs:
             self._before_start(state.request)
         runner = self.runner()
         try:
-            if wait and settings.engine != "aws":  # API Gateway cuts a request at 29 s: no wait there
+            if wait:
                 return Started(execute(runner, settings, state, settings.engine))
             with let_go_on_store_failure(state.run_id):
                 arn = start_run(runner, state, settings.engine)
@@ -290,7 +290,7 @@ class Runs:
         state = forks.prepare(settings, run_id, from_step, sets, guards, approve, yes)
         runner = self.runner()
         forks.begin(state, sets)
-        if wait and settings.engine != "aws":
+        if wait:
             return Started(execute(runner, settings, state, settings.engine))
         with let_go_on_store_failure(state.run_id):
             arn = start_run(runner, state, settings.engine)
