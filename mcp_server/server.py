@@ -16,6 +16,7 @@ recorded exactly as one started from the CLI or over HTTP. Two things differ on 
 # which then holds the annotations themselves, not their text
 import json
 import time
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import anyio
@@ -307,7 +308,7 @@ def _row(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row.get(key) for key in ("run_id", "status", "stop_reason", "request", "created_at")}
 
 
-def progress_line(event: dict[str, Any]) -> str:
+def progress_line(event: Mapping[str, Any]) -> str:
     """One trace event as a progress message: the state it came from and what happened there."""
     data = event.get("data") or {}
     state, kind = event.get("state", "?"), event.get("kind", "?")

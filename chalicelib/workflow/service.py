@@ -19,6 +19,7 @@ from typing import Any
 
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import MaooError, MockApiNotConfiguredError, RunNotFoundError, StoreError
+from chalicelib.memory.records import RunRow, TraceEvent, record_of
 from chalicelib.memory.store import get_run_store
 from chalicelib.workflow.sfn_runner import WorkflowRunner
 
@@ -182,16 +183,16 @@ class Runs:
         failure = self._let_go(run_id, document)
         if failure is not None:
             document = {**document, "status": "interrupted"}
-        if document.get("status") == "running" and self._settings().engine != "embedded":
+        if record_of(document).status == "running" and self._settings().engine != "embedded":
             document = refresh_run(self.runner(), self._settings(), document)
         if as_seen(document) is not document:
             from chalicelib.workflow.resume import end_if_expired
 
             document = end_if_expired(self.runner(), self._settings(), document)
-        if "steps" not in document:  # not finished: what its last checkpoint holds
+        if record_of(document).in_flight:  # no end document yet: what its last checkpoint holds
             document = checkpointed_document(document)
         if failure is not None:  # not "its process is gone": this process let it go
-            after = document.get("last_checkpoint") or "its start"
+            after = getattr(record_of(document), "last_checkpoint", None) or "its start"
             document["final_output"] = (
                 f"Interrupted after {after}: the run store failed. Finish it with "
                 f"`python -m cli resume {run_id}` once the store works again."
@@ -203,18 +204,18 @@ class Runs:
     def _let_go(self, run_id: str, document: dict[str, Any]) -> str | None:
         """The store's error, for a run this process let go when the store failed and nobody took up since."""
         failure = self._store_failures.get(run_id)
-        if failure is None or document.get("status") not in ("running", "interrupted"):
+        if failure is None or not record_of(document).in_flight:
             return None
         if document["status"] == "running":  # the store could not record the let-go: is it still ours?
             try:
-                owner = get_run_store().get_owner(run_id) or {}
+                owner = get_run_store().get_owner(run_id)
             except MaooError:
                 return failure
-            if owner.get("pid") != os.getpid():
+            if owner is None or owner["pid"] != os.getpid():
                 return None
         return failure
 
-    def events(self, run_id: str) -> list[dict[str, Any]]:
+    def events(self, run_id: str) -> list[TraceEvent]:
         """The run's trace events so far, in order (``[]`` for a run not yet recorded)."""
         return get_run_store().events(run_id)
 
@@ -228,7 +229,7 @@ class Runs:
         document = store.get_run(run_id)
         if document is None:
             raise RunNotFoundError(run_id)
-        trace_file = document.get("trace_file")
+        trace_file = record_of(document).trace_file
         if trace_file:
             try:
                 with open(trace_file, encoding="utf-8") as handle:
@@ -300,7 +301,7 @@ class Runs:
         if get_run_store().get_run(run_id) is None:
             raise RunNotFoundError(run_id)
 
-    def list(self, limit: int = 20) -> list[dict[str, Any]]:  # last: below, ``list`` is this method
+    def list(self, limit: int = 20) -> list[RunRow]:  # last: below, ``list`` is this method
         """The ``limit`` newest runs; a hold past its TTL is ended by this listing too (``workflow.listing``)."""
         from chalicelib.workflow.listing import list_runs
 
