@@ -43,12 +43,12 @@ def register(app: typer.Typer) -> None:
         every later one run again on today's code and settings. Writes before the step are never
         repeated; approvals are asked again."""
         from chalicelib.errors import MaooError, StoreError
-        from chalicelib.workflow import fork as forks
+        from chalicelib.workflow.service import parse_sets
         from cli.main import _engine, _fail_usage, _finish, _guards, _store_failed
         from localrun.session import Session
 
         try:
-            sets = forks.parse_sets(set_ or [])
+            sets = parse_sets(set_ or [])
             with _engine(engine), Session(continues=run_id, ends_process=True) as session:
                 doc = session.service.fork(
                     run_id, from_step, sets, _guards(max_steps, max_retries, budget), approve, yes

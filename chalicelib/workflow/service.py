@@ -21,7 +21,10 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.errors import MaooError, MockApiNotConfiguredError, RunNotFoundError, StoreError
 from chalicelib.memory.records import RunRow, TraceEvent, record_of
 from chalicelib.memory.store import get_run_store
+from chalicelib.workflow.fork import parse_sets
 from chalicelib.workflow.sfn_runner import WorkflowRunner
+
+__all__ = ["Runs", "Started", "parse_sets"]  # parse_sets: a front end's --set STEP.ARG=VALUE options
 
 Handlers = Callable[[], dict[str, Any]]
 
