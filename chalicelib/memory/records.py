@@ -11,11 +11,12 @@ run time (what the store's backends read and write), checked by mypy where they 
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypedDict
 
-from chalicelib.contracts import ApprovalRequest, ForkOrigin
+from chalicelib.contracts import ApprovalRequest, Counters, ForkOrigin
 
 StoredStatus = Literal["running", "interrupted", "succeeded", "failed", "stopped", "awaiting_approval"]
 IN_FLIGHT: frozenset[str] = frozenset({"running", "interrupted"})
@@ -24,58 +25,9 @@ ENDED: frozenset[str] = frozenset({"succeeded", "failed", "stopped"})
 """A run in one of these is over: nothing resumes it (a fork starts a new run from it)."""
 
 
-class RunRecord(BaseModel):
-    """A run document. A start record (status ``running``) has the first keys; the document written
-    when an execution ends has them all. Unknown keys are kept as they are (``extra="allow"``)."""
-
-    model_config = ConfigDict(extra="allow", validate_assignment=False)
-
+class ForkRef(TypedDict):
     run_id: str
-    engine: str | None = None
-    request: str = ""
-    status: StoredStatus = "running"
-    stop_reason: str | None = None
-    stop_detail: str | None = None
-    perception: dict[str, Any] | None = None
-    plan: dict[str, Any] | None = None
-    plan_notes: list[str] | None = None
-    steps: list[dict[str, Any]] | None = None
-    skipped: list[str] | None = None
-    counters: dict[str, Any] | None = None
-    guards: dict[str, Any] | None = None
-    final_output: str | None = None
-    answer: Any = None
-    states: list[str] | None = None
-    execution_arn: str | None = None
-    execution_status: str | None = None
-    created_at: float | None = None
-    duration_ms: float | None = None
-    trace_file: str | None = None
-    approve: str | None = None
-    pending_approval: ApprovalRequest | None = None
-    execution_name: str | None = None
-    forked_from: ForkOrigin | None = None
-    start_state: dict[str, Any] | None = None
-    """The run's first state (a start record's; readers never see it: ``Runs.get`` drops it)."""
-
-    @property
-    def in_flight(self) -> bool:
-        """Still going, or interrupted: no end document yet, whatever keys an earlier one left."""
-        return self.status in IN_FLIGHT
-
-    @property
-    def ended(self) -> bool:
-        return self.status in ENDED
-
-    def as_json(self) -> dict[str, Any]:
-        """The document as stored and shown: the keys it was given, in the fields' order, then the rest."""
-        given = set(self.model_fields_set) | set(self.model_extra or {})
-        return self.model_dump(mode="json", include=given)
-
-
-def record_of(document: dict[str, Any]) -> RunRecord:
-    """A stored or shown run document, typed for reading."""
-    return RunRecord.model_validate(document)
+    step_id: str
 
 
 class TraceEvent(TypedDict):
@@ -122,3 +74,62 @@ class RunRow(TypedDict):
     created_at: float
     forked_from: NotRequired[dict[str, str]]
     updated_at: NotRequired[float | None]
+
+
+class RunRecord(BaseModel):
+    """A run document. A start record (status ``running``) has the first keys; the document written
+    when an execution ends has them all. Unknown keys are kept as they are (``extra="allow"``)."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=False)
+
+    run_id: str
+    engine: str | None = None
+    request: str = ""
+    status: StoredStatus = "running"
+    stop_reason: str | None = None
+    stop_detail: str | None = None
+    perception: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+    plan_notes: list[str] | None = None
+    steps: list[dict[str, Any]] | None = None
+    skipped: list[str] | None = None
+    counters: Counters | None = None
+    guards: dict[str, Any] | None = None
+    final_output: str | None = None
+    answer: Any = None
+    states: list[str] | None = None
+    execution_arn: str | None = None
+    execution_status: str | None = None
+    created_at: float | None = None
+    duration_ms: float | None = None
+    trace_file: str | None = None
+    approve: str | None = None
+    pending_approval: ApprovalRequest | None = None
+    execution_name: str | None = None
+    forked_from: ForkOrigin | None = None
+    lifecycle: list[TraceEvent] | None = None
+    """Pauses, approvals, rejections and resumes, in order (the end document's)."""
+    start_state: dict[str, Any] | None = None
+    """The run's first state (a start record's; readers never see it: ``Runs.get`` drops it)."""
+    # added for readers: where an unfinished run got to, and the runs forked from this one
+    last_checkpoint: str | None = None
+    forks: list[ForkRef] | None = None
+
+    @property
+    def in_flight(self) -> bool:
+        """Still going, or interrupted: no end document yet, whatever keys an earlier one left."""
+        return self.status in IN_FLIGHT
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+    def as_json(self) -> dict[str, Any]:
+        """The document as stored and shown: the keys it was given, in the fields' order, then the rest."""
+        given = set(self.model_fields_set) | set(self.model_extra or {})
+        return self.model_dump(mode="json", include=given)
+
+
+def record_of(document: dict[str, Any]) -> RunRecord:
+    """A stored or shown run document, typed for reading."""
+    return RunRecord.model_validate(document)

@@ -166,7 +166,7 @@ def run_document(
         plan_notes=state.plan_notes,
         steps=[s.model_dump(mode="json") for s in state.steps],
         skipped=state.skipped,
-        counters=state.counters.model_dump(),
+        counters=state.counters,
         guards=state.guards.model_dump(),
         final_output=state.final_output,
         answer=state.answer,
