@@ -149,8 +149,6 @@ class _Tools:
 
     async def _follow(self, run_id: str, seconds: float, ctx: Context[Any, Any]) -> dict[str, Any]:
         """Watch the run for up to ``seconds``: a progress notification per new trace event, then its document."""
-        from chalicelib.memory.store import get_run_store
-
         deadline = time.monotonic() + seconds
         seen = 0
         while True:
@@ -158,7 +156,7 @@ class _Tools:
             if status != 200:
                 raise _refused(document)
             try:
-                events = await anyio.to_thread.run_sync(get_run_store().events, run_id)
+                events = await anyio.to_thread.run_sync(self.service.runs.events, run_id)
             except Exception:  # noqa: BLE001 - progress is best effort; the document says what happened
                 events = []
             for event in events[seen:]:
