@@ -21,6 +21,7 @@ from chalicelib.errors import (
     PayloadTooLargeError,
     describe_validation_error,
 )
+from chalicelib.memory.records import record_of
 from chalicelib.workflow.service import Runs, Started
 
 Response = tuple[int, dict[str, Any]]
@@ -281,8 +282,9 @@ class RunService:
         if status != 200:
             return status, found, "application/json"
         trace = self.trace(run_id)[1]
-        if found.get("execution_arn") and not trace.get("execution"):
-            trace = {**trace, "execution": self.runs.history(found["execution_arn"])}
+        execution_arn = record_of(found).execution_arn
+        if execution_arn and not trace.get("execution"):
+            trace = {**trace, "execution": self.runs.history(execution_arn)}
         if fmt == "json":
             return 200, facts_json(trace), "application/json"
         return 200, render_trace(trace), "text/html; charset=utf-8"

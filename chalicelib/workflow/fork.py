@@ -15,8 +15,9 @@ never repeated. The step and every later one run anew, on today's code and setti
 - Guards are the original's, with the given ones replacing them; counters start at zero (a reused
   result cost nothing this time).
 
-The CLI (``python -m cli fork``) and the HTTP API (``POST /runs/{id}/fork``) both call ``fork``
-(or ``prepare`` + ``begin`` to start without waiting).
+The run service (``chalicelib.workflow.service.Runs.fork``) forks a run for every front end (``python
+-m cli fork``, ``POST /runs/{id}/fork``): ``prepare`` checks and builds the fork's first state, ``begin``
+records it on both runs' traces.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ from chalicelib.errors import (
 from chalicelib.memory.events import record_event
 from chalicelib.memory.records import Checkpoint, record_of
 from chalicelib.memory.store import get_run_store
-from chalicelib.workflow.runs import execute, initial_state
-from chalicelib.workflow.sfn_runner import WorkflowRunner
+from chalicelib.workflow.runs import initial_state
 
 FORK_AT = "NextStep"  # the state a fork's first execution enters at (the entry Choice routes it there)
 _ENDED = ("succeeded", "failed", "stopped")
@@ -371,22 +371,6 @@ def begin(state: RunState, sets: Mapping[str, Any] | None = None) -> None:
         set=dict(sets or {}),
         approve=state.approve,
     )
-
-
-def fork(
-    runner: WorkflowRunner,
-    settings: Settings,
-    run_id: str,
-    from_step: str,
-    sets: Mapping[str, Any] | None = None,
-    guards: Mapping[str, Any] | None = None,
-    approve: str | None = None,
-    yes: bool = False,
-) -> dict[str, Any]:
-    """Fork ``run_id`` from ``from_step`` and run the fork to its end (or its first approval)."""
-    state = prepare(settings, run_id, from_step, sets, guards, approve, yes)
-    begin(state, sets)
-    return execute(runner, settings, state, settings.engine)
 
 
 def forks_of(run_id: str) -> list[dict[str, Any]]:
