@@ -45,11 +45,11 @@ generate: $(STAMP)
 
 # regenerate examples/traces/ from the three demos
 traces: $(STAMP)
-	$(BIN)/python -m cli.export_examples examples/traces
+	$(BIN)/python -m scripts.export_traces examples/traces
 
 # the run-page screenshots of docs/reference/run-pages.md: the refinement demo's run page (needs Debian's chromium: apt-get install chromium)
 screenshots: $(STAMP)
-	$(BIN)/python -m cli.screenshots examples/screenshots
+	$(BIN)/python -m scripts.screenshots examples/screenshots
 
 # benchmarks: embedded engine vs direct calls vs LangGraph, cold start, AWS cost (docs/benchmarks.md)
 bench: $(STAMP)

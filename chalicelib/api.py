@@ -7,7 +7,6 @@ the same functions serve ``chalice local``, API Gateway and tests. Every error b
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -22,7 +21,8 @@ from chalicelib.errors import (
     PayloadTooLargeError,
     describe_validation_error,
 )
-from chalicelib.memory.store import get_run_store
+from chalicelib.memory.records import record_of
+from chalicelib.workflow.service import Runs, Started
 
 Response = tuple[int, dict[str, Any]]
 
@@ -96,27 +96,6 @@ class ApprovalDecision(Model):
     reason: str = Field(default="", max_length=2000)
 
 
-DEFAULT_OPS_API = "http://127.0.0.1:8765"
-"""Where the rule-based planner sends ops-API calls when ``MAOO_MOCK_API_URL`` is not set."""
-MOCK_API_HINT = (
-    "this request calls the ops API, and MAOO_MOCK_API_URL is not set, so nothing would answer it. "
-    "Start the mock API (python -m mock_api.server --port 8765) and start the server again with "
-    "MAOO_MOCK_API_URL=http://127.0.0.1:8765 (chalice local --stage local); the CLI starts one for you"
-)
-
-
-def needs_default_ops_api(request: str, plan_text: bool = False) -> bool:
-    """Would the rule-based plan of ``request`` call the ops API at its unconfigured default URL?
-
-    ``chalice local`` does not start the mock API the way the CLI does; such a run would only stop
-    with a ``policy_denied`` on an address nobody allowlisted, which reads as a security denial for
-    what is a set-up step. A request that cannot be planned here is left to the run to explain.
-    """
-    from chalicelib.workflow.forecast import calls_origin
-
-    return calls_origin(request, DEFAULT_OPS_API, plan_text)
-
-
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
     return status, {"error": code, "message": message, **extra}
 
@@ -165,172 +144,94 @@ def parse_run_request(raw_body: bytes | str | None) -> RunRequest:
 
 
 def _refused(exc: MaooError) -> Response:
-    """What a refused resume, decision or fork answers: 404 for what does not exist, 409 for what may not
-    happen now, 503 for a store that failed, 400 for anything else the request got wrong."""
-    from chalicelib.errors import ConfirmationRequiredError, ForkNotFoundError, ResumeRefusedError, StoreError
+    """What a refused start, read, resume, decision or fork answers: 404 for what does not exist, 409 for
+    what may not happen now, 503 for a store that failed or a server set up wrong, 400 for anything
+    else the request got wrong."""
+    from chalicelib.errors import (
+        ConfirmationRequiredError,
+        ForkNotFoundError,
+        IdempotencyConflictError,
+        MockApiNotConfiguredError,
+        ResumeRefusedError,
+        RunNotFoundError,
+        StoreError,
+    )
 
+    if isinstance(exc, RunNotFoundError):
+        return error(404, "not_found", f"{exc}; GET /runs lists recent runs")
     if isinstance(exc, ForkNotFoundError):
         return error(404, "not_found", str(exc))
     if isinstance(exc, ConfirmationRequiredError):
         return error(409, "confirmation_required", str(exc))
     if isinstance(exc, ResumeRefusedError):
         return error(409, "conflict", str(exc))
+    if isinstance(exc, IdempotencyConflictError):
+        return error(409, "idempotency_key_reused", str(exc))
+    if isinstance(exc, PayloadTooLargeError):
+        return error(413, "payload_too_large", str(exc))
     if isinstance(exc, StoreError):
         return error(503, "store_unavailable", str(exc))
+    if isinstance(exc, MockApiNotConfiguredError):
+        return error(503, "mock_api_not_configured", str(exc))
+    if isinstance(exc, ConfigError):  # the server's settings, not the caller's input
+        return error(503, "server_misconfigured", str(exc))
     return error(400, "bad_request", str(exc))
 
 
-def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str, failures: dict[str, str]) -> None:
-    """Collect a run nobody waits for. A store that fails leaves it ``interrupted`` (logged, and kept in
-    ``failures`` for readers of the run), not a thread's traceback."""
-    from chalicelib.errors import StoreError
-    from chalicelib.observability import get_logger
-    from chalicelib.workflow.runs import finish_run, let_go_on_store_failure
+def _waits(asked: bool) -> bool:
+    """Whether a POST waits for its run: as asked, but never on the aws engine (API Gateway cuts a
+    request at 29 s)."""
+    return asked and get_settings().engine != "aws"
 
-    try:
-        with let_go_on_store_failure(state.run_id):
-            finish_run(runner, settings, state, runner.collect(arn, runner.wait(arn)), settings.engine)
-    except StoreError as exc:
-        failures[state.run_id] = str(exc)
-        get_logger().error(
-            "run left interrupted: the run store failed", extra={"run_id": state.run_id, "error": str(exc)}
-        )
+
+def _started(started: Started) -> Response:
+    """200 with the run document, or 202 with its URL for a run that goes on without the caller."""
+    if started.waiting:
+        run_id = started.document["run_id"]
+        return 202, {**started.document, "links": {"run": f"/runs/{run_id}"}}
+    return 200, started.document
 
 
 class RunService:
-    """Runs requests on the configured engine. ``handlers`` supplies the Lambda handlers and
-    ``embedded`` the embedded engine's runner factory (see ``workflow.engines.open_runner``)."""
+    """The HTTP API's face of the run service (``chalicelib.workflow.service.Runs``): it parses request
+    bodies and maps the service's answers and errors to ``(status, JSON body)``; a run's life is not
+    implemented here. ``handlers`` and ``embedded`` are passed to ``Runs``."""
 
     def __init__(self, handlers: Callable[[], dict[str, Any]], embedded: Callable[..., Any] | None = None):
-        self._handlers = handlers
-        self._embedded = embedded
-        self._runner = None
-        self._lock = threading.Lock()
-        # runs this process let go because the store failed while it finished them in the background:
-        # they read interrupted, with the store's error, even when the store could not record that
-        self._store_failures: dict[str, str] = {}
-
-    def _get_runner(self):
-        from chalicelib.workflow.engines import open_runner
-
-        with self._lock:
-            if self._runner is None:
-                self._runner = open_runner(get_settings(), self._handlers, embedded=self._embedded)
-            return self._runner
+        self.runs = Runs(handlers, embedded)
 
     def start(self, raw_body: bytes | str | None, idempotency_key: str | None = None) -> Response:
-        from chalicelib.workflow.runs import execute, initial_state, let_go_on_store_failure, start_run
-
         try:
             body = parse_run_request(raw_body)
-            settings = get_settings()
-            state = initial_state(
-                body.text,
-                settings,
-                body.guards,
-                use_memory=body.use_memory,
-                approve=body.approve,
-                plan_text=body.plan_text is not None,
+            return _started(
+                self.runs.start(
+                    body.text,
+                    body.guards,
+                    use_memory=body.use_memory,
+                    approve=body.approve,
+                    key=idempotency_key,
+                    wait=_waits(body.wait),
+                    plan_text=body.plan_text is not None,
+                )
             )
-        except PayloadTooLargeError as exc:
-            return error(413, "payload_too_large", str(exc))
-        except ConfigError as exc:  # the server's settings, not the caller's input
-            return error(503, "server_misconfigured", str(exc))
         except MaooError as exc:
-            return error(400, "bad_request", str(exc))
-        if (
-            settings.engine == "embedded"
-            and not settings.mock_api_url
-            and needs_default_ops_api(body.text, body.plan_text is not None)
-        ):
-            return error(503, "mock_api_not_configured", MOCK_API_HINT)
-        if idempotency_key is not None:  # bound only once the run can start: a retry then finds it
-            from chalicelib.errors import IdempotencyConflictError
-            from chalicelib.workflow.request_keys import claim
-
-            try:
-                earlier = claim(idempotency_key, body.model_dump(mode="json"), state.run_id)
-            except IdempotencyConflictError as exc:
-                return error(409, "idempotency_key_reused", str(exc))
-            except MaooError as exc:
-                return error(400, "bad_request", str(exc))
-            if earlier is not None:  # a retried POST: the run it started, not a second run
-                return self.get(earlier)
-        from chalicelib.errors import StoreError
-
-        runner = self._get_runner()
-        try:
-            if body.wait and settings.engine != "aws":  # API Gateway cuts a request at 29 s: no wait there
-                return 200, execute(runner, settings, state, settings.engine)
-            with let_go_on_store_failure(state.run_id):
-                arn = start_run(runner, state, settings.engine)
-        except StoreError as exc:  # the run reads interrupted: POST /runs/{id}/resume finishes it later
-            return error(503, "store_unavailable", f"{exc} (run {state.run_id})")
-        return self._running(runner, settings, state, arn)
+            return _refused(exc)
 
     def get(self, run_id: str) -> Response:
-        from chalicelib.workflow.runs import refresh_run
-
-        document = get_run_store().get_run(run_id)
-        if document is None:
-            return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
-        failure = self._let_go(run_id, document)
-        if failure is not None:
-            document = {**document, "status": "interrupted"}
-        if document.get("status") == "running" and get_settings().engine != "embedded":
-            document = refresh_run(self._get_runner(), get_settings(), document)
-        from chalicelib.durable.status import as_seen
-
-        if as_seen(document) is not document:  # a hold past its TTL: the first to look at it ends it
-            from chalicelib.errors import StoreError
-            from chalicelib.workflow.resume import end_if_expired
-
-            try:
-                document = end_if_expired(self._get_runner(), get_settings(), document)
-            except StoreError as exc:
-                return error(503, "store_unavailable", str(exc))
-        from chalicelib.workflow.runs import checkpointed_document
-
-        if "steps" not in document:  # not finished: what its last checkpoint holds
-            document = checkpointed_document(document)
-        if failure is not None:  # not "its process is gone": this process let it go
-            after = document.get("last_checkpoint") or "its start"
-            document["final_output"] = (
-                f"Interrupted after {after}: the run store failed. Finish it with "
-                f"`python -m cli resume {run_id}` once the store works again."
-            )
-            document["stop_detail"] = failure
-        document.pop("start_state", None)
-        from chalicelib.workflow.fork import with_lineage
-
-        return 200, with_lineage(as_seen(document))
-
-    def _let_go(self, run_id: str, document: dict[str, Any]) -> str | None:
-        """The store's error, for a run this process let go when the store failed and nobody took up since."""
-        failure = self._store_failures.get(run_id)
-        if failure is None or document.get("status") not in ("running", "interrupted"):
-            return None
-        if document["status"] == "running":  # the store could not record the let-go: is it still ours?
-            import os
-
-            try:
-                owner = get_run_store().get_owner(run_id) or {}
-            except MaooError:
-                return failure
-            if owner.get("pid") != os.getpid():
-                return None
-        return failure
+        try:
+            return 200, self.runs.get(run_id)
+        except MaooError as exc:
+            return _refused(exc)
 
     def resume(self, run_id: str) -> Response:
         """``POST /runs/{id}/resume``: finish an interrupted run from its last checkpoint."""
-        from chalicelib.workflow.resume import resume
-
-        return self._continue(run_id, lambda runner, settings: resume(runner, settings, run_id))
+        try:
+            return 200, self.runs.resume(run_id)
+        except MaooError as exc:
+            return _refused(exc)
 
     def approval(self, run_id: str, raw_body: bytes | str | None) -> Response:
         """``POST /runs/{id}/approval`` with ``{"decision": "approve"|"reject", "reason": "..."}``."""
-        from chalicelib.workflow.resume import decide
-
         try:
             decision = ApprovalDecision.model_validate(parse_json_body(raw_body))
         except PayloadTooLargeError as exc:
@@ -346,29 +247,15 @@ class RunService:
             return error(
                 400, "bad_request", f"invalid approval: {fields} (accepted: decision approve|reject, reason)"
             )
-        return self._continue(
-            run_id,
-            lambda runner, settings: decide(runner, settings, run_id, decision.decision, decision.reason),
-        )
-
-    def _running(self, runner: Any, settings: Any, state: Any, arn: str) -> Response:
-        """202 for a run started and not waited for; on the embedded engine nobody else will collect it,
-        so it is finished in the background (a store failure there is remembered for ``get``)."""
-        if settings.engine == "embedded":
-            threading.Thread(
-                target=_finish_in_background,
-                args=(runner, settings, state, arn, self._store_failures),
-                daemon=True,
-            ).start()
-        return 202, {"run_id": state.run_id, "status": "running", "links": {"run": f"/runs/{state.run_id}"}}
+        try:
+            return 200, self.runs.decide(run_id, decision.decision, decision.reason)
+        except MaooError as exc:
+            return _refused(exc)
 
     def fork(self, run_id: str, raw_body: bytes | str | None) -> Response:
         """``POST /runs/{id}/fork`` with ``{"from_step": "s3", ...}``: a new run from that step
         (``chalicelib.workflow.fork``). 404: no such run, step or trace; 409: the run is in progress,
         the step was never reached, or a write that succeeded would be sent again without ``yes``."""
-        from chalicelib.workflow import fork as forks
-        from chalicelib.workflow.runs import execute, let_go_on_store_failure, start_run
-
         try:
             body = ForkRequest.model_validate(parse_json_body(raw_body))
         except PayloadTooLargeError as exc:
@@ -379,51 +266,26 @@ class RunService:
             fields = describe_validation_error(exc, root="body")
             accepted = ", ".join(ForkRequest.model_fields)
             return error(400, "bad_request", f"invalid fork: {fields} (accepted fields: {accepted})")
-        settings = get_settings()
         try:
-            state = forks.prepare(
-                settings, run_id, body.from_step, body.set, body.guards, body.approve, body.yes
+            return _started(
+                self.runs.fork(
+                    run_id,
+                    body.from_step,
+                    body.set,
+                    body.guards,
+                    body.approve,
+                    body.yes,
+                    wait=_waits(body.wait),
+                )
             )
-            runner = self._get_runner()
-            forks.begin(state, body.set)
-            if body.wait and settings.engine != "aws":
-                return 200, execute(runner, settings, state, settings.engine)
-            with let_go_on_store_failure(state.run_id):
-                arn = start_run(runner, state, settings.engine)
-        except MaooError as exc:
-            return _refused(exc)
-        return self._running(runner, settings, state, arn)
-
-    def _continue(self, run_id: str, action: Callable[[Any, Any], dict[str, Any]]) -> Response:
-
-        if get_run_store().get_run(run_id) is None:
-            return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
-        try:
-            return 200, action(self._get_runner(), get_settings())
         except MaooError as exc:
             return _refused(exc)
 
     def trace(self, run_id: str) -> Response:
-        store = get_run_store()
-        document = store.get_run(run_id)
-        if document is None:
-            return error(404, "not_found", f"no run {run_id!r}; GET /runs lists recent runs")
-        from chalicelib.workflow.fork import with_lineage
-
-        trace_file = document.get("trace_file")
-        if trace_file:
-            try:
-                with open(trace_file, encoding="utf-8") as handle:
-                    trace = json.load(handle)
-                return 200, {**trace, "run": with_lineage(trace.get("run") or {"run_id": run_id})}
-            except FileNotFoundError:
-                pass
-        return 200, {
-            "run_id": run_id,
-            "run": with_lineage({k: v for k, v in document.items() if k != "start_state"}),
-            "events": store.events(run_id),
-            "execution": None,
-        }
+        try:
+            return 200, self.runs.trace(run_id)
+        except MaooError as exc:
+            return _refused(exc)
 
     def view(self, run_id: str, fmt: str = "html") -> tuple[int, Any, str]:
         """The run page (``fmt`` html) or its facts (json): ``(status, body, content type)``.
@@ -439,29 +301,19 @@ class RunService:
         if status != 200:
             return status, found, "application/json"
         trace = self.trace(run_id)[1]
-        if found.get("execution_arn") and not trace.get("execution"):
-            trace = {**trace, "execution": self._engine_history(found["execution_arn"])}
+        execution_arn = record_of(found).execution_arn
+        if execution_arn and not trace.get("execution"):
+            trace = {**trace, "execution": self.runs.history(execution_arn)}
         if fmt == "json":
             return 200, facts_json(trace), "application/json"
         return 200, render_trace(trace), "text/html; charset=utf-8"
 
-    def _engine_history(self, execution_arn: str) -> dict[str, Any] | None:
-        """The execution's history as the engine gives it now; ``None`` if it cannot (the page then
-        shows MAOO's own events, and a live page's next refresh tries again)."""
-        try:
-            return {"arn": execution_arn, "history": self._get_runner().history(execution_arn)}
-        except Exception:  # noqa: BLE001 - any engine fault only makes the page show less
-            return None
-
     def list(self, limit: int = 20) -> Response:
         """``GET /runs``: a hold past its TTL is ended by this listing too (``workflow.listing``)."""
-        from chalicelib.errors import StoreError
-        from chalicelib.workflow.listing import list_runs
-
         try:
-            return 200, {"runs": list_runs(limit, lambda: (self._get_runner(), get_settings()))}
-        except StoreError as exc:
-            return error(503, "store_unavailable", str(exc))
+            return 200, {"runs": self.runs.list(limit)}
+        except MaooError as exc:
+            return _refused(exc)
 
 
 def list_runs(service: RunService, query: dict[str, str] | None) -> Response:

@@ -88,6 +88,19 @@ class IdempotencyConflictError(BadRequestError):
     """An idempotency key already used for a request with another body."""
 
 
+class RunNotFoundError(BadRequestError):
+    """No run with this id in the run store (HTTP 404); each front end adds where runs are listed."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run {run_id!r}")
+        self.run_id = run_id
+
+
+class MockApiNotConfiguredError(ConfigError):
+    """A run on the embedded engine would call the ops API at its default address, and nothing serves it
+    (``chalice local`` without ``MAOO_MOCK_API_URL``): a set-up step, not the caller's mistake (HTTP 503)."""
+
+
 class ForkNotFoundError(BadRequestError):
     """A fork of a run, a step or a trace that does not exist (HTTP 404): the message lists what does."""
 

@@ -1,7 +1,7 @@
 """``python -m cli fork RUN_ID --from STEP_ID``: a new run from a step of an ended run.
 
-The command only reads options and shows the fork like ``run`` shows a run; the fork itself is
-``chalicelib.workflow.fork`` (the HTTP API's ``POST /runs/{id}/fork`` calls the same code).
+The command only reads options and shows the fork like ``run`` shows a run; the fork itself is the
+run service's (``Runs.fork``), which the HTTP API's ``POST /runs/{id}/fork`` calls too.
 """
 
 from __future__ import annotations
@@ -43,23 +43,16 @@ def register(app: typer.Typer) -> None:
         every later one run again on today's code and settings. Writes before the step are never
         repeated; approvals are asked again."""
         from chalicelib.errors import MaooError, StoreError
-        from chalicelib.workflow import fork as forks
+        from chalicelib.workflow.service import parse_sets
         from cli.main import _engine, _fail_usage, _finish, _guards, _store_failed
         from localrun.session import Session
 
         try:
-            sets = forks.parse_sets(set_ or [])
+            sets = parse_sets(set_ or [])
             with _engine(engine), Session(continues=run_id, ends_process=True) as session:
-                doc = forks.fork(
-                    session.runner(),
-                    session.settings,
-                    run_id,
-                    from_step,
-                    sets,
-                    _guards(max_steps, max_retries, budget),
-                    approve,
-                    yes,
-                )
+                doc = session.service.fork(
+                    run_id, from_step, sets, _guards(max_steps, max_retries, budget), approve, yes
+                ).document
         except StoreError as exc:
             _store_failed(exc)
         except MaooError as exc:

@@ -234,20 +234,22 @@ def run(
     _finish(doc, as_json)
 
 
-def _continue(run_id: str, as_json: bool, engine: str | None, action: Any, calls_tools: bool = True) -> None:
-    """Resume, approve or reject in this process: the run is shown to its end like `run` shows it.
-    ``calls_tools=False`` (ending an expired hold): no tool runs, so no mock API is served for the run."""
-    from chalicelib.errors import StoreError
+NOT_FOUND_HINT = "list runs with `python -m cli runs`"
+
+
+def _continue(run_id: str, as_json: bool, engine: str | None, action: Any) -> None:
+    """Resume, approve or reject in this process, through the run service (``action(service, run_id)``):
+    the run is shown to its end like `run` shows it."""
+    from chalicelib.errors import RunNotFoundError, StoreError
     from localrun.session import Session
 
     try:
-        with (
-            _engine(engine),
-            Session(continues=run_id if calls_tools else None, ends_process=True) as session,
-        ):
-            doc = action(session.runner(), session.settings, run_id)
+        with _engine(engine), Session(continues=run_id, ends_process=True) as session:
+            doc = action(session.service, run_id)
     except StoreError as exc:
         _store_failed(exc)
+    except RunNotFoundError as exc:
+        _fail_usage(f"{exc}; {NOT_FOUND_HINT}")
     except MaooError as exc:
         _fail_usage(str(exc))
     _finish(doc, as_json)
@@ -260,9 +262,7 @@ def resume(
     engine: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Finish an interrupted run from its last checkpoint (a new execution RUN_ID-rN of the same run)."""
-    from chalicelib.workflow.resume import resume as resume_run
-
-    _continue(run_id, as_json, engine, resume_run)
+    _continue(run_id, as_json, engine, lambda service, rid: service.resume(rid))
 
 
 @app.command()
@@ -274,9 +274,7 @@ def approve(
     engine: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Approve the write a run holds; the run goes on from its checkpoint."""
-    from chalicelib.workflow.resume import decide
-
-    _continue(run_id, as_json, engine, lambda runner, settings, rid: decide(runner, settings, rid, "approve"))
+    _continue(run_id, as_json, engine, lambda service, rid: service.approve(rid))
 
 
 @app.command()
@@ -287,11 +285,7 @@ def reject(
     engine: str | None = typer.Option(None, "--engine", help=ENGINE_HELP),
 ) -> None:
     """Reject the write a run holds: the run ends stopped (rejected), with nothing written."""
-    from chalicelib.workflow.resume import decide
-
-    _continue(
-        run_id, as_json, engine, lambda runner, settings, rid: decide(runner, settings, rid, "reject", reason)
-    )
+    _continue(run_id, as_json, engine, lambda service, rid: service.reject(rid, reason))
 
 
 from cli.fork import register as _register_fork  # noqa: E402 - the fork command lives in its own module
@@ -307,24 +301,16 @@ def runs(
     ),
 ) -> None:
     """List recent runs. A run whose process is gone shows as interrupted: finish it with `resume`."""
-    from contextlib import ExitStack
-
     from rich.table import Table
 
     from chalicelib.errors import StoreError
-    from chalicelib.workflow.listing import list_runs
-    from localrun.session import Session
+    from localrun.session import runs_here
 
-    with ExitStack() as opened:
-
-        def engine() -> Any:  # only when a hold has expired: this listing ends it
-            session = opened.enter_context(Session(ends_process=True))
-            return session.runner(), session.settings
-
-        try:
-            listed = list_runs(limit, engine)
-        except StoreError as exc:
-            _store_failed(exc)
+    try:
+        with _engine(None):
+            listed = runs_here().list(limit)  # a hold past its TTL is ended by this listing
+    except StoreError as exc:
+        _store_failed(exc)
     if not listed and not as_json:  # say where it looked, not an empty table
         from chalicelib.config import get_settings
 
@@ -361,9 +347,8 @@ def show(
     ),
 ) -> None:
     """Show a past run with the same views (or JSON), or write its HTML page with --html FILE."""
-    from chalicelib.durable.status import as_seen
-    from chalicelib.memory.store import get_run_store
-    from chalicelib.workflow.runs import checkpointed_document
+    from chalicelib.errors import RunNotFoundError, StoreError
+    from localrun.session import runs_here
 
     if html_file is not None:
         from cli.pages import write_run_page
@@ -373,21 +358,16 @@ def show(
         except MaooError as exc:
             _fail_usage(str(exc))
         return
-    doc = get_run_store().get_run(run_id)
-    if doc is None:
-        _fail_usage(f"no run {run_id!r}; list runs with `python -m cli runs`")
-    if as_seen(doc) is not doc:  # a hold past its TTL: the first to look at it ends it
-        from chalicelib.workflow.resume import end_if_expired
-
-        _continue(
-            run_id, as_json, None, lambda runner, settings, _: end_if_expired(runner, settings, doc), False
-        )
-        return
-    if "steps" not in doc:  # not finished: running, or interrupted at its last checkpoint
-        doc = checkpointed_document(doc)
-    from chalicelib.workflow.fork import with_lineage
-
-    _finish(with_lineage(as_seen(doc)), as_json)
+    try:
+        with _engine(None):
+            doc = runs_here().get(run_id)  # a hold past its TTL: the first to look at it ends it
+    except StoreError as exc:
+        _store_failed(exc)
+    except RunNotFoundError as exc:
+        _fail_usage(f"{exc}; {NOT_FOUND_HINT}")
+    except MaooError as exc:
+        _fail_usage(str(exc))
+    _finish(doc, as_json)
 
 
 @app.command()

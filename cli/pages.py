@@ -10,12 +10,13 @@ from chalicelib.errors import BadRequestError
 
 def read_trace(run_id: str) -> dict[str, Any]:
     """The run's trace document, as ``GET /runs/{id}/trace`` gives it; an unknown run is an error."""
-    from chalicelib.api import RunService
+    from chalicelib.errors import RunNotFoundError
+    from chalicelib.workflow.service import Runs
 
-    status, trace = RunService(dict).trace(run_id)
-    if status != 200:
-        raise BadRequestError(f"no run {run_id!r}; list runs with `python -m cli runs`")
-    return trace
+    try:
+        return Runs().trace(run_id)  # reading a trace opens no engine
+    except RunNotFoundError as exc:
+        raise BadRequestError(f"{exc}; list runs with `python -m cli runs`") from None
 
 
 def write_run_page(run_id: str, path: str | Path) -> Path:

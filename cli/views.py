@@ -18,6 +18,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from chalicelib.contracts import Counters
+from chalicelib.memory.records import RunRecord, record_of
+
 _STATUS_STYLE = {
     "succeeded": "bold green",
     "stopped": "bold yellow",
@@ -99,15 +102,16 @@ def execution_table(steps: list[dict[str, Any]], plan: dict[str, Any] | None = N
 
 
 def render_run(console: Console, doc: dict[str, Any], explains: str | None = None) -> None:
+    run = record_of(doc)
     console.print(
         Panel(
-            Text(doc["request"]),
+            Text(run.request),
             title="User request",
             subtitle=Text(explains) if explains else None,
             subtitle_align="left",
         )
     )
-    perception = _compact(doc.get("perception") or {})
+    perception = _compact(run.perception or {})
     understood = perception.get("understood")
     console.print(
         Panel(
@@ -119,61 +123,61 @@ def render_run(console: Console, doc: dict[str, Any], explains: str | None = Non
     )
     if understood:  # the request language's one line: what MAOO understood, before anything ran
         console.print(Text.assemble(("Understood: ", "bold"), understood))
-    console.print(plan_table(doc.get("plan")))
-    for note in doc.get("plan_notes", []):
+    console.print(plan_table(run.plan))
+    for note in run.plan_notes or []:
         console.print(f"  [dim]plan:[/dim] {escape(str(note))}")
-    console.print(execution_table(doc.get("steps", []), doc.get("plan")))
-    if doc.get("skipped"):
-        console.print(f"  [dim]skipped (condition false):[/dim] {escape(', '.join(doc['skipped']))}")
-    render_durability(console, doc)
-    style = _STATUS_STYLE.get(doc["status"], "bold")
-    status = Text(doc["status"].upper(), style=style)
-    if doc.get("stop_reason"):
-        status.append(f"  reason: {doc['stop_reason']}", style=style)
-    body = Group(Text(doc.get("final_output") or ""), Text(""), status)
+    console.print(execution_table(run.steps or [], run.plan))
+    if run.skipped:
+        console.print(f"  [dim]skipped (condition false):[/dim] {escape(', '.join(run.skipped))}")
+    render_durability(console, run)
+    style = _STATUS_STYLE.get(run.status, "bold")
+    status = Text(run.status.upper(), style=style)
+    if run.stop_reason:
+        status.append(f"  reason: {run.stop_reason}", style=style)
+    body = Group(Text(run.final_output or ""), Text(""), status)
     console.print(Panel(body, title="Final output"))
-    c = doc.get("counters", {})
+    c = run.counters or Counters()
     console.print(
         Text(
-            f"run {doc['run_id']} on {doc['engine']} · {c.get('tool_calls', 0)} tool calls · "
-            f"{c.get('retries', 0)} retries · {c.get('replans', 0)} replans · {len(doc.get('states', []))} states · "
-            f"{doc.get('duration_ms', 0):.0f} ms\ntrace: {doc.get('trace_file')}",
+            f"run {run.run_id} on {run.engine} · {c.tool_calls} tool calls · "
+            f"{c.retries} retries · {c.replans} replans · {len(run.states or [])} states · "
+            f"{run.duration_ms or 0:.0f} ms\ntrace: {run.trace_file}",
             style="dim",
         )
     )
 
 
-def render_lineage(console: Console, doc: dict[str, Any]) -> None:
+def render_lineage(console: Console, run: RunRecord) -> None:
     """The run this one was forked from, and the runs forked from it."""
-    parent = doc.get("forked_from")
+    parent = run.forked_from
     if parent:
-        reused = ", ".join(parent.get("reused") or []) or "none"
+        reused = ", ".join(parent.reused) or "none"
         console.print(
-            f"  [dim]forked from:[/dim] {escape(parent['run_id'])} at step {escape(parent['step_id'])} "
-            f"[dim](results reused: {escape(reused)}; show it: python -m cli show {escape(parent['run_id'])})[/dim]"
+            f"  [dim]forked from:[/dim] {escape(parent.run_id)} at step {escape(parent.step_id)} "
+            f"[dim](results reused: {escape(reused)}; show it: python -m cli show {escape(parent.run_id)})[/dim]"
         )
-    for child in doc.get("forks") or []:
+    for child in run.forks or []:
         console.print(
             f"  [dim]forked to:[/dim] {escape(child['run_id'])} from step {escape(child['step_id'])} "
             f"[dim](python -m cli show {escape(child['run_id'])})[/dim]"
         )
 
 
-def render_durability(console: Console, doc: dict[str, Any]) -> None:
+def render_durability(console: Console, run: RunRecord) -> None:
     """Pauses, approvals, rejections and resumes, in order; and the call a run holds for approval."""
-    render_lineage(console, doc)
-    for event in doc.get("lifecycle") or []:
-        data = event.get("data", {})
+    render_lineage(console, run)
+    for event in run.lifecycle or []:
+        data = event["data"]
         what = ", ".join(f"{k}={_short(v, 60)}" for k, v in data.items() if v not in (None, "", [], {}))
         console.print(f"  [dim]{escape(str(event['kind']))}:[/dim] {escape(what)}")
-    pending = doc.get("pending_approval")
-    if pending and doc.get("status") == "awaiting_approval":
+    pending = run.pending_approval
+    if pending and run.status == "awaiting_approval":
         body = Group(
-            Text(f"step {pending['step_id']}: {pending['tool']} ({pending['side_effect']})"),
-            Syntax(json.dumps(pending.get("args", {}), indent=1), "json", word_wrap=True),
-            Text(f"why: {pending['reason']}"),
+            Text(f"step {pending.step_id}: {pending.tool} ({pending.side_effect})"),
+            Syntax(json.dumps(pending.args, indent=1), "json", word_wrap=True),
+            Text(f"why: {pending.reason}"),
             Text(
-                f"decide: python -m cli approve {doc['run_id']}  |  python -m cli reject {doc['run_id']} "
+                f"decide: python -m cli approve {run.run_id}  |  python -m cli reject {run.run_id} "
                 '--reason "..."'
             ),
         )

@@ -32,7 +32,7 @@ def recorded_mock_port(run_id: str) -> int | None:
     except StoreError:
         return None  # the command reading the run reports the store's failure itself
     start = next((e for e in events if e["kind"] == "start"), None)
-    url = (start or {}).get("data", {}).get("mock_api_url")
+    url = start["data"].get("mock_api_url") if start else None
     if not isinstance(url, str):
         return None
     parts = urlsplit(url)

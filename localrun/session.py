@@ -1,4 +1,5 @@
-"""What a CLI command needs before it can run a request: settings, the mock API, the engine."""
+"""What a front end opens to run a request here: settings, the mock API, the engine, and the run service
+(``chalicelib.workflow.service.Runs``) over them, which owns every run's life."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, reload_settings
 from chalicelib.workflow.engines import open_runner
-from chalicelib.workflow.runs import execute, initial_state
+from chalicelib.workflow.service import Runs
 from embedded_engine import open_embedded_runner
 
 if TYPE_CHECKING:
@@ -18,6 +19,12 @@ def _handlers() -> dict[str, Any]:
     from app import app
 
     return app.handler_map
+
+
+def runs_here() -> Runs:
+    """The run service for a command that only reads runs (``show``, ``runs``, a run page): no mock API
+    is served, and the engine opens only to end a hold past its TTL (its Finalize calls no tool)."""
+    return Runs(_handlers, embedded=open_embedded_runner)
 
 
 class Session:
@@ -38,6 +45,10 @@ class Session:
         self.settings: Settings = reload_settings()
         self._runner: Any = None  # the engine's WorkflowRunner, opened on the first run
         self._continues = continues
+        self.service = Runs(
+            runner=self.runner, settings=lambda: self.settings, before_start=self._serve_ahead
+        )
+        """The run service over this session's engine: start, show, resume, approve, reject, fork."""
 
     def __enter__(self) -> Session:
         if not self.settings.mock_api_url:
@@ -94,31 +105,11 @@ class Session:
         key: str | None = None,
         plan_text: bool = False,
     ) -> dict[str, Any]:
-        """Run a request (``plan_text``: the request language's text); with ``key``, a request already run
-        under that key returns its run instead."""
-        start = initial_state(
-            request, self.settings, guards, use_memory=use_memory, approve=approve, plan_text=plan_text
-        )
-        if key is not None:
-            from chalicelib.memory.store import get_run_store
-            from chalicelib.workflow.request_keys import claim
-
-            body = {
-                "request": start.request,
-                "guards": guards or {},
-                "use_memory": use_memory,
-                "approve": start.approve,
-                **({"plan_text": True} if plan_text else {}),
-            }
-            earlier = claim(key, body, start.run_id)
-            if earlier is not None:
-                return get_run_store().get_run(earlier) or {
-                    "run_id": earlier,
-                    "request": start.request,
-                    "status": "running",
-                }
-        self._serve_ahead(start.request, plan_text)
-        return execute(self.runner(), self.settings, start, self.settings.engine)
+        """Run a request (``plan_text``: the request language's text) to its end (or first hold); with
+        ``key``, a request already run under that key returns its run instead (``Runs.start``)."""
+        return self.service.start(
+            request, guards, use_memory=use_memory, approve=approve, key=key, plan_text=plan_text
+        ).document
 
     def _serve_ahead(self, request: str, plan_text: bool = False) -> None:
         """Start the mock API now if the request's plan will call it, so that it starts while the

@@ -28,6 +28,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.durable import drills
+from chalicelib.memory.records import Checkpoint
 from chalicelib.memory.store import Event, get_run_store
 
 # where the engine goes after each layer state: the resume's entry Choice routes there
@@ -123,7 +124,7 @@ def save(
     return seq
 
 
-def _whole(run_id: str, row: dict[str, Any], by_seq: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def _whole(run_id: str, row: Checkpoint, by_seq: dict[int, Checkpoint]) -> dict[str, Any]:
     """A state row's document whole: its delta folded onto the rows it was written against."""
     from chalicelib.errors import StoreError
 
@@ -148,19 +149,24 @@ def _whole(run_id: str, row: dict[str, Any], by_seq: dict[int, dict[str, Any]]) 
     return whole
 
 
-def rows(run_id: str) -> list[dict[str, Any]]:
+def _made_whole(run_id: str, row: Checkpoint, by_seq: dict[int, Checkpoint]) -> Checkpoint:
+    whole: Checkpoint = {**row, "document": _whole(run_id, row, by_seq)}
+    return whole
+
+
+def rows(run_id: str) -> list[Checkpoint]:
     """The run's checkpoints in order, every ``state`` row with its document whole."""
     stored = get_run_store().checkpoints(run_id)
     by_seq = {r["seq"]: r for r in stored if r["kind"] == "state"}
-    return [{**r, "document": _whole(run_id, r, by_seq)} if r["kind"] == "state" else r for r in stored]
+    return [_made_whole(run_id, r, by_seq) if r["kind"] == "state" else r for r in stored]
 
 
-def latest(run_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def latest(run_id: str) -> tuple[Checkpoint | None, list[Checkpoint]]:
     """The last ``state`` checkpoint of the run (its document whole), and the tool rows after it."""
     stored = get_run_store().checkpoints(run_id)
     by_seq = {r["seq"]: r for r in stored if r["kind"] == "state"}
     last = next((r for r in reversed(stored) if r["kind"] == "state"), None)
     after = [r for r in stored if r["kind"] != "state" and (last is None or r["seq"] > last["seq"])]
     if last is not None:
-        last = {**last, "document": _whole(run_id, last, by_seq)}
+        last = _made_whole(run_id, last, by_seq)
     return last, after

@@ -12,16 +12,14 @@ import time
 from typing import Any
 
 from chalicelib.config import get_settings
+from chalicelib.memory.records import record_of
 
 
 def approval_expired(document: dict[str, Any], now: float | None = None) -> bool:
-    if document.get("status") != "awaiting_approval":
+    record = record_of(document)
+    if record.status != "awaiting_approval" or record.pending_approval is None:
         return False
-    requested = (document.get("pending_approval") or {}).get("requested_at")
-    return (
-        requested is not None
-        and (now or time.time()) - float(requested) > get_settings().approval_ttl_seconds
-    )
+    return (now or time.time()) - record.pending_approval.requested_at > get_settings().approval_ttl_seconds
 
 
 def as_seen(document: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from chalicelib.largevalues import blob_ref
 from chalicelib.memory.owners import owner_alive
+from chalicelib.memory.records import Checkpoint, Owner, RequestKeyBinding, RunRow, TraceEvent
 
 # DynamoDB refuses an item over 400 KB; a part this size leaves room for its keys
 BLOB_PART_BYTES = 350_000
@@ -164,13 +165,13 @@ class DynamoRunStore:
             document["status"] = "interrupted"
         return document
 
-    def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+    def list_runs(self, limit: int = 20) -> list[RunRow]:
         """The ``limit`` newest runs: a Query of ``RUNS_BY_STATUS`` per stored status, merged."""
         from typing import get_args
 
         from chalicelib.contracts import RunStatus
 
-        rows: list[dict[str, Any]] = []
+        rows: list[RunRow] = []
         for status in get_args(RunStatus):
             page = self.client.query(
                 TableName=self.table,
@@ -185,18 +186,18 @@ class DynamoRunStore:
         rows.sort(key=lambda row: row["created_at"], reverse=True)
         listed = rows[:limit]
         for row in listed:
-            updated = row.pop("updated_at")
+            updated = row.pop("updated_at", None)
             if row["status"] == "running" and not owner_alive(self.get_owner(row["run_id"]), updated):
                 row["status"] = "interrupted"
         return listed
 
-    def _listed(self, item: dict[str, Any]) -> dict[str, Any]:
+    def _listed(self, item: dict[str, Any]) -> RunRow:
         row = self._listed_fields(item)
         if "forked_from" in item:  # a fork names its parent (chalicelib.workflow.fork)
             row["forked_from"] = json.loads(item["forked_from"]["S"])
         return row
 
-    def _listed_fields(self, item: dict[str, Any]) -> dict[str, Any]:
+    def _listed_fields(self, item: dict[str, Any]) -> RunRow:
         if "request" not in item:  # a run stored before the index carried its request: read it whole
             document = self.get_run(item["run_id"]["S"]) or {}
             item = {**item, "request": {"S": str(document.get("request", ""))}}
@@ -279,8 +280,8 @@ class DynamoRunStore:
             self.renew_lease(run_id, lease_until)
         return seq
 
-    def checkpoints(self, run_id: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
+    def checkpoints(self, run_id: str) -> list[Checkpoint]:
+        rows: list[Checkpoint] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "ConsistentRead": True,
@@ -312,7 +313,7 @@ class DynamoRunStore:
         self,
         run_id: str,
         status: str,
-        owner: dict[str, Any] | None,
+        owner: Owner | None,
         pid: int,
         host: str,
         lease_until: float,
@@ -377,7 +378,7 @@ class DynamoRunStore:
         except self.client.exceptions.ConditionalCheckFailedException:
             pass  # no owner recorded, or a later lease already
 
-    def get_owner(self, run_id: str) -> dict[str, Any] | None:
+    def get_owner(self, run_id: str) -> Owner | None:
         item = self.client.get_item(
             TableName=self.table, Key={"run_id": {"S": run_id}, "item": {"S": "owner"}}, ConsistentRead=True
         ).get("Item")
@@ -389,7 +390,7 @@ class DynamoRunStore:
             "lease_until": float(item["lease_until"]["N"]),
         }
 
-    def claim_request_key(self, key: str, body_hash: str, run_id: str) -> dict[str, Any] | None:
+    def claim_request_key(self, key: str, body_hash: str, run_id: str) -> RequestKeyBinding | None:
         try:
             self.client.put_item(
                 TableName=self.table,
@@ -411,8 +412,8 @@ class DynamoRunStore:
             )["Item"]
             return {"body_hash": item["body_hash"]["S"], "run_id": item["bound_run_id"]["S"]}
 
-    def events(self, run_id: str) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
+    def events(self, run_id: str) -> list[TraceEvent]:
+        events: list[TraceEvent] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "ConsistentRead": True,

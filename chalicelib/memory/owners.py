@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import socket
 import time
-from typing import Any
 
 from chalicelib.config import get_settings
+from chalicelib.memory.records import Owner
 
 
-def owner_alive(owner: dict[str, Any] | None, updated_at: float | None = None) -> bool:
+def owner_alive(owner: Owner | None, updated_at: float | None = None) -> bool:
     """Whether a ``running`` run still has someone driving it.
 
     On this host the owner's process id decides (a killed process is seen at once); elsewhere its
@@ -24,9 +24,9 @@ def owner_alive(owner: dict[str, Any] | None, updated_at: float | None = None) -
     now = time.time()
     if owner is None:
         return updated_at is not None and now - updated_at < get_settings().lease_seconds
-    if owner.get("host") == socket.gethostname():
+    if owner["host"] == socket.gethostname():
         return _pid_alive(int(owner["pid"]))
-    return float(owner.get("lease_until") or 0) > now
+    return float(owner["lease_until"] or 0) > now
 
 
 def _pid_alive(pid: int) -> bool:

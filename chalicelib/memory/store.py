@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from chalicelib.config import get_settings
 from chalicelib.largevalues import blob_ref
 from chalicelib.memory.owners import owner_alive
+from chalicelib.memory.records import Checkpoint, Owner, RequestKeyBinding, RunRow, TraceEvent
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -75,15 +76,31 @@ CREATE TABLE IF NOT EXISTS request_keys (
 Event = tuple[str, str, dict[str, Any]]  # (kind, state, data)
 
 
-class RunStore(Protocol):
+class RunRecords(Protocol):
+    """Run documents (``records.RunRecord`` as JSON): a ``running`` run whose owner is gone reads ``interrupted``."""
+
     def put_run(self, document: dict[str, Any]) -> None: ...
     def get_run(self, run_id: str) -> dict[str, Any] | None: ...
-    def list_runs(self, limit: int = 20) -> list[dict[str, Any]]: ...
+    def list_runs(self, limit: int = 20) -> list[RunRow]: ...
+
+
+class TraceEvents(Protocol):
+    """A run's trace events, numbered from 1 in the order they were written."""
+
     def append_event(self, run_id: str, kind: str, state: str, data: dict[str, Any]) -> None: ...
-    def events(self, run_id: str) -> list[dict[str, Any]]: ...
+    def events(self, run_id: str) -> list[TraceEvent]: ...
+
+
+class Blobs(Protocol):
+    """Tool outputs too large to carry in a run's state, by reference (``chalicelib.largevalues``)."""
+
     def put_blob(self, run_id: str, value: Any, key: str | None = None) -> str: ...
     def get_blob(self, ref: str) -> Any: ...
-    # durable runs (chalicelib.durable)
+
+
+class Checkpoints(Protocol):
+    """A checkpoint per state, written with the trace events that state produced (``chalicelib.durable``)."""
+
     def record_transition(
         self,
         run_id: str,
@@ -94,20 +111,37 @@ class RunStore(Protocol):
         events: list[Event],
         lease_until: float | None = None,
     ) -> int: ...
-    def checkpoints(self, run_id: str) -> list[dict[str, Any]]: ...
+    def checkpoints(self, run_id: str) -> list[Checkpoint]: ...
+
+
+class Ownership(Protocol):
+    """Who drives a run (``memory.owners``), and taking a run up atomically to resume or decide it."""
+
     def claim_owner(self, run_id: str, pid: int, host: str, lease_until: float) -> None: ...
     def take_over(
         self,
         run_id: str,
         status: str,
-        owner: dict[str, Any] | None,
+        owner: Owner | None,
         pid: int,
         host: str,
         lease_until: float,
     ) -> bool: ...
     def renew_lease(self, run_id: str, lease_until: float) -> None: ...
-    def get_owner(self, run_id: str) -> dict[str, Any] | None: ...
-    def claim_request_key(self, key: str, body_hash: str, run_id: str) -> dict[str, Any] | None: ...
+    def get_owner(self, run_id: str) -> Owner | None: ...
+
+
+class RequestKeys(Protocol):
+    """Idempotency keys of requests (``workflow.request_keys``): a key is bound once, to one run."""
+
+    def claim_request_key(self, key: str, body_hash: str, run_id: str) -> RequestKeyBinding | None: ...
+
+
+class RunStore(RunRecords, TraceEvents, Blobs, Checkpoints, Ownership, RequestKeys, Protocol):
+    """The whole run store, as ``get_run_store`` gives it: each backend (``SqliteRunStore``,
+    ``dynamodb_store.DynamoRunStore``) implements every small protocol above, and the same tests
+    (tests/functional/test_store_protocols.py) run against both. Long-term memory is apart
+    (``memory.longterm``)."""
 
 
 class SqliteRunStore:
@@ -214,7 +248,7 @@ class SqliteRunStore:
             document = {**document, "status": "interrupted"}
         return document
 
-    def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+    def list_runs(self, limit: int = 20) -> list[RunRow]:
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT r.run_id, r.request, r.status, r.stop_reason, r.created_at, r.updated_at, o.pid, o.host, o.lease_until,"
@@ -222,22 +256,24 @@ class SqliteRunStore:
                 " FROM runs r LEFT JOIN run_owners o ON o.run_id = r.run_id ORDER BY r.created_at DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-        listed = []
+        listed: list[RunRow] = []
         for row in rows:
             run_id, request, status, stop_reason, created_at, updated_at, pid, host, lease_until = row[:9]
-            owner = {"pid": pid, "host": host, "lease_until": lease_until} if pid is not None else None
+            owner: Owner | None = (
+                {"pid": pid, "host": host, "lease_until": lease_until} if pid is not None else None
+            )
             if status == "running" and not owner_alive(owner, updated_at):
                 status = "interrupted"
-            listed.append(
-                {
-                    "run_id": run_id,
-                    "request": request,
-                    "status": status,
-                    "stop_reason": stop_reason,
-                    "created_at": created_at,
-                    **({"forked_from": {"run_id": row[9], "step_id": row[10]}} if row[9] else {}),
-                }
-            )
+            listed_row: RunRow = {
+                "run_id": run_id,
+                "request": request,
+                "status": status,
+                "stop_reason": stop_reason,
+                "created_at": created_at,
+            }
+            if row[9]:
+                listed_row["forked_from"] = {"run_id": row[9], "step_id": row[10]}
+            listed.append(listed_row)
         return listed
 
     def append_event(self, run_id: str, kind: str, state: str, data: dict[str, Any]) -> None:
@@ -261,7 +297,7 @@ class SqliteRunStore:
             ],
         )
 
-    def events(self, run_id: str) -> list[dict[str, Any]]:
+    def events(self, run_id: str) -> list[TraceEvent]:
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT seq, ts, kind, state, data FROM trace_events WHERE run_id = ? ORDER BY seq", (run_id,)
@@ -317,7 +353,7 @@ class SqliteRunStore:
                 )
         return int(seq)
 
-    def checkpoints(self, run_id: str) -> list[dict[str, Any]]:
+    def checkpoints(self, run_id: str) -> list[Checkpoint]:
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT seq, ts, kind, state, next_state, document FROM checkpoints"
@@ -349,7 +385,7 @@ class SqliteRunStore:
         self,
         run_id: str,
         status: str,
-        owner: dict[str, Any] | None,
+        owner: Owner | None,
         pid: int,
         host: str,
         lease_until: float,
@@ -384,17 +420,17 @@ class SqliteRunStore:
             )
 
     @staticmethod
-    def _owner(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
+    def _owner(conn: sqlite3.Connection, run_id: str) -> Owner | None:
         row = conn.execute(
             "SELECT pid, host, lease_until FROM run_owners WHERE run_id = ?", (run_id,)
         ).fetchone()
         return {"pid": row[0], "host": row[1], "lease_until": row[2]} if row else None
 
-    def get_owner(self, run_id: str) -> dict[str, Any] | None:
+    def get_owner(self, run_id: str) -> Owner | None:
         with self._read() as conn:
             return self._owner(conn, run_id)
 
-    def claim_request_key(self, key: str, body_hash: str, run_id: str) -> dict[str, Any] | None:
+    def claim_request_key(self, key: str, body_hash: str, run_id: str) -> RequestKeyBinding | None:
         """Bind ``key`` to ``run_id`` unless it is bound already; then return that earlier binding."""
         with self._write() as conn:
             row = conn.execute("SELECT body_hash, run_id FROM request_keys WHERE key = ?", (key,)).fetchone()

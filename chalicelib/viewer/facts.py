@@ -14,6 +14,9 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+from pydantic import ValidationError
+
+from chalicelib.memory.records import RunRecord, record_of
 from chalicelib.trace_history import trace_history
 from chalicelib.viewer.graph import GraphLayout, Transition
 
@@ -79,6 +82,8 @@ class RunFacts:
     document: dict[str, Any]
     pending: dict[str, Any] | None
     has_history: bool
+    record: RunRecord
+    """The run document typed (``memory.records``); a trace written by another version gets a bare one."""
 
 
 def _ts(value: Any) -> float:
@@ -364,8 +369,13 @@ def collect(trace: dict[str, Any], graph: GraphLayout) -> RunFacts:
     perception = document.get("perception") or next(
         (e.get("data") for e in events if e.get("kind") == "perception"), None
     )
+    run_id = str(trace.get("run_id") or document.get("run_id") or "?")
+    try:
+        record = record_of({**document, "run_id": run_id})
+    except ValidationError:  # a trace from another version: the page shows what it can read
+        record = RunRecord(run_id=run_id)
     return RunFacts(
-        run_id=str(trace.get("run_id") or document.get("run_id") or "?"),
+        run_id=run_id,
         status=status,
         live=live,
         t0=t0,
@@ -393,4 +403,5 @@ def collect(trace: dict[str, Any], graph: GraphLayout) -> RunFacts:
         document=document,
         pending=_pending(events, document),
         has_history=bool(history),
+        record=record,
     )

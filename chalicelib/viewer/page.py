@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib.memory.records import RunRecord
 from chalicelib.viewer.facts import RunFacts, ToolCall, collect
 from chalicelib.viewer.graph import GraphLayout, machine_layout
 from chalicelib.viewer.svg import graph_svg, timeline_svg
@@ -48,13 +49,13 @@ def _pretty(value: Any) -> str:
 
 
 def _header(facts: RunFacts) -> str:
-    doc = facts.document
-    counters = doc.get("counters") or {}
+    run = facts.record
+    counters = run.counters
     tiles = [
         ("status", facts.status),
-        ("tool calls", counters.get("tool_calls", len(facts.tool_calls))),
-        ("retries", counters.get("retries", "-")),
-        ("replans", counters.get("replans", "-")),
+        ("tool calls", counters.tool_calls if counters else len(facts.tool_calls)),
+        ("retries", counters.retries if counters else "-"),
+        ("replans", counters.replans if counters else "-"),
         ("states entered", len(facts.visits)),
         ("duration", f"{facts.t1 - facts.t0:.2f} s"),
     ]
@@ -66,13 +67,13 @@ def _header(facts: RunFacts) -> str:
         if facts.live
         else ""
     )
-    reason = f" · <b>{_e(doc.get('stop_reason'))}</b>" if doc.get("stop_reason") else ""
+    reason = f" · <b>{_e(run.stop_reason)}</b>" if run.stop_reason else ""
     return (
         f"<header><h1>Run <code>{_e(facts.run_id)}</code></h1>"
         f'<div><span id="status" class="status s-{_e(facts.status)}">{_e(facts.status)}</span>{reason} '
-        f'<span class="muted">engine {_e(doc.get("engine", "?"))}</span> {live}</div>'
+        f'<span class="muted">engine {_e(run.engine or "?")}</span> {live}</div>'
         f'<div class="tiles">{"".join(_tile(k, v) for k, v in tiles)}</div>'
-        f"{_lineage(doc)}</header>"
+        f"{_lineage(run)}</header>"
     )
 
 
@@ -81,17 +82,17 @@ def _run_link(run_id: str) -> str:
     return f'<a href="../{_e(run_id)}/view"><code>{_e(run_id)}</code></a>'
 
 
-def _lineage(doc: dict[str, Any]) -> str:
-    parent = doc.get("forked_from")
-    forks = doc.get("forks") or []
+def _lineage(run: RunRecord) -> str:
+    parent = run.forked_from
+    forks = run.forks or []
     if not parent and not forks:
         return ""
     parts = []
     if parent:
-        reused = ", ".join(parent.get("reused") or []) or "none"
+        reused = ", ".join(parent.reused) or "none"
         parts.append(
-            f'<div id="forked-from">Forked from {_run_link(parent["run_id"])} at step '
-            f"<b>{_e(parent['step_id'])}</b> <span class=muted>(results reused: {_e(reused)})</span></div>"
+            f'<div id="forked-from">Forked from {_run_link(parent.run_id)} at step '
+            f"<b>{_e(parent.step_id)}</b> <span class=muted>(results reused: {_e(reused)})</span></div>"
         )
     if forks:
         links = ", ".join(f"{_run_link(f['run_id'])} from step <b>{_e(f['step_id'])}</b>" for f in forks)
@@ -137,10 +138,10 @@ def _plan_table(steps: list[dict[str, Any]]) -> str:
 
 
 def _plans(facts: RunFacts) -> str:
-    revisions = facts.plans or ([facts.document["plan"]] if facts.document.get("plan") else [])
+    revisions = facts.plans or ([facts.record.plan] if facts.record.plan else [])
     if not revisions:
         return '<p class="muted">No plan (yet).</p>'
-    notes = facts.document.get("plan_notes") or []
+    notes = facts.record.plan_notes or []
     parts = []
     for i, plan in enumerate(revisions):
         revision = plan.get("revision", i)
@@ -155,7 +156,7 @@ def _plans(facts: RunFacts) -> str:
 
 
 def _log_rows(facts: RunFacts) -> list[ToolCall | dict[str, Any]]:
-    return list(facts.document.get("steps") or []) or list(facts.tool_calls)
+    return list(facts.record.steps or []) or list(facts.tool_calls)
 
 
 def _field(row: ToolCall | dict[str, Any], name: str) -> Any:
@@ -203,16 +204,16 @@ def _execution_log(facts: RunFacts) -> str:
 
 
 def _outcome(facts: RunFacts) -> str:
-    doc = facts.document
+    run = facts.record
     if facts.live:
         return f'<p class="muted">The run is {_e(facts.status.replace("_", " "))}; no final output yet.</p>'
     parts = [f"<p>Status <b>{_e(facts.status)}</b>"]
-    if doc.get("stop_reason"):
-        parts.append(f' · stop reason <b id="stop-reason">{_e(doc["stop_reason"])}</b>')
+    if run.stop_reason:
+        parts.append(f' · stop reason <b id="stop-reason">{_e(run.stop_reason)}</b>')
     parts.append("</p>")
-    if doc.get("stop_detail"):
-        parts.append(f'<pre class="err">{_e(doc["stop_detail"])}</pre>')
-    parts.append(f'<pre id="final-output">{_e(doc.get("final_output") or "(no final output)")}</pre>')
+    if run.stop_detail:
+        parts.append(f'<pre class="err">{_e(run.stop_detail)}</pre>')
+    parts.append(f'<pre id="final-output">{_e(run.final_output or "(no final output)")}</pre>')
     return "".join(parts)
 
 
@@ -233,10 +234,9 @@ def _intent(perception: Any) -> str:
 
 
 def _views(facts: RunFacts) -> str:
-    doc = facts.document
     return (
         f'<section class="card views"><h2>The five views</h2>'
-        f'<h3>1. Request</h3><blockquote id="request">{_e(doc.get("request"))}</blockquote>'
+        f'<h3>1. Request</h3><blockquote id="request">{_e(facts.document.get("request"))}</blockquote>'
         f"<h3>2. Perceived intent and structured state</h3>{_intent(facts.perception)}"
         f'<pre id="perception">{_pretty(_compact(facts.perception))}</pre>'
         f'<h3>3. Plan</h3><div id="plans">{_plans(facts)}</div>'

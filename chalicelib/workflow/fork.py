@@ -15,8 +15,9 @@ never repeated. The step and every later one run anew, on today's code and setti
 - Guards are the original's, with the given ones replacing them; counters start at zero (a reused
   result cost nothing this time).
 
-The CLI (``python -m cli fork``) and the HTTP API (``POST /runs/{id}/fork``) both call ``fork``
-(or ``prepare`` + ``begin`` to start without waiting).
+The run service (``chalicelib.workflow.service.Runs.fork``) forks a run for every front end (``python
+-m cli fork``, ``POST /runs/{id}/fork``): ``prepare`` checks and builds the fork's first state, ``begin``
+records it on both runs' traces.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ from chalicelib.errors import (
     describe_validation_error,
 )
 from chalicelib.memory.events import record_event
+from chalicelib.memory.records import Checkpoint, record_of
 from chalicelib.memory.store import get_run_store
-from chalicelib.workflow.runs import execute, initial_state
-from chalicelib.workflow.sfn_runner import WorkflowRunner
+from chalicelib.workflow.runs import initial_state
 
 FORK_AT = "NextStep"  # the state a fork's first execution enters at (the entry Choice routes it there)
 _ENDED = ("succeeded", "failed", "stopped")
@@ -96,14 +97,16 @@ def _original(run_id: str) -> dict[str, Any]:
 
 
 def _refuse_unless_ended(document: dict[str, Any]) -> None:
-    run_id, status = document["run_id"], document.get("status")
+    record = record_of(document)
+    run_id, status = record.run_id, record.status
     if status in _ENDED:
         return
     if status == "awaiting_approval":
-        pending = document.get("pending_approval") or {}
+        pending = record.pending_approval
+        step, tool = (pending.step_id, pending.tool) if pending else ("?", "?")
         raise ForkRefusedError(
             f"run {run_id} is still in progress: it waits for an approval of step "
-            f"{pending.get('step_id', '?')} ({pending.get('tool', '?')}); decide it first with "
+            f"{step} ({tool}); decide it first with "
             f"`python -m cli approve {run_id}` or `python -m cli reject {run_id} --reason ...`, then fork it"
         )
     if status == "interrupted":
@@ -114,10 +117,10 @@ def _refuse_unless_ended(document: dict[str, Any]) -> None:
     raise ForkRefusedError(f"run {run_id} is still in progress ({status}); fork it once it has ended")
 
 
-def _plan_steps(document: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, str]:
+def _plan_steps(document: dict[str, Any], rows: list[Checkpoint]) -> dict[str, str]:
     """Every step id the run ever planned (any plan revision), in order, with its tool."""
     steps: dict[str, str] = {}
-    plans = [r["document"].get("plan") for r in rows if r["kind"] == "state"] + [document.get("plan")]
+    plans = [r["document"].get("plan") for r in rows if r["kind"] == "state"] + [record_of(document).plan]
     for plan in plans:
         for step in (plan or {}).get("steps") or []:
             steps.setdefault(step["id"], step["tool"])
@@ -128,7 +131,7 @@ def _listed(steps: Mapping[str, str]) -> str:
     return ", ".join(f"{sid} ({tool})" for sid, tool in steps.items()) or "none"
 
 
-def _routed(row: dict[str, Any]) -> str | None:
+def _routed(row: Checkpoint) -> str | None:
     """The step a ``NextStep`` checkpoint routed to its tool (or held for approval), if any."""
     document = row["document"]
     if (
@@ -152,24 +155,27 @@ def _state_at(run_id: str, step_id: str, document: dict[str, Any]) -> RunState:
     planned = _plan_steps(document, rows)
     if step_id not in planned:
         raise ForkNotFoundError(f"run {run_id} has no step {step_id!r}; its steps: {_listed(planned)}")
-    parent = document.get("forked_from") or {}
-    if step_id in (parent.get("reused") or []):  # a fork did not run this step: the run it came from did
-        ancestor = get_run_store().get_run(parent["run_id"])
+    record = record_of(document)
+    parent = record.forked_from
+    if (
+        parent is not None and step_id in parent.reused
+    ):  # a fork did not run this step: the run it came from did
+        ancestor = get_run_store().get_run(parent.run_id)
         if ancestor is None:
             raise ForkNotFoundError(
-                f"step {step_id} of run {run_id} is a result reused from run {parent['run_id']}, "
+                f"step {step_id} of run {run_id} is a result reused from run {parent.run_id}, "
                 "which is gone; fork from a step the fork ran itself"
             )
-        return _state_at(parent["run_id"], step_id, ancestor)
-    reached = {sid: planned.get(sid, "?") for sid in parent.get("reused") or []}
+        return _state_at(parent.run_id, step_id, ancestor)
+    reached = {sid: planned.get(sid, "?") for sid in (parent.reused if parent else [])}
     for row in rows:
         routed = _routed(row)
         if routed == step_id:
             return RunState.model_validate(row["document"])
         if routed is not None:
             reached.setdefault(routed, planned.get(routed, "?"))
-    stop = document.get("stop_reason")
-    ended = f"{document.get('status')}{' (' + stop + ')' if stop else ''}"
+    stop = record.stop_reason
+    ended = f"{record.status}{' (' + stop + ')' if stop else ''}"
     raise ForkRefusedError(
         f"step {step_id} of run {run_id} was never reached (the run ended {ended} before it); "
         f"fork from a step it reached: {_listed(reached)}"
@@ -229,7 +235,7 @@ def _family(document: dict[str, Any]) -> list[dict[str, Any]]:
     store = get_run_store()
     root = document
     seen = {document["run_id"]}
-    while (parent := (root.get("forked_from") or {}).get("run_id")) and parent not in seen:
+    while (origin := record_of(root).forked_from) and (parent := origin.run_id) not in seen:
         seen.add(parent)
         found = store.get_run(parent)
         if found is None:
@@ -256,7 +262,7 @@ def _repeated_writes(document: dict[str, Any], reused: set[str]) -> list[dict[st
 
     repeats: dict[str, dict[str, Any]] = {}
     for run in _family(document):
-        for record in run.get("steps") or []:
+        for record in record_of(run).steps or []:
             step_id = record["step_id"]
             if step_id in reused or repeats.get(step_id, {}).get("how") == "succeeded":
                 continue
@@ -300,14 +306,15 @@ def prepare(
 
     document = _original(run_id)
     _refuse_unless_ended(document)
+    original = record_of(document)
     before = _state_at(run_id, from_step, document)
     reused = set(before.results) | set(before.skipped)
     fresh = initial_state(  # the guards and the approval policy of the run forked, unless given
         before.request,
         settings,
-        {**(document.get("guards") or before.guards.model_dump()), **(guards or {})},
+        {**(original.guards or before.guards.model_dump()), **(guards or {})},
         use_memory=before.use_memory,
-        approve=approve if approve is not None else document.get("approve") or before.approve,
+        approve=approve if approve is not None else original.approve or before.approve,
     )
     plan = _apply_sets(before, sets, reused) if sets else before.plan
     ordered = [s.id for s in (plan.steps if plan else []) if s.id in before.results]
@@ -364,22 +371,6 @@ def begin(state: RunState, sets: Mapping[str, Any] | None = None) -> None:
         set=dict(sets or {}),
         approve=state.approve,
     )
-
-
-def fork(
-    runner: WorkflowRunner,
-    settings: Settings,
-    run_id: str,
-    from_step: str,
-    sets: Mapping[str, Any] | None = None,
-    guards: Mapping[str, Any] | None = None,
-    approve: str | None = None,
-    yes: bool = False,
-) -> dict[str, Any]:
-    """Fork ``run_id`` from ``from_step`` and run the fork to its end (or its first approval)."""
-    state = prepare(settings, run_id, from_step, sets, guards, approve, yes)
-    begin(state, sets)
-    return execute(runner, settings, state, settings.engine)
 
 
 def forks_of(run_id: str) -> list[dict[str, Any]]:

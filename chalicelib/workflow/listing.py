@@ -9,10 +9,10 @@ whichever view came first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.durable.status import approval_expired, as_seen
+from chalicelib.memory.records import RunRow, record_of
 from chalicelib.memory.store import get_run_store
 from chalicelib.workflow.resume import end_if_expired
 from chalicelib.workflow.sfn_runner import WorkflowRunner
@@ -20,21 +20,21 @@ from chalicelib.workflow.sfn_runner import WorkflowRunner
 Engine = Callable[[], tuple[WorkflowRunner, Settings]]
 
 
-def list_runs(limit: int, engine: Engine) -> list[dict[str, Any]]:
+def list_runs(limit: int, engine: Engine) -> list[RunRow]:
     """The ``limit`` newest runs (``RunStore.list_runs`` rows). ``engine`` opens the runner that ends
     an expired hold (its Finalize runs as a new execution); it is called only if one has expired."""
     store = get_run_store()
     opened: list[tuple[WorkflowRunner, Settings]] = []
-    listed = []
+    listed: list[RunRow] = []
     for row in store.list_runs(limit):
-        if row.get("status") == "awaiting_approval":
-            document = store.get_run(row["run_id"]) or row
+        if row["status"] == "awaiting_approval":
+            document = store.get_run(row["run_id"]) or dict(row)
             if approval_expired(document):
                 if not opened:
                     opened.append(engine())
                 runner, settings = opened[0]
                 document = end_if_expired(runner, settings, document)
-            document = as_seen(document)
-            row = {**row, "status": document["status"], "stop_reason": document.get("stop_reason")}
+            seen = record_of(as_seen(document))
+            row = {**row, "status": seen.status, "stop_reason": seen.stop_reason}
         listed.append(row)
     return listed

@@ -26,6 +26,7 @@ from chalicelib.durable import checkpoints
 from chalicelib.errors import BadRequestError, ConfigError, ResumeRefusedError
 from chalicelib.execution.stops import stop
 from chalicelib.memory.events import record_event, record_step
+from chalicelib.memory.records import Checkpoint, record_of
 from chalicelib.memory.store import get_run_store
 from chalicelib.workflow.runs import execute, let_go_on_store_failure
 from chalicelib.workflow.sfn_runner import WorkflowRunner
@@ -46,11 +47,12 @@ def _execution_name(run_id: str) -> str:
 
 
 def _refuse_unless_interrupted(document: dict[str, Any]) -> None:
-    run_id, status = document["run_id"], document.get("status")
+    record = record_of(document)
+    run_id, status = record.run_id, record.status
     if status in ENDED:
         raise ResumeRefusedError(
             f"run {run_id} already ended {status}"
-            f"{' (' + document['stop_reason'] + ')' if document.get('stop_reason') else ''}; "
+            f"{' (' + record.stop_reason + ')' if record.stop_reason else ''}; "
             "only an interrupted run can be resumed"
         )
     if status == "awaiting_approval":
@@ -59,10 +61,10 @@ def _refuse_unless_interrupted(document: dict[str, Any]) -> None:
             f'or `python -m cli reject {run_id} --reason "..."`'
         )
     if status == "running":
-        owner = get_run_store().get_owner(run_id) or {}
+        owner = get_run_store().get_owner(run_id)
+        pid, host = (owner["pid"], owner["host"]) if owner else ("?", "?")
         raise ResumeRefusedError(
-            f"run {run_id} is still running (process {owner.get('pid', '?')} on "
-            f"{owner.get('host', '?')}); only an interrupted run can be resumed"
+            f"run {run_id} is still running (process {pid} on {host}); only an interrupted run can be resumed"
         )
 
 
@@ -77,7 +79,7 @@ def _take(document: dict[str, Any], settings: Settings) -> None:
 
     run_id = document["run_id"]
     store = get_run_store()
-    held = document.get("status") == "awaiting_approval"
+    held = record_of(document).status == "awaiting_approval"
     owner = None if held else store.get_owner(run_id)
     taken = (held or not owner_alive(owner)) and store.take_over(
         run_id,
@@ -94,7 +96,7 @@ def _take(document: dict[str, Any], settings: Settings) -> None:
         )
 
 
-def _in_flight(state: RunState, after: list[dict[str, Any]]) -> tuple[RunState, str]:
+def _in_flight(state: RunState, after: list[Checkpoint]) -> tuple[RunState, str]:
     """The run stopped between NextStep and Observe: where its call got to decides where it resumes."""
     call = state.call
     assert call is not None
@@ -225,29 +227,29 @@ def resume(runner: WorkflowRunner, settings: Settings, run_id: str) -> dict[str,
     """Finish an interrupted run from its last checkpoint; refuses a run that ended or is still owned."""
     document = _document(run_id)
     _refuse_unless_interrupted(document)
-    state, target = resume_point(run_id, document.get("start_state"))
+    record = record_of(document)
+    state, target = resume_point(run_id, record.start_state)
     _refuse_unreachable(state, settings)
     _take(document, settings)
     with let_go_on_store_failure(run_id):  # a resume the store cut short leaves the run interrupted again
-        return _run_from(runner, settings, state, target, document.get("engine", settings.engine), "resume")
+        return _run_from(runner, settings, state, target, record.engine or settings.engine, "resume")
 
 
 def _held(run_id: str) -> tuple[dict[str, Any], RunState]:
     document = _document(run_id)
-    if document.get("status") != "awaiting_approval":
-        hint = (
-            f"; resume it with `python -m cli resume {run_id}`"
-            if document.get("status") == "interrupted"
-            else ""
-        )
-        raise ResumeRefusedError(
-            f"run {run_id} is {document.get('status')}, not waiting for an approval{hint}"
-        )
-    state, target = resume_point(run_id, document.get("start_state"))
-    shown = document.get("pending_approval") or {}
-    if state.pending_approval is not None and shown.get("step_id") == state.pending_approval.step_id:
+    record = record_of(document)
+    if record.status != "awaiting_approval":
+        hint = f"; resume it with `python -m cli resume {run_id}`" if record.status == "interrupted" else ""
+        raise ResumeRefusedError(f"run {run_id} is {record.status}, not waiting for an approval{hint}")
+    state, target = resume_point(run_id, record.start_state)
+    shown = record.pending_approval
+    if (
+        state.pending_approval is not None
+        and shown is not None
+        and shown.step_id == state.pending_approval.step_id
+    ):
         # the hold began when the run said so, not now (a hold made at resume is rebuilt on each read)
-        since = float(shown.get("requested_at") or state.pending_approval.requested_at)
+        since = shown.requested_at
         state = state.model_copy(
             update={"pending_approval": state.pending_approval.model_copy(update={"requested_at": since})}
         )
@@ -287,7 +289,7 @@ def _carry_out(
     run_id = state.run_id
     pending = state.pending_approval
     assert pending is not None
-    engine = document.get("engine", settings.engine)
+    engine = record_of(document).engine or settings.engine
     where = {"step_id": pending.step_id, "tool": pending.tool}
     if expired(state, settings):
         detail = (

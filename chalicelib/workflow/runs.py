@@ -26,6 +26,7 @@ from chalicelib.config import APPROVALS, Settings
 from chalicelib.contracts import Guards, RunState
 from chalicelib.errors import BadRequestError, StoreError, validation_problems
 from chalicelib.memory.events import record_event
+from chalicelib.memory.records import RunRecord, record_of
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import is_secret_key, redact, redact_under
 from chalicelib.workflow.express import DEADLINE_MAX_EXPRESS
@@ -155,35 +156,34 @@ def _final_state(start: RunState, execution: Execution) -> RunState:
 def run_document(
     state: RunState, engine: str, execution: Execution | None, trace_file: Path | None
 ) -> dict[str, Any]:
-    return {
-        "run_id": state.run_id,
-        "engine": engine,
-        "request": state.request,
-        "status": state.status,
-        "stop_reason": state.stop_reason if state.status != "succeeded" else None,
-        "stop_detail": state.stop_detail or None,
-        "perception": state.perception.model_dump(mode="json") if state.perception else None,
-        "plan": state.plan.model_dump(mode="json") if state.plan else None,
-        "plan_notes": state.plan_notes,
-        "steps": [s.model_dump(mode="json") for s in state.steps],
-        "skipped": state.skipped,
-        "counters": state.counters.model_dump(),
-        "guards": state.guards.model_dump(),
-        "final_output": state.final_output,
-        "answer": state.answer,
-        "states": states_entered(execution.history) if execution else [],
-        "execution_arn": execution.arn if execution else None,
-        "execution_status": execution.status if execution else None,
-        "created_at": state.started_at,
-        "duration_ms": round((time.time() - state.started_at) * 1000, 1),
-        "trace_file": str(trace_file) if trace_file else None,
-        "approve": state.approve,
-        "pending_approval": state.pending_approval.model_dump(mode="json")
-        if state.pending_approval
-        else None,
-        "execution_name": execution.arn.rsplit(":", 1)[-1] if execution else None,
-        "forked_from": state.forked_from.model_dump(mode="json") if state.forked_from else None,
-    }
+    record = RunRecord(
+        run_id=state.run_id,
+        engine=engine,
+        request=state.request,
+        status=state.status,
+        stop_reason=state.stop_reason if state.status != "succeeded" else None,
+        stop_detail=state.stop_detail or None,
+        perception=state.perception.model_dump(mode="json") if state.perception else None,
+        plan=state.plan.model_dump(mode="json") if state.plan else None,
+        plan_notes=state.plan_notes,
+        steps=[s.model_dump(mode="json") for s in state.steps],
+        skipped=state.skipped,
+        counters=state.counters,
+        guards=state.guards.model_dump(),
+        final_output=state.final_output,
+        answer=state.answer,
+        states=states_entered(execution.history) if execution else [],
+        execution_arn=execution.arn if execution else None,
+        execution_status=execution.status if execution else None,
+        created_at=state.started_at,
+        duration_ms=round((time.time() - state.started_at) * 1000, 1),
+        trace_file=str(trace_file) if trace_file else None,
+        approve=state.approve,
+        pending_approval=state.pending_approval,
+        execution_name=execution.arn.rsplit(":", 1)[-1] if execution else None,
+        forked_from=state.forked_from,
+    )
+    return record.as_json()
 
 
 def claim(run_id: str, settings: Settings) -> None:
@@ -213,20 +213,21 @@ def checkpointed_document(stored: dict[str, Any]) -> dict[str, Any]:
     """A run that has not finished, as far as its last checkpoint got: the views of a finished run."""
     from chalicelib.durable import checkpoints
 
-    last, _ = checkpoints.latest(stored["run_id"])
+    record = record_of(stored)
+    last, _ = checkpoints.latest(record.run_id)
     state = RunState.model_validate(last["document"]) if last else None
-    if state is None and stored.get("start_state"):
-        state = RunState.model_validate(stored["start_state"])
+    if state is None and record.start_state:
+        state = RunState.model_validate(record.start_state)
     if state is None:
         return {k: v for k, v in stored.items() if k != "start_state"}
-    document = run_document(state, stored.get("engine", "embedded"), None, None)
+    document = run_document(state, record.engine or "embedded", None, None)
     document.update(
-        status=stored["status"],
-        created_at=stored.get("created_at", state.started_at),
-        execution_arn=stored.get("execution_arn"),
+        status=record.status,
+        created_at=state.started_at if record.created_at is None else record.created_at,
+        execution_arn=record.execution_arn,
         last_checkpoint=last["state"] if last else None,
     )
-    if stored["status"] == "interrupted":
+    if record.status == "interrupted":
         document["final_output"] = (
             f"Interrupted after {last['state'] if last else 'its start'}: the process running it "
             f"is gone. Finish it with `python -m cli resume {state.run_id}`."
@@ -243,7 +244,7 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
     store = get_run_store()
     before = store.get_run(start.run_id) if execution_name else None
     claim(start.run_id, get_settings())
-    start_state = (before or {}).get("start_state") or start.model_dump(mode="json")
+    start_state = (before and record_of(before).start_state) or start.model_dump(mode="json")
     store.put_run(
         redact(
             {
@@ -444,21 +445,18 @@ def execute(
 
 def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:
     """A stored run that is still ``running``: finish it if its execution has ended since."""
-    if (
-        document.get("status") != "running"
-        or not document.get("execution_arn")
-        or not document.get("start_state")
-    ):
+    record = record_of(document)
+    if record.status != "running" or not record.execution_arn or not record.start_state:
         return document
-    described = runner.describe(document["execution_arn"])
+    described = runner.describe(record.execution_arn)
     if described["status"] not in TERMINAL:
         return document
-    start = RunState.model_validate(document["start_state"])
+    start = RunState.model_validate(record.start_state)
     with let_go_on_store_failure(start.run_id):
         return finish_run(
             runner,
             settings,
             start,
-            runner.collect(document["execution_arn"], described),
-            document.get("engine", settings.engine),
+            runner.collect(record.execution_arn, described),
+            record.engine or settings.engine,
         )

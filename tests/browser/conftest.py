@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from cli.screenshots import CHROMIUM_ARGS  # the flags this machine's chromium needs, in one place
 from mock_api.server import start_in_thread
+from scripts.screenshots import CHROMIUM_ARGS  # the flags this machine's chromium needs, in one place
 from tests import chalice_local
 
 ROOT = Path(__file__).resolve().parents[2]

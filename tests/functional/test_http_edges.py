@@ -85,7 +85,7 @@ def test_on_the_cloud_engine_post_runs_answers_202_with_the_run_url_even_when_as
     from app import _runs, app
 
     runner = _RecordingRunner()
-    monkeypatch.setattr(_runs(), "_runner", runner)
+    monkeypatch.setattr(_runs().runs, "_runner", runner)  # the run service behind the HTTP API
 
     with Client(app, stage_name="local") as client:
         response = client.http.post(

@@ -13,9 +13,9 @@ from mcp.shared.exceptions import MCPError
 
 from chalicelib.api import RunService
 from chalicelib.trace_history import trace_history
-from cli.mcp_answers import McpOptions
-from cli.mcp_server import build_server
 from embedded_engine import open_embedded_runner
+from mcp_server.answers import McpOptions
+from mcp_server.server import build_server
 from tests.async_runs import run_async
 
 pytestmark = pytest.mark.functional

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from chalicelib.errors import MaooError, describe_validation_error, validation_problems
 
-PACKAGES = ("chalicelib", "cli", "mock_api", "eval", "bench")
+PACKAGES = ("chalicelib", "cli", "mcp_server", "mock_api", "eval", "bench")
 
 
 class _Inner(BaseModel):

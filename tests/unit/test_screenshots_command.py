@@ -1,8 +1,8 @@
-"""`make screenshots` (python -m cli.screenshots) says plainly when it has no browser."""
+"""`make screenshots` (python -m scripts.screenshots) says plainly when it has no browser."""
 
 from __future__ import annotations
 
-from cli.screenshots import main
+from scripts.screenshots import main
 
 
 def test_without_a_browser_it_exits_2_and_says_how_to_get_one(monkeypatch, tmp_path, capsys):

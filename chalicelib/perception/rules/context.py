@@ -89,39 +89,40 @@ class Context:
         """Reads and computations: the data rules, in order, until one reads the clause.
 
         The older rules recognise a phrasing, not every word: one that reads the estate reads a clause
-        only when the estate reader reads all of it too, or when all it does is ask what is missing
-        ("what's the p95?": of which service?)."""
+        only when the estate reader reads all of it too and agrees, or when all it does is ask what is
+        missing ("what's the p95?": of which service?)."""
         unread = ""
         for rule in self.data_rules:
             if not rule.matches(text, named):
                 continue
-            if rule.name in _CONFIRMED_BY_ESTATE and estate.reads_whole(text, self.service):
-                if self._tried(rule, text, named, window, condition, self._agrees(text)):
-                    if not rule.name.startswith("read"):
-                        self.name(rule.name, text)
-                    return True
-                continue  # the older rule read something else than every word says ("# open incs")
             if rule.name in _CONFIRMED_BY_ESTATE:
-                asks = self._tried(rule, text, named, window, condition, self._only_asks)
-                if not asks and estate.asks_service(text):
-                    self.ask_service(text)
-                    asks = True
-                if asks:
-                    self.name(rule.name, text)
-                    return True
-                unread = unread or estate.read(text).problem
-                continue
-            if rule.name in _NUMBERS_ONLY:
-                if self._tried(rule, text, named, window, condition, _reads_nothing):
-                    self.name(rule.name, text)
-                    return True
-                continue
-            if rule.build(self, text, named, window, condition):
+                read = self._confirmed(rule, text, named, window, condition)
+                unread = unread or ("" if read else estate.read(text).problem)
+            elif rule.name in _NUMBERS_ONLY:
+                read = self._tried(rule, text, named, window, condition, _reads_nothing)
+            else:
+                read = rule.build(self, text, named, window, condition)
+            if read:
                 if not rule.name.startswith("read"):
                     self.name(rule.name, text)
                 return True
         if unread and not unread.startswith(estate.WORDS_NOT_READ):
             self.unsupported.append(f"{text!r}: {unread}")  # read, and what of it MAOO cannot ask says why
+            return True
+        return False
+
+    def _confirmed(
+        self, rule: Rule, text: str, named: list[str], window: str | None, condition: Condition | None
+    ) -> bool:
+        """An older rule's reading, kept when the estate reader reads every word the same way (or when it
+        only asks what is missing); anything else it built is taken back."""
+        if estate.reads_whole(text, self.service):
+            # a reading that differs ("# open incs" read as a list) leaves the clause to the estate reader
+            return self._tried(rule, text, named, window, condition, self._agrees(text))
+        if self._tried(rule, text, named, window, condition, self._only_asks):
+            return True
+        if estate.asks_service(text):
+            self.ask_service(text)
             return True
         return False
 

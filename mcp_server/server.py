@@ -16,6 +16,7 @@ recorded exactly as one started from the CLI or over HTTP. Two things differ on 
 # which then holds the annotations themselves, not their text
 import json
 import time
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import anyio
@@ -28,7 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 from chalicelib.api import MAX_LIST_LIMIT, RunService
 from chalicelib.contracts import Guards, ShownRunStatus
 from chalicelib.errors import describe_validation_error
-from cli.mcp_answers import (
+from mcp_server.answers import (
     ENDED_BADLY,
     GuardOverrides,
     McpOptions,
@@ -148,8 +149,6 @@ class _Tools:
 
     async def _follow(self, run_id: str, seconds: float, ctx: Context[Any, Any]) -> dict[str, Any]:
         """Watch the run for up to ``seconds``: a progress notification per new trace event, then its document."""
-        from chalicelib.memory.store import get_run_store
-
         deadline = time.monotonic() + seconds
         seen = 0
         while True:
@@ -157,7 +156,7 @@ class _Tools:
             if status != 200:
                 raise _refused(document)
             try:
-                events = await anyio.to_thread.run_sync(get_run_store().events, run_id)
+                events = await anyio.to_thread.run_sync(self.service.runs.events, run_id)
             except Exception:  # noqa: BLE001 - progress is best effort; the document says what happened
                 events = []
             for event in events[seen:]:
@@ -265,7 +264,7 @@ class _Tools:
 
 
 def build_server(service: RunService, options: McpOptions) -> MCPServer:
-    """The MCP server over ``service``; ``options`` are the operator's (see ``cli.mcp_command``)."""
+    """The MCP server over ``service``; ``options`` are the operator's (see ``cli.mcp_command`` and ``mcp_server.serve``)."""
     server = _Server(
         NAME, title="MAOO", instructions=instructions(options), version="0.1.0", log_level="WARNING"
     )
@@ -307,7 +306,7 @@ def _row(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row.get(key) for key in ("run_id", "status", "stop_reason", "request", "created_at")}
 
 
-def progress_line(event: dict[str, Any]) -> str:
+def progress_line(event: Mapping[str, Any]) -> str:
     """One trace event as a progress message: the state it came from and what happened there."""
     data = event.get("data") or {}
     state, kind = event.get("state", "?"), event.get("kind", "?")

@@ -1,6 +1,6 @@
 """Screenshots of the refinement demo's run page for docs/reference/run-pages.md: ``make screenshots``.
 
-``python -m cli.screenshots [FOLDER]`` runs the refinement demo on the embedded engine, writes
+``python -m scripts.screenshots [FOLDER]`` runs the refinement demo on the embedded engine, writes
 its page, opens it in headless Chromium (Debian's ``chromium``, or ``MAOO_CHROMIUM``) through
 Playwright, and saves three PNGs into FOLDER (default ``examples/screenshots``): the graph, a
 state's documents (the plan revised after the replan), and the timeline with the five views.

@@ -1,6 +1,6 @@
 """Regenerate ``examples/traces/``: run the three demos and keep their exported traces.
 
-python -m cli.export_examples examples/traces      (or: make traces)
+python -m scripts.export_traces examples/traces      (or: make traces)
 """
 
 from __future__ import annotations
