@@ -563,13 +563,18 @@ def names() -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for p in phrases if p.isalpha() and len(p) >= 4))
 
 
-def read_in_focus(text: str, service: str | None) -> Reading:
-    """``text`` read with the service in focus, if any, standing for its pronoun ("its error rate") or
-    for the service it leaves unsaid ("compute the error rate" after "fetch the payments metrics")."""
+def in_focus(text: str, service: str | None) -> str:
+    """``text`` with the service in focus, if any, standing for its pronoun ("its error rate") or for the
+    service it leaves unsaid ("compute the error rate" after "fetch the payments metrics")."""
     if not service:
-        return read(text)
-    reading = read(_PRONOUN_WORDS.sub(service, text))
-    return read(f"{text} of {service}") if reading.asks_service else reading
+        return text
+    said = _PRONOUN_WORDS.sub(service, text)
+    return f"{text} of {service}" if read(said).asks_service else said
+
+
+def read_in_focus(text: str, service: str | None) -> Reading:
+    """``text`` read with the service in focus (``in_focus``)."""
+    return read(in_focus(text, service))
 
 
 def reads_whole(text: str, service: str | None = None) -> bool:

@@ -9,6 +9,7 @@ and reuse a fetch or an error rate already read instead of reading it twice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Protocol
 
@@ -39,6 +40,9 @@ _CONFIRMED_BY_ESTATE = frozenset({"count", "error_rate", "read"})
 _NUMBERS_ONLY = frozenset({"arithmetic"})
 
 
+_POINTS_BACK = re.compile(r"\b(?:its|it|that|this)\b", re.IGNORECASE)
+
+
 def _reads_nothing(added: list[SubTask], asked: int, refused: int) -> bool:
     return not any(t.kind in ("fetch", "query") for t in added)
 
@@ -54,7 +58,8 @@ class Context:
         self.unsupported: list[str] = []
         self.missing: list[str] = []
         self.service: str | None = None
-        self.focus: list[str] = []  # every service the last clause that named one named ("auth and search")
+        self.focus: list[str] = []
+        self.last_question: str | None = None  # the last question read whole: what "its version" is about  # every service the last clause that named one named ("auth and search")
         self.window: str | None = None
         self.fetched: dict[tuple[str, str], int] = {}
         self.computed: dict[tuple[str, str], int] = {}
@@ -91,6 +96,11 @@ class Context:
         The older rules recognise a phrasing, not every word: one that reads the estate reads a clause
         only when the estate reader reads all of it too and agrees, or when all it does is ask what is
         missing ("what's the p95?": of which service?)."""
+        if not estate.reads_whole(text):
+            if estate.reads_whole(text, self.service):
+                text = estate.in_focus(text, self.service)  # "tell me its region" after "check auth"
+            elif self._about_last_question(text, condition):
+                return True
         unread = ""
         for rule in self.data_rules:
             if not rule.matches(text, named):
@@ -105,10 +115,31 @@ class Context:
             if read:
                 if not rule.name.startswith("read"):
                     self.name(rule.name, text)
+                self._asked(text)
                 return True
         if unread and not unread.startswith(estate.WORDS_NOT_READ):
             self.unsupported.append(f"{text!r}: {unread}")  # read, and what of it MAOO cannot ask says why
             return True
+        return False
+
+    def _asked(self, text: str) -> None:
+        """Keep ``text`` as the question "it", "its" and "that" stand for next, when it is one."""
+        if self.tasks and self.tasks[-1].kind in ("query", "fetch") and estate.reads_whole(text, self.service):
+            self.last_question = text
+
+    def _about_last_question(self, text: str, condition: Condition | None) -> bool:
+        """ "the newest release, and which version it shipped", "auth p50 over 24h, and what is that in
+        seconds": the clause read with the question before it in place of its pronoun, every word read."""
+        if self.last_question is None or not _POINTS_BACK.search(text):
+            return False
+        asked = _POINTS_BACK.sub(lambda m: f"{self.last_question}{'s' if m.group(0).lower() == 'its' else ''}", text)
+        asked = asked.replace(f"{self.last_question}s", f"{self.last_question}'s")
+        if estate.read(asked).params is None:
+            return False
+        for rule in self.data_rules:
+            if rule.name.startswith("estate_question") and rule.build(self, asked, [], None, condition):
+                self.name(rule.name, text)
+                return True
         return False
 
     def _confirmed(
