@@ -455,6 +455,10 @@ _TOKEN = re.compile(
     re.I,
 )
 _ID = re.compile(r"^(inc|dep)-\d+$")
+_NOT_CARRIED = re.compile(
+    r"\b(?:round(?:ed)?\s+(?:down|up)|(?:oldest|newest|latest|earliest|most\s+recent|biggest|smallest|"
+    r"highest|lowest|largest)\s+first|in\s+(?:reverse|descending|ascending)\s+order)\b"
+)
 # "open a sev1": a verb of an action, not the state "open" of incidents
 _ACTION_VERBS = frozenset({"open", "create", "raise", "file", "declare", "start", "cut", "log"})
 _BEFORE_WINDOW = re.compile(
@@ -475,6 +479,8 @@ def tokens(text: str) -> list[str]:
     text = re.sub(r"[()\[\]]", " ", text)  # a parenthesis adds no meaning of its own: its words are read
     text = re.sub(r"\b(\d+) ?(h|m|d)\b", r"\1\2", text)  # "24 h" -> "24h", a window's name
     text = _BEFORE_WINDOW.sub("", text)  # "the past 24 hours": the window alone
+    # an ordering or a rounding direction MAOO cannot carry out stays one word no entry knows
+    text = _NOT_CARRIED.sub(lambda m: m.group(0).replace(" ", "_"), text)
     return [t.rstrip(".?!") for t in _TOKEN.findall(text) if t.rstrip(".?!")]
 
 
@@ -581,7 +587,9 @@ def reads_whole(text: str, service: str | None = None) -> bool:
     """Is every word of ``text`` read (with the service in focus)? Several fields of one row count: the
     service's record shows them all."""
     reading = read_in_focus(text, service)
-    return reading.params is not None or reading.problem.startswith(SEVERAL_FIELDS)
+    # several stored fields of one row: the row read shows them all; a rate is computed, never shown so
+    shown = reading.problem.startswith(SEVERAL_FIELDS) and "error_rate" not in reading.problem
+    return reading.params is not None or shown
 
 
 def asks_service(text: str) -> bool:
@@ -891,6 +899,14 @@ class _Composer:
             self.asked = None if numeric else self.asked
         elif self.aggregate in ("sum", "avg") and self.agg_field is None:
             raise _NotRead("a sum or an average of what?")
+        if self.agg_field == "error_rate" and not (
+            self.group_by == _column(self.table, "service")
+            or (self.group_by is None and self.aggregate != "sum")
+        ):
+            # "the error rate per region": the rates of several services do not add up to theirs
+            raise _NotRead(
+                "error rates do not add up: ask for each service's rate, or the errors and requests"
+            )
 
     def _implied_shapes(self) -> None:
         """What the words imply before any ranking: one row for a noun in the singular, a sum for "the

@@ -264,15 +264,57 @@ def _dangling(text: str, perception: PerceivedState) -> list[str]:
     return []
 
 
-def _after_quotes(request: str) -> list[str]:
-    """Words after a quoted message are read like any other ("notify ops 'freeze' but only on weekends")."""
-    from chalicelib.perception.vocabulary import unknown_words
+# after a quoted message or a file name, what may close the clause: its target and courtesy, no more
+_CLAUSE_END = re.compile(
+    r"\b(?:and|then|also|after that|otherwise|else|if|when|whenever|once)\b|[;.!?](?:\s|$)", re.I
+)
+_TARGET = re.compile(
+    r"\b(?:to|in|on|into|at|for)\s+(?:the\s+)?(?:#?[\w-]+\s+(?:channel|team)|#[\w-]+|[\w./-]+\.(?:md|txt|json|csv|log)|"
+    + "|".join(
+        re.escape(w)
+        for w in sorted(
+            {c.name for c in catalogue.CHANNELS}
+            | {w for c in catalogue.CHANNELS for w in c.words}
+            | set(catalogue.SERVICE_NAMES),
+            key=len,
+            reverse=True,
+        )
+    )
+    + r")\b",
+    re.I,
+)
+_COURTESY = frozenset(
+    "please pls plz thanks thank you thx now right away asap immediately quickly kindly ok okay file channel "
+    "the a an for me us team titled title called named saying with message service".split()
+)
+_INCIDENT_FOR = re.compile(
+    r"\b(?:(?:create|raise|file|declare|log|cut)\b|open\s+(?:an?|new|another|one)\b)[^,.;]*?"
+    r"\bincidents?\s+(?:for|on|about|against)\s+(?:the\s+)?(?:"
+    + "|".join(re.escape(n) for n in catalogue.SERVICE_NAMES)
+    + r")\b",
+    re.I,
+)
 
-    ends = [m.end() for m in _QUOTED.finditer(request)]
-    if not ends:
-        return []
-    words = unknown_words(request[ends[-1] :])
-    return [f"MAOO does not know what {', '.join(repr(w) for w in words)} means here"] if words else []
+
+def _after_quotes(request: str) -> list[str]:
+    """Words after a quoted message or a file name are read like any other: up to the end of their
+    clause, only the target ("to #ops", "to status.txt") and courtesy may follow ("notify ops 'freeze'
+    twice", "write 'ok' to a.txt in JSON": MAOO cannot do the rest, so it says so)."""
+    ends = [m.end() for pattern in (_QUOTED, _FILE, _INCIDENT_FOR) for m in pattern.finditer(request)]
+    left: list[str] = []
+    for end in ends:
+        rest = _QUOTED.sub(" ", request[end:])
+        boundary = _CLAUSE_END.search(rest)
+        segment = _TARGET.sub(" ", rest[: boundary.start()] if boundary else rest)
+        left += [
+            w
+            for w in re.findall(r"[\w'-]+", segment.lower())
+            if w not in _COURTESY and w not in catalogue.SERVICE_NAMES  # "for payments, checkout and auth"
+        ]
+    left = list(dict.fromkeys(left))
+    return (
+        [f"MAOO cannot apply {', '.join(repr(w) for w in left)} to what it writes or posts"] if left else []
+    )
 
 
 def _used_services(perception: PerceivedState) -> set[str]:

@@ -146,7 +146,7 @@ CASES = [
         "single",
         "query",
         [DB],
-        "p95 980 ms",
+        "p95 latency over the last 24 hours is 980 ms",
     ),
     here_only(ok("db-service", "Look up payments in the database", "single", "query", [DB], "payments-team")),
     ok(

@@ -59,7 +59,9 @@ class Context:
         self.missing: list[str] = []
         self.service: str | None = None
         self.focus: list[str] = []
-        self.last_question: str | None = None  # the last question read whole: what "its version" is about  # every service the last clause that named one named ("auth and search")
+        self.last_question: str | None = (
+            None  # the last question read whole: what "its version" is about  # every service the last clause that named one named ("auth and search")
+        )
         self.window: str | None = None
         self.fetched: dict[tuple[str, str], int] = {}
         self.computed: dict[tuple[str, str], int] = {}
@@ -124,7 +126,11 @@ class Context:
 
     def _asked(self, text: str) -> None:
         """Keep ``text`` as the question "it", "its" and "that" stand for next, when it is one."""
-        if self.tasks and self.tasks[-1].kind in ("query", "fetch") and estate.reads_whole(text, self.service):
+        if (
+            self.tasks
+            and self.tasks[-1].kind in ("query", "fetch")
+            and estate.reads_whole(text, self.service)
+        ):
             self.last_question = text
 
     def _about_last_question(self, text: str, condition: Condition | None) -> bool:
@@ -132,7 +138,9 @@ class Context:
         seconds": the clause read with the question before it in place of its pronoun, every word read."""
         if self.last_question is None or not _POINTS_BACK.search(text):
             return False
-        asked = _POINTS_BACK.sub(lambda m: f"{self.last_question}{'s' if m.group(0).lower() == 'its' else ''}", text)
+        asked = _POINTS_BACK.sub(
+            lambda m: f"{self.last_question}{'s' if m.group(0).lower() == 'its' else ''}", text
+        )
         asked = asked.replace(f"{self.last_question}s", f"{self.last_question}'s")
         if estate.read(asked).params is None:
             return False
@@ -164,8 +172,8 @@ class Context:
         reading = estate.read_in_focus(text, self.service).params
 
         def agrees(added: list[SubTask], asked: int, refused: int) -> bool:
-            if reading is None:
-                return True  # several fields of one row: the record read shows them all
+            if reading is None:  # several fields of one row: a record read shows them all, a computation one
+                return not any(t.kind == "compute" for t in added)
             for task in added:
                 p = task.params
                 if not isinstance(p, ReadParams) or p.resource in (None, "sql", "url"):
