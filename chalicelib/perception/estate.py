@@ -71,6 +71,7 @@ class Reading:
     ambiguous: bool = False
     impossible: bool = False
     asks_service: bool = False  # read, but which service it is about is not said ("what is the p95?")
+    fields: tuple[str, ...] = ()  # the fields asked, when several were asked of one row
     pieces: list[Piece] = field(default_factory=list)
 
 
@@ -448,6 +449,7 @@ def lexicon() -> dict[str, list[Piece]]:
 
 _PRONOUN_WORDS = re.compile(r"\b(?:its|it|their|them|that service|the service|this service)\b", re.I)
 SEVERAL_FIELDS = "several fields asked"
+_RECORDS = (("name", "tier", "owner", "status", "region"), ("requests", "errors", "p50_ms", "p95_ms"))
 WORDS_NOT_READ = "words not read"  # of one row: the older rules' read of it shows them all
 ANY = re.compile(r".")  # the rule table's pattern for this reader: it decides by reading, not by a pattern
 _TOKEN = re.compile(
@@ -558,6 +560,7 @@ def read(text: str) -> Reading:
             impossible=exc.impossible,
             ambiguous=exc.ambiguous,
             asks_service=exc.asks_service,
+            fields=exc.fields,
         )
     return Reading(params=params, pieces=found)
 
@@ -587,8 +590,8 @@ def reads_whole(text: str, service: str | None = None) -> bool:
     """Is every word of ``text`` read (with the service in focus)? Several fields of one row count: the
     service's record shows them all."""
     reading = read_in_focus(text, service)
-    # several stored fields of one row: the row read shows them all; a rate is computed, never shown so
-    shown = reading.problem.startswith(SEVERAL_FIELDS) and "error_rate" not in reading.problem
+    # several stored fields of one record (a service's, or its metrics'): the record read shows them all
+    shown = bool(reading.fields) and any(set(reading.fields) <= set(record) for record in _RECORDS)
     return reading.params is not None or shown
 
 
@@ -619,12 +622,18 @@ class _NotRead(MaooError):
     question is read, and asks for something the estate does not have (an id, a window)."""
 
     def __init__(
-        self, message: str, impossible: bool = False, ambiguous: bool = False, asks_service: bool = False
+        self,
+        message: str,
+        impossible: bool = False,
+        ambiguous: bool = False,
+        asks_service: bool = False,
+        fields: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.impossible = impossible
         self.ambiguous = ambiguous
         self.asks_service = asks_service
+        self.fields = fields
 
 
 @lru_cache(maxsize=1)
@@ -870,7 +879,7 @@ class _Composer:
         elif who and not fields and self.table == "services":
             fields = ["owner"]  # "who runs checkout"
         if len(set(fields)) > 1:
-            raise _NotRead(f"{SEVERAL_FIELDS} ({', '.join(dict.fromkeys(fields))})")
+            raise _NotRead(f"{SEVERAL_FIELDS} ({', '.join(dict.fromkeys(fields))})", fields=tuple(fields))
         self.asked = _column(self.table, fields[0]) if fields else None
 
     def shape(self) -> None:

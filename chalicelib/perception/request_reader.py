@@ -140,7 +140,7 @@ def _whole_question(clause: Clause, pending: list[Clause]) -> Clause:
 def _rate_problem(request: str) -> Reader | None:
     """A two-number rate word problem, read whole (its clauses only make sense together), or None."""
     text = clean(request)
-    if fr.services(text) or fr.has_url(text):
+    if fr.services(text) or fr.has_url(text) or _names_the_estate(text):
         return None
     expression = rate_problem(numbers_to_digits(text))
     if expression is None:
@@ -156,6 +156,20 @@ def _rate_problem(request: str) -> Reader | None:
     )
     reader.readings.append(ClauseReading(text=text, rule="arithmetic_rate_word_problem", reading="subtask"))
     return reader
+
+
+def _names_the_estate(text: str) -> bool:
+    """Does ``text`` name a table, a window, an id or a value of the estate ("services with a p50 above
+    50 ms over 24h, every hour" is a question about the estate, not a word problem)? Counts of requests
+    or errors may be a word problem's own ("45 requests per second")."""
+    from chalicelib.perception import estate
+
+    found, _ = estate.pieces(estate.tokens(text))
+    return any(
+        p.kind in ("table", "window", "id", "value", "one")
+        or (p.kind == "field" and p.a not in ("requests", "errors"))
+        for p in found
+    )
 
 
 def refers_to_earlier_run(request: str) -> bool:

@@ -265,8 +265,14 @@ def _dangling(text: str, perception: PerceivedState) -> list[str]:
 
 
 # after a quoted message or a file name, what may close the clause: its target and courtesy, no more
+# what ends a clause after a message or a file: a joiner before a verb (the clause after it is read by
+# itself), a condition, a sentence's end; "and the trend" after a message is not a clause of its own
 _CLAUSE_END = re.compile(
-    r"\b(?:and|then|also|after that|otherwise|else|if|when|whenever|once)\b|[;.!?](?:\s|$)", re.I
+    r"\b(?:and|then|also|after that)\s+(?:then\s+)?(?:(?:please|pls|also)\s+)?(?=(?:notify|alert|page|ping|tell|"
+    r"send|post|open|create|raise|file|write|save|summari[sz]e|list|show|count|get|fetch|check|compute|"
+    r"calculate|put|record|store|export|let|email|restart|delete|message|inform|warn|report|find|give)\b)"
+    r"|\b(?:otherwise|else|if|when|whenever|once)\b|[;.!?](?:\s|$)",
+    re.I,
 )
 _TARGET = re.compile(
     r"\b(?:to|in|on|into|at|for)\s+(?:the\s+)?(?:#?[\w-]+\s+(?:channel|team)|#[\w-]+|[\w./-]+\.(?:md|txt|json|csv|log)|"
@@ -285,10 +291,11 @@ _TARGET = re.compile(
 )
 _COURTESY = frozenset(
     "please pls plz thanks thank you thx now right away asap immediately quickly kindly ok okay file channel "
-    "the a an for me us team titled title called named saying with message service".split()
+    "the a an for me us team titled title called named saying with message service and".split()
 )
 _INCIDENT_FOR = re.compile(
-    r"\b(?:(?:create|raise|file|declare|log|cut)\b|open\s+(?:an?|new|another|one)\b)[^,.;]*?"
+    r"\b(?:(?:create|raise|file|declare|log|cut)\b|open\s+(?:an?|new|another|one)\b|open\s+(?:sev[\w-]*\s+)?(?=incident\s))"
+    r"[^,.;]*?"
     r"\bincidents?\s+(?:for|on|about|against)\s+(?:the\s+)?(?:"
     + "|".join(re.escape(n) for n in catalogue.SERVICE_NAMES)
     + r")\b",
