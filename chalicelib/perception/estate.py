@@ -874,8 +874,16 @@ class _Composer:
         fields = [str(self.take(i).a) for i in self.free("field")]
         if self.table != "mock_data":
             fields = [f for f in fields if f != "value"]  # "the value of X": the field asked, said again
-        if who and fields in ([], ["title"]) and self.table in ("incidents", "deployments"):
-            fields = ["service"]  # "who is INC-1005 about": the service it concerns
+        service_noun = [i for i in self.free("one") if _SINGULAR_TABLE[self.parts[i].words] == "services"]
+        if (who or service_noun) and fields in ([], ["title"]) and self.table in ("incidents", "deployments"):
+            fields = ["service"]  # "who is INC-1005 about", "which service is INC-1004 about"
+            for i in service_noun:
+                self.take(i)
+        by_id = any(f.field == "id" and f.op == "=" for f in self.filters)
+        if by_id and not fields and any(f.field == "status" and f.op == "=" for f in self.filters):
+            # "is INC-1001 still open": its status is the answer, not a filter that leaves nothing to say
+            self.filters = [f for f in self.filters if f.field != "status"]
+            fields = ["status"]
         elif who and not fields and self.table == "services":
             fields = ["owner"]  # "who runs checkout"
         if len(set(fields)) > 1:
