@@ -88,7 +88,7 @@ still right now list listing r ur items entries records rows everything anything
 compute calculate determine figure out work tell log logged recent
 doing going looking details detail info information query look up via through using ops database db api
 compare compared comparing versus vs numbers figures rn waht wht btw lol report item where
-summary overview rundown breakdown
+summary overview rundown breakdown go goes gets climbs rises stays remains
 """.split()
 # said of a deployment, the act itself: "when was DEP-2001 rolled out", "which version went out"
 _FILLER += ["rolled out", "roll out", "went out", "go out", "gone out", "released", "shipped out"]

@@ -166,7 +166,7 @@ def _names_the_estate(text: str) -> bool:
 
     found, _ = estate.pieces(estate.tokens(text))
     return any(
-        p.kind in ("table", "window", "id", "value", "one")
+        p.kind in ("table", "window", "id", "value")
         or (p.kind == "field" and p.a not in ("requests", "errors"))
         for p in found
     )

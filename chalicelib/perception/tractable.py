@@ -291,7 +291,7 @@ _TARGET = re.compile(
 )
 _COURTESY = frozenset(
     "please pls plz thanks thank you thx now right away asap immediately quickly kindly ok okay file channel "
-    "the a an for me us team titled title called named saying with message service and".split()
+    "the a an for me us team titled title called named saying with message service and only".split()
 )
 _INCIDENT_FOR = re.compile(
     r"\b(?:(?:create|raise|file|declare|log|cut)\b|open\s+(?:an?|new|another|one)\b|open\s+(?:sev[\w-]*\s+)?(?=incident\s))"
