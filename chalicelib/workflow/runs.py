@@ -28,7 +28,7 @@ from chalicelib.errors import BadRequestError, StoreError, validation_problems
 from chalicelib.memory.events import record_event
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import is_secret_key, redact, redact_under
-from chalicelib.workflow.express import DEADLINE_MAX_EXPRESS
+from chalicelib.workflow import express
 from chalicelib.workflow.sfn_runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
@@ -69,12 +69,6 @@ def initial_state(
         raise BadRequestError(
             f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}"
         ) from None
-    if settings.workflow_type == "express" and run_guards.deadline_seconds > DEADLINE_MAX_EXPRESS:
-        raise BadRequestError(
-            f"guards.deadline_seconds={run_guards.deadline_seconds:g} is more than this Express workflow "
-            f"allows: an Express execution ends at 5 minutes; use at most {DEADLINE_MAX_EXPRESS:g} "
-            "(room is left for Finalize), or deploy with WorkflowType=STANDARD"
-        )
     policy = (approve if approve is not None else settings.approval).strip().lower()
     if policy not in APPROVALS:
         raise BadRequestError(f"approve={approve!r} is not accepted; use one of: {', '.join(APPROVALS)}")
@@ -270,7 +264,8 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
         )
     started = time.time()  # an Express execution's end is read from checkpoints written since
     try:
-        arn = runner.start(execution_name or start.run_id, start.model_dump(mode="json"))
+        payload = express.sliced(start, get_settings()).model_dump(mode="json")
+        arn = runner.start(execution_name or start.run_id, payload)
     except Exception as exc:  # the engine refused: the run ends here, not "running" forever
         record_event(
             start.run_id,
@@ -431,13 +426,29 @@ def execute(
     """Run ``start`` through the state machine and wait; return the run document (also stored and exported)."""
     with let_go_on_store_failure(start.run_id):
         arn = start_run(runner, start, engine, execution_name)
-        return finish_run(
-            runner,
-            settings,
-            start,
-            runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings))),
-            engine,
-        )
+        execution = runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings)))
+        while (following := express.continued(execution.output)) is not None:
+            runner.release(execution.arn)  # Express: its slice is over; the run goes on in a new execution
+            start, name = following, next_execution_name(start.run_id)
+            record_event(
+                start.run_id,
+                "resume",
+                "Runner",
+                execution=name,
+                resume_at="NextStep",
+                cause="continuation",
+                after=execution.arn.rsplit(":", 1)[-1],
+            )
+            arn = start_run(runner, start, engine, name)
+            execution = runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings)))
+        return finish_run(runner, settings, start, execution, engine)
+
+
+def next_execution_name(run_id: str) -> str:
+    """The name of a run's next execution after its first: ``RUN_ID-r<n>``, one more than the
+    resumes, decisions and continuations recorded so far."""
+    resumes = sum(1 for e in get_run_store().events(run_id) if e["kind"] == "resume")
+    return f"{run_id}-r{resumes + 1}"
 
 
 def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:

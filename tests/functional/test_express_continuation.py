@@ -1,0 +1,165 @@
+"""A run on Express that outlives one execution's time goes on in new executions of the same run.
+
+The slice of time each execution gets is read from one clock (``continuation.clock``); these tests
+replace it with one that moves a minute each time it is read, so a slice (240 s) ends after three
+routed steps, without waiting and without depending on timing. The execution histories are read
+straight from the embedded engine (the runner never asks for them on Express)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.config import reload_settings
+from chalicelib.execution import continuation
+from chalicelib.memory.store import get_run_store
+from chalicelib.workflow.sfn_runner import states_entered
+from embedded_engine import get_embedded_engine, reset_embedded_engine
+
+SEVEN_STEPS = ", ".join(f"calculate {n} + {n}" for n in range(1, 8))
+
+
+class MinuteClock:
+    """A clock that moves 60 s each time it is read: the runner reads it once per execution it
+    starts, NextStep once per call it is about to route."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        self.now += 60.0
+        return self.now
+
+
+@pytest.fixture
+def express(maoo, monkeypatch):
+    """The embedded engine on an Express machine, keeping every finished execution for the test to
+    read, with the minute clock; the runner's describe and history calls fail loudly."""
+    monkeypatch.setenv("MAOO_WORKFLOW_TYPE", "EXPRESS")
+    reload_settings()
+    reset_embedded_engine()
+    maoo.session = type(maoo.session)()
+    maoo.run("calculate 1 + 1")  # starts the engine, with the Express machine
+    engine = get_embedded_engine(None, {})
+    engine.keep_finished = 50
+    asked: list[str] = []
+
+    def refused(name):
+        def call(**kwargs):
+            asked.append(name)
+            raise AssertionError(f"{name} called on an Express state machine")
+
+        return call
+
+    monkeypatch.setattr(engine.sfn(), "describe_execution", refused("DescribeExecution"), raising=False)
+    monkeypatch.setattr(engine.sfn(), "get_execution_history", refused("GetExecutionHistory"), raising=False)
+    monkeypatch.setattr(continuation, "clock", MinuteClock())
+    yield engine, asked
+    monkeypatch.delenv("MAOO_WORKFLOW_TYPE")
+    monkeypatch.delenv("MAOO_EXPRESS_MAX_CONTINUATIONS", raising=False)
+    reload_settings()
+    reset_embedded_engine()
+
+
+def _counted(engine, monkeypatch, function: str) -> list[dict]:
+    real = engine.handlers[function]
+    calls: list[dict] = []
+
+    def handler(event, context):
+        calls.append(event)
+        return real(event, context)
+
+    monkeypatch.setitem(engine.handlers, function, handler)
+    return calls
+
+
+def _executions(engine, run_id: str) -> dict[str, list[str]]:
+    """Each execution of the run the engine still holds: its name -> the states it entered."""
+    machine = engine._backend().describe_state_machine(engine.state_machine_arn)
+    return {
+        e.name: states_entered(engine.read_history(e.execution_arn))
+        for e in machine.executions
+        if e.name == run_id or e.name.startswith(run_id + "-r")
+    }
+
+
+def test_a_run_longer_than_a_slice_goes_on_in_new_executions_and_ends_succeeded(maoo, express, monkeypatch):
+    engine, asked = express
+    calls = _counted(engine, monkeypatch, "tool_calc")
+
+    doc = maoo.run(SEVEN_STEPS)
+
+    run_id = doc["run_id"]
+    assert doc["status"] == "succeeded", doc["stop_detail"]
+    assert all(str(2 * n) in doc["final_output"] for n in range(1, 8))
+    assert len(calls) == 7  # every step called once, none again in a new execution
+    assert sorted(c["step_id"] for c in calls) == sorted({c["step_id"] for c in calls})
+    # three executions of one run: the first two end at ContinueAsNew, each next starts at NextStep
+    runs = _executions(engine, run_id)
+    assert sorted(runs) == [run_id, f"{run_id}-r1", f"{run_id}-r2"]
+    assert runs[run_id][-2:] == ["Route", "ContinueAsNew"]
+    assert runs[f"{run_id}-r1"][:2] == ["ResumeAt", "NextStep"]
+    assert runs[f"{run_id}-r1"][-1] == "ContinueAsNew"
+    assert runs[f"{run_id}-r2"][:2] == ["ResumeAt", "NextStep"] and runs[f"{run_id}-r2"][-2:] == [
+        "Finalize",
+        "Done",
+    ]
+    slices = (runs[run_id], runs[f"{run_id}-r1"], runs[f"{run_id}-r2"])
+    assert [s.count("CallCalc") for s in slices] == [3, 3, 1]
+    # one run document, naming the last execution
+    assert [r["run_id"] for r in get_run_store().list_runs(100)].count(run_id) == 1
+    assert doc["execution_name"] == f"{run_id}-r2"
+    # the trace shows each execution: where one ended and the next began
+    trace = json.loads(open(doc["trace_file"], encoding="utf-8").read())
+    went_on = [e["data"] for e in trace["events"] if e["kind"] == "resume"]
+    assert [(e["after"], e["execution"], e["cause"]) for e in went_on] == [
+        (run_id, f"{run_id}-r1", "continuation"),
+        (f"{run_id}-r1", f"{run_id}-r2", "continuation"),
+    ]
+    assert [e["data"]["continuation"] for e in trace["events"] if e["kind"] == "continue"] == [1, 2]
+    assert asked == []
+
+
+def test_a_write_at_the_start_of_a_new_execution_is_made_once(maoo, express, monkeypatch):
+    engine, asked = express
+    posts = _counted(engine, monkeypatch, "tool_http_post")
+
+    doc = maoo.run("calculate 1 + 1, calculate 2 + 2, calculate 3 + 3, open a sev2 incident for search")
+
+    assert doc["status"] == "succeeded", doc["stop_detail"]
+    runs = _executions(engine, doc["run_id"])
+    assert "CallHttpPost" not in runs[doc["run_id"]]  # the slice ended before the write was routed
+    assert "CallHttpPost" in runs[f"{doc['run_id']}-r1"]
+    assert len(posts) == 1 and len(maoo.side_effects()) == 1
+    assert [r["path"] for r in maoo.requests_seen() if r["method"] == "POST"] == ["/incidents"]
+    assert asked == []
+
+
+def test_a_run_that_needs_more_executions_than_allowed_ends_failed_and_says_why(maoo, express, monkeypatch):
+    engine, asked = express
+    monkeypatch.setenv("MAOO_EXPRESS_MAX_CONTINUATIONS", "1")
+    reload_settings()
+    maoo.session = type(maoo.session)()
+    calls = _counted(engine, monkeypatch, "tool_calc")
+
+    doc = maoo.run(SEVEN_STEPS)
+
+    assert doc["status"] == "failed" and doc["stop_reason"] == "continuation_limit"
+    assert "MAOO_EXPRESS_MAX_CONTINUATIONS is 1" in doc["stop_detail"]
+    assert "WorkflowType=STANDARD" in doc["stop_detail"]
+    assert len(calls) == 6  # two slices of three steps; the seventh was never called
+    runs = _executions(engine, doc["run_id"])
+    assert sorted(runs) == [doc["run_id"], f"{doc['run_id']}-r1"]
+    assert runs[f"{doc['run_id']}-r1"][-2:] == ["Finalize", "Done"]
+    assert "ContinueAsNew" not in runs[f"{doc['run_id']}-r1"]
+    assert asked == []
+
+
+def test_a_standard_run_never_goes_on_in_a_new_execution(maoo, engine, monkeypatch):
+    monkeypatch.setattr(continuation, "clock", MinuteClock())
+
+    doc = maoo.run(SEVEN_STEPS)
+
+    assert doc["status"] == "succeeded"
+    assert "ContinueAsNew" not in doc["states"] and doc["execution_name"] == doc["run_id"]
