@@ -167,11 +167,11 @@ def _finish_in_background(runner: Any, settings: Any, state: Any, arn: str, fail
     ``failures`` for readers of the run), not a thread's traceback."""
     from chalicelib.errors import StoreError
     from chalicelib.observability import get_logger
-    from chalicelib.workflow.runs import finish_run, let_go_on_store_failure
+    from chalicelib.workflow.runs import follow, let_go_on_store_failure
 
     try:
         with let_go_on_store_failure(state.run_id):
-            finish_run(runner, settings, state, runner.collect(arn, runner.wait(arn)), settings.engine)
+            follow(runner, settings, state, arn, settings.engine)  # Express: and the executions it goes on in
     except StoreError as exc:
         failures[state.run_id] = str(exc)
         get_logger().error(

@@ -426,22 +426,36 @@ def execute(
     """Run ``start`` through the state machine and wait; return the run document (also stored and exported)."""
     with let_go_on_store_failure(start.run_id):
         arn = start_run(runner, start, engine, execution_name)
+        return follow(runner, settings, start, arn, engine)
+
+
+def follow(
+    runner: WorkflowRunner, settings: Settings, start: RunState, arn: str, engine: str
+) -> dict[str, Any]:
+    """Wait for the run's execution ``arn``, and for each new one it goes on in (Express: one that
+    ended at the end of its slice of time); then finish the run and return its document."""
+    execution = runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings)))
+    while (following := express.continued(execution.output)) is not None:
+        start = following
+        arn = _go_on(runner, start, engine, execution)
         execution = runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings)))
-        while (following := express.continued(execution.output)) is not None:
-            runner.release(execution.arn)  # Express: its slice is over; the run goes on in a new execution
-            start, name = following, next_execution_name(start.run_id)
-            record_event(
-                start.run_id,
-                "resume",
-                "Runner",
-                execution=name,
-                resume_at="NextStep",
-                cause="continuation",
-                after=execution.arn.rsplit(":", 1)[-1],
-            )
-            arn = start_run(runner, start, engine, name)
-            execution = runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings)))
-        return finish_run(runner, settings, start, execution, engine)
+    return finish_run(runner, settings, start, execution, engine)
+
+
+def _go_on(runner: WorkflowRunner, start: RunState, engine: str, ended: Execution) -> str:
+    """Start the execution a run goes on in after ``ended`` reached the end of its slice."""
+    runner.release(ended.arn)  # its checkpoint holds all it did
+    name = next_execution_name(start.run_id)
+    record_event(
+        start.run_id,
+        "resume",
+        "Runner",
+        execution=name,
+        resume_at="NextStep",
+        cause="continuation",
+        after=ended.arn.rsplit(":", 1)[-1],
+    )
+    return start_run(runner, start, engine, name)
 
 
 def next_execution_name(run_id: str) -> str:
@@ -463,11 +477,15 @@ def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, 
     if described["status"] not in TERMINAL:
         return document
     start = RunState.model_validate(document["start_state"])
+    engine = document.get("engine", settings.engine)
     with let_go_on_store_failure(start.run_id):
-        return finish_run(
-            runner,
-            settings,
-            start,
-            runner.collect(document["execution_arn"], described),
-            document.get("engine", settings.engine),
-        )
+        execution = runner.collect(document["execution_arn"], described)
+        following = express.continued(execution.output)
+        if following is None:
+            return finish_run(runner, settings, start, execution, engine)
+        # Express, nobody waiting (AWS): the first reader to see the slice's end starts the next
+        # execution; the store binds the ended execution to one claimant, so no other reader does
+        store = get_run_store()
+        if store.claim_request_key(f"maoo-continuation:{execution.arn}", "", start.run_id) is None:
+            _go_on(runner, following, engine, execution)
+        return store.get_run(start.run_id) or document

@@ -8,6 +8,7 @@ straight from the embedded engine (the runner never asks for them on Express).""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -163,3 +164,66 @@ def test_a_standard_run_never_goes_on_in_a_new_execution(maoo, engine, monkeypat
 
     assert doc["status"] == "succeeded"
     assert "ContinueAsNew" not in doc["states"] and doc["execution_name"] == doc["run_id"]
+
+
+def test_a_run_nobody_waits_for_goes_on_through_the_http_api(maoo, express, monkeypatch):
+    from chalice.test import Client
+
+    import app as app_module
+    from app import app
+
+    engine, asked = express
+    monkeypatch.setattr(app_module, "_service", None)  # a run service of its own, on the Express engine
+    with Client(app, stage_name="local") as client:
+        started = client.http.post(
+            "/runs",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"request": SEVEN_STEPS, "wait": False}),
+        )
+        assert started.status_code == 202
+        run_id = started.json_body["run_id"]
+        for _ in range(600):  # bounded: at most ~30 s of polling, normally a few
+            doc = client.http.get(f"/runs/{run_id}").json_body
+            if doc["status"] != "running":
+                break
+            time.sleep(0.05)
+
+    assert doc["status"] == "succeeded" and doc["execution_name"] == f"{run_id}-r2"
+    assert sorted(_executions(engine, run_id)) == [run_id, f"{run_id}-r1", f"{run_id}-r2"]
+    assert asked == []
+
+
+def test_a_reader_of_a_run_nobody_waits_for_starts_its_next_execution_once(maoo, express):
+    """On AWS nobody waits for a run started through the API: the first reader that finds its
+    execution ended at its slice's end starts the next one; a second reader of the same moment
+    starts none."""
+    from chalicelib.workflow.runs import initial_state, refresh_run, start_run
+
+    engine, asked = express
+    runner, settings = maoo.session.runner(), maoo.session.settings
+    start = initial_state(SEVEN_STEPS, settings)
+    arn = start_run(runner, start, "embedded")
+    names = [start.run_id]
+    for expected in (f"{start.run_id}-r1", f"{start.run_id}-r2"):
+        assert engine.wait_for_end(arn, 60)
+        seen = get_run_store().get_run(start.run_id)
+        assert seen["status"] == "running"
+
+        first = refresh_run(runner, settings, seen)
+        second = refresh_run(runner, settings, seen)  # the same document, read at the same moment
+
+        assert first["status"] == second["status"] == "running"
+        assert first["execution_arn"].endswith(":" + expected)
+        names.append(expected)
+        assert sorted(_executions(engine, start.run_id)) == names  # the second reader started none
+        arn = first["execution_arn"]
+    assert engine.wait_for_end(arn, 60)
+    done = refresh_run(runner, settings, get_run_store().get_run(start.run_id))
+
+    assert done["status"] == "succeeded" and all(str(2 * n) in done["final_output"] for n in range(1, 8))
+    assert sorted(_executions(engine, start.run_id)) == [
+        start.run_id,
+        f"{start.run_id}-r1",
+        f"{start.run_id}-r2",
+    ]
+    assert asked == []
