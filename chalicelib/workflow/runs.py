@@ -313,6 +313,8 @@ def finish_run(
         _keep_interrupted_trace(settings, start, execution)
         runner.release(execution.arn)
         raise StoreError(failure)
+    if runner.express is not None and not execution.history:
+        execution = _recorded(execution, start)
     state = _final_state(start, execution)
     if state.status == "awaiting_approval" and state.pending_approval is not None:
         pending = state.pending_approval
@@ -350,6 +352,22 @@ def finish_run(
     return document
 
 
+def _recorded(execution: Execution, start: RunState) -> Execution:
+    """An Express execution with the history MAOO's checkpoints give for the whole run (every
+    execution it went on in), since the engine keeps none (``chalicelib.workflow.recorded``)."""
+    from dataclasses import replace
+
+    from chalicelib.durable import checkpoints
+    from chalicelib.workflow.recorded import SOURCE, recorded_history
+
+    stored = get_run_store().get_run(start.run_id) or {}
+    first = stored.get("start_state") or start.model_dump(mode="json")
+    history = recorded_history(
+        first, float(stored.get("created_at") or start.started_at), checkpoints.rows(start.run_id)
+    )
+    return replace(execution, history=history, source=SOURCE)
+
+
 def execution_part(execution: Execution) -> dict[str, Any]:
     """A trace's ``execution``: the engine's history in linear space (``chalicelib.trace_history``),
     each new part redacted once as it is stored."""
@@ -363,6 +381,7 @@ def execution_part(execution: Execution) -> dict[str, Any]:
             }
         ),
         **trace_history.encode(execution.history, redact_under, is_secret_key),
+        **({"source": execution.source} if execution.source != "engine" else {}),
     }
 
 

@@ -25,6 +25,7 @@ class Execution:
     error: str | None
     cause: str | None
     history: list[dict[str, Any]]
+    source: str = "engine"  # "checkpoints": rebuilt from MAOO's own record (Express keeps none)
 
 
 class WorkflowRunner:

@@ -227,3 +227,44 @@ def test_a_reader_of_a_run_nobody_waits_for_starts_its_next_execution_once(maoo,
         f"{start.run_id}-r2",
     ]
     assert asked == []
+
+
+def test_an_express_run_page_shows_the_states_rebuilt_from_maoos_own_record(maoo, express, monkeypatch):
+    """Express keeps no history; the run page shows MAOO's own: every state of every execution, in
+    the order the engine entered them, each Task state with the document it returned."""
+    from chalicelib.trace_history import trace_history
+    from chalicelib.viewer import facts_json, render_trace
+
+    engine, asked = express
+    doc = maoo.run("calculate 1 + 1, calculate 2 + 2, calculate 3 + 3, open a sev2 incident for search")
+    run_id = doc["run_id"]
+    trace = json.loads(open(doc["trace_file"], encoding="utf-8").read())
+    machine = engine._backend().describe_state_machine(engine.state_machine_arn)
+    engine_history = [  # what the engine did, execution after execution, read where it keeps them
+        event
+        for name in (run_id, f"{run_id}-r1")
+        for event in engine.read_history(next(e for e in machine.executions if e.name == name).execution_arn)
+    ]
+
+    rebuilt = trace_history(trace)
+
+    assert trace["execution"]["source"] == "checkpoints"
+    assert states_entered(rebuilt) == states_entered(engine_history)
+    assert doc["states"] == states_entered(engine_history) and doc["states"].count("ContinueAsNew") == 1
+
+    def task_outputs(history):
+        return [
+            (e["stateExitedEventDetails"]["name"], json.loads(e["stateExitedEventDetails"]["output"]))
+            for e in history
+            if e.get("type") == "TaskStateExited"
+        ]
+
+    assert task_outputs(rebuilt) == task_outputs(engine_history)
+    page = render_trace(trace)
+    assert "not available yet" not in page and 'id="recorded-note"' in page
+    facts = facts_json(trace)
+    assert facts["history"] == "checkpoints"
+    assert [v["name"] for v in facts["visits"]] == states_entered(engine_history)
+    assert [c["tool"] for c in facts["tool_calls"]] == ["calc", "calc", "calc", "http_post"]
+    assert all(c["visit"] is not None for c in facts["tool_calls"])  # each call joined to its state
+    assert asked == []
