@@ -137,6 +137,12 @@ class EmbeddedEngine:
             )
         for patch in self._patches:
             patch.start()
+        from embedded_engine.history_text import HistoryText
+
+        # the interpreter's writer of history text: it hands a run's trace the documents it wrote
+        self._text = next(
+            (p.new for p in self._patches if isinstance(getattr(p, "new", None), HistoryText)), None
+        )
         # the handlers pass on the parts of a state its Task left as they were (see shared_payloads)
         engine_seam.install_document_writer(state_documents.write)
         if self.unproven_features:
@@ -240,6 +246,7 @@ class EmbeddedEngine:
             read_history=self.read_history,
             forget=self.forget,
             express=express_describe if self.settings.workflow_type == "express" else None,
+            documents=self._text.value_of if self._text is not None else None,
         )
 
     # -- forgetting finished executions
@@ -315,7 +322,12 @@ class EmbeddedEngine:
             return WorkflowRunner(self._sfn, self.state_machine_arn).history(execution_arn)
         if worker is None or getattr(worker, "env", None) is None:  # not started: nothing recorded yet
             return []
-        return [_as_api_event(event) for event in worker.env.event_manager.get_event_history()]
+        manager = worker.env.event_manager
+        with (
+            manager._mutex
+        ):  # moto's own read deep-copies every event's text (pickle): copy the events, share the text
+            events = [_copied(event) for event in manager._history_event_list]
+        return [_as_api_event(event) for event in events]
 
     # -- the end of an execution, without polling
     def _end_event(self, execution_arn: str) -> threading.Event:
@@ -384,6 +396,16 @@ class EmbeddedEngine:
                     "stackTrace": traceback.format_exception(exc)[-3:],
                 }
             ).encode(), "Unhandled"
+
+
+def _copied(value: Any) -> Any:
+    """A history event's dicts and lists copied, its text and other values shared: the text is the
+    engine's own (``HistoryText.value_of`` knows it by identity) and is never changed."""
+    if type(value) is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copied(item) for item in value]
+    return value
 
 
 def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:

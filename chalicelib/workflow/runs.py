@@ -365,7 +365,7 @@ def _recorded(execution: Execution, start: RunState) -> Execution:
     history = recorded_history(
         first, float(stored.get("created_at") or start.started_at), checkpoints.rows(start.run_id)
     )
-    return replace(execution, history=history, source=SOURCE)
+    return replace(execution, history=history, source=SOURCE, documents=None)
 
 
 def execution_part(execution: Execution) -> dict[str, Any]:
@@ -380,7 +380,7 @@ def execution_part(execution: Execution) -> dict[str, Any]:
                 "cause": execution.cause,
             }
         ),
-        **trace_history.encode(execution.history, redact_under, is_secret_key),
+        **trace_history.encode(execution.history, redact_under, is_secret_key, execution.documents),
         **({"source": execution.source} if execution.source != "engine" else {}),
     }
 
