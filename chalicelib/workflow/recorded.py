@@ -59,8 +59,21 @@ def _choose(state: dict[str, Any], document: Any) -> str | None:
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, values: dict[str, Any] | None) -> None:
         self.events: list[dict[str, Any]] = []
+        self.values = values  # each document's text -> the document, for the trace's encoder
+        self._texts: dict[int, tuple[Any, str]] = {}
+
+    def text(self, document: Any) -> str:
+        """``document`` as JSON text, written once however often it is handed on."""
+        kept = self._texts.get(id(document))
+        if kept is not None and kept[0] is document:
+            return kept[1]
+        written = json.dumps(document, separators=(",", ":"), default=str)
+        self._texts[id(document)] = (document, written)
+        if self.values is not None:
+            self.values[written] = document
+        return written
 
     def add(self, kind: str, when: float, **details: Any) -> None:
         event: dict[str, Any] = {"timestamp": when, "type": kind, "id": len(self.events) + 1}
@@ -70,15 +83,11 @@ class _Writer:
 
     def state(self, name: str, kind: str, entered: float, left: float, given: Any, returned: Any) -> None:
         self.add(
-            f"{kind}StateEntered", entered, stateEnteredEventDetails={"name": name, "input": _text(given)}
+            f"{kind}StateEntered", entered, stateEnteredEventDetails={"name": name, "input": self.text(given)}
         )
         self.add(
-            f"{kind}StateExited", left, stateExitedEventDetails={"name": name, "output": _text(returned)}
+            f"{kind}StateExited", left, stateExitedEventDetails={"name": name, "output": self.text(returned)}
         )
-
-
-def _text(document: Any) -> str:
-    return json.dumps(document, separators=(",", ":"), default=str)
 
 
 def _tool_output(document: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
@@ -87,17 +96,19 @@ def _tool_output(document: dict[str, Any], row: dict[str, Any]) -> dict[str, Any
 
 
 def recorded_history(
-    start: dict[str, Any], started_at: float, rows: list[dict[str, Any]]
+    start: dict[str, Any], started_at: float, rows: list[dict[str, Any]], values: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """The history of a run's executions from its start document and checkpoint rows (in order)."""
+    """The history of a run's executions from its start document and checkpoint rows (in order);
+    ``values`` (when given) gets each document's text as key and the document (JSON's own types,
+    as the run store gave it back) as value, so that the trace need not parse it again."""
     states = load_definition()["States"]
     entry = str(load_definition()["StartAt"])
-    out = _Writer()
+    out = _Writer(values)
     rows = [r for r in rows if r["kind"] != "tool_started"]
     document: Any = start
     when = started_at
     name: str | None = entry
-    out.add("ExecutionStarted", when, executionStartedEventDetails={"input": _text(start)})
+    out.add("ExecutionStarted", when, executionStartedEventDetails={"input": out.text(start)})
     index = 0
     for _ in range(_MAX_STATES):
         if name is None or name not in states:
@@ -128,10 +139,10 @@ def recorded_history(
                 break
             # the run went on in a new execution, at the state its next checkpoint is of
             document = {**document, "resume_at": rows[index]["state"]}
-            out.add("ExecutionSucceeded", when, executionSucceededEventDetails={"output": _text(document)})
-            out.add("ExecutionStarted", when, executionStartedEventDetails={"input": _text(document)})
+            out.add("ExecutionSucceeded", when, executionSucceededEventDetails={"output": out.text(document)})
+            out.add("ExecutionStarted", when, executionStartedEventDetails={"input": out.text(document)})
             name = entry
     ended = out.events[-1]["type"] if out.events else ""
     if ended.startswith("Succeed") and ended.endswith("StateExited"):
-        out.add("ExecutionSucceeded", when, executionSucceededEventDetails={"output": _text(document)})
+        out.add("ExecutionSucceeded", when, executionSucceededEventDetails={"output": out.text(document)})
     return out.events

@@ -362,10 +362,11 @@ def _recorded(execution: Execution, start: RunState) -> Execution:
 
     stored = get_run_store().get_run(start.run_id) or {}
     first = stored.get("start_state") or start.model_dump(mode="json")
+    values: dict[str, Any] = {}
     history = recorded_history(
-        first, float(stored.get("created_at") or start.started_at), checkpoints.rows(start.run_id)
+        first, float(stored.get("created_at") or start.started_at), checkpoints.rows(start.run_id), values
     )
-    return replace(execution, history=history, source=SOURCE, documents=None)
+    return replace(execution, history=history, source=SOURCE, documents=values.get)
 
 
 def execution_part(execution: Execution) -> dict[str, Any]:

@@ -268,3 +268,49 @@ def test_an_express_run_page_shows_the_states_rebuilt_from_maoos_own_record(maoo
     assert [c["tool"] for c in facts["tool_calls"]] == ["calc", "calc", "calc", "http_post"]
     assert all(c["visit"] is not None for c in facts["tool_calls"])  # each call joined to its state
     assert asked == []
+
+
+def _engine_states(engine, run_id: str) -> list[str]:
+    """The states the engine entered in every execution of the run, in the order they ran."""
+    machine = engine._backend().describe_state_machine(engine.state_machine_arn)
+    mine = [e for e in machine.executions if e.name == run_id or e.name.startswith(run_id + "-r")]
+    mine.sort(key=lambda e: (e.name != run_id, int(e.name.rsplit("-r", 1)[-1]) if e.name != run_id else 0))
+    return [name for e in mine for name in states_entered(engine.read_history(e.execution_arn))]
+
+
+def test_an_express_run_that_retries_patches_and_replans_is_rebuilt_state_for_state(maoo, express):
+    from chalicelib.trace_history import trace_history
+    from cli.demos import DEMOS
+
+    engine, asked = express
+    demo = DEMOS["refinement"]
+    doc = maoo.run(demo.request, faults=demo.faults, **demo.guards)
+
+    assert doc["counters"]["retries"] == 3 and doc["counters"]["replans"] == 1
+    trace = json.loads(open(doc["trace_file"], encoding="utf-8").read())
+    rebuilt = states_entered(trace_history(trace))
+    assert rebuilt == _engine_states(engine, doc["run_id"])
+    assert "Backoff" in rebuilt and rebuilt.count("Plan") == 2 and "ContinueAsNew" in rebuilt
+    assert asked == []
+
+
+def test_an_express_run_whose_layer_crashes_shows_every_state_but_the_one_that_wrote_nothing(
+    maoo, express, monkeypatch
+):
+    from chalicelib.trace_history import trace_history
+
+    engine, asked = express
+
+    def broken(event, context):
+        raise RuntimeError("observer exploded")
+
+    monkeypatch.setitem(engine.handlers, "observe", broken)
+    doc = maoo.run("calculate 2 + 2, calculate 3 + 3")
+
+    assert doc["status"] == "failed" and doc["stop_reason"] == "crash"
+    trace = json.loads(open(doc["trace_file"], encoding="utf-8").read())
+    ran = _engine_states(engine, doc["run_id"])
+    assert "Observe" in ran  # entered, crashed, caught: no checkpoint says so
+    assert states_entered(trace_history(trace)) == [s for s in ran if s != "Observe"]
+    assert "observer exploded" in doc["stop_detail"]
+    assert asked == []
