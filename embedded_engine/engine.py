@@ -77,6 +77,8 @@ class EmbeddedEngine:
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
         self._finished: deque[str] = deque()
+        self._text: Any = None  # the interpreter's HistoryText, once started
+        self._texts_read: dict[str, list[str]] = {}  # an execution's documents' text, read and not yet let go
         self._cache_dir: Path | None = None
         self.account = ""
 
@@ -257,9 +259,12 @@ class EmbeddedEngine:
         with self._ends_lock:
             self._ends.pop(execution_arn, None)
             self._finished.append(execution_arn)
+            texts = self._texts_read.pop(execution_arn, [])
             dropping = []
             while len(self._finished) > self.keep_finished:
                 dropping.append(self._finished.popleft())
+        if self._text is not None:  # its trace is stored: the documents kept for it are not needed
+            self._text.let_go(texts)
         for arn in dropping:
             self._drop_execution(arn)
 
@@ -323,10 +328,20 @@ class EmbeddedEngine:
         if worker is None or getattr(worker, "env", None) is None:  # not started: nothing recorded yet
             return []
         manager = worker.env.event_manager
-        with (
-            manager._mutex
-        ):  # moto's own read deep-copies every event's text (pickle): copy the events, share the text
+        # moto's own read deep-copies every event's text (a pickle round trip): copy the events only
+        with manager._mutex:
             events = [_copied(event) for event in manager._history_event_list]
+        with self._ends_lock:  # the documents kept for this execution, let go when it is forgotten
+            self._texts_read[execution_arn] = [
+                text
+                for event in events
+                for details in event.values()
+                if type(details) is dict
+                for field in ("input", "output", "parameters")
+                if type(text := details.get(field)) is str
+            ]
+            while len(self._texts_read) > _MAX_ENDS_KEPT:  # read by someone who never let go: bounded
+                self._texts_read.pop(next(iter(self._texts_read)))
         return [_as_api_event(event) for event in events]
 
     # -- the end of an execution, without polling

@@ -120,6 +120,18 @@ class HistoryText:
             return None
         return obj
 
+    def let_go(self, texts: list[str]) -> None:
+        """Keep the documents of ``texts`` no longer (their execution's trace is stored), nor any
+        kept before the last of them: documents written that never reached a history (a size
+        check, a Lambda request), or an execution's that ran beside it (whose trace then parses
+        its text, as without them)."""
+        with self._lock:
+            order = list(self._values)
+            ours = {id(text) for text in texts}
+            last = max((at for at, key in enumerate(order) if key in ours), default=-1)
+            for key in order[: last + 1]:
+                del self._values[key]
+
     def known(self, part: Any, separators: Separators) -> str | None:
         """The text kept for ``part`` (a dict or list), if any."""
         kept = self._parts.get((id(part), separators))

@@ -101,3 +101,16 @@ def test_a_document_changed_at_its_top_or_holding_other_objects_is_not_handed_ba
     written = text(wide)
     state["later"] = 1  # a change at the top of a document inside it
     assert text.value_of(written) is None
+
+
+def test_documents_are_let_go_with_their_execution_and_what_was_kept_before_them():
+    text = HistoryText(_DateTimeEncoder)
+    older = {f"a{i}": i for i in range(20)}
+    mine = {f"b{i}": i for i in range(20)}
+    later = {f"c{i}": i for i in range(20)}
+    written = [text(older), text(mine), text(later)]
+    assert [text.value_of(t) for t in written] == [older, mine, later]
+
+    text.let_go([written[1]])  # the execution that wrote ``mine`` has its trace stored
+
+    assert [text.value_of(t) for t in written] == [None, None, later]
