@@ -8,8 +8,9 @@ for the states entered: their names, order, input and output documents and when 
 state's entry time is when the state before it ended). The executions a run went on in (a
 continuation, an approval, a resume) follow one another in the one list, each starting at the
 entry ``Choice``. What no checkpoint says is not made up: a state that crashed before its
-checkpoint, Lambda retries and the engine's own timestamps are missing from it; a walk that meets
-a checkpoint of another state than the definition leads to goes on from that state.
+checkpoint, the invocations of a Lambda its Retry ran again (the call is one state entered, with
+the last result, as the engine shows it) and the engine's own timestamps are missing from it; a
+walk that meets a checkpoint of another state than the definition leads to goes on from that state.
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ class _Writer:
         )
 
 
+def _same_call(row: dict[str, Any], before: dict[str, Any]) -> bool:
+    """``row`` checkpoints the same call of the same state as ``before``: its Lambda ran again."""
+    call, earlier = row["document"].get("call") or {}, before["document"].get("call") or {}
+    return (
+        row["kind"] == "tool"
+        and row["state"] == before["state"]
+        and (call.get("step_id"), call.get("attempt")) == (earlier.get("step_id"), earlier.get("attempt"))
+    )
+
+
 def _tool_output(document: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """A Call state's output: its input with the tool's result where the definition puts it."""
     return {**document, "outcome": {"result": row["document"].get("result")}}
@@ -123,6 +134,8 @@ def recorded_history(
                 name = row["state"]
                 continue
             index += 1
+            while row["kind"] == "tool" and index < len(rows) and _same_call(rows[index], row):
+                row, index = rows[index], index + 1  # the Lambda ran again (Retry): one state entered
             returned = _tool_output(document, row) if row["kind"] == "tool" else row["document"]
             out.state(name, kind, when, float(row["ts"]), document, returned)
             document, when, name = returned, float(row["ts"]), state.get("Next")

@@ -314,3 +314,21 @@ def test_an_express_run_whose_layer_crashes_shows_every_state_but_the_one_that_w
     assert states_entered(trace_history(trace)) == [s for s in ran if s != "Observe"]
     assert "observer exploded" in doc["stop_detail"]
     assert asked == []
+
+
+def test_an_express_run_whose_tool_lambda_is_retried_shows_the_call_once(maoo, express, monkeypatch):
+    """A tool's Lambda that ran but lost its response runs again (the state's native Retry): two
+    checkpoints of one call, one state entered, as the engine shows it."""
+    from chalicelib.trace_history import trace_history
+    from tests.functional.conftest import lose_first_response
+
+    engine, asked = express
+    calls = lose_first_response(engine, monkeypatch, "tool_calc")
+    doc = maoo.run("calculate 2 + 2")
+
+    assert doc["status"] == "succeeded" and calls["n"] == 2
+    trace = json.loads(open(doc["trace_file"], encoding="utf-8").read())
+    ran = _engine_states(engine, doc["run_id"])
+    assert ran.count("CallCalc") == 1
+    assert states_entered(trace_history(trace)) == ran
+    assert asked == []
