@@ -332,3 +332,39 @@ def test_an_express_run_whose_tool_lambda_is_retried_shows_the_call_once(maoo, e
     assert ran.count("CallCalc") == 1
     assert states_entered(trace_history(trace)) == ran
     assert asked == []
+
+
+def test_a_run_left_between_two_executions_resumes_at_nextstep_and_calls_nothing_twice(
+    maoo, express, monkeypatch
+):
+    """The process that drove the run let go of it just as an execution ended at its slice's end
+    (here: the store failed there): the run reads interrupted at that checkpoint, and a resume goes
+    on at NextStep, as the next execution would have."""
+    from chalicelib.errors import StoreError
+    from chalicelib.workflow import runs
+    from chalicelib.workflow.resume import resume
+
+    engine, asked = express
+    calls = _counted(engine, monkeypatch, "tool_calc")
+
+    def store_gone(*args, **kwargs):
+        raise StoreError("the run store is gone")
+
+    go_on = runs._go_on
+    monkeypatch.setattr(runs, "_go_on", store_gone)
+    with pytest.raises(StoreError):
+        maoo.run(SEVEN_STEPS)
+    run_id = get_run_store().list_runs(1)[0]["run_id"]
+    assert len(calls) == 3  # the first slice's three steps
+    from chalicelib.durable.status import as_seen
+
+    assert as_seen(get_run_store().get_run(run_id))["status"] == "interrupted"
+    monkeypatch.setattr(runs, "_go_on", go_on)  # the store works again
+
+    done = resume(maoo.session.runner(), maoo.session.settings, run_id)
+
+    assert done["status"] == "succeeded" and all(str(2 * n) in done["final_output"] for n in range(1, 8))
+    assert len(calls) == 7  # the four steps left, each once
+    runs_seen = _executions(engine, run_id)
+    assert runs_seen[f"{run_id}-r1"][:2] == ["ResumeAt", "NextStep"]
+    assert asked == []
