@@ -270,6 +270,26 @@ def test_an_express_run_page_shows_the_states_rebuilt_from_maoos_own_record(maoo
     assert asked == []
 
 
+def test_cli_show_html_of_an_express_run_draws_its_states(maoo, express, tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli_app
+
+    doc = maoo.run("calculate 1 + 1, calculate 2 + 2, calculate 3 + 3, calculate 4 + 4")
+    page = tmp_path / "run.html"
+
+    shown = CliRunner().invoke(cli_app, ["show", doc["run_id"], "--html", str(page)])
+
+    assert shown.exit_code == 0, shown.output
+    html = page.read_text(encoding="utf-8")
+    assert 'id="recorded-note"' in html and "not available yet" not in html
+    data = json.loads(
+        html.split('<script type="application/json" id="run-data">', 1)[1].split("</script>", 1)[0]
+    )
+    assert [v["name"] for v in data["visits"]].count("ContinueAsNew") == 1
+    assert [v["name"] for v in data["visits"]].count("CallCalc") == 4
+
+
 def _engine_states(engine, run_id: str) -> list[str]:
     """The states the engine entered in every execution of the run, in the order they ran."""
     machine = engine._backend().describe_state_machine(engine.state_machine_arn)
