@@ -266,12 +266,8 @@ def measure_eval(workers: tuple[int, ...]) -> dict[str, Any]:
     return results
 
 
-def _markdown(data: dict[str, Any]) -> str:
-    from bench import cold_cli, soak, soak_http, trace_sizes
-
+def _headline(engines: dict[str, Any]) -> list[str]:
     lines = [
-        f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.",
-        "",
         "Headline: a whole run (POST /runs with wait: execution, run document and trace stored) against "
         "LangGraph + SqliteSaver's whole invoke of the same handlers, warm, in one process, interleaved "
         "(alternating which goes first); execution only (start to end of the execution) is secondary:",
@@ -280,7 +276,7 @@ def _markdown(data: dict[str, Any]) -> str:
         "median of pairs | MAOO execution only (ms) | execution/peer |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for label, row in data["engines"].items():
+    for label, row in engines.items():
         lines.append(
             f"| {label} | {row['states']:.0f} | {row['whole_run_ms']:.1f} | "
             f"{row.get('langgraph_sqlite_ms', float('nan')):.1f} | "
@@ -288,6 +284,17 @@ def _markdown(data: dict[str, Any]) -> str:
             f"{row.get('whole_over_langgraph_sqlite_paired', float('nan')):.2f}x | "
             f"{row['embedded_execution_ms']:.1f} | {row.get('embedded_over_langgraph_sqlite', float('nan')):.2f}x |"
         )
+    return lines
+
+
+def _markdown(data: dict[str, Any]) -> str:
+    from bench import cold_cli, soak, soak_http, trace_sizes
+
+    lines = [
+        f"Machine: {data['machine']}; Python {data['python']}; {data['date']}; median of {data['repeat']} runs.",
+        "",
+        *_headline(data["engines"]),
+    ]
     if "trace_sizes" in data:
         lines += ["", *trace_sizes.markdown(data["trace_sizes"])]
     lines += [
@@ -385,10 +392,19 @@ def main() -> None:
     parser.add_argument(
         "--soak-runs", type=int, default=1000, help="runs in one long-lived process (0 skips)"
     )
+    parser.add_argument(
+        "--headline", action="store_true", help="measure and print the headline table only (no files written)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("MAOO_BACKOFF_BASE_SECONDS", "0")
 
+    load = os.getloadavg()
     engines = measure_engines(args.repeat)
+    if args.headline:
+        after = os.getloadavg()
+        print("\n".join(_headline(engines)))
+        print(f"\nmedian of {args.repeat}; load average (1 min) {load[0]:.2f} before, {after[0]:.2f} after")
+        return
     data: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",

@@ -60,6 +60,9 @@ SETTING_BOUNDS: dict[str, Bound] = {
     "MAOO_LLM_BACKOFF_SECONDS": Bound(0, 60),
     "MAOO_LLM_BACKOFF_MAX_SECONDS": Bound(0, 300),
     "MAOO_LLM_MAX_TOKENS": Bound(16, 200_000, whole=True),
+    # an Express execution ends at 300 s: it checkpoints and goes on in a new one at most 280 s in
+    "MAOO_EXPRESS_SLICE_SECONDS": Bound(1, 280),
+    "MAOO_EXPRESS_MAX_CONTINUATIONS": Bound(0, 100, whole=True),
 }
 
 TOOL_COST_BOUND = Bound(0, 10_000)

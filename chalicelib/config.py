@@ -114,6 +114,9 @@ class Settings:
     lease_seconds: float = 30.0
     store_timeout_seconds: float = 30.0
     workflow_type: str = "standard"  # express: the run store, not DescribeExecution, says how a run ended
+    # express: an execution ends at a checkpoint after this long and the run goes on in a new one
+    express_slice_seconds: float = 240.0
+    express_max_continuations: int = 10
 
     def llm_missing(self) -> list[str]:
         """The endpoint variables LLM mode needs and does not have (empty when it can run)."""
@@ -294,6 +297,8 @@ def _load() -> Settings:
         localstack_url=os.environ.get("MAOO_LOCALSTACK_URL", "").strip() or "http://127.0.0.1:4566",
         state_machine_arn=os.environ.get("MAOO_STATE_MACHINE_ARN", "").strip() or None,
         workflow_type=_choice("MAOO_WORKFLOW_TYPE", "standard", WORKFLOW_TYPES),
+        express_slice_seconds=_number("MAOO_EXPRESS_SLICE_SECONDS", 240.0),
+        express_max_continuations=_integer("MAOO_EXPRESS_MAX_CONTINUATIONS", 10, minimum=0),
         guards_overrides=guards,
         tool_costs=_tool_costs(os.environ.get("MAOO_TOOL_COSTS", "")),
         idempotent_origins_override=(

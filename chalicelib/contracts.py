@@ -57,6 +57,8 @@ StopReason = Literal[
     # approvals (durable runs)
     "rejected",
     "approval_expired",
+    # Express: the run needed more executions than MAOO_EXPRESS_MAX_CONTINUATIONS allows
+    "continuation_limit",
 ]
 # What a tool's failure was (``ToolError.kind``), before the monitor turns it into a signal.
 FailureKind = Literal[
@@ -91,7 +93,7 @@ Signal = Literal[
     "fatal",
 ]
 Decision = Literal["continue", "retry", "patch_args", "replan", "abort"]
-Route = Literal["call", "finish", "await_approval"]
+Route = Literal["call", "finish", "await_approval", "continue"]
 Comparator = Literal[">", ">=", "<", "<=", "==", "!="]
 SubTaskKind = Literal["fetch", "compute", "summarize", "query", "save", "create", "notify"]
 TaskType = Literal["single", "multi_step", "conditional", "unsupported", "ambiguous"]
@@ -472,6 +474,14 @@ class ForkOrigin(Model):
     set: dict[str, Any] = Field(default_factory=dict)
 
 
+class ExpressSlice(Model):
+    """An Express execution's share of a run: at NextStep past ``ends_at`` (wall clock) the execution
+    ends at its checkpoint and the run goes on as a new one; ``continuations`` counts those so far."""
+
+    ends_at: float
+    continuations: int = 0
+
+
 class RunState(Model):
     """The document that flows through the state machine."""
 
@@ -514,3 +524,4 @@ class RunState(Model):
     pending_approval: ApprovalRequest | None = None
     resume_at: str | None = None
     forked_from: ForkOrigin | None = None
+    express_slice: ExpressSlice | None = None  # set by the runner on an Express workflow only

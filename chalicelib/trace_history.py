@@ -98,9 +98,12 @@ def _size(ops: list[list[Any]]) -> int:
 
 
 class _Encoder:
-    def __init__(self, redact: Redactor, is_secret_key: Callable[[Any], bool]) -> None:
+    def __init__(
+        self, redact: Redactor, is_secret_key: Callable[[Any], bool], parsed: Callable[[str], Any] | None
+    ) -> None:
         self.redact = redact
         self.is_secret_key = is_secret_key
+        self.parsed = parsed
         self.documents: list[list[list[Any]]] = []
         self.values: list[Any] = []  # the parsed documents, for the next ones to be written against
         self.texts: list[str] = []  # and as the engine wrote them
@@ -117,10 +120,12 @@ class _Encoder:
         if found is not None:
             value, ops = found
         else:
-            try:
-                value = json.loads(text)
-            except ValueError:
-                return None
+            value = self.parsed(text) if self.parsed is not None else None
+            if value is None:
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    return None
             if not isinstance(value, (dict, list)):
                 return None
             ops = self._best(value, len(text))
@@ -273,11 +278,14 @@ def encode(
     history: list[dict[str, Any]],
     redact: Redactor = _no_redaction,
     is_secret_key: Callable[[Any], bool] = lambda key: False,
+    parsed: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """``history`` in linear space (see the module docstring). ``redact(key, value)`` gives
     ``value`` redacted as found under ``key``; ``is_secret_key(key)`` says when redaction replaces
-    whatever is under ``key`` whole."""
-    encoder = _Encoder(redact, is_secret_key)
+    whatever is under ``key`` whole. ``parsed(text)``, when given, is the value a document's text
+    parses to, or ``None`` (then the text is parsed): an engine that kept the documents it wrote
+    saves parsing them again, and its documents share their unchanged parts, which compare at once."""
+    encoder = _Encoder(redact, is_secret_key, parsed)
     events = []
     for event in history:
         out: dict[str, Any] = {}

@@ -77,6 +77,8 @@ class EmbeddedEngine:
         self._ends: dict[str, threading.Event] = {}
         self._ends_lock = threading.Lock()
         self._finished: deque[str] = deque()
+        self._text: Any = None  # the interpreter's HistoryText, once started
+        self._texts_read: dict[str, list[str]] = {}  # an execution's documents' text, read and not yet let go
         self._cache_dir: Path | None = None
         self.account = ""
 
@@ -137,6 +139,12 @@ class EmbeddedEngine:
             )
         for patch in self._patches:
             patch.start()
+        from embedded_engine.history_text import HistoryText
+
+        # the interpreter's writer of history text: it hands a run's trace the documents it wrote
+        self._text = next(
+            (p.new for p in self._patches if isinstance(getattr(p, "new", None), HistoryText)), None
+        )
         # the handlers pass on the parts of a state its Task left as they were (see shared_payloads)
         engine_seam.install_document_writer(state_documents.write)
         if self.unproven_features:
@@ -240,6 +248,7 @@ class EmbeddedEngine:
             read_history=self.read_history,
             forget=self.forget,
             express=express_describe if self.settings.workflow_type == "express" else None,
+            documents=self._text.value_of if self._text is not None else None,
         )
 
     # -- forgetting finished executions
@@ -250,9 +259,12 @@ class EmbeddedEngine:
         with self._ends_lock:
             self._ends.pop(execution_arn, None)
             self._finished.append(execution_arn)
+            texts = self._texts_read.pop(execution_arn, [])
             dropping = []
             while len(self._finished) > self.keep_finished:
                 dropping.append(self._finished.popleft())
+        if self._text is not None:  # its trace is stored: the documents kept for it are not needed
+            self._text.let_go(texts)
         for arn in dropping:
             self._drop_execution(arn)
 
@@ -315,7 +327,22 @@ class EmbeddedEngine:
             return WorkflowRunner(self._sfn, self.state_machine_arn).history(execution_arn)
         if worker is None or getattr(worker, "env", None) is None:  # not started: nothing recorded yet
             return []
-        return [_as_api_event(event) for event in worker.env.event_manager.get_event_history()]
+        manager = worker.env.event_manager
+        # moto's own read deep-copies every event's text (a pickle round trip): copy the events only
+        with manager._mutex:
+            events = [_copied(event) for event in manager._history_event_list]
+        with self._ends_lock:  # the documents kept for this execution, let go when it is forgotten
+            self._texts_read[execution_arn] = [
+                text
+                for event in events
+                for details in event.values()
+                if type(details) is dict
+                for field in ("input", "output", "parameters")
+                if type(text := details.get(field)) is str
+            ]
+            while len(self._texts_read) > _MAX_ENDS_KEPT:  # read by someone who never let go: bounded
+                self._texts_read.pop(next(iter(self._texts_read)))
+        return [_as_api_event(event) for event in events]
 
     # -- the end of an execution, without polling
     def _end_event(self, execution_arn: str) -> threading.Event:
@@ -384,6 +411,16 @@ class EmbeddedEngine:
                     "stackTrace": traceback.format_exception(exc)[-3:],
                 }
             ).encode(), "Unhandled"
+
+
+def _copied(value: Any) -> Any:
+    """A history event's dicts and lists copied, its text and other values shared: the text is the
+    engine's own (``HistoryText.value_of`` knows it by identity) and is never changed."""
+    if type(value) is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copied(item) for item in value]
+    return value
 
 
 def _as_api_event(event: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib.contracts import ApprovalRequest, RunState, Step, ToolCall
 from chalicelib.execution import guards as guard_rules
 from chalicelib.execution.answer import sentence_for
+from chalicelib.execution.continuation import at_slice_end
 from chalicelib.execution.stops import stop
 from chalicelib.journal import journal_event
 from chalicelib.largevalues import by_reference
@@ -145,6 +146,8 @@ def next_step(state: RunState) -> RunState:
     fp = guard_rules.fingerprint(step.tool, args)
     if blocked := guard_rules.check_guards(state, step.tool, cost_of(step.tool), fp):
         return stop(state, *blocked, "NextStep")
+    if (paused := at_slice_end(state)) is not None:  # Express: go on in a new execution, call not made
+        return paused
     attempt = state.attempts.get(step.id, 0) + 1
     side_effect = side_effect_of(step.tool, args)
     key = idempotency_key(state.run_id, step.id, args) if side_effect != "read" else None

@@ -293,6 +293,17 @@ _COURTESY = frozenset(
     "please pls plz thanks thank you thx now right away asap immediately quickly kindly ok okay file channel "
     "the a an for me us team titled title called named saying with message service and only".split()
 )
+# the services an action is for and the severity it is opened with may close its clause too
+_TARGET_WORDS = frozenset(
+    [
+        *catalogue.SERVICE_NAMES,
+        *catalogue.SEVERITIES,
+        *catalogue.SEVERITY_WORDS,
+        "severity",
+        "priority",
+        "sev",
+    ]
+)
 _INCIDENT_FOR = re.compile(
     r"\b(?:(?:create|raise|file|declare|log|cut)\b|open\s+(?:an?|new|another|one)\b|open\s+(?:sev[\w-]*\s+)?(?=incident\s))"
     r"[^,.;]*?"
@@ -316,7 +327,7 @@ def _after_quotes(request: str) -> list[str]:
         left += [
             w
             for w in re.findall(r"[\w'-]+", segment.lower())
-            if w not in _COURTESY and w not in catalogue.SERVICE_NAMES  # "for payments, checkout and auth"
+            if w not in _COURTESY and w not in _TARGET_WORDS  # "for payments, checkout and auth", "sev1"
         ]
     left = list(dict.fromkeys(left))
     return (

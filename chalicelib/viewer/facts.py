@@ -19,6 +19,8 @@ from pydantic import ValidationError
 from chalicelib.memory.records import RunRecord, record_of
 from chalicelib.trace_history import trace_history
 from chalicelib.viewer.graph import GraphLayout, Transition
+from chalicelib.workflow.recorded import SOURCE as RECORDED
+from chalicelib.workflow.recorded import rule_matches
 
 LIVE_STATUSES = ("running", "interrupted", "awaiting_approval")
 APPROVAL_WORDS = ("pause", "approv", "reject", "resume", "interrupt")
@@ -84,6 +86,7 @@ class RunFacts:
     has_history: bool
     record: RunRecord
     """The run document typed (``memory.records``); a trace written by another version gets a bare one."""
+    recorded: bool = False  # the history is MAOO's own record (an Express run), not the engine's
 
 
 def _ts(value: Any) -> float:
@@ -200,34 +203,6 @@ def _visits(history: list[dict[str, Any]], docs: _Docs) -> list[Visit]:
                     (event.get("executionFailedEventDetails") or {}).get("error", kind)
                 )
     return visits
-
-
-def _path_value(document: Any, path: str) -> Any:
-    value = document
-    for part in path.removeprefix("$").strip(".").split("."):
-        if not part:
-            continue
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def rule_matches(rule: dict[str, Any], document: Any) -> bool:
-    """Whether a Choice rule holds for ``document`` (the comparison operators our definition uses)."""
-    if "And" in rule:
-        return all(rule_matches(r, document) for r in rule["And"])
-    if "Or" in rule:
-        return any(rule_matches(r, document) for r in rule["Or"])
-    if "Not" in rule:
-        return not rule_matches(rule["Not"], document)
-    value = _path_value(document, str(rule.get("Variable", "$")))
-    for op, expected in rule.items():
-        if op in ("StringEquals", "BooleanEquals", "NumericEquals"):
-            return bool(value == expected)
-        if op == "IsPresent":
-            return (value is not None) == expected
-    return False
 
 
 def _taken(source: Visit, target: Visit, graph: GraphLayout, docs: list[Any]) -> Transition | None:
@@ -404,4 +379,5 @@ def collect(trace: dict[str, Any], graph: GraphLayout) -> RunFacts:
         pending=_pending(events, document),
         has_history=bool(history),
         record=record,
+        recorded=(trace.get("execution") or {}).get("source") == RECORDED,
     )

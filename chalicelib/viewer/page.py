@@ -339,7 +339,13 @@ def _data(facts: RunFacts) -> dict[str, Any]:
 def render(facts: RunFacts, layout: GraphLayout) -> str:
     """The page for ``facts``."""
     history_note = (
-        ""
+        (
+            '<p class="muted" id="recorded-note">Express keeps no execution history: this is MAOO\'s own '
+            "record, rebuilt from the checkpoint every Task state wrote, in every execution the run "
+            "went on in (each Choice decided by the definition's rules).</p>"
+            if facts.recorded
+            else ""
+        )
         if facts.has_history
         else (
             '<p class="muted">The engine\'s execution history is not available yet; '
@@ -387,4 +393,5 @@ def facts_json(trace: dict[str, Any]) -> dict[str, Any]:
         "current": facts.current,
         "tool_calls": [vars(c) for c in facts.tool_calls],
         "pending": facts.pending,
+        "history": "checkpoints" if facts.recorded else ("engine" if facts.has_history else None),
     }

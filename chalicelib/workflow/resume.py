@@ -28,7 +28,8 @@ from chalicelib.execution.stops import stop
 from chalicelib.memory.events import record_event, record_step
 from chalicelib.memory.records import Checkpoint, record_of
 from chalicelib.memory.store import get_run_store
-from chalicelib.workflow.runs import execute, let_go_on_store_failure
+from chalicelib.workflow.express import going_on
+from chalicelib.workflow.runs import execute, let_go_on_store_failure, next_execution_name
 from chalicelib.workflow.sfn_runner import WorkflowRunner
 
 ENDED = ("succeeded", "failed", "stopped")
@@ -39,11 +40,6 @@ def _document(run_id: str) -> dict[str, Any]:
     if document is None:
         raise BadRequestError(f"no run {run_id!r}; list runs with `python -m cli runs`")
     return document
-
-
-def _execution_name(run_id: str) -> str:
-    resumes = sum(1 for e in get_run_store().events(run_id) if e["kind"] == "resume")
-    return f"{run_id}-r{resumes + 1}"
 
 
 def _refuse_unless_interrupted(document: dict[str, Any]) -> None:
@@ -168,6 +164,8 @@ def resume_point(run_id: str, start_state: dict[str, Any] | None) -> tuple[RunSt
         return state, state.resume_at
     state = RunState.model_validate(last["document"])
     target = last["next_state"]
+    if target == "Route" and state.route == "continue":  # Express's slice ended there: no call was made
+        return going_on(state), "NextStep"
     if target == "Route" and state.route == "call" and state.call is not None:
         state, target = _in_flight(state, after)
     return state, target
@@ -214,7 +212,7 @@ def _run_from(
     kind: str,
     **data: Any,
 ) -> dict[str, Any]:
-    name = _execution_name(state.run_id)
+    name = next_execution_name(state.run_id)
     record_event(
         state.run_id, "resume", "Runner", execution=name, resume_at=target or "Perceive", cause=kind, **data
     )

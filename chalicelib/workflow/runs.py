@@ -29,7 +29,7 @@ from chalicelib.memory.events import record_event
 from chalicelib.memory.records import RunRecord, record_of
 from chalicelib.memory.store import get_run_store
 from chalicelib.redaction import is_secret_key, redact, redact_under
-from chalicelib.workflow.express import DEADLINE_MAX_EXPRESS
+from chalicelib.workflow import express
 from chalicelib.workflow.sfn_runner import TERMINAL, Execution, WorkflowRunner, state_outputs, states_entered
 
 MAX_REQUEST_CHARS = 2000
@@ -71,12 +71,6 @@ def initial_state(
         raise BadRequestError(
             f"guard values not accepted: {fields}; accepted: {', '.join(Guards.model_fields)}"
         ) from None
-    if settings.workflow_type == "express" and run_guards.deadline_seconds > DEADLINE_MAX_EXPRESS:
-        raise BadRequestError(
-            f"guards.deadline_seconds={run_guards.deadline_seconds:g} is more than this Express workflow "
-            f"allows: an Express execution ends at 5 minutes; use at most {DEADLINE_MAX_EXPRESS:g} "
-            "(room is left for Finalize), or deploy with WorkflowType=STANDARD"
-        )
     policy = (approve if approve is not None else settings.approval).strip().lower()
     if policy not in APPROVALS:
         raise BadRequestError(f"approve={approve!r} is not accepted; use one of: {', '.join(APPROVALS)}")
@@ -273,7 +267,8 @@ def start_run(runner: WorkflowRunner, start: RunState, engine: str, execution_na
         )
     started = time.time()  # an Express execution's end is read from checkpoints written since
     try:
-        arn = runner.start(execution_name or start.run_id, start.model_dump(mode="json"))
+        payload = express.sliced(start, get_settings()).model_dump(mode="json")
+        arn = runner.start(execution_name or start.run_id, payload)
     except Exception as exc:  # the engine refused: the run ends here, not "running" forever
         record_event(
             start.run_id,
@@ -321,6 +316,8 @@ def finish_run(
         _keep_interrupted_trace(settings, start, execution)
         runner.release(execution.arn)
         raise StoreError(failure)
+    if runner.express is not None and not execution.history:
+        execution = _recorded(execution, start)
     state = _final_state(start, execution)
     if state.status == "awaiting_approval" and state.pending_approval is not None:
         pending = state.pending_approval
@@ -358,6 +355,26 @@ def finish_run(
     return document
 
 
+def _recorded(execution: Execution, start: RunState) -> Execution:
+    """An Express execution with the history MAOO's checkpoints give for the whole run (every
+    execution it went on in), since the engine keeps none (``chalicelib.workflow.recorded``)."""
+    from dataclasses import replace
+
+    from chalicelib.durable import checkpoints
+    from chalicelib.workflow.recorded import SOURCE, recorded_history
+
+    stored = get_run_store().get_run(start.run_id) or {}
+    first = stored.get("start_state") or start.model_dump(mode="json")
+    values: dict[str, Any] = {}
+    history = recorded_history(
+        first,
+        float(stored.get("created_at") or start.started_at),
+        [dict(r) for r in checkpoints.rows(start.run_id)],
+        values,
+    )
+    return replace(execution, history=history, source=SOURCE, documents=values.get)
+
+
 def execution_part(execution: Execution) -> dict[str, Any]:
     """A trace's ``execution``: the engine's history in linear space (``chalicelib.trace_history``),
     each new part redacted once as it is stored."""
@@ -370,7 +387,8 @@ def execution_part(execution: Execution) -> dict[str, Any]:
                 "cause": execution.cause,
             }
         ),
-        **trace_history.encode(execution.history, redact_under, is_secret_key),
+        **trace_history.encode(execution.history, redact_under, is_secret_key, execution.documents),
+        **({"source": execution.source} if execution.source != "engine" else {}),
     }
 
 
@@ -434,13 +452,43 @@ def execute(
     """Run ``start`` through the state machine and wait; return the run document (also stored and exported)."""
     with let_go_on_store_failure(start.run_id):
         arn = start_run(runner, start, engine, execution_name)
-        return finish_run(
-            runner,
-            settings,
-            start,
-            runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings))),
-            engine,
-        )
+        return follow(runner, settings, start, arn, engine)
+
+
+def follow(
+    runner: WorkflowRunner, settings: Settings, start: RunState, arn: str, engine: str
+) -> dict[str, Any]:
+    """Wait for the run's execution ``arn``, and for each new one it goes on in (Express: one that
+    ended at the end of its slice of time); then finish the run and return its document."""
+    execution = runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings)))
+    while (following := express.continued(execution.output)) is not None:
+        start = following
+        arn = _go_on(runner, start, engine, execution)
+        execution = runner.collect(arn, runner.wait(arn, on_tick=_renewer(start.run_id, settings)))
+    return finish_run(runner, settings, start, execution, engine)
+
+
+def _go_on(runner: WorkflowRunner, start: RunState, engine: str, ended: Execution) -> str:
+    """Start the execution a run goes on in after ``ended`` reached the end of its slice."""
+    runner.release(ended.arn)  # its checkpoint holds all it did
+    name = next_execution_name(start.run_id)
+    record_event(
+        start.run_id,
+        "resume",
+        "Runner",
+        execution=name,
+        resume_at="NextStep",
+        cause="continuation",
+        after=ended.arn.rsplit(":", 1)[-1],
+    )
+    return start_run(runner, start, engine, name)
+
+
+def next_execution_name(run_id: str) -> str:
+    """The name of a run's next execution after its first: ``RUN_ID-r<n>``, one more than the
+    resumes, decisions and continuations recorded so far."""
+    resumes = sum(1 for e in get_run_store().events(run_id) if e["kind"] == "resume")
+    return f"{run_id}-r{resumes + 1}"
 
 
 def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, Any]) -> dict[str, Any]:
@@ -452,11 +500,15 @@ def refresh_run(runner: WorkflowRunner, settings: Settings, document: dict[str, 
     if described["status"] not in TERMINAL:
         return document
     start = RunState.model_validate(record.start_state)
+    engine = record.engine or settings.engine
     with let_go_on_store_failure(start.run_id):
-        return finish_run(
-            runner,
-            settings,
-            start,
-            runner.collect(record.execution_arn, described),
-            record.engine or settings.engine,
-        )
+        execution = runner.collect(record.execution_arn, described)
+        following = express.continued(execution.output)
+        if following is None:
+            return finish_run(runner, settings, start, execution, engine)
+        # Express, nobody waiting (AWS): the first reader to see the slice's end starts the next
+        # execution; the store binds the ended execution to one claimant, so no other reader does
+        store = get_run_store()
+        if store.claim_request_key(f"maoo-continuation:{execution.arn}", "", start.run_id) is None:
+            _go_on(runner, following, engine, execution)
+        return store.get_run(start.run_id) or document

@@ -322,11 +322,11 @@ def _finish_in_background(
     """Collect a run nobody waits for. A store that fails leaves it ``interrupted`` (logged, and kept in
     ``failures`` for readers of the run), not a thread's traceback."""
     from chalicelib.observability import get_logger
-    from chalicelib.workflow.runs import finish_run, let_go_on_store_failure
+    from chalicelib.workflow.runs import follow, let_go_on_store_failure
 
     try:
         with let_go_on_store_failure(state.run_id):
-            finish_run(runner, settings, state, runner.collect(arn, runner.wait(arn)), settings.engine)
+            follow(runner, settings, state, arn, settings.engine)  # Express: and the executions it goes on in
     except StoreError as exc:
         failures[state.run_id] = str(exc)
         get_logger().error(

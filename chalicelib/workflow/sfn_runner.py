@@ -25,6 +25,9 @@ class Execution:
     error: str | None
     cause: str | None
     history: list[dict[str, Any]]
+    source: str = "engine"  # "checkpoints": rebuilt from MAOO's own record (Express keeps none)
+    # the engine's own reader of its documents' text (``WorkflowRunner`` ``documents``), if any
+    documents: Callable[[str], Any] | None = None
 
 
 class WorkflowRunner:
@@ -38,6 +41,9 @@ class WorkflowRunner:
     and one duty: ``forget(execution_arn)``, called by ``release`` once the run's document and
     trace are stored, lets an in-process engine drop the finished execution (a long-lived server
     would otherwise hold every execution it ever ran). LocalStack and AWS keep their own.
+
+    ``documents(text)``, an engine's shortcut for the trace: the document a history's JSON text
+    was written from, as parsing the text would give it, or ``None`` when the engine cannot say.
 
     ``express``: the state machine is an Express one. AWS answers neither ``DescribeExecution``
     nor ``GetExecutionHistory`` for it, so the runner asks neither, on every engine:
@@ -55,6 +61,7 @@ class WorkflowRunner:
         read_history: Callable[[str], list[dict[str, Any]]] | None = None,
         forget: Callable[[str], None] | None = None,
         express: Callable[[str], dict[str, Any]] | None = None,
+        documents: Callable[[str], Any] | None = None,
     ):
         self.sfn = sfn_client
         self.state_machine_arn = state_machine_arn
@@ -64,6 +71,7 @@ class WorkflowRunner:
         self.read_history = read_history
         self.forget = forget
         self.express = express
+        self.documents = documents
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
         response = self.sfn.start_execution(
@@ -128,6 +136,7 @@ class WorkflowRunner:
             error=described.get("error"),
             cause=described.get("cause"),
             history=[] if self.express is not None else self.history(execution_arn),
+            documents=self.documents,
         )
 
     def release(self, execution_arn: str) -> None:

@@ -70,3 +70,47 @@ def test_what_is_kept_is_bounded_and_holds_the_objects_it_was_written_from():
     assert len(text._documents) <= 8 and len(text._parts) <= 8
     text.clear()
     assert not text._documents and not text._parts
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents, json_values)
+def test_the_document_a_text_was_written_from_is_what_the_text_parses_to(document, value):
+    import json
+
+    text = HistoryText(_DateTimeEncoder)
+    for separators in SEPARATORS:
+        wrapped = {"FunctionName": "f", "Payload": document, "value": value}
+        written = text(wrapped, separators)
+        kept = text.value_of(written)
+        assert kept is wrapped  # JSON's own types only: handed back
+        # the same value the text parses to (NaN is not equal to itself: compared as text)
+        assert json.dumps(kept) == json.dumps(json.loads(written))
+        assert text.value_of(json.dumps(wrapped)) is None  # not a text it wrote
+
+
+def test_a_document_changed_at_its_top_or_holding_other_objects_is_not_handed_back():
+    text = HistoryText(_DateTimeEncoder)
+    state = {f"field{i}": {"n": i} for i in range(20)}
+    written = text(state)
+    assert text.value_of(written) is state
+    state["outcome"] = {"ok": True}  # ResultPath's change at the top, after the text was written
+    assert text.value_of(written) is None
+    inner = {"Payload": dict(state), "when": {"at": datetime.datetime(2026, 12, 8, tzinfo=datetime.UTC)}}
+    assert text.value_of(text(inner)) is None  # a date: the text is not what the value parses to
+    wide = {"Payload": state}
+    written = text(wide)
+    state["later"] = 1  # a change at the top of a document inside it
+    assert text.value_of(written) is None
+
+
+def test_documents_are_let_go_with_their_execution_and_what_was_kept_before_them():
+    text = HistoryText(_DateTimeEncoder)
+    older = {f"a{i}": i for i in range(20)}
+    mine = {f"b{i}": i for i in range(20)}
+    later = {f"c{i}": i for i in range(20)}
+    written = [text(older), text(mine), text(later)]
+    assert [text.value_of(t) for t in written] == [older, mine, later]
+
+    text.let_go([written[1]])  # the execution that wrote ``mine`` has its trace stored
+
+    assert [text.value_of(t) for t in written] == [None, None, later]
