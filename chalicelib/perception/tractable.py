@@ -271,9 +271,18 @@ _CLAUSE_END = re.compile(
     r"\b(?:and|then|also|after that)\s+(?:then\s+)?(?:(?:please|pls|also)\s+)?(?=(?:notify|alert|page|ping|tell|"
     r"send|post|open|create|raise|file|write|save|summari[sz]e|list|show|count|get|fetch|check|compute|"
     r"calculate|put|record|store|export|let|email|restart|delete|message|inform|warn|report|find|give)\b)"
-    r"|\b(?:otherwise|else|if|when|whenever|once)\b|[;.!?](?:\s|$)",
+    r"|\b(?:otherwise|else)\b|[;.!?](?:\s|$)",
     re.I,
 )
+# a condition read from the clause ends what comes before it ("open an incident for search if ...")
+_CONDITION_START = re.compile(r"\b(?:only\s+)?(?:if|when|whenever|once|unless)\b", re.I)
+
+
+def _clause_end(rest: str, conditional: bool) -> int:
+    ends = [m.start() for m in (_CLAUSE_END.search(rest), conditional and _CONDITION_START.search(rest)) if m]
+    return min(ends, default=len(rest))
+
+
 _TARGET = re.compile(
     r"\b(?:to|in|on|into|at|for)\s+(?:the\s+)?(?:#?[\w-]+\s+(?:channel|team)|#[\w-]+|[\w./-]+\.(?:md|txt|json|csv|log)|"
     + "|".join(
@@ -291,7 +300,7 @@ _TARGET = re.compile(
 )
 _COURTESY = frozenset(
     "please pls plz thanks thank you thx now right away asap immediately quickly kindly ok okay file channel "
-    "the a an for me us team titled title called named saying with message service and only".split()
+    "the a an for me us team titled title called named saying with message service and".split()
 )
 # the services an action is for and the severity it is opened with may close its clause too
 _TARGET_WORDS = frozenset(
@@ -314,7 +323,7 @@ _INCIDENT_FOR = re.compile(
 )
 
 
-def _after_quotes(request: str) -> list[str]:
+def _after_quotes(request: str, conditional: bool) -> list[str]:
     """Words after a quoted message or a file name are read like any other: up to the end of their
     clause, only the target ("to #ops", "to status.txt") and courtesy may follow ("notify ops 'freeze'
     twice", "write 'ok' to a.txt in JSON": MAOO cannot do the rest, so it says so)."""
@@ -322,8 +331,7 @@ def _after_quotes(request: str) -> list[str]:
     left: list[str] = []
     for end in ends:
         rest = _QUOTED.sub(" ", request[end:])
-        boundary = _CLAUSE_END.search(rest)
-        segment = _TARGET.sub(" ", rest[: boundary.start()] if boundary else rest)
+        segment = _TARGET.sub(" ", rest[: _clause_end(rest, conditional)])
         left += [
             w
             for w in re.findall(r"[\w'-]+", segment.lower())
@@ -333,6 +341,48 @@ def _after_quotes(request: str) -> list[str]:
     return (
         [f"MAOO cannot apply {', '.join(repr(w) for w in left)} to what it writes or posts"] if left else []
     )
+
+
+_CHANNEL_WORDS = sorted({w for c in catalogue.CHANNELS for w in (c.name, *c.words)}, key=len, reverse=True)
+_NOTIFIED = re.compile(
+    r"\b(?:notify|alert|page|ping|tell|message|inform|warn)\s+(?:the\s+)?#?(?:"
+    + "|".join(re.escape(w) for w in _CHANNEL_WORDS)
+    + r")\b(?:\s+(?:channel|team))?",
+    re.I,
+)
+_ABOUT = re.compile(r"^\s*,?\s*(?:about|with|w/|of|on|regarding|re:?)\s+(?P<what>.+)$", re.I)
+_FREE = re.compile(r"^\s*,?\s*(?:that|saying|:)\s", re.I)
+_REFERENCE_PHRASE = re.compile(
+    r"^(?:it|them|that|this|those|these|the results?|the answer|(?:their|its|the)\s+(?:names?|ids?|list|count|"
+    r"number|values?|results?|figures?|details|findings|summary|rows))$",
+    re.I,
+)
+
+
+def _after_channels(request: str, conditional: bool) -> list[str]:
+    """What follows a channel notified, up to the end of its clause, is the message's content: the
+    user's words (quoted, or after "that"), data read whole ("with the number of open incidents"), a
+    reference ("w/ their names"), courtesy; anything else is a word MAOO cannot apply ("notify ops,
+    every hour")."""
+    from chalicelib.perception import estate
+
+    left: list[str] = []
+    for m in _NOTIFIED.finditer(request):
+        rest = request[m.end() :]
+        segment = rest[: _clause_end(rest, conditional)]
+        if _FREE.match(segment) or _QUOTED.search(segment):
+            continue  # the message is the user's own words (and a quote is checked on its own)
+        about = _ABOUT.match(segment)
+        if about:
+            what = about.group("what").strip(" ,.!?")
+            if estate.reads_whole(what) or _REFERENCE_PHRASE.match(what):
+                continue
+            words = re.findall(r"[\w'-]+", what.lower())
+        else:
+            words = re.findall(r"[\w'-]+", segment.lower())
+        left += [w for w in words if w not in _COURTESY and w not in _TARGET_WORDS]
+    left = list(dict.fromkeys(left))
+    return [f"MAOO cannot apply {', '.join(repr(w) for w in left)} to the message it posts"] if left else []
 
 
 def _used_services(perception: PerceivedState) -> set[str]:
@@ -446,7 +496,10 @@ def unused_words(request: str, perception: PerceivedState, word_problem: bool = 
     # a duration in arithmetic ("a disk fills at 2 GB per hour: after 36 hours?") is not a window
     problems += _unknown_windows(text) if reads or not perception.subtasks else []
     problems += _unknown_severities(text) + _unknown_channels(perception)
-    problems += _dangling(read, perception) + _after_quotes(request) + _unused_services(read, perception)
+    conditional = any(t.condition is not None for t in perception.subtasks)
+    problems += _dangling(read, perception) + _after_quotes(request, conditional)
+    problems += _after_channels(request, conditional)
+    problems += _unused_services(read, perception)
     problems += _unused_ids(read, perception) + _unused_items(read, perception)
     problems += [] if word_problem else _unknown(read)
     problems += _unknown_names(_FILE.sub(" ", read))
