@@ -60,3 +60,52 @@ def test_an_unsupported_modifier_stops_the_request_before_any_tool(
     modified = f"{modifier}, {request_text}" if first else f"{request_text}, {modifier}"
     perception = perceive(modified)
     assert perception.task_type in ("unsupported", "ambiguous"), (modified, perception.understood)
+
+
+# modifiers made of ordinary words MAOO knows one by one ("in", "order", "hour"): the reading must still
+# account for them, at the end of the clause they modify, whichever rule read the clause
+KNOWN_WORD_MODIFIERS = (
+    "sorted by name",
+    "in reverse order",
+    "only the first two",
+    "as a table",
+    "in French",
+    "twice",
+    "every hour",
+    "at 5pm",
+    "for the last week",
+    "excluding weekends",
+    "in uppercase",
+    "with a chart",
+    "for yesterday",
+    "compared to last month",
+    "in descending order",
+    "only if it is Monday",
+    "without the first row",
+    "rounded down",
+    "to three significant figures",
+    "in bold",
+    "in JSON",
+    "top 3",
+    "per second",
+    "p99",
+    "standard deviation",
+    "by hour",
+    "since Monday",
+    "before the deploy",
+    "after 10:00",
+    "in UTC",
+    "newest first",
+    "oldest first",
+)
+
+
+@pytest.mark.parametrize("modifier", KNOWN_WORD_MODIFIERS)
+def test_a_modifier_of_known_words_at_the_end_stops_every_request(modifier: str) -> None:
+    planned = [
+        text
+        for request_text in SUPPORTED
+        for text in (f"{request_text}, {modifier}", f"{request_text} {modifier}")
+        if perceive(text).task_type not in ("unsupported", "ambiguous")
+    ]
+    assert planned == []
