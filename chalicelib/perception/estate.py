@@ -88,7 +88,7 @@ still right now list listing r ur items entries records rows everything anything
 compute calculate determine figure out work tell log logged recent
 doing going looking details detail info information query look up via through using ops database db api
 compare compared comparing versus vs numbers figures rn waht wht btw lol report item where
-summary overview rundown breakdown go goes gets climbs rises stays remains
+summary overview rundown breakdown go goes gets climbs rises stays remains whether
 """.split()
 # said of a deployment, the act itself: "when was DEP-2001 rolled out", "which version went out"
 _FILLER += ["rolled out", "roll out", "went out", "go out", "gone out", "released", "shipped out"]
@@ -481,6 +481,7 @@ def tokens(text: str) -> list[str]:
     text = re.sub(r"[()\[\]]", " ", text)  # a parenthesis adds no meaning of its own: its words are read
     text = re.sub(r"\b(\d+) ?(h|m|d)\b", r"\1\2", text)  # "24 h" -> "24h", a window's name
     text = _BEFORE_WINDOW.sub("", text)  # "the past 24 hours": the window alone
+    text = re.sub(r"\b(check|see|find out|know|tell me|ask)\s+if\b", r"\1 whether", text)  # a yes/no question
     # an ordering or a rounding direction MAOO cannot carry out stays one word no entry knows
     text = _NOT_CARRIED.sub(lambda m: m.group(0).replace(" ", "_"), text)
     return [t.rstrip(".?!") for t in _TOKEN.findall(text) if t.rstrip(".?!")]

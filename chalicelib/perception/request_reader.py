@@ -40,6 +40,7 @@ from chalicelib.perception.arithmetic_grammar import rate_problem
 from chalicelib.perception.rules.clauses import Clause, clauses, split_clauses
 from chalicelib.perception.rules.conditions import has_action, starts_with_condition
 from chalicelib.perception.rules.constraints import constraint_readings, constraints_of, strip_constraints
+from chalicelib.perception.rules.conditions import if_so
 from chalicelib.perception.rules.phrasings import spell_factorials
 from chalicelib.perception.rules.requests import is_repeat, raw_sql, spell_out_contractions
 from chalicelib.perception.tractable import actions_without_tool, missing_details, unused_words
@@ -49,7 +50,7 @@ __all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clau
 
 
 def perceive(request: str) -> PerceivedState:
-    request = spell_factorials(spell_out_contractions(request))
+    request = if_so(spell_factorials(spell_out_contractions(request)))
     sql_written = raw_sql(request)
     if sql_written:  # SQL is passed on as written, never split into clauses or read for constraints
         request = request[: sql_written.start()]

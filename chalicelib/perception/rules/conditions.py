@@ -237,3 +237,23 @@ CONDITION_AFTER = Rule(
     (("notify the sre team if the p95 of auth exceeds 300 ms", ("fetch", "notify")),),
     applies=lambda text, named: bool(CONDITION_TRAIL.match(text) and not CONDITION_LEAD.match(text)),
 )
+
+
+# "check whether X is at most 2 % and, if so, write ...": the question is the condition of what follows
+_IF_SO = re.compile(
+    r"\b(?:check|see|find out|tell me|let me know)\s+(?:whether|if)\s+(?P<cond>[^,;]+?)\s*,?\s*(?:and\s*,?\s*)?"
+    r"if\s+(?:so|yes|it is|it does)\s*,?\s*(?P<then>[^;]+?)"
+    r"(?:\s*[,;]?\s*(?:and\s+)?(?:if\s+not|otherwise|else)\s*,?\s*(?P<else>[^;]+?))?\s*[.?!]?$",
+    NOCASE,
+)
+
+
+def if_so(request: str) -> str:
+    """``request`` with "check whether X ..., and if so A (if not B)" said as "if X, A, otherwise B"."""
+    m = _IF_SO.search(request)
+    if m is None:
+        return request
+    said = f"if {m.group('cond')}, {m.group('then')}"
+    if m.group("else"):
+        said += f"; otherwise {m.group('else')}"
+    return request[: m.start()] + said
