@@ -38,9 +38,8 @@ from chalicelib.perception._reader import Reader, clean
 from chalicelib.perception.arithmetic import numbers_to_digits, shown_expressions
 from chalicelib.perception.arithmetic_grammar import rate_problem
 from chalicelib.perception.rules.clauses import Clause, clauses, split_clauses
-from chalicelib.perception.rules.conditions import has_action, starts_with_condition
+from chalicelib.perception.rules.conditions import has_action, if_so, starts_with_condition
 from chalicelib.perception.rules.constraints import constraint_readings, constraints_of, strip_constraints
-from chalicelib.perception.rules.conditions import if_so
 from chalicelib.perception.rules.phrasings import spell_factorials
 from chalicelib.perception.rules.requests import is_repeat, raw_sql, spell_out_contractions
 from chalicelib.perception.tractable import actions_without_tool, missing_details, unused_words
