@@ -450,9 +450,10 @@ def _ranked(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:
             f"The {p.aggregate} of the {describe(p)} is {key}, its {field_words(p.field)} {_figure(p, value)}",
             value,
         )
-    return f"The {p.aggregate} of the {describe(p)} is {row_label(resource, rows[0])}", row_label(
-        resource, rows[0]
-    )
+    label = row_label(resource, rows[0])
+    when = next((rows[0][k] for k in ("deployed_at", "opened_at") if rows[0].get(k)), None)
+    said = f"{label}, {'deployed' if 'deployed_at' in rows[0] else 'opened'} {when}" if when else label
+    return f"The {p.aggregate} of the {describe(p)} is {said}", label  # the time it is the latest by
 
 
 def _fields(p: ReadParams, rows: list[dict[str, Any]]) -> tuple[str, Any]:

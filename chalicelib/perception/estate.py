@@ -45,6 +45,12 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "deployments": ("id", "service", "version", "deployed_at", "status", "tier", "owner", "region"),
     "mock_data": ("id", "name", "value"),
 }
+# the columns a table's own row holds (the service's, joined, are not shown with it)
+_ROW = {
+    table: tuple(c for c in columns if table == "services" or c not in ("tier", "owner", "region", "status"))
+    + (("status",) if table in ("incidents", "deployments") else ())
+    for table, columns in TABLE_COLUMNS.items()
+}
 NUMERIC = {"tier", "requests", "errors", "p50_ms", "p95_ms", "error_rate", "value"}
 # the unit a column's values are in
 UNITS = {"p50_ms": "ms", "p95_ms": "ms", "error_rate": "%", "requests": "count", "errors": "count"}
@@ -887,6 +893,13 @@ class _Composer:
             fields = ["status"]
         elif who and not fields and self.table == "services":
             fields = ["owner"]  # "who runs checkout"
+        one_row = self.aggregate in ("latest", "earliest") or by_id
+        if (
+            len(set(fields)) > 1
+            and one_row
+            and {_column(self.table, f) for f in fields} <= set(_ROW[self.table])
+        ):
+            fields = []  # "when did billing last deploy and which version": the row, which holds them all
         if len(set(fields)) > 1:
             raise _NotRead(f"{SEVERAL_FIELDS} ({', '.join(dict.fromkeys(fields))})", fields=tuple(fields))
         self.asked = _column(self.table, fields[0]) if fields else None

@@ -42,6 +42,7 @@ BRANCHES: dict[str, list[tuple[str, dict[str, Any], str]]] = {
         *[(f"call {tool}", _call(tool), state) for tool, state in TOOLS.items()],
         ("call a tool that is not a state", _call("rm_rf"), "Unroutable"),
         ("hold a write for approval", _state(plan_ok=True, route="await_approval"), "AwaitingApproval"),
+        ("go on as a new execution (Express)", _state(plan_ok=True, route="continue"), "ContinueAsNew"),
     ],
     # the entry: a new run goes to Perceive; a resumed one to the state its checkpoint was saved before
     "ResumeAt": [
