@@ -305,7 +305,7 @@ def _filter_words(name: str, op: str, value: Any) -> str:
         if op in ("!=", "not in"):
             return "other than " + " and ".join(shown)
         if op in ("=", "in"):
-            return "of " + " or ".join(shown)
+            return "of " + " and ".join(shown)  # "the total error count of payments and auth"
     words = field_words(name)
     if name in ("tier", "region") and op in ("=", "in"):
         return f"in {'tier ' if name == 'tier' else ''}" + " or ".join(shown)

@@ -886,9 +886,12 @@ class _Composer:
             fields = ["service"]  # "who is INC-1005 about", "which service is INC-1004 about"
             for i in service_noun:
                 self.take(i)
-        by_id = any(f.field == "id" and f.op == "=" for f in self.filters)
+        by_id = any(f.field == "id" and f.op == "=" for f in self.filters) or (
+            self.table == "services" and [f.field for f in self.filters if f.op == "="].count("name") == 1
+        )
         if by_id and not fields and any(f.field == "status" and f.op == "=" for f in self.filters):
-            # "is INC-1001 still open": its status is the answer, not a filter that leaves nothing to say
+            # "is INC-1001 still open", "is search healthy": its status is the answer, not a filter that
+            # leaves nothing to say
             self.filters = [f for f in self.filters if f.field != "status"]
             fields = ["status"]
         elif who and not fields and self.table == "services":

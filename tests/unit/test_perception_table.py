@@ -119,14 +119,15 @@ CASES = [
             "Elevated search error rate",
         )
     ),
+    # two services in one question: one query, every word read by the estate reader
     ok(
         "two-services",
         "Give me the status of auth and checkout",
-        "multi_step",
-        "fetch",
-        [GET, GET],
-        "identity-team",
-        "storefront-team",
+        "single",
+        "query",
+        [DB],
+        "auth healthy",
+        "checkout degraded",
     ),
     # ---- query: the inventory and anything asked of the database (database first)
     ok("services", "List all services", "single", "query", [DB], "Services (5)"),

@@ -43,6 +43,20 @@ _NUMBERS_ONLY = frozenset({"arithmetic"})
 _POINTS_BACK = re.compile(r"\b(?:its|it|that|this)\b", re.IGNORECASE)
 
 
+def _equalities(p: ReadParams) -> set[tuple[str, str]]:
+    """The equality filters a read applies, said one way ("name" of a service is its "service"); a
+    filter of another kind is kept as it is, so that it never matches an equality."""
+    found = {(k, str(getattr(p, k)).lower()) for k in _FLAT if getattr(p, k) is not None}
+    for f in p.filters:
+        field = "service" if f.field == "name" else f.field
+        values = f.value if isinstance(f.value, list) else [f.value]
+        found |= {(field if f.op == "=" else f"{field} {f.op}", str(v).lower()) for v in values}
+    return found
+
+
+_FLAT = ("service", "status", "severity", "tier", "region", "owner")
+
+
 def _reads_nothing(added: list[SubTask], asked: int, refused: int) -> bool:
     return not any(t.kind in ("fetch", "query") for t in added)
 
@@ -182,6 +196,8 @@ class Context:
                 counts = p.aggregate == "count"
                 if table != reading.resource or counts != (reading.aggregate == "count"):
                     return False
+                if _equalities(p) != _equalities(reading):
+                    return False  # a filter one reading has and the other has not
             return True
 
         return agrees
@@ -202,10 +218,12 @@ class Context:
         before, unsupported before)`` holds; otherwise everything it added is taken back."""
         asked, refused = len(self.missing), len(self.unsupported)
         saved = (len(self.tasks), dict(self.fetched), dict(self.computed), self.last_compute, self.service)
+        named_as = (self.rule, self.read_text)
         if rule.build(self, text, named, window, condition) and keep(self.tasks[saved[0] :], asked, refused):
             return True
         del self.tasks[saved[0] :], self.missing[asked:], self.unsupported[refused:]
         self.fetched, self.computed, self.last_compute, self.service = saved[1:]
+        self.rule, self.read_text = named_as
         return False
 
     def name(self, rule: str, text: str, free_text: bool = False) -> None:
