@@ -555,7 +555,9 @@ def _sources(state: RunState, p: ComputeParams) -> str:
     for i in dict.fromkeys(int(i) for i, _ in p.refs.values()):
         task, result = (tasks[i], _result(state, i)) if 0 <= i < len(tasks) else (None, None)
         if isinstance(task, (FetchTask, QueryTask)) and result is not None:
-            said.append(_read_clause(i, task, result).text)
+            text = _read_clause(i, task, result).text
+            # inside the parentheses a sentence of its own starts lower case ("there are 2 ...")
+            said.append(text[:1].lower() + text[1:] if text[:1].isupper() and text[1:2].islower() else text)
     return f" ({'; '.join(said)})" if said else ""
 
 

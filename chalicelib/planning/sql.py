@@ -149,7 +149,13 @@ def _measure(p: ReadParams, table: str, expression: str, field: str | None) -> s
 
 
 def _single_row_filter(p: ReadParams, table: str) -> bool:
-    key = {"services": "name", "metrics": "service", "incidents": "id", "deployments": "id"}.get(table)
+    key = {
+        "services": "name",
+        "metrics": "service",
+        "incidents": "id",
+        "deployments": "id",
+        "mock_data": "name",
+    }.get(table)
     said = {f.field for f in p.filters if f.op == "="}
     return key in said or (table in ("services", "metrics") and p.service is not None)
 

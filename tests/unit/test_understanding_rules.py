@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.contracts import CreateTask, FetchTask, QueryTask, make_subtask
+from chalicelib.contracts import ComputeTask, CreateTask, FetchTask, QueryTask, make_subtask
 from chalicelib.perception.accounting import unused_terms
 from chalicelib.perception.request_reader import perceive
 from chalicelib.perception.typos import correct
@@ -116,7 +116,7 @@ def test_a_sub_task_is_typed_by_its_kind() -> None:
 @pytest.mark.parametrize(
     ("request_text", "word"),
     [
-        ("give me the error count for auth over 5 minutes and triple it", "triple"),
+        ("give me the error count for auth over 5 minutes and triple it in furlongs", "furlongs"),
         ("list deployments of auth in the last month", "last month"),
         ("list the open incidents of search over the last hour", "1h"),
     ],
@@ -124,6 +124,15 @@ def test_a_sub_task_is_typed_by_its_kind() -> None:
 def test_a_known_word_the_reading_does_not_use_stops_the_run(request_text: str, word: str) -> None:
     perception = perceive(request_text)
     assert perception.task_type == "unsupported" and word in " ".join(perception.unsupported)
+
+
+def test_a_clause_that_goes_on_from_a_figure_computes_with_it() -> None:
+    perception = perceive("give me the error count for auth over 5 minutes and triple it")
+    read, tripled = perception.subtasks
+    assert isinstance(read, (FetchTask, QueryTask)) and isinstance(tripled, ComputeTask)
+    assert (tripled.params.expression or "").endswith("* 3") and list(tripled.params.refs.values()) == [
+        [0, "value"]
+    ]
 
 
 def test_a_severity_in_a_condition_s_action_is_not_a_filter_of_its_subject() -> None:

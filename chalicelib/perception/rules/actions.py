@@ -196,6 +196,20 @@ SAID = re.compile(r"^\s*(?:that|saying|:)\s+(?P<text>.+)$", NOCASE)
 QUOTED_TEXT = re.compile(r"[\"'“‘](?P<text>[^\"'“”‘’]+)[\"'”’]")
 
 
+# the verb opens the clause, or follows a joiner or a courtesy: "find the earliest open incident" names
+# the state open, it does not ask to open one
+_BEFORE_VERB = re.compile(
+    r"(?:^|(?:^|.*\b)(?:and|then|also|to|please|pls|plz|kindly|just|now|go|you|me|us|should|must|can|could|"
+    r"would|will|pls|lets|let's)\s*|.*[,;:]\s*)$",
+    NOCASE,
+)
+
+
+def _asks_to_create(text: str, named: list[str]) -> bool:
+    m = CREATE_INCIDENT_PATTERN.search(text)
+    return m is not None and bool(_BEFORE_VERB.match(text[: m.start()]))
+
+
 CREATE_INCIDENT = Rule(
     "create_incident",
     CREATE_INCIDENT_PATTERN,
@@ -205,6 +219,7 @@ CREATE_INCIDENT = Rule(
         ("raise a critical incident for auth", ("create",)),
         ("open an incident", ()),
     ),
+    applies=_asks_to_create,
     free_text=True,
 )
 NOTIFY = Rule(

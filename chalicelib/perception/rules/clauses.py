@@ -19,11 +19,12 @@ VERBS = (
     r"open|create|file|raise|declare|log|query|notify|alert|page|send|let|inform|ping|message|check|inspect|"
     r"find|look up|look at|what|what's|how|divide|multiply|add|subtract|sum|if|when|count|compare|see|verify|"
     r"report|return|print|post|restart|reboot|deploy|redeploy|roll back|rollback|scale|delete|drop|remove|"
-    r"kill|shut down|stop|update|modify|close|resolve|acknowledge|ack|otherwise|else)\b"
+    r"kill|shut down|stop|update|modify|close|resolve|acknowledge|ack|otherwise|else|take|double|halve|triple|"
+    r"square|cube|round|convert|multiply|put|share)\b"
 )
 _BEFORE_VERB = r"(?=" + VERBS + r")"
 CLAUSE_SEPARATOR = re.compile(
-    r"(\s*;\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+"
+    r"(\s*;\s*|\s*(?:->|=>|→)\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+"
     + _BEFORE_VERB
     + r"|,?\s*\b(?:(?:and\s+)?after that|afterwards|and finally|finally|"
     r"and also|also)\b\s*,?\s+"
@@ -41,7 +42,7 @@ CLAUSE_SEPARATOR = re.compile(
 )
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 OTHERWISE_JOIN = re.compile(r"\b(?:otherwise|else)\b", NOCASE)
-THEN_JOIN = re.compile(r"\b(?:then|after that|afterwards|finally)\b", NOCASE)
+THEN_JOIN = re.compile(r"\b(?:then|after that|afterwards|finally)\b|->|=>|→", NOCASE)
 
 
 @dataclass(frozen=True)
