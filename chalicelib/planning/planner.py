@@ -361,7 +361,15 @@ class _Builder:
     def _incident(self, base_id: str, task: CreateTask, when: Condition | None) -> Step:
         service = task.params.service
         title, deps = f"{service}: raised by MAOO ({task.text})", list[str]()
-        if when is not None:
+        asked = task.params.title
+        if asked is not None and asked.kind == "literal":  # the user's own words, exactly
+            title = str(asked.text)
+        elif asked is not None and asked.kind == "value" and asked.task in self.by_task:
+            carried, source = self._carried(asked.task)
+            title, deps = f"{service}: {carried}", [source]
+        elif asked is not None and asked.kind == "answer":
+            title, deps = f"{service}: {{{{{ANSWER_REF}}}}}", [s.id for s in self._data_steps()]
+        elif when is not None:
             label = self.labels.get(when.subject, "value")
             title = f"{service}: {label} is {{{{{when.subject}}}}} ({when.op} {when.value:g}), raised by MAOO"
         return Step(

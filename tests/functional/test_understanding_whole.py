@@ -105,3 +105,13 @@ def test_a_condition_on_arithmetic_runs_only_its_branch(maoo):
     assert doc["status"] == "succeeded", doc["stop_detail"]
     assert [s["tool"] for s in doc["steps"] if s["ok"]] == ["calc", "file_write"]
     assert (get_settings().files_dir / "sq.txt").read_text().strip() == "yes"
+
+
+def test_an_incident_titled_in_quotes_carries_exactly_that_title(maoo):
+    doc = maoo.session.run("open a sev2 incident for search titled 'slow checkout pages'", {})
+
+    assert doc["status"] == "succeeded", doc["stop_detail"]
+    (opened,) = maoo.side_effects()
+    assert opened["kind"] == "incident_created"
+    assert opened["object"]["title"] == "slow checkout pages" and opened["object"]["severity"] == "sev2"
+    assert 'open incident sev2 for search "slow checkout pages"' in doc["perception"]["understood"]

@@ -122,12 +122,15 @@ def create(
         ctx.ask_service(text)
         return True
     sev = severity(text)
+    params: dict[str, object] = {"resource": "incident", "severity": sev}
+    if quoted := QUOTED_TEXT.search(text):  # "... titled 'slow checkout'": the title is the user's words
+        params["title"] = {"kind": "literal", "text": quoted.group("text")}
     for service in services:
         ctx.add(
             make_subtask(
                 kind="create",
                 text=text,
-                params={"resource": "incident", "service": service, "severity": sev},
+                params={**params, "service": service},
                 success_criteria=[f"{sev} incident opened for {service}"],
             ),
             condition,
