@@ -111,7 +111,7 @@ def test_an_incident_titled_in_quotes_carries_exactly_that_title(maoo):
     doc = maoo.session.run("open a sev2 incident for search titled 'slow checkout pages'", {})
 
     assert doc["status"] == "succeeded", doc["stop_detail"]
-    (opened,) = maoo.side_effects()
+    (opened,) = maoo.side_effects()  # one incident, for search: "checkout" in the title names no service
     assert opened["kind"] == "incident_created"
     assert opened["object"]["title"] == "slow checkout pages" and opened["object"]["severity"] == "sev2"
     assert 'open incident sev2 for search "slow checkout pages"' in doc["perception"]["understood"]

@@ -152,7 +152,7 @@ def notify(
     if rest and not fr.RESULT_PRONOUN.match(rest):
         # data the message is about ("about the checkout error rate") is read first; free text stays in the message
         ctx.read_data(rest, fr.services(rest), fr.window(rest), condition)
-    named = fr.services(text)
+    named = fr.services(fr.QUOTED.sub(" ", text))
     params: dict[str, object] = {"channel": channel, "service": named[0] if named else ctx.service}
     if len(ctx.tasks) > read and not QUOTED_TEXT.search(text):
         # "notify ops with the number of open incidents": the message carries the figure read for it;

@@ -94,7 +94,7 @@ class Context:
 
     def tasks_for(self, text: str, condition: Condition | None) -> bool:
         """Offer the clause to the action rules, then the data rules: the first that reads it wins."""
-        named = fr.services(text)
+        named = fr.services(fr.QUOTED.sub(" ", text))  # a title or a message is not a service named
         if named:
             self.service, self.focus = named[-1], named
         window = fr.window(text)
