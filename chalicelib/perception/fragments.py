@@ -272,3 +272,12 @@ def ref_names(expression: str) -> list[str]:
 
 def has_url(text: str) -> bool:
     return bool(URL.search(text))
+
+
+# "... and put its 1h error rate in the title", "... with its error rate as the title": an incident's title
+# is a figure read for it
+TITLE_FROM = re.compile(
+    r",?\s*(?:(?:and\s+)?(?:put|use|set)\s+(?P<a>.+?)\s+(?:in|into|as)\s+(?:the\s+|its\s+)?title"
+    r"|\s+with\s+(?P<b>.+?)\s+as\s+(?:the\s+|its\s+)?title)\b",
+    NOCASE,
+)

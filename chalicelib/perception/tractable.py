@@ -330,7 +330,7 @@ def _after_quotes(request: str, conditional: bool) -> list[str]:
     ends = [m.end() for pattern in (_QUOTED, _FILE, _INCIDENT_FOR) for m in pattern.finditer(request)]
     left: list[str] = []
     for end in ends:
-        rest = _QUOTED.sub(" ", request[end:])
+        rest = fr.TITLE_FROM.sub(" ", _QUOTED.sub(" ", request[end:]))  # a title read for it is accounted
         segment = _TARGET.sub(" ", rest[: _clause_end(rest, conditional)])
         left += [
             w

@@ -267,8 +267,8 @@ class _Builder:
     def _carried(self, index: int) -> tuple[str, str]:
         """The reference text for what sub-task ``index`` produced: its figure, or its rows as JSON."""
         step_id, prefix = self.by_task[index]
-        if prefix.endswith("."):
-            return f"{{{{{step_id}.{prefix}value}}}}", step_id
+        if prefix.endswith(".") or isinstance(self.perception.subtasks[index], ComputeTask):
+            return f"{{{{{step_id}.{prefix}value}}}}", step_id  # a figure: a computed one, or one row's
         return f"{{{{{step_id}{'.' + prefix if prefix else ''}|json}}}}", step_id
 
     def _data_steps(self) -> list[Step]:
@@ -366,7 +366,8 @@ class _Builder:
             title = str(asked.text)
         elif asked is not None and asked.kind == "value" and asked.task in self.by_task:
             carried, source = self._carried(asked.task)
-            title, deps = f"{service}: {carried}", [source]
+            label = _label(self.perception.subtasks[asked.task], asked.field or "value")
+            title, deps = f"{service}: {label} is {carried}", [source]
         elif asked is not None and asked.kind == "answer":
             title, deps = f"{service}: {{{{{ANSWER_REF}}}}}", [s.id for s in self._data_steps()]
         elif when is not None:
@@ -437,8 +438,11 @@ def _label(task: SubTask, field: str) -> str:
     if isinstance(p, ReadParams) and p.aggregate == "count":
         what = " ".join(x for x in (p.status, p.resource or "incidents") if x)
         return f"the number of {what}" + (f" of {p.service}" if p.service else "")
+    if isinstance(p, ReadParams) and field == "value" and p.field:  # a question's figure: its field's
+        field = p.field
     if isinstance(p, ReadParams) and field in _FIELD_WORDS:
-        return f"the {_FIELD_WORDS[field]} of {p.service}"
+        named = [f.value for f in p.filters if f.field in ("service", "name") and f.op == "="]
+        return f"the {_FIELD_WORDS[field]} of {p.service or (named[0] if named else 'the services')}"
     return "the computed value"
 
 

@@ -115,3 +115,13 @@ def test_an_incident_titled_in_quotes_carries_exactly_that_title(maoo):
     assert opened["kind"] == "incident_created"
     assert opened["object"]["title"] == "slow checkout pages" and opened["object"]["severity"] == "sev2"
     assert 'open incident sev2 for search "slow checkout pages"' in doc["perception"]["understood"]
+
+
+def test_an_incident_titled_with_a_figure_reads_it_first_and_carries_it(maoo):
+    doc = maoo.session.run("open a sev1 incident for payments and put its 1h error rate in the title", {})
+
+    assert doc["status"] == "succeeded", doc["stop_detail"]
+    assert [s["tool"] for s in doc["steps"]] == ["http_get", "calc", "http_post"]
+    (opened,) = maoo.side_effects()
+    assert opened["object"]["service"] == "payments" and opened["object"]["severity"] == "sev1"
+    assert opened["object"]["title"].endswith(" is 2")  # payments: 240 errors in 12,000 requests over 1h

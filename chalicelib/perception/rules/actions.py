@@ -11,6 +11,7 @@ import re
 
 from chalicelib import catalogue
 from chalicelib.contracts import Condition, make_subtask
+from chalicelib.perception import estate
 from chalicelib.perception import fragments as fr
 from chalicelib.perception.fragments import NOCASE
 from chalicelib.perception.rules.context import Context
@@ -108,6 +109,9 @@ _EACH = re.compile(r"\b(?:each|both|all of them|every one|them all|them)\b", NOC
 def create(
     ctx: Context, text: str, named: list[str], window: str | None, condition: Condition | None
 ) -> bool:
+    titled = fr.TITLE_FROM.search(text)
+    if titled:
+        text = text[: titled.start()] + text[titled.end() :]
     services = named or ([ctx.service] if ctx.service else [])
     if not named and len(ctx.focus) > 1:
         if not _EACH.search(text):  # "check auth and search, then open an incident for it": which?
@@ -125,6 +129,15 @@ def create(
     params: dict[str, object] = {"resource": "incident", "severity": sev}
     if quoted := QUOTED_TEXT.search(text):  # "... titled 'slow checkout'": the title is the user's words
         params["title"] = {"kind": "literal", "text": quoted.group("text")}
+    if titled:  # "... and put its 1h error rate in the title": read for the title, before the incident
+        what = titled.group("a") or titled.group("b")
+        read = len(ctx.tasks)
+        service = services[0] if len(services) == 1 else None
+        ctx.read_data(estate.in_focus(what, service), fr.services(what), fr.window(what), condition)
+        if len(ctx.tasks) == read:
+            ctx.missing.append(f"what {what!r} is, to put in the title")
+            return True
+        params["title"] = {"kind": "value", "task": len(ctx.tasks) - 1}
     for service in services:
         ctx.add(
             make_subtask(

@@ -20,7 +20,7 @@ VERBS = (
     r"find|look up|look at|what|what's|how|divide|multiply|add|subtract|sum|if|when|count|compare|see|verify|"
     r"report|return|print|post|restart|reboot|deploy|redeploy|roll back|rollback|scale|delete|drop|remove|"
     r"kill|shut down|stop|update|modify|close|resolve|acknowledge|ack|otherwise|else|take|double|halve|triple|"
-    r"square|cube|round|convert|multiply|put|share)\b"
+    r"square|cube|round|convert|multiply|share)\b"
 )
 _BEFORE_VERB = r"(?=" + VERBS + r")"
 CLAUSE_SEPARATOR = re.compile(
