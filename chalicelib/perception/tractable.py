@@ -300,7 +300,7 @@ _TARGET = re.compile(
 )
 _COURTESY = frozenset(
     "please pls plz thanks thank you thx now right away asap immediately quickly kindly ok okay file channel "
-    "the a an for me us team titled title called named saying with message service and".split()
+    "the a an for me us team titled title called named saying with message service and but".split()
 )
 # the services an action is for and the severity it is opened with may close its clause too
 _TARGET_WORDS = frozenset(

@@ -125,3 +125,22 @@ def test_an_incident_titled_with_a_figure_reads_it_first_and_carries_it(maoo):
     (opened,) = maoo.side_effects()
     assert opened["object"]["service"] == "payments" and opened["object"]["severity"] == "sev1"
     assert opened["object"]["title"].endswith(" is 2")  # payments: 240 errors in 12,000 requests over 1h
+
+
+def test_a_figure_of_several_rows_compared_with_a_number_is_asked_not_counted(maoo):
+    # "the p95 of tier 1 services" is several figures: counting the rows and comparing the count with
+    # 500 would answer a question nobody asked
+    doc = maoo.session.run("if the p95 of tier 1 services is above 500, notify ops", {})
+
+    assert doc["status"] == "stopped" and doc["stop_reason"] == "ambiguous_request"
+    assert _tool_states(doc) == [] and maoo.side_effects() == []
+
+
+def test_any_row_matching_is_a_count_above_zero_and_only_its_branch_runs(maoo):
+    doc = maoo.session.run(
+        "if any mock item has a value above 35 notify ops 'big item'; otherwise notify sre 'none'", {}
+    )
+
+    assert doc["status"] == "succeeded", doc["stop_detail"]
+    (posted,) = maoo.side_effects()  # delta is 40
+    assert posted["object"]["channel"] == "ops" and posted["object"]["message"] == "big item"

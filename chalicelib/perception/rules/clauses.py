@@ -24,7 +24,7 @@ VERBS = (
 )
 _BEFORE_VERB = r"(?=" + VERBS + r")"
 CLAUSE_SEPARATOR = re.compile(
-    r"(\s*;\s*|\s*(?:->|=>|→)\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+"
+    r"([,;]\s*(?:and\s+)?if\s+not\s*[,:]\s*|\s*;\s*|\s*(?:->|=>|→)\s*|,?\s+and\s+then\s+|,\s*then\s+|\s+then\s+"
     + _BEFORE_VERB
     + r"|,?\s*\b(?:(?:and\s+)?after that|afterwards|and finally|finally|"
     r"and also|also)\b\s*,?\s+"
@@ -41,7 +41,7 @@ CLAUSE_SEPARATOR = re.compile(
     NOCASE,
 )
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
-OTHERWISE_JOIN = re.compile(r"\b(?:otherwise|else)\b", NOCASE)
+OTHERWISE_JOIN = re.compile(r"\b(?:otherwise|else)\b|\bif\s+not\s*[,:]", NOCASE)
 THEN_JOIN = re.compile(r"\b(?:then|after that|afterwards|finally)\b|->|=>|→", NOCASE)
 
 

@@ -176,7 +176,8 @@ _COMPARISON = re.compile(
 _EXISTENTIAL = re.compile(r"^\s*(?:there(?:'s|\s+is|\s+are|\s+r|\s+were|\s+was)?|is|are)\b", fr.NOCASE)
 _ACTION_START = re.compile(
     r"(?:,\s*|\s+|^)(?:then\s+)?(?:(?:please|pls|could you|can you|would you)\s+)?"
-    r"(?:notify|open|write|post|create|raise|send|save|page|alert|summari[sz]e|file|ping|message|store|export|"
+    r"(?:notify|open(?!\s+(?:\w+\s+)?(?:incidents|issues|outages|ones)\b)|write|post|create|raise|send|save|page|"
+    r"alert|summari[sz]e|file|ping|message|store|export|"
     r"put|record|tell|let|fetch|get|list|show|count|compute|calculate|check|email|restart|delete)\b",
     fr.NOCASE,
 )
@@ -194,8 +195,9 @@ def estate_condition(ctx: Context, text: str) -> tuple[Condition, str | None] | 
     list compared with a number is its count. None leaves the condition to the older rules (a service's
     live metrics or error rate among them)."""
     m = _COMPARISON.search(text)
-    if m is None:
-        return None
+    if m is None or _ANY.search(text[: m.start()]):
+        # "if any mock item has a value above 35": the comparison filters the rows, whose count is above 0
+        return _any_condition(ctx, text)
     before = _EXISTENTIAL.sub("", text[: m.start()]).strip(" ,")
     after = text[m.end() :]
     # the longest subject that reads: "checkout has more than 1 open incident, notify ..." is about open
@@ -221,6 +223,26 @@ def estate_condition(ctx: Context, text: str) -> tuple[Condition, str | None] | 
 
 
 _POLITE = re.compile(r"^(?:then\s+)?(?:please|pls|could you|can you|would you)\s+", fr.NOCASE)
+_ANY = re.compile(r"\b(?:any|some)\b", fr.NOCASE)
+
+
+def _any_condition(ctx: Context, text: str) -> tuple[Condition, str | None] | None:
+    """ "if any service is down, notify ops", "if checkout has any sev2 incidents, ...": the rows the
+    subject names, counted, above 0."""
+    if not _ANY.search(text):
+        return None
+    starts = [a.start() for a in _ACTION_START.finditer(text) if a.start() > 0]
+    for split in starts:
+        subject = _EXISTENTIAL.sub("", _ANY.sub(" ", text[:split])).strip(" ,")
+        params = estate.read(subject).params
+        if params is None or params.group_by is not None or params.aggregate not in ("list", "one"):
+            continue
+        counted = params.model_copy(update={"aggregate": "count", "field": None})
+        ctx.last_compute = _add_query(ctx, subject, counted)
+        ctx.accounted(text[:split])
+        action = _POLITE.sub("", text[split:].strip(" ,")) or None
+        return Condition(subject=f"#{ctx.last_compute}", op=">", value=0), action
+    return None
 
 
 def _subject_figure(ctx: Context, subject: str, keep_live: bool) -> tuple[int, str | None] | None:
@@ -236,8 +258,8 @@ def _subject_figure(ctx: Context, subject: str, keep_live: bool) -> tuple[int, s
     if estate.single_figure(params):
         if keep_live and (_one_error_rate(params) or _one_metric_field(params)):
             return None
-    elif params.group_by is None and params.aggregate in ("list", "one"):
-        params = params.model_copy(update={"aggregate": "count", "field": None})  # a list compared: its count
+    elif params.group_by is None and params.aggregate in ("list", "one") and params.field is None:
+        params = params.model_copy(update={"aggregate": "count"})  # rows compared with a number: their count
     else:
         return None
     ctx.last_compute = _add_query(ctx, subject, params)
