@@ -278,8 +278,16 @@ _CLAUSE_END = re.compile(
 _CONDITION_START = re.compile(r"\b(?:only\s+)?(?:if|when|whenever|once|unless)\b", re.I)
 
 
+_COMPARED = re.compile(r"\d|\b(?:" + fr.COMPARATOR + r")\b|\bany\b", re.I)
+
+
 def _clause_end(rest: str, conditional: bool) -> int:
-    ends = [m.start() for m in (_CLAUSE_END.search(rest), conditional and _CONDITION_START.search(rest)) if m]
+    """Where the clause after a message, a file or a target ends: a joiner before a verb, a sentence's end,
+    or a condition read from it (one that compares: "only if it is Monday" is not one)."""
+    condition = _CONDITION_START.search(rest) if conditional else None
+    if condition and not _COMPARED.search(rest[condition.end() :]):
+        condition = None
+    ends = [m.start() for m in (_CLAUSE_END.search(rest), condition) if m]
     return min(ends, default=len(rest))
 
 
