@@ -38,7 +38,7 @@ from chalicelib.perception._reader import Reader, clean
 from chalicelib.perception.arithmetic import numbers_to_digits, shown_expressions
 from chalicelib.perception.arithmetic_grammar import rate_problem
 from chalicelib.perception.rules.clauses import Clause, clauses, split_clauses
-from chalicelib.perception.rules.conditions import has_action, if_so, starts_with_condition
+from chalicelib.perception.rules.conditions import has_action, if_so, implied_condition, starts_with_condition
 from chalicelib.perception.rules.constraints import constraint_readings, constraints_of, strip_constraints
 from chalicelib.perception.rules.phrasings import spell_factorials
 from chalicelib.perception.rules.requests import is_repeat, raw_sql, spell_out_contractions
@@ -49,7 +49,7 @@ __all__ = ["Clause", "clauses", "perceive", "refers_to_earlier_run", "split_clau
 
 
 def perceive(request: str) -> PerceivedState:
-    request = if_so(spell_factorials(spell_out_contractions(request)))
+    request = implied_condition(if_so(spell_factorials(spell_out_contractions(request))))
     sql_written = raw_sql(request)
     if sql_written:  # SQL is passed on as written, never split into clauses or read for constraints
         request = request[: sql_written.start()]

@@ -144,3 +144,12 @@ def test_any_row_matching_is_a_count_above_zero_and_only_its_branch_runs(maoo):
     assert doc["status"] == "succeeded", doc["stop_detail"]
     (posted,) = maoo.side_effects()  # delta is 40
     assert posted["object"]["channel"] == "ops" and posted["object"]["message"] == "big item"
+
+
+def test_a_comparison_joined_to_an_action_by_a_question_mark_makes_the_action_conditional(maoo):
+    # checkout's p95 over 1h is 1,200 ms: below 2,000 the notification must not be sent
+    doc = maoo.session.run("checkout p95 over 2000? notify oncall", {})
+
+    assert doc["status"] == "succeeded", doc["stop_detail"]
+    assert "if #1.p95_ms > 2000" in doc["perception"]["understood"]
+    assert maoo.side_effects() == []

@@ -257,3 +257,26 @@ def if_so(request: str) -> str:
     if m.group("else"):
         said += f"; otherwise {m.group('else')}"
     return request[: m.start()] + said
+
+
+# "checkout p95 over 1000? notify oncall", "search error rate above 5% => notify ops", "is it above 5 %?
+# if yes, notify ops": a comparison, then an action joined by "?", an arrow or "if yes": the action is
+# what to do when the comparison holds, never an unconditional write
+_IMPLIED = re.compile(
+    r"^(?P<cond>[^?;]*?(?:"
+    + COMPARATOR
+    + r")\s*-?\d[^?;]*?)\s*(?:\?\s*(?:if\s+(?:yes|so)\s*,?\s*)?|->|=>|→)\s*"
+    r"(?P<then>(?:then\s+)?(?:please\s+)?(?:notify|alert|page|ping|tell|message|open|create|raise|file|write|save|"
+    r"post|send)\b.+)$",
+    NOCASE,
+)
+_QUESTION_LEAD = re.compile(r"^(?:is|are|was|were|does|do|did|has|have)\s+", NOCASE)
+
+
+def implied_condition(request: str) -> str:
+    """``request`` with a comparison followed by an action ("X above N? A", "X > N -> A") said as "if X
+    above N, A"."""
+    m = _IMPLIED.match(request.strip())
+    if m is None or CONDITION_LEAD.match(m.group("cond")):
+        return request
+    return f"if {_QUESTION_LEAD.sub('', m.group('cond').strip())}, {m.group('then')}"
