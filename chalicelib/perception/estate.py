@@ -553,6 +553,11 @@ def read(text: str) -> Reading:
     found, unknown = pieces(words)
     if unknown:
         return Reading(problem=f"{WORDS_NOT_READ}: {', '.join(unknown)}", pieces=found)
+    absent = _absence(found)
+    if absent:
+        return Reading(
+            problem=f"{absent!r} asks for rows that do not exist, which MAOO cannot ask", pieces=found
+        )
     ambiguous = [p for p in found if p.kind == "ambiguous"]
     if ambiguous:
         return Reading(
@@ -622,6 +627,28 @@ def live_metric(text: str, service: str | None = None) -> tuple[str, str | None,
         return None
     said = any(piece.kind == "window" for piece in reading.pieces)
     return str(named[0]), (p.window if said else None), p.field
+
+
+def _absence(found: list[Piece]) -> str:
+    """ "services with no open incidents", "services without deployments": a negation before a table's
+    noun asks for the rows that have none of another table's (an anti-join), not for a filter."""
+    for i, p in enumerate(found):
+        if p.kind != "not" or p.words not in ("no", "without", "zero", "none of the"):
+            continue
+        j = i + 1
+        while j < len(found) and found[j].kind in ("value", "field", "filler"):
+            j += 1
+        if j < len(found) and found[j].kind == "table" and found[j].a != _table_after(found, i):
+            return " ".join(x.words for x in found[i : j + 1])
+    return ""
+
+
+def _table_after(found: list[Piece], at: int) -> str | None:
+    """The table the question is about, when a table word comes before ``at`` ("services ... no
+    incidents"); None when none does."""
+    return next((p.a for p in found[:at] if p.kind == "table"), None) or next(
+        (_SINGULAR_TABLE[p.words] for p in found[:at] if p.kind == "one"), None
+    )
 
 
 class _NotRead(MaooError):
@@ -942,11 +969,18 @@ class _Composer:
                 "error rates do not add up: ask for each service's rate, or the errors and requests"
             )
 
+    def _after_every(self, i: int) -> bool:
+        """Is the noun at ``i`` said after "every" or "all" ("every tier 1 service"), values between?"""
+        j = i - 1
+        while j >= 0 and self.parts[j].kind in ("value", "filler"):
+            j -= 1
+        return j >= 0 and self.parts[j].kind == "all"
+
     def _implied_shapes(self) -> None:
         """What the words imply before any ranking: one row for a noun in the singular, a sum for "the
         number of requests"."""
         # "every service": all rows, the noun in the singular after "every" or "each"
-        singular = [i for i in self.free("one") if not (i and self.parts[i - 1].kind == "all")]
+        singular = [i for i in self.free("one") if not self._after_every(i)]
         for i in self.free("one"):
             self.take(i)
         self.singular_service = (

@@ -133,3 +133,18 @@ def test_arithmetic_over_figures_of_the_estate_reads_each_figure_once(
     assert len({(tuple(s.args.get("params", [])), s.args["sql"]) for s in reads}) == len(
         reads
     )  # none read twice
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["which services have no open incidents", "services without deployments", "services with no incidents"],
+)
+def test_rows_that_have_none_of_another_table_s_are_not_read_as_a_filter(question: str) -> None:
+    # "no open incidents" read as "status != open" would count the resolved ones instead
+    reading = estate.read(question)
+    assert reading.params is None and "do not exist" in reading.problem
+
+
+def test_a_noun_after_every_is_every_row_even_with_values_between() -> None:
+    params = estate.read("the p95 of every tier 1 service").params
+    assert params is not None and params.aggregate == "list" and params.field == "p95_ms"
