@@ -938,6 +938,9 @@ class _Composer:
         """Superlatives become rankings; a grouping with no aggregate sums a number or counts rows; a
         count of a number that is itself a count ("the number of requests") is that number, summed."""
         self._implied_shapes()
+        said_per = any(p.kind == "group" and p.words == "per" for p in self.parts)
+        if self.table == "metrics" and self.aggregate == "avg" and self.group_by == "service" and said_per:
+            self.group_by = None  # "the average requests per service": one row per service, averaged
         if self.group_by is not None and self.aggregate in ("max", "min") and self.agg_field is not None:
             return  # the highest or lowest within each group
         if self.group_by is not None and self.aggregate in ("latest", "earliest"):
