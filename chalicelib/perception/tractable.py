@@ -393,6 +393,23 @@ def _after_channels(request: str, conditional: bool) -> list[str]:
     return [f"MAOO cannot apply {', '.join(repr(w) for w in left)} to the message it posts"] if left else []
 
 
+def _unused_quotes(request: str, perception: PerceivedState) -> list[str]:
+    """A quoted message, title or text that no action writes or posts ("notify ops 'x' and 'y'")."""
+    carried: list[str] = []
+    for t in perception.subtasks:
+        for name in ("content", "title"):
+            content = getattr(t.params, name, None)
+            if content is not None and content.kind == "literal" and content.text:
+                carried.append(content.text.strip())
+        for name in ("sql", "url", "expression"):  # written as is, quotes and all
+            if getattr(t.params, name, None):
+                carried.append(str(getattr(t.params, name)))
+    quoted = [m.group(0).strip()[1:-1].strip() for m in _QUOTED.finditer(request)]
+    bare = [re.sub(r"\s+", "", c) for c in carried]  # "2+2" is the expression "2 + 2"
+    unused = [q for q in quoted if q and not any(re.sub(r"\s+", "", q) in c for c in bare)]
+    return [f"{q!r} is quoted and nothing writes or posts it" for q in dict.fromkeys(unused)]
+
+
 def _used_services(perception: PerceivedState) -> set[str]:
     used: set[str] = set()
     for t in perception.subtasks:
@@ -506,7 +523,7 @@ def unused_words(request: str, perception: PerceivedState, word_problem: bool = 
     problems += _unknown_severities(text) + _unknown_channels(perception)
     conditional = any(t.condition is not None for t in perception.subtasks)
     problems += _dangling(read, perception) + _after_quotes(request, conditional)
-    problems += _after_channels(request, conditional)
+    problems += _after_channels(request, conditional) + _unused_quotes(request, perception)
     problems += _unused_services(read, perception)
     problems += _unused_ids(read, perception) + _unused_items(read, perception)
     problems += [] if word_problem else _unknown(read)

@@ -109,3 +109,8 @@ def test_a_modifier_of_known_words_at_the_end_stops_every_request(modifier: str)
         if perceive(text).task_type not in ("unsupported", "ambiguous")
     ]
     assert planned == []
+
+
+def test_a_second_quoted_message_nothing_posts_stops_the_request() -> None:
+    perception = perceive("notify ops 'deploy freeze' and 'rollback at 5'")
+    assert perception.task_type == "unsupported" and "rollback at 5" in " ".join(perception.unsupported)
