@@ -155,3 +155,23 @@ def test_a_number_negation_grouping_or_ordering_no_rule_reads_is_never_dropped(
 ) -> None:
     perception = perceive(request_text)
     assert perception.task_type == "unsupported" and word in " ".join(perception.unsupported)
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "find the busiest service over 1h and tell me its owner",
+        "which service has the most open incidents, and what tier is it",
+    ],
+)
+def test_a_pronoun_after_a_ranking_is_not_read_as_a_ranking_of_its_own(request_text: str) -> None:
+    # "its owner" of the busiest service read as "the busiest owner" would answer another question
+    perception = perceive(request_text)
+    assert perception.task_type in ("ambiguous", "unsupported")
+
+
+def test_a_pronoun_after_one_row_asks_that_row_s_field() -> None:
+    perception = perceive("get the latest deployment and tell me its status")
+    first, second = perception.subtasks
+    assert isinstance(second, QueryTask) and second.params.field == "status"
+    assert second.params.aggregate == first.params.aggregate == "latest"

@@ -43,6 +43,20 @@ _NUMBERS_ONLY = frozenset({"arithmetic"})
 _POINTS_BACK = re.compile(r"\b(?:its|it|that|this)\b", re.IGNORECASE)
 
 
+def _same_rows(before: ReadParams | None, now: ReadParams) -> bool:
+    """Does ``now`` ask of the very rows ``before`` selected (the same table, filters and shape; only the
+    field or its unit changes)? A ranking is not: its row is found at run time."""
+    if before is None or before.aggregate in ("argmax", "argmin", "max", "min") or before.group_by:
+        return False
+    return (
+        now.resource == before.resource
+        and now.aggregate == before.aggregate
+        and now.group_by is None
+        and _equalities(now) == _equalities(before)
+        and now.window == before.window
+    )
+
+
 def _equalities(p: ReadParams) -> set[tuple[str, str]]:
     """The equality filters a read applies, said one way ("name" of a service is its "service"); a
     filter of another kind is kept as it is, so that it never matches an equality."""
@@ -156,8 +170,9 @@ class Context:
             lambda m: f"{self.last_question}{'s' if m.group(0).lower() == 'its' else ''}", text
         )
         asked = asked.replace(f"{self.last_question}s", f"{self.last_question}'s")
-        if estate.read(asked).params is None:
-            return False
+        before, now = estate.read(self.last_question).params, estate.read(asked).params
+        if now is None or not _same_rows(before, now):
+            return False  # "the busiest service ... its owner" must not become "the busiest owner"
         for rule in self.data_rules:
             if rule.name.startswith("estate_question") and rule.build(self, asked, [], None, condition):
                 self.name(rule.name, text)
