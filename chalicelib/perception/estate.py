@@ -1051,7 +1051,16 @@ class _Composer:
         elif self.window:
             said = next((p.words for p in self.parts if p.kind == "window"), self.window)
             raise _NotRead(f"{self.table} have no window ({said!r}: {self.window})")
-        field = self.agg_field if self.agg_field and self.agg_field != "count" else self.asked
+        ranked_by = self.agg_field if self.agg_field and self.agg_field != "count" else None
+        if ranked_by and self.asked and self.asked not in (ranked_by, KEY[self.table], "service", "name"):
+            # "the tier of the service with the most errors": one field asked, another ranked by; the
+            # answer would give the ranking's figure and drop the field asked
+            most = {"argmax": "highest", "argmin": "lowest"}.get(str(self.aggregate), str(self.aggregate))
+            raise _NotRead(
+                f"the {self.asked} of the row with the {most} {ranked_by} asks two things: MAOO answers the "
+                f"row and its {ranked_by}; ask for its {self.asked} after it"
+            )
+        field = ranked_by or self.asked
         if field is None and self.aggregate is None and self.compared is not None:
             field = _column(self.table, self.compared)
         return ReadParams(

@@ -148,3 +148,9 @@ def test_rows_that_have_none_of_another_table_s_are_not_read_as_a_filter(questio
 def test_a_noun_after_every_is_every_row_even_with_values_between() -> None:
     params = estate.read("the p95 of every tier 1 service").params
     assert params is not None and params.aggregate == "list" and params.field == "p95_ms"
+
+
+def test_a_field_asked_of_a_ranked_row_is_not_dropped_for_the_ranking_s_figure() -> None:
+    # "the tier of the service with the most errors" answered with the errors would drop the tier
+    reading = estate.read("the tier of the service with the most errors over 1h")
+    assert reading.params is None and "tier" in reading.problem
